@@ -1,0 +1,899 @@
+//! Workspace configuration: `knockoff.toml`, `targets/*.toml` and
+//! `reference-images/products.toml` turned into one validated [`Config`].
+//!
+//! Raw TOML stops here. Every file is walked by a [`TableReader`] that knows
+//! the expected keys, so one pass reports every problem at once — wrong type,
+//! out-of-range value, unparsable selector, missing image, unknown key (with a
+//! suggestion for a misspelling) — instead of stopping at the first as serde
+//! would. Everything downstream takes a resolved `&Config`.
+
+use std::cell::RefCell;
+use std::collections::BTreeSet;
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use url::Url;
+
+/// Everything a workspace configures, validated.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The workspace folder all relative paths resolve against.
+    pub workspace: PathBuf,
+    /// Global settings from `knockoff.toml` (defaults when the file is absent).
+    pub settings: Settings,
+    /// One entry per `targets/*.toml`, sorted by name.
+    pub targets: Vec<Target>,
+    /// The brand and its protected products.
+    pub catalog: Catalog,
+}
+
+/// `knockoff.toml`.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub crawl: CrawlSettings,
+    /// `[matching] threshold`: score at or above which a match is queued.
+    pub threshold: f64,
+    /// `[schedule] crawl`: cron expression run by `knockoff serve`.
+    pub schedule_crawl: Option<String>,
+    /// `[schedule] timezone`.
+    pub schedule_timezone: String,
+    /// `[server] bind`.
+    pub server_bind: SocketAddr,
+}
+
+/// `[crawl]` in `knockoff.toml`: politeness defaults and the hostile-input limits.
+#[derive(Debug, Clone)]
+pub struct CrawlSettings {
+    /// Sent on every request; its product token is the robots.txt agent.
+    pub user_agent: String,
+    /// Rate for hosts no target names (image CDNs).
+    pub default_requests_per_second: f64,
+    /// Requests in flight for hosts no target names.
+    pub default_concurrency: u32,
+    /// Largest page body kept; larger bodies are cut off and recorded as an error.
+    pub max_page_bytes: u64,
+    /// Largest image body kept.
+    pub max_image_bytes: u64,
+    /// Largest decoded image, in pixels; checked from the header before decoding.
+    pub max_image_pixels: u64,
+    /// Images fetched per listing, in page order.
+    pub max_images_per_listing: u32,
+    /// Redirect hops followed before giving up.
+    pub max_redirects: u32,
+    /// Attempts per URL, retries included.
+    pub max_attempts: u32,
+    /// TCP connect timeout.
+    pub connect_timeout: Duration,
+    /// Whole-request timeout, body included.
+    pub request_timeout: Duration,
+    /// Crawl-delay and Retry-After above this are capped (Crawl-delay) or give up the URL (Retry-After).
+    pub max_wait: Duration,
+}
+
+/// One marketplace site, from `targets/NAME.toml`.
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub name: String,
+    /// The file it came from, for messages.
+    pub file: PathBuf,
+    pub base_url: Url,
+    pub rate: Rate,
+    pub search: Option<Search>,
+    pub results: Option<ResultSelectors>,
+    pub item: ItemSelectors,
+}
+
+/// `[rate]` of a target: a hard ceiling per host.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rate {
+    pub requests_per_second: f64,
+    pub burst: u32,
+    pub concurrency: u32,
+    pub respect_robots: bool,
+}
+
+/// `[search]` of a target.
+#[derive(Debug, Clone)]
+pub struct Search {
+    /// Template with `{query}` and `{page}`, relative to `base_url` or absolute.
+    pub url: String,
+    pub queries: Vec<String>,
+    pub max_pages: u32,
+}
+
+/// `[results]`: how to find listing links on a search results page.
+#[derive(Debug, Clone)]
+pub struct ResultSelectors {
+    pub item: Selector,
+    pub link: Selector,
+    pub next_page: Option<Selector>,
+}
+
+/// `[item]`: where each listing field lives on a listing page. Missing ones
+/// fall back to structured data.
+#[derive(Debug, Clone, Default)]
+pub struct ItemSelectors {
+    pub title: Option<Selector>,
+    pub price: Option<Selector>,
+    pub currency: Option<Selector>,
+    pub seller: Option<Selector>,
+    pub description: Option<Selector>,
+    pub images: Option<Selector>,
+}
+
+/// A CSS selector optionally followed by `@attribute`.
+#[derive(Clone)]
+pub struct Selector {
+    pub css: scraper::Selector,
+    /// Attribute to read; the element's text when `None`.
+    pub attr: Option<String>,
+    source: String,
+}
+
+impl fmt::Debug for Selector {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Selector({:?})", self.source)
+    }
+}
+
+impl Selector {
+    /// Parses `css` or `css@attr`; the error says what is wrong in one phrase.
+    pub fn parse(source: &str) -> Result<Selector, String> {
+        let source = source.trim();
+        let (css, attr) = match source.rfind('@') {
+            Some(at) => {
+                let attr = &source[at + 1..];
+                let valid = !attr.is_empty()
+                    && attr
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || "-_:.".contains(c));
+                if !valid {
+                    return Err(format!(
+                        "`@` must be followed by an attribute name such as `@href`, found `@{attr}`"
+                    ));
+                }
+                (&source[..at], Some(attr.to_ascii_lowercase()))
+            }
+            None => (source, None),
+        };
+        if css.trim().is_empty() {
+            return Err("the CSS selector before `@` is empty".to_string());
+        }
+        let parsed = scraper::Selector::parse(css)
+            .map_err(|e| format!("`{css}` is not a valid CSS selector ({e})"))?;
+        Ok(Selector {
+            css: parsed,
+            attr,
+            source: source.to_string(),
+        })
+    }
+
+    /// The selector as written in the config.
+    pub fn as_str(&self) -> &str {
+        &self.source
+    }
+}
+
+/// `reference-images/products.toml`.
+#[derive(Debug, Clone, Default)]
+pub struct Catalog {
+    pub brand: Brand,
+    pub products: Vec<Product>,
+}
+
+/// `[brand]`.
+#[derive(Debug, Clone, Default)]
+pub struct Brand {
+    pub name: String,
+    pub authorized_sellers: Vec<String>,
+    pub rights_owner: String,
+    pub registrations: Vec<String>,
+}
+
+/// One protected product.
+#[derive(Debug, Clone)]
+pub struct Product {
+    pub id: String,
+    pub name: String,
+    pub keywords: Vec<String>,
+    pub search_queries: Vec<String>,
+    pub msrp: Option<f64>,
+    pub currency: Option<String>,
+    /// Paths relative to `reference-images/`.
+    pub images: Vec<PathBuf>,
+}
+
+impl Config {
+    /// Every search query for `target`: its own `queries`, then every
+    /// product's `search_queries`, without repeats.
+    pub fn queries_for(&self, target: &Target) -> Vec<String> {
+        let mut seen = BTreeSet::new();
+        let own = target.search.iter().flat_map(|s| s.queries.iter());
+        let products = self.catalog.products.iter().flat_map(|p| p.search_queries.iter());
+        own.chain(products)
+            .filter(|q| seen.insert(q.trim().to_lowercase()))
+            .cloned()
+            .collect()
+    }
+
+    /// The target called `name`.
+    pub fn target(&self, name: &str) -> Option<&Target> {
+        self.targets.iter().find(|t| t.name == name)
+    }
+
+    /// Path of the SQLite store.
+    pub fn db_path(&self) -> PathBuf {
+        self.workspace.join("knockoff.db")
+    }
+
+    /// Folder of the reference images.
+    pub fn reference_dir(&self) -> PathBuf {
+        self.workspace.join("reference-images")
+    }
+}
+
+/// One configuration problem: which file, which key, what is wrong.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Problem {
+    pub file: PathBuf,
+    /// Dotted key path, such as `rate.requests_per_second`; empty for the whole file.
+    pub key: String,
+    pub message: String,
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.key.is_empty() {
+            write!(f, "{}: {}", self.file.display(), self.message)
+        } else {
+            write!(f, "{}: {}: {}", self.file.display(), self.key, self.message)
+        }
+    }
+}
+
+/// Every problem found in a workspace's configuration.
+#[derive(Debug, Clone)]
+pub struct ConfigErrors(pub Vec<Problem>);
+
+impl fmt::Display for ConfigErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, problem) in self.0.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "{problem}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ConfigErrors {}
+
+/// Loads and validates the whole workspace; every problem is reported at once.
+pub fn load(workspace: &Path) -> Result<Config, ConfigErrors> {
+    let problems = RefCell::new(Vec::new());
+    let settings = load_settings(workspace, &problems);
+    let targets = load_targets(workspace, &settings, &problems);
+    let catalog = load_catalog(workspace, &problems);
+    let problems = problems.into_inner();
+    if problems.is_empty() {
+        Ok(Config {
+            workspace: workspace.to_path_buf(),
+            settings,
+            targets,
+            catalog,
+        })
+    } else {
+        Err(ConfigErrors(problems))
+    }
+}
+
+fn display_path(workspace: &Path, rel: &str) -> PathBuf {
+    if workspace == Path::new(".") {
+        PathBuf::from(rel)
+    } else {
+        workspace.join(rel)
+    }
+}
+
+/// Reads and parses a TOML file; `None` (with a problem recorded) when it cannot.
+fn read_toml(path: &Path, shown: &Path, problems: &RefCell<Vec<Problem>>) -> Option<toml::Table> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(e) => {
+            push(problems, shown, "", format!("cannot read the file ({e})"));
+            return None;
+        }
+    };
+    match text.parse::<toml::Table>() {
+        Ok(table) => Some(table),
+        Err(e) => {
+            let message = e.message().to_string();
+            let line = e
+                .span()
+                .map(|span| text[..span.start.min(text.len())].lines().count().max(1));
+            let message = match line {
+                Some(line) => format!("invalid TOML at line {line}: {message}"),
+                None => format!("invalid TOML: {message}"),
+            };
+            push(problems, shown, "", message);
+            None
+        }
+    }
+}
+
+fn push(problems: &RefCell<Vec<Problem>>, file: &Path, key: &str, message: String) {
+    problems.borrow_mut().push(Problem {
+        file: file.to_path_buf(),
+        key: key.to_string(),
+        message,
+    });
+}
+
+fn load_settings(workspace: &Path, problems: &RefCell<Vec<Problem>>) -> Settings {
+    let path = workspace.join("knockoff.toml");
+    let shown = display_path(workspace, "knockoff.toml");
+    let table = if path.exists() {
+        read_toml(&path, &shown, problems).unwrap_or_default()
+    } else {
+        toml::Table::new()
+    };
+    let mut root = TableReader::new(&table, &shown, "", problems);
+
+    let mut crawl_table = root.table("crawl");
+    let user_agent = crawl_table
+        .string("user_agent")
+        .unwrap_or_else(|| format!("knockoff/{}", env!("CARGO_PKG_VERSION")));
+    let crawl = CrawlSettings {
+        user_agent,
+        default_requests_per_second: crawl_table
+            .positive_f64("default_requests_per_second")
+            .unwrap_or(2.0),
+        default_concurrency: crawl_table.count("default_concurrency", 1, 64).unwrap_or(2),
+        max_page_bytes: crawl_table.count("max_page_bytes", 1024, u32::MAX).unwrap_or(5 << 20) as u64,
+        max_image_bytes: crawl_table.count("max_image_bytes", 1024, u32::MAX).unwrap_or(10 << 20) as u64,
+        max_image_pixels: crawl_table
+            .count("max_image_pixels", 1, u32::MAX)
+            .unwrap_or(40_000_000) as u64,
+        max_images_per_listing: crawl_table.count("max_images_per_listing", 0, 100).unwrap_or(12),
+        max_redirects: crawl_table.count("max_redirects", 0, 20).unwrap_or(5),
+        max_attempts: crawl_table.count("max_attempts", 1, 10).unwrap_or(4),
+        connect_timeout: Duration::from_secs_f64(
+            crawl_table.positive_f64("connect_timeout_secs").unwrap_or(10.0),
+        ),
+        request_timeout: Duration::from_secs_f64(
+            crawl_table.positive_f64("request_timeout_secs").unwrap_or(30.0),
+        ),
+        max_wait: Duration::from_secs_f64(crawl_table.positive_f64("max_wait_secs").unwrap_or(120.0)),
+    };
+    crawl_table.finish();
+
+    let mut matching = root.table("matching");
+    let threshold = matching.f64_in("threshold", 0.0, 1.0).unwrap_or(0.5);
+    matching.finish();
+
+    let mut schedule = root.table("schedule");
+    let schedule_crawl = schedule.string("crawl");
+    let schedule_timezone = schedule.string("timezone").unwrap_or_else(|| "UTC".into());
+    schedule.finish();
+
+    let mut server = root.table("server");
+    let server_bind = server
+        .parsed::<SocketAddr>("bind", "an address such as 127.0.0.1:7878")
+        .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 7878)));
+    server.finish();
+    root.finish();
+
+    Settings {
+        crawl,
+        threshold,
+        schedule_crawl,
+        schedule_timezone,
+        server_bind,
+    }
+}
+
+fn load_targets(
+    workspace: &Path,
+    settings: &Settings,
+    problems: &RefCell<Vec<Problem>>,
+) -> Vec<Target> {
+    let dir = workspace.join("targets");
+    let mut files: Vec<PathBuf> = match std::fs::read_dir(&dir) {
+        Ok(entries) => entries
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+            .collect(),
+        Err(_) => Vec::new(),
+    };
+    files.sort();
+    let mut targets: Vec<Target> = Vec::new();
+    for path in files {
+        let stem = path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let shown = display_path(workspace, &format!("targets/{stem}.toml"));
+        let Some(table) = read_toml(&path, &shown, problems) else {
+            continue;
+        };
+        let Some(target) = parse_target(&table, &shown, &stem, settings, problems) else {
+            continue;
+        };
+        if let Some(other) = targets.iter().find(|t| t.name == target.name) {
+            push(
+                problems,
+                &shown,
+                "name",
+                format!(
+                    "target name `{}` is already used by {}",
+                    target.name,
+                    other.file.display()
+                ),
+            );
+            continue;
+        }
+        targets.push(target);
+    }
+    targets.sort_by(|a, b| a.name.cmp(&b.name));
+    targets
+}
+
+fn parse_target(
+    table: &toml::Table,
+    shown: &Path,
+    stem: &str,
+    settings: &Settings,
+    problems: &RefCell<Vec<Problem>>,
+) -> Option<Target> {
+    let mut root = TableReader::new(table, shown, "", problems);
+    let name = root.string("name").unwrap_or_else(|| stem.to_string());
+    if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)) {
+        root.problem(
+            "name",
+            format!("`{name}` is not a valid target name (use letters, digits, `-`, `_`, `.`)"),
+        );
+    }
+    let base_url = root.required_string("base_url").and_then(|raw| match Url::parse(&raw) {
+        Ok(url) if matches!(url.scheme(), "http" | "https") && url.host().is_some() => Some(url),
+        Ok(_) => {
+            root.problem("base_url", format!("`{raw}` must be an http or https URL with a host"));
+            None
+        }
+        Err(e) => {
+            root.problem("base_url", format!("`{raw}` is not a valid URL ({e})"));
+            None
+        }
+    });
+
+    let mut rate_table = root.table("rate");
+    let rate = Rate {
+        requests_per_second: rate_table
+            .positive_f64("requests_per_second")
+            .unwrap_or(settings.crawl.default_requests_per_second),
+        burst: rate_table.count("burst", 1, 100).unwrap_or(1),
+        concurrency: rate_table.count("concurrency", 1, 64).unwrap_or(2),
+        respect_robots: rate_table.boolean("respect_robots").unwrap_or(true),
+    };
+    rate_table.finish();
+
+    let search = if root.has("search") {
+        let mut t = root.table("search");
+        let url = t.required_string("url");
+        if let Some(url) = &url {
+            if !url.contains("{query}") {
+                t.problem("url", format!("`{url}` must contain `{{query}}`"));
+            }
+        }
+        let queries = t.string_list("queries").unwrap_or_default();
+        let max_pages = t.count("max_pages", 1, 1000).unwrap_or(5);
+        t.finish();
+        url.map(|url| Search {
+            url,
+            queries,
+            max_pages,
+        })
+    } else {
+        None
+    };
+
+    let results = if root.has("results") {
+        let mut t = root.table("results");
+        let item = t.required_selector("item");
+        let link = t.required_selector("link");
+        let next_page = t.selector("next_page");
+        t.finish();
+        match (item, link) {
+            (Some(item), Some(link)) => Some(ResultSelectors {
+                item,
+                link,
+                next_page,
+            }),
+            _ => None,
+        }
+    } else {
+        if search.is_some() {
+            root.problem(
+                "results",
+                "a target with [search] needs a [results] table with `item` and `link` selectors"
+                    .into(),
+            );
+        }
+        None
+    };
+
+    let mut t = root.table("item");
+    let item = ItemSelectors {
+        title: t.selector("title"),
+        price: t.selector("price"),
+        currency: t.selector("currency"),
+        seller: t.selector("seller"),
+        description: t.selector("description"),
+        images: t.selector("images"),
+    };
+    t.finish();
+    root.finish();
+
+    Some(Target {
+        name,
+        file: shown.to_path_buf(),
+        base_url: base_url?,
+        rate,
+        search,
+        results,
+        item,
+    })
+}
+
+fn load_catalog(workspace: &Path, problems: &RefCell<Vec<Problem>>) -> Catalog {
+    let dir = workspace.join("reference-images");
+    let path = dir.join("products.toml");
+    let shown = display_path(workspace, "reference-images/products.toml");
+    if !path.exists() {
+        push(
+            problems,
+            &shown,
+            "",
+            "the file is missing: it lists the brand and the protected products".into(),
+        );
+        return Catalog::default();
+    }
+    let Some(table) = read_toml(&path, &shown, problems) else {
+        return Catalog::default();
+    };
+    let mut root = TableReader::new(&table, &shown, "", problems);
+    let mut b = root.table("brand");
+    let brand = Brand {
+        name: b.required_string("name").unwrap_or_default(),
+        authorized_sellers: b.string_list("authorized_sellers").unwrap_or_default(),
+        rights_owner: b.string("rights_owner").unwrap_or_default(),
+        registrations: b.string_list("registrations").unwrap_or_default(),
+    };
+    b.finish();
+
+    let mut products: Vec<Product> = Vec::new();
+    for mut p in root.table_array("product") {
+        let id = p.required_string("id").unwrap_or_default();
+        if !id.is_empty() && products.iter().any(|other| other.id == id) {
+            p.problem("id", format!("product id `{id}` is used twice"));
+        }
+        let name = p.required_string("name").unwrap_or_default();
+        let keywords = p.string_list("keywords").unwrap_or_default();
+        let search_queries = p.string_list("search_queries").unwrap_or_default();
+        let msrp = p.positive_f64("msrp");
+        let currency = p.string("currency");
+        if let Some(code) = &currency {
+            if code.len() != 3 || !code.chars().all(|c| c.is_ascii_uppercase()) {
+                p.problem(
+                    "currency",
+                    format!("`{code}` is not an ISO 4217 code such as USD or EUR"),
+                );
+            }
+        }
+        let mut images = Vec::new();
+        for rel in p.string_list("images").unwrap_or_default() {
+            let rel_path = PathBuf::from(&rel);
+            if rel_path.is_absolute() || rel_path.components().any(|c| c.as_os_str() == "..") {
+                p.problem(
+                    "images",
+                    format!("`{rel}` must be a path inside reference-images/"),
+                );
+            } else if !dir.join(&rel_path).is_file() {
+                p.problem(
+                    "images",
+                    format!("`{rel}` does not exist in reference-images/"),
+                );
+            } else {
+                images.push(rel_path);
+            }
+        }
+        p.finish();
+        products.push(Product {
+            id,
+            name,
+            keywords,
+            search_queries,
+            msrp,
+            currency,
+            images,
+        });
+    }
+    root.finish();
+    Catalog { brand, products }
+}
+
+/// Walks one TOML table, reading expected keys and recording every problem.
+/// `finish` reports the keys nobody asked for, with a suggestion.
+struct TableReader<'a> {
+    table: Option<&'a toml::Table>,
+    file: &'a Path,
+    prefix: String,
+    problems: &'a RefCell<Vec<Problem>>,
+    known: Vec<&'static str>,
+}
+
+impl<'a> TableReader<'a> {
+    fn new(
+        table: &'a toml::Table,
+        file: &'a Path,
+        prefix: &str,
+        problems: &'a RefCell<Vec<Problem>>,
+    ) -> Self {
+        TableReader {
+            table: Some(table),
+            file,
+            prefix: prefix.to_string(),
+            problems,
+            known: Vec::new(),
+        }
+    }
+
+    fn key_path(&self, key: &str) -> String {
+        if self.prefix.is_empty() {
+            key.to_string()
+        } else {
+            format!("{}.{key}", self.prefix)
+        }
+    }
+
+    fn problem(&self, key: &str, message: String) {
+        push(self.problems, self.file, &self.key_path(key), message);
+    }
+
+    fn has(&self, key: &str) -> bool {
+        self.table.is_some_and(|t| t.contains_key(key))
+    }
+
+    fn value(&mut self, key: &'static str) -> Option<&'a toml::Value> {
+        self.known.push(key);
+        self.table.and_then(|t| t.get(key))
+    }
+
+    fn wrong_type(&self, key: &str, expected: &str, found: &toml::Value) {
+        self.problem(
+            key,
+            format!("expected {expected}, found {} {found}", found.type_str()),
+        );
+    }
+
+    fn table(&mut self, key: &'static str) -> TableReader<'a> {
+        let table = match self.value(key) {
+            Some(toml::Value::Table(t)) => Some(t),
+            Some(other) => {
+                self.wrong_type(key, "a table", other);
+                None
+            }
+            None => None,
+        };
+        TableReader {
+            table,
+            file: self.file,
+            prefix: self.key_path(key),
+            problems: self.problems,
+            known: Vec::new(),
+        }
+    }
+
+    fn table_array(&mut self, key: &'static str) -> Vec<TableReader<'a>> {
+        match self.value(key) {
+            Some(toml::Value::Array(items)) => items
+                .iter()
+                .enumerate()
+                .filter_map(|(i, item)| match item {
+                    toml::Value::Table(t) => Some(TableReader {
+                        table: Some(t),
+                        file: self.file,
+                        prefix: format!("{}[{i}]", self.key_path(key)),
+                        problems: self.problems,
+                        known: Vec::new(),
+                    }),
+                    other => {
+                        self.wrong_type(&format!("{key}[{i}]"), "a table", other);
+                        None
+                    }
+                })
+                .collect(),
+            Some(other) => {
+                self.wrong_type(key, "an array of tables ([[product]])", other);
+                Vec::new()
+            }
+            None => Vec::new(),
+        }
+    }
+
+    fn string(&mut self, key: &'static str) -> Option<String> {
+        match self.value(key)? {
+            toml::Value::String(s) => Some(s.clone()),
+            other => {
+                self.wrong_type(key, "a string", other);
+                None
+            }
+        }
+    }
+
+    fn required_string(&mut self, key: &'static str) -> Option<String> {
+        if self.table.is_some() && !self.has(key) {
+            self.problem(key, "is required but missing".into());
+        } else if self.table.is_none() {
+            self.problem(key, "is required but missing".into());
+            self.known.push(key);
+            return None;
+        }
+        let value = self.string(key)?;
+        if value.trim().is_empty() {
+            self.problem(key, "must not be empty".into());
+            return None;
+        }
+        Some(value)
+    }
+
+    fn string_list(&mut self, key: &'static str) -> Option<Vec<String>> {
+        match self.value(key)? {
+            toml::Value::Array(items) => {
+                let mut out = Vec::new();
+                for item in items {
+                    match item {
+                        toml::Value::String(s) => out.push(s.clone()),
+                        other => {
+                            self.wrong_type(key, "an array of strings", other);
+                            return None;
+                        }
+                    }
+                }
+                Some(out)
+            }
+            other => {
+                self.wrong_type(key, "an array of strings", other);
+                None
+            }
+        }
+    }
+
+    fn number(&mut self, key: &'static str) -> Option<f64> {
+        match self.value(key)? {
+            toml::Value::Float(f) => Some(*f),
+            toml::Value::Integer(i) => Some(*i as f64),
+            other => {
+                self.wrong_type(key, "a number", other);
+                None
+            }
+        }
+    }
+
+    fn positive_f64(&mut self, key: &'static str) -> Option<f64> {
+        let value = self.number(key)?;
+        if value.is_finite() && value > 0.0 {
+            Some(value)
+        } else {
+            self.problem(key, format!("must be greater than 0, found {value}"));
+            None
+        }
+    }
+
+    fn f64_in(&mut self, key: &'static str, low: f64, high: f64) -> Option<f64> {
+        let value = self.number(key)?;
+        if (low..=high).contains(&value) {
+            Some(value)
+        } else {
+            self.problem(key, format!("must be between {low} and {high}, found {value}"));
+            None
+        }
+    }
+
+    fn count(&mut self, key: &'static str, low: u32, high: u32) -> Option<u32> {
+        match self.value(key)? {
+            toml::Value::Integer(i) if (low as i64..=high as i64).contains(i) => Some(*i as u32),
+            toml::Value::Integer(i) => {
+                self.problem(key, format!("must be between {low} and {high}, found {i}"));
+                None
+            }
+            other => {
+                self.wrong_type(key, "a whole number", other);
+                None
+            }
+        }
+    }
+
+    fn boolean(&mut self, key: &'static str) -> Option<bool> {
+        match self.value(key)? {
+            toml::Value::Boolean(b) => Some(*b),
+            other => {
+                self.wrong_type(key, "true or false", other);
+                None
+            }
+        }
+    }
+
+    fn parsed<T: std::str::FromStr>(&mut self, key: &'static str, expected: &str) -> Option<T> {
+        let raw = self.string(key)?;
+        match raw.parse() {
+            Ok(value) => Some(value),
+            Err(_) => {
+                self.problem(key, format!("`{raw}` is not {expected}"));
+                None
+            }
+        }
+    }
+
+    fn selector(&mut self, key: &'static str) -> Option<Selector> {
+        let raw = self.string(key)?;
+        match Selector::parse(&raw) {
+            Ok(selector) => Some(selector),
+            Err(reason) => {
+                self.problem(key, reason);
+                None
+            }
+        }
+    }
+
+    fn required_selector(&mut self, key: &'static str) -> Option<Selector> {
+        if !self.has(key) {
+            self.known.push(key);
+            self.problem(key, "is required but missing".into());
+            return None;
+        }
+        self.selector(key)
+    }
+
+    /// Reports every key of the table that was not read.
+    fn finish(self) {
+        let Some(table) = self.table else { return };
+        for key in table.keys() {
+            if self.known.contains(&key.as_str()) {
+                continue;
+            }
+            let suggestion = self
+                .known
+                .iter()
+                .map(|known| (strsim::damerau_levenshtein(key, known), known))
+                .filter(|(distance, known)| *distance <= 2.max(known.len() / 4))
+                .min_by_key(|(distance, _)| *distance)
+                .map(|(_, known)| format!("; did you mean `{known}`?"))
+                .unwrap_or_default();
+            let expected = if suggestion.is_empty() && !self.known.is_empty() {
+                format!("; expected one of {}", self.known.join(", "))
+            } else {
+                String::new()
+            };
+            self.problem(key, format!("unknown key{suggestion}{expected}"));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn selector_with_and_without_attribute() {
+        let s = Selector::parse("div.gallery img@data-src").unwrap();
+        assert_eq!(s.attr.as_deref(), Some("data-src"));
+        let s = Selector::parse("h1.title").unwrap();
+        assert_eq!(s.attr, None);
+        assert!(Selector::parse("a.next@").unwrap_err().contains("attribute name"));
+        assert!(Selector::parse("div[[").unwrap_err().contains("not a valid CSS selector"));
+        assert!(Selector::parse("@href").unwrap_err().contains("empty"));
+    }
+}

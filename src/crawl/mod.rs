@@ -1,0 +1,318 @@
+//! The crawl: search pages → listing pages → images, politely, resumably.
+//!
+//! A run's frontier lives in SQLite. [`crawl`] resumes the newest unfinished
+//! run if there is one, else starts a new run seeded with every target's
+//! search queries. Items are scheduled per host (never more in flight than
+//! the host's concurrency) and each is finished in one store transaction
+//! together with what it produced, so `kill -9` at any point loses nothing
+//! and duplicates nothing.
+//!
+//! Network I/O happens only in [`fetch`]; parsing and SQLite run on the
+//! blocking pool.
+
+pub mod fetch;
+pub mod limiter;
+mod progress;
+
+use std::collections::{HashMap, VecDeque};
+use std::fmt::Write as _;
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use tokio::task::JoinSet;
+use url::Url;
+
+use crate::config::{Config, Target};
+use crate::extract;
+use crate::photo;
+use crate::store::{CrawlError, FrontierItem, ImageInfo, ItemKind, NewItem, Run, RunSummary, Store};
+use fetch::{host_key, BodyKind, FetchFailure, Fetcher};
+pub use progress::Progress;
+
+/// What to crawl.
+#[derive(Debug, Clone, Default)]
+pub struct CrawlOptions {
+    /// Target names; empty means every target.
+    pub targets: Vec<String>,
+    /// Overrides every target's `max_pages`.
+    pub max_pages: Option<u32>,
+}
+
+/// Crawls, resuming an interrupted run when there is one, and returns the
+/// run's summary (also stored in the runs table).
+pub async fn crawl(config: &Config, store: Arc<Store>, options: &CrawlOptions, progress: Progress) -> Result<RunSummary> {
+    for name in &options.targets {
+        if config.target(name).is_none() {
+            anyhow::bail!("no target named `{name}` in {}", config.workspace.join("targets").display());
+        }
+    }
+    let store_for_lookup = store.clone();
+    let unfinished = tokio::task::spawn_blocking(move || store_for_lookup.unfinished_run()).await??;
+    let run = match unfinished {
+        Some(run) => {
+            tracing::info!(run = run.id.0, started = %run.started_at, "resuming the interrupted run");
+            run
+        }
+        None => {
+            let names: Vec<String> = if options.targets.is_empty() {
+                config.targets.iter().map(|t| t.name.clone()).collect()
+            } else {
+                options.targets.clone()
+            };
+            let seeds = seed_items(config, &names, options.max_pages);
+            let max_pages = options.max_pages;
+            let store = store.clone();
+            tokio::task::spawn_blocking(move || -> Result<Run> {
+                let run = store.start_run(&names, max_pages)?;
+                store.add_items(run.id, &seeds)?;
+                Ok(run)
+            })
+            .await??
+        }
+    };
+    let fetcher = Arc::new(Fetcher::new(config).await?);
+    let ctx = Arc::new(Shared {
+        config: config.clone(),
+        store: store.clone(),
+        fetcher,
+        run: run.clone(),
+    });
+    drive(&ctx, progress).await?;
+
+    let summary = tokio::task::spawn_blocking(move || -> Result<RunSummary> {
+        let summary = store.run_summary(&run)?;
+        store.finish_run(run.id, &summary)?;
+        Ok(summary)
+    })
+    .await??;
+    Ok(summary)
+}
+
+/// Page 1 of every query of every named target.
+fn seed_items(config: &Config, names: &[String], max_pages: Option<u32>) -> Vec<NewItem> {
+    let mut items = Vec::new();
+    for target in config.targets.iter().filter(|t| names.contains(&t.name)) {
+        if target.search.is_none() || max_pages == Some(0) {
+            continue;
+        }
+        for query in config.queries_for(target) {
+            if let Some(url) = search_url(target, &query, 1) {
+                items.push(NewItem {
+                    target: target.name.clone(),
+                    kind: ItemKind::Search,
+                    url: url.to_string(),
+                    query: Some(query),
+                    page: Some(1),
+                });
+            }
+        }
+    }
+    items
+}
+
+/// The search URL of `query`'s `page` for `target`.
+pub fn search_url(target: &Target, query: &str, page: u32) -> Option<Url> {
+    let search = target.search.as_ref()?;
+    let encoded: String = url::form_urlencoded::byte_serialize(query.as_bytes()).collect();
+    let raw = search.url.replace("{query}", &encoded).replace("{page}", &page.to_string());
+    target.base_url.join(&raw).ok()
+}
+
+struct Shared {
+    config: Config,
+    store: Arc<Store>,
+    fetcher: Arc<Fetcher>,
+    run: Run,
+}
+
+/// Runs every pending item of the run to completion, host by host.
+async fn drive(ctx: &Arc<Shared>, progress: Progress) -> Result<()> {
+    let store = ctx.store.clone();
+    let run_id = ctx.run.id;
+    let pending = tokio::task::spawn_blocking(move || store.pending_items(run_id)).await??;
+    let mut queues: HashMap<String, VecDeque<FrontierItem>> = HashMap::new();
+    let mut in_flight: HashMap<String, usize> = HashMap::new();
+    let enqueue = |queues: &mut HashMap<String, VecDeque<FrontierItem>>, item: FrontierItem| {
+        let host = Url::parse(&item.url).map(|u| host_key(&u)).unwrap_or_default();
+        progress.discovered(&item.target);
+        queues.entry(host).or_default().push_back(item);
+    };
+    for item in pending {
+        enqueue(&mut queues, item);
+    }
+    let mut tasks: JoinSet<(String, String, Result<Vec<FrontierItem>>)> = JoinSet::new();
+    loop {
+        for (host, queue) in queues.iter_mut() {
+            let limit = ctx.fetcher.concurrency(host);
+            let busy = in_flight.entry(host.clone()).or_default();
+            while *busy < limit {
+                let Some(item) = queue.pop_front() else { break };
+                *busy += 1;
+                let ctx = ctx.clone();
+                let host = host.clone();
+                tasks.spawn(async move {
+                    let target = item.target.clone();
+                    let result = process(&ctx, item).await;
+                    (host, target, result)
+                });
+            }
+        }
+        let Some(joined) = tasks.join_next().await else { break };
+        let (host, target, result) = joined.context("a crawl task panicked")?;
+        *in_flight.entry(host).or_default() -= 1;
+        progress.finished(&target);
+        for item in result? {
+            enqueue(&mut queues, item);
+        }
+    }
+    progress.done();
+    Ok(())
+}
+
+/// Fetches one item and stores what it yields; returns the new items it
+/// added to the frontier. Fetch failures are recorded, not returned: only a
+/// store failure stops the run.
+async fn process(ctx: &Arc<Shared>, item: FrontierItem) -> Result<Vec<FrontierItem>> {
+    let Some(target) = ctx.config.target(&item.target).cloned() else {
+        anyhow::bail!("the run names target `{}`, which is no longer configured", item.target);
+    };
+    let url = match Url::parse(&item.url) {
+        Ok(url) => url,
+        Err(e) => {
+            let error = CrawlError { kind: "bad_url".into(), message: format!("{} is not a URL ({e})", item.url) };
+            return blocking(ctx, move |ctx| ctx.store.fail_item(ctx.run.id, &item, &[], &error).map(|_| vec![])).await;
+        }
+    };
+    let body_kind = if item.kind == ItemKind::Image { BodyKind::Image } else { BodyKind::Page };
+    match ctx.fetcher.get(&url, body_kind).await {
+        Ok(fetched) => blocking(ctx, move |ctx| match item.kind {
+            ItemKind::Search => store_search(ctx, &target, &item, fetched),
+            ItemKind::Listing => store_listing(ctx, &target, &item, fetched),
+            ItemKind::Image => store_image(ctx, &item, fetched).map(|_| vec![]),
+        })
+        .await,
+        Err(FetchFailure { error, exchanges }) => {
+            tracing::warn!(kind = error.kind(), "{error}");
+            let error = CrawlError { kind: error.kind().to_string(), message: error.to_string() };
+            blocking(ctx, move |ctx| ctx.store.fail_item(ctx.run.id, &item, &exchanges, &error).map(|_| vec![])).await
+        }
+    }
+}
+
+/// Runs store and parsing work on the blocking pool.
+async fn blocking<T: Send + 'static>(
+    ctx: &Arc<Shared>,
+    work: impl FnOnce(&Shared) -> Result<T> + Send + 'static,
+) -> Result<T> {
+    let ctx = ctx.clone();
+    tokio::task::spawn_blocking(move || work(&ctx)).await.context("a store task panicked")?
+}
+
+fn store_search(ctx: &Shared, target: &Target, item: &FrontierItem, fetched: fetch::Fetched) -> Result<Vec<FrontierItem>> {
+    let (html, _) = extract::decode_html(&fetched.body, fetched.content_type.as_deref());
+    let (links, next_link) = match &target.results {
+        Some(results) => extract::result_links(&html, &fetched.final_url, results),
+        None => (Vec::new(), None),
+    };
+    let listings: Vec<NewItem> = links
+        .into_iter()
+        .map(|url| NewItem {
+            target: target.name.clone(),
+            kind: ItemKind::Listing,
+            url: url.to_string(),
+            query: None,
+            page: None,
+        })
+        .collect();
+    let page = item.page.unwrap_or(1);
+    let max_pages = ctx.run.max_pages.or(target.search.as_ref().map(|s| s.max_pages)).unwrap_or(1);
+    let next_url = if page >= max_pages {
+        None
+    } else if target.results.as_ref().is_some_and(|r| r.next_page.is_some()) {
+        next_link
+    } else {
+        item.query.as_deref().and_then(|q| search_url(target, q, page + 1))
+    };
+    let next = next_url.map(|url| NewItem {
+        target: target.name.clone(),
+        kind: ItemKind::Search,
+        url: url.to_string(),
+        query: item.query.clone(),
+        page: Some(page + 1),
+    });
+    let (added, next_item) =
+        ctx.store
+            .complete_search(ctx.run.id, item.id, &fetched.exchanges, &listings, next.as_ref())?;
+    tracing::debug!(url = %item.url, new_listings = added.len(), "search page done");
+    Ok(added.into_iter().chain(next_item).collect())
+}
+
+fn store_listing(ctx: &Shared, target: &Target, item: &FrontierItem, fetched: fetch::Fetched) -> Result<Vec<FrontierItem>> {
+    let (html, _) = extract::decode_html(&fetched.body, fetched.content_type.as_deref());
+    let extracted = extract::listing(&html, &fetched.final_url, Some(&target.item));
+    for warning in &extracted.warnings {
+        tracing::debug!(url = %item.url, "{warning}");
+    }
+    let max_images = ctx.config.settings.crawl.max_images_per_listing as usize;
+    let images: Vec<NewItem> = extracted
+        .listing
+        .images
+        .iter()
+        .take(max_images)
+        .map(|url| NewItem {
+            target: target.name.clone(),
+            kind: ItemKind::Image,
+            url: url.clone(),
+            query: None,
+            page: None,
+        })
+        .collect();
+    let (change, added) = ctx.store.complete_listing(
+        ctx.run.id,
+        item.id,
+        &fetched.exchanges,
+        &item.url,
+        &target.name,
+        &extracted.listing,
+        &images,
+    )?;
+    tracing::debug!(url = %item.url, ?change, "listing stored");
+    Ok(added)
+}
+
+fn store_image(ctx: &Shared, item: &FrontierItem, fetched: fetch::Fetched) -> Result<()> {
+    let max_pixels = ctx.config.settings.crawl.max_image_pixels;
+    let (info, error) = match photo::decode(&fetched.body, max_pixels) {
+        Ok((info, _)) => (
+            ImageInfo { format: Some(info.format.to_string()), width: Some(info.width), height: Some(info.height) },
+            None,
+        ),
+        Err(e) => {
+            let info = photo::inspect(&fetched.body, u64::MAX)
+                .map(|i| ImageInfo { format: Some(i.format.to_string()), width: Some(i.width), height: Some(i.height) })
+                .unwrap_or_default();
+            tracing::warn!(url = %item.url, "image refused: {e}");
+            (info, Some(CrawlError { kind: "bad_image".into(), message: format!("{}: {e}", item.url) }))
+        }
+    };
+    ctx.store.complete_image(ctx.run.id, item, &fetched.exchanges, &info, error.as_ref())
+}
+
+/// The run summary as printed at the end of a crawl.
+pub fn render_summary(summary: &RunSummary) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "run {} finished in {:.1} s", summary.run_id, summary.seconds);
+    let _ = writeln!(
+        out,
+        "  pages {}  listings: {} new, {} changed, {} unchanged  images {}",
+        summary.pages, summary.listings_new, summary.listings_changed, summary.listings_unchanged, summary.images
+    );
+    let _ = writeln!(out, "  requests {}  throttled (429/503) {}", summary.requests, summary.throttled);
+    if summary.errors.is_empty() {
+        let _ = writeln!(out, "  errors: none");
+    } else {
+        let errors: Vec<String> = summary.errors.iter().map(|(kind, n)| format!("{kind} {n}")).collect();
+        let _ = writeln!(out, "  errors: {}", errors.join(", "));
+    }
+    out
+}

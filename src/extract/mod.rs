@@ -1,0 +1,334 @@
+//! HTML → listing fields and links. Pure: no I/O, no clock.
+//!
+//! A target's `[item]` selectors win; every field they do not give falls back
+//! to schema.org Product JSON-LD, then microdata, then OpenGraph. A site
+//! changing its markup is data, not an error: extractors return what they
+//! found plus warnings, never `Result`.
+//!
+//! Scraped pages are hostile: fields are whitespace-collapsed and cut to a
+//! bounded length, image lists are bounded, only http(s) URLs survive.
+
+mod price;
+mod structured;
+
+use serde::{Deserialize, Serialize};
+use url::Url;
+
+use crate::config::{ItemSelectors, ResultSelectors, Selector};
+pub use price::{normalise_currency, parse_price, Price};
+
+/// Longest title kept, in characters.
+const MAX_TITLE_CHARS: usize = 500;
+/// Longest description kept, in characters.
+const MAX_DESCRIPTION_CHARS: usize = 20_000;
+/// Most image URLs taken from one page, before the crawler's own cap.
+const MAX_IMAGES: usize = 100;
+
+/// What a listing page says about the item. Every field may be missing.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Listing {
+    pub title: Option<String>,
+    pub price: Option<f64>,
+    pub currency: Option<String>,
+    pub seller: Option<String>,
+    pub description: Option<String>,
+    /// Absolute URLs, in page order, without repeats.
+    pub images: Vec<String>,
+}
+
+/// A listing and what the extractor noticed on the way.
+#[derive(Debug, Clone, Default)]
+pub struct Extracted {
+    pub listing: Listing,
+    /// Where each field came from, such as `title: selector`.
+    pub sources: Vec<String>,
+    pub warnings: Vec<String>,
+}
+
+/// Fields found by one method; merged in order of preference.
+#[derive(Debug, Default)]
+struct Partial {
+    title: Option<String>,
+    price: Option<String>,
+    currency: Option<String>,
+    seller: Option<String>,
+    description: Option<String>,
+    images: Vec<String>,
+}
+
+/// Extracts a listing from a page, with `item` selectors first (when the
+/// target has them) and structured data for whatever they do not give.
+pub fn listing(html: &str, page_url: &Url, item: Option<&ItemSelectors>) -> Extracted {
+    let doc = scraper::Html::parse_document(html);
+    let mut warnings = Vec::new();
+    let mut methods: Vec<(&str, Partial)> = Vec::new();
+    if let Some(item) = item {
+        methods.push(("selector", from_selectors(&doc, item)));
+    }
+    methods.push(("json-ld", structured::json_ld(&doc, &mut warnings)));
+    methods.push(("microdata", structured::microdata(&doc)));
+    methods.push(("opengraph", structured::opengraph(&doc)));
+
+    let mut merged = Partial::default();
+    let mut sources = Vec::new();
+    for (method, partial) in methods {
+        let mut take = |name: &str, slot: &mut Option<String>, value: Option<String>| {
+            if slot.is_none() {
+                if let Some(value) = value.filter(|v| !v.is_empty()) {
+                    *slot = Some(value);
+                    sources.push(format!("{name}: {method}"));
+                }
+            }
+        };
+        take("title", &mut merged.title, partial.title);
+        take("price", &mut merged.price, partial.price);
+        take("currency", &mut merged.currency, partial.currency);
+        take("seller", &mut merged.seller, partial.seller);
+        take("description", &mut merged.description, partial.description);
+        if merged.images.is_empty() && !partial.images.is_empty() {
+            merged.images = partial.images;
+            sources.push(format!("images: {method}"));
+        }
+    }
+
+    let parsed_price = merged.price.as_deref().and_then(parse_price);
+    if merged.price.is_some() && parsed_price.is_none() {
+        warnings.push(format!(
+            "price text {:?} holds no number",
+            truncate(merged.price.as_deref().unwrap_or_default(), 60)
+        ));
+    }
+    let currency = merged
+        .currency
+        .as_deref()
+        .and_then(normalise_currency)
+        .or_else(|| parsed_price.as_ref().and_then(|p| p.currency.clone()));
+    let images = resolve_all(page_url, &merged.images);
+    if merged.title.is_none() {
+        warnings.push("no title found by selectors or structured data".to_string());
+    }
+    Extracted {
+        listing: Listing {
+            title: merged.title.map(|t| truncate(&t, MAX_TITLE_CHARS)),
+            price: parsed_price.map(|p| p.amount),
+            currency,
+            seller: merged.seller.map(|s| truncate(&s, MAX_TITLE_CHARS)),
+            description: merged.description.map(|d| truncate(&d, MAX_DESCRIPTION_CHARS)),
+            images,
+        },
+        sources,
+        warnings,
+    }
+}
+
+/// Listing links on a search results page (canonical, in page order, without
+/// repeats) and the next page's URL when the target names a selector for it.
+pub fn result_links(html: &str, page_url: &Url, results: &ResultSelectors) -> (Vec<Url>, Option<Url>) {
+    let doc = scraper::Html::parse_document(html);
+    let mut links: Vec<Url> = Vec::new();
+    for card in doc.select(&results.item.css) {
+        let Some(href) = card.select(&results.link.css).find_map(|e| value_of(e, &results.link)) else {
+            continue;
+        };
+        if let Some(url) = canonicalize(page_url, &href) {
+            if !links.contains(&url) {
+                links.push(url);
+            }
+        }
+    }
+    let next = results.next_page.as_ref().and_then(|selector| {
+        doc.select(&selector.css)
+            .find_map(|e| value_of(e, selector))
+            .and_then(|href| resolve(page_url, &href))
+    });
+    (links, next)
+}
+
+fn from_selectors(doc: &scraper::Html, item: &ItemSelectors) -> Partial {
+    let first = |selector: &Option<Selector>| {
+        selector
+            .as_ref()
+            .and_then(|s| doc.select(&s.css).find_map(|e| value_of(e, s)))
+    };
+    Partial {
+        title: first(&item.title),
+        price: first(&item.price),
+        currency: first(&item.currency),
+        seller: first(&item.seller),
+        description: first(&item.description),
+        images: item
+            .images
+            .as_ref()
+            .map(|s| doc.select(&s.css).filter_map(|e| value_of(e, s)).take(MAX_IMAGES).collect())
+            .unwrap_or_default(),
+    }
+}
+
+/// The selector's value on one element: the attribute, or the text.
+fn value_of(element: scraper::ElementRef<'_>, selector: &Selector) -> Option<String> {
+    let value = match &selector.attr {
+        Some(attr) => element.value().attr(attr).map(clean),
+        None => Some(text_of(element)),
+    };
+    value.filter(|v| !v.is_empty())
+}
+
+/// An element's text with whitespace collapsed.
+fn text_of(element: scraper::ElementRef<'_>) -> String {
+    let mut out = String::new();
+    for piece in element.text() {
+        if out.len() > MAX_DESCRIPTION_CHARS * 4 {
+            break;
+        }
+        out.push_str(piece);
+        out.push(' ');
+    }
+    clean(&out)
+}
+
+/// Collapses whitespace and trims.
+fn clean(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+fn truncate(text: &str, max_chars: usize) -> String {
+    match text.char_indices().nth(max_chars) {
+        Some((cut, _)) => text[..cut].to_string(),
+        None => text.to_string(),
+    }
+}
+
+/// Resolves a link against the page it is on; only http(s) survives.
+fn resolve(page_url: &Url, href: &str) -> Option<Url> {
+    let href = href.trim();
+    if href.is_empty() || href.len() > 4096 {
+        return None;
+    }
+    let url = page_url.join(href).ok()?;
+    matches!(url.scheme(), "http" | "https").then_some(url)
+}
+
+fn resolve_all(page_url: &Url, hrefs: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for href in hrefs {
+        if let Some(url) = resolve(page_url, href) {
+            let url = url.to_string();
+            if !out.contains(&url) {
+                out.push(url);
+            }
+        }
+        if out.len() >= MAX_IMAGES {
+            break;
+        }
+    }
+    out
+}
+
+/// Query parameters that only track where a visitor came from.
+fn is_tracking_param(name: &str) -> bool {
+    let name = name.to_ascii_lowercase();
+    name.starts_with("utm_")
+        || matches!(
+            name.as_str(),
+            "ref" | "ref_" | "referrer" | "fbclid" | "gclid" | "dclid" | "msclkid" | "yclid"
+                | "mc_cid" | "mc_eid" | "_ga" | "_gl" | "spm" | "scm" | "trk" | "tracking_id"
+                | "campaign" | "affiliate" | "aff_id" | "sr" | "qid" | "sid" | "sessionid"
+        )
+}
+
+/// The canonical form of a listing link: resolved against the page, without
+/// fragment or tracking parameters, so one listing has one URL across queries.
+pub fn canonicalize(page_url: &Url, href: &str) -> Option<Url> {
+    let mut url = resolve(page_url, href)?;
+    url.set_fragment(None);
+    if url.query().is_some() {
+        let kept: Vec<(String, String)> = url
+            .query_pairs()
+            .filter(|(name, _)| !is_tracking_param(name))
+            .map(|(n, v)| (n.into_owned(), v.into_owned()))
+            .collect();
+        if kept.is_empty() {
+            url.set_query(None);
+        } else {
+            url.query_pairs_mut().clear().extend_pairs(kept);
+        }
+    }
+    Some(url)
+}
+
+/// Decodes a page to text. The charset comes from a byte-order mark, then
+/// the Content-Type header, then a `<meta>` in the first 1024 bytes; a page
+/// that declares nothing is read as UTF-8, or windows-1252 when it is not
+/// valid UTF-8 (what browsers do).
+pub fn decode_html(bytes: &[u8], content_type: Option<&str>) -> (String, &'static encoding_rs::Encoding) {
+    use encoding_rs::{Encoding, UTF_8, WINDOWS_1252};
+    if let Some((encoding, _)) = Encoding::for_bom(bytes) {
+        let (text, _) = encoding.decode_with_bom_removal(bytes);
+        return (text.into_owned(), encoding);
+    }
+    let declared = content_type
+        .and_then(charset_param)
+        .or_else(|| meta_charset(&bytes[..bytes.len().min(1024)]))
+        .and_then(|label| Encoding::for_label(label.as_bytes()));
+    let encoding = match declared {
+        Some(encoding) => encoding,
+        None if std::str::from_utf8(bytes).is_ok() => UTF_8,
+        None => WINDOWS_1252,
+    };
+    let (text, _, _) = encoding.decode(bytes);
+    (text.into_owned(), encoding)
+}
+
+fn charset_param(content_type: &str) -> Option<String> {
+    content_type.split(';').skip(1).find_map(|param| {
+        let (name, value) = param.split_once('=')?;
+        name.trim()
+            .eq_ignore_ascii_case("charset")
+            .then(|| value.trim().trim_matches(['"', '\'']).to_string())
+    })
+}
+
+/// The charset a `<meta charset>` or `<meta http-equiv content>` declares.
+fn meta_charset(head: &[u8]) -> Option<String> {
+    let text = String::from_utf8_lossy(head).to_ascii_lowercase();
+    let at = text.find("charset=")?;
+    let rest = text[at + "charset=".len()..].trim_start_matches(['"', '\'', ' ']);
+    let label: String = rest
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | ':' | '.'))
+        .collect();
+    (!label.is_empty()).then_some(label)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn canonical_urls_drop_fragments_and_tracking() {
+        let page = Url::parse("https://shop.example/search?q=x").unwrap();
+        let url = canonicalize(&page, "/item/7?utm_source=a&color=red&ref=sr_1#reviews").unwrap();
+        assert_eq!(url.as_str(), "https://shop.example/item/7?color=red");
+        let url = canonicalize(&page, "//cdn.example/item/8?ref=x").unwrap();
+        assert_eq!(url.as_str(), "https://cdn.example/item/8");
+        assert_eq!(canonicalize(&page, "javascript:alert(1)"), None);
+        assert_eq!(canonicalize(&page, "mailto:a@b"), None);
+    }
+
+    #[test]
+    fn charset_from_header_meta_bom_and_fallback() {
+        let latin = b"<p>Caf\xe9 \x80 12</p>";
+        let (text, _) = decode_html(latin, Some("text/html; charset=windows-1252"));
+        assert!(text.contains("Café €"));
+        let (text, enc) = decode_html(latin, None);
+        assert_eq!(enc.name(), "windows-1252");
+        assert!(text.contains("Café"));
+        let sjis = b"<meta charset=\"shift_jis\"><p>\x83\x4e\x83\x89\x83\x45\x83\x68</p>";
+        let (text, _) = decode_html(sjis, None);
+        assert!(text.contains("クラウド"), "{text}");
+        let gbk = b"<meta http-equiv=\"Content-Type\" content=\"text/html; charset=gbk\"><p>\xd4\xc6</p>";
+        assert!(decode_html(gbk, None).0.contains('云'));
+        let bom = b"\xef\xbb\xbf<p>ok</p>";
+        assert_eq!(decode_html(bom, Some("text/html; charset=latin1")).0, "<p>ok</p>");
+    }
+}

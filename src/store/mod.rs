@@ -1,0 +1,787 @@
+//! The SQLite store: the ground truth of everything knockoff has seen.
+//!
+//! Owns the schema (versioned migrations in `migrations/`), WAL mode, and every
+//! SQL statement in the program. Page bodies and image bytes are kept exactly
+//! as received, content-addressed by SHA-256 and deflated when that helps,
+//! because evidence bundles need the exact bytes later.
+//!
+//! Calls are blocking; async callers go through `tokio::task::spawn_blocking`.
+//! Each frontier item is finished in one transaction together with what it
+//! produced, which is what makes a killed crawl resumable without loss or
+//! duplicates.
+
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
+use std::path::Path;
+use std::sync::{Mutex, MutexGuard};
+
+use anyhow::{Context, Result};
+use chrono::{DateTime, SecondsFormat, Utc};
+use rusqlite::{params, Connection, OptionalExtension, Transaction};
+use rusqlite_migration::{Migrations, M};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::extract::Listing;
+
+fn migrations() -> Migrations<'static> {
+    Migrations::new(vec![M::up(include_str!("migrations/001_crawl.sql"))])
+}
+
+/// A crawl run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+pub struct RunId(pub i64);
+
+/// A stored listing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+pub struct ListingId(pub i64);
+
+/// A frontier item.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ItemId(pub i64);
+
+/// The store. Cheap to share behind an `Arc`; one connection, serialised.
+pub struct Store {
+    conn: Mutex<Connection>,
+}
+
+/// A run as recorded.
+#[derive(Debug, Clone)]
+pub struct Run {
+    pub id: RunId,
+    pub targets: Vec<String>,
+    pub max_pages: Option<u32>,
+    pub started_at: DateTime<Utc>,
+}
+
+/// What a frontier item asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ItemKind {
+    Search,
+    Listing,
+    Image,
+}
+
+impl ItemKind {
+    fn as_str(self) -> &'static str {
+        match self {
+            ItemKind::Search => "search",
+            ItemKind::Listing => "listing",
+            ItemKind::Image => "image",
+        }
+    }
+
+    fn parse(s: &str) -> ItemKind {
+        match s {
+            "search" => ItemKind::Search,
+            "listing" => ItemKind::Listing,
+            _ => ItemKind::Image,
+        }
+    }
+}
+
+/// A unit of crawl work to add to the frontier.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewItem {
+    pub target: String,
+    pub kind: ItemKind,
+    pub url: String,
+    pub query: Option<String>,
+    pub page: Option<u32>,
+}
+
+/// A unit of crawl work, as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FrontierItem {
+    pub id: ItemId,
+    pub target: String,
+    pub kind: ItemKind,
+    pub url: String,
+    pub query: Option<String>,
+    pub page: Option<u32>,
+}
+
+/// One HTTP exchange as it happened.
+#[derive(Debug, Clone, Default)]
+pub struct Exchange {
+    pub url: String,
+    pub method: String,
+    pub status: Option<u16>,
+    pub request_headers: Vec<(String, String)>,
+    pub response_headers: Option<Vec<(String, String)>>,
+    pub remote_addr: Option<String>,
+    pub started_at: DateTime<Utc>,
+    pub elapsed_ms: u64,
+    /// The body exactly as received, when it was kept.
+    pub body: Option<Vec<u8>>,
+    pub error: Option<String>,
+}
+
+/// A recorded failure: its kind (for the summary) and a sentence.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CrawlError {
+    pub kind: String,
+    pub message: String,
+}
+
+/// What a stored image is.
+#[derive(Debug, Clone, Default)]
+pub struct ImageInfo {
+    pub format: Option<String>,
+    pub width: Option<u32>,
+    pub height: Option<u32>,
+}
+
+/// How a listing compares with what was stored before.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ListingChange {
+    New,
+    Changed,
+    Unchanged,
+}
+
+/// A listing as stored, with when it was seen.
+#[derive(Debug, Clone, Serialize)]
+pub struct StoredListing {
+    #[serde(skip)]
+    pub id: ListingId,
+    pub url: String,
+    pub target: String,
+    #[serde(flatten)]
+    pub listing: Listing,
+    pub first_seen: String,
+    pub last_seen: String,
+    pub last_changed: String,
+}
+
+/// A finished run in numbers, computed from the store so it stays right
+/// across an interrupted and resumed run.
+#[derive(Debug, Clone, Default, Serialize, serde::Deserialize, PartialEq)]
+pub struct RunSummary {
+    pub run_id: i64,
+    pub requests: u64,
+    pub pages: u64,
+    pub listings_new: u64,
+    pub listings_changed: u64,
+    pub listings_unchanged: u64,
+    pub images: u64,
+    pub throttled: u64,
+    pub errors: BTreeMap<String, u64>,
+    pub seconds: f64,
+}
+
+/// Current time as stored: RFC 3339, UTC, milliseconds.
+pub fn now() -> String {
+    timestamp(Utc::now())
+}
+
+fn timestamp(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+fn headers_json(headers: &[(String, String)]) -> String {
+    serde_json::to_string(headers).expect("string pairs always serialise")
+}
+
+impl Store {
+    /// Opens (creating if needed) the store at `path` and migrates it.
+    pub fn open(path: &Path) -> Result<Store> {
+        let conn = Connection::open(path)
+            .with_context(|| format!("opening the store {}", path.display()))?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        Store::init(conn).with_context(|| format!("migrating the store {}", path.display()))
+    }
+
+    /// An in-memory store, for tests and benchmarks.
+    pub fn open_in_memory() -> Result<Store> {
+        Store::init(Connection::open_in_memory()?)
+    }
+
+    fn init(mut conn: Connection) -> Result<Store> {
+        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        migrations().to_latest(&mut conn)?;
+        Ok(Store {
+            conn: Mutex::new(conn),
+        })
+    }
+
+    fn conn(&self) -> MutexGuard<'_, Connection> {
+        // A panic while holding the lock leaves SQLite itself consistent
+        // (the transaction rolls back), so the poison flag carries no meaning.
+        self.conn.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The newest run that never finished, if any: the one to resume.
+    pub fn unfinished_run(&self) -> Result<Option<Run>> {
+        let conn = self.conn();
+        conn.query_row(
+            "SELECT id, targets, max_pages, started_at FROM runs
+             WHERE status = 'running' ORDER BY id DESC LIMIT 1",
+            [],
+            |row| {
+                let targets: String = row.get(1)?;
+                let started: String = row.get(3)?;
+                Ok(Run {
+                    id: RunId(row.get(0)?),
+                    targets: serde_json::from_str(&targets).unwrap_or_default(),
+                    max_pages: row.get(2)?,
+                    started_at: DateTime::parse_from_rfc3339(&started)
+                        .map(|t| t.with_timezone(&Utc))
+                        .unwrap_or_else(|_| Utc::now()),
+                })
+            },
+        )
+        .optional()
+        .context("looking for an unfinished run")
+    }
+
+    /// Records the start of a new run.
+    pub fn start_run(&self, targets: &[String], max_pages: Option<u32>) -> Result<Run> {
+        let started_at = Utc::now();
+        let conn = self.conn();
+        conn.execute(
+            "INSERT INTO runs (started_at, status, targets, max_pages) VALUES (?1, 'running', ?2, ?3)",
+            params![
+                timestamp(started_at),
+                serde_json::to_string(targets)?,
+                max_pages
+            ],
+        )?;
+        Ok(Run {
+            id: RunId(conn.last_insert_rowid()),
+            targets: targets.to_vec(),
+            max_pages,
+            started_at,
+        })
+    }
+
+    /// Marks a run finished and keeps its summary.
+    pub fn finish_run(&self, run: RunId, summary: &RunSummary) -> Result<()> {
+        self.conn().execute(
+            "UPDATE runs SET status = 'finished', finished_at = ?2, summary = ?3 WHERE id = ?1",
+            params![run.0, now(), serde_json::to_string(summary)?],
+        )?;
+        Ok(())
+    }
+
+    /// Adds items to a run's frontier; ones already there are left alone.
+    /// Returns how many were new.
+    pub fn add_items(&self, run: RunId, items: &[NewItem]) -> Result<usize> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let added = insert_items(&tx, run, items)?;
+        tx.commit()?;
+        Ok(added.len())
+    }
+
+    /// The run's unfinished items, oldest first.
+    pub fn pending_items(&self, run: RunId) -> Result<Vec<FrontierItem>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(
+            "SELECT id, target, kind, url, query, page FROM frontier
+             WHERE run_id = ?1 AND state = 'pending' ORDER BY id",
+        )?;
+        let rows = stmt.query_map([run.0], |row| {
+            let kind: String = row.get(2)?;
+            Ok(FrontierItem {
+                id: ItemId(row.get(0)?),
+                target: row.get(1)?,
+                kind: ItemKind::parse(&kind),
+                url: row.get(3)?,
+                query: row.get(4)?,
+                page: row.get(5)?,
+            })
+        })?;
+        rows.collect::<rusqlite::Result<_>>().context("reading the frontier")
+    }
+
+    /// Finishes a search page: records its exchanges, adds the listings it
+    /// linked to, and — only when at least one of them was new to this run —
+    /// the next page. Returns the listing items and the next page item added.
+    pub fn complete_search(
+        &self,
+        run: RunId,
+        item: ItemId,
+        exchanges: &[Exchange],
+        listings: &[NewItem],
+        next_page: Option<&NewItem>,
+    ) -> Result<(Vec<FrontierItem>, Option<FrontierItem>)> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        insert_exchanges(&tx, run, exchanges)?;
+        let added = insert_items(&tx, run, listings)?;
+        let next = match next_page {
+            Some(next) if !added.is_empty() => insert_items(&tx, run, std::slice::from_ref(next))?.pop(),
+            _ => None,
+        };
+        set_state(&tx, item, "done")?;
+        tx.commit()?;
+        Ok((added, next))
+    }
+
+    /// Finishes a listing page: records its exchanges, upserts the listing
+    /// (noticing whether it changed) and queues its images; returns the
+    /// change and the image items added.
+    pub fn complete_listing(
+        &self,
+        run: RunId,
+        item: ItemId,
+        exchanges: &[Exchange],
+        url: &str,
+        target: &str,
+        listing: &Listing,
+        images: &[NewItem],
+    ) -> Result<(ListingChange, Vec<FrontierItem>)> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let fetch_ids = insert_exchanges(&tx, run, exchanges)?;
+        let fetch_id = fetch_ids.last().copied();
+        let hash = content_hash(listing);
+        let seen = now();
+        let previous: Option<String> = tx
+            .query_row(
+                "SELECT content_hash FROM listings WHERE url = ?1",
+                [url],
+                |row| row.get(0),
+            )
+            .optional()?;
+        let images_json = serde_json::to_string(&listing.images)?;
+        let change = match previous {
+            None => {
+                tx.execute(
+                    "INSERT INTO listings (url, target, title, price, currency, seller, description,
+                        images, content_hash, first_seen, last_seen, last_changed,
+                        first_run, last_run, changed_run, fetch_id)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10, ?10, ?11, ?11, ?11, ?12)",
+                    params![
+                        url,
+                        target,
+                        listing.title,
+                        listing.price,
+                        listing.currency,
+                        listing.seller,
+                        listing.description,
+                        images_json,
+                        hash,
+                        seen,
+                        run.0,
+                        fetch_id
+                    ],
+                )?;
+                ListingChange::New
+            }
+            Some(old) if old == hash => {
+                tx.execute(
+                    "UPDATE listings SET last_seen = ?2, last_run = ?3, fetch_id = ?4 WHERE url = ?1",
+                    params![url, seen, run.0, fetch_id],
+                )?;
+                ListingChange::Unchanged
+            }
+            Some(_) => {
+                tx.execute(
+                    "UPDATE listings SET target = ?2, title = ?3, price = ?4, currency = ?5,
+                        seller = ?6, description = ?7, images = ?8, content_hash = ?9,
+                        last_seen = ?10, last_changed = ?10, last_run = ?11, changed_run = ?11,
+                        fetch_id = ?12
+                     WHERE url = ?1",
+                    params![
+                        url,
+                        target,
+                        listing.title,
+                        listing.price,
+                        listing.currency,
+                        listing.seller,
+                        listing.description,
+                        images_json,
+                        hash,
+                        seen,
+                        run.0,
+                        fetch_id
+                    ],
+                )?;
+                ListingChange::Changed
+            }
+        };
+        let added = insert_items(&tx, run, images)?;
+        set_state(&tx, item, "done")?;
+        tx.commit()?;
+        Ok((change, added))
+    }
+
+    /// Finishes an image: records its exchanges and what the image is, or
+    /// why it was refused (recorded as a run error too).
+    pub fn complete_image(
+        &self,
+        run: RunId,
+        item: &FrontierItem,
+        exchanges: &[Exchange],
+        info: &ImageInfo,
+        error: Option<&CrawlError>,
+    ) -> Result<()> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let fetch_ids = insert_exchanges(&tx, run, exchanges)?;
+        let body = exchanges.iter().rev().find_map(|e| e.body.as_ref());
+        let sha = body.map(|b| hex::encode(Sha256::digest(b)));
+        tx.execute(
+            "INSERT INTO images (url, sha256, bytes, format, width, height, fetch_id, run_id, fetched_at, error)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+             ON CONFLICT (url) DO UPDATE SET sha256 = excluded.sha256, bytes = excluded.bytes,
+                format = excluded.format, width = excluded.width, height = excluded.height,
+                fetch_id = excluded.fetch_id, run_id = excluded.run_id,
+                fetched_at = excluded.fetched_at, error = excluded.error",
+            params![
+                item.url,
+                sha,
+                body.map(|b| b.len() as i64),
+                info.format,
+                info.width,
+                info.height,
+                fetch_ids.last(),
+                run.0,
+                now(),
+                error.map(|e| e.message.as_str())
+            ],
+        )?;
+        match error {
+            Some(error) => {
+                insert_error(&tx, run, &item.target, &item.url, error)?;
+                set_state(&tx, item.id, "failed")?;
+            }
+            None => set_state(&tx, item.id, "done")?,
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Gives up on an item: records its exchanges and the error.
+    pub fn fail_item(
+        &self,
+        run: RunId,
+        item: &FrontierItem,
+        exchanges: &[Exchange],
+        error: &CrawlError,
+    ) -> Result<()> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        insert_exchanges(&tx, run, exchanges)?;
+        insert_error(&tx, run, &item.target, &item.url, error)?;
+        set_state(&tx, item.id, "failed")?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Records an error that belongs to no frontier item (robots.txt, say).
+    pub fn record_error(
+        &self,
+        run: RunId,
+        target: &str,
+        url: &str,
+        exchanges: &[Exchange],
+        error: &CrawlError,
+    ) -> Result<()> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        insert_exchanges(&tx, run, exchanges)?;
+        insert_error(&tx, run, target, url, error)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Records exchanges that belong to no frontier item (robots.txt fetches).
+    pub fn record_exchanges(&self, run: RunId, exchanges: &[Exchange]) -> Result<()> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        insert_exchanges(&tx, run, exchanges)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// The run in numbers, from what the store holds.
+    pub fn run_summary(&self, run: &Run) -> Result<RunSummary> {
+        let conn = self.conn();
+        let count = |sql: &str| -> Result<u64> {
+            Ok(conn.query_row(sql, [run.id.0], |row| row.get::<_, i64>(0))? as u64)
+        };
+        let mut errors = BTreeMap::new();
+        {
+            let mut stmt = conn.prepare(
+                "SELECT kind, COUNT(*) FROM crawl_errors WHERE run_id = ?1 GROUP BY kind",
+            )?;
+            let rows = stmt.query_map([run.id.0], |row| {
+                Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?))
+            })?;
+            for row in rows {
+                let (kind, n) = row?;
+                errors.insert(kind, n as u64);
+            }
+        }
+        Ok(RunSummary {
+            run_id: run.id.0,
+            requests: count("SELECT COUNT(*) FROM fetches WHERE run_id = ?1")?,
+            pages: count(
+                "SELECT COUNT(*) FROM frontier WHERE run_id = ?1 AND kind != 'image' AND state = 'done'",
+            )?,
+            listings_new: count("SELECT COUNT(*) FROM listings WHERE first_run = ?1")?,
+            listings_changed: count(
+                "SELECT COUNT(*) FROM listings WHERE changed_run = ?1 AND first_run != ?1",
+            )?,
+            listings_unchanged: count(
+                "SELECT COUNT(*) FROM listings WHERE last_run = ?1 AND changed_run != ?1",
+            )?,
+            images: count(
+                "SELECT COUNT(*) FROM frontier WHERE run_id = ?1 AND kind = 'image' AND state = 'done'",
+            )?,
+            throttled: count(
+                "SELECT COUNT(*) FROM fetches WHERE run_id = ?1 AND status IN (429, 503)",
+            )?,
+            errors,
+            seconds: (Utc::now() - run.started_at).num_milliseconds() as f64 / 1000.0,
+        })
+    }
+
+    /// The errors of a run: (kind, url, message), oldest first.
+    pub fn run_errors(&self, run: RunId) -> Result<Vec<(String, String, String)>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(
+            "SELECT kind, url, message FROM crawl_errors WHERE run_id = ?1 ORDER BY id",
+        )?;
+        let rows = stmt.query_map([run.0], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))?;
+        rows.collect::<rusqlite::Result<_>>().context("reading run errors")
+    }
+
+    /// Every stored listing, optionally of one target, in URL order.
+    pub fn listings(&self, target: Option<&str>) -> Result<Vec<StoredListing>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(
+            "SELECT id, url, target, title, price, currency, seller, description, images,
+                    first_seen, last_seen, last_changed
+             FROM listings WHERE ?1 IS NULL OR target = ?1 ORDER BY target, url",
+        )?;
+        let rows = stmt.query_map([target], |row| {
+            let images: String = row.get(8)?;
+            Ok(StoredListing {
+                id: ListingId(row.get(0)?),
+                url: row.get(1)?,
+                target: row.get(2)?,
+                listing: Listing {
+                    title: row.get(3)?,
+                    price: row.get(4)?,
+                    currency: row.get(5)?,
+                    seller: row.get(6)?,
+                    description: row.get(7)?,
+                    images: serde_json::from_str(&images).unwrap_or_default(),
+                },
+                first_seen: row.get(9)?,
+                last_seen: row.get(10)?,
+                last_changed: row.get(11)?,
+            })
+        })?;
+        rows.collect::<rusqlite::Result<_>>().context("reading listings")
+    }
+
+    /// The exact bytes stored under `sha256`.
+    pub fn blob(&self, sha256: &str) -> Result<Option<Vec<u8>>> {
+        let conn = self.conn();
+        let row: Option<(String, Vec<u8>)> = conn
+            .query_row(
+                "SELECT compression, data FROM blobs WHERE sha256 = ?1",
+                [sha256],
+                |row| Ok((row.get(0)?, row.get(1)?)),
+            )
+            .optional()?;
+        let Some((compression, data)) = row else {
+            return Ok(None);
+        };
+        if compression == "none" {
+            return Ok(Some(data));
+        }
+        let mut out = Vec::new();
+        flate2::read::DeflateDecoder::new(&data[..])
+            .read_to_end(&mut out)
+            .with_context(|| format!("inflating blob {sha256}"))?;
+        Ok(Some(out))
+    }
+
+    /// The body hash of the last stored image capture of `url`.
+    pub fn image_sha256(&self, url: &str) -> Result<Option<String>> {
+        let conn = self.conn();
+        Ok(conn
+            .query_row("SELECT sha256 FROM images WHERE url = ?1", [url], |row| {
+                row.get::<_, Option<String>>(0)
+            })
+            .optional()?
+            .flatten())
+    }
+
+    /// Runs a read-only query and returns the first column of every row as
+    /// text; for tests that check what was written.
+    pub fn query_strings(&self, sql: &str) -> Result<Vec<String>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(sql)?;
+        let rows = stmt.query_map([], |row| {
+            let value: rusqlite::types::Value = row.get(0)?;
+            Ok(match value {
+                rusqlite::types::Value::Null => String::new(),
+                rusqlite::types::Value::Integer(i) => i.to_string(),
+                rusqlite::types::Value::Real(f) => f.to_string(),
+                rusqlite::types::Value::Text(t) => t,
+                rusqlite::types::Value::Blob(b) => hex::encode(b),
+            })
+        })?;
+        rows.collect::<rusqlite::Result<_>>().context("running a query")
+    }
+}
+
+/// Inserts items not yet in the run's frontier; returns those it inserted.
+fn insert_items(tx: &Transaction, run: RunId, items: &[NewItem]) -> Result<Vec<FrontierItem>> {
+    let mut stmt = tx.prepare_cached(
+        "INSERT OR IGNORE INTO frontier (run_id, target, kind, url, query, page)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?;
+    let mut added = Vec::new();
+    for item in items {
+        let inserted = stmt.execute(params![
+            run.0,
+            item.target,
+            item.kind.as_str(),
+            item.url,
+            item.query,
+            item.page
+        ])?;
+        if inserted == 1 {
+            added.push(FrontierItem {
+                id: ItemId(tx.last_insert_rowid()),
+                target: item.target.clone(),
+                kind: item.kind,
+                url: item.url.clone(),
+                query: item.query.clone(),
+                page: item.page,
+            });
+        }
+    }
+    Ok(added)
+}
+
+fn set_state(tx: &Transaction, item: ItemId, state: &str) -> Result<()> {
+    tx.execute(
+        "UPDATE frontier SET state = ?2 WHERE id = ?1",
+        params![item.0, state],
+    )?;
+    Ok(())
+}
+
+fn insert_error(
+    tx: &Transaction,
+    run: RunId,
+    target: &str,
+    url: &str,
+    error: &CrawlError,
+) -> Result<()> {
+    tx.execute(
+        "INSERT INTO crawl_errors (run_id, target, url, kind, message, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![run.0, target, url, error.kind, error.message, now()],
+    )?;
+    Ok(())
+}
+
+fn insert_exchanges(tx: &Transaction, run: RunId, exchanges: &[Exchange]) -> Result<Vec<i64>> {
+    let mut ids = Vec::with_capacity(exchanges.len());
+    for exchange in exchanges {
+        let sha = match &exchange.body {
+            Some(body) => Some(insert_blob(tx, body)?),
+            None => None,
+        };
+        tx.prepare_cached(
+            "INSERT INTO fetches (run_id, url, method, status, request_headers, response_headers,
+                remote_addr, started_at, elapsed_ms, body_sha256, body_bytes, error)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+        )?
+        .execute(params![
+            run.0,
+            exchange.url,
+            exchange.method,
+            exchange.status,
+            headers_json(&exchange.request_headers),
+            exchange.response_headers.as_deref().map(headers_json),
+            exchange.remote_addr,
+            timestamp(exchange.started_at),
+            exchange.elapsed_ms as i64,
+            sha,
+            exchange.body.as_ref().map(|b| b.len() as i64),
+            exchange.error
+        ])?;
+        ids.push(tx.last_insert_rowid());
+    }
+    Ok(ids)
+}
+
+/// Stores `bytes` under their SHA-256 (once) and returns the hex digest.
+fn insert_blob(tx: &Transaction, bytes: &[u8]) -> Result<String> {
+    let sha = hex::encode(Sha256::digest(bytes));
+    let exists: bool = tx
+        .prepare_cached("SELECT 1 FROM blobs WHERE sha256 = ?1")?
+        .exists([&sha])?;
+    if !exists {
+        let mut encoder =
+            flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::fast());
+        encoder.write_all(bytes)?;
+        let deflated = encoder.finish()?;
+        // Images are already compressed; keep them as they are when deflate
+        // cannot shrink them by a tenth.
+        let (compression, data) = if deflated.len() < bytes.len() * 9 / 10 {
+            ("deflate", &deflated[..])
+        } else {
+            ("none", bytes)
+        };
+        tx.prepare_cached(
+            "INSERT INTO blobs (sha256, bytes, compression, data) VALUES (?1, ?2, ?3, ?4)",
+        )?
+        .execute(params![sha, bytes.len() as i64, compression, data])?;
+    }
+    Ok(sha)
+}
+
+/// Hash of the fields that make a listing what it is; a change means the
+/// seller changed the listing.
+fn content_hash(listing: &Listing) -> String {
+    let json = serde_json::to_vec(listing).expect("a listing always serialises");
+    hex::encode(Sha256::digest(json))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrations_are_valid() {
+        migrations().validate().unwrap();
+    }
+
+    #[test]
+    fn blobs_round_trip_exact_bytes_compressed_or_not() {
+        let store = Store::open_in_memory().unwrap();
+        let run = store.start_run(&["t".into()], None).unwrap();
+        let page = b"<html>".repeat(1000);
+        // Incompressible bytes, like a JPEG's.
+        let noise: Vec<u8> = (0..200u32).flat_map(|i| Sha256::digest(i.to_le_bytes())).collect();
+        let exchanges = [page.clone(), noise.clone()].map(|body| Exchange {
+            url: "http://x/".into(),
+            method: "GET".into(),
+            body: Some(body),
+            started_at: Utc::now(),
+            ..Exchange::default()
+        });
+        store.record_exchanges(run.id, &exchanges).unwrap();
+        for body in [page, noise] {
+            let sha = hex::encode(Sha256::digest(&body));
+            assert_eq!(store.blob(&sha).unwrap().unwrap(), body);
+        }
+        let kinds = store
+            .query_strings("SELECT compression FROM blobs ORDER BY bytes DESC")
+            .unwrap();
+        assert_eq!(kinds, ["deflate", "none"]);
+    }
+}
