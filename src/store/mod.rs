@@ -780,7 +780,7 @@ mod tests {
             assert_eq!(store.blob(&sha).unwrap().unwrap(), body);
         }
         let kinds = store
-            .query_strings("SELECT compression FROM blobs ORDER BY bytes DESC")
+            .query_strings("SELECT compression FROM blobs ORDER BY bytes")
             .unwrap();
         assert_eq!(kinds, ["deflate", "none"]);
     }
