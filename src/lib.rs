@@ -1,11 +1,14 @@
 //! knockoff: a marketplace surveillance crawler for counterfeit products.
 //!
 //! The modules follow the data: [`config`] → [`crawl`] (fetch, politeness)
-//! → [`extract`] → [`store`]. `main.rs` only parses the command line and
-//! calls [`cli::run`]. See ARCHITECTURE.md for the map.
+//! → [`extract`] → [`store`]; [`photo`] checks image bytes; [`demo`] is the
+//! embedded marketplace. `main.rs` only parses the command line and calls
+//! [`cli::run`]. See ARCHITECTURE.md for the map.
 
+pub mod cli;
 pub mod config;
-pub mod extract;
-pub mod store;
 pub mod crawl;
+pub mod demo;
+pub mod extract;
 pub mod photo;
+pub mod store;

@@ -1,1 +1,36 @@
-fn main(){}
+//! The `knockoff` binary: parse the command line, set up logging, run, and
+//! turn the outcome into an exit code (0 ok, 1 runtime failure, 2 bad usage
+//! or invalid config).
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use knockoff::cli::{self, Cli, UsageError};
+use knockoff::config::ConfigErrors;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("knockoff=info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match cli::run(cli) {
+        Ok(code) => code,
+        Err(error) => {
+            if let Some(problems) = error.downcast_ref::<ConfigErrors>() {
+                eprintln!("{problems}");
+                eprintln!("{} configuration problem(s); nothing was run", problems.0.len());
+                return ExitCode::from(2);
+            }
+            eprintln!("error: {error:#}");
+            if error.downcast_ref::<UsageError>().is_some() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::from(1)
+            }
+        }
+    }
+}

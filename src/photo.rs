@@ -25,6 +25,11 @@ pub enum PhotoError {
     Corrupt(String),
 }
 
+/// An image library error as one line: decoders put newlines in theirs.
+fn one_line(error: image::ImageError) -> String {
+    error.to_string().split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
 /// What the header says.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PhotoInfo {
@@ -50,7 +55,7 @@ pub fn inspect(bytes: &[u8], max_pixels: u64) -> Result<PhotoInfo, PhotoError> {
     let name = format_name(format).ok_or_else(|| PhotoError::Unsupported(format!("{format:?}")))?;
     let (width, height) = ImageReader::with_format(Cursor::new(bytes), format)
         .into_dimensions()
-        .map_err(|e| PhotoError::BadHeader(e.to_string()))?;
+        .map_err(|e| PhotoError::BadHeader(one_line(e)))?;
     if width as u64 * height as u64 > max_pixels || width == 0 || height == 0 {
         return Err(PhotoError::TooManyPixels {
             width,
@@ -76,7 +81,7 @@ pub fn decode(bytes: &[u8], max_pixels: u64) -> Result<(PhotoInfo, DynamicImage)
     // RGBA at 8 bits plus the decoder's own buffers.
     limits.max_alloc = Some(max_pixels.saturating_mul(8));
     reader.limits(limits);
-    let image = reader.decode().map_err(|e| PhotoError::Corrupt(e.to_string()))?;
+    let image = reader.decode().map_err(|e| PhotoError::Corrupt(one_line(e)))?;
     Ok((info, image))
 }
 

@@ -1,0 +1,225 @@
+//! The command line (PRODUCT.md, "Command line"): clap definitions and one
+//! function per subcommand. Raw flags stop here; the library takes a
+//! resolved `Config`.
+
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand, ValueEnum};
+use url::Url;
+
+use crate::config::{self, Config};
+use crate::crawl::{self, CrawlOptions, Progress};
+use crate::demo;
+use crate::extract;
+use crate::store::{Store, StoredListing};
+
+/// knockoff: marketplace surveillance for counterfeit products.
+#[derive(Debug, Parser)]
+#[command(name = "knockoff", version, about)]
+pub struct Cli {
+    /// The workspace folder (knockoff.toml, targets/, reference-images/).
+    #[arg(long, global = true, env = "KNOCKOFF_WORKSPACE", default_value = ".")]
+    pub workspace: PathBuf,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Output formats of list commands.
+#[derive(Debug, Clone, Copy, ValueEnum, Default)]
+pub enum Format {
+    #[default]
+    Table,
+    Json,
+    Csv,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Validate every config file; exits 2 on any problem.
+    Check,
+    /// Crawl, extract and store; resumes an interrupted run.
+    Crawl {
+        /// Only these targets (repeatable).
+        #[arg(long = "target")]
+        targets: Vec<String>,
+        /// Result pages per query, overriding every target's max_pages.
+        #[arg(long)]
+        max_pages: Option<u32>,
+    },
+    /// Every listing crawled, matched or not.
+    Listings {
+        #[arg(long)]
+        target: Option<String>,
+        #[arg(long, value_enum, default_value_t)]
+        format: Format,
+    },
+    /// Extract one saved listing page and print it as JSON.
+    Extract {
+        file: PathBuf,
+        /// The URL the page was saved from (relative links resolve against it).
+        #[arg(long)]
+        url: Option<Url>,
+        /// Use this target's [item] selectors; otherwise zero-config.
+        #[arg(long)]
+        target: Option<String>,
+    },
+    /// Start the embedded demo marketplace on loopback and run the whole job against it.
+    Demo,
+}
+
+/// Marks errors that mean "bad usage or invalid config" (exit 2).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
+
+/// Runs the command; errors are printed by `main`.
+pub fn run(cli: Cli) -> Result<ExitCode> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    let workspace = cli.workspace.as_path();
+    match cli.command {
+        Command::Check => check(workspace),
+        Command::Crawl { targets, max_pages } => {
+            let config = config::load(workspace)?;
+            let store = Arc::new(open_store(&config)?);
+            let options = CrawlOptions { targets, max_pages };
+            let progress = Progress::new(std::io::stderr().is_terminal());
+            let summary = runtime.block_on(crawl::crawl(&config, store, &options, progress))?;
+            print!("{}", crawl::render_summary(&summary));
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Listings { target, format } => {
+            let config = config::load(workspace)?;
+            if let Some(name) = &target {
+                if config.target(name).is_none() {
+                    return Err(UsageError(format!("no target named `{name}` in {}", workspace.join("targets").display())).into());
+                }
+            }
+            let store = open_store(&config)?;
+            let listings = store.listings(target.as_deref())?;
+            let mut out = std::io::stdout().lock();
+            write_listings(&mut out, &listings, format)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Extract { file, url, target } => extract_file(workspace, &file, url, target.as_deref()),
+        Command::Demo => {
+            let progress = Progress::new(std::io::stderr().is_terminal());
+            let report = runtime.block_on(demo::run(workspace, progress))?;
+            print!("{}", demo::render_report(&report, workspace));
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn open_store(config: &Config) -> Result<Store> {
+    Store::open(&config.db_path())
+}
+
+fn check(workspace: &Path) -> Result<ExitCode> {
+    let config = config::load(workspace)?;
+    println!(
+        "ok: knockoff.toml, {} targets ({}), {} products of {}",
+        config.targets.len(),
+        config.targets.iter().map(|t| t.name.as_str()).collect::<Vec<_>>().join(", "),
+        config.catalog.products.len(),
+        config.catalog.brand.name
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn extract_file(workspace: &Path, file: &Path, url: Option<Url>, target: Option<&str>) -> Result<ExitCode> {
+    let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
+    let target = match target {
+        Some(name) => {
+            let config = config::load(workspace)?;
+            let target = config
+                .target(name)
+                .cloned()
+                .ok_or_else(|| UsageError(format!("no target named `{name}` in {}", workspace.join("targets").display())))?;
+            Some(target)
+        }
+        None => None,
+    };
+    let page_url = match (url, &target) {
+        (Some(url), _) => url,
+        (None, Some(target)) => target.base_url.clone(),
+        (None, None) => {
+            let absolute = std::path::absolute(file).with_context(|| format!("resolving {}", file.display()))?;
+            Url::from_file_path(&absolute).map_err(|_| anyhow::anyhow!("{} cannot be made into a URL", file.display()))?
+        }
+    };
+    let (html, _) = extract::decode_html(&bytes, None);
+    let extracted = extract::listing(&html, &page_url, target.as_ref().map(|t| &t.item));
+    let json = serde_json::json!({
+        "url": page_url.as_str(),
+        "target": target.as_ref().map(|t| t.name.as_str()),
+        "title": extracted.listing.title,
+        "price": extracted.listing.price,
+        "currency": extracted.listing.currency,
+        "seller": extracted.listing.seller,
+        "description": extracted.listing.description,
+        "images": extracted.listing.images,
+        "sources": extracted.sources,
+        "warnings": extracted.warnings,
+    });
+    println!("{}", serde_json::to_string_pretty(&json)?);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Writes listings as a table, a JSON array, or CSV.
+pub fn write_listings(out: &mut dyn Write, listings: &[StoredListing], format: Format) -> Result<()> {
+    match format {
+        Format::Json => {
+            serde_json::to_writer_pretty(&mut *out, listings)?;
+            writeln!(out)?;
+        }
+        Format::Csv => {
+            let mut writer = csv::Writer::from_writer(out);
+            writer.write_record(["url", "target", "title", "price", "currency", "seller", "description", "images", "first_seen", "last_seen"])?;
+            for l in listings {
+                let field = |v: &Option<String>| v.clone().unwrap_or_default();
+                writer.write_record([
+                    l.url.clone(),
+                    l.target.clone(),
+                    field(&l.listing.title),
+                    l.listing.price.map(|p| p.to_string()).unwrap_or_default(),
+                    field(&l.listing.currency),
+                    field(&l.listing.seller),
+                    field(&l.listing.description),
+                    l.listing.images.join(" "),
+                    l.first_seen.clone(),
+                    l.last_seen.clone(),
+                ])?;
+            }
+            writer.flush()?;
+        }
+        Format::Table => {
+            writeln!(out, "{:<10} {:>10} {:<3} {:<20} {:<44} URL", "TARGET", "PRICE", "CUR", "SELLER", "TITLE")?;
+            for l in listings {
+                let cut = |s: &Option<String>, n: usize| {
+                    let s = s.as_deref().unwrap_or("-");
+                    if s.chars().count() > n { format!("{}…", s.chars().take(n - 1).collect::<String>()) } else { s.to_string() }
+                };
+                let price = l.listing.price.map(|p| format!("{p:.2}")).unwrap_or_else(|| "-".into());
+                writeln!(
+                    out,
+                    "{:<10} {:>10} {:<3} {:<20} {:<44} {}",
+                    l.target,
+                    price,
+                    l.listing.currency.as_deref().unwrap_or("-"),
+                    cut(&l.listing.seller, 20),
+                    cut(&l.listing.title, 44),
+                    l.url
+                )?;
+            }
+            writeln!(out, "{} listings", listings.len())?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,506 @@
+//! The demo marketplace: three HTTP servers on 127.0.0.1 serving a
+//! [`Catalog`].
+//!
+//! - **shopfront**: plain HTML that needs CSS selectors, `{page}` pagination,
+//!   prices written the many ways shops write them, occasional 429s.
+//! - **bazaar**: schema.org JSON-LD only (in `@graph`, arrays, offers as
+//!   object or array, image as string/array/ImageObject), `rel=next`
+//!   pagination, occasional 503s.
+//! - **cdn**: the listing photos, on its own host:port, with a few corrupt
+//!   images, a decompression bomb and missing files.
+//!
+//! Each has a robots.txt with disallowed paths that its pages link to. Every
+//! request is logged with its arrival time, so tests can check politeness
+//! from the server's side.
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{header, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::Router;
+use url::Url;
+
+use super::catalog::{Catalog, DemoListing, Site};
+
+/// Listings per search results page.
+const PAGE_SIZE: usize = 6;
+
+/// Which server a request reached.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Host {
+    Shopfront,
+    Bazaar,
+    Cdn,
+}
+
+/// One request as the server saw it.
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub host: Host,
+    pub path: String,
+    pub at: Instant,
+    pub status: u16,
+    pub user_agent: String,
+}
+
+/// Every request the marketplace received.
+#[derive(Debug, Default)]
+pub struct RequestLog {
+    requests: Mutex<Vec<Request>>,
+}
+
+impl RequestLog {
+    fn record(&self, request: Request) {
+        self.requests.lock().unwrap_or_else(|e| e.into_inner()).push(request);
+    }
+
+    /// A copy of the log so far.
+    pub fn requests(&self) -> Vec<Request> {
+        self.requests.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// The most requests `host` received in any window [t, t + 1 s).
+    pub fn busiest_second(&self, host: Host) -> usize {
+        let times: Vec<Instant> = self.requests().iter().filter(|r| r.host == host).map(|r| r.at).collect();
+        let mut busiest = 0;
+        let mut start = 0;
+        for end in 0..times.len() {
+            while times[end].duration_since(times[start]).as_secs_f64() >= 1.0 {
+                start += 1;
+            }
+            busiest = busiest.max(end - start + 1);
+        }
+        busiest
+    }
+}
+
+/// How the marketplace behaves.
+#[derive(Debug, Clone)]
+pub struct SiteOptions {
+    /// Ports for shopfront, bazaar and cdn; 0, or a busy port, means any free port.
+    pub ports: [u16; 3],
+    /// Serve the broken pages and images, 429s and 503s.
+    pub faults: bool,
+}
+
+impl Default for SiteOptions {
+    fn default() -> Self {
+        SiteOptions { ports: [0, 0, 0], faults: true }
+    }
+}
+
+/// A running demo marketplace. Dropping it stops the servers.
+pub struct Marketplace {
+    pub shopfront: Url,
+    pub bazaar: Url,
+    pub cdn: Url,
+    pub log: Arc<RequestLog>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Drop for Marketplace {
+    fn drop(&mut self) {
+        for task in &self.tasks {
+            task.abort();
+        }
+    }
+}
+
+struct Shared {
+    catalog: Arc<Catalog>,
+    cdn: Url,
+    log: Arc<RequestLog>,
+    faults: bool,
+    listing_hits: AtomicU64,
+    first_tries: Mutex<std::collections::HashSet<String>>,
+}
+
+type AppState = State<(Host, Arc<Shared>)>;
+
+async fn bind(port: u16) -> std::io::Result<tokio::net::TcpListener> {
+    match tokio::net::TcpListener::bind(("127.0.0.1", port)).await {
+        Ok(listener) => Ok(listener),
+        Err(_) if port != 0 => tokio::net::TcpListener::bind(("127.0.0.1", 0)).await,
+        Err(e) => Err(e),
+    }
+}
+
+fn base(addr: SocketAddr) -> Url {
+    Url::parse(&format!("http://{addr}/")).expect("a socket address makes a valid URL")
+}
+
+impl Marketplace {
+    /// Starts the three servers on loopback.
+    pub async fn start(catalog: Arc<Catalog>, options: SiteOptions) -> std::io::Result<Marketplace> {
+        let listeners = [bind(options.ports[0]).await?, bind(options.ports[1]).await?, bind(options.ports[2]).await?];
+        let urls: Vec<Url> = listeners.iter().map(|l| l.local_addr().map(base)).collect::<Result<_, _>>()?;
+        let log = Arc::new(RequestLog::default());
+        let shared = Arc::new(Shared {
+            catalog,
+            cdn: urls[2].clone(),
+            log: log.clone(),
+            faults: options.faults,
+            listing_hits: AtomicU64::new(0),
+            first_tries: Mutex::new(Default::default()),
+        });
+        let mut tasks = Vec::new();
+        for (listener, host) in listeners.into_iter().zip([Host::Shopfront, Host::Bazaar, Host::Cdn]) {
+            let app = Router::new().fallback(serve).with_state((host, shared.clone()));
+            tasks.push(tokio::spawn(async move {
+                let _ = axum::serve(listener, app).await;
+            }));
+        }
+        Ok(Marketplace { shopfront: urls[0].clone(), bazaar: urls[1].clone(), cdn: urls[2].clone(), log, tasks })
+    }
+}
+
+async fn serve(State((host, shared)): AppState, uri: Uri, headers: axum::http::HeaderMap) -> Response {
+    let path = uri.path_and_query().map(|p| p.as_str().to_string()).unwrap_or_default();
+    let query: Vec<(String, String)> = url::form_urlencoded::parse(uri.query().unwrap_or("").as_bytes()).into_owned().collect();
+    let param = |name: &str| query.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+    let response = match host {
+        Host::Shopfront => shopfront(&shared, uri.path(), &param),
+        Host::Bazaar => bazaar(&shared, uri.path(), &param),
+        Host::Cdn => cdn(&shared, uri.path()),
+    };
+    let user_agent = headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
+    shared.log.record(Request { host, path, at: Instant::now(), status: response.status().as_u16(), user_agent });
+    response
+}
+
+fn html(body: String) -> Response {
+    ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], body).into_response()
+}
+
+fn not_found() -> Response {
+    (StatusCode::NOT_FOUND, "not found").into_response()
+}
+
+fn retry_later(status: StatusCode) -> Response {
+    (status, [(header::RETRY_AFTER, "1")], "slow down").into_response()
+}
+
+/// Escapes text for HTML.
+fn esc(text: &str) -> String {
+    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;").replace('\'', "&#39;")
+}
+
+/// Listings of `site` matching `query`: any query word (other than the brand)
+/// in the title or the site's tags, like a marketplace's loose search.
+fn search<'a>(catalog: &'a Catalog, site: Site, query: &str) -> Vec<&'a DemoListing> {
+    let brand = catalog.brand.to_lowercase();
+    let words: Vec<String> = query.to_lowercase().split_whitespace().filter(|w| *w != brand && w.len() >= 3).map(str::to_string).collect();
+    catalog
+        .listings
+        .iter()
+        .filter(|l| l.site == site)
+        .filter(|l| {
+            let haystack = format!("{} {}", l.title, l.tags.join(" ")).to_lowercase();
+            words.iter().any(|w| haystack.contains(w.as_str()))
+        })
+        .collect()
+}
+
+/// How shops write a price.
+pub fn price_text(amount: f64, currency: &str) -> String {
+    let grouped = |value: f64, decimals: usize, thousands: char, decimal: char| {
+        let text = format!("{value:.decimals$}");
+        let (int, frac) = text.split_once('.').unwrap_or((&text, ""));
+        let mut out = String::new();
+        for (i, c) in int.chars().enumerate() {
+            if i > 0 && (int.len() - i) % 3 == 0 {
+                out.push(thousands);
+            }
+            out.push(c);
+        }
+        if decimals > 0 {
+            out.push(decimal);
+            out.push_str(frac);
+        }
+        out
+    };
+    match currency {
+        "EUR" => format!("{} €", grouped(amount, 2, '.', ',')),
+        "GBP" => format!("£{}", grouped(amount, 2, ',', '.')),
+        "JPY" => format!("¥{}", grouped(amount, 0, ',', '.')),
+        _ => format!("US ${}", grouped(amount, 2, ',', '.')),
+    }
+}
+
+/// The photo URLs of a listing on the CDN.
+pub fn photo_urls(cdn: &Url, listing: &DemoListing) -> Vec<String> {
+    (0..listing.photos.len()).map(|n| format!("{cdn}img/{}/{n}.jpg", listing.id)).collect()
+}
+
+fn is_broken(faults: bool, id: u32) -> bool {
+    faults && id % 29 == 7
+}
+
+fn is_truncated(faults: bool, id: u32) -> bool {
+    faults && id % 31 == 5
+}
+
+fn shopfront(shared: &Shared, path: &str, param: &dyn Fn(&str) -> Option<String>) -> Response {
+    let catalog = &shared.catalog;
+    if path == "/robots.txt" {
+        return "User-agent: *\nDisallow: /account/\nDisallow: /*?preview=\n\nUser-agent: greedybot\nDisallow: /\n".into_response();
+    }
+    if path == "/search" {
+        let query = param("q").unwrap_or_default();
+        let page: usize = param("page").and_then(|p| p.parse().ok()).unwrap_or(1).max(1);
+        let hits = search(catalog, Site::Shopfront, &query);
+        let mut cards = String::new();
+        if page == 1 && !hits.is_empty() {
+            // A sponsored slot behind a path robots.txt disallows.
+            cards.push_str(&format!(
+                "<div class=\"result sponsored\"><a class=\"title\" href=\"/account/promo/{}\">Sponsored</a></div>\n",
+                hits[0].id
+            ));
+        }
+        for listing in hits.iter().skip((page - 1) * PAGE_SIZE).take(PAGE_SIZE) {
+            cards.push_str(&format!(
+                "<div class=\"result\"><img src=\"{thumb}\" alt=\"\"><a class=\"title\" href=\"/item/{id}?ref=search&amp;utm_source=shopfront#top\">{title}</a>\
+                 <span class=\"price\">{price}</span></div>\n",
+                thumb = photo_urls(&shared.cdn, listing).first().cloned().unwrap_or_default(),
+                id = listing.id,
+                title = esc(&listing.title),
+                price = esc(&price_text(listing.price, &listing.currency)),
+            ));
+        }
+        return html(format!(
+            "<!doctype html><html><head><title>Search: {q} - Shopfront</title></head><body>\
+             <form action=\"/search\"><input name=\"q\" value=\"{q}\"></form><div class=\"results\">\n{cards}</div>\
+             <p class=\"pager\">Page {page}</p></body></html>",
+            q = esc(&query)
+        ));
+    }
+    if let Some(id) = path.strip_prefix("/item/").and_then(|s| s.parse::<u32>().ok()) {
+        let Some(listing) = catalog.listing(id).filter(|l| l.site == Site::Shopfront) else { return not_found() };
+        if is_broken(shared.faults, id) {
+            return (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response();
+        }
+        let hits = shared.listing_hits.fetch_add(1, Ordering::Relaxed) + 1;
+        if shared.faults && hits % 15 == 0 {
+            return retry_later(StatusCode::TOO_MANY_REQUESTS);
+        }
+        let gallery: String = photo_urls(&shared.cdn, listing)
+            .iter()
+            .map(|src| format!("<img src=\"/static/placeholder.gif\" data-src=\"{src}\" alt=\"\">"))
+            .collect();
+        let page = format!(
+            "<!doctype html><html><head><meta charset=\"utf-8\"><title>{title} | Shopfront</title></head><body>\
+             <nav><a href=\"/\">Shopfront</a> &rsaquo; <a href=\"/account/wishlist\">Wishlist</a></nav>\
+             <div class=\"product\"><h1 class=\"title\">{title}</h1>\
+             <div class=\"buy\"><span class=\"price\" data-currency=\"{currency}\">{price}</span> <button>Add to cart</button></div>\
+             <div class=\"seller\">Sold by <a href=\"/seller/{seller}\">{seller}</a></div>\
+             <div class=\"gallery\">{gallery}</div>\
+             <div id=\"description\"><p>{description}</p></div></div>\
+             <footer>Shopfront &copy; 2026</footer></body></html>",
+            title = esc(&listing.title),
+            currency = listing.currency,
+            price = esc(&price_text(listing.price, &listing.currency)),
+            seller = esc(&listing.seller),
+            description = esc(&listing.description),
+        );
+        if is_truncated(shared.faults, id) {
+            // The connection "drops" mid-page: the description and gallery never arrive.
+            let cut = page.find("<div class=\"gallery\">").unwrap_or(page.len());
+            return html(page[..cut].to_string());
+        }
+        return html(page);
+    }
+    if path.starts_with("/account/") {
+        return html("<p>Your account</p>".into());
+    }
+    not_found()
+}
+
+fn bazaar(shared: &Shared, path: &str, param: &dyn Fn(&str) -> Option<String>) -> Response {
+    let catalog = &shared.catalog;
+    if path == "/robots.txt" {
+        return "User-agent: *\nAllow: /listing/\nDisallow: /private/\nDisallow: /*.json$\n".into_response();
+    }
+    if path == "/s" {
+        let query = param("k").unwrap_or_default();
+        let page: usize = param("p").and_then(|p| p.parse().ok()).unwrap_or(1).max(1);
+        if shared.faults && page == 2 && first_try(shared, &format!("s:{query}:{page}")) {
+            return retry_later(StatusCode::SERVICE_UNAVAILABLE);
+        }
+        let hits = search(catalog, Site::Bazaar, &query);
+        let mut cards = String::new();
+        if page == 1 && !hits.is_empty() {
+            cards.push_str(&format!("<li class=\"card\"><a href=\"/private/listing/{}\">Members only</a></li>\n", hits[0].id));
+        }
+        for listing in hits.iter().skip((page - 1) * PAGE_SIZE).take(PAGE_SIZE) {
+            cards.push_str(&format!(
+                "<li class=\"card\"><a href=\"/listing/{}-{}?utm_medium=search\">{}</a></li>\n",
+                listing.id,
+                slug(&listing.title),
+                esc(&listing.title)
+            ));
+        }
+        let next = if page * PAGE_SIZE < hits.len() {
+            let q: String = url::form_urlencoded::byte_serialize(query.as_bytes()).collect();
+            format!("<a rel=\"next\" href=\"/s?k={q}&amp;p={}\">Next &raquo;</a>", page + 1)
+        } else {
+            String::new()
+        };
+        return html(format!(
+            "<!doctype html><html><head><title>{q} — Bazaar</title></head><body><ul class=\"grid\">\n{cards}</ul>{next}</body></html>",
+            q = esc(&query)
+        ));
+    }
+    if let Some(rest) = path.strip_prefix("/listing/") {
+        let Some(id) = rest.split('-').next().and_then(|s| s.parse::<u32>().ok()) else { return not_found() };
+        let Some(listing) = catalog.listing(id).filter(|l| l.site == Site::Bazaar) else { return not_found() };
+        if shared.faults && id % 13 == 2 && first_try(shared, &format!("l:{id}")) {
+            return retry_later(StatusCode::SERVICE_UNAVAILABLE);
+        }
+        if is_broken(shared.faults, id) {
+            return (StatusCode::BAD_GATEWAY, "bad gateway").into_response();
+        }
+        return html(bazaar_page(&shared.cdn, listing));
+    }
+    if path.starts_with("/private/") {
+        return html("<p>Members only</p>".into());
+    }
+    not_found()
+}
+
+/// Whether this is the first request for `key` (for one-off faults).
+fn first_try(shared: &Shared, key: &str) -> bool {
+    shared.first_tries.lock().unwrap_or_else(|e| e.into_inner()).insert(key.to_string())
+}
+
+fn slug(title: &str) -> String {
+    let words: Vec<String> = title.split(|c: char| !c.is_ascii_alphanumeric()).filter(|w| !w.is_empty()).map(str::to_lowercase).collect();
+    words.join("-")
+}
+
+/// A bazaar listing page: JSON-LD only, its shape varying by listing.
+fn bazaar_page(cdn: &Url, listing: &DemoListing) -> String {
+    let images = photo_urls(cdn, listing);
+    let image = match listing.id % 3 {
+        0 => serde_json::json!(images),
+        1 => serde_json::json!(images.iter().map(|u| serde_json::json!({"@type": "ImageObject", "url": u})).collect::<Vec<_>>()),
+        _ if images.len() == 1 => serde_json::json!(images[0]),
+        _ => serde_json::json!(images),
+    };
+    let price = if listing.id % 2 == 0 { serde_json::json!(format!("{:.2}", listing.price)) } else { serde_json::json!(listing.price) };
+    let offer = serde_json::json!({
+        "@type": "Offer", "price": price, "priceCurrency": listing.currency,
+        "availability": "https://schema.org/InStock",
+        "seller": {"@type": "Organization", "name": listing.seller}
+    });
+    let offers = if listing.id % 2 == 0 { serde_json::json!([offer]) } else { offer };
+    let product = serde_json::json!({
+        "@type": "Product", "name": listing.title, "description": listing.description,
+        "image": image, "offers": offers, "sku": format!("BZ{}", listing.id)
+    });
+    let crumbs = serde_json::json!({"@type": "BreadcrumbList", "itemListElement": []});
+    let document = match listing.id % 3 {
+        0 => serde_json::json!({"@context": "https://schema.org", "@graph": [crumbs, product]}),
+        1 => serde_json::json!([crumbs, product]),
+        _ => {
+            let mut product = product;
+            product["@context"] = serde_json::json!("https://schema.org");
+            product
+        }
+    };
+    // "</" inside a script would end it early: escape it as JSON allows.
+    let json = document.to_string().replace("</", "<\\/");
+    format!(
+        "<!doctype html><html><head><meta charset=\"utf-8\"><title>Bazaar</title>\
+         <script type=\"application/ld+json\">{json}</script></head>\
+         <body><div id=\"app\" data-listing=\"{id}\"><noscript>Enable JavaScript to view this listing.</noscript></div></body></html>",
+        id = listing.id
+    )
+}
+
+fn cdn(shared: &Shared, path: &str) -> Response {
+    let Some(rest) = path.strip_prefix("/img/") else { return not_found() };
+    let mut parts = rest.split('/');
+    let (Some(id), Some(file)) = (parts.next().and_then(|s| s.parse::<u32>().ok()), parts.next()) else { return not_found() };
+    let Some(n) = file.strip_suffix(".jpg").and_then(|s| s.parse::<usize>().ok()) else { return not_found() };
+    let Some(listing) = shared.catalog.listing(id) else { return not_found() };
+    let Some(photo) = listing.photos.get(n) else { return not_found() };
+    let body = if shared.faults && id % 23 == 3 && n == 0 {
+        corrupt_jpeg()
+    } else if shared.faults && id % 41 == 9 && n == 0 {
+        decompression_bomb_png()
+    } else if shared.faults && id % 37 == 11 {
+        return not_found();
+    } else {
+        shared.catalog.listing_photo(photo)
+    };
+    ([(header::CONTENT_TYPE, "image/jpeg")], Body::from(body)).into_response()
+}
+
+/// JPEG magic bytes followed by garbage.
+pub fn corrupt_jpeg() -> Vec<u8> {
+    let mut bytes = vec![0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x10, b'J', b'F', b'I', b'F', 0x00];
+    bytes.extend((0..4000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8));
+    bytes
+}
+
+/// A small PNG whose header claims 30000×30000 pixels: decoding it would
+/// need 2.7 GB.
+pub fn decompression_bomb_png() -> Vec<u8> {
+    fn chunk(out: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]) {
+        out.extend((data.len() as u32).to_be_bytes());
+        out.extend(kind);
+        out.extend(data);
+        let mut crc = flate2::Crc::new();
+        crc.update(kind);
+        crc.update(data);
+        out.extend(crc.sum().to_be_bytes());
+    }
+    let side: u32 = 30_000;
+    let mut ihdr = Vec::new();
+    ihdr.extend(side.to_be_bytes());
+    ihdr.extend(side.to_be_bytes());
+    ihdr.extend([8, 2, 0, 0, 0]); // 8-bit RGB
+    let mut encoder = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
+    let row = vec![0u8; side as usize * 3 + 1];
+    for _ in 0..200 {
+        encoder.write_all(&row).expect("writing to memory cannot fail");
+    }
+    let idat = encoder.finish().expect("writing to memory cannot fail");
+    let mut out = b"\x89PNG\r\n\x1a\n".to_vec();
+    chunk(&mut out, b"IHDR", &ihdr);
+    chunk(&mut out, b"IDAT", &idat);
+    chunk(&mut out, b"IEND", &[]);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prices_are_written_like_shops_write_them() {
+        assert_eq!(price_text(1299.99, "USD"), "US $1,299.99");
+        assert_eq!(price_text(1299.99, "EUR"), "1.299,99 €");
+        assert_eq!(price_text(1299.0, "JPY"), "¥1,299");
+        assert_eq!(price_text(12.0, "GBP"), "£12.00");
+        for (amount, currency) in [(1299.99, "USD"), (23.5, "EUR"), (3299.0, "JPY"), (12.0, "GBP")] {
+            let parsed = crate::extract::parse_price(&price_text(amount, currency)).unwrap();
+            assert_eq!((parsed.amount, parsed.currency.as_deref()), (amount, Some(currency)));
+        }
+    }
+
+    #[test]
+    fn bomb_is_small_and_refused_from_its_header() {
+        let bomb = decompression_bomb_png();
+        assert!(bomb.len() < 200_000, "{} bytes", bomb.len());
+        let refused = crate::photo::inspect(&bomb, 40_000_000).unwrap_err();
+        assert!(matches!(refused, crate::photo::PhotoError::TooManyPixels { width: 30_000, .. }));
+        assert!(crate::photo::inspect(&corrupt_jpeg(), 40_000_000).is_err());
+    }
+}
