@@ -161,8 +161,9 @@ impl Selector {
         if css.trim().is_empty() {
             return Err("the CSS selector before `@` is empty".to_string());
         }
+        // scraper's error text spans several lines; the position is not useful here.
         let parsed = scraper::Selector::parse(css)
-            .map_err(|e| format!("`{css}` is not a valid CSS selector ({e})"))?;
+            .map_err(|_| format!("`{css}` is not a valid CSS selector"))?;
         Ok(Selector {
             css: parsed,
             attr,

@@ -1,1 +1,9 @@
+//! knockoff's integration tests: one binary, one module per stage, against
+//! real parts — a marketplace served on 127.0.0.1, SQLite files, real image
+//! bytes, and the `knockoff` binary itself.
 
+mod util;
+
+mod check;
+mod crawl;
+mod extract;

@@ -195,7 +195,7 @@ fn forbidden_in(error: &reqwest::Error) -> Option<(String, IpAddr)> {
 /// robots.txt as understood for one host.
 enum Robots {
     AllowAll,
-    Unavailable(String),
+    Unavailable(FetchError),
     Rules(Box<texting_robots::Robot>),
 }
 
@@ -366,9 +366,15 @@ impl Fetcher {
         }
         match &*self.robots_for(url, exchanges).await {
             Robots::AllowAll => Ok(()),
-            Robots::Unavailable(reason) => Err(FetchError::RobotsUnavailable {
+            // The guard refused the host itself: say that, not "robots.txt unavailable".
+            Robots::Unavailable(FetchError::BlockedAddress { host, addr, .. }) => Err(FetchError::BlockedAddress {
                 url: url.to_string(),
-                reason: reason.clone(),
+                host: host.clone(),
+                addr: *addr,
+            }),
+            Robots::Unavailable(error) => Err(FetchError::RobotsUnavailable {
+                url: url.to_string(),
+                reason: error.to_string(),
             }),
             Robots::Rules(robot) if robot.allowed(url.as_str()) => Ok(()),
             Robots::Rules(_) => Err(FetchError::RobotsDenied { url: url.to_string() }),
@@ -402,7 +408,7 @@ impl Fetcher {
                 // RFC 9309: a redirect we do not follow and 4xx mean no rules.
                 Ok(Step::Redirect(_)) => Robots::AllowAll,
                 Err(FetchError::Status { status, .. }) if status < 500 => Robots::AllowAll,
-                Err(error) => Robots::Unavailable(error.to_string()),
+                Err(error) => Robots::Unavailable(error),
             };
             Arc::new(robots)
         })

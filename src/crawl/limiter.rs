@@ -6,8 +6,8 @@
 //! windows once `burst > 1`, and it has no notion of "this host asked us to
 //! stop until T". The contract is stricter — never more than the configured
 //! rate in any 1 s window, retries and robots.txt included — so the gate
-//! reserves each request's send time against a short log of the previous
-//! ones, under one lock, which is easy to check by reading.
+//! checks each send against a short log of when the previous ones really
+//! went out, and records it, under one lock: easy to check by reading.
 
 use std::collections::VecDeque;
 use std::sync::Mutex;
@@ -37,7 +37,7 @@ struct Schedule {
     burst: usize,
     /// Most requests in any 1 s window: ⌊requests_per_second⌋, at least 1.
     per_second: usize,
-    /// Send times already handed out, oldest first.
+    /// When the latest requests went out, oldest first.
     sent: VecDeque<Instant>,
     paused_until: Option<Instant>,
 }
@@ -93,25 +93,22 @@ impl HostGate {
             .await
             .expect("the gate's semaphore is never closed");
         loop {
-            let slot = self.reserve(Instant::now());
-            tokio::time::sleep_until(slot).await;
-            // A Retry-After may have arrived while we slept: check again.
-            let paused = self.schedule().paused_until.is_some_and(|t| t > Instant::now());
-            if !paused {
-                return permit;
+            match self.try_send(Instant::now()) {
+                Ok(()) => return permit,
+                Err(at) => tokio::time::sleep_until(at).await,
             }
         }
     }
 
-    /// Books the earliest send time allowed after `now` and returns it.
-    fn reserve(&self, now: Instant) -> Instant {
+    /// Records a send at `now` if every rule allows it; otherwise returns the
+    /// earliest time worth trying again. Rules are checked against the times
+    /// requests actually went out, never against planned ones, so a task
+    /// that was scheduled late cannot squeeze the next window.
+    fn try_send(&self, now: Instant) -> Result<(), Instant> {
         let mut s = self.schedule();
         let mut at = now;
         if let Some(paused) = s.paused_until {
             at = at.max(paused);
-        }
-        if let Some(&last) = s.sent.back() {
-            at = at.max(last);
         }
         let n = s.sent.len();
         if n >= s.burst {
@@ -121,12 +118,15 @@ impl HostGate {
         if n >= s.per_second {
             at = at.max(s.sent[n - s.per_second] + Duration::from_secs(1) + MARGIN);
         }
-        s.sent.push_back(at);
+        if at > now {
+            return Err(at);
+        }
+        s.sent.push_back(now);
         let keep = s.burst.max(s.per_second);
         while s.sent.len() > keep {
             s.sent.pop_front();
         }
-        at
+        Ok(())
     }
 }
 
@@ -143,7 +143,23 @@ mod tests {
         }
     }
 
-    /// Most reservations in any window [t, t + 1 s).
+    /// Sends `count` requests as early as the gate allows, on a simulated clock.
+    fn send_times(gate: &HostGate, count: usize) -> Vec<Instant> {
+        let mut clock = Instant::now();
+        let mut sent = Vec::new();
+        while sent.len() < count {
+            match gate.try_send(clock) {
+                Ok(()) => sent.push(clock),
+                Err(at) => {
+                    assert!(at > clock);
+                    clock = at;
+                }
+            }
+        }
+        sent
+    }
+
+    /// Most sends in any window [t, t + 1 s).
     fn busiest_second(slots: &[Instant]) -> usize {
         slots
             .iter()
@@ -158,23 +174,36 @@ mod tests {
     }
 
     #[test]
-    fn reservations_never_exceed_the_ceiling_in_any_second() {
+    fn sends_never_exceed_the_ceiling_in_any_second() {
         for (rps, burst, ceiling) in [(2.0, 1, 2), (2.0, 2, 2), (4.0, 3, 4), (2.5, 5, 2), (0.5, 1, 1), (10.0, 10, 10)] {
             let gate = HostGate::new(&rate(rps, burst));
-            let now = Instant::now();
-            let slots: Vec<Instant> = (0..40).map(|_| gate.reserve(now)).collect();
-            assert!(busiest_second(&slots) <= ceiling, "rps {rps} burst {burst}");
-            assert!(slots.windows(2).all(|w| w[0] <= w[1]));
+            let sent = send_times(&gate, 40);
+            assert!(busiest_second(&sent) <= ceiling, "rps {rps} burst {burst}");
+            // And no slower than it must be: a fractional rate above 1 is held
+            // to its floor, so 2.5/s means at most 2 in any second.
+            let effective = rps.min(ceiling as f64);
+            let span = (sent[39] - sent[0]).as_secs_f64();
+            assert!(span < 40.0 / effective * 1.1, "rps {rps} burst {burst}: {span} s");
         }
+    }
+
+    #[test]
+    fn a_late_send_pushes_the_next_ones_back() {
+        let gate = HostGate::new(&rate(2.0, 1));
+        let start = Instant::now();
+        gate.try_send(start).unwrap();
+        // The second request was allowed at +0.52 s but its task only ran at +0.9 s.
+        gate.try_send(start + Duration::from_millis(900)).unwrap();
+        let next = gate.try_send(start + Duration::from_millis(1000)).unwrap_err();
+        assert!(next >= start + Duration::from_millis(1400));
     }
 
     #[test]
     fn burst_goes_back_to_back_then_spacing_applies() {
         let gate = HostGate::new(&rate(4.0, 2));
-        let now = Instant::now();
-        let slots: Vec<Instant> = (0..4).map(|_| gate.reserve(now)).collect();
-        assert_eq!(slots[0], slots[1]);
-        assert!(slots[2] - slots[0] >= Duration::from_millis(500));
+        let sent = send_times(&gate, 4);
+        assert_eq!(sent[0], sent[1]);
+        assert!(sent[2] - sent[0] >= Duration::from_millis(500));
     }
 
     #[test]
@@ -182,10 +211,10 @@ mod tests {
         let gate = HostGate::new(&rate(10.0, 1));
         let now = Instant::now();
         gate.pause_until(now + Duration::from_secs(3));
-        assert!(gate.reserve(now) >= now + Duration::from_secs(3));
+        assert!(gate.try_send(now).unwrap_err() >= now + Duration::from_secs(3));
         gate.apply_crawl_delay(Duration::from_secs(2));
-        let a = gate.reserve(now);
-        let b = gate.reserve(now);
-        assert!(b - a >= Duration::from_secs(2));
+        let sent = send_times(&gate, 2);
+        assert!(sent[0] >= now + Duration::from_secs(3));
+        assert!(sent[1] - sent[0] >= Duration::from_secs(2));
     }
 }

@@ -23,7 +23,7 @@ pub const REFERENCE_SIZE: u32 = 480;
 pub const LISTING_SIZE: u32 = 400;
 
 /// Which demo site a listing is on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Site {
     /// Needs CSS selectors: no structured data.
     Shopfront,

@@ -522,8 +522,8 @@ pub fn apply(img: &RgbImage, transform: &Transform) -> RgbImage {
         Transform::Crop([left, top, right, bottom]) => {
             let x = (w as f32 * left) as u32;
             let y = (h as f32 * top) as u32;
-            let cw = (w as f32 * (1.0 - left - right)).max(1.0) as u32;
-            let ch = (h as f32 * (1.0 - top - bottom)).max(1.0) as u32;
+            let cw = (w as f32 * (1.0 - left - right)).round().max(1.0) as u32;
+            let ch = (h as f32 * (1.0 - top - bottom)).round().max(1.0) as u32;
             imageops::crop_imm(img, x, y, cw, ch).to_image()
         }
         Transform::Pad { factor, colour } => {

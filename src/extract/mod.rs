@@ -127,7 +127,11 @@ pub fn result_links(html: &str, page_url: &Url, results: &ResultSelectors) -> (V
     let doc = scraper::Html::parse_document(html);
     let mut links: Vec<Url> = Vec::new();
     for card in doc.select(&results.item.css) {
-        let Some(href) = card.select(&results.link.css).find_map(|e| value_of(e, &results.link)) else {
+        // The card may itself be the link (`item = "a.product"`).
+        let mut candidates = std::iter::once(card)
+            .filter(|card| results.link.css.matches(card))
+            .chain(card.select(&results.link.css));
+        let Some(href) = candidates.find_map(|e| value_of(e, &results.link)) else {
             continue;
         };
         if let Some(url) = canonicalize(page_url, &href) {

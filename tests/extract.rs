@@ -1,0 +1,2 @@
+//! Extraction from real marketplace pages (shared/realpages) and the
+//! `extract` command.

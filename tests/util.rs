@@ -1,0 +1,138 @@
+//! Shared fixtures: demo workspaces pointed at a live marketplace, small
+//! ad-hoc servers, and running the binary.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use axum::Router;
+use knockoff::config::{self, Config};
+use knockoff::crawl::{self, CrawlOptions, Progress};
+use knockoff::demo::{self, Catalog, Marketplace, SiteOptions};
+use knockoff::store::{RunSummary, Store};
+use url::Url;
+
+/// Rates for a demo workspace: shopfront, bazaar, and the default (image CDN).
+pub struct Rates {
+    pub shopfront: f64,
+    pub bazaar: f64,
+    pub default: f64,
+}
+
+/// A demo workspace in a temporary folder, crawling a live demo marketplace.
+pub struct DemoFixture {
+    pub dir: tempfile::TempDir,
+    pub market: Marketplace,
+    pub catalog: Arc<Catalog>,
+}
+
+impl DemoFixture {
+    /// Starts a marketplace for `catalog` and writes a workspace aimed at it.
+    pub async fn start(catalog: Catalog, faults: bool, rates: Rates) -> DemoFixture {
+        let catalog = Arc::new(catalog);
+        let market = Marketplace::start(catalog.clone(), SiteOptions { ports: [0, 0, 0], faults }).await.unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        write_demo_workspace(dir.path(), &catalog, &market, &rates);
+        DemoFixture { dir, market, catalog }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn config(&self) -> Config {
+        config::load(self.path()).unwrap_or_else(|e| panic!("fixture config is invalid:\n{e}"))
+    }
+}
+
+/// Writes the demo workspace files with targets pointing at `market`.
+pub fn write_demo_workspace(dir: &Path, catalog: &Catalog, market: &Marketplace, rates: &Rates) {
+    demo::write_workspace(dir, catalog).unwrap();
+    let origin = |url: &Url| url.as_str().trim_end_matches('/').to_string();
+    let rewrite = |file: &str, from_port: &str, to: &str, rps: f64| {
+        let path = dir.join(file);
+        let text = std::fs::read_to_string(&path).unwrap();
+        let text = text
+            .replace(&format!("http://127.0.0.1:{from_port}"), to)
+            .replace("requests_per_second = 8.0", &format!("requests_per_second = {rps:.1}"));
+        std::fs::write(path, text).unwrap();
+    };
+    rewrite("targets/shopfront.toml", "7801", &origin(&market.shopfront), rates.shopfront);
+    rewrite("targets/bazaar.toml", "7802", &origin(&market.bazaar), rates.bazaar);
+    let settings = std::fs::read_to_string(dir.join("knockoff.toml")).unwrap();
+    let settings = settings.replace("default_requests_per_second = 20.0", &format!("default_requests_per_second = {:.1}", rates.default));
+    std::fs::write(dir.join("knockoff.toml"), settings).unwrap();
+}
+
+/// Crawls the workspace in process and returns the store and summary.
+pub async fn crawl_workspace(dir: &Path, options: CrawlOptions) -> (Arc<Store>, RunSummary) {
+    let config = config::load(dir).unwrap();
+    let store = Arc::new(Store::open(&config.db_path()).unwrap());
+    let summary = crawl::crawl(&config, store.clone(), &options, Progress::hidden()).await.unwrap();
+    (store, summary)
+}
+
+/// Serves `router` on a free loopback port (or on `ip`), returning its base URL.
+pub async fn serve(router: Router, ip: &str) -> Url {
+    let listener = tokio::net::TcpListener::bind((ip, 0)).await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        axum::serve(listener, router).await.unwrap();
+    });
+    Url::parse(&format!("http://{addr}/")).unwrap()
+}
+
+/// Arrival times and paths of requests to an ad-hoc server.
+#[derive(Clone, Default)]
+pub struct Hits(pub Arc<Mutex<Vec<(Instant, String)>>>);
+
+impl Hits {
+    pub fn record(&self, path: &str) {
+        self.0.lock().unwrap().push((Instant::now(), path.to_string()));
+    }
+
+    pub fn paths(&self) -> Vec<String> {
+        self.0.lock().unwrap().iter().map(|(_, p)| p.clone()).collect()
+    }
+
+    pub fn all(&self) -> Vec<(Instant, String)> {
+        self.0.lock().unwrap().clone()
+    }
+}
+
+/// A minimal workspace: one target with `target_toml`, an empty catalogue.
+pub fn workspace_with_target(target_toml: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("targets")).unwrap();
+    std::fs::create_dir_all(dir.path().join("reference-images")).unwrap();
+    std::fs::write(dir.path().join("targets/site.toml"), target_toml).unwrap();
+    std::fs::write(
+        dir.path().join("reference-images/products.toml"),
+        "[brand]\nname = \"Orvane\"\n\n[[product]]\nid = \"P1\"\nname = \"Orvane Thing\"\nsearch_queries = [\"thing\"]\n",
+    )
+    .unwrap();
+    dir
+}
+
+/// Runs the knockoff binary in `workspace`.
+pub fn knockoff(workspace: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_knockoff"))
+        .arg("--workspace")
+        .arg(workspace)
+        .args(args)
+        .env("RUST_LOG", "knockoff=warn")
+        .output()
+        .unwrap()
+}
+
+/// The shared real marketplace pages, when this checkout has them.
+pub fn realpages() -> Option<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/realpages");
+    if dir.is_dir() {
+        Some(dir)
+    } else {
+        eprintln!("skipping: {} is absent (a fresh clone has no shared pages)", dir.display());
+        None
+    }
+}
