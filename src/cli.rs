@@ -98,7 +98,11 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             let config = config::load(workspace)?;
             if let Some(name) = &target {
                 if config.target(name).is_none() {
-                    return Err(UsageError(format!("no target named `{name}` in {}", workspace.join("targets").display())).into());
+                    return Err(UsageError(format!(
+                        "no target named `{name}` in {}",
+                        workspace.join("targets").display()
+                    ))
+                    .into());
                 }
             }
             let store = open_store(&config)?;
@@ -107,7 +111,9 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             write_listings(&mut out, &listings, format)?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Extract { file, url, target } => extract_file(workspace, &file, url, target.as_deref()),
+        Command::Extract { file, url, target } => {
+            extract_file(workspace, &file, url, target.as_deref())
+        }
         Command::Demo => {
             let progress = Progress::new(std::io::stderr().is_terminal());
             let report = runtime.block_on(demo::run(workspace, progress))?;
@@ -126,22 +132,34 @@ fn check(workspace: &Path) -> Result<ExitCode> {
     println!(
         "ok: knockoff.toml, {} targets ({}), {} products of {}",
         config.targets.len(),
-        config.targets.iter().map(|t| t.name.as_str()).collect::<Vec<_>>().join(", "),
+        config
+            .targets
+            .iter()
+            .map(|t| t.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", "),
         config.catalog.products.len(),
         config.catalog.brand.name
     );
     Ok(ExitCode::SUCCESS)
 }
 
-fn extract_file(workspace: &Path, file: &Path, url: Option<Url>, target: Option<&str>) -> Result<ExitCode> {
+fn extract_file(
+    workspace: &Path,
+    file: &Path,
+    url: Option<Url>,
+    target: Option<&str>,
+) -> Result<ExitCode> {
     let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
     let target = match target {
         Some(name) => {
             let config = config::load(workspace)?;
-            let target = config
-                .target(name)
-                .cloned()
-                .ok_or_else(|| UsageError(format!("no target named `{name}` in {}", workspace.join("targets").display())))?;
+            let target = config.target(name).cloned().ok_or_else(|| {
+                UsageError(format!(
+                    "no target named `{name}` in {}",
+                    workspace.join("targets").display()
+                ))
+            })?;
             Some(target)
         }
         None => None,
@@ -150,8 +168,10 @@ fn extract_file(workspace: &Path, file: &Path, url: Option<Url>, target: Option<
         (Some(url), _) => url,
         (None, Some(target)) => target.base_url.clone(),
         (None, None) => {
-            let absolute = std::path::absolute(file).with_context(|| format!("resolving {}", file.display()))?;
-            Url::from_file_path(&absolute).map_err(|_| anyhow::anyhow!("{} cannot be made into a URL", file.display()))?
+            let absolute = std::path::absolute(file)
+                .with_context(|| format!("resolving {}", file.display()))?;
+            Url::from_file_path(&absolute)
+                .map_err(|_| anyhow::anyhow!("{} cannot be made into a URL", file.display()))?
         }
     };
     let (html, _) = extract::decode_html(&bytes, None);
@@ -173,7 +193,11 @@ fn extract_file(workspace: &Path, file: &Path, url: Option<Url>, target: Option<
 }
 
 /// Writes listings as a table, a JSON array, or CSV.
-pub fn write_listings(out: &mut dyn Write, listings: &[StoredListing], format: Format) -> Result<()> {
+pub fn write_listings(
+    out: &mut dyn Write,
+    listings: &[StoredListing],
+    format: Format,
+) -> Result<()> {
     match format {
         Format::Json => {
             serde_json::to_writer_pretty(&mut *out, listings)?;
@@ -181,7 +205,18 @@ pub fn write_listings(out: &mut dyn Write, listings: &[StoredListing], format: F
         }
         Format::Csv => {
             let mut writer = csv::Writer::from_writer(out);
-            writer.write_record(["url", "target", "title", "price", "currency", "seller", "description", "images", "first_seen", "last_seen"])?;
+            writer.write_record([
+                "url",
+                "target",
+                "title",
+                "price",
+                "currency",
+                "seller",
+                "description",
+                "images",
+                "first_seen",
+                "last_seen",
+            ])?;
             for l in listings {
                 let field = |v: &Option<String>| v.clone().unwrap_or_default();
                 writer.write_record([
@@ -200,13 +235,25 @@ pub fn write_listings(out: &mut dyn Write, listings: &[StoredListing], format: F
             writer.flush()?;
         }
         Format::Table => {
-            writeln!(out, "{:<10} {:>10} {:<3} {:<20} {:<44} URL", "TARGET", "PRICE", "CUR", "SELLER", "TITLE")?;
+            writeln!(
+                out,
+                "{:<10} {:>10} {:<3} {:<20} {:<44} URL",
+                "TARGET", "PRICE", "CUR", "SELLER", "TITLE"
+            )?;
             for l in listings {
                 let cut = |s: &Option<String>, n: usize| {
                     let s = s.as_deref().unwrap_or("-");
-                    if s.chars().count() > n { format!("{}…", s.chars().take(n - 1).collect::<String>()) } else { s.to_string() }
+                    if s.chars().count() > n {
+                        format!("{}…", s.chars().take(n - 1).collect::<String>())
+                    } else {
+                        s.to_string()
+                    }
                 };
-                let price = l.listing.price.map(|p| format!("{p:.2}")).unwrap_or_else(|| "-".into());
+                let price = l
+                    .listing
+                    .price
+                    .map(|p| format!("{p:.2}"))
+                    .unwrap_or_else(|| "-".into());
                 writeln!(
                     out,
                     "{:<10} {:>10} {:<3} {:<20} {:<44} {}",

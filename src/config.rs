@@ -212,7 +212,11 @@ impl Config {
     pub fn queries_for(&self, target: &Target) -> Vec<String> {
         let mut seen = BTreeSet::new();
         let own = target.search.iter().flat_map(|s| s.queries.iter());
-        let products = self.catalog.products.iter().flat_map(|p| p.search_queries.iter());
+        let products = self
+            .catalog
+            .products
+            .iter()
+            .flat_map(|p| p.search_queries.iter());
         own.chain(products)
             .filter(|q| seen.insert(q.trim().to_lowercase()))
             .cloned()
@@ -353,21 +357,33 @@ fn load_settings(workspace: &Path, problems: &RefCell<Vec<Problem>>) -> Settings
             .positive_f64("default_requests_per_second")
             .unwrap_or(2.0),
         default_concurrency: crawl_table.count("default_concurrency", 1, 64).unwrap_or(2),
-        max_page_bytes: crawl_table.count("max_page_bytes", 1024, u32::MAX).unwrap_or(5 << 20) as u64,
-        max_image_bytes: crawl_table.count("max_image_bytes", 1024, u32::MAX).unwrap_or(10 << 20) as u64,
+        max_page_bytes: crawl_table
+            .count("max_page_bytes", 1024, u32::MAX)
+            .unwrap_or(5 << 20) as u64,
+        max_image_bytes: crawl_table
+            .count("max_image_bytes", 1024, u32::MAX)
+            .unwrap_or(10 << 20) as u64,
         max_image_pixels: crawl_table
             .count("max_image_pixels", 1, u32::MAX)
             .unwrap_or(40_000_000) as u64,
-        max_images_per_listing: crawl_table.count("max_images_per_listing", 0, 100).unwrap_or(12),
+        max_images_per_listing: crawl_table
+            .count("max_images_per_listing", 0, 100)
+            .unwrap_or(12),
         max_redirects: crawl_table.count("max_redirects", 0, 20).unwrap_or(5),
         max_attempts: crawl_table.count("max_attempts", 1, 10).unwrap_or(4),
         connect_timeout: Duration::from_secs_f64(
-            crawl_table.positive_f64("connect_timeout_secs").unwrap_or(10.0),
+            crawl_table
+                .positive_f64("connect_timeout_secs")
+                .unwrap_or(10.0),
         ),
         request_timeout: Duration::from_secs_f64(
-            crawl_table.positive_f64("request_timeout_secs").unwrap_or(30.0),
+            crawl_table
+                .positive_f64("request_timeout_secs")
+                .unwrap_or(30.0),
         ),
-        max_wait: Duration::from_secs_f64(crawl_table.positive_f64("max_wait_secs").unwrap_or(120.0)),
+        max_wait: Duration::from_secs_f64(
+            crawl_table.positive_f64("max_wait_secs").unwrap_or(120.0),
+        ),
     };
     crawl_table.finish();
 
@@ -451,23 +467,34 @@ fn parse_target(
 ) -> Option<Target> {
     let mut root = TableReader::new(table, shown, "", problems);
     let name = root.string("name").unwrap_or_else(|| stem.to_string());
-    if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)) {
+    if name.is_empty()
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+    {
         root.problem(
             "name",
             format!("`{name}` is not a valid target name (use letters, digits, `-`, `_`, `.`)"),
         );
     }
-    let base_url = root.required_string("base_url").and_then(|raw| match Url::parse(&raw) {
-        Ok(url) if matches!(url.scheme(), "http" | "https") && url.host().is_some() => Some(url),
-        Ok(_) => {
-            root.problem("base_url", format!("`{raw}` must be an http or https URL with a host"));
-            None
-        }
-        Err(e) => {
-            root.problem("base_url", format!("`{raw}` is not a valid URL ({e})"));
-            None
-        }
-    });
+    let base_url = root
+        .required_string("base_url")
+        .and_then(|raw| match Url::parse(&raw) {
+            Ok(url) if matches!(url.scheme(), "http" | "https") && url.host().is_some() => {
+                Some(url)
+            }
+            Ok(_) => {
+                root.problem(
+                    "base_url",
+                    format!("`{raw}` must be an http or https URL with a host"),
+                );
+                None
+            }
+            Err(e) => {
+                root.problem("base_url", format!("`{raw}` is not a valid URL ({e})"));
+                None
+            }
+        });
 
     let mut rate_table = root.table("rate");
     let rate = Rate {
@@ -798,7 +825,10 @@ impl<'a> TableReader<'a> {
         if (low..=high).contains(&value) {
             Some(value)
         } else {
-            self.problem(key, format!("must be between {low} and {high}, found {value}"));
+            self.problem(
+                key,
+                format!("must be between {low} and {high}, found {value}"),
+            );
             None
         }
     }
@@ -893,8 +923,12 @@ mod tests {
         assert_eq!(s.attr.as_deref(), Some("data-src"));
         let s = Selector::parse("h1.title").unwrap();
         assert_eq!(s.attr, None);
-        assert!(Selector::parse("a.next@").unwrap_err().contains("attribute name"));
-        assert!(Selector::parse("div[[").unwrap_err().contains("not a valid CSS selector"));
+        assert!(Selector::parse("a.next@")
+            .unwrap_err()
+            .contains("attribute name"));
+        assert!(Selector::parse("div[[")
+            .unwrap_err()
+            .contains("not a valid CSS selector"));
         assert!(Selector::parse("@href").unwrap_err().contains("empty"));
     }
 }

@@ -22,7 +22,10 @@ fn main() -> ExitCode {
         Err(error) => {
             if let Some(problems) = error.downcast_ref::<ConfigErrors>() {
                 eprintln!("{problems}");
-                eprintln!("{} configuration problem(s); nothing was run", problems.0.len());
+                eprintln!(
+                    "{} configuration problem(s); nothing was run",
+                    problems.0.len()
+                );
                 return ExitCode::from(2);
             }
             eprintln!("error: {error:#}");

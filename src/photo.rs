@@ -27,7 +27,11 @@ pub enum PhotoError {
 
 /// An image library error as one line: decoders put newlines in theirs.
 fn one_line(error: image::ImageError) -> String {
-    error.to_string().split_whitespace().collect::<Vec<_>>().join(" ")
+    error
+        .to_string()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// What the header says.
@@ -81,7 +85,9 @@ pub fn decode(bytes: &[u8], max_pixels: u64) -> Result<(PhotoInfo, DynamicImage)
     // RGBA at 8 bits plus the decoder's own buffers.
     limits.max_alloc = Some(max_pixels.saturating_mul(8));
     reader.limits(limits);
-    let image = reader.decode().map_err(|e| PhotoError::Corrupt(one_line(e)))?;
+    let image = reader
+        .decode()
+        .map_err(|e| PhotoError::Corrupt(one_line(e)))?;
     Ok((info, image))
 }
 
@@ -99,7 +105,14 @@ mod tests {
     #[test]
     fn header_gives_format_and_size() {
         let info = inspect(&png(40, 30), 1_000_000).unwrap();
-        assert_eq!(info, PhotoInfo { format: "png", width: 40, height: 30 });
+        assert_eq!(
+            info,
+            PhotoInfo {
+                format: "png",
+                width: 40,
+                height: 30
+            }
+        );
         let (_, image) = decode(&png(40, 30), 1_000_000).unwrap();
         assert_eq!((image.width(), image.height()), (40, 30));
     }
@@ -109,6 +122,9 @@ mod tests {
         assert_eq!(inspect(b"<html>", 100), Err(PhotoError::NotAnImage));
         let mut bytes = png(64, 64);
         bytes.truncate(bytes.len() / 2);
-        assert!(matches!(decode(&bytes, 1_000_000), Err(PhotoError::Corrupt(_))));
+        assert!(matches!(
+            decode(&bytes, 1_000_000),
+            Err(PhotoError::Corrupt(_))
+        ));
     }
 }

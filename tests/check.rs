@@ -24,14 +24,38 @@ fn a_dozen_broken_configs_each_get_their_one_line_message() {
     write(d, "knockoff.toml", "[crawl]\ndefault_requests_per_secnd = 2\n[matching]\nthreshold = 1.5\n[server]\nbind = \"localhost\"\n");
     write(d, "targets/a.toml", "[rate]\nrequests_per_second = 1.0\n");
     write(d, "targets/b.toml", "base_url = \"ftp://files.example\"\n");
-    write(d, "targets/c.toml", &format!("{GOOD_TARGET}[rate]\nrequests_per_second = \"fast\"\nconcurency = 2\n"));
+    write(
+        d,
+        "targets/c.toml",
+        &format!("{GOOD_TARGET}[rate]\nrequests_per_second = \"fast\"\nconcurency = 2\n"),
+    );
     write(d, "targets/d.toml", "base_url = \"https://d.example\"\n[search]\nurl = \"/s?q={query}\"\n[results]\nitem = \"li\"\nlink = \"a.title@\"\n");
-    write(d, "targets/e.toml", "base_url = \"https://e.example\"\n[item]\ntitle = \"h1[[\"\nprice = \"span.price\"\n");
+    write(
+        d,
+        "targets/e.toml",
+        "base_url = \"https://e.example\"\n[item]\ntitle = \"h1[[\"\nprice = \"span.price\"\n",
+    );
     write(d, "targets/f.toml", "base_url = \"https://f.example\"\n[search]\nurl = \"/search\"\n[results]\nitem = \"li\"\nlink = \"a@href\"\n");
-    write(d, "targets/g.toml", "base_url = \"https://g.example\"\n[rate\nburst = 1\n");
-    write(d, "targets/h.toml", "base_url = \"https://h.example\"\n[search]\nurl = \"/s?q={query}\"\n");
-    write(d, "targets/i.toml", "name = \"c\"\nbase_url = \"https://i.example\"\n");
-    write(d, "targets/j.toml", "base_url = \"https://j.example\"\n[rate]\nrequests_per_second = 0\nburst = 0\n");
+    write(
+        d,
+        "targets/g.toml",
+        "base_url = \"https://g.example\"\n[rate\nburst = 1\n",
+    );
+    write(
+        d,
+        "targets/h.toml",
+        "base_url = \"https://h.example\"\n[search]\nurl = \"/s?q={query}\"\n",
+    );
+    write(
+        d,
+        "targets/i.toml",
+        "name = \"c\"\nbase_url = \"https://i.example\"\n",
+    );
+    write(
+        d,
+        "targets/j.toml",
+        "base_url = \"https://j.example\"\n[rate]\nrequests_per_second = 0\nburst = 0\n",
+    );
     write(
         d,
         "reference-images/products.toml",
@@ -65,20 +89,35 @@ fn a_dozen_broken_configs_each_get_their_one_line_message() {
     ];
     for line in expected {
         let line = format!("{ws}/{line}");
-        assert!(stderr.lines().any(|l| l.starts_with(&line)), "missing line:\n{line}\nin:\n{stderr}");
+        assert!(
+            stderr.lines().any(|l| l.starts_with(&line)),
+            "missing line:\n{line}\nin:\n{stderr}"
+        );
     }
     // One line per problem, plus the closing count.
     assert_eq!(stderr.lines().count(), expected.len() + 1, "{stderr}");
-    assert!(stderr.ends_with(&format!("{} configuration problem(s); nothing was run\n", expected.len())));
+    assert!(stderr.ends_with(&format!(
+        "{} configuration problem(s); nothing was run\n",
+        expected.len()
+    )));
 }
 
 #[test]
 fn the_repository_root_is_a_valid_workspace() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
     let output = knockoff(root, &["check"]);
-    assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let stdout = String::from_utf8(output.stdout).unwrap();
-    assert!(stdout.starts_with("ok: knockoff.toml, 2 targets (bazaar, shopfront), 10 products of Orvane"), "{stdout}");
+    assert!(
+        stdout
+            .starts_with("ok: knockoff.toml, 2 targets (bazaar, shopfront), 10 products of Orvane"),
+        "{stdout}"
+    );
 }
 
 #[test]
@@ -87,5 +126,10 @@ fn unknown_target_and_bad_flags_are_usage_errors() {
     let output = knockoff(root, &["listings", "--target", "nosuch"]);
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("no target named `nosuch`"));
-    assert_eq!(knockoff(root, &["listings", "--format", "xml"]).status.code(), Some(2));
+    assert_eq!(
+        knockoff(root, &["listings", "--format", "xml"])
+            .status
+            .code(),
+        Some(2)
+    );
 }

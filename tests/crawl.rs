@@ -14,7 +14,11 @@ use knockoff::store::Store;
 
 use crate::util::{self, DemoFixture, Hits, Rates};
 
-const FAST: Rates = Rates { shopfront: 10.0, bazaar: 10.0, default: 20.0 };
+const FAST: Rates = Rates {
+    shopfront: 10.0,
+    bazaar: 10.0,
+    default: 20.0,
+};
 
 /// Listings of the demo catalogue that a crawl can reach: found by some
 /// product's query and not deliberately broken by the marketplace.
@@ -29,35 +33,93 @@ fn reachable(catalog: &Catalog, faults: bool) -> Vec<u32> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn demo_crawl_extracts_exact_fields_from_both_site_styles_within_the_rate() {
-    let fixture = DemoFixture::start(Catalog::generate(11, 40), true, Rates { shopfront: 4.0, bazaar: 5.0, default: 10.0 }).await;
+    let fixture = DemoFixture::start(
+        Catalog::generate(11, 40),
+        true,
+        Rates {
+            shopfront: 4.0,
+            bazaar: 5.0,
+            default: 10.0,
+        },
+    )
+    .await;
     let (store, summary) = util::crawl_workspace(fixture.path(), CrawlOptions::default()).await;
 
-    let stored: BTreeMap<String, _> = store.listings(None).unwrap().into_iter().map(|l| (l.url.clone(), l)).collect();
+    let stored: BTreeMap<String, _> = store
+        .listings(None)
+        .unwrap()
+        .into_iter()
+        .map(|l| (l.url.clone(), l))
+        .collect();
     let mut checked = BTreeSet::new();
     for listing in &fixture.catalog.listings {
         let url = match listing.site {
             Site::Shopfront => format!("{}item/{}", fixture.market.shopfront, listing.id),
             Site::Bazaar => {
-                let slug: Vec<String> = listing.title.split(|c: char| !c.is_ascii_alphanumeric()).filter(|w| !w.is_empty()).map(str::to_lowercase).collect();
-                format!("{}listing/{}-{}", fixture.market.bazaar, listing.id, slug.join("-"))
+                let slug: Vec<String> = listing
+                    .title
+                    .split(|c: char| !c.is_ascii_alphanumeric())
+                    .filter(|w| !w.is_empty())
+                    .map(str::to_lowercase)
+                    .collect();
+                format!(
+                    "{}listing/{}-{}",
+                    fixture.market.bazaar,
+                    listing.id,
+                    slug.join("-")
+                )
             }
         };
         let Some(got) = stored.get(&url) else {
-            assert!(!reachable(&fixture.catalog, true).contains(&listing.id), "listing {} ({url}) was not stored", listing.id);
+            assert!(
+                !reachable(&fixture.catalog, true).contains(&listing.id),
+                "listing {} ({url}) was not stored",
+                listing.id
+            );
             continue;
         };
         let truncated = listing.site == Site::Shopfront && listing.id % 31 == 5;
-        assert_eq!(got.target, if listing.site == Site::Shopfront { "shopfront" } else { "bazaar" });
-        assert_eq!(got.listing.title.as_deref(), Some(listing.title.as_str()), "{url}");
+        assert_eq!(
+            got.target,
+            if listing.site == Site::Shopfront {
+                "shopfront"
+            } else {
+                "bazaar"
+            }
+        );
+        assert_eq!(
+            got.listing.title.as_deref(),
+            Some(listing.title.as_str()),
+            "{url}"
+        );
         assert_eq!(got.listing.price, Some(listing.price), "{url}");
-        assert_eq!(got.listing.currency.as_deref(), Some(listing.currency.as_str()), "{url}");
-        assert_eq!(got.listing.seller.as_deref(), Some(listing.seller.as_str()), "{url}");
+        assert_eq!(
+            got.listing.currency.as_deref(),
+            Some(listing.currency.as_str()),
+            "{url}"
+        );
+        assert_eq!(
+            got.listing.seller.as_deref(),
+            Some(listing.seller.as_str()),
+            "{url}"
+        );
         if truncated {
-            assert_eq!(got.listing.description, None, "{url} was cut before its description");
+            assert_eq!(
+                got.listing.description, None,
+                "{url} was cut before its description"
+            );
             assert!(got.listing.images.is_empty());
         } else {
-            assert_eq!(got.listing.description.as_deref(), Some(listing.description.as_str()), "{url}");
-            assert_eq!(got.listing.images, site::photo_urls(&fixture.market.cdn, listing), "{url}");
+            assert_eq!(
+                got.listing.description.as_deref(),
+                Some(listing.description.as_str()),
+                "{url}"
+            );
+            assert_eq!(
+                got.listing.images,
+                site::photo_urls(&fixture.market.cdn, listing),
+                "{url}"
+            );
         }
         checked.insert(listing.site);
     }
@@ -67,28 +129,60 @@ async fn demo_crawl_extracts_exact_fields_from_both_site_styles_within_the_rate(
 
     // Politeness, measured by the server: never over the rate in any 1 s window.
     let log = &fixture.market.log;
-    assert!(log.busiest_second(Host::Shopfront) <= 4, "shopfront: {}", log.busiest_second(Host::Shopfront));
-    assert!(log.busiest_second(Host::Bazaar) <= 5, "bazaar: {}", log.busiest_second(Host::Bazaar));
-    assert!(log.busiest_second(Host::Cdn) <= 10, "cdn: {}", log.busiest_second(Host::Cdn));
+    assert!(
+        log.busiest_second(Host::Shopfront) <= 4,
+        "shopfront: {}",
+        log.busiest_second(Host::Shopfront)
+    );
+    assert!(
+        log.busiest_second(Host::Bazaar) <= 5,
+        "bazaar: {}",
+        log.busiest_second(Host::Bazaar)
+    );
+    assert!(
+        log.busiest_second(Host::Cdn) <= 10,
+        "cdn: {}",
+        log.busiest_second(Host::Cdn)
+    );
 
     // robots.txt: fetched once per host, its Disallow obeyed, with our User-Agent.
     let requests = log.requests();
     for host in [Host::Shopfront, Host::Bazaar, Host::Cdn] {
-        let robots = requests.iter().filter(|r| r.host == host && r.path == "/robots.txt").count();
+        let robots = requests
+            .iter()
+            .filter(|r| r.host == host && r.path == "/robots.txt")
+            .count();
         assert_eq!(robots, 1, "{host:?} robots.txt fetched {robots} times");
     }
-    assert!(requests.iter().all(|r| !r.path.starts_with("/account/") && !r.path.starts_with("/private/")), "a disallowed path was fetched");
-    assert!(requests.iter().all(|r| r.user_agent.starts_with("knockoff/0.1")));
-    assert!(summary.errors.get("robots_denied").copied().unwrap_or(0) >= 2, "{:?}", summary.errors);
+    assert!(
+        requests
+            .iter()
+            .all(|r| !r.path.starts_with("/account/") && !r.path.starts_with("/private/")),
+        "a disallowed path was fetched"
+    );
+    assert!(requests
+        .iter()
+        .all(|r| r.user_agent.starts_with("knockoff/0.1")));
+    assert!(
+        summary.errors.get("robots_denied").copied().unwrap_or(0) >= 2,
+        "{:?}",
+        summary.errors
+    );
     // Throttling happened and was retried; broken pages gave up after retries.
     assert!(summary.throttled >= 1, "{summary:?}");
 
     // Every exchange is recorded with headers and the bytes as received.
     let bodies = store.query_strings("SELECT COUNT(*) FROM fetches WHERE status = 200 AND body_sha256 IS NOT NULL AND remote_addr LIKE '127.0.0.1:%'").unwrap();
     assert!(bodies[0].parse::<u64>().unwrap() >= stored.len() as u64);
-    let sample = store.query_strings("SELECT body_sha256 FROM fetches WHERE url LIKE '%/item/%' AND status = 200 LIMIT 1").unwrap();
+    let sample = store
+        .query_strings(
+            "SELECT body_sha256 FROM fetches WHERE url LIKE '%/item/%' AND status = 200 LIMIT 1",
+        )
+        .unwrap();
     let body = store.blob(&sample[0]).unwrap().unwrap();
-    assert!(String::from_utf8(body).unwrap().contains("<h1 class=\"title\">"));
+    assert!(String::from_utf8(body)
+        .unwrap()
+        .contains("<h1 class=\"title\">"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -96,14 +190,31 @@ async fn images_are_stored_with_their_dimensions_and_broken_ones_are_recorded() 
     // Ids chosen so the catalogue has a corrupt JPEG (id % 23 == 3) and a bomb (id % 41 == 9).
     let fixture = DemoFixture::start(Catalog::generate(3, 60), true, FAST).await;
     let (store, summary) = util::crawl_workspace(fixture.path(), CrawlOptions::default()).await;
-    let ok = store.query_strings("SELECT format || ' ' || width || 'x' || height FROM images WHERE error IS NULL").unwrap();
+    let ok = store
+        .query_strings(
+            "SELECT format || ' ' || width || 'x' || height FROM images WHERE error IS NULL",
+        )
+        .unwrap();
     assert!(ok.len() >= 20, "{} images", ok.len());
     assert!(ok.iter().all(|d| d.starts_with("jpeg ")));
-    let refused = store.query_strings("SELECT url || ' ' || error FROM images WHERE error IS NOT NULL ORDER BY url").unwrap();
+    let refused = store
+        .query_strings(
+            "SELECT url || ' ' || error FROM images WHERE error IS NOT NULL ORDER BY url",
+        )
+        .unwrap();
     let text = refused.join("\n");
-    assert!(text.contains("30000×30000 pixels"), "bomb not refused:\n{text}");
-    assert!(text.contains("header is unreadable"), "corrupt JPEG not refused:\n{text}");
-    assert_eq!(summary.errors.get("bad_image").copied().unwrap_or(0) as usize, refused.len());
+    assert!(
+        text.contains("30000×30000 pixels"),
+        "bomb not refused:\n{text}"
+    );
+    assert!(
+        text.contains("header is unreadable"),
+        "corrupt JPEG not refused:\n{text}"
+    );
+    assert_eq!(
+        summary.errors.get("bad_image").copied().unwrap_or(0) as usize,
+        refused.len()
+    );
 }
 
 /// A site with one of everything that goes wrong.
@@ -178,33 +289,72 @@ async fn hostile_responses_are_recorded_without_panics_and_retry_after_pauses_th
     let dir = util::workspace_with_target(&trouble_target(&base));
     let (store, summary) = util::crawl_workspace(dir.path(), CrawlOptions::default()).await;
 
-    let listings: BTreeMap<String, _> = store.listings(None).unwrap().into_iter().map(|l| (l.url.clone(), l.listing)).collect();
+    let listings: BTreeMap<String, _> = store
+        .listings(None)
+        .unwrap()
+        .into_iter()
+        .map(|l| (l.url.clone(), l.listing))
+        .collect();
     let win = &listings[&format!("{base}win1252")];
     assert_eq!(win.title.as_deref(), Some("Café Crème – Orvane"));
-    assert_eq!((win.price, win.currency.as_deref()), (Some(12.5), Some("EUR")));
+    assert_eq!(
+        (win.price, win.currency.as_deref()),
+        (Some(12.5), Some("EUR"))
+    );
     let cut = &listings[&format!("{base}truncated")];
-    assert_eq!((cut.title.as_deref(), cut.price), (Some("Cut short"), Some(9.0)));
-    assert_eq!(listings[&format!("{base}flaky")].title.as_deref(), Some("Third time lucky"));
-    assert_eq!(listings[&format!("{base}throttled")].title.as_deref(), Some("After the pause"));
-    assert_eq!(hits.paths().iter().filter(|p| *p == "/flaky").count(), 3, "5xx retried until it worked");
+    assert_eq!(
+        (cut.title.as_deref(), cut.price),
+        (Some("Cut short"), Some(9.0))
+    );
+    assert_eq!(
+        listings[&format!("{base}flaky")].title.as_deref(),
+        Some("Third time lucky")
+    );
+    assert_eq!(
+        listings[&format!("{base}throttled")].title.as_deref(),
+        Some("After the pause")
+    );
+    assert_eq!(
+        hits.paths().iter().filter(|p| *p == "/flaky").count(),
+        3,
+        "5xx retried until it worked"
+    );
 
-    let errors = store.run_errors(knockoff::store::RunId(summary.run_id)).unwrap();
+    let errors = store
+        .run_errors(knockoff::store::RunId(summary.run_id))
+        .unwrap();
     let find = |kind: &str, url_end: &str| {
-        errors.iter().find(|(k, u, _)| k == kind && u.ends_with(url_end)).unwrap_or_else(|| panic!("no {kind} error for {url_end} in {errors:#?}"))
+        errors
+            .iter()
+            .find(|(k, u, _)| k == kind && u.ends_with(url_end))
+            .unwrap_or_else(|| panic!("no {kind} error for {url_end} in {errors:#?}"))
     };
-    assert!(find("redirect_loop", "/loop1").2.contains("redirects in a loop back to"));
+    assert!(find("redirect_loop", "/loop1")
+        .2
+        .contains("redirects in a loop back to"));
     find("robots_denied", "/secret/x");
     find("http_4xx", "/gone");
     assert!(find("bad_image", "/img/bomb.png").2.contains("30000×30000"));
     find("bad_image", "/img/corrupt.jpg");
-    assert!(find("bad_image", "/img/page.jpg").2.contains("not an image"));
+    assert!(find("bad_image", "/img/page.jpg")
+        .2
+        .contains("not an image"));
     assert!(!hits.paths().iter().any(|p| p.starts_with("/secret")));
 
     // Retry-After: 2 paused the whole host: nothing at all reached it for 2 s.
     let all = hits.all();
     let throttled_at = all.iter().find(|(_, p)| p == "/throttled").unwrap().0;
-    let next = all.iter().map(|(t, _)| *t).filter(|t| *t > throttled_at).min().unwrap();
-    assert!(next - throttled_at >= Duration::from_millis(1950), "next request after {:?}", next - throttled_at);
+    let next = all
+        .iter()
+        .map(|(t, _)| *t)
+        .filter(|t| *t > throttled_at)
+        .min()
+        .unwrap();
+    assert!(
+        next - throttled_at >= Duration::from_millis(1950),
+        "next request after {:?}",
+        next - throttled_at
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -214,13 +364,17 @@ async fn the_address_guard_refuses_private_and_loopback_hosts_no_target_lives_on
     let victim_hits = Hits::default();
     let victim = {
         let hits = victim_hits.clone();
-        util::serve(Router::new().fallback(move |uri: axum::http::Uri| {
-            let hits = hits.clone();
-            async move {
-                hits.record(uri.path());
-                "secret"
-            }
-        }), "127.0.0.1").await
+        util::serve(
+            Router::new().fallback(move |uri: axum::http::Uri| {
+                let hits = hits.clone();
+                async move {
+                    hits.record(uri.path());
+                    "secret"
+                }
+            }),
+            "127.0.0.1",
+        )
+        .await
     };
     let victim_port = victim.port().unwrap();
     let page = format!(
@@ -232,9 +386,15 @@ async fn the_address_guard_refuses_private_and_loopback_hosts_no_target_lives_on
         let page = page.clone();
         async move {
             match uri.path() {
-                "/search" => "<a class=l href=/lure>x</a><a class=l href=/redirect>y</a>".into_response(),
+                "/search" => {
+                    "<a class=l href=/lure>x</a><a class=l href=/redirect>y</a>".into_response()
+                }
                 "/lure" => page.into_response(),
-                "/redirect" => (StatusCode::FOUND, [(header::LOCATION, "http://192.168.0.1/admin")]).into_response(),
+                "/redirect" => (
+                    StatusCode::FOUND,
+                    [(header::LOCATION, "http://192.168.0.1/admin")],
+                )
+                    .into_response(),
                 _ => StatusCode::NOT_FOUND.into_response(),
             }
         }
@@ -242,11 +402,23 @@ async fn the_address_guard_refuses_private_and_loopback_hosts_no_target_lives_on
     let base = util::serve(site, "127.0.0.2").await;
     let dir = util::workspace_with_target(&trouble_target(&base));
     let (store, summary) = util::crawl_workspace(dir.path(), CrawlOptions::default()).await;
-    let errors = store.run_errors(knockoff::store::RunId(summary.run_id)).unwrap();
-    let blocked: Vec<&String> = errors.iter().filter(|(k, _, _)| k == "blocked_address").map(|(_, u, _)| u).collect();
+    let errors = store
+        .run_errors(knockoff::store::RunId(summary.run_id))
+        .unwrap();
+    let blocked: Vec<&String> = errors
+        .iter()
+        .filter(|(k, _, _)| k == "blocked_address")
+        .map(|(_, u, _)| u)
+        .collect();
     assert_eq!(blocked.len(), 5, "{errors:#?}");
-    assert!(errors.iter().any(|(_, u, m)| u.contains("localhost") && m.contains("no target's base_url is there")));
-    assert!(victim_hits.paths().is_empty(), "the guard let a request through: {:?}", victim_hits.paths());
+    assert!(errors
+        .iter()
+        .any(|(_, u, m)| u.contains("localhost") && m.contains("no target's base_url is there")));
+    assert!(
+        victim_hits.paths().is_empty(),
+        "the guard let a request through: {:?}",
+        victim_hits.paths()
+    );
     assert_eq!(store.listings(None).unwrap().len(), 1);
 }
 
@@ -260,9 +432,18 @@ async fn a_second_night_updates_last_seen_and_notices_changed_listings() {
     assert_eq!(first.listings_new as usize, before.len());
 
     // The next night one seller has cut a price. Same ports, new catalogue.
-    let ports = [&fixture.market.shopfront, &fixture.market.bazaar, &fixture.market.cdn].map(|u| u.port().unwrap());
+    let ports = [
+        &fixture.market.shopfront,
+        &fixture.market.bazaar,
+        &fixture.market.cdn,
+    ]
+    .map(|u| u.port().unwrap());
     let mut changed = catalog.clone();
-    let victim = changed.listings.iter_mut().find(|l| l.kind == Kind::CopiedPhoto).unwrap();
+    let victim = changed
+        .listings
+        .iter_mut()
+        .find(|l| l.kind == Kind::CopiedPhoto)
+        .unwrap();
     victim.price -= 5.0;
     let victim_id = victim.id;
     let DemoFixture { dir, market, .. } = fixture;
@@ -272,7 +453,15 @@ async fn a_second_night_updates_last_seen_and_notices_changed_listings() {
     let mut restarted = None;
     for _ in 0..50 {
         tokio::time::sleep(Duration::from_millis(100)).await;
-        let market = knockoff::demo::Marketplace::start(changed.clone(), knockoff::demo::SiteOptions { ports, faults: false }).await.unwrap();
+        let market = knockoff::demo::Marketplace::start(
+            changed.clone(),
+            knockoff::demo::SiteOptions {
+                ports,
+                faults: false,
+            },
+        )
+        .await
+        .unwrap();
         if [&market.shopfront, &market.bazaar, &market.cdn].map(|u| u.port().unwrap()) == ports {
             restarted = Some(market);
             break;
@@ -280,21 +469,39 @@ async fn a_second_night_updates_last_seen_and_notices_changed_listings() {
     }
     let _market = restarted.expect("the marketplace ports never came free");
     let (store, second) = util::crawl_workspace(dir.path(), CrawlOptions::default()).await;
-    assert_eq!((second.listings_new, second.listings_changed), (0, 1), "{second:?}");
+    assert_eq!(
+        (second.listings_new, second.listings_changed),
+        (0, 1),
+        "{second:?}"
+    );
     assert_eq!(second.listings_unchanged as usize, before.len() - 1);
     let after = store.listings(None).unwrap();
     assert_eq!(after.len(), before.len());
     for (old, new) in before.iter().zip(&after) {
         assert_eq!(old.first_seen, new.first_seen);
         assert!(new.last_seen > old.last_seen);
-        assert_eq!(new.last_changed > old.last_changed, new.url.contains(&victim_id.to_string()), "{}", new.url);
+        assert_eq!(
+            new.last_changed > old.last_changed,
+            new.url.contains(&victim_id.to_string()),
+            "{}",
+            new.url
+        );
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_crawl_killed_mid_run_resumes_without_loss_or_duplicates() {
     let catalog = Catalog::generate(9, 40);
-    let fixture = DemoFixture::start(catalog, false, Rates { shopfront: 6.0, bazaar: 6.0, default: 20.0 }).await;
+    let fixture = DemoFixture::start(
+        catalog,
+        false,
+        Rates {
+            shopfront: 6.0,
+            bazaar: 6.0,
+            default: 20.0,
+        },
+    )
+    .await;
     let db = fixture.path().join("knockoff.db");
 
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_knockoff"))
@@ -310,11 +517,17 @@ async fn a_crawl_killed_mid_run_resumes_without_loss_or_duplicates() {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         tokio::time::sleep(Duration::from_millis(100)).await;
-        let n = Store::open(&db).ok().and_then(|s| s.query_strings("SELECT COUNT(*) FROM listings").ok()).and_then(|v| v[0].parse::<u32>().ok());
+        let n = Store::open(&db)
+            .ok()
+            .and_then(|s| s.query_strings("SELECT COUNT(*) FROM listings").ok())
+            .and_then(|v| v[0].parse::<u32>().ok());
         if n.unwrap_or(0) >= 12 {
             break;
         }
-        assert!(Instant::now() < deadline, "the crawl stored nothing in time");
+        assert!(
+            Instant::now() < deadline,
+            "the crawl stored nothing in time"
+        );
     }
     child.kill().unwrap();
     child.wait().unwrap();
@@ -325,24 +538,44 @@ async fn a_crawl_killed_mid_run_resumes_without_loss_or_duplicates() {
         .into_iter()
         .collect();
     let stored_before = store.listings(None).unwrap().len();
-    assert!(store.unfinished_run().unwrap().is_some(), "the killed run must still be open");
-    assert!(stored_before < 40, "the crawl finished before it was killed");
+    assert!(
+        store.unfinished_run().unwrap().is_some(),
+        "the killed run must still be open"
+    );
+    assert!(
+        stored_before < 40,
+        "the crawl finished before it was killed"
+    );
     drop(store);
     let requests_before = fixture.market.log.requests().len();
 
     let output = util::knockoff(fixture.path(), &["crawl"]);
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let store = Store::open(&db).unwrap();
-    assert_eq!(store.query_strings("SELECT COUNT(*) FROM runs").unwrap(), ["1"], "resumed, not restarted");
+    assert_eq!(
+        store.query_strings("SELECT COUNT(*) FROM runs").unwrap(),
+        ["1"],
+        "resumed, not restarted"
+    );
     // Finished pages were not fetched again.
-    let after_kill: Vec<String> = fixture.market.log.requests()[requests_before..].iter().map(|r| r.path.clone()).collect();
+    let after_kill: Vec<String> = fixture.market.log.requests()[requests_before..]
+        .iter()
+        .map(|r| r.path.clone())
+        .collect();
     for url in &done_before {
         let path = url::Url::parse(url).unwrap();
         let path = match path.query() {
             Some(q) => format!("{}?{q}", path.path()),
             None => path.path().to_string(),
         };
-        assert!(!after_kill.contains(&path), "{path} was finished before the kill and fetched again");
+        assert!(
+            !after_kill.contains(&path),
+            "{path} was finished before the kill and fetched again"
+        );
     }
     // Nothing lost, nothing twice: the same listings as one uninterrupted crawl.
     let urls = store.query_strings("SELECT url FROM listings").unwrap();
@@ -351,5 +584,10 @@ async fn a_crawl_killed_mid_run_resumes_without_loss_or_duplicates() {
     let fresh = DemoFixture::start(Catalog::generate(9, 40), false, FAST).await;
     let (fresh_store, _) = util::crawl_workspace(fresh.path(), CrawlOptions::default()).await;
     assert_eq!(urls.len(), fresh_store.listings(None).unwrap().len());
-    assert_eq!(store.query_strings("SELECT COUNT(*) FROM frontier WHERE state = 'pending'").unwrap(), ["0"]);
+    assert_eq!(
+        store
+            .query_strings("SELECT COUNT(*) FROM frontier WHERE state = 'pending'")
+            .unwrap(),
+        ["0"]
+    );
 }

@@ -1,2 +1,198 @@
-//! Extraction from real marketplace pages (shared/realpages) and the
-//! `extract` command.
+//! Extraction from real marketplace pages (shared/realpages): zero-config on
+//! sites with structured data, the ready-made Amazon target on sites without,
+//! and the `extract` command.
+
+use std::io::Read;
+use std::path::Path;
+
+use knockoff::config;
+use knockoff::extract::{self, Listing};
+use url::Url;
+
+use crate::util;
+
+fn page(dir: &Path, name: &str) -> String {
+    let mut html = String::new();
+    let file = std::fs::File::open(dir.join(format!("{name}.html.gz"))).unwrap();
+    flate2::read::GzDecoder::new(file)
+        .read_to_string(&mut html)
+        .unwrap();
+    html
+}
+
+fn zero_config(html: &str, url: &str) -> Listing {
+    extract::listing(html, &Url::parse(url).unwrap(), None).listing
+}
+
+#[test]
+fn structured_data_pages_need_no_selectors() {
+    let Some(dir) = util::realpages() else { return };
+
+    let etsy = zero_config(
+        &page(&dir, "msshop_etsy"),
+        "https://www.etsy.com/es/listing/1",
+    );
+    assert!(etsy
+        .title
+        .as_deref()
+        .unwrap()
+        .starts_with("EL original he y hay calabaza / decoración de otoño"));
+    assert_eq!(
+        (etsy.price, etsy.currency.as_deref()),
+        (Some(43.9), Some("EUR"))
+    );
+    assert_eq!(
+        etsy.images[0],
+        "https://i.etsystatic.com/12418300/r/il/da5710/2446305498/il_fullxfull.2446305498_opq0.jpg"
+    );
+    assert!(
+        etsy.description
+            .unwrap()
+            .contains("felpudo \"hey there pumpkin\""),
+        "entities decoded"
+    );
+
+    let overstock = zero_config(
+        &page(&dir, "msshop_overstock"),
+        "https://www.overstock.com/x",
+    );
+    assert_eq!(
+        overstock.title.as_deref(),
+        Some("Certified International Elegance Canape Plates, Set of 6")
+    );
+    assert_eq!(
+        (overstock.price, overstock.currency.as_deref()),
+        (Some(31.49), Some("USD"))
+    );
+    assert_eq!(
+        overstock.images[0],
+        "https://ak1.ostkcdn.com/images/products/29099468/Certified-International-Elegance-Canape-Plates-Set-of-6-e7e197f7-64de-4314-9fb2-428da58b5aa1.jpg"
+    );
+
+    let wayfair = zero_config(&page(&dir, "msshop_wayfair"), "https://www.wayfair.com/x");
+    assert_eq!(
+        wayfair.title.as_deref(),
+        Some("Penhook 20.47'' Wide Armchair")
+    );
+    assert_eq!(
+        (wayfair.price, wayfair.currency.as_deref()),
+        (Some(111.99), Some("USD"))
+    );
+    assert_eq!(wayfair.images[0], "https://secure.img1-fg.wfcdn.com/im/97173909/compr-r85/2779/27792084/penhook-2047-wide-armchair.jpg");
+
+    let costco = zero_config(&page(&dir, "msshop_costco"), "https://www.costco.com/x");
+    assert_eq!(
+        costco.title.as_deref(),
+        Some("AFA Stainless 33-inch Sink and Semi Pro Faucet Combo")
+    );
+    assert_eq!(
+        (costco.price, costco.currency.as_deref()),
+        (Some(329.99), Some("USD"))
+    );
+    assert_eq!(
+        costco.images[0],
+        "https://images.costco-static.com/ImageDelivery/imageService?profileId=12026540&imageId=100432602-847__1&recipeName=350"
+    );
+
+    // Amazon publishes nothing structured: zero-config finds nothing, and says so.
+    let amazon = extract::listing(
+        &page(&dir, "msshop_amazon"),
+        &Url::parse("https://www.amazon.com/dp/X").unwrap(),
+        None,
+    );
+    assert_eq!(amazon.listing, Listing::default());
+    assert_eq!(
+        amazon.warnings,
+        ["no title found by selectors or structured data"]
+    );
+}
+
+#[test]
+fn the_ready_made_amazon_target_extracts_amazon_pages() {
+    let Some(dir) = util::realpages() else { return };
+    let toml = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/targets/amazon.toml"),
+    )
+    .unwrap();
+    let workspace = util::workspace_with_target(&toml);
+    let config = config::load(workspace.path()).unwrap();
+    let item = &config.target("amazon").unwrap().item;
+    // (page, title start, price, currency, seller, first image)
+    let cases: [(&str, &str, Option<f64>, Option<&str>, Option<&str>, &str); 5] = [
+        ("metascraper_amazon-com_product-url", "The Whole Truth (A. Shaw Book 1)", Some(10.99), Some("USD"), None,
+            "https://m.media-amazon.com/images/W/MEDIAX_792452-T2/images/I/91c7gvGFyvL._SL1500_.jpg"),
+        ("metascraper_amazon-co-uk_product-url", "Vegetable Perfection: 100 delicious recipes", Some(4.45), Some("GBP"), Some("Goldstone-Books"),
+            "https://m.media-amazon.com/images/I/91EpHNSPFnL._SL1500_.jpg"),
+        // Out of stock when saved: no price on the page.
+        ("metascraper_amazon-es_product-url", "Cecotec Robot Limpiacristales Windroid 880", None, None, None,
+            "https://m.media-amazon.com/images/I/81lde+541vL._AC_SL1500_.jpg"),
+        ("msshop_amazon", "Modern LED Wall Sconce Lighting Fixture Lamps 7W", Some(29.99), Some("USD"), Some("Direct ChangM"),
+            "https://images-na.ssl-images-amazon.com/images/I/71mo6NjnxaL._AC_SL1500_.jpg"),
+        ("msshop_amazon-gorilla", "Gorilla Black Duct Tape, 1.88\" x 12 yd, Black, (Pack of 2)", Some(12.48), Some("USD"), None,
+            "https://m.media-amazon.com/images/I/91WVWYPWe5L._AC_SL1500_.jpg"),
+    ];
+    for (name, title, price, currency, seller, image) in cases {
+        let got = extract::listing(
+            &page(&dir, name),
+            &Url::parse("https://www.amazon.com/dp/X").unwrap(),
+            Some(item),
+        )
+        .listing;
+        assert!(
+            got.title.as_deref().unwrap_or_default().starts_with(title),
+            "{name}: {:?}",
+            got.title
+        );
+        assert_eq!(
+            (got.price, got.currency.as_deref(), got.seller.as_deref()),
+            (price, currency, seller),
+            "{name}"
+        );
+        assert_eq!(
+            got.images.first().map(String::as_str),
+            Some(image),
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn the_extract_command_prints_the_listing_fields_as_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("listing.html");
+    std::fs::write(
+        &file,
+        r#"<script type="application/ld+json">{"@type":"Product","name":"Orvane Tidewatch <b>AAA</b>","image":"/w.jpg",
+           "offers":{"price":"59.00","priceCurrency":"USD","seller":{"name":"luxe-deals-88"}}}</script>"#,
+    )
+    .unwrap();
+    let output = util::knockoff(
+        dir.path(),
+        &[
+            "extract",
+            file.to_str().unwrap(),
+            "--url",
+            "https://bazaar.example/l/1",
+        ],
+    );
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(json["url"], "https://bazaar.example/l/1");
+    assert_eq!(json["title"], "Orvane Tidewatch <b>AAA</b>");
+    assert_eq!(json["price"], 59.0);
+    assert_eq!(json["currency"], "USD");
+    assert_eq!(json["seller"], "luxe-deals-88");
+    assert_eq!(
+        json["images"],
+        serde_json::json!(["https://bazaar.example/w.jpg"])
+    );
+    assert_eq!(json["sources"][0], "title: json-ld");
+
+    let missing = util::knockoff(dir.path(), &["extract", "nope.html"]);
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("reading nope.html"));
+}

@@ -7,3 +7,4 @@ mod util;
 mod check;
 mod crawl;
 mod extract;
+mod listings;

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use axum::Router;
-use knockoff::config::{self, Config};
+use knockoff::config;
 use knockoff::crawl::{self, CrawlOptions, Progress};
 use knockoff::demo::{self, Catalog, Marketplace, SiteOptions};
 use knockoff::store::{RunSummary, Store};
@@ -31,18 +31,26 @@ impl DemoFixture {
     /// Starts a marketplace for `catalog` and writes a workspace aimed at it.
     pub async fn start(catalog: Catalog, faults: bool, rates: Rates) -> DemoFixture {
         let catalog = Arc::new(catalog);
-        let market = Marketplace::start(catalog.clone(), SiteOptions { ports: [0, 0, 0], faults }).await.unwrap();
+        let market = Marketplace::start(
+            catalog.clone(),
+            SiteOptions {
+                ports: [0, 0, 0],
+                faults,
+            },
+        )
+        .await
+        .unwrap();
         let dir = tempfile::tempdir().unwrap();
         write_demo_workspace(dir.path(), &catalog, &market, &rates);
-        DemoFixture { dir, market, catalog }
+        DemoFixture {
+            dir,
+            market,
+            catalog,
+        }
     }
 
     pub fn path(&self) -> &Path {
         self.dir.path()
-    }
-
-    pub fn config(&self) -> Config {
-        config::load(self.path()).unwrap_or_else(|e| panic!("fixture config is invalid:\n{e}"))
     }
 }
 
@@ -55,13 +63,29 @@ pub fn write_demo_workspace(dir: &Path, catalog: &Catalog, market: &Marketplace,
         let text = std::fs::read_to_string(&path).unwrap();
         let text = text
             .replace(&format!("http://127.0.0.1:{from_port}"), to)
-            .replace("requests_per_second = 8.0", &format!("requests_per_second = {rps:.1}"));
+            .replace(
+                "requests_per_second = 8.0",
+                &format!("requests_per_second = {rps:.1}"),
+            );
         std::fs::write(path, text).unwrap();
     };
-    rewrite("targets/shopfront.toml", "7801", &origin(&market.shopfront), rates.shopfront);
-    rewrite("targets/bazaar.toml", "7802", &origin(&market.bazaar), rates.bazaar);
+    rewrite(
+        "targets/shopfront.toml",
+        "7801",
+        &origin(&market.shopfront),
+        rates.shopfront,
+    );
+    rewrite(
+        "targets/bazaar.toml",
+        "7802",
+        &origin(&market.bazaar),
+        rates.bazaar,
+    );
     let settings = std::fs::read_to_string(dir.join("knockoff.toml")).unwrap();
-    let settings = settings.replace("default_requests_per_second = 20.0", &format!("default_requests_per_second = {:.1}", rates.default));
+    let settings = settings.replace(
+        "default_requests_per_second = 20.0",
+        &format!("default_requests_per_second = {:.1}", rates.default),
+    );
     std::fs::write(dir.join("knockoff.toml"), settings).unwrap();
 }
 
@@ -69,7 +93,9 @@ pub fn write_demo_workspace(dir: &Path, catalog: &Catalog, market: &Marketplace,
 pub async fn crawl_workspace(dir: &Path, options: CrawlOptions) -> (Arc<Store>, RunSummary) {
     let config = config::load(dir).unwrap();
     let store = Arc::new(Store::open(&config.db_path()).unwrap());
-    let summary = crawl::crawl(&config, store.clone(), &options, Progress::hidden()).await.unwrap();
+    let summary = crawl::crawl(&config, store.clone(), &options, Progress::hidden())
+        .await
+        .unwrap();
     (store, summary)
 }
 
@@ -89,11 +115,19 @@ pub struct Hits(pub Arc<Mutex<Vec<(Instant, String)>>>);
 
 impl Hits {
     pub fn record(&self, path: &str) {
-        self.0.lock().unwrap().push((Instant::now(), path.to_string()));
+        self.0
+            .lock()
+            .unwrap()
+            .push((Instant::now(), path.to_string()));
     }
 
     pub fn paths(&self) -> Vec<String> {
-        self.0.lock().unwrap().iter().map(|(_, p)| p.clone()).collect()
+        self.0
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(_, p)| p.clone())
+            .collect()
     }
 
     pub fn all(&self) -> Vec<(Instant, String)> {
@@ -132,7 +166,10 @@ pub fn realpages() -> Option<PathBuf> {
     if dir.is_dir() {
         Some(dir)
     } else {
-        eprintln!("skipping: {} is absent (a fresh clone has no shared pages)", dir.display());
+        eprintln!(
+            "skipping: {} is absent (a fresh clone has no shared pages)",
+            dir.display()
+        );
         None
     }
 }

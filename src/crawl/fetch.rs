@@ -13,7 +13,9 @@ use std::time::Duration;
 
 use chrono::Utc;
 use rand::Rng;
-use reqwest::header::{HeaderMap, ACCEPT, ACCEPT_ENCODING, CONTENT_TYPE, LOCATION, RETRY_AFTER, USER_AGENT};
+use reqwest::header::{
+    HeaderMap, ACCEPT, ACCEPT_ENCODING, CONTENT_TYPE, LOCATION, RETRY_AFTER, USER_AGENT,
+};
 use tokio::sync::OnceCell;
 use tokio::time::Instant;
 use url::Url;
@@ -59,13 +61,25 @@ pub enum FetchError {
     #[error("robots.txt of {url} is unavailable ({reason}); the host is treated as disallowing everything")]
     RobotsUnavailable { url: String, reason: String },
     #[error("{url} refused: {host} resolves to {addr}, a loopback/private/link-local/multicast address, and no target's base_url is there")]
-    BlockedAddress { url: String, host: String, addr: IpAddr },
+    BlockedAddress {
+        url: String,
+        host: String,
+        addr: IpAddr,
+    },
     #[error("{url} answered HTTP {status}")]
     Status { url: String, status: u16 },
     #[error("{url} still answered HTTP {status} after {attempts} attempts")]
-    GaveUp { url: String, status: u16, attempts: u32 },
+    GaveUp {
+        url: String,
+        status: u16,
+        attempts: u32,
+    },
     #[error("{url} asked us to wait {seconds} s (Retry-After), over the {limit} s limit")]
-    RetryAfterTooLong { url: String, seconds: u64, limit: u64 },
+    RetryAfterTooLong {
+        url: String,
+        seconds: u64,
+        limit: u64,
+    },
     #[error("{url} body is over the {limit}-byte limit")]
     TooLarge { url: String, limit: u64 },
     #[error("{url} redirects in a loop back to {to}")]
@@ -77,7 +91,11 @@ pub enum FetchError {
     #[error("{url} timed out after {attempts} attempts")]
     Timeout { url: String, attempts: u32 },
     #[error("{url} could not be reached after {attempts} attempts: {detail}")]
-    Connection { url: String, detail: String, attempts: u32 },
+    Connection {
+        url: String,
+        detail: String,
+        attempts: u32,
+    },
     #[error("{url} is not an http(s) URL")]
     BadUrl { url: String },
 }
@@ -164,7 +182,8 @@ impl reqwest::dns::Resolve for GuardedResolver {
         let allowed = self.allowed.clone();
         let host = name.as_str().to_string();
         Box::pin(async move {
-            let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
+            let addrs: Vec<SocketAddr> =
+                tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
             let usable: Vec<SocketAddr> = addrs
                 .iter()
                 .copied()
@@ -174,7 +193,8 @@ impl reqwest::dns::Resolve for GuardedResolver {
                 (true, Some(first)) => Err(Box::new(Forbidden {
                     host,
                     addr: first.ip(),
-                }) as Box<dyn std::error::Error + Send + Sync>),
+                })
+                    as Box<dyn std::error::Error + Send + Sync>),
                 _ => Ok(Box::new(usable.into_iter()) as reqwest::dns::Addrs),
             }
         })
@@ -220,7 +240,11 @@ impl Fetcher {
         let mut allowed = HashSet::new();
         let mut host_rates: HashMap<String, Rate> = HashMap::new();
         for target in &config.targets {
-            let host = target.base_url.host_str().unwrap_or_default().trim_matches(['[', ']']);
+            let host = target
+                .base_url
+                .host_str()
+                .unwrap_or_default()
+                .trim_matches(['[', ']']);
             let port = target.base_url.port_or_known_default().unwrap_or(80);
             if let Ok(addrs) = tokio::net::lookup_host((host, port)).await {
                 allowed.extend(addrs.map(|a| a.ip()));
@@ -229,7 +253,9 @@ impl Fetcher {
             let rate = match host_rates.remove(&key) {
                 // Two targets on one host: the stricter of each setting.
                 Some(other) => Rate {
-                    requests_per_second: other.requests_per_second.min(target.rate.requests_per_second),
+                    requests_per_second: other
+                        .requests_per_second
+                        .min(target.rate.requests_per_second),
                     burst: other.burst.min(target.rate.burst),
                     concurrency: other.concurrency.min(target.rate.concurrency),
                     respect_robots: other.respect_robots || target.rate.respect_robots,
@@ -315,22 +341,34 @@ impl Fetcher {
                     })
                 }
                 Ok(Step::Redirect(location)) => {
-                    let Some(next) = current.join(&location).ok().filter(|u| matches!(u.scheme(), "http" | "https"))
+                    let Some(next) = current
+                        .join(&location)
+                        .ok()
+                        .filter(|u| matches!(u.scheme(), "http" | "https"))
                     else {
                         return fail(
-                            FetchError::BadRedirect { url: current.to_string(), location },
+                            FetchError::BadRedirect {
+                                url: current.to_string(),
+                                location,
+                            },
                             exchanges,
                         );
                     };
                     if visited.contains(&next) {
                         return fail(
-                            FetchError::RedirectLoop { url: url.to_string(), to: next.to_string() },
+                            FetchError::RedirectLoop {
+                                url: url.to_string(),
+                                to: next.to_string(),
+                            },
                             exchanges,
                         );
                     }
                     if visited.len() > self.settings.max_redirects as usize {
                         return fail(
-                            FetchError::TooManyRedirects { url: url.to_string(), limit: self.settings.max_redirects },
+                            FetchError::TooManyRedirects {
+                                url: url.to_string(),
+                                limit: self.settings.max_redirects,
+                            },
                             exchanges,
                         );
                     }
@@ -342,9 +380,15 @@ impl Fetcher {
     }
 
     /// Scheme, literal-address and robots.txt checks for one URL.
-    async fn check_allowed(&self, url: &Url, exchanges: &mut Vec<Exchange>) -> Result<(), FetchError> {
+    async fn check_allowed(
+        &self,
+        url: &Url,
+        exchanges: &mut Vec<Exchange>,
+    ) -> Result<(), FetchError> {
         if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
-            return Err(FetchError::BadUrl { url: url.to_string() });
+            return Err(FetchError::BadUrl {
+                url: url.to_string(),
+            });
         }
         let literal = match url.host() {
             Some(url::Host::Ipv4(ip)) => Some(IpAddr::V4(ip)),
@@ -367,17 +411,21 @@ impl Fetcher {
         match &*self.robots_for(url, exchanges).await {
             Robots::AllowAll => Ok(()),
             // The guard refused the host itself: say that, not "robots.txt unavailable".
-            Robots::Unavailable(FetchError::BlockedAddress { host, addr, .. }) => Err(FetchError::BlockedAddress {
-                url: url.to_string(),
-                host: host.clone(),
-                addr: *addr,
-            }),
+            Robots::Unavailable(FetchError::BlockedAddress { host, addr, .. }) => {
+                Err(FetchError::BlockedAddress {
+                    url: url.to_string(),
+                    host: host.clone(),
+                    addr: *addr,
+                })
+            }
             Robots::Unavailable(error) => Err(FetchError::RobotsUnavailable {
                 url: url.to_string(),
                 reason: error.to_string(),
             }),
             Robots::Rules(robot) if robot.allowed(url.as_str()) => Ok(()),
-            Robots::Rules(_) => Err(FetchError::RobotsDenied { url: url.to_string() }),
+            Robots::Rules(_) => Err(FetchError::RobotsDenied {
+                url: url.to_string(),
+            }),
         }
     }
 
@@ -394,8 +442,12 @@ impl Fetcher {
             robots_url.set_path("/robots.txt");
             robots_url.set_query(None);
             robots_url.set_fragment(None);
-            let robots = match self.get_with_retries(&robots_url, MAX_ROBOTS_BYTES, exchanges).await {
-                Ok(Step::Done { body, .. }) => match texting_robots::Robot::new(&self.agent, &body) {
+            let robots = match self
+                .get_with_retries(&robots_url, MAX_ROBOTS_BYTES, exchanges)
+                .await
+            {
+                Ok(Step::Done { body, .. }) => match texting_robots::Robot::new(&self.agent, &body)
+                {
                     Ok(robot) => {
                         if let Some(delay) = robot.delay.filter(|d| d.is_finite() && *d > 0.0) {
                             let delay = Duration::from_secs_f32(delay).min(MAX_CRAWL_DELAY);
@@ -418,7 +470,12 @@ impl Fetcher {
 
     /// One URL, without following redirects, retried on 429/503 (after
     /// Retry-After), other 5xx, timeouts and connection failures.
-    async fn get_with_retries(&self, url: &Url, limit: u64, exchanges: &mut Vec<Exchange>) -> Result<Step, FetchError> {
+    async fn get_with_retries(
+        &self,
+        url: &Url,
+        limit: u64,
+        exchanges: &mut Vec<Exchange>,
+    ) -> Result<Step, FetchError> {
         let host = host_key(url);
         let gate = self.gate(&host);
         let max_attempts = self.settings.max_attempts;
@@ -431,7 +488,10 @@ impl Fetcher {
             let retry_in = match outcome {
                 Attempt::Done(step) => return Ok(step),
                 Attempt::Fatal(error) => return Err(error),
-                Attempt::Throttled { status, retry_after } => {
+                Attempt::Throttled {
+                    status,
+                    retry_after,
+                } => {
                     if let Some(wait) = retry_after {
                         if wait > self.settings.max_wait {
                             gate.pause_until(Instant::now() + wait);
@@ -445,16 +505,31 @@ impl Fetcher {
                         gate.pause_until(Instant::now() + wait);
                     }
                     if last {
-                        return Err(FetchError::GaveUp { url: url.to_string(), status, attempts: attempt });
+                        return Err(FetchError::GaveUp {
+                            url: url.to_string(),
+                            status,
+                            attempts: attempt,
+                        });
                     }
                     retry_after.unwrap_or_else(|| backoff(attempt))
                 }
                 Attempt::Retryable(error) => {
                     if last {
                         return Err(match error {
-                            Retryable::Status(status) => FetchError::GaveUp { url: url.to_string(), status, attempts: attempt },
-                            Retryable::Timeout => FetchError::Timeout { url: url.to_string(), attempts: attempt },
-                            Retryable::Connection(detail) => FetchError::Connection { url: url.to_string(), detail, attempts: attempt },
+                            Retryable::Status(status) => FetchError::GaveUp {
+                                url: url.to_string(),
+                                status,
+                                attempts: attempt,
+                            },
+                            Retryable::Timeout => FetchError::Timeout {
+                                url: url.to_string(),
+                                attempts: attempt,
+                            },
+                            Retryable::Connection(detail) => FetchError::Connection {
+                                url: url.to_string(),
+                                detail,
+                                attempts: attempt,
+                            },
                         });
                     }
                     backoff(attempt)
@@ -468,9 +543,15 @@ impl Fetcher {
     /// One HTTP exchange through the host's gate.
     async fn attempt(&self, url: &Url, limit: u64, gate: &HostGate) -> (Attempt, Exchange) {
         let request_headers = vec![
-            ("Host".to_string(), url.host_str().unwrap_or_default().to_string()),
+            (
+                "Host".to_string(),
+                url.host_str().unwrap_or_default().to_string(),
+            ),
             ("User-Agent".to_string(), self.settings.user_agent.clone()),
-            ("Accept".to_string(), "text/html,application/xhtml+xml,image/*;q=0.9,*/*;q=0.8".to_string()),
+            (
+                "Accept".to_string(),
+                "text/html,application/xhtml+xml,image/*;q=0.9,*/*;q=0.8".to_string(),
+            ),
             // Identity keeps the bytes stored exactly the bytes on the wire.
             ("Accept-Encoding".to_string(), "identity".to_string()),
         ];
@@ -488,7 +569,10 @@ impl Fetcher {
             .client
             .get(url.clone())
             .header(USER_AGENT, &self.settings.user_agent)
-            .header(ACCEPT, "text/html,application/xhtml+xml,image/*;q=0.9,*/*;q=0.8")
+            .header(
+                ACCEPT,
+                "text/html,application/xhtml+xml,image/*;q=0.9,*/*;q=0.8",
+            )
             .header(ACCEPT_ENCODING, "identity")
             .send()
             .await;
@@ -512,16 +596,25 @@ impl Fetcher {
                 let content_type = header(CONTENT_TYPE);
                 if status == 429 || status == 503 {
                     let retry_after = header(RETRY_AFTER).and_then(|v| parse_retry_after(&v));
-                    Attempt::Throttled { status, retry_after }
+                    Attempt::Throttled {
+                        status,
+                        retry_after,
+                    }
                 } else if (300..400).contains(&status) && status != 304 {
                     match header(LOCATION) {
                         Some(location) => Attempt::Done(Step::Redirect(location)),
-                        None => Attempt::Fatal(FetchError::Status { url: url.to_string(), status }),
+                        None => Attempt::Fatal(FetchError::Status {
+                            url: url.to_string(),
+                            status,
+                        }),
                     }
                 } else if status >= 500 {
                     Attempt::Retryable(Retryable::Status(status))
                 } else if status >= 400 {
-                    Attempt::Fatal(FetchError::Status { url: url.to_string(), status })
+                    Attempt::Fatal(FetchError::Status {
+                        url: url.to_string(),
+                        status,
+                    })
                 } else {
                     match read_body(&mut response, limit).await {
                         Ok(body) => {
@@ -530,7 +623,10 @@ impl Fetcher {
                         }
                         Err(BodyError::TooLarge) => {
                             exchange.error = Some(format!("body over {limit} bytes, not kept"));
-                            Attempt::Fatal(FetchError::TooLarge { url: url.to_string(), limit })
+                            Attempt::Fatal(FetchError::TooLarge {
+                                url: url.to_string(),
+                                limit,
+                            })
                         }
                         Err(BodyError::Read(error)) => {
                             exchange.error = Some(error_chain(&error));
@@ -552,14 +648,20 @@ impl Fetcher {
 
 /// What one request led to, before any retry.
 enum Step {
-    Done { content_type: Option<String>, body: Vec<u8> },
+    Done {
+        content_type: Option<String>,
+        body: Vec<u8>,
+    },
     Redirect(String),
 }
 
 enum Attempt {
     Done(Step),
     Fatal(FetchError),
-    Throttled { status: u16, retry_after: Option<Duration> },
+    Throttled {
+        status: u16,
+        retry_after: Option<Duration>,
+    },
     Retryable(Retryable),
 }
 
@@ -590,7 +692,11 @@ async fn read_body(response: &mut reqwest::Response, limit: u64) -> Result<Vec<u
 
 fn classify_send_error(url: &Url, error: &reqwest::Error) -> Attempt {
     if let Some((host, addr)) = forbidden_in(error) {
-        return Attempt::Fatal(FetchError::BlockedAddress { url: url.to_string(), host, addr });
+        return Attempt::Fatal(FetchError::BlockedAddress {
+            url: url.to_string(),
+            host,
+            addr,
+        });
     }
     if error.is_timeout() {
         Attempt::Retryable(Retryable::Timeout)
@@ -618,7 +724,12 @@ fn header_pairs(headers: &HeaderMap) -> Vec<(String, String)> {
     headers
         .iter()
         .filter(|(name, _)| *name != reqwest::header::SET_COOKIE)
-        .map(|(name, value)| (name.to_string(), String::from_utf8_lossy(value.as_bytes()).into_owned()))
+        .map(|(name, value)| {
+            (
+                name.to_string(),
+                String::from_utf8_lossy(value.as_bytes()).into_owned(),
+            )
+        })
         .collect()
 }
 
@@ -629,14 +740,19 @@ pub fn parse_retry_after(value: &str) -> Option<Duration> {
         return Some(Duration::from_secs(seconds));
     }
     let when = httpdate::parse_http_date(value).ok()?;
-    Some(when.duration_since(std::time::SystemTime::now()).unwrap_or_default())
+    Some(
+        when.duration_since(std::time::SystemTime::now())
+            .unwrap_or_default(),
+    )
 }
 
 /// Exponential backoff with full jitter: up to 0.5 s, 1 s, 2 s, … capped at 30 s.
 fn backoff(attempt: u32) -> Duration {
-    let ceiling = Duration::from_millis(500) * 2u32.saturating_pow(attempt.saturating_sub(1).min(6));
+    let ceiling =
+        Duration::from_millis(500) * 2u32.saturating_pow(attempt.saturating_sub(1).min(6));
     let ceiling = ceiling.min(Duration::from_secs(30));
-    let millis = rand::rng().random_range(ceiling.as_millis() as u64 / 2..=ceiling.as_millis() as u64);
+    let millis =
+        rand::rng().random_range(ceiling.as_millis() as u64 / 2..=ceiling.as_millis() as u64);
     Duration::from_millis(millis)
 }
 
@@ -646,8 +762,21 @@ mod tests {
 
     #[test]
     fn private_and_special_addresses_are_not_public() {
-        for ip in ["127.0.0.1", "10.1.2.3", "172.16.0.1", "192.168.1.1", "169.254.169.254", "224.0.0.1",
-            "0.0.0.0", "100.64.0.1", "::1", "fe80::1", "fd00::1", "ff02::1", "::ffff:127.0.0.1"] {
+        for ip in [
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.1.1",
+            "169.254.169.254",
+            "224.0.0.1",
+            "0.0.0.0",
+            "100.64.0.1",
+            "::1",
+            "fe80::1",
+            "fd00::1",
+            "ff02::1",
+            "::ffff:127.0.0.1",
+        ] {
             assert!(!is_public(ip.parse().unwrap()), "{ip}");
         }
         for ip in ["93.184.216.34", "2606:2800:220:1::1", "8.8.8.8"] {
@@ -660,7 +789,10 @@ mod tests {
         assert_eq!(parse_retry_after("7"), Some(Duration::from_secs(7)));
         let later = std::time::SystemTime::now() + Duration::from_secs(90);
         let wait = parse_retry_after(&httpdate::fmt_http_date(later)).unwrap();
-        assert!(wait > Duration::from_secs(85) && wait <= Duration::from_secs(90), "{wait:?}");
+        assert!(
+            wait > Duration::from_secs(85) && wait <= Duration::from_secs(90),
+            "{wait:?}"
+        );
         assert_eq!(parse_retry_after("soon"), None);
     }
 

@@ -175,7 +175,14 @@ mod tests {
 
     #[test]
     fn sends_never_exceed_the_ceiling_in_any_second() {
-        for (rps, burst, ceiling) in [(2.0, 1, 2), (2.0, 2, 2), (4.0, 3, 4), (2.5, 5, 2), (0.5, 1, 1), (10.0, 10, 10)] {
+        for (rps, burst, ceiling) in [
+            (2.0, 1, 2),
+            (2.0, 2, 2),
+            (4.0, 3, 4),
+            (2.5, 5, 2),
+            (0.5, 1, 1),
+            (10.0, 10, 10),
+        ] {
             let gate = HostGate::new(&rate(rps, burst));
             let sent = send_times(&gate, 40);
             assert!(busiest_second(&sent) <= ceiling, "rps {rps} burst {burst}");
@@ -183,7 +190,10 @@ mod tests {
             // to its floor, so 2.5/s means at most 2 in any second.
             let effective = rps.min(ceiling as f64);
             let span = (sent[39] - sent[0]).as_secs_f64();
-            assert!(span < 40.0 / effective * 1.1, "rps {rps} burst {burst}: {span} s");
+            assert!(
+                span < 40.0 / effective * 1.1,
+                "rps {rps} burst {burst}: {span} s"
+            );
         }
     }
 
@@ -194,7 +204,9 @@ mod tests {
         gate.try_send(start).unwrap();
         // The second request was allowed at +0.52 s but its task only ran at +0.9 s.
         gate.try_send(start + Duration::from_millis(900)).unwrap();
-        let next = gate.try_send(start + Duration::from_millis(1000)).unwrap_err();
+        let next = gate
+            .try_send(start + Duration::from_millis(1000))
+            .unwrap_err();
         assert!(next >= start + Duration::from_millis(1400));
     }
 

@@ -25,7 +25,9 @@ use url::Url;
 use crate::config::{Config, Target};
 use crate::extract;
 use crate::photo;
-use crate::store::{CrawlError, FrontierItem, ImageInfo, ItemKind, NewItem, Run, RunSummary, Store};
+use crate::store::{
+    CrawlError, FrontierItem, ImageInfo, ItemKind, NewItem, Run, RunSummary, Store,
+};
 use fetch::{host_key, BodyKind, FetchFailure, Fetcher};
 pub use progress::Progress;
 
@@ -40,14 +42,23 @@ pub struct CrawlOptions {
 
 /// Crawls, resuming an interrupted run when there is one, and returns the
 /// run's summary (also stored in the runs table).
-pub async fn crawl(config: &Config, store: Arc<Store>, options: &CrawlOptions, progress: Progress) -> Result<RunSummary> {
+pub async fn crawl(
+    config: &Config,
+    store: Arc<Store>,
+    options: &CrawlOptions,
+    progress: Progress,
+) -> Result<RunSummary> {
     for name in &options.targets {
         if config.target(name).is_none() {
-            anyhow::bail!("no target named `{name}` in {}", config.workspace.join("targets").display());
+            anyhow::bail!(
+                "no target named `{name}` in {}",
+                config.workspace.join("targets").display()
+            );
         }
     }
     let store_for_lookup = store.clone();
-    let unfinished = tokio::task::spawn_blocking(move || store_for_lookup.unfinished_run()).await??;
+    let unfinished =
+        tokio::task::spawn_blocking(move || store_for_lookup.unfinished_run()).await??;
     let run = match unfinished {
         Some(run) => {
             tracing::info!(run = run.id.0, started = %run.started_at, "resuming the interrupted run");
@@ -114,7 +125,10 @@ fn seed_items(config: &Config, names: &[String], max_pages: Option<u32>) -> Vec<
 pub fn search_url(target: &Target, query: &str, page: u32) -> Option<Url> {
     let search = target.search.as_ref()?;
     let encoded: String = url::form_urlencoded::byte_serialize(query.as_bytes()).collect();
-    let raw = search.url.replace("{query}", &encoded).replace("{page}", &page.to_string());
+    let raw = search
+        .url
+        .replace("{query}", &encoded)
+        .replace("{page}", &page.to_string());
     target.base_url.join(&raw).ok()
 }
 
@@ -133,7 +147,9 @@ async fn drive(ctx: &Arc<Shared>, progress: Progress) -> Result<()> {
     let mut queues: HashMap<String, VecDeque<FrontierItem>> = HashMap::new();
     let mut in_flight: HashMap<String, usize> = HashMap::new();
     let enqueue = |queues: &mut HashMap<String, VecDeque<FrontierItem>>, item: FrontierItem| {
-        let host = Url::parse(&item.url).map(|u| host_key(&u)).unwrap_or_default();
+        let host = Url::parse(&item.url)
+            .map(|u| host_key(&u))
+            .unwrap_or_default();
         progress.discovered(&item.target);
         queues.entry(host).or_default().push_back(item);
     };
@@ -157,7 +173,9 @@ async fn drive(ctx: &Arc<Shared>, progress: Progress) -> Result<()> {
                 });
             }
         }
-        let Some(joined) = tasks.join_next().await else { break };
+        let Some(joined) = tasks.join_next().await else {
+            break;
+        };
         let (host, target, result) = joined.context("a crawl task panicked")?;
         *in_flight.entry(host).or_default() -= 1;
         progress.finished(&target);
@@ -174,27 +192,52 @@ async fn drive(ctx: &Arc<Shared>, progress: Progress) -> Result<()> {
 /// store failure stops the run.
 async fn process(ctx: &Arc<Shared>, item: FrontierItem) -> Result<Vec<FrontierItem>> {
     let Some(target) = ctx.config.target(&item.target).cloned() else {
-        anyhow::bail!("the run names target `{}`, which is no longer configured", item.target);
+        anyhow::bail!(
+            "the run names target `{}`, which is no longer configured",
+            item.target
+        );
     };
     let url = match Url::parse(&item.url) {
         Ok(url) => url,
         Err(e) => {
-            let error = CrawlError { kind: "bad_url".into(), message: format!("{} is not a URL ({e})", item.url) };
-            return blocking(ctx, move |ctx| ctx.store.fail_item(ctx.run.id, &item, &[], &error).map(|_| vec![])).await;
+            let error = CrawlError {
+                kind: "bad_url".into(),
+                message: format!("{} is not a URL ({e})", item.url),
+            };
+            return blocking(ctx, move |ctx| {
+                ctx.store
+                    .fail_item(ctx.run.id, &item, &[], &error)
+                    .map(|_| vec![])
+            })
+            .await;
         }
     };
-    let body_kind = if item.kind == ItemKind::Image { BodyKind::Image } else { BodyKind::Page };
+    let body_kind = if item.kind == ItemKind::Image {
+        BodyKind::Image
+    } else {
+        BodyKind::Page
+    };
     match ctx.fetcher.get(&url, body_kind).await {
-        Ok(fetched) => blocking(ctx, move |ctx| match item.kind {
-            ItemKind::Search => store_search(ctx, &target, &item, fetched),
-            ItemKind::Listing => store_listing(ctx, &target, &item, fetched),
-            ItemKind::Image => store_image(ctx, &item, fetched).map(|_| vec![]),
-        })
-        .await,
+        Ok(fetched) => {
+            blocking(ctx, move |ctx| match item.kind {
+                ItemKind::Search => store_search(ctx, &target, &item, fetched),
+                ItemKind::Listing => store_listing(ctx, &target, &item, fetched),
+                ItemKind::Image => store_image(ctx, &item, fetched).map(|_| vec![]),
+            })
+            .await
+        }
         Err(FetchFailure { error, exchanges }) => {
             tracing::warn!(kind = error.kind(), "{error}");
-            let error = CrawlError { kind: error.kind().to_string(), message: error.to_string() };
-            blocking(ctx, move |ctx| ctx.store.fail_item(ctx.run.id, &item, &exchanges, &error).map(|_| vec![])).await
+            let error = CrawlError {
+                kind: error.kind().to_string(),
+                message: error.to_string(),
+            };
+            blocking(ctx, move |ctx| {
+                ctx.store
+                    .fail_item(ctx.run.id, &item, &exchanges, &error)
+                    .map(|_| vec![])
+            })
+            .await
         }
     }
 }
@@ -205,10 +248,17 @@ async fn blocking<T: Send + 'static>(
     work: impl FnOnce(&Shared) -> Result<T> + Send + 'static,
 ) -> Result<T> {
     let ctx = ctx.clone();
-    tokio::task::spawn_blocking(move || work(&ctx)).await.context("a store task panicked")?
+    tokio::task::spawn_blocking(move || work(&ctx))
+        .await
+        .context("a store task panicked")?
 }
 
-fn store_search(ctx: &Shared, target: &Target, item: &FrontierItem, fetched: fetch::Fetched) -> Result<Vec<FrontierItem>> {
+fn store_search(
+    ctx: &Shared,
+    target: &Target,
+    item: &FrontierItem,
+    fetched: fetch::Fetched,
+) -> Result<Vec<FrontierItem>> {
     let (html, _) = extract::decode_html(&fetched.body, fetched.content_type.as_deref());
     let (links, next_link) = match &target.results {
         Some(results) => extract::result_links(&html, &fetched.final_url, results),
@@ -225,13 +275,23 @@ fn store_search(ctx: &Shared, target: &Target, item: &FrontierItem, fetched: fet
         })
         .collect();
     let page = item.page.unwrap_or(1);
-    let max_pages = ctx.run.max_pages.or(target.search.as_ref().map(|s| s.max_pages)).unwrap_or(1);
+    let max_pages = ctx
+        .run
+        .max_pages
+        .or(target.search.as_ref().map(|s| s.max_pages))
+        .unwrap_or(1);
     let next_url = if page >= max_pages {
         None
-    } else if target.results.as_ref().is_some_and(|r| r.next_page.is_some()) {
+    } else if target
+        .results
+        .as_ref()
+        .is_some_and(|r| r.next_page.is_some())
+    {
         next_link
     } else {
-        item.query.as_deref().and_then(|q| search_url(target, q, page + 1))
+        item.query
+            .as_deref()
+            .and_then(|q| search_url(target, q, page + 1))
     };
     let next = next_url.map(|url| NewItem {
         target: target.name.clone(),
@@ -240,14 +300,23 @@ fn store_search(ctx: &Shared, target: &Target, item: &FrontierItem, fetched: fet
         query: item.query.clone(),
         page: Some(page + 1),
     });
-    let (added, next_item) =
-        ctx.store
-            .complete_search(ctx.run.id, item.id, &fetched.exchanges, &listings, next.as_ref())?;
+    let (added, next_item) = ctx.store.complete_search(
+        ctx.run.id,
+        item.id,
+        &fetched.exchanges,
+        &listings,
+        next.as_ref(),
+    )?;
     tracing::debug!(url = %item.url, new_listings = added.len(), "search page done");
     Ok(added.into_iter().chain(next_item).collect())
 }
 
-fn store_listing(ctx: &Shared, target: &Target, item: &FrontierItem, fetched: fetch::Fetched) -> Result<Vec<FrontierItem>> {
+fn store_listing(
+    ctx: &Shared,
+    target: &Target,
+    item: &FrontierItem,
+    fetched: fetch::Fetched,
+) -> Result<Vec<FrontierItem>> {
     let (html, _) = extract::decode_html(&fetched.body, fetched.content_type.as_deref());
     let extracted = extract::listing(&html, &fetched.final_url, Some(&target.item));
     for warning in &extracted.warnings {
@@ -269,10 +338,8 @@ fn store_listing(ctx: &Shared, target: &Target, item: &FrontierItem, fetched: fe
         .collect();
     let (change, added) = ctx.store.complete_listing(
         ctx.run.id,
-        item.id,
+        item,
         &fetched.exchanges,
-        &item.url,
-        &target.name,
         &extracted.listing,
         &images,
     )?;
@@ -284,34 +351,65 @@ fn store_image(ctx: &Shared, item: &FrontierItem, fetched: fetch::Fetched) -> Re
     let max_pixels = ctx.config.settings.crawl.max_image_pixels;
     let (info, error) = match photo::decode(&fetched.body, max_pixels) {
         Ok((info, _)) => (
-            ImageInfo { format: Some(info.format.to_string()), width: Some(info.width), height: Some(info.height) },
+            ImageInfo {
+                format: Some(info.format.to_string()),
+                width: Some(info.width),
+                height: Some(info.height),
+            },
             None,
         ),
         Err(e) => {
             let info = photo::inspect(&fetched.body, u64::MAX)
-                .map(|i| ImageInfo { format: Some(i.format.to_string()), width: Some(i.width), height: Some(i.height) })
+                .map(|i| ImageInfo {
+                    format: Some(i.format.to_string()),
+                    width: Some(i.width),
+                    height: Some(i.height),
+                })
                 .unwrap_or_default();
             tracing::warn!(url = %item.url, "image refused: {e}");
-            (info, Some(CrawlError { kind: "bad_image".into(), message: format!("{}: {e}", item.url) }))
+            (
+                info,
+                Some(CrawlError {
+                    kind: "bad_image".into(),
+                    message: format!("{}: {e}", item.url),
+                }),
+            )
         }
     };
-    ctx.store.complete_image(ctx.run.id, item, &fetched.exchanges, &info, error.as_ref())
+    ctx.store
+        .complete_image(ctx.run.id, item, &fetched.exchanges, &info, error.as_ref())
 }
 
 /// The run summary as printed at the end of a crawl.
 pub fn render_summary(summary: &RunSummary) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "run {} finished in {:.1} s", summary.run_id, summary.seconds);
+    let _ = writeln!(
+        out,
+        "run {} finished in {:.1} s",
+        summary.run_id, summary.seconds
+    );
     let _ = writeln!(
         out,
         "  pages {}  listings: {} new, {} changed, {} unchanged  images {}",
-        summary.pages, summary.listings_new, summary.listings_changed, summary.listings_unchanged, summary.images
+        summary.pages,
+        summary.listings_new,
+        summary.listings_changed,
+        summary.listings_unchanged,
+        summary.images
     );
-    let _ = writeln!(out, "  requests {}  throttled (429/503) {}", summary.requests, summary.throttled);
+    let _ = writeln!(
+        out,
+        "  requests {}  throttled (429/503) {}",
+        summary.requests, summary.throttled
+    );
     if summary.errors.is_empty() {
         let _ = writeln!(out, "  errors: none");
     } else {
-        let errors: Vec<String> = summary.errors.iter().map(|(kind, n)| format!("{kind} {n}")).collect();
+        let errors: Vec<String> = summary
+            .errors
+            .iter()
+            .map(|(kind, n)| format!("{kind} {n}"))
+            .collect();
         let _ = writeln!(out, "  errors: {}", errors.join(", "));
     }
     out

@@ -34,7 +34,11 @@ impl Progress {
     pub fn new(terminal: bool) -> Progress {
         let bars = terminal.then(|| MultiProgress::with_draw_target(ProgressDrawTarget::stderr()));
         Progress {
-            inner: Arc::new(Mutex::new(Inner { bars, targets: HashMap::new(), last_log: Instant::now() })),
+            inner: Arc::new(Mutex::new(Inner {
+                bars,
+                targets: HashMap::new(),
+                last_log: Instant::now(),
+            })),
         }
     }
 
@@ -44,7 +48,10 @@ impl Progress {
     }
 
     fn quiet(self) -> Progress {
-        self.inner.lock().unwrap_or_else(|e| e.into_inner()).last_log = Instant::now() + Duration::from_secs(1 << 30);
+        self.inner
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .last_log = Instant::now() + Duration::from_secs(1 << 30);
         self
     }
 
@@ -57,9 +64,11 @@ impl Progress {
             let bar = counts.bar.get_or_insert_with(|| {
                 let bar = bars.add(ProgressBar::new(0));
                 bar.set_style(
-                    ProgressStyle::with_template("{prefix:>12} [{bar:30}] {pos}/{len} items  {elapsed}")
-                        .expect("the template is valid")
-                        .progress_chars("=> "),
+                    ProgressStyle::with_template(
+                        "{prefix:>12} [{bar:30}] {pos}/{len} items  {elapsed}",
+                    )
+                    .expect("the template is valid")
+                    .progress_chars("=> "),
                 );
                 bar.set_prefix(target.to_string());
                 bar

@@ -136,32 +136,185 @@ pub struct Catalog {
 const BRAND: &str = "Orvane";
 
 /// (id, name, slug, shape, body, accent, pattern, msrp, keywords)
-type ProductRow = (&'static str, &'static str, &'static str, Shape, [u8; 3], [u8; 3], Pattern, f64, &'static [&'static str]);
+type ProductRow = (
+    &'static str,
+    &'static str,
+    &'static str,
+    Shape,
+    [u8; 3],
+    [u8; 3],
+    Pattern,
+    f64,
+    &'static [&'static str],
+);
 
 const PRODUCTS: [ProductRow; 10] = [
-    ("ORV-CS3", "Orvane Cloudstep 3", "cloudstep", Shape::Sneaker, [32, 78, 168], [250, 186, 30], Pattern::Stripes { angle: 60.0, period: 0.07 }, 149.0, &["cloudstep", "cloud step"]),
-    ("ORV-TW1", "Orvane Tidewatch", "tidewatch", Shape::Watch, [18, 52, 86], [196, 160, 92], Pattern::Plain, 329.0, &["tidewatch", "tide watch"]),
-    ("ORV-SKT", "Orvane Skyline Tote", "skyline-tote", Shape::Tote, [178, 48, 52], [238, 226, 200], Pattern::Checks { period: 0.09 }, 219.0, &["skyline tote", "skyline"]),
-    ("ORV-AB7", "Orvane Aero Bottle", "aero-bottle", Shape::Bottle, [40, 150, 120], [245, 245, 240], Pattern::Dots { period: 0.08 }, 39.0, &["aero bottle", "aerobottle"]),
-    ("ORV-PB2", "Orvane Pulse Buds", "pulse-buds", Shape::Earbuds, [236, 236, 236], [40, 170, 230], Pattern::Plain, 179.0, &["pulse buds", "pulsebuds"]),
-    ("ORV-SBP", "Orvane Summit Pack", "summit-pack", Shape::Backpack, [84, 96, 44], [226, 110, 40], Pattern::Stripes { angle: 0.0, period: 0.1 }, 189.0, &["summit pack", "summit backpack"]),
-    ("ORV-LUM", "Orvane Lumen Shades", "lumen-shades", Shape::Sunglasses, [150, 40, 110], [60, 60, 66], Pattern::Plain, 159.0, &["lumen shades", "lumen sunglasses"]),
-    ("ORV-DRH", "Orvane Drift Hoodie", "drift-hoodie", Shape::Hoodie, [96, 96, 104], [232, 64, 90], Pattern::Stripes { angle: 90.0, period: 0.12 }, 99.0, &["drift hoodie"]),
-    ("ORV-TCP", "Orvane Trail Cap", "trail-cap", Shape::Cap, [220, 196, 60], [30, 40, 60], Pattern::Checks { period: 0.12 }, 45.0, &["trail cap"]),
-    ("ORV-NWL", "Orvane Nova Wallet", "nova-wallet", Shape::Wallet, [104, 58, 30], [210, 170, 120], Pattern::Dots { period: 0.1 }, 119.0, &["nova wallet", "novawallet"]),
+    (
+        "ORV-CS3",
+        "Orvane Cloudstep 3",
+        "cloudstep",
+        Shape::Sneaker,
+        [32, 78, 168],
+        [250, 186, 30],
+        Pattern::Stripes {
+            angle: 60.0,
+            period: 0.07,
+        },
+        149.0,
+        &["cloudstep", "cloud step"],
+    ),
+    (
+        "ORV-TW1",
+        "Orvane Tidewatch",
+        "tidewatch",
+        Shape::Watch,
+        [18, 52, 86],
+        [196, 160, 92],
+        Pattern::Plain,
+        329.0,
+        &["tidewatch", "tide watch"],
+    ),
+    (
+        "ORV-SKT",
+        "Orvane Skyline Tote",
+        "skyline-tote",
+        Shape::Tote,
+        [178, 48, 52],
+        [238, 226, 200],
+        Pattern::Checks { period: 0.09 },
+        219.0,
+        &["skyline tote", "skyline"],
+    ),
+    (
+        "ORV-AB7",
+        "Orvane Aero Bottle",
+        "aero-bottle",
+        Shape::Bottle,
+        [40, 150, 120],
+        [245, 245, 240],
+        Pattern::Dots { period: 0.08 },
+        39.0,
+        &["aero bottle", "aerobottle"],
+    ),
+    (
+        "ORV-PB2",
+        "Orvane Pulse Buds",
+        "pulse-buds",
+        Shape::Earbuds,
+        [236, 236, 236],
+        [40, 170, 230],
+        Pattern::Plain,
+        179.0,
+        &["pulse buds", "pulsebuds"],
+    ),
+    (
+        "ORV-SBP",
+        "Orvane Summit Pack",
+        "summit-pack",
+        Shape::Backpack,
+        [84, 96, 44],
+        [226, 110, 40],
+        Pattern::Stripes {
+            angle: 0.0,
+            period: 0.1,
+        },
+        189.0,
+        &["summit pack", "summit backpack"],
+    ),
+    (
+        "ORV-LUM",
+        "Orvane Lumen Shades",
+        "lumen-shades",
+        Shape::Sunglasses,
+        [150, 40, 110],
+        [60, 60, 66],
+        Pattern::Plain,
+        159.0,
+        &["lumen shades", "lumen sunglasses"],
+    ),
+    (
+        "ORV-DRH",
+        "Orvane Drift Hoodie",
+        "drift-hoodie",
+        Shape::Hoodie,
+        [96, 96, 104],
+        [232, 64, 90],
+        Pattern::Stripes {
+            angle: 90.0,
+            period: 0.12,
+        },
+        99.0,
+        &["drift hoodie"],
+    ),
+    (
+        "ORV-TCP",
+        "Orvane Trail Cap",
+        "trail-cap",
+        Shape::Cap,
+        [220, 196, 60],
+        [30, 40, 60],
+        Pattern::Checks { period: 0.12 },
+        45.0,
+        &["trail cap"],
+    ),
+    (
+        "ORV-NWL",
+        "Orvane Nova Wallet",
+        "nova-wallet",
+        Shape::Wallet,
+        [104, 58, 30],
+        [210, 170, 120],
+        Pattern::Dots { period: 0.1 },
+        119.0,
+        &["nova wallet", "novawallet"],
+    ),
 ];
 
 /// Other brands whose products look alike.
 const OTHER_BRANDS: [&str; 6] = ["Vantor", "Kestrel", "Bramwell", "Nimbo", "Halden", "Quillo"];
-const COUNTERFEIT_SELLERS: [&str; 8] =
-    ["luxe-deals-88", "best_price_mall", "topbrand-outlet", "factory-direct-shop", "megasale2026", "kingstar-trading", "happybuy_store", "ultra-bargains"];
-const PRIVATE_SELLERS: [&str; 6] = ["jane_d", "mike.resale", "closet-cleanout", "secondlife_goods", "tom-h", "preloved_by_ana"];
-const GENERIC_SELLERS: [&str; 5] = ["gadget-corner", "outdoor-supply-co", "urban-goods", "fitmarket", "craftline"];
+const COUNTERFEIT_SELLERS: [&str; 8] = [
+    "luxe-deals-88",
+    "best_price_mall",
+    "topbrand-outlet",
+    "factory-direct-shop",
+    "megasale2026",
+    "kingstar-trading",
+    "happybuy_store",
+    "ultra-bargains",
+];
+const PRIVATE_SELLERS: [&str; 6] = [
+    "jane_d",
+    "mike.resale",
+    "closet-cleanout",
+    "secondlife_goods",
+    "tom-h",
+    "preloved_by_ana",
+];
+const GENERIC_SELLERS: [&str; 5] = [
+    "gadget-corner",
+    "outdoor-supply-co",
+    "urban-goods",
+    "fitmarket",
+    "craftline",
+];
 const BRAND_SPELLINGS: [&str; 6] = ["Orvane", "0rvane", "Orvne", "O-rvane", "ORVANE", "Orvanne"];
-const COUNTERFEIT_WORDS: [&str; 7] = ["replica", "1:1 quality", "AAA grade", "super copy", "mirror quality", "dupe", "inspired by"];
+const COUNTERFEIT_WORDS: [&str; 7] = [
+    "replica",
+    "1:1 quality",
+    "AAA grade",
+    "super copy",
+    "mirror quality",
+    "dupe",
+    "inspired by",
+];
 
 /// Every transformation counterfeiters use, in turn.
-fn transform_for(n: usize, rng: &mut ChaCha8Rng, products: &[DemoProduct], own: usize) -> Transform {
+fn transform_for(
+    n: usize,
+    rng: &mut ChaCha8Rng,
+    products: &[DemoProduct],
+    own: usize,
+) -> Transform {
     match n % 11 {
         0 => Transform::Recompress,
         1 => Transform::Downscale,
@@ -172,15 +325,34 @@ fn transform_for(n: usize, rng: &mut ChaCha8Rng, products: &[DemoProduct], own: 
             sides[(side + 1) % 4] = rng.random_range(0.0..0.08);
             Transform::Crop(sides)
         }
-        3 => Transform::Pad { factor: rng.random_range(1.3..1.7), colour: [rng.random_range(150..230), rng.random_range(150..230), rng.random_range(150..230)] },
+        3 => Transform::Pad {
+            factor: rng.random_range(1.3..1.7),
+            colour: [
+                rng.random_range(150..230),
+                rng.random_range(150..230),
+                rng.random_range(150..230),
+            ],
+        },
         4 => Transform::Mirror,
-        5 => Transform::Rotate(if rng.random_bool(0.5) { 1.0 } else { -1.0 } * rng.random_range(4.0..10.0)),
+        5 => Transform::Rotate(
+            if rng.random_bool(0.5) { 1.0 } else { -1.0 } * rng.random_range(4.0..10.0),
+        ),
         6 => Transform::Rotate90,
-        7 => Transform::Watermark(["SHOP4DEALS", "BEST PRICE", "LUXE88", "HOT SALE"][rng.random_range(0..4)].to_string()),
-        8 => Transform::Recolour { hue: rng.random_range(-40..40), brightness: rng.random_range(-35..35) },
-        9 => Transform::Banner(["SALE 70% OFF", "FREE SHIPPING", "HOT DEAL", "LIMITED STOCK"][rng.random_range(0..4)].to_string()),
+        7 => Transform::Watermark(
+            ["SHOP4DEALS", "BEST PRICE", "LUXE88", "HOT SALE"][rng.random_range(0..4)].to_string(),
+        ),
+        8 => Transform::Recolour {
+            hue: rng.random_range(-40..40),
+            brightness: rng.random_range(-35..35),
+        },
+        9 => Transform::Banner(
+            ["SALE 70% OFF", "FREE SHIPPING", "HOT DEAL", "LIMITED STOCK"][rng.random_range(0..4)]
+                .to_string(),
+        ),
         _ => {
-            let others = (1..4).map(|k| products[(own + k * 3) % products.len()].design.clone()).collect();
+            let others = (1..4)
+                .map(|k| products[(own + k * 3) % products.len()].design.clone())
+                .collect();
             Transform::Collage(others)
         }
     }
@@ -188,21 +360,44 @@ fn transform_for(n: usize, rng: &mut ChaCha8Rng, products: &[DemoProduct], own: 
 
 /// A look-alike of `design`: same silhouette, other colours, pattern and logo.
 fn lookalike_of(design: &Design, rng: &mut ChaCha8Rng, mark: char) -> Design {
-    let colour = |rng: &mut ChaCha8Rng| [rng.random_range(20..230), rng.random_range(20..230), rng.random_range(20..230)];
+    let colour = |rng: &mut ChaCha8Rng| {
+        [
+            rng.random_range(20..230),
+            rng.random_range(20..230),
+            rng.random_range(20..230),
+        ]
+    };
     let pattern = match rng.random_range(0..4) {
         0 => Pattern::Plain,
-        1 => Pattern::Stripes { angle: rng.random_range(0.0..180.0), period: rng.random_range(0.05..0.14) },
-        2 => Pattern::Dots { period: rng.random_range(0.06..0.12) },
-        _ => Pattern::Checks { period: rng.random_range(0.06..0.14) },
+        1 => Pattern::Stripes {
+            angle: rng.random_range(0.0..180.0),
+            period: rng.random_range(0.05..0.14),
+        },
+        2 => Pattern::Dots {
+            period: rng.random_range(0.06..0.12),
+        },
+        _ => Pattern::Checks {
+            period: rng.random_range(0.06..0.14),
+        },
     };
-    Design { shape: design.shape, body: colour(rng), accent: colour(rng), pattern, mark }
+    Design {
+        shape: design.shape,
+        body: colour(rng),
+        accent: colour(rng),
+        pattern,
+        mark,
+    }
 }
 
 /// A seller's own photo: another angle, another background, other light.
 fn own_view(rng: &mut ChaCha8Rng) -> View {
     let background = match rng.random_range(0..4) {
         0 => Background::Wood,
-        1 => Background::Flat([rng.random_range(170..235), rng.random_range(170..235), rng.random_range(170..235)]),
+        1 => Background::Flat([
+            rng.random_range(170..235),
+            rng.random_range(170..235),
+            rng.random_range(170..235),
+        ]),
         2 => Background::Gradient([235, 235, 240], [150, 150, 165]),
         _ => Background::White,
     };
@@ -219,7 +414,13 @@ fn own_view(rng: &mut ChaCha8Rng) -> View {
 pub fn reference_view(view: usize) -> View {
     match view {
         0 => View::studio(),
-        _ => View { angle: -12.0, scale: 0.9, offset: (0.02, 0.0), background: Background::White, light: -8 },
+        _ => View {
+            angle: -12.0,
+            scale: 0.9,
+            offset: (0.02, 0.0),
+            background: Background::White,
+            light: -8,
+        },
     }
 }
 
@@ -248,25 +449,37 @@ impl Catalog {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let products: Vec<DemoProduct> = PRODUCTS
             .iter()
-            .map(|(id, name, slug, shape, body, accent, pattern, msrp, keywords)| {
-                let model = name.trim_start_matches("Orvane ").to_lowercase();
-                DemoProduct {
-                    id: id.to_string(),
-                    name: name.to_string(),
-                    slug: slug.to_string(),
-                    keywords: keywords.iter().map(|k| k.to_string()).collect(),
-                    search_queries: vec![format!("orvane {model}")],
-                    msrp: *msrp,
-                    design: Design { shape: *shape, body: *body, accent: *accent, pattern: *pattern, mark: 'O' },
-                }
-            })
+            .map(
+                |(id, name, slug, shape, body, accent, pattern, msrp, keywords)| {
+                    let model = name.trim_start_matches("Orvane ").to_lowercase();
+                    DemoProduct {
+                        id: id.to_string(),
+                        name: name.to_string(),
+                        slug: slug.to_string(),
+                        keywords: keywords.iter().map(|k| k.to_string()).collect(),
+                        search_queries: vec![format!("orvane {model}")],
+                        msrp: *msrp,
+                        design: Design {
+                            shape: *shape,
+                            body: *body,
+                            accent: *accent,
+                            pattern: *pattern,
+                            mark: 'O',
+                        },
+                    }
+                },
+            )
             .collect();
         let authorized_sellers = vec!["orvane-official".to_string(), "bigbox-retail".to_string()];
         let mut listings = Vec::with_capacity(n_listings);
         let mut n_copied = 0;
         for i in 0..n_listings {
             let id = 1000 + i as u32;
-            let site = if rng.random_bool(0.5) { Site::Shopfront } else { Site::Bazaar };
+            let site = if rng.random_bool(0.5) {
+                Site::Shopfront
+            } else {
+                Site::Bazaar
+            };
             let kind = match rng.random_range(0..100) {
                 0..42 => Kind::CopiedPhoto,
                 42..54 => Kind::OwnPhoto,
@@ -284,8 +497,10 @@ impl Catalog {
                 (_, 8) => "GBP",
                 _ => "JPY",
             };
-            let price_of = |fraction: f64| round_price(from_usd(product.msrp * fraction, currency), currency);
-            let spelling = |rng: &mut ChaCha8Rng| BRAND_SPELLINGS[rng.random_range(0..BRAND_SPELLINGS.len())];
+            let price_of =
+                |fraction: f64| round_price(from_usd(product.msrp * fraction, currency), currency);
+            let spelling =
+                |rng: &mut ChaCha8Rng| BRAND_SPELLINGS[rng.random_range(0..BRAND_SPELLINGS.len())];
             let listing = match kind {
                 Kind::CopiedPhoto => {
                     let transform = transform_for(n_copied, &mut rng, &products, p);
@@ -296,9 +511,21 @@ impl Catalog {
                         1 => format!("NEW {} {model} Top Quality", spelling(&mut rng)),
                         _ => format!("{model} {} style {word}", spelling(&mut rng)),
                     };
-                    let mut photos = vec![Photo { source: PhotoSource::Reference { product: p, view: 0 }, transform: Some(transform) }];
+                    let mut photos = vec![Photo {
+                        source: PhotoSource::Reference {
+                            product: p,
+                            view: 0,
+                        },
+                        transform: Some(transform),
+                    }];
                     if rng.random_bool(0.5) {
-                        photos.push(Photo { source: PhotoSource::Reference { product: p, view: 1 }, transform: None });
+                        photos.push(Photo {
+                            source: PhotoSource::Reference {
+                                product: p,
+                                view: 1,
+                            },
+                            transform: None,
+                        });
                     }
                     DemoListing {
                         id, site, kind, product: Some(p), title,
@@ -311,8 +538,19 @@ impl Catalog {
                 }
                 Kind::OwnPhoto => {
                     let word = COUNTERFEIT_WORDS[rng.random_range(0..COUNTERFEIT_WORDS.len())];
-                    let design = Design { mark: product.design.mark, ..product.design.clone() };
-                    let photos = (0..rng.random_range(1..3)).map(|_| Photo { source: PhotoSource::Own { design: design.clone(), view: own_view(&mut rng) }, transform: None }).collect();
+                    let design = Design {
+                        mark: product.design.mark,
+                        ..product.design.clone()
+                    };
+                    let photos = (0..rng.random_range(1..3))
+                        .map(|_| Photo {
+                            source: PhotoSource::Own {
+                                design: design.clone(),
+                                view: own_view(&mut rng),
+                            },
+                            transform: None,
+                        })
+                        .collect();
                     DemoListing {
                         id, site, kind, product: Some(p),
                         title: format!("{} {model} {word}", spelling(&mut rng)),
@@ -324,30 +562,64 @@ impl Catalog {
                     }
                 }
                 Kind::Authorized => DemoListing {
-                    id, site, kind, product: Some(p),
+                    id,
+                    site,
+                    kind,
+                    product: Some(p),
                     title: format!("{} - Official", product.name),
                     price: price_of(rng.random_range(0.90..1.0)),
                     currency: currency.into(),
-                    seller: authorized_sellers[rng.random_range(0..authorized_sellers.len())].clone(),
+                    seller: authorized_sellers[rng.random_range(0..authorized_sellers.len())]
+                        .clone(),
                     description: format!("Genuine {}. Full manufacturer warranty.", product.name),
                     photos: vec![
-                        Photo { source: PhotoSource::Reference { product: p, view: 0 }, transform: None },
-                        Photo { source: PhotoSource::Reference { product: p, view: 1 }, transform: None },
+                        Photo {
+                            source: PhotoSource::Reference {
+                                product: p,
+                                view: 0,
+                            },
+                            transform: None,
+                        },
+                        Photo {
+                            source: PhotoSource::Reference {
+                                product: p,
+                                view: 1,
+                            },
+                            transform: None,
+                        },
                     ],
                     tags: product.keywords.clone(),
                 },
                 Kind::Lookalike => {
                     let other = OTHER_BRANDS[rng.random_range(0..OTHER_BRANDS.len())];
-                    let design = lookalike_of(&product.design, &mut rng, other.chars().next().unwrap_or('X'));
+                    let design = lookalike_of(
+                        &product.design,
+                        &mut rng,
+                        other.chars().next().unwrap_or('X'),
+                    );
                     let noun = product.keywords[0].split(' ').next_back().unwrap_or("item");
                     DemoListing {
-                        id, site, kind, product: Some(p),
-                        title: format!("{other} {} {noun}", ["Classic", "Sport", "Urban", "Everyday"][rng.random_range(0..4)]),
+                        id,
+                        site,
+                        kind,
+                        product: Some(p),
+                        title: format!(
+                            "{other} {} {noun}",
+                            ["Classic", "Sport", "Urban", "Everyday"][rng.random_range(0..4)]
+                        ),
                         price: price_of(rng.random_range(0.30..0.70)),
                         currency: currency.into(),
                         seller: GENERIC_SELLERS[rng.random_range(0..GENERIC_SELLERS.len())].into(),
-                        description: format!("The {other} {noun}, designed in-house. Two-year warranty."),
-                        photos: vec![Photo { source: PhotoSource::Own { design, view: View::studio() }, transform: None }],
+                        description: format!(
+                            "The {other} {noun}, designed in-house. Two-year warranty."
+                        ),
+                        photos: vec![Photo {
+                            source: PhotoSource::Own {
+                                design,
+                                view: View::studio(),
+                            },
+                            transform: None,
+                        }],
                         tags: product.keywords.clone(),
                     }
                 }
@@ -359,26 +631,53 @@ impl Catalog {
                         Shape::Bottle => ("Spare lid compatible with", Shape::Cap),
                         _ => ("Rain cover compatible with", Shape::Tote),
                     };
-                    let design = lookalike_of(&Design { shape: accessory_shape, ..product.design.clone() }, &mut rng, 'A');
+                    let design = lookalike_of(
+                        &Design {
+                            shape: accessory_shape,
+                            ..product.design.clone()
+                        },
+                        &mut rng,
+                        'A',
+                    );
                     DemoListing {
-                        id, site, kind, product: Some(p),
+                        id,
+                        site,
+                        kind,
+                        product: Some(p),
                         title: format!("{phrase} {}", product.name),
                         price: price_of(rng.random_range(0.05..0.15)),
                         currency: currency.into(),
                         seller: GENERIC_SELLERS[rng.random_range(0..GENERIC_SELLERS.len())].into(),
                         description: format!("{phrase} {}. Not made by {BRAND}.", product.name),
-                        photos: vec![Photo { source: PhotoSource::Own { design, view: View::studio() }, transform: None }],
+                        photos: vec![Photo {
+                            source: PhotoSource::Own {
+                                design,
+                                view: View::studio(),
+                            },
+                            transform: None,
+                        }],
                         tags: product.keywords.clone(),
                     }
                 }
                 Kind::SecondHand => DemoListing {
-                    id, site, kind, product: Some(p),
+                    id,
+                    site,
+                    kind,
+                    product: Some(p),
                     title: format!("Used {} - good condition", product.name),
                     price: price_of(rng.random_range(0.50..0.80)),
                     currency: currency.into(),
                     seller: PRIVATE_SELLERS[rng.random_range(0..PRIVATE_SELLERS.len())].into(),
-                    description: format!("Bought new last year from {BRAND}, receipt included. Light signs of wear."),
-                    photos: vec![Photo { source: PhotoSource::Own { design: product.design.clone(), view: own_view(&mut rng) }, transform: None }],
+                    description: format!(
+                        "Bought new last year from {BRAND}, receipt included. Light signs of wear."
+                    ),
+                    photos: vec![Photo {
+                        source: PhotoSource::Own {
+                            design: product.design.clone(),
+                            view: own_view(&mut rng),
+                        },
+                        transform: None,
+                    }],
                     tags: product.keywords.clone(),
                 },
             };
@@ -402,12 +701,20 @@ impl Catalog {
 
     /// Reference photo `view` (0 front, 1 side) of product `index`, as pixels.
     pub fn reference_photo(&self, index: usize, view: usize) -> image::RgbImage {
-        draw::render(&self.products[index].design, &reference_view(view), REFERENCE_SIZE)
+        draw::render(
+            &self.products[index].design,
+            &reference_view(view),
+            REFERENCE_SIZE,
+        )
     }
 
     /// Path of a reference photo, relative to reference-images/.
     pub fn reference_path(&self, index: usize, view: usize) -> String {
-        format!("{}/{}.png", self.products[index].slug, ["front", "side"][view.min(1)])
+        format!(
+            "{}/{}.png",
+            self.products[index].slug,
+            ["front", "side"][view.min(1)]
+        )
     }
 
     /// A listing photo as the marketplace serves it (JPEG bytes).
@@ -415,7 +722,12 @@ impl Catalog {
         let base = match &photo.source {
             PhotoSource::Reference { product, view } => {
                 let reference = self.reference_photo(*product, *view);
-                image::imageops::resize(&reference, LISTING_SIZE, LISTING_SIZE, image::imageops::FilterType::Triangle)
+                image::imageops::resize(
+                    &reference,
+                    LISTING_SIZE,
+                    LISTING_SIZE,
+                    image::imageops::FilterType::Triangle,
+                )
             }
             PhotoSource::Own { design, view } => draw::render(design, view, LISTING_SIZE),
         };
@@ -427,7 +739,13 @@ impl Catalog {
 
     /// `reference-images/products.toml` for this catalogue.
     pub fn products_toml(&self) -> String {
-        let quoted = |items: &[String]| items.iter().map(|s| format!("{s:?}")).collect::<Vec<_>>().join(", ");
+        let quoted = |items: &[String]| {
+            items
+                .iter()
+                .map(|s| format!("{s:?}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
         let mut out = format!(
             "# The demo brand. Written by `knockoff demo` from its seeded generator;\n# reference photos are drawn by code, not downloaded.\n\n[brand]\nname = {:?}\nauthorized_sellers = [{}]\nrights_owner = {:?}\nregistrations = [{}]\n",
             self.brand,
@@ -461,13 +779,34 @@ mod tests {
         let b = Catalog::generate(7, 300);
         assert_eq!(a.listings.len(), 300);
         for (x, y) in a.listings.iter().zip(&b.listings) {
-            assert_eq!((x.id, &x.title, x.price, &x.photos), (y.id, &y.title, y.price, &y.photos));
+            assert_eq!(
+                (x.id, &x.title, x.price, &x.photos),
+                (y.id, &y.title, y.price, &y.photos)
+            );
         }
-        for kind in [Kind::CopiedPhoto, Kind::OwnPhoto, Kind::Authorized, Kind::Lookalike, Kind::Accessory, Kind::SecondHand] {
-            assert!(a.listings.iter().any(|l| l.kind == kind), "{kind:?} missing");
+        for kind in [
+            Kind::CopiedPhoto,
+            Kind::OwnPhoto,
+            Kind::Authorized,
+            Kind::Lookalike,
+            Kind::Accessory,
+            Kind::SecondHand,
+        ] {
+            assert!(
+                a.listings.iter().any(|l| l.kind == kind),
+                "{kind:?} missing"
+            );
         }
-        let transforms: std::collections::BTreeSet<&str> = a.listings.iter().filter_map(|l| l.transform()).map(|t| t.name()).collect();
+        let transforms: std::collections::BTreeSet<&str> = a
+            .listings
+            .iter()
+            .filter_map(|l| l.transform())
+            .map(|t| t.name())
+            .collect();
         assert_eq!(transforms.len(), 11, "{transforms:?}");
-        assert_ne!(Catalog::generate(8, 300).listings[0].title, a.listings[0].title);
+        assert_ne!(
+            Catalog::generate(8, 300).listings[0].title,
+            a.listings[0].title
+        );
     }
 }

@@ -70,7 +70,13 @@ pub struct View {
 impl View {
     /// The studio shot: centred, straight, white background.
     pub fn studio() -> View {
-        View { angle: 0.0, scale: 1.0, offset: (0.0, 0.0), background: Background::White, light: 0 }
+        View {
+            angle: 0.0,
+            scale: 1.0,
+            offset: (0.0, 0.0),
+            background: Background::White,
+            light: 0,
+        }
     }
 }
 
@@ -84,7 +90,10 @@ pub enum Transform {
     /// Fractions cut off left, top, right, bottom (each up to 0.2).
     Crop([f32; 4]),
     /// Pasted onto a larger canvas of another colour; the canvas is `factor` times larger.
-    Pad { factor: f32, colour: [u8; 3] },
+    Pad {
+        factor: f32,
+        colour: [u8; 3],
+    },
     Mirror,
     /// Rotated by degrees (±10), corners filled white.
     Rotate(f32),
@@ -92,7 +101,10 @@ pub enum Transform {
     /// Text repeated across the photo.
     Watermark(String),
     /// Hue rotated by degrees and brightness shifted.
-    Recolour { hue: i32, brightness: i32 },
+    Recolour {
+        hue: i32,
+        brightness: i32,
+    },
     /// A sales banner added above the photo.
     Banner(String),
     /// The photo as the top-left tile of a 2×2 grid; other tiles are other designs.
@@ -127,7 +139,11 @@ impl Transform {
 }
 
 fn mix(a: [u8; 3], b: [u8; 3], t: f32) -> [u8; 3] {
-    let f = |x: u8, y: u8| (x as f32 + (y as f32 - x as f32) * t).round().clamp(0.0, 255.0) as u8;
+    let f = |x: u8, y: u8| {
+        (x as f32 + (y as f32 - x as f32) * t)
+            .round()
+            .clamp(0.0, 255.0) as u8
+    };
     [f(a[0], b[0]), f(a[1], b[1]), f(a[2], b[2])]
 }
 
@@ -190,18 +206,42 @@ fn part_at(shape: Shape, u: f32, v: f32) -> Option<Part> {
                 Some(Dark)
             } else if in_ring(u, v, 0.55, 0.78, 0.30, 0.25) && v < 0.62 && v > 0.40 {
                 Some(Accent)
-            } else if (0..4).any(|i| in_rect(u, v, 0.40 + i as f32 * 0.06, 0.34, 0.43 + i as f32 * 0.06, 0.46)) {
+            } else if (0..4).any(|i| {
+                in_rect(
+                    u,
+                    v,
+                    0.40 + i as f32 * 0.06,
+                    0.34,
+                    0.43 + i as f32 * 0.06,
+                    0.46,
+                )
+            }) {
                 Some(Light)
-            } else if in_polygon(u, v, &[(0.10, 0.66), (0.12, 0.40), (0.30, 0.30), (0.62, 0.32), (0.70, 0.46), (0.92, 0.54), (0.93, 0.66)]) {
+            } else if in_polygon(
+                u,
+                v,
+                &[
+                    (0.10, 0.66),
+                    (0.12, 0.40),
+                    (0.30, 0.30),
+                    (0.62, 0.32),
+                    (0.70, 0.46),
+                    (0.92, 0.54),
+                    (0.93, 0.66),
+                ],
+            ) {
                 Some(Body)
             } else {
                 None
             }
         }
         Shape::Watch => {
-            if in_rect(u, v, 0.40, 0.05, 0.60, 0.30) || in_rect(u, v, 0.40, 0.70, 0.60, 0.95) {
-                Some(Dark)
-            } else if in_rect(u, v, 0.495, 0.30, 0.505, 0.50) || in_rect(u, v, 0.50, 0.495, 0.64, 0.505) {
+            let strap =
+                in_rect(u, v, 0.40, 0.05, 0.60, 0.30) || in_rect(u, v, 0.40, 0.70, 0.60, 0.95);
+            if strap
+                || in_rect(u, v, 0.495, 0.30, 0.505, 0.50)
+                || in_rect(u, v, 0.50, 0.495, 0.64, 0.505)
+            {
                 Some(Dark)
             } else if in_ring(u, v, 0.5, 0.5, 0.25, 0.21) {
                 Some(Accent)
@@ -216,9 +256,19 @@ fn part_at(shape: Shape, u: f32, v: f32) -> Option<Part> {
         Shape::Tote => {
             if in_ring(u, v, 0.5, 0.32, 0.20, 0.16) && v < 0.32 {
                 Some(Dark)
-            } else if in_rect(u, v, 0.20, 0.50, 0.80, 0.58) && in_polygon(u, v, &[(0.18, 0.32), (0.82, 0.32), (0.88, 0.88), (0.12, 0.88)]) {
+            } else if in_rect(u, v, 0.20, 0.50, 0.80, 0.58)
+                && in_polygon(
+                    u,
+                    v,
+                    &[(0.18, 0.32), (0.82, 0.32), (0.88, 0.88), (0.12, 0.88)],
+                )
+            {
                 Some(Accent)
-            } else if in_polygon(u, v, &[(0.18, 0.32), (0.82, 0.32), (0.88, 0.88), (0.12, 0.88)]) {
+            } else if in_polygon(
+                u,
+                v,
+                &[(0.18, 0.32), (0.82, 0.32), (0.88, 0.88), (0.12, 0.88)],
+            ) {
                 Some(Body)
             } else {
                 None
@@ -229,7 +279,9 @@ fn part_at(shape: Shape, u: f32, v: f32) -> Option<Part> {
                 Some(Accent)
             } else if in_rect(u, v, 0.44, 0.16, 0.56, 0.26) {
                 Some(Light)
-            } else if in_rect(u, v, 0.33, 0.48, 0.67, 0.68) && in_round_rect(u, v, 0.33, 0.24, 0.67, 0.94, 0.08) {
+            } else if in_rect(u, v, 0.33, 0.48, 0.67, 0.68)
+                && in_round_rect(u, v, 0.33, 0.24, 0.67, 0.94, 0.08)
+            {
                 Some(Accent)
             } else if in_round_rect(u, v, 0.33, 0.24, 0.67, 0.94, 0.08) {
                 Some(Body)
@@ -240,7 +292,9 @@ fn part_at(shape: Shape, u: f32, v: f32) -> Option<Part> {
         Shape::Earbuds => {
             if in_ellipse(u, v, 0.5, 0.62, 0.02, 0.02) {
                 Some(Accent)
-            } else if in_rect(u, v, 0.18, 0.44, 0.82, 0.455) && in_round_rect(u, v, 0.18, 0.28, 0.82, 0.76, 0.16) {
+            } else if in_rect(u, v, 0.18, 0.44, 0.82, 0.455)
+                && in_round_rect(u, v, 0.18, 0.28, 0.82, 0.76, 0.16)
+            {
                 Some(Dark)
             } else if in_round_rect(u, v, 0.18, 0.28, 0.82, 0.76, 0.16) {
                 Some(Body)
@@ -262,7 +316,8 @@ fn part_at(shape: Shape, u: f32, v: f32) -> Option<Part> {
             }
         }
         Shape::Sunglasses => {
-            if in_ellipse(u, v, 0.30, 0.52, 0.15, 0.11) || in_ellipse(u, v, 0.70, 0.52, 0.15, 0.11) {
+            if in_ellipse(u, v, 0.30, 0.52, 0.15, 0.11) || in_ellipse(u, v, 0.70, 0.52, 0.15, 0.11)
+            {
                 Some(Dark)
             } else if in_ellipse(u, v, 0.30, 0.52, 0.18, 0.14)
                 || in_ellipse(u, v, 0.70, 0.52, 0.18, 0.14)
@@ -280,7 +335,22 @@ fn part_at(shape: Shape, u: f32, v: f32) -> Option<Part> {
                 Some(Accent)
             } else if in_ellipse(u, v, 0.5, 0.22, 0.12, 0.10) {
                 Some(Dark)
-            } else if in_polygon(u, v, &[(0.30, 0.18), (0.70, 0.18), (0.92, 0.62), (0.82, 0.66), (0.72, 0.44), (0.72, 0.90), (0.28, 0.90), (0.28, 0.44), (0.18, 0.66), (0.08, 0.62)]) {
+            } else if in_polygon(
+                u,
+                v,
+                &[
+                    (0.30, 0.18),
+                    (0.70, 0.18),
+                    (0.92, 0.62),
+                    (0.82, 0.66),
+                    (0.72, 0.44),
+                    (0.72, 0.90),
+                    (0.28, 0.90),
+                    (0.28, 0.44),
+                    (0.18, 0.66),
+                    (0.08, 0.62),
+                ],
+            ) {
                 Some(Body)
             } else {
                 None
@@ -300,7 +370,17 @@ fn part_at(shape: Shape, u: f32, v: f32) -> Option<Part> {
         Shape::Wallet => {
             if in_ellipse(u, v, 0.5, 0.52, 0.04, 0.04) {
                 Some(Light)
-            } else if in_polygon(u, v, &[(0.14, 0.28), (0.86, 0.28), (0.86, 0.40), (0.5, 0.54), (0.14, 0.40)]) {
+            } else if in_polygon(
+                u,
+                v,
+                &[
+                    (0.14, 0.28),
+                    (0.86, 0.28),
+                    (0.86, 0.40),
+                    (0.5, 0.54),
+                    (0.14, 0.40),
+                ],
+            ) {
                 Some(Accent)
             } else if in_round_rect(u, v, 0.14, 0.28, 0.86, 0.76, 0.04) {
                 Some(Body)
@@ -335,10 +415,15 @@ fn pattern_on(pattern: Pattern, u: f32, v: f32) -> bool {
             ((u * c + v * s) / period).rem_euclid(1.0) < 0.35
         }
         Pattern::Dots { period } => {
-            let (fu, fv) = ((u / period).rem_euclid(1.0) - 0.5, (v / period).rem_euclid(1.0) - 0.5);
+            let (fu, fv) = (
+                (u / period).rem_euclid(1.0) - 0.5,
+                (v / period).rem_euclid(1.0) - 0.5,
+            );
             fu * fu + fv * fv < 0.06
         }
-        Pattern::Checks { period } => (((u / period).floor() + (v / period).floor()) as i64).rem_euclid(2) == 0,
+        Pattern::Checks { period } => {
+            (((u / period).floor() + (v / period).floor()) as i64).rem_euclid(2) == 0
+        }
     }
 }
 
@@ -348,7 +433,8 @@ fn background_at(background: Background, x: u32, y: u32, size: u32) -> [u8; 3] {
         Background::Flat(c) => c,
         Background::Gradient(a, b) => mix(a, b, y as f32 / size as f32),
         Background::Wood => {
-            let grain = ((y as f32 * 0.21 + (x as f32 * 0.031).sin() * 6.0).sin() * 0.5 + 0.5) * 0.35;
+            let grain =
+                ((y as f32 * 0.21 + (x as f32 * 0.031).sin() * 6.0).sin() * 0.5 + 0.5) * 0.35;
             mix([164, 116, 73], [112, 74, 42], grain)
         }
     }
@@ -372,7 +458,11 @@ pub fn render(design: &Design, view: &View, size: u32) -> RgbImage {
                 None => {
                     // A soft floor shadow under the product.
                     let shadow = in_ellipse(u, v, 0.5, 0.95, 0.38, 0.035);
-                    if shadow { mix(background, [0, 0, 0], 0.12) } else { background }
+                    if shadow {
+                        mix(background, [0, 0, 0], 0.12)
+                    } else {
+                        background
+                    }
                 }
                 Some(part) => {
                     let base = match part {
@@ -395,7 +485,11 @@ pub fn render(design: &Design, view: &View, size: u32) -> RgbImage {
 
 fn contrast_of(c: [u8; 3]) -> [u8; 3] {
     let luma = 0.299 * c[0] as f32 + 0.587 * c[1] as f32 + 0.114 * c[2] as f32;
-    if luma > 128.0 { [20, 20, 24] } else { [245, 245, 240] }
+    if luma > 128.0 {
+        [20, 20, 24]
+    } else {
+        [245, 245, 240]
+    }
 }
 
 /// 5×7 bitmap glyphs: each row's low five bits, top row first.
@@ -448,7 +542,10 @@ fn glyph(c: char) -> [u8; 7] {
 
 fn glyph_covers(c: char, u: f32, v: f32, cu: f32, cv: f32, height: f32) -> bool {
     let cell = height / 7.0;
-    let (col, row) = ((u - (cu - 2.5 * cell)) / cell, (v - (cv - 3.5 * cell)) / cell);
+    let (col, row) = (
+        (u - (cu - 2.5 * cell)) / cell,
+        (v - (cv - 3.5 * cell)) / cell,
+    );
     if !(0.0..5.0).contains(&col) || !(0.0..7.0).contains(&row) {
         return false;
     }
@@ -457,7 +554,15 @@ fn glyph_covers(c: char, u: f32, v: f32, cu: f32, cv: f32, height: f32) -> bool 
 
 /// Writes `text` with its top-left at (x, y), `scale` pixels per glyph dot,
 /// blending `colour` at `alpha`.
-pub fn draw_text(img: &mut RgbImage, text: &str, x: i64, y: i64, scale: u32, colour: [u8; 3], alpha: f32) {
+pub fn draw_text(
+    img: &mut RgbImage,
+    text: &str,
+    x: i64,
+    y: i64,
+    scale: u32,
+    colour: [u8; 3],
+    alpha: f32,
+) {
     for (i, c) in text.chars().enumerate() {
         let rows = glyph(c);
         let gx = x + i as i64 * 6 * scale as i64;
@@ -470,7 +575,11 @@ pub fn draw_text(img: &mut RgbImage, text: &str, x: i64, y: i64, scale: u32, col
                     for dx in 0..scale as i64 {
                         let px = gx + col as i64 * scale as i64 + dx;
                         let py = y + row as i64 * scale as i64 + dy;
-                        if px >= 0 && py >= 0 && (px as u32) < img.width() && (py as u32) < img.height() {
+                        if px >= 0
+                            && py >= 0
+                            && (px as u32) < img.width()
+                            && (py as u32) < img.height()
+                        {
                             let pixel = img.get_pixel_mut(px as u32, py as u32);
                             pixel.0 = mix(pixel.0, colour, alpha);
                         }
@@ -516,7 +625,11 @@ pub fn apply(img: &RgbImage, transform: &Transform) -> RgbImage {
     match transform {
         Transform::Recompress => img.clone(),
         Transform::Downscale => {
-            let (nw, nh) = if w >= h { (200, (200 * h / w).max(1)) } else { ((200 * w / h).max(1), 200) };
+            let (nw, nh) = if w >= h {
+                (200, (200 * h / w).max(1))
+            } else {
+                ((200 * w / h).max(1), 200)
+            };
             imageops::resize(img, nw, nh, imageops::FilterType::Triangle)
         }
         Transform::Crop([left, top, right, bottom]) => {
@@ -530,7 +643,12 @@ pub fn apply(img: &RgbImage, transform: &Transform) -> RgbImage {
             let (nw, nh) = ((w as f32 * factor) as u32, (h as f32 * factor) as u32);
             let mut canvas = RgbImage::from_pixel(nw, nh, Rgb(*colour));
             // Off-centre, as a reseller's template would put it.
-            imageops::overlay(&mut canvas, img, ((nw - w) / 3) as i64, ((nh - h) / 2) as i64);
+            imageops::overlay(
+                &mut canvas,
+                img,
+                ((nw - w) / 3) as i64,
+                ((nh - h) / 2) as i64,
+            );
             canvas
         }
         Transform::Mirror => imageops::flip_horizontal(img),
@@ -544,7 +662,15 @@ pub fn apply(img: &RgbImage, transform: &Transform) -> RgbImage {
             let mut y = -(step / 2);
             while y < h as i64 {
                 let x = (row % 2) * (step * 2) - step;
-                draw_text(&mut out, &format!("{text}  {text}  {text}"), x, y, scale, [128, 128, 128], 0.45);
+                draw_text(
+                    &mut out,
+                    &format!("{text}  {text}  {text}"),
+                    x,
+                    y,
+                    scale,
+                    [128, 128, 128],
+                    0.45,
+                );
                 y += step * 3;
                 row += 1;
             }
@@ -561,7 +687,15 @@ pub fn apply(img: &RgbImage, transform: &Transform) -> RgbImage {
             let scale = (band / 10).max(1);
             let text_w = text.chars().count() as u32 * 6 * scale;
             let x = (w.saturating_sub(text_w) / 2) as i64;
-            draw_text(&mut out, text, x, ((band - 7 * scale) / 2) as i64, scale, [255, 255, 255], 1.0);
+            draw_text(
+                &mut out,
+                text,
+                x,
+                ((band - 7 * scale) / 2) as i64,
+                scale,
+                [255, 255, 255],
+                1.0,
+            );
             out
         }
         Transform::Collage(others) => {
@@ -583,14 +717,17 @@ pub fn apply(img: &RgbImage, transform: &Transform) -> RgbImage {
 pub fn jpeg(img: &RgbImage, quality: u8) -> Vec<u8> {
     let mut out = Vec::new();
     let mut encoder = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, quality);
-    encoder.encode_image(img).expect("encoding an in-memory RGB image cannot fail");
+    encoder
+        .encode_image(img)
+        .expect("encoding an in-memory RGB image cannot fail");
     out
 }
 
 /// Encodes as PNG.
 pub fn png(img: &RgbImage) -> Vec<u8> {
     let mut out = std::io::Cursor::new(Vec::new());
-    img.write_to(&mut out, image::ImageFormat::Png).expect("encoding an in-memory RGB image cannot fail");
+    img.write_to(&mut out, image::ImageFormat::Png)
+        .expect("encoding an in-memory RGB image cannot fail");
     out.into_inner()
 }
 
@@ -599,16 +736,38 @@ mod tests {
     use super::*;
 
     fn design(shape: Shape) -> Design {
-        Design { shape, body: [30, 90, 200], accent: [240, 180, 20], pattern: Pattern::Stripes { angle: 30.0, period: 0.08 }, mark: 'O' }
+        Design {
+            shape,
+            body: [30, 90, 200],
+            accent: [240, 180, 20],
+            pattern: Pattern::Stripes {
+                angle: 30.0,
+                period: 0.08,
+            },
+            mark: 'O',
+        }
     }
 
     #[test]
     fn every_shape_draws_a_product_on_white() {
-        for shape in [Shape::Sneaker, Shape::Watch, Shape::Tote, Shape::Bottle, Shape::Earbuds, Shape::Backpack,
-            Shape::Sunglasses, Shape::Hoodie, Shape::Cap, Shape::Wallet] {
+        for shape in [
+            Shape::Sneaker,
+            Shape::Watch,
+            Shape::Tote,
+            Shape::Bottle,
+            Shape::Earbuds,
+            Shape::Backpack,
+            Shape::Sunglasses,
+            Shape::Hoodie,
+            Shape::Cap,
+            Shape::Wallet,
+        ] {
             let img = render(&design(shape), &View::studio(), 128);
             let non_white = img.pixels().filter(|p| p.0 != [255, 255, 255]).count();
-            assert!(non_white > 128 * 128 / 12, "{shape:?} covers {non_white} pixels");
+            assert!(
+                non_white > 128 * 128 / 12,
+                "{shape:?} covers {non_white} pixels"
+            );
             assert_eq!(img.get_pixel(0, 0).0, [255, 255, 255], "{shape:?} corner");
         }
     }
@@ -616,10 +775,29 @@ mod tests {
     #[test]
     fn transforms_change_geometry_as_described() {
         let img = render(&design(Shape::Watch), &View::studio(), 200);
-        assert_eq!(apply(&img, &Transform::Banner("SALE".into())).dimensions(), (200, 240));
-        assert_eq!(apply(&img, &Transform::Crop([0.1, 0.0, 0.1, 0.2])).dimensions(), (160, 160));
-        assert_eq!(apply(&img, &Transform::Pad { factor: 1.5, colour: [0, 0, 0] }).dimensions(), (300, 300));
-        assert_eq!(apply(&img, &Transform::Mirror), imageops::flip_horizontal(&img));
+        assert_eq!(
+            apply(&img, &Transform::Banner("SALE".into())).dimensions(),
+            (200, 240)
+        );
+        assert_eq!(
+            apply(&img, &Transform::Crop([0.1, 0.0, 0.1, 0.2])).dimensions(),
+            (160, 160)
+        );
+        assert_eq!(
+            apply(
+                &img,
+                &Transform::Pad {
+                    factor: 1.5,
+                    colour: [0, 0, 0]
+                }
+            )
+            .dimensions(),
+            (300, 300)
+        );
+        assert_eq!(
+            apply(&img, &Transform::Mirror),
+            imageops::flip_horizontal(&img)
+        );
         let watermarked = apply(&img, &Transform::Watermark("DEALS".into()));
         assert_ne!(watermarked, img);
     }

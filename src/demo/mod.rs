@@ -51,9 +51,13 @@ pub fn write_workspace(workspace: &Path, catalog: &Catalog) -> Result<Vec<PathBu
         Ok(())
     };
     write("knockoff.toml", &|| KNOCKOFF_TOML.as_bytes().to_vec())?;
-    write("targets/shopfront.toml", &|| SHOPFRONT_TOML.as_bytes().to_vec())?;
+    write("targets/shopfront.toml", &|| {
+        SHOPFRONT_TOML.as_bytes().to_vec()
+    })?;
     write("targets/bazaar.toml", &|| BAZAAR_TOML.as_bytes().to_vec())?;
-    write("reference-images/products.toml", &|| catalog.products_toml().into_bytes())?;
+    write("reference-images/products.toml", &|| {
+        catalog.products_toml().into_bytes()
+    })?;
     for index in 0..catalog.products.len() {
         for view in 0..2 {
             let rel = format!("reference-images/{}", catalog.reference_path(index, view));
@@ -89,10 +93,19 @@ pub struct DemoReport {
 pub async fn run(workspace: &Path, progress: Progress) -> Result<DemoReport> {
     let catalog = Arc::new(Catalog::generate(DEMO_SEED, DEMO_LISTINGS));
     let written = write_workspace(workspace, &catalog)?;
-    let market = Marketplace::start(catalog.clone(), SiteOptions { ports: DEMO_PORTS, faults: true })
-        .await
-        .context("starting the demo marketplace on 127.0.0.1")?;
-    eprintln!("demo marketplace: shopfront {}  bazaar {}  images {}", market.shopfront, market.bazaar, market.cdn);
+    let market = Marketplace::start(
+        catalog.clone(),
+        SiteOptions {
+            ports: DEMO_PORTS,
+            faults: true,
+        },
+    )
+    .await
+    .context("starting the demo marketplace on 127.0.0.1")?;
+    eprintln!(
+        "demo marketplace: shopfront {}  bazaar {}  images {}",
+        market.shopfront, market.bazaar, market.cdn
+    );
 
     let mut config = config::load(workspace)?;
     eprintln!(
@@ -107,30 +120,57 @@ pub async fn run(workspace: &Path, progress: Progress) -> Result<DemoReport> {
     let listings = tokio::task::spawn_blocking(move || store.listings(None)).await??;
     let mut listings_by_target: Vec<(String, usize)> = Vec::new();
     for listing in &listings {
-        match listings_by_target.iter_mut().find(|(t, _)| *t == listing.target) {
+        match listings_by_target
+            .iter_mut()
+            .find(|(t, _)| *t == listing.target)
+        {
             Some((_, n)) => *n += 1,
             None => listings_by_target.push((listing.target.clone(), 1)),
         }
     }
-    Ok(DemoReport { written, summary, listings_by_target })
+    Ok(DemoReport {
+        written,
+        summary,
+        listings_by_target,
+    })
 }
 
 /// The closing words of `knockoff demo`.
 pub fn render_report(report: &DemoReport, workspace: &Path) -> String {
     let mut out = String::new();
     if !report.written.is_empty() {
-        let _ = writeln!(out, "wrote {} missing demo workspace files", report.written.len());
+        let _ = writeln!(
+            out,
+            "wrote {} missing demo workspace files",
+            report.written.len()
+        );
     }
     out.push_str(&crawl::render_summary(&report.summary));
     let _ = writeln!(out, "listings stored:");
     for (target, n) in &report.listings_by_target {
         let _ = writeln!(out, "  {target:<12} {n}");
     }
-    let ws = if workspace == Path::new(".") { String::new() } else { format!("--workspace {} ", workspace.display()) };
+    let ws = if workspace == Path::new(".") {
+        String::new()
+    } else {
+        format!("--workspace {} ", workspace.display())
+    };
     let _ = writeln!(out, "\nnext:");
-    let _ = writeln!(out, "  knockoff {ws}listings --format table     every listing crawled");
-    let _ = writeln!(out, "  knockoff {ws}listings --format json      the same, for scripts");
-    let _ = writeln!(out, "  knockoff {ws}extract page.html --target shopfront   try the selectors on a saved page");
-    let _ = writeln!(out, "  edit targets/*.toml to point knockoff at a real marketplace (see README.md)");
+    let _ = writeln!(
+        out,
+        "  knockoff {ws}listings --format table     every listing crawled"
+    );
+    let _ = writeln!(
+        out,
+        "  knockoff {ws}listings --format json      the same, for scripts"
+    );
+    let _ = writeln!(
+        out,
+        "  knockoff {ws}extract page.html --target shopfront   try the selectors on a saved page"
+    );
+    let _ = writeln!(
+        out,
+        "  edit targets/*.toml to point knockoff at a real marketplace (see README.md)"
+    );
     out
 }

@@ -57,17 +57,28 @@ pub struct RequestLog {
 
 impl RequestLog {
     fn record(&self, request: Request) {
-        self.requests.lock().unwrap_or_else(|e| e.into_inner()).push(request);
+        self.requests
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(request);
     }
 
     /// A copy of the log so far.
     pub fn requests(&self) -> Vec<Request> {
-        self.requests.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        self.requests
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// The most requests `host` received in any window [t, t + 1 s).
     pub fn busiest_second(&self, host: Host) -> usize {
-        let mut times: Vec<Instant> = self.requests().iter().filter(|r| r.host == host).map(|r| r.at).collect();
+        let mut times: Vec<Instant> = self
+            .requests()
+            .iter()
+            .filter(|r| r.host == host)
+            .map(|r| r.at)
+            .collect();
         // Logged when answered; slow answers land out of arrival order.
         times.sort();
         let mut busiest = 0;
@@ -93,7 +104,10 @@ pub struct SiteOptions {
 
 impl Default for SiteOptions {
     fn default() -> Self {
-        SiteOptions { ports: [0, 0, 0], faults: true }
+        SiteOptions {
+            ports: [0, 0, 0],
+            faults: true,
+        }
     }
 }
 
@@ -139,9 +153,19 @@ fn base(addr: SocketAddr) -> Url {
 
 impl Marketplace {
     /// Starts the three servers on loopback.
-    pub async fn start(catalog: Arc<Catalog>, options: SiteOptions) -> std::io::Result<Marketplace> {
-        let listeners = [bind(options.ports[0]).await?, bind(options.ports[1]).await?, bind(options.ports[2]).await?];
-        let urls: Vec<Url> = listeners.iter().map(|l| l.local_addr().map(base)).collect::<Result<_, _>>()?;
+    pub async fn start(
+        catalog: Arc<Catalog>,
+        options: SiteOptions,
+    ) -> std::io::Result<Marketplace> {
+        let listeners = [
+            bind(options.ports[0]).await?,
+            bind(options.ports[1]).await?,
+            bind(options.ports[2]).await?,
+        ];
+        let urls: Vec<Url> = listeners
+            .iter()
+            .map(|l| l.local_addr().map(base))
+            .collect::<Result<_, _>>()?;
         let log = Arc::new(RequestLog::default());
         let shared = Arc::new(Shared {
             catalog,
@@ -152,21 +176,48 @@ impl Marketplace {
             first_tries: Mutex::new(Default::default()),
         });
         let mut tasks = Vec::new();
-        for (listener, host) in listeners.into_iter().zip([Host::Shopfront, Host::Bazaar, Host::Cdn]) {
-            let app = Router::new().fallback(serve).with_state((host, shared.clone()));
+        for (listener, host) in
+            listeners
+                .into_iter()
+                .zip([Host::Shopfront, Host::Bazaar, Host::Cdn])
+        {
+            let app = Router::new()
+                .fallback(serve)
+                .with_state((host, shared.clone()));
             tasks.push(tokio::spawn(async move {
                 let _ = axum::serve(listener, app).await;
             }));
         }
-        Ok(Marketplace { shopfront: urls[0].clone(), bazaar: urls[1].clone(), cdn: urls[2].clone(), log, tasks })
+        Ok(Marketplace {
+            shopfront: urls[0].clone(),
+            bazaar: urls[1].clone(),
+            cdn: urls[2].clone(),
+            log,
+            tasks,
+        })
     }
 }
 
-async fn serve(State((host, shared)): AppState, uri: Uri, headers: axum::http::HeaderMap) -> Response {
+async fn serve(
+    State((host, shared)): AppState,
+    uri: Uri,
+    headers: axum::http::HeaderMap,
+) -> Response {
     let arrived = Instant::now();
-    let path = uri.path_and_query().map(|p| p.as_str().to_string()).unwrap_or_default();
-    let query: Vec<(String, String)> = url::form_urlencoded::parse(uri.query().unwrap_or("").as_bytes()).into_owned().collect();
-    let param = |name: &str| query.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+    let path = uri
+        .path_and_query()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_default();
+    let query: Vec<(String, String)> =
+        url::form_urlencoded::parse(uri.query().unwrap_or("").as_bytes())
+            .into_owned()
+            .collect();
+    let param = |name: &str| {
+        query
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+    };
     let response = match host {
         Host::Shopfront => shopfront(&shared, uri.path(), &param),
         Host::Bazaar => bazaar(&shared, uri.path(), &param),
@@ -178,8 +229,18 @@ async fn serve(State((host, shared)): AppState, uri: Uri, headers: axum::http::H
                 .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
         }
     };
-    let user_agent = headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
-    shared.log.record(Request { host, path, at: arrived, status: response.status().as_u16(), user_agent });
+    let user_agent = headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    shared.log.record(Request {
+        host,
+        path,
+        at: arrived,
+        status: response.status().as_u16(),
+        user_agent,
+    });
     response
 }
 
@@ -197,14 +258,23 @@ fn retry_later(status: StatusCode) -> Response {
 
 /// Escapes text for HTML.
 fn esc(text: &str) -> String {
-    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;").replace('\'', "&#39;")
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;")
 }
 
 /// Listings of `site` matching `query`: any query word (other than the brand)
 /// in the title or the site's tags, like a marketplace's loose search.
 fn search<'a>(catalog: &'a Catalog, site: Site, query: &str) -> Vec<&'a DemoListing> {
     let brand = catalog.brand.to_lowercase();
-    let words: Vec<String> = query.to_lowercase().split_whitespace().filter(|w| *w != brand && w.len() >= 3).map(str::to_string).collect();
+    let words: Vec<String> = query
+        .to_lowercase()
+        .split_whitespace()
+        .filter(|w| *w != brand && w.len() >= 3)
+        .map(str::to_string)
+        .collect();
     catalog
         .listings
         .iter()
@@ -244,7 +314,9 @@ pub fn price_text(amount: f64, currency: &str) -> String {
 
 /// The photo URLs of a listing on the CDN.
 pub fn photo_urls(cdn: &Url, listing: &DemoListing) -> Vec<String> {
-    (0..listing.photos.len()).map(|n| format!("{cdn}img/{}/{n}.jpg", listing.id)).collect()
+    (0..listing.photos.len())
+        .map(|n| format!("{cdn}img/{}/{n}.jpg", listing.id))
+        .collect()
 }
 
 fn is_broken(faults: bool, id: u32) -> bool {
@@ -262,7 +334,10 @@ fn shopfront(shared: &Shared, path: &str, param: &dyn Fn(&str) -> Option<String>
     }
     if path == "/search" {
         let query = param("q").unwrap_or_default();
-        let page: usize = param("page").and_then(|p| p.parse().ok()).unwrap_or(1).max(1);
+        let page: usize = param("page")
+            .and_then(|p| p.parse().ok())
+            .unwrap_or(1)
+            .max(1);
         let hits = search(catalog, Site::Shopfront, &query);
         let mut cards = String::new();
         if page == 1 && !hits.is_empty() {
@@ -289,13 +364,18 @@ fn shopfront(shared: &Shared, path: &str, param: &dyn Fn(&str) -> Option<String>
             q = esc(&query)
         ));
     }
-    if let Some(id) = path.strip_prefix("/item/").and_then(|s| s.parse::<u32>().ok()) {
-        let Some(listing) = catalog.listing(id).filter(|l| l.site == Site::Shopfront) else { return not_found() };
+    if let Some(id) = path
+        .strip_prefix("/item/")
+        .and_then(|s| s.parse::<u32>().ok())
+    {
+        let Some(listing) = catalog.listing(id).filter(|l| l.site == Site::Shopfront) else {
+            return not_found();
+        };
         if is_broken(shared.faults, id) {
             return (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response();
         }
         let hits = shared.listing_hits.fetch_add(1, Ordering::Relaxed) + 1;
-        if shared.faults && hits % 15 == 0 {
+        if shared.faults && hits.is_multiple_of(15) {
             return retry_later(StatusCode::TOO_MANY_REQUESTS);
         }
         let gallery: String = photo_urls(&shared.cdn, listing)
@@ -333,7 +413,8 @@ fn shopfront(shared: &Shared, path: &str, param: &dyn Fn(&str) -> Option<String>
 fn bazaar(shared: &Shared, path: &str, param: &dyn Fn(&str) -> Option<String>) -> Response {
     let catalog = &shared.catalog;
     if path == "/robots.txt" {
-        return "User-agent: *\nAllow: /listing/\nDisallow: /private/\nDisallow: /*.json$\n".into_response();
+        return "User-agent: *\nAllow: /listing/\nDisallow: /private/\nDisallow: /*.json$\n"
+            .into_response();
     }
     if path == "/s" {
         let query = param("k").unwrap_or_default();
@@ -344,7 +425,10 @@ fn bazaar(shared: &Shared, path: &str, param: &dyn Fn(&str) -> Option<String>) -
         let hits = search(catalog, Site::Bazaar, &query);
         let mut cards = String::new();
         if page == 1 && !hits.is_empty() {
-            cards.push_str(&format!("<li class=\"card\"><a href=\"/private/listing/{}\">Members only</a></li>\n", hits[0].id));
+            cards.push_str(&format!(
+                "<li class=\"card\"><a href=\"/private/listing/{}\">Members only</a></li>\n",
+                hits[0].id
+            ));
         }
         for listing in hits.iter().skip((page - 1) * PAGE_SIZE).take(PAGE_SIZE) {
             cards.push_str(&format!(
@@ -356,7 +440,10 @@ fn bazaar(shared: &Shared, path: &str, param: &dyn Fn(&str) -> Option<String>) -
         }
         let next = if page * PAGE_SIZE < hits.len() {
             let q: String = url::form_urlencoded::byte_serialize(query.as_bytes()).collect();
-            format!("<a rel=\"next\" href=\"/s?k={q}&amp;p={}\">Next &raquo;</a>", page + 1)
+            format!(
+                "<a rel=\"next\" href=\"/s?k={q}&amp;p={}\">Next &raquo;</a>",
+                page + 1
+            )
         } else {
             String::new()
         };
@@ -366,8 +453,12 @@ fn bazaar(shared: &Shared, path: &str, param: &dyn Fn(&str) -> Option<String>) -
         ));
     }
     if let Some(rest) = path.strip_prefix("/listing/") {
-        let Some(id) = rest.split('-').next().and_then(|s| s.parse::<u32>().ok()) else { return not_found() };
-        let Some(listing) = catalog.listing(id).filter(|l| l.site == Site::Bazaar) else { return not_found() };
+        let Some(id) = rest.split('-').next().and_then(|s| s.parse::<u32>().ok()) else {
+            return not_found();
+        };
+        let Some(listing) = catalog.listing(id).filter(|l| l.site == Site::Bazaar) else {
+            return not_found();
+        };
         if shared.faults && id % 13 == 2 && first_try(shared, &format!("l:{id}")) {
             return retry_later(StatusCode::SERVICE_UNAVAILABLE);
         }
@@ -384,11 +475,19 @@ fn bazaar(shared: &Shared, path: &str, param: &dyn Fn(&str) -> Option<String>) -
 
 /// Whether this is the first request for `key` (for one-off faults).
 fn first_try(shared: &Shared, key: &str) -> bool {
-    shared.first_tries.lock().unwrap_or_else(|e| e.into_inner()).insert(key.to_string())
+    shared
+        .first_tries
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(key.to_string())
 }
 
 fn slug(title: &str) -> String {
-    let words: Vec<String> = title.split(|c: char| !c.is_ascii_alphanumeric()).filter(|w| !w.is_empty()).map(str::to_lowercase).collect();
+    let words: Vec<String> = title
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_lowercase)
+        .collect();
     words.join("-")
 }
 
@@ -397,17 +496,28 @@ fn bazaar_page(cdn: &Url, listing: &DemoListing) -> String {
     let images = photo_urls(cdn, listing);
     let image = match listing.id % 3 {
         0 => serde_json::json!(images),
-        1 => serde_json::json!(images.iter().map(|u| serde_json::json!({"@type": "ImageObject", "url": u})).collect::<Vec<_>>()),
+        1 => serde_json::json!(images
+            .iter()
+            .map(|u| serde_json::json!({"@type": "ImageObject", "url": u}))
+            .collect::<Vec<_>>()),
         _ if images.len() == 1 => serde_json::json!(images[0]),
         _ => serde_json::json!(images),
     };
-    let price = if listing.id % 2 == 0 { serde_json::json!(format!("{:.2}", listing.price)) } else { serde_json::json!(listing.price) };
+    let price = if listing.id.is_multiple_of(2) {
+        serde_json::json!(format!("{:.2}", listing.price))
+    } else {
+        serde_json::json!(listing.price)
+    };
     let offer = serde_json::json!({
         "@type": "Offer", "price": price, "priceCurrency": listing.currency,
         "availability": "https://schema.org/InStock",
         "seller": {"@type": "Organization", "name": listing.seller}
     });
-    let offers = if listing.id % 2 == 0 { serde_json::json!([offer]) } else { offer };
+    let offers = if listing.id.is_multiple_of(2) {
+        serde_json::json!([offer])
+    } else {
+        offer
+    };
     let product = serde_json::json!({
         "@type": "Product", "name": listing.title, "description": listing.description,
         "image": image, "offers": offers, "sku": format!("BZ{}", listing.id)
@@ -433,12 +543,28 @@ fn bazaar_page(cdn: &Url, listing: &DemoListing) -> String {
 }
 
 fn cdn(shared: &Shared, path: &str) -> Response {
-    let Some(rest) = path.strip_prefix("/img/") else { return not_found() };
+    let Some(rest) = path.strip_prefix("/img/") else {
+        return not_found();
+    };
     let mut parts = rest.split('/');
-    let (Some(id), Some(file)) = (parts.next().and_then(|s| s.parse::<u32>().ok()), parts.next()) else { return not_found() };
-    let Some(n) = file.strip_suffix(".jpg").and_then(|s| s.parse::<usize>().ok()) else { return not_found() };
-    let Some(listing) = shared.catalog.listing(id) else { return not_found() };
-    let Some(photo) = listing.photos.get(n) else { return not_found() };
+    let (Some(id), Some(file)) = (
+        parts.next().and_then(|s| s.parse::<u32>().ok()),
+        parts.next(),
+    ) else {
+        return not_found();
+    };
+    let Some(n) = file
+        .strip_suffix(".jpg")
+        .and_then(|s| s.parse::<usize>().ok())
+    else {
+        return not_found();
+    };
+    let Some(listing) = shared.catalog.listing(id) else {
+        return not_found();
+    };
+    let Some(photo) = listing.photos.get(n) else {
+        return not_found();
+    };
     let body = if shared.faults && id % 23 == 3 && n == 0 {
         corrupt_jpeg()
     } else if shared.faults && id % 41 == 9 && n == 0 {
@@ -453,7 +579,9 @@ fn cdn(shared: &Shared, path: &str) -> Response {
 
 /// JPEG magic bytes followed by garbage.
 pub fn corrupt_jpeg() -> Vec<u8> {
-    let mut bytes = vec![0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x10, b'J', b'F', b'I', b'F', 0x00];
+    let mut bytes = vec![
+        0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x10, b'J', b'F', b'I', b'F', 0x00,
+    ];
     bytes.extend((0..4000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8));
     bytes
 }
@@ -478,7 +606,9 @@ pub fn decompression_bomb_png() -> Vec<u8> {
     let mut encoder = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
     let row = vec![0u8; side as usize * 3 + 1];
     for _ in 0..200 {
-        encoder.write_all(&row).expect("writing to memory cannot fail");
+        encoder
+            .write_all(&row)
+            .expect("writing to memory cannot fail");
     }
     let idat = encoder.finish().expect("writing to memory cannot fail");
     let mut out = b"\x89PNG\r\n\x1a\n".to_vec();
@@ -498,9 +628,17 @@ mod tests {
         assert_eq!(price_text(1299.99, "EUR"), "1.299,99 €");
         assert_eq!(price_text(1299.0, "JPY"), "¥1,299");
         assert_eq!(price_text(12.0, "GBP"), "£12.00");
-        for (amount, currency) in [(1299.99, "USD"), (23.5, "EUR"), (3299.0, "JPY"), (12.0, "GBP")] {
+        for (amount, currency) in [
+            (1299.99, "USD"),
+            (23.5, "EUR"),
+            (3299.0, "JPY"),
+            (12.0, "GBP"),
+        ] {
             let parsed = crate::extract::parse_price(&price_text(amount, currency)).unwrap();
-            assert_eq!((parsed.amount, parsed.currency.as_deref()), (amount, Some(currency)));
+            assert_eq!(
+                (parsed.amount, parsed.currency.as_deref()),
+                (amount, Some(currency))
+            );
         }
     }
 
@@ -509,7 +647,10 @@ mod tests {
         let bomb = decompression_bomb_png();
         assert!(bomb.len() < 200_000, "{} bytes", bomb.len());
         let refused = crate::photo::inspect(&bomb, 40_000_000).unwrap_err();
-        assert!(matches!(refused, crate::photo::PhotoError::TooManyPixels { width: 30_000, .. }));
+        assert!(matches!(
+            refused,
+            crate::photo::PhotoError::TooManyPixels { width: 30_000, .. }
+        ));
         assert!(crate::photo::inspect(&corrupt_jpeg(), 40_000_000).is_err());
     }
 }

@@ -113,7 +113,9 @@ pub fn listing(html: &str, page_url: &Url, item: Option<&ItemSelectors>) -> Extr
             price: parsed_price.map(|p| p.amount),
             currency,
             seller: merged.seller.map(|s| truncate(&s, MAX_TITLE_CHARS)),
-            description: merged.description.map(|d| truncate(&d, MAX_DESCRIPTION_CHARS)),
+            description: merged
+                .description
+                .map(|d| truncate(&d, MAX_DESCRIPTION_CHARS)),
             images,
         },
         sources,
@@ -123,7 +125,11 @@ pub fn listing(html: &str, page_url: &Url, item: Option<&ItemSelectors>) -> Extr
 
 /// Listing links on a search results page (canonical, in page order, without
 /// repeats) and the next page's URL when the target names a selector for it.
-pub fn result_links(html: &str, page_url: &Url, results: &ResultSelectors) -> (Vec<Url>, Option<Url>) {
+pub fn result_links(
+    html: &str,
+    page_url: &Url,
+    results: &ResultSelectors,
+) -> (Vec<Url>, Option<Url>) {
     let doc = scraper::Html::parse_document(html);
     let mut links: Vec<Url> = Vec::new();
     for card in doc.select(&results.item.css) {
@@ -154,16 +160,28 @@ fn from_selectors(doc: &scraper::Html, item: &ItemSelectors) -> Partial {
             .as_ref()
             .and_then(|s| doc.select(&s.css).find_map(|e| value_of(e, s)))
     };
+    // The first match that holds a number: "See price in cart" or an empty
+    // format swatch earlier in the page must not hide the real price.
+    let price = item.price.as_ref().and_then(|s| {
+        doc.select(&s.css)
+            .filter_map(|e| value_of(e, s))
+            .find(|text| parse_price(text).is_some())
+    });
     Partial {
         title: first(&item.title),
-        price: first(&item.price),
+        price,
         currency: first(&item.currency),
         seller: first(&item.seller),
         description: first(&item.description),
         images: item
             .images
             .as_ref()
-            .map(|s| doc.select(&s.css).filter_map(|e| value_of(e, s)).take(MAX_IMAGES).collect())
+            .map(|s| {
+                doc.select(&s.css)
+                    .filter_map(|e| value_of(e, s))
+                    .take(MAX_IMAGES)
+                    .collect()
+            })
             .unwrap_or_default(),
     }
 }
@@ -234,9 +252,29 @@ fn is_tracking_param(name: &str) -> bool {
     name.starts_with("utm_")
         || matches!(
             name.as_str(),
-            "ref" | "ref_" | "referrer" | "fbclid" | "gclid" | "dclid" | "msclkid" | "yclid"
-                | "mc_cid" | "mc_eid" | "_ga" | "_gl" | "spm" | "scm" | "trk" | "tracking_id"
-                | "campaign" | "affiliate" | "aff_id" | "sr" | "qid" | "sid" | "sessionid"
+            "ref"
+                | "ref_"
+                | "referrer"
+                | "fbclid"
+                | "gclid"
+                | "dclid"
+                | "msclkid"
+                | "yclid"
+                | "mc_cid"
+                | "mc_eid"
+                | "_ga"
+                | "_gl"
+                | "spm"
+                | "scm"
+                | "trk"
+                | "tracking_id"
+                | "campaign"
+                | "affiliate"
+                | "aff_id"
+                | "sr"
+                | "qid"
+                | "sid"
+                | "sessionid"
         )
 }
 
@@ -264,7 +302,10 @@ pub fn canonicalize(page_url: &Url, href: &str) -> Option<Url> {
 /// the Content-Type header, then a `<meta>` in the first 1024 bytes; a page
 /// that declares nothing is read as UTF-8, or windows-1252 when it is not
 /// valid UTF-8 (what browsers do).
-pub fn decode_html(bytes: &[u8], content_type: Option<&str>) -> (String, &'static encoding_rs::Encoding) {
+pub fn decode_html(
+    bytes: &[u8],
+    content_type: Option<&str>,
+) -> (String, &'static encoding_rs::Encoding) {
     use encoding_rs::{Encoding, UTF_8, WINDOWS_1252};
     if let Some((encoding, _)) = Encoding::for_bom(bytes) {
         let (text, _) = encoding.decode_with_bom_removal(bytes);
@@ -330,9 +371,13 @@ mod tests {
         let sjis = b"<meta charset=\"shift_jis\"><p>\x83\x4e\x83\x89\x83\x45\x83\x68</p>";
         let (text, _) = decode_html(sjis, None);
         assert!(text.contains("クラウド"), "{text}");
-        let gbk = b"<meta http-equiv=\"Content-Type\" content=\"text/html; charset=gbk\"><p>\xd4\xc6</p>";
+        let gbk =
+            b"<meta http-equiv=\"Content-Type\" content=\"text/html; charset=gbk\"><p>\xd4\xc6</p>";
         assert!(decode_html(gbk, None).0.contains('云'));
         let bom = b"\xef\xbb\xbf<p>ok</p>";
-        assert_eq!(decode_html(bom, Some("text/html; charset=latin1")).0, "<p>ok</p>");
+        assert_eq!(
+            decode_html(bom, Some("text/html; charset=latin1")).0,
+            "<p>ok</p>"
+        );
     }
 }

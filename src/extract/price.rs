@@ -99,7 +99,10 @@ fn first_amount(text: &str) -> Option<f64> {
             break;
         }
     }
-    let token: String = text[start..end].chars().filter(|c| !matches!(c, '\'' | ' ')).collect();
+    let token: String = text[start..end]
+        .chars()
+        .filter(|c| !matches!(c, '\'' | ' '))
+        .collect();
     let last_dot = token.rfind('.');
     let last_comma = token.rfind(',');
     let normalised = match (last_dot, last_comma) {

@@ -12,7 +12,8 @@ fn selector(css: &str) -> Selector {
     Selector::parse(css).expect("built-in selectors are valid CSS")
 }
 
-static JSON_LD: LazyLock<Selector> = LazyLock::new(|| selector(r#"script[type="application/ld+json"]"#));
+static JSON_LD: LazyLock<Selector> =
+    LazyLock::new(|| selector(r#"script[type="application/ld+json"]"#));
 static PRODUCT_SCOPE: LazyLock<Selector> = LazyLock::new(|| selector("[itemscope][itemtype]"));
 static ITEMPROP: LazyLock<Selector> = LazyLock::new(|| selector("[itemprop]"));
 static META: LazyLock<Selector> = LazyLock::new(|| selector("meta[property], meta[name]"));
@@ -76,10 +77,11 @@ fn find_product<'a>(value: &'a Value, budget: &mut usize) -> Option<&'a Value> {
     }
 }
 
-/// A JSON scalar as text.
+/// A JSON scalar as text. Sites often HTML-escape JSON-LD strings
+/// (`&quot;`); a browser never shows those entities, so neither do we.
 fn scalar(value: &Value) -> Option<String> {
     match value {
-        Value::String(s) => Some(clean(s)),
+        Value::String(s) => Some(clean(&html_escape::decode_html_entities(s))),
         Value::Number(n) => Some(n.to_string()),
         _ => None,
     }
@@ -119,10 +121,12 @@ fn product_fields(product: &Value) -> Partial {
     let offer_field = |keys: &[&str]| {
         offers.iter().find_map(|offer| {
             keys.iter().find_map(|key| {
-                offer
-                    .get(key)
-                    .and_then(scalar)
-                    .or_else(|| offer.get("priceSpecification").and_then(|s| s.get(key)).and_then(scalar))
+                offer.get(key).and_then(scalar).or_else(|| {
+                    offer
+                        .get("priceSpecification")
+                        .and_then(|s| s.get(key))
+                        .and_then(scalar)
+                })
             })
         })
     };
@@ -153,14 +157,20 @@ pub(super) fn microdata(doc: &Html) -> Partial {
     };
     let mut partial = Partial::default();
     for element in scope.select(&ITEMPROP) {
-        let Some(props) = element.value().attr("itemprop") else { continue };
+        let Some(props) = element.value().attr("itemprop") else {
+            continue;
+        };
         for prop in props.split_whitespace() {
             match prop {
                 "name" if partial.title.is_none() && !inside_nested_scope(element, scope) => {
                     partial.title = microdata_value(element)
                 }
-                "price" | "lowPrice" if partial.price.is_none() => partial.price = microdata_value(element),
-                "priceCurrency" if partial.currency.is_none() => partial.currency = microdata_value(element),
+                "price" | "lowPrice" if partial.price.is_none() => {
+                    partial.price = microdata_value(element)
+                }
+                "priceCurrency" if partial.currency.is_none() => {
+                    partial.currency = microdata_value(element)
+                }
                 "description" if partial.description.is_none() => {
                     partial.description = microdata_value(element)
                 }
@@ -211,14 +221,20 @@ pub(super) fn opengraph(doc: &Html) -> Partial {
     let mut partial = Partial::default();
     for meta in doc.select(&META) {
         let e = meta.value();
-        let Some(key) = e.attr("property").or_else(|| e.attr("name")) else { continue };
+        let Some(key) = e.attr("property").or_else(|| e.attr("name")) else {
+            continue;
+        };
         let Some(content) = e.attr("content").map(clean).filter(|c| !c.is_empty()) else {
             continue;
         };
         match key.to_ascii_lowercase().as_str() {
             "og:title" if partial.title.is_none() => partial.title = Some(content),
-            "og:description" if partial.description.is_none() => partial.description = Some(content),
-            "og:image" | "og:image:url" | "og:image:secure_url" if partial.images.len() < MAX_IMAGES => {
+            "og:description" if partial.description.is_none() => {
+                partial.description = Some(content)
+            }
+            "og:image" | "og:image:url" | "og:image:secure_url"
+                if partial.images.len() < MAX_IMAGES =>
+            {
                 partial.images.push(content)
             }
             "product:price:amount" | "og:price:amount" if partial.price.is_none() => {
@@ -257,7 +273,10 @@ mod tests {
         assert_eq!(got.price, Some(23.5));
         assert_eq!(got.currency.as_deref(), Some("EUR"));
         assert_eq!(got.seller.as_deref(), Some("shoe-outlet-88"));
-        assert_eq!(got.images, ["https://m.example/img/a.jpg", "https://cdn.example/b.jpg"]);
+        assert_eq!(
+            got.images,
+            ["https://m.example/img/a.jpg", "https://cdn.example/b.jpg"]
+        );
     }
 
     #[test]
@@ -290,7 +309,9 @@ mod tests {
         assert_eq!(got.seller.as_deref(), Some("trail-gear"));
         assert_eq!(got.currency.as_deref(), Some("GBP"));
         assert_eq!(got.images, ["https://cdn.example/og.jpg"]);
-        assert!(extracted.sources.contains(&"currency: opengraph".to_string()));
+        assert!(extracted
+            .sources
+            .contains(&"currency: opengraph".to_string()));
     }
 
     #[test]

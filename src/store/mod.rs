@@ -294,7 +294,8 @@ impl Store {
                 page: row.get(5)?,
             })
         })?;
-        rows.collect::<rusqlite::Result<_>>().context("reading the frontier")
+        rows.collect::<rusqlite::Result<_>>()
+            .context("reading the frontier")
     }
 
     /// Finishes a search page: records its exchanges, adds the listings it
@@ -313,7 +314,9 @@ impl Store {
         insert_exchanges(&tx, run, exchanges)?;
         let added = insert_items(&tx, run, listings)?;
         let next = match next_page {
-            Some(next) if !added.is_empty() => insert_items(&tx, run, std::slice::from_ref(next))?.pop(),
+            Some(next) if !added.is_empty() => {
+                insert_items(&tx, run, std::slice::from_ref(next))?.pop()
+            }
             _ => None,
         };
         set_state(&tx, item, "done")?;
@@ -327,13 +330,12 @@ impl Store {
     pub fn complete_listing(
         &self,
         run: RunId,
-        item: ItemId,
+        item: &FrontierItem,
         exchanges: &[Exchange],
-        url: &str,
-        target: &str,
         listing: &Listing,
         images: &[NewItem],
     ) -> Result<(ListingChange, Vec<FrontierItem>)> {
+        let (url, target) = (item.url.as_str(), item.target.as_str());
         let mut conn = self.conn();
         let tx = conn.transaction()?;
         let fetch_ids = insert_exchanges(&tx, run, exchanges)?;
@@ -405,7 +407,7 @@ impl Store {
             }
         };
         let added = insert_items(&tx, run, images)?;
-        set_state(&tx, item, "done")?;
+        set_state(&tx, item.id, "done")?;
         tx.commit()?;
         Ok((change, added))
     }
@@ -545,11 +547,11 @@ impl Store {
     /// The errors of a run: (kind, url, message), oldest first.
     pub fn run_errors(&self, run: RunId) -> Result<Vec<(String, String, String)>> {
         let conn = self.conn();
-        let mut stmt = conn.prepare(
-            "SELECT kind, url, message FROM crawl_errors WHERE run_id = ?1 ORDER BY id",
-        )?;
+        let mut stmt = conn
+            .prepare("SELECT kind, url, message FROM crawl_errors WHERE run_id = ?1 ORDER BY id")?;
         let rows = stmt.query_map([run.0], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))?;
-        rows.collect::<rusqlite::Result<_>>().context("reading run errors")
+        rows.collect::<rusqlite::Result<_>>()
+            .context("reading run errors")
     }
 
     /// Every stored listing, optionally of one target, in URL order.
@@ -579,7 +581,8 @@ impl Store {
                 last_changed: row.get(11)?,
             })
         })?;
-        rows.collect::<rusqlite::Result<_>>().context("reading listings")
+        rows.collect::<rusqlite::Result<_>>()
+            .context("reading listings")
     }
 
     /// The exact bytes stored under `sha256`.
@@ -631,7 +634,8 @@ impl Store {
                 rusqlite::types::Value::Blob(b) => hex::encode(b),
             })
         })?;
-        rows.collect::<rusqlite::Result<_>>().context("running a query")
+        rows.collect::<rusqlite::Result<_>>()
+            .context("running a query")
     }
 }
 
@@ -766,7 +770,9 @@ mod tests {
         let run = store.start_run(&["t".into()], None).unwrap();
         let page = b"<html>".repeat(1000);
         // Incompressible bytes, like a JPEG's.
-        let noise: Vec<u8> = (0..200u32).flat_map(|i| Sha256::digest(i.to_le_bytes())).collect();
+        let noise: Vec<u8> = (0..200u32)
+            .flat_map(|i| Sha256::digest(i.to_le_bytes()))
+            .collect();
         let exchanges = [page.clone(), noise.clone()].map(|body| Exchange {
             url: "http://x/".into(),
             method: "GET".into(),

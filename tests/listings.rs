@@ -1,0 +1,73 @@
+//! `knockoff listings`: the contract fields in JSON, CSV and table form.
+
+use knockoff::crawl::CrawlOptions;
+use knockoff::demo::catalog::Catalog;
+
+use crate::util::{self, DemoFixture, Rates};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn listings_print_every_contract_field_in_every_format() {
+    let fixture = DemoFixture::start(
+        Catalog::generate(21, 12),
+        false,
+        Rates {
+            shopfront: 10.0,
+            bazaar: 10.0,
+            default: 20.0,
+        },
+    )
+    .await;
+    let (store, _) = util::crawl_workspace(fixture.path(), CrawlOptions::default()).await;
+    let n_stored = store.listings(None).unwrap().len();
+    let n_shopfront = store.listings(Some("shopfront")).unwrap().len();
+    drop(store);
+
+    let output = util::knockoff(fixture.path(), &["listings", "--format", "json"]);
+    assert!(output.status.success());
+    let listings: Vec<serde_json::Value> = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(listings.len(), n_stored);
+    for listing in &listings {
+        for field in [
+            "url",
+            "target",
+            "title",
+            "price",
+            "currency",
+            "seller",
+            "description",
+            "images",
+            "first_seen",
+            "last_seen",
+        ] {
+            assert!(
+                listing.get(field).is_some(),
+                "{field} missing from {listing}"
+            );
+        }
+        assert!(listing["images"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|i| i.as_str().unwrap().starts_with("http://127.0.0.1:")));
+        assert!(
+            chrono::DateTime::parse_from_rfc3339(listing["first_seen"].as_str().unwrap()).is_ok()
+        );
+    }
+
+    let output = util::knockoff(
+        fixture.path(),
+        &["listings", "--target", "shopfront", "--format", "csv"],
+    );
+    let csv = String::from_utf8(output.stdout).unwrap();
+    let mut lines = csv.lines();
+    assert_eq!(
+        lines.next(),
+        Some("url,target,title,price,currency,seller,description,images,first_seen,last_seen")
+    );
+    assert_eq!(csv.matches(",shopfront,").count(), n_shopfront);
+
+    let output = util::knockoff(fixture.path(), &["listings"]);
+    let table = String::from_utf8(output.stdout).unwrap();
+    assert!(table.starts_with("TARGET"));
+    assert!(table.ends_with(&format!("{n_stored} listings\n")));
+}
