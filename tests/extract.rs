@@ -20,6 +20,16 @@ fn page(dir: &Path, name: &str) -> String {
     html
 }
 
+/// (page, title start, price, currency, seller, first image)
+type AmazonCase = (
+    &'static str,
+    &'static str,
+    Option<f64>,
+    Option<&'static str>,
+    Option<&'static str>,
+    &'static str,
+);
+
 fn zero_config(html: &str, url: &str) -> Listing {
     extract::listing(html, &Url::parse(url).unwrap(), None).listing
 }
@@ -117,8 +127,7 @@ fn the_ready_made_amazon_target_extracts_amazon_pages() {
     let workspace = util::workspace_with_target(&toml);
     let config = config::load(workspace.path()).unwrap();
     let item = &config.target("amazon").unwrap().item;
-    // (page, title start, price, currency, seller, first image)
-    let cases: [(&str, &str, Option<f64>, Option<&str>, Option<&str>, &str); 5] = [
+    let cases: [AmazonCase; 5] = [
         ("metascraper_amazon-com_product-url", "The Whole Truth (A. Shaw Book 1)", Some(10.99), Some("USD"), None,
             "https://m.media-amazon.com/images/W/MEDIAX_792452-T2/images/I/91c7gvGFyvL._SL1500_.jpg"),
         ("metascraper_amazon-co-uk_product-url", "Vegetable Perfection: 100 delicious recipes", Some(4.45), Some("GBP"), Some("Goldstone-Books"),
