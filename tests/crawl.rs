@@ -458,6 +458,7 @@ async fn a_second_night_updates_last_seen_and_notices_changed_listings() {
             knockoff::demo::SiteOptions {
                 ports,
                 faults: false,
+                cheap_photos: false,
             },
         )
         .await

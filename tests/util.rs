@@ -36,6 +36,7 @@ impl DemoFixture {
             SiteOptions {
                 ports: [0, 0, 0],
                 faults,
+                cheap_photos: false,
             },
         )
         .await

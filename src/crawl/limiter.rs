@@ -18,8 +18,8 @@ use tokio::time::Instant;
 
 use crate::config::Rate;
 
-/// Slack added to every window, so that requests spaced exactly at the limit
-/// by the client are not seen closer than that by the server.
+/// Slack added to the 1 s ceiling window, so that requests spaced exactly at
+/// the limit by the client are not seen closer than that by the server.
 const MARGIN: Duration = Duration::from_millis(20);
 
 /// Gate for one host (host:port).
@@ -112,8 +112,9 @@ impl HostGate {
         }
         let n = s.sent.len();
         if n >= s.burst {
-            let window = s.interval * s.burst as u32 + MARGIN;
-            at = at.max(s.sent[n - s.burst] + window);
+            // Spacing is politeness, not the contract: no margin, or a fast
+            // host would be held to one request per MARGIN.
+            at = at.max(s.sent[n - s.burst] + s.interval * s.burst as u32);
         }
         if n >= s.per_second {
             at = at.max(s.sent[n - s.per_second] + Duration::from_secs(1) + MARGIN);

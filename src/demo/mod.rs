@@ -98,6 +98,7 @@ pub async fn run(workspace: &Path, progress: Progress) -> Result<DemoReport> {
         SiteOptions {
             ports: DEMO_PORTS,
             faults: true,
+            cheap_photos: false,
         },
     )
     .await

@@ -100,6 +100,10 @@ pub struct SiteOptions {
     pub ports: [u16; 3],
     /// Serve the broken pages and images, 429s and 503s.
     pub faults: bool,
+    /// Serve one pre-drawn JPEG, made unique per URL by a comment segment,
+    /// instead of drawing every photo: for benchmarks that measure the
+    /// crawler, not the marketplace.
+    pub cheap_photos: bool,
 }
 
 impl Default for SiteOptions {
@@ -107,6 +111,7 @@ impl Default for SiteOptions {
         SiteOptions {
             ports: [0, 0, 0],
             faults: true,
+            cheap_photos: false,
         }
     }
 }
@@ -133,6 +138,10 @@ struct Shared {
     cdn: Url,
     log: Arc<RequestLog>,
     faults: bool,
+    /// Per listing, what search matches against.
+    haystacks: Vec<String>,
+    /// The pre-drawn photo of `SiteOptions::cheap_photos`.
+    cheap_photo: Option<Vec<u8>>,
     listing_hits: AtomicU64,
     first_tries: Mutex<std::collections::HashSet<String>>,
 }
@@ -167,11 +176,22 @@ impl Marketplace {
             .map(|l| l.local_addr().map(base))
             .collect::<Result<_, _>>()?;
         let log = Arc::new(RequestLog::default());
+        let cheap_photo = options
+            .cheap_photos
+            .then(|| {
+                catalog
+                    .listings
+                    .first()
+                    .map(|l| catalog.listing_photo(&l.photos[0]))
+            })
+            .flatten();
         let shared = Arc::new(Shared {
+            haystacks: haystacks(&catalog),
             catalog,
             cdn: urls[2].clone(),
             log: log.clone(),
             faults: options.faults,
+            cheap_photo,
             listing_hits: AtomicU64::new(0),
             first_tries: Mutex::new(Default::default()),
         });
@@ -265,24 +285,34 @@ fn esc(text: &str) -> String {
         .replace('\'', "&#39;")
 }
 
+/// What the sites' own search looks at, per listing: title and tags, lowercased.
+fn haystacks(catalog: &Catalog) -> Vec<String> {
+    catalog
+        .listings
+        .iter()
+        .map(|l| format!("{} {}", l.title, l.tags.join(" ")).to_lowercase())
+        .collect()
+}
+
 /// Listings of `site` matching `query`: any query word (other than the brand)
 /// in the title or the site's tags, like a marketplace's loose search.
-fn search<'a>(catalog: &'a Catalog, site: Site, query: &str) -> Vec<&'a DemoListing> {
-    let brand = catalog.brand.to_lowercase();
+fn search<'a>(shared: &'a Shared, site: Site, query: &str) -> Vec<&'a DemoListing> {
+    let brand = shared.catalog.brand.to_lowercase();
     let words: Vec<String> = query
         .to_lowercase()
         .split_whitespace()
         .filter(|w| *w != brand && w.len() >= 3)
         .map(str::to_string)
         .collect();
-    catalog
+    shared
+        .catalog
         .listings
         .iter()
-        .filter(|l| l.site == site)
-        .filter(|l| {
-            let haystack = format!("{} {}", l.title, l.tags.join(" ")).to_lowercase();
-            words.iter().any(|w| haystack.contains(w.as_str()))
+        .zip(&shared.haystacks)
+        .filter(|(l, haystack)| {
+            l.site == site && words.iter().any(|w| haystack.contains(w.as_str()))
         })
+        .map(|(l, _)| l)
         .collect()
 }
 
@@ -338,7 +368,7 @@ fn shopfront(shared: &Shared, path: &str, param: &dyn Fn(&str) -> Option<String>
             .and_then(|p| p.parse().ok())
             .unwrap_or(1)
             .max(1);
-        let hits = search(catalog, Site::Shopfront, &query);
+        let hits = search(shared, Site::Shopfront, &query);
         let mut cards = String::new();
         if page == 1 && !hits.is_empty() {
             // A sponsored slot behind a path robots.txt disallows.
@@ -378,25 +408,7 @@ fn shopfront(shared: &Shared, path: &str, param: &dyn Fn(&str) -> Option<String>
         if shared.faults && hits.is_multiple_of(15) {
             return retry_later(StatusCode::TOO_MANY_REQUESTS);
         }
-        let gallery: String = photo_urls(&shared.cdn, listing)
-            .iter()
-            .map(|src| format!("<img src=\"/static/placeholder.gif\" data-src=\"{src}\" alt=\"\">"))
-            .collect();
-        let page = format!(
-            "<!doctype html><html><head><meta charset=\"utf-8\"><title>{title} | Shopfront</title></head><body>\
-             <nav><a href=\"/\">Shopfront</a> &rsaquo; <a href=\"/account/wishlist\">Wishlist</a></nav>\
-             <div class=\"product\"><h1 class=\"title\">{title}</h1>\
-             <div class=\"buy\"><span class=\"price\" data-currency=\"{currency}\">{price}</span> <button>Add to cart</button></div>\
-             <div class=\"seller\">Sold by <a href=\"/seller/{seller}\">{seller}</a></div>\
-             <div class=\"gallery\">{gallery}</div>\
-             <div id=\"description\"><p>{description}</p></div></div>\
-             <footer>Shopfront &copy; 2026</footer></body></html>",
-            title = esc(&listing.title),
-            currency = listing.currency,
-            price = esc(&price_text(listing.price, &listing.currency)),
-            seller = esc(&listing.seller),
-            description = esc(&listing.description),
-        );
+        let page = shopfront_page(&shared.cdn, listing);
         if is_truncated(shared.faults, id) {
             // The connection "drops" mid-page: the description and gallery never arrive.
             let cut = page.find("<div class=\"gallery\">").unwrap_or(page.len());
@@ -408,6 +420,29 @@ fn shopfront(shared: &Shared, path: &str, param: &dyn Fn(&str) -> Option<String>
         return html("<p>Your account</p>".into());
     }
     not_found()
+}
+
+/// A shopfront listing page: plain HTML, no structured data.
+pub fn shopfront_page(cdn: &Url, listing: &DemoListing) -> String {
+    let gallery: String = photo_urls(cdn, listing)
+        .iter()
+        .map(|src| format!("<img src=\"/static/placeholder.gif\" data-src=\"{src}\" alt=\"\">"))
+        .collect();
+    format!(
+        "<!doctype html><html><head><meta charset=\"utf-8\"><title>{title} | Shopfront</title></head><body>\
+         <nav><a href=\"/\">Shopfront</a> &rsaquo; <a href=\"/account/wishlist\">Wishlist</a></nav>\
+         <div class=\"product\"><h1 class=\"title\">{title}</h1>\
+         <div class=\"buy\"><span class=\"price\" data-currency=\"{currency}\">{price}</span> <button>Add to cart</button></div>\
+         <div class=\"seller\">Sold by <a href=\"/seller/{seller}\">{seller}</a></div>\
+         <div class=\"gallery\">{gallery}</div>\
+         <div id=\"description\"><p>{description}</p></div></div>\
+         <footer>Shopfront &copy; 2026</footer></body></html>",
+        title = esc(&listing.title),
+        currency = listing.currency,
+        price = esc(&price_text(listing.price, &listing.currency)),
+        seller = esc(&listing.seller),
+        description = esc(&listing.description),
+    )
 }
 
 fn bazaar(shared: &Shared, path: &str, param: &dyn Fn(&str) -> Option<String>) -> Response {
@@ -422,7 +457,7 @@ fn bazaar(shared: &Shared, path: &str, param: &dyn Fn(&str) -> Option<String>) -
         if shared.faults && page == 2 && first_try(shared, &format!("s:{query}:{page}")) {
             return retry_later(StatusCode::SERVICE_UNAVAILABLE);
         }
-        let hits = search(catalog, Site::Bazaar, &query);
+        let hits = search(shared, Site::Bazaar, &query);
         let mut cards = String::new();
         if page == 1 && !hits.is_empty() {
             cards.push_str(&format!(
@@ -492,7 +527,7 @@ fn slug(title: &str) -> String {
 }
 
 /// A bazaar listing page: JSON-LD only, its shape varying by listing.
-fn bazaar_page(cdn: &Url, listing: &DemoListing) -> String {
+pub fn bazaar_page(cdn: &Url, listing: &DemoListing) -> String {
     let images = photo_urls(cdn, listing);
     let image = match listing.id % 3 {
         0 => serde_json::json!(images),
@@ -571,10 +606,25 @@ fn cdn(shared: &Shared, path: &str) -> Response {
         decompression_bomb_png()
     } else if shared.faults && id % 37 == 11 {
         return not_found();
+    } else if let Some(photo) = &shared.cheap_photo {
+        unique_copy(photo, path)
     } else {
         shared.catalog.listing_photo(photo)
     };
     ([(header::CONTENT_TYPE, "image/jpeg")], Body::from(body)).into_response()
+}
+
+/// `jpeg` with a comment segment naming `path` after its SOI marker, so every
+/// URL has its own bytes (and digest) without drawing a new photo.
+fn unique_copy(jpeg: &[u8], path: &str) -> Vec<u8> {
+    let comment = path.as_bytes();
+    let mut out = Vec::with_capacity(jpeg.len() + comment.len() + 4);
+    out.extend_from_slice(&jpeg[..2]);
+    out.extend_from_slice(&[0xFF, 0xFE]);
+    out.extend_from_slice(&((comment.len() + 2) as u16).to_be_bytes());
+    out.extend_from_slice(comment);
+    out.extend_from_slice(&jpeg[2..]);
+    out
 }
 
 /// JPEG magic bytes followed by garbage.

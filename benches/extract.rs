@@ -1,0 +1,80 @@
+//! Extraction speed: HTML text → listing fields, on one core.
+//!
+//! `cargo bench --bench extract`. Pages are the demo marketplace's, padded
+//! with related-product cards to 100 KB (a typical listing page), plus a
+//! real Wayfair page when shared/realpages is present.
+
+use std::hint::black_box;
+use std::io::Read;
+use std::path::Path;
+
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use knockoff::config;
+use knockoff::demo::catalog::{Catalog, Site, DEMO_SEED};
+use knockoff::demo::site;
+use knockoff::extract;
+use url::Url;
+
+/// Inserts related-product cards before `</body>` until the page is 100 KB.
+fn pad_to_100kb(page: String) -> String {
+    let mut cards = String::new();
+    let mut n = 0;
+    while page.len() + cards.len() < 100 * 1024 {
+        cards.push_str(&format!(
+            "<div class=\"card related\"><a href=\"/item/{n}?ref=rel\"><img src=\"https://cdn.example/t/{n}.jpg\" alt=\"\">\
+             <span class=\"name\">Related product number {n} with a long descriptive title</span>\
+             <span class=\"amount\">US ${n}.99</span></a><p>Free shipping on orders over $35. Ships in 2 days.</p></div>\n"
+        ));
+        n += 1;
+    }
+    page.replace("</body>", &format!("<section>{cards}</section></body>"))
+}
+
+fn bench(c: &mut Criterion) {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let config = config::load(root).expect("the repository root is the demo workspace");
+    let shopfront_item = &config.target("shopfront").expect("demo target").item;
+    let catalog = Catalog::generate(DEMO_SEED, 40);
+    let cdn = Url::parse("http://127.0.0.1:7803/").unwrap();
+    let url = Url::parse("http://127.0.0.1:7801/item/1").unwrap();
+    let shop = catalog
+        .listings
+        .iter()
+        .find(|l| l.site == Site::Shopfront)
+        .unwrap();
+    let bazaar = catalog
+        .listings
+        .iter()
+        .find(|l| l.site == Site::Bazaar)
+        .unwrap();
+    let shop_page = pad_to_100kb(site::shopfront_page(&cdn, shop));
+    let bazaar_page = pad_to_100kb(site::bazaar_page(&cdn, bazaar));
+
+    let mut group = c.benchmark_group("extract");
+    group.throughput(Throughput::Elements(1));
+    group.bench_function("selectors, 100 KB shopfront page", |b| {
+        b.iter(|| extract::listing(black_box(&shop_page), &url, Some(shopfront_item)))
+    });
+    group.bench_function("json-ld, 100 KB bazaar page", |b| {
+        b.iter(|| extract::listing(black_box(&bazaar_page), &url, None))
+    });
+    let wayfair = root.join("../shared/realpages/msshop_wayfair.html.gz");
+    if wayfair.exists() {
+        let mut bytes = Vec::new();
+        flate2::read::GzDecoder::new(std::fs::File::open(wayfair).unwrap())
+            .read_to_end(&mut bytes)
+            .unwrap();
+        let wayfair_url = Url::parse("https://www.wayfair.com/x").unwrap();
+        group.bench_function("decode + json-ld, real 620 KB Wayfair page", |b| {
+            b.iter(|| {
+                let (html, _) =
+                    extract::decode_html(black_box(&bytes), Some("text/html; charset=utf-8"));
+                extract::listing(&html, &wayfair_url, None)
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
