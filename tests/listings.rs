@@ -18,6 +18,7 @@ async fn listings_print_every_contract_field_in_every_format() {
     )
     .await;
     let (store, _) = util::crawl_workspace(fixture.path(), CrawlOptions::default()).await;
+    fixture.assert_polite();
     let n_stored = store.listings(None).unwrap().len();
     let n_shopfront = store.listings(Some("shopfront")).unwrap().len();
     drop(store);

@@ -9,11 +9,13 @@ use std::time::Instant;
 use axum::Router;
 use knockoff::config;
 use knockoff::crawl::{self, CrawlOptions, Progress};
+use knockoff::demo::site::Host;
 use knockoff::demo::{self, Catalog, Marketplace, SiteOptions};
 use knockoff::store::{RunSummary, Store};
 use url::Url;
 
 /// Rates for a demo workspace: shopfront, bazaar, and the default (image CDN).
+#[derive(Clone, Copy)]
 pub struct Rates {
     pub shopfront: f64,
     pub bazaar: f64,
@@ -25,6 +27,7 @@ pub struct DemoFixture {
     pub dir: tempfile::TempDir,
     pub market: Marketplace,
     pub catalog: Arc<Catalog>,
+    pub rates: Rates,
 }
 
 impl DemoFixture {
@@ -47,11 +50,29 @@ impl DemoFixture {
             dir,
             market,
             catalog,
+            rates,
         }
     }
 
     pub fn path(&self) -> &Path {
         self.dir.path()
+    }
+
+    /// Asserts, from the marketplace's own log, that no host ever got more
+    /// than its configured rate in any 1 s window.
+    pub fn assert_polite(&self) {
+        let log = &self.market.log;
+        for (host, rate) in [
+            (Host::Shopfront, self.rates.shopfront),
+            (Host::Bazaar, self.rates.bazaar),
+            (Host::Cdn, self.rates.default),
+        ] {
+            let busiest = log.busiest_second(host);
+            assert!(
+                busiest as f64 <= rate,
+                "{host:?} got {busiest} requests in one second; its rate is {rate}"
+            );
+        }
     }
 }
 
