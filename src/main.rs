@@ -5,15 +5,21 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use knockoff::cli::{self, Cli, UsageError};
+use knockoff::cli::{self, Cli, Command, UsageError};
 use knockoff::config::ConfigErrors;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // The demo's marketplace fails on purpose; its report lists what went
+    // wrong, so per-URL warnings would only bury it.
+    let default_filter = match cli.command {
+        Command::Demo => "knockoff=error",
+        _ => "knockoff=info",
+    };
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("knockoff=info")),
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_filter)),
         )
         .with_writer(std::io::stderr)
         .init();

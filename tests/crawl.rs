@@ -527,6 +527,15 @@ async fn a_crawl_killed_mid_run_resumes_without_loss_or_duplicates() {
             "the crawl stored nothing in time"
         );
     }
+    // A second crawl while the first runs would double every host's rate: refused.
+    let second = util::knockoff(fixture.path(), &["crawl"]);
+    assert_eq!(second.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&second.stderr);
+    assert!(
+        stderr.contains("another knockoff crawl is running in this workspace"),
+        "{stderr}"
+    );
+    // kill -9: the kernel drops the lock with the process.
     child.kill().unwrap();
     child.wait().unwrap();
     let store = Store::open(&db).unwrap();

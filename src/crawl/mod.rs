@@ -40,8 +40,37 @@ pub struct CrawlOptions {
     pub max_pages: Option<u32>,
 }
 
+/// Holds the workspace's crawl lock for as long as it lives.
+#[derive(Debug)]
+pub struct CrawlLock {
+    _file: std::fs::File,
+}
+
+/// Takes the workspace's crawl lock, so two crawls (cron and a person, say)
+/// never run at once and double every host's request rate. The kernel
+/// releases the lock when the process dies, so a crash leaves nothing stale.
+pub fn lock(config: &Config) -> Result<CrawlLock> {
+    let path = config.workspace.join("knockoff.lock");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .with_context(|| format!("opening the crawl lock {}", path.display()))?;
+    match file.try_lock() {
+        Ok(()) => Ok(CrawlLock { _file: file }),
+        Err(std::fs::TryLockError::WouldBlock) => anyhow::bail!(
+            "another knockoff crawl is running in this workspace (it holds {})",
+            path.display()
+        ),
+        Err(std::fs::TryLockError::Error(e)) => {
+            Err(e).with_context(|| format!("locking {}", path.display()))
+        }
+    }
+}
+
 /// Crawls, resuming an interrupted run when there is one, and returns the
-/// run's summary (also stored in the runs table).
+/// run's summary (also stored in the runs table). Takes the crawl lock.
 pub async fn crawl(
     config: &Config,
     store: Arc<Store>,
@@ -56,6 +85,7 @@ pub async fn crawl(
             );
         }
     }
+    let _lock = lock(config)?;
     let store_for_lookup = store.clone();
     let unfinished =
         tokio::task::spawn_blocking(move || store_for_lookup.unfinished_run()).await??;

@@ -87,6 +87,8 @@ pub struct DemoReport {
     pub written: Vec<PathBuf>,
     pub summary: RunSummary,
     pub listings_by_target: Vec<(String, usize)>,
+    /// The first error of each kind: (kind, message).
+    pub error_examples: Vec<(String, String)>,
 }
 
 /// Starts the marketplace, checks the workspace, crawls it, and reports.
@@ -118,7 +120,17 @@ pub async fn run(workspace: &Path, progress: Progress) -> Result<DemoReport> {
     point_at(&mut config, &market);
     let store = Arc::new(Store::open(&config.db_path())?);
     let summary = crawl::crawl(&config, store.clone(), &CrawlOptions::default(), progress).await?;
-    let listings = tokio::task::spawn_blocking(move || store.listings(None)).await??;
+    let run = crate::store::RunId(summary.run_id);
+    let (listings, errors) = tokio::task::spawn_blocking(move || -> Result<_> {
+        Ok((store.listings(None)?, store.run_errors(run)?))
+    })
+    .await??;
+    let mut error_examples: Vec<(String, String)> = Vec::new();
+    for (kind, _, message) in errors {
+        if !error_examples.iter().any(|(k, _)| *k == kind) {
+            error_examples.push((kind, message));
+        }
+    }
     let mut listings_by_target: Vec<(String, usize)> = Vec::new();
     for listing in &listings {
         match listings_by_target
@@ -133,6 +145,7 @@ pub async fn run(workspace: &Path, progress: Progress) -> Result<DemoReport> {
         written,
         summary,
         listings_by_target,
+        error_examples,
     })
 }
 
@@ -147,6 +160,15 @@ pub fn render_report(report: &DemoReport, workspace: &Path) -> String {
         );
     }
     out.push_str(&crawl::render_summary(&report.summary));
+    if !report.error_examples.is_empty() {
+        let _ = writeln!(
+            out,
+            "the marketplace misbehaves on purpose; what knockoff recorded, one of each kind:"
+        );
+        for (kind, message) in &report.error_examples {
+            let _ = writeln!(out, "  {kind:<20} {message}");
+        }
+    }
     let _ = writeln!(out, "listings stored:");
     for (target, n) in &report.listings_by_target {
         let _ = writeln!(out, "  {target:<12} {n}");
