@@ -10,5 +10,6 @@ pub mod config;
 pub mod crawl;
 pub mod demo;
 pub mod extract;
+pub mod matching;
 pub mod photo;
 pub mod store;

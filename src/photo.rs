@@ -8,7 +8,7 @@
 
 use std::io::Cursor;
 
-use image::{DynamicImage, ImageFormat, ImageReader, Limits};
+use image::{DynamicImage, ImageFormat, ImageReader, Limits, RgbImage};
 
 /// Why image bytes were refused.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -91,6 +91,83 @@ pub fn decode(bytes: &[u8], max_pixels: u64) -> Result<(PhotoInfo, DynamicImage)
     Ok((info, image))
 }
 
+/// Inspects, then decodes to a small RGB image whose sides are about
+/// `side` pixels (never smaller than that unless the photo is): what
+/// matching needs. JPEGs are decoded at 1/2, 1/4 or 1/8 scale inside the
+/// IDCT, which skips most of a full decode's work; other formats are
+/// decoded in full and reduced.
+pub fn decode_small(
+    bytes: &[u8],
+    max_pixels: u64,
+    side: u16,
+) -> Result<(PhotoInfo, RgbImage), PhotoError> {
+    let info = inspect(bytes, max_pixels)?;
+    if info.format == "jpeg" {
+        if let Some(small) = decode_jpeg_scaled(bytes, side) {
+            return Ok((info, small?));
+        }
+    }
+    let (info, image) = decode(bytes, max_pixels)?;
+    let (w, h) = (image.width(), image.height());
+    let shortest = w.min(h).max(1);
+    let scale = (side as f32 / shortest as f32).min(1.0);
+    let (nw, nh) = (
+        ((w as f32 * scale).round() as u32).max(1),
+        ((h as f32 * scale).round() as u32).max(1),
+    );
+    let rgb = image.to_rgb8();
+    let small = if (nw, nh) == (w, h) {
+        rgb
+    } else {
+        image::imageops::thumbnail(&rgb, nw, nh)
+    };
+    Ok((info, small))
+}
+
+/// A scaled JPEG decode; `None` for pixel formats it does not handle (16-bit
+/// grey), which then take the full decode.
+fn decode_jpeg_scaled(bytes: &[u8], side: u16) -> Option<Result<RgbImage, PhotoError>> {
+    let mut decoder = jpeg_decoder::Decoder::new(Cursor::new(bytes));
+    let corrupt = |e: jpeg_decoder::Error| PhotoError::Corrupt(e.to_string().replace('\n', " "));
+    // The decoder is fuzzed, but these bytes come from hostile sites: a
+    // panic inside it must cost one photo, not the run.
+    let decoded = std::panic::catch_unwind(move || -> Result<_, PhotoError> {
+        let (w, h) = decoder.scale(side, side).map_err(corrupt)?;
+        let pixels = decoder.decode().map_err(corrupt)?;
+        let format = decoder
+            .info()
+            .map(|i| i.pixel_format)
+            .ok_or_else(|| PhotoError::Corrupt("no frame header".into()))?;
+        Ok((w as u32, h as u32, format, pixels))
+    });
+    let (w, h, format, pixels) = match decoded {
+        Ok(Ok(decoded)) => decoded,
+        Ok(Err(e)) => return Some(Err(e)),
+        Err(_) => return Some(Err(PhotoError::Corrupt("the JPEG decoder gave up".into()))),
+    };
+    let n = w as usize * h as usize;
+    let rgb: Vec<u8> = match format {
+        jpeg_decoder::PixelFormat::RGB24 => pixels,
+        jpeg_decoder::PixelFormat::L8 => pixels.iter().flat_map(|&v| [v, v, v]).collect(),
+        jpeg_decoder::PixelFormat::CMYK32 => pixels
+            .chunks_exact(4)
+            .flat_map(|p| {
+                // Adobe CMYK JPEGs store inverted values: 255 is no ink.
+                let k = p[3] as u16;
+                [0, 1, 2].map(|c| (p[c] as u16 * k / 255) as u8)
+            })
+            .collect(),
+        jpeg_decoder::PixelFormat::L16 => return None,
+    };
+    if rgb.len() < n * 3 {
+        return Some(Err(PhotoError::Corrupt("short pixel data".into())));
+    }
+    Some(
+        RgbImage::from_raw(w, h, rgb[..n * 3].to_vec())
+            .ok_or_else(|| PhotoError::Corrupt("short pixel data".into())),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -115,6 +192,27 @@ mod tests {
         );
         let (_, image) = decode(&png(40, 30), 1_000_000).unwrap();
         assert_eq!((image.width(), image.height()), (40, 30));
+    }
+
+    #[test]
+    fn small_decode_scales_jpegs_in_the_idct_and_reduces_others() {
+        let img = image::RgbImage::from_fn(800, 600, |x, y| {
+            image::Rgb([(x / 4) as u8, (y / 4) as u8, 128])
+        });
+        let jpeg = crate::demo::draw::jpeg(&img, 85);
+        let (info, small) = decode_small(&jpeg, 1_000_000, 96).unwrap();
+        assert_eq!((info.width, info.height), (800, 600));
+        // 1/4 scale: the smallest that keeps both sides at or above 96.
+        assert_eq!(small.dimensions(), (200, 150));
+        let centre = small.get_pixel(100, 75).0;
+        assert!(centre[0].abs_diff(100) < 6 && centre[1].abs_diff(75) < 6, "{centre:?}");
+        let (_, small_png) = decode_small(&png(300, 200), 1_000_000, 100).unwrap();
+        assert_eq!(small_png.dimensions(), (150, 100));
+        let garbage = crate::demo::site::corrupt_jpeg();
+        assert!(matches!(
+            decode_small(&garbage, 1_000_000, 96),
+            Err(PhotoError::Corrupt(_))
+        ));
     }
 
     #[test]

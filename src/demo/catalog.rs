@@ -350,8 +350,13 @@ fn transform_for(
                 .to_string(),
         ),
         _ => {
+            // The seller's other (non-protected) goods fill the other tiles,
+            // so the listing's truth stays one product.
             let others = (1..4)
-                .map(|k| products[(own + k * 3) % products.len()].design.clone())
+                .map(|k| {
+                    let neighbour = &products[(own + k * 3) % products.len()].design;
+                    lookalike_of(neighbour, rng, 'K')
+                })
                 .collect();
             Transform::Collage(others)
         }

@@ -1,0 +1,615 @@
+//! Photo fingerprints that survive what counterfeiters do to official
+//! photos, and the verification that keeps look-alikes out.
+//!
+//! Perceptual hashes of the whole photo fail on crops, padding, banners and
+//! collages, so each photo is looked at as several **views**, each hashed:
+//!
+//! - listing side: the whole photo as is; the whole photo **trimmed** to the
+//!   object's bounding box on a uniform background (repeatedly, so a photo
+//!   pasted onto a coloured canvas loses the canvas, then its own white),
+//!   padded square; the photo without its top or bottom sixth (a sales
+//!   banner), trimmed; and its four quadrants (a 2×2 collage), trimmed.
+//! - reference side: all 8 **dihedral variants** (quarter turns × mirror),
+//!   small tilts (±5°, ±9°) of the upright and mirrored photo, and crops of
+//!   10–20% off each side, each as is and trimmed.
+//!
+//! Each view carries two hash families computed from one 32×32 grey
+//! sample — **pHash** (DCT, the low 8×8 coefficients against their median,
+//! exactly as Python `imagehash.phash`) and **dHash** (9×8 horizontal
+//! gradient, as `imagehash.dhash`) — and a **colour layout**: an 8×8 grid of
+//! the view in grey-axis coordinates (brightness, and a 2-D chroma vector).
+//!
+//! A pair of views is a candidate when both hashes are close; it is then
+//! **verified** by comparing colour layouts, allowing a brightness offset
+//! and a hue rotation of up to ±45° (a recoloured copy) but not different
+//! colours. Two different products shot on white collide on hashes far
+//! more often than on colour layout. Views with too little contrast carry
+//! no information and get no print (the quality gate).
+//!
+//! Pure: pixels in, prints and matches out.
+
+use image::imageops;
+use image::{Rgb, RgbImage};
+use serde::{Deserialize, Serialize};
+
+/// Shortest side, in pixels, photos are decoded to before anything else.
+pub const WORK_SIDE: u16 = 96;
+/// Side of the grey sample the hashes are computed from.
+const HASH_SIDE: usize = 32;
+/// Side of the colour-layout grid.
+const LAYOUT_SIDE: usize = 8;
+/// Below this standard deviation of grey levels (0–255) a view is blank.
+const MIN_CONTRAST: f32 = 8.0;
+/// A pixel differs from the background when a channel is this far off.
+const BACKGROUND_TOLERANCE: u8 = 36;
+
+/// Which part of a listing photo a view shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Region {
+    Whole,
+    /// Without the top sixth, where sales banners go.
+    BelowBanner,
+    /// Without the bottom sixth.
+    AboveFooter,
+    /// Quadrant 0–3 (top-left, top-right, bottom-left, bottom-right) of a collage.
+    Quadrant(u8),
+}
+
+/// How a reference photo was altered before its views were taken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Variant {
+    /// Quarter turns clockwise, 0–3.
+    pub quarter_turns: u8,
+    pub mirrored: bool,
+    /// Extra rotation in degrees, clockwise.
+    pub tilt: i8,
+    /// Side cut off (0 left, 1 top, 2 right, 3 bottom) and how much, in percent.
+    pub crop: Option<(u8, u8)>,
+}
+
+impl std::fmt::Display for Variant {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut parts: Vec<String> = Vec::new();
+        if self.mirrored {
+            parts.push("mirror".into());
+        }
+        if self.quarter_turns != 0 {
+            parts.push(format!("rotate {}°", self.quarter_turns as u32 * 90));
+        }
+        if self.tilt != 0 {
+            parts.push(format!("tilt {:+}°", self.tilt));
+        }
+        if let Some((side, percent)) = self.crop {
+            let side = ["left", "top", "right", "bottom"][side as usize % 4];
+            parts.push(format!("crop {percent}% {side}"));
+        }
+        if parts.is_empty() {
+            f.write_str("as is")
+        } else {
+            f.write_str(&parts.join("+"))
+        }
+    }
+}
+
+/// The fingerprint of one view.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Print {
+    pub region: Region,
+    /// Trimmed to the object on a uniform background.
+    pub trimmed: bool,
+    pub phash: u64,
+    pub dhash: u64,
+    /// LAYOUT_SIDE² cells of (brightness, chroma a, chroma b), rounded.
+    pub layout: Vec<[i16; 3]>,
+    /// The view's background in the same coordinates, when it has one:
+    /// cells of that colour on both sides say nothing and are left out of
+    /// the comparison (two products on white agree on all that white).
+    pub background: Option<[i16; 3]>,
+}
+
+/// A rectangle in pixel coordinates; may extend past the image, where the
+/// view's background colour fills in.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Rect {
+    x: f32,
+    y: f32,
+    w: f32,
+    h: f32,
+}
+
+impl Rect {
+    fn of(img: &RgbImage) -> Rect {
+        Rect {
+            x: 0.0,
+            y: 0.0,
+            w: img.width() as f32,
+            h: img.height() as f32,
+        }
+    }
+
+    /// The square with the same centre whose side is the longer side.
+    fn squared(self) -> Rect {
+        let side = self.w.max(self.h);
+        Rect {
+            x: self.x + (self.w - side) / 2.0,
+            y: self.y + (self.h - side) / 2.0,
+            w: side,
+            h: side,
+        }
+    }
+
+    fn region(self, region: Region) -> Rect {
+        let Rect { x, y, w, h } = self;
+        match region {
+            Region::Whole => self,
+            Region::BelowBanner => Rect {
+                x,
+                y: y + h / 6.0,
+                w,
+                h: h * 5.0 / 6.0,
+            },
+            Region::AboveFooter => Rect {
+                x,
+                y,
+                w,
+                h: h * 5.0 / 6.0,
+            },
+            Region::Quadrant(q) => Rect {
+                x: x + (q % 2) as f32 * w / 2.0,
+                y: y + (q / 2) as f32 * h / 2.0,
+                w: w / 2.0,
+                h: h / 2.0,
+            },
+        }
+    }
+
+    /// Integer pixel bounds inside an image of `w`×`h`: (x0, y0, x1, y1), exclusive ends.
+    fn pixels(self, w: u32, h: u32) -> (u32, u32, u32, u32) {
+        let x0 = self.x.max(0.0).floor() as u32;
+        let y0 = self.y.max(0.0).floor() as u32;
+        let x1 = ((self.x + self.w).ceil().max(0.0) as u32).min(w);
+        let y1 = ((self.y + self.h).ceil().max(0.0) as u32).min(h);
+        (x0.min(x1), y0.min(y1), x1, y1)
+    }
+}
+
+fn far(a: [u8; 3], b: [u8; 3], tolerance: u8) -> bool {
+    (0..3).any(|c| a[c].abs_diff(b[c]) > tolerance)
+}
+
+/// The background colour when the border of `rect` is mostly one colour.
+fn border_colour(img: &RgbImage, rect: Rect) -> Option<[u8; 3]> {
+    let (x0, y0, x1, y1) = rect.pixels(img.width(), img.height());
+    if x1 < x0 + 8 || y1 < y0 + 8 {
+        return None;
+    }
+    let mut border: Vec<[u8; 3]> = Vec::with_capacity(2 * ((x1 - x0) + (y1 - y0)) as usize);
+    for x in x0..x1 {
+        border.push(img.get_pixel(x, y0).0);
+        border.push(img.get_pixel(x, y1 - 1).0);
+    }
+    for y in y0 + 1..y1 - 1 {
+        border.push(img.get_pixel(x0, y).0);
+        border.push(img.get_pixel(x1 - 1, y).0);
+    }
+    let median = [0, 1, 2].map(|c| {
+        let mut values: Vec<u8> = border.iter().map(|p| p[c]).collect();
+        let mid = values.len() / 2;
+        *values.select_nth_unstable(mid).1
+    });
+    let close = border
+        .iter()
+        .filter(|p| !far(**p, median, BACKGROUND_TOLERANCE / 2))
+        .count();
+    (close * 10 >= border.len() * 7).then_some(median)
+}
+
+/// The bounding box of what differs from `background` inside `rect`. A
+/// row or column counts only with at least two differing pixels, so JPEG
+/// speckle does not stretch the box.
+fn object_box(img: &RgbImage, rect: Rect, background: [u8; 3]) -> Option<Rect> {
+    let (x0, y0, x1, y1) = rect.pixels(img.width(), img.height());
+    let mut columns = vec![0u16; (x1 - x0) as usize];
+    let mut rows = vec![0u16; (y1 - y0) as usize];
+    for y in y0..y1 {
+        for x in x0..x1 {
+            if far(img.get_pixel(x, y).0, background, BACKGROUND_TOLERANCE) {
+                columns[(x - x0) as usize] += 1;
+                rows[(y - y0) as usize] += 1;
+            }
+        }
+    }
+    let span = |counts: &[u16]| {
+        let first = counts.iter().position(|&n| n >= 2)?;
+        let last = counts.iter().rposition(|&n| n >= 2)?;
+        Some((first as f32, (last + 1) as f32))
+    };
+    let (cx0, cx1) = span(&columns)?;
+    let (cy0, cy1) = span(&rows)?;
+    Some(Rect {
+        x: x0 as f32 + cx0,
+        y: y0 as f32 + cy0,
+        w: cx1 - cx0,
+        h: cy1 - cy0,
+    })
+}
+
+/// Trims `rect` to the object on a uniform background, repeating while that
+/// peels off another layer (a canvas, then the photo's own white). Returns
+/// the object's box and the innermost background, or `None` when there is
+/// no uniform background or nothing left to trim.
+fn trim(img: &RgbImage, rect: Rect) -> Option<(Rect, [u8; 3])> {
+    let mut current: Option<(Rect, [u8; 3])> = None;
+    let mut within = rect;
+    for _ in 0..3 {
+        let Some(background) = border_colour(img, within) else {
+            break;
+        };
+        let Some(object) = object_box(img, within, background) else {
+            break;
+        };
+        let area = within.w * within.h;
+        // Too small to be the product, or nothing peeled off.
+        if object.w * object.h < area / 40.0 || object.w.min(object.h) < 8.0 {
+            break;
+        }
+        if object.w * object.h > area * 0.94 {
+            break;
+        }
+        current = Some((object, background));
+        within = object;
+    }
+    current
+}
+
+/// Mean colour of each of `n`×`n` cells covering `rect`; pixels outside the
+/// image count as `outside`.
+fn sample(img: &RgbImage, rect: Rect, n: usize, outside: [u8; 3]) -> Vec<[f32; 3]> {
+    let (w, h) = (img.width() as i64, img.height() as i64);
+    let mut out = Vec::with_capacity(n * n);
+    let cell_w = rect.w / n as f32;
+    let cell_h = rect.h / n as f32;
+    for row in 0..n {
+        let ya = rect.y + row as f32 * cell_h;
+        let (py0, py1) = (ya.floor() as i64, ((ya + cell_h).ceil() as i64).max(ya.floor() as i64 + 1));
+        for col in 0..n {
+            let xa = rect.x + col as f32 * cell_w;
+            let (px0, px1) = (xa.floor() as i64, ((xa + cell_w).ceil() as i64).max(xa.floor() as i64 + 1));
+            let mut sum = [0f32; 3];
+            let mut count = 0f32;
+            for y in py0..py1 {
+                for x in px0..px1 {
+                    let p = if x < 0 || y < 0 || x >= w || y >= h {
+                        outside
+                    } else {
+                        img.get_pixel(x as u32, y as u32).0
+                    };
+                    sum[0] += p[0] as f32;
+                    sum[1] += p[1] as f32;
+                    sum[2] += p[2] as f32;
+                    count += 1.0;
+                }
+            }
+            out.push(sum.map(|s| s / count));
+        }
+    }
+    out
+}
+
+/// Grey level as PIL's "L" mode computes it (ITU-R 601-2 luma).
+fn grey(p: [f32; 3]) -> f32 {
+    p[0] * 0.299 + p[1] * 0.587 + p[2] * 0.114
+}
+
+/// DCT-II basis, `cos(π·k·(2n+1)/64)` for the 8 lowest `k` over 32 samples.
+fn dct_basis() -> &'static [[f32; HASH_SIDE]; 8] {
+    static BASIS: std::sync::OnceLock<[[f32; HASH_SIDE]; 8]> = std::sync::OnceLock::new();
+    BASIS.get_or_init(|| {
+        let mut basis = [[0f32; HASH_SIDE]; 8];
+        for (k, row) in basis.iter_mut().enumerate() {
+            for (n, value) in row.iter_mut().enumerate() {
+                *value = (std::f32::consts::PI * k as f32 * (2 * n + 1) as f32
+                    / (2 * HASH_SIDE) as f32)
+                    .cos();
+            }
+        }
+        basis
+    })
+}
+
+/// Bits, first one most significant, as imagehash prints them.
+fn pack(bits: impl Iterator<Item = bool>) -> u64 {
+    bits.fold(0u64, |acc, bit| (acc << 1) | bit as u64)
+}
+
+/// pHash of a 32×32 grey image (row-major): the 8×8 lowest-frequency DCT
+/// coefficients (DC included), each bit set when above their median.
+pub fn phash(grey32: &[f32]) -> u64 {
+    assert_eq!(grey32.len(), HASH_SIDE * HASH_SIDE, "pHash needs 32×32 samples");
+    let basis = dct_basis();
+    // Along each row: 32 rows × 8 frequencies.
+    let mut rows = [[0f32; 8]; HASH_SIDE];
+    for (y, out) in rows.iter_mut().enumerate() {
+        let line = &grey32[y * HASH_SIDE..(y + 1) * HASH_SIDE];
+        for (k, value) in out.iter_mut().enumerate() {
+            *value = line.iter().zip(&basis[k]).map(|(a, b)| a * b).sum();
+        }
+    }
+    // Down each column: 8 × 8 coefficients, [vertical][horizontal].
+    let mut coefficients = [0f32; 64];
+    for v in 0..8 {
+        for u in 0..8 {
+            coefficients[v * 8 + u] = (0..HASH_SIDE).map(|y| basis[v][y] * rows[y][u]).sum();
+        }
+    }
+    let mut sorted = coefficients;
+    sorted.sort_by(f32::total_cmp);
+    let median = (sorted[31] + sorted[32]) / 2.0;
+    pack(coefficients.iter().map(|&c| c > median))
+}
+
+/// dHash of a 9×8 grey image (row-major): a bit per adjacent pair, set when
+/// the right pixel is brighter.
+pub fn dhash(grey9x8: &[f32]) -> u64 {
+    assert_eq!(grey9x8.len(), 72, "dHash needs 9×8 samples");
+    pack((0..8).flat_map(|y| (0..8).map(move |x| grey9x8[y * 9 + x + 1] > grey9x8[y * 9 + x])))
+}
+
+/// Standard deviation of grey levels.
+fn contrast(values: &[f32]) -> f32 {
+    let n = values.len() as f32;
+    let mean = values.iter().sum::<f32>() / n;
+    (values.iter().map(|v| (v - mean).powi(2)).sum::<f32>() / n).sqrt()
+}
+
+/// Grey-axis coordinates: brightness (R+G+B)/3 and two chroma components
+/// orthogonal to grey, so a hue rotation is a rotation of the chroma pair.
+fn grey_axis(p: [f32; 3]) -> [f32; 3] {
+    [
+        (p[0] + p[1] + p[2]) / 3.0,
+        (p[0] - p[1]) / std::f32::consts::SQRT_2,
+        (p[0] + p[1] - 2.0 * p[2]) / 6f32.sqrt(),
+    ]
+}
+
+/// The print of the view `rect` of `img` (outside pixels are `outside`),
+/// or `None` when the view is too blank to say anything.
+fn print_view(
+    img: &RgbImage,
+    rect: Rect,
+    outside: [u8; 3],
+    background: Option<[u8; 3]>,
+    region: Region,
+    trimmed: bool,
+) -> Option<Print> {
+    let grey32: Vec<f32> = sample(img, rect, HASH_SIDE, outside)
+        .into_iter()
+        .map(grey)
+        .collect();
+    if contrast(&grey32) < MIN_CONTRAST {
+        return None;
+    }
+    // dHash from the 32×32 sample: 9×8 cells, averaged.
+    let mut grey9x8 = [0f32; 72];
+    for (y, row) in grey9x8.chunks_mut(9).enumerate() {
+        for (x, value) in row.iter_mut().enumerate() {
+            let (xa, xb) = (x * HASH_SIDE / 9, ((x + 1) * HASH_SIDE).div_ceil(9));
+            let (ya, yb) = (y * 4, y * 4 + 4);
+            let mut sum = 0.0;
+            for yy in ya..yb {
+                sum += grey32[yy * HASH_SIDE + xa..yy * HASH_SIDE + xb].iter().sum::<f32>();
+            }
+            *value = sum / ((xb - xa) * (yb - ya)) as f32;
+        }
+    }
+    let layout = sample(img, rect, LAYOUT_SIDE, outside)
+        .into_iter()
+        .map(|p| grey_axis(p).map(|v| v.round() as i16))
+        .collect();
+    Some(Print {
+        region,
+        trimmed,
+        phash: phash(&grey32),
+        dhash: dhash(&grey9x8),
+        layout,
+        background: background.map(|b| grey_axis(b.map(|v| v as f32)).map(|v| v.round() as i16)),
+    })
+}
+
+/// The print of a region as is, and trimmed when it has a uniform background.
+fn print_region(img: &RgbImage, region: Region, as_is: bool, out: &mut Vec<Print>) {
+    let rect = Rect::of(img).region(region);
+    if as_is {
+        let background = border_colour(img, rect);
+        out.extend(print_view(img, rect, [255, 255, 255], background, region, false));
+    }
+    if let Some((object, background)) = trim(img, rect) {
+        out.extend(print_view(
+            img,
+            object.squared(),
+            background,
+            Some(background),
+            region,
+            true,
+        ));
+    }
+}
+
+/// Prints of a listing photo (already reduced to about [`WORK_SIDE`]).
+pub fn listing_prints(photo: &RgbImage) -> Vec<Print> {
+    let mut prints = Vec::with_capacity(10);
+    print_region(photo, Region::Whole, true, &mut prints);
+    print_region(photo, Region::BelowBanner, false, &mut prints);
+    print_region(photo, Region::AboveFooter, false, &mut prints);
+    for quadrant in 0..4 {
+        print_region(photo, Region::Quadrant(quadrant), false, &mut prints);
+    }
+    prints
+}
+
+/// Every variant a reference photo is printed in.
+pub fn reference_variants() -> Vec<Variant> {
+    let mut variants = Vec::new();
+    for mirrored in [false, true] {
+        for quarter_turns in 0..4 {
+            variants.push(Variant {
+                quarter_turns,
+                mirrored,
+                ..Variant::default()
+            });
+        }
+        for tilt in [-9, -5, 5, 9] {
+            variants.push(Variant {
+                mirrored,
+                tilt,
+                ..Variant::default()
+            });
+        }
+    }
+    for side in 0..4 {
+        for percent in [10, 15, 20] {
+            variants.push(Variant {
+                crop: Some((side, percent)),
+                ..Variant::default()
+            });
+        }
+    }
+    variants
+}
+
+/// A reference photo altered as `variant` says; corners uncovered by a tilt
+/// take the photo's background.
+pub fn apply_variant(photo: &RgbImage, variant: Variant) -> RgbImage {
+    let mut out = if variant.mirrored {
+        imageops::flip_horizontal(photo)
+    } else {
+        photo.clone()
+    };
+    out = match variant.quarter_turns % 4 {
+        1 => imageops::rotate90(&out),
+        2 => imageops::rotate180(&out),
+        3 => imageops::rotate270(&out),
+        _ => out,
+    };
+    if variant.tilt != 0 {
+        let background = border_colour(&out, Rect::of(&out)).unwrap_or([255, 255, 255]);
+        out = rotate(&out, variant.tilt as f32, background);
+    }
+    if let Some((side, percent)) = variant.crop {
+        let (w, h) = out.dimensions();
+        let (cut_w, cut_h) = (w * percent as u32 / 100, h * percent as u32 / 100);
+        let (x, y, cw, ch) = match side {
+            0 => (cut_w, 0, w - cut_w, h),
+            1 => (0, cut_h, w, h - cut_h),
+            2 => (0, 0, w - cut_w, h),
+            _ => (0, 0, w, h - cut_h),
+        };
+        out = imageops::crop_imm(&out, x, y, cw, ch).to_image();
+    }
+    out
+}
+
+/// Prints of a reference photo in every variant: (variant, print).
+pub fn reference_prints(photo: &RgbImage) -> Vec<(Variant, Print)> {
+    let mut prints = Vec::new();
+    for variant in reference_variants() {
+        let altered = apply_variant(photo, variant);
+        let mut views = Vec::new();
+        print_region(&altered, Region::Whole, true, &mut views);
+        prints.extend(views.into_iter().map(|p| (variant, p)));
+    }
+    prints
+}
+
+/// Rotation about the centre, bilinear, uncovered corners `background`.
+fn rotate(img: &RgbImage, degrees: f32, background: [u8; 3]) -> RgbImage {
+    let (w, h) = img.dimensions();
+    let (sin, cos) = degrees.to_radians().sin_cos();
+    let (cx, cy) = (w as f32 / 2.0, h as f32 / 2.0);
+    RgbImage::from_fn(w, h, |x, y| {
+        let (dx, dy) = (x as f32 + 0.5 - cx, y as f32 + 0.5 - cy);
+        let sx = dx * cos + dy * sin + cx - 0.5;
+        let sy = -dx * sin + dy * cos + cy - 0.5;
+        if sx < 0.0 || sy < 0.0 || sx > (w - 1) as f32 || sy > (h - 1) as f32 {
+            return Rgb(background);
+        }
+        let (x0, y0) = (sx.floor() as u32, sy.floor() as u32);
+        let (x1, y1) = ((x0 + 1).min(w - 1), (y0 + 1).min(h - 1));
+        let (fx, fy) = (sx - x0 as f32, sy - y0 as f32);
+        let p = |xx, yy| img.get_pixel(xx, yy).0.map(|v| v as f32);
+        let (a, b, c, d) = (p(x0, y0), p(x1, y0), p(x0, y1), p(x1, y1));
+        Rgb([0, 1, 2].map(|i| {
+            let top = a[i] + (b[i] - a[i]) * fx;
+            let bottom = c[i] + (d[i] - c[i]) * fx;
+            (top + (bottom - top) * fy).round().clamp(0.0, 255.0) as u8
+        }))
+    })
+}
+
+/// Hamming distance.
+pub fn distance(a: u64, b: u64) -> u32 {
+    (a ^ b).count_ones()
+}
+
+/// A cell this far (brightness + chroma) from its view's background shows
+/// the object.
+const OBJECT_CELL: f32 = 24.0;
+
+fn cell_distance(a: [f32; 3], b: [f32; 3]) -> f32 {
+    (a[0] - b[0]).abs() + ((a[1] - b[1]).powi(2) + (a[2] - b[2]).powi(2)).sqrt()
+}
+
+/// How far apart two views' colour layouts are, 0 (same) upwards: over the
+/// cells where either view shows its object, the mean difference in
+/// brightness (after removing each view's mean, so a brightness shift is
+/// free) plus in chroma, at the hue rotation within ±45° that fits best (so
+/// a recolour is free too).
+pub fn layout_distance(listing: &Print, reference: &Print) -> f32 {
+    let cells = |p: &Print| -> Vec<[f32; 3]> {
+        p.layout.iter().map(|c| c.map(|v| v as f32)).collect()
+    };
+    let (a, b) = (cells(listing), cells(reference));
+    let is_object = |cell: [f32; 3], background: Option<[i16; 3]>| {
+        background.is_none_or(|bg| cell_distance(cell, bg.map(|v| v as f32)) > OBJECT_CELL)
+    };
+    let object: Vec<usize> = (0..a.len().min(b.len()))
+        .filter(|&i| is_object(a[i], listing.background) || is_object(b[i], reference.background))
+        .collect();
+    if object.len() < 4 {
+        return f32::MAX;
+    }
+    let n = object.len() as f32;
+    let mean = |cells: &[[f32; 3]]| object.iter().map(|&i| cells[i][0]).sum::<f32>() / n;
+    let (mean_a, mean_b) = (mean(&a), mean(&b));
+    let mut best = f32::MAX;
+    for step in -6..=6 {
+        let (sin, cos) = (step as f32 * 7.5f32).to_radians().sin_cos();
+        let total: f32 = object
+            .iter()
+            .map(|&i| {
+                let (ca, cb) = (a[i], b[i]);
+                let turned = [
+                    cb[0] - mean_b + mean_a,
+                    cb[1] * cos - cb[2] * sin,
+                    cb[1] * sin + cb[2] * cos,
+                ];
+                cell_distance(ca, turned)
+            })
+            .sum();
+        best = best.min(total / n);
+    }
+    best
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn variants_cover_dihedral_tilts_and_crops() {
+        let variants = reference_variants();
+        assert_eq!(variants.iter().filter(|v| v.tilt == 0 && v.crop.is_none()).count(), 8);
+        assert_eq!(variants.iter().filter(|v| v.crop.is_some()).count(), 12);
+        assert_eq!(Variant { mirrored: true, tilt: -5, ..Variant::default() }.to_string(), "mirror+tilt -5°");
+    }
+}

@@ -1,0 +1,13 @@
+//! Judging listings against the protected products. Pure: no I/O, no clock.
+//!
+//! [`image`] fingerprints photos; [`references`] finds and verifies the
+//! reference prints near a listing print; [`text`] finds the brand and
+//! product names in listing text, however they are spelled; [`signals`]
+//! reads price, vocabulary and seller; [`score`] turns all of it into one
+//! score per (listing, product) with its reasons in words.
+
+pub mod image;
+pub mod references;
+pub mod score;
+pub mod signals;
+pub mod text;

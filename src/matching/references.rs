@@ -1,0 +1,281 @@
+//! The reference side of image matching: every print of every reference
+//! photo, and a lookup that finds the ones near a listing print without
+//! scanning them all.
+//!
+//! The lookup is multi-index hashing (Norouzi et al., 2012): a 64-bit hash
+//! is cut into four 16-bit chunks, each indexing a table. If two hashes are
+//! within `r` bits, at least one chunk is within `r / 4` bits (pigeonhole),
+//! so probing every chunk value within `r / 4` of the query's finds every
+//! candidate; each is then checked in full. At a radius of 15 that is
+//! 4 × 697 probes whatever the size of the index. There is one such index
+//! per hash family: a candidate needs to be close in one family to be
+//! found, then within the limits of both.
+
+use serde::{Deserialize, Serialize};
+
+use super::image::{distance, layout_distance, Print, Variant};
+
+/// One print of one reference photo.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReferencePrint {
+    /// Index of the product in the catalogue.
+    pub product: u32,
+    /// The photo, relative to reference-images/.
+    pub image: String,
+    pub variant: Variant,
+    pub print: Print,
+}
+
+/// A candidate is found when one of its hashes is this close (the
+/// multi-index probes radius 3 per 16-bit chunk).
+pub const FIND_RADIUS: u32 = 15;
+/// Largest pHash distance a candidate may have.
+pub const MAX_PHASH: u32 = 22;
+/// Largest dHash distance a candidate may have.
+pub const MAX_DHASH: u32 = 22;
+/// Largest sum of both distances a candidate may have.
+pub const MAX_HASHES: u32 = 32;
+/// Colour-layout distance at or above which a candidate is rejected.
+pub const MAX_LAYOUT: f32 = 20.0;
+
+/// Reference prints with a multi-index over each hash family.
+#[derive(Debug, Clone, Default)]
+pub struct ReferenceIndex {
+    prints: Vec<ReferencePrint>,
+    by_phash: MultiIndex,
+    by_dhash: MultiIndex,
+}
+
+/// Four tables, one per 16-bit chunk: for each chunk value, the ids of the
+/// hashes with that value (offsets into `ids`, CSR style).
+#[derive(Debug, Clone, Default)]
+struct MultiIndex {
+    offsets: Vec<Vec<u32>>,
+    ids: Vec<Vec<u32>>,
+}
+
+/// A verified match between a listing print and a reference print.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ImageHit<'a> {
+    pub reference: &'a ReferencePrint,
+    pub phash_distance: u32,
+    pub dhash_distance: u32,
+    pub layout_distance: f32,
+    /// 0..1: how sure this is the same photo.
+    pub strength: f64,
+}
+
+fn chunk(hash: u64, index: usize) -> u16 {
+    (hash >> (48 - 16 * index)) as u16
+}
+
+/// Every 16-bit value within `radius` bits of `value`, `value` first.
+fn neighbours(value: u16, radius: u32, out: &mut Vec<u16>) {
+    out.clear();
+    out.push(value);
+    if radius >= 1 {
+        for a in 0..16 {
+            out.push(value ^ (1 << a));
+        }
+    }
+    if radius >= 2 {
+        for a in 0..16 {
+            for b in a + 1..16 {
+                out.push(value ^ (1 << a) ^ (1 << b));
+            }
+        }
+    }
+    if radius >= 3 {
+        for a in 0..16 {
+            for b in a + 1..16 {
+                for c in b + 1..16 {
+                    out.push(value ^ (1 << a) ^ (1 << b) ^ (1 << c));
+                }
+            }
+        }
+    }
+}
+
+/// How sure a candidate pair is the same photo, from its distances: full
+/// marks up to a layout distance of 8 with hashes within 20 bits combined,
+/// fading to nothing at the limits.
+pub fn strength(phash_distance: u32, dhash_distance: u32, layout_distance: f32) -> f64 {
+    let layout = ((MAX_LAYOUT - layout_distance) / (MAX_LAYOUT - 8.0)).clamp(0.0, 1.0) as f64;
+    let hashes = MAX_HASHES.saturating_sub(phash_distance + dhash_distance) as f64
+        / (MAX_HASHES - 20) as f64;
+    layout * hashes.min(1.0)
+}
+
+impl MultiIndex {
+    fn new(hashes: &[u64]) -> MultiIndex {
+        let mut offsets = Vec::with_capacity(4);
+        let mut ids = Vec::with_capacity(4);
+        for c in 0..4 {
+            let mut counts = vec![0u32; 65_537];
+            for &h in hashes {
+                counts[chunk(h, c) as usize + 1] += 1;
+            }
+            for i in 1..counts.len() {
+                counts[i] += counts[i - 1];
+            }
+            let mut fill = counts.clone();
+            let mut table = vec![0u32; hashes.len()];
+            for (i, &h) in hashes.iter().enumerate() {
+                let slot = &mut fill[chunk(h, c) as usize];
+                table[*slot as usize] = i as u32;
+                *slot += 1;
+            }
+            offsets.push(counts);
+            ids.push(table);
+        }
+        MultiIndex { offsets, ids }
+    }
+
+    /// Ids whose hash (`hash_of(id)`) is within `radius` (at most 15) of
+    /// `query`, each once, passed to `found`.
+    fn within(&self, query: u64, radius: u32, hash_of: impl Fn(u32) -> u64, mut found: impl FnMut(u32)) {
+        let chunk_radius = radius.min(FIND_RADIUS) / 4;
+        let mut probes = Vec::with_capacity(700);
+        for c in 0..self.offsets.len() {
+            neighbours(chunk(query, c), chunk_radius, &mut probes);
+            for &value in &probes {
+                let (start, end) = (
+                    self.offsets[c][value as usize] as usize,
+                    self.offsets[c][value as usize + 1] as usize,
+                );
+                for &id in &self.ids[c][start..end] {
+                    let candidate = hash_of(id);
+                    if distance(candidate, query) > radius {
+                        continue;
+                    }
+                    // Reported by the first chunk that is close enough, so once.
+                    let first = (0..c).all(|earlier| {
+                        (chunk(candidate, earlier) ^ chunk(query, earlier)).count_ones()
+                            > chunk_radius
+                    });
+                    if first {
+                        found(id);
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl ReferenceIndex {
+    /// Indexes `prints`.
+    pub fn new(prints: Vec<ReferencePrint>) -> ReferenceIndex {
+        let phashes: Vec<u64> = prints.iter().map(|p| p.print.phash).collect();
+        let dhashes: Vec<u64> = prints.iter().map(|p| p.print.dhash).collect();
+        ReferenceIndex {
+            by_phash: MultiIndex::new(&phashes),
+            by_dhash: MultiIndex::new(&dhashes),
+            prints,
+        }
+    }
+
+    /// Every print.
+    pub fn prints(&self) -> &[ReferencePrint] {
+        &self.prints
+    }
+
+    /// Indices of the prints whose pHash or dHash is within `radius` (at
+    /// most [`FIND_RADIUS`]) of the listing print's, each once.
+    pub fn candidates(&self, phash: u64, dhash: u64, radius: u32) -> Vec<u32> {
+        let mut found = Vec::new();
+        let radius = radius.min(FIND_RADIUS);
+        self.by_phash
+            .within(phash, radius, |id| self.prints[id as usize].print.phash, |id| found.push(id));
+        self.by_dhash.within(
+            dhash,
+            radius,
+            |id| self.prints[id as usize].print.dhash,
+            |id| {
+                // Already found through its pHash.
+                if distance(self.prints[id as usize].print.phash, phash) > radius {
+                    found.push(id);
+                }
+            },
+        );
+        found
+    }
+
+    /// The verified matches of one listing print, strongest first.
+    pub fn lookup(&self, listing: &Print) -> Vec<ImageHit<'_>> {
+        let mut hits: Vec<ImageHit> = self
+            .candidates(listing.phash, listing.dhash, FIND_RADIUS)
+            .into_iter()
+            .filter_map(|id| {
+                let reference = &self.prints[id as usize];
+                let dhash_distance = distance(listing.dhash, reference.print.dhash);
+                let phash_distance = distance(listing.phash, reference.print.phash);
+                if dhash_distance > MAX_DHASH
+                    || phash_distance > MAX_PHASH
+                    || phash_distance + dhash_distance > MAX_HASHES
+                {
+                    return None;
+                }
+                let layout_distance = layout_distance(listing, &reference.print);
+                let strength = strength(phash_distance, dhash_distance, layout_distance);
+                (strength > 0.0).then_some(ImageHit {
+                    reference,
+                    phash_distance,
+                    dhash_distance,
+                    layout_distance,
+                    strength,
+                })
+            })
+            .collect();
+        hits.sort_by(|a, b| b.strength.total_cmp(&a.strength));
+        hits
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::matching::image::Region;
+    use rand::{Rng, SeedableRng};
+
+    fn print(phash: u64, dhash: u64) -> ReferencePrint {
+        ReferencePrint {
+            product: 0,
+            image: "x.png".into(),
+            variant: Variant::default(),
+            print: Print {
+                region: Region::Whole,
+                trimmed: false,
+                phash,
+                dhash,
+                layout: vec![],
+                background: None,
+            },
+        }
+    }
+
+    #[test]
+    fn multi_index_finds_exactly_what_a_scan_finds() {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
+        let mut pairs: Vec<(u64, u64)> = (0..5000).map(|_| (rng.random(), rng.random())).collect();
+        let (qp, qd): (u64, u64) = (rng.random(), rng.random());
+        // Plant near neighbours at every distance up to 20, in either family.
+        let flip = |h: u64, d: u32| (0..d).fold(h, |h, bit| h ^ (1 << ((bit * 3) % 64)));
+        for d in 0..=20u32 {
+            pairs.push((flip(qp, d), rng.random()));
+            pairs.push((rng.random(), flip(qd, d)));
+        }
+        let index = ReferenceIndex::new(pairs.iter().map(|&(p, d)| print(p, d)).collect());
+        for radius in [0, 5, 12, 15] {
+            let mut found = index.candidates(qp, qd, radius);
+            found.sort();
+            let scanned: Vec<u32> = (0..pairs.len() as u32)
+                .filter(|&i| {
+                    let (p, d) = pairs[i as usize];
+                    distance(p, qp) <= radius || distance(d, qd) <= radius
+                })
+                .collect();
+            assert_eq!(found, scanned, "radius {radius}");
+            assert!(found.len() as u32 >= 2 * (radius + 1));
+        }
+    }
+}

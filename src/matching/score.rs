@@ -1,0 +1,373 @@
+//! One score in 0..1 per (listing, product), and its reasons.
+//!
+//! The score is the product of two questions a reviewer asks:
+//!
+//! - **identity** — is this listing about this product? Either a verified
+//!   image match or the text naming it is enough:
+//!   `1 − (1 − image)(1 − text)`.
+//! - **infringement** — given that, is it a fake? A logistic of the tells:
+//!   counterfeit vocabulary, the price against MSRP (deep discounts push
+//!   up, fair prices push down), a disguised brand name, the seller's
+//!   confirmed record, and accessory phrasing pulling the other way.
+//!
+//! So a genuine second-hand item at a fair price, a look-alike of another
+//! brand, and a case "for" the product all stay below the threshold even
+//! when their photos or titles resemble the product, while a fake with the
+//! brand scrubbed from its title is still caught by its photo and price.
+//! Authorized sellers are never judged at all.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::image::Print;
+use super::references::ReferenceIndex;
+use super::signals::{is_authorized, phrases_in, price_signal, Phrase, PriceSignal};
+use super::text::{match_text, ProductTerms, TextMatch};
+
+/// The matching settings of `[matching]` in knockoff.toml.
+#[derive(Debug, Clone)]
+pub struct MatchSettings {
+    /// Score at or above which a match is queued.
+    pub threshold: f64,
+    pub counterfeit_words: Vec<Phrase>,
+    pub accessory_phrases: Vec<Phrase>,
+    /// US dollars per unit of each currency.
+    pub fx: BTreeMap<String, f64>,
+}
+
+/// A protected product as the judge needs it.
+#[derive(Debug, Clone)]
+pub struct JudgedProduct {
+    pub id: String,
+    pub terms: ProductTerms,
+    pub msrp: Option<f64>,
+    pub currency: Option<String>,
+}
+
+/// What is known of one listing.
+#[derive(Debug, Clone, Default)]
+pub struct ListingFacts {
+    pub title: String,
+    pub description: String,
+    pub seller: Option<String>,
+    pub price: Option<f64>,
+    pub currency: Option<String>,
+    /// Prints of each photo, in page order (empty for a photo that failed).
+    pub photos: Vec<Vec<Print>>,
+    /// Infringements already confirmed for this seller on other listings.
+    pub seller_confirmed: u32,
+}
+
+/// The best image match of a listing for one product.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ImageSignal {
+    /// Listing photo, counted from 1 in page order.
+    pub photo: usize,
+    /// The reference photo, relative to reference-images/.
+    pub reference: String,
+    /// How the reference was altered to match ("mirror", "crop 15% left").
+    pub variant: String,
+    /// Which part of the listing photo matched, and whether it was trimmed.
+    pub view: String,
+    pub phash_distance: u32,
+    pub dhash_distance: u32,
+    pub layout_distance: f64,
+    /// 0..1.
+    pub strength: f64,
+}
+
+/// Every signal behind a score, as stored (JSON) and shown.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Signals {
+    pub image: Option<ImageSignal>,
+    pub text: TextMatch,
+    pub price: Option<PriceSignal>,
+    pub counterfeit_words: Vec<String>,
+    pub accessory_phrases: Vec<String>,
+    pub seller_confirmed: u32,
+    /// 0..1: is this listing about this product.
+    pub identity: f64,
+    /// 0..1: given that, is it an infringement.
+    pub infringement: f64,
+}
+
+/// The judgement of one listing against one product.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Verdict {
+    /// Index of the product in the judge's list.
+    pub product: usize,
+    pub score: f64,
+    pub signals: Signals,
+}
+
+/// Everything needed to judge listings; built once per run.
+pub struct Judge {
+    pub products: Vec<JudgedProduct>,
+    pub references: ReferenceIndex,
+    pub settings: MatchSettings,
+    pub authorized_sellers: Vec<String>,
+}
+
+fn sigmoid(z: f64) -> f64 {
+    1.0 / (1.0 + (-z).exp())
+}
+
+/// How strongly the price says "fake": +1 at a quarter of MSRP or less,
+/// 0 at 45%, −1 (a fair price) at 70% or more.
+pub fn discount_tell(ratio: f64) -> f64 {
+    ((0.45 - ratio) / 0.25).clamp(-1.0, 1.0)
+}
+
+/// The infringement logistic over the tells.
+pub fn infringement(signals: &Signals) -> f64 {
+    let mut z = -2.0;
+    if !signals.counterfeit_words.is_empty() {
+        z += 3.0;
+    }
+    if let Some(price) = &signals.price {
+        z += 2.5 * discount_tell(price.ratio);
+    }
+    if signals.text.brand_disguised {
+        z += 1.2;
+    }
+    if signals.seller_confirmed > 0 {
+        z += 1.5 + 0.5 * (signals.seller_confirmed.min(3) - 1) as f64;
+    }
+    if !signals.accessory_phrases.is_empty() {
+        z -= 5.0;
+    }
+    sigmoid(z)
+}
+
+impl Judge {
+    /// Verdicts for the products this listing might be about: those an
+    /// image matched, plus `text_candidates` (every product when `None`).
+    /// Empty for an authorized seller.
+    pub fn judge(&self, facts: &ListingFacts, text_candidates: Option<&[usize]>) -> Vec<Verdict> {
+        if is_authorized(facts.seller.as_deref(), &self.authorized_sellers) {
+            return Vec::new();
+        }
+        let images = self.image_matches(facts);
+        let mut considered: Vec<usize> = match text_candidates {
+            Some(candidates) => candidates.to_vec(),
+            None => (0..self.products.len()).collect(),
+        };
+        considered.extend(images.keys().copied());
+        considered.sort_unstable();
+        considered.dedup();
+        let all_text = format!("{}\n{}", facts.title, facts.description);
+        let counterfeit_words = phrases_in(&self.settings.counterfeit_words, &all_text);
+        let accessory_phrases = phrases_in(&self.settings.accessory_phrases, &all_text);
+        considered
+            .into_iter()
+            .filter(|&p| p < self.products.len())
+            .map(|p| {
+                let product = &self.products[p];
+                let text = match_text(&product.terms, &facts.title, &facts.description);
+                let image = images.get(&p).cloned();
+                let price = price_signal(
+                    facts.price,
+                    facts.currency.as_deref(),
+                    product.msrp,
+                    product.currency.as_deref(),
+                    &self.settings.fx,
+                );
+                let image_strength = image.as_ref().map_or(0.0, |i| i.strength);
+                let mut signals = Signals {
+                    identity: 1.0 - (1.0 - image_strength) * (1.0 - text.score),
+                    image,
+                    text,
+                    price,
+                    counterfeit_words: counterfeit_words.clone(),
+                    accessory_phrases: accessory_phrases.clone(),
+                    seller_confirmed: facts.seller_confirmed,
+                    infringement: 0.0,
+                };
+                signals.infringement = infringement(&signals);
+                Verdict {
+                    product: p,
+                    score: round3(signals.identity * signals.infringement),
+                    signals,
+                }
+            })
+            .collect()
+    }
+
+    /// The strongest verified image match per product.
+    fn image_matches(&self, facts: &ListingFacts) -> BTreeMap<usize, ImageSignal> {
+        let mut best: BTreeMap<usize, ImageSignal> = BTreeMap::new();
+        for (photo, prints) in facts.photos.iter().enumerate() {
+            for print in prints {
+                for hit in self.references.lookup(print) {
+                    let product = hit.reference.product as usize;
+                    if best.get(&product).is_some_and(|b| b.strength >= hit.strength) {
+                        continue;
+                    }
+                    let region = match print.region {
+                        super::image::Region::Whole => "whole photo".to_string(),
+                        super::image::Region::BelowBanner => "below a banner".to_string(),
+                        super::image::Region::AboveFooter => "above a footer".to_string(),
+                        super::image::Region::Quadrant(q) => {
+                            format!("{} tile", ["top-left", "top-right", "bottom-left", "bottom-right"][q as usize % 4])
+                        }
+                    };
+                    best.insert(
+                        product,
+                        ImageSignal {
+                            photo: photo + 1,
+                            reference: hit.reference.image.clone(),
+                            variant: hit.reference.variant.to_string(),
+                            view: if print.trimmed { format!("{region}, trimmed") } else { region },
+                            phash_distance: hit.phash_distance,
+                            dhash_distance: hit.dhash_distance,
+                            layout_distance: (hit.layout_distance as f64 * 10.0).round() / 10.0,
+                            strength: round3(hit.strength),
+                        },
+                    );
+                }
+            }
+        }
+        best
+    }
+}
+
+fn round3(x: f64) -> f64 {
+    (x * 1000.0).round() / 1000.0
+}
+
+fn percent(x: f64) -> String {
+    format!("{:.0}%", x * 100.0)
+}
+
+impl Signals {
+    /// The why of a score, one short phrase per signal, strongest first.
+    pub fn reasons(&self) -> Vec<String> {
+        let mut reasons = Vec::new();
+        if let Some(image) = &self.image {
+            let variant = if image.variant == "as is" {
+                String::new()
+            } else {
+                format!(" after {}", image.variant)
+            };
+            reasons.push(format!(
+                "image: listing photo {} ({}) ↔ {}, {}/64 + {}/64 bits{variant}, colours {:.0} apart",
+                image.photo,
+                image.view,
+                image.reference,
+                image.phash_distance,
+                image.dhash_distance,
+                image.layout_distance
+            ));
+        }
+        let text = &self.text;
+        if text.score > 0.0 {
+            let place = if text.in_title { "title" } else { "description" };
+            let mut parts = Vec::new();
+            if let Some(brand) = &text.brand {
+                if text.brand_disguised {
+                    parts.push(format!("brand disguised as '{brand}'"));
+                } else {
+                    parts.push(format!("brand '{brand}'"));
+                }
+            }
+            if !text.product_words.is_empty() {
+                parts.push(format!("'{}'", text.product_words.join(" ")));
+            }
+            reasons.push(format!("{place}: {}", parts.join(", ")));
+        }
+        if let Some(price) = &self.price {
+            reasons.push(format!(
+                "price {} of MSRP ({:.2} {} vs {:.2} {})",
+                percent(price.ratio),
+                price.amount,
+                price.currency,
+                price.msrp,
+                price.msrp_currency
+            ));
+        }
+        for word in &self.counterfeit_words {
+            reasons.push(format!("word '{word}'"));
+        }
+        if self.seller_confirmed > 0 {
+            reasons.push(format!(
+                "seller has {} confirmed infringement(s)",
+                self.seller_confirmed
+            ));
+        }
+        for phrase in &self.accessory_phrases {
+            reasons.push(format!("accessory phrasing '{phrase}' (counts against)"));
+        }
+        reasons
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::matching::signals::{default_fx, DEFAULT_ACCESSORY_PHRASES, DEFAULT_COUNTERFEIT_WORDS};
+
+    fn judge() -> Judge {
+        Judge {
+            products: vec![JudgedProduct {
+                id: "ORV-CS3".into(),
+                terms: ProductTerms::new("Orvane", "Orvane Cloudstep 3", &["cloudstep".into()]),
+                msrp: Some(149.0),
+                currency: Some("USD".into()),
+            }],
+            references: ReferenceIndex::default(),
+            settings: MatchSettings {
+                threshold: 0.5,
+                counterfeit_words: DEFAULT_COUNTERFEIT_WORDS.iter().map(|w| Phrase::new(w)).collect(),
+                accessory_phrases: DEFAULT_ACCESSORY_PHRASES.iter().map(|w| Phrase::new(w)).collect(),
+                fx: default_fx(),
+            },
+            authorized_sellers: vec!["orvane-official".into()],
+        }
+    }
+
+    fn facts(title: &str, price: f64, currency: &str, seller: &str) -> ListingFacts {
+        ListingFacts {
+            title: title.into(),
+            price: Some(price),
+            currency: Some(currency.into()),
+            seller: Some(seller.into()),
+            ..ListingFacts::default()
+        }
+    }
+
+    fn score(facts: &ListingFacts) -> f64 {
+        judge().judge(facts, None).first().map_or(0.0, |v| v.score)
+    }
+
+    #[test]
+    fn fakes_score_high_and_genuine_listings_low() {
+        let fake = facts("0rvane Cloudstep replica", 29.99, "USD", "luxe-deals-88");
+        assert!(score(&fake) > 0.8, "{}", score(&fake));
+        let cheap_no_words = facts("Orvane Cloudstep 3 sneakers", 24.0, "EUR", "megasale");
+        assert!(score(&cheap_no_words) > 0.5, "{}", score(&cheap_no_words));
+        let used = facts("Used Orvane Cloudstep 3 - good condition", 95.0, "USD", "jane_d");
+        assert!(score(&used) < 0.2, "{}", score(&used));
+        let case = facts("Replacement laces for Orvane Cloudstep 3", 9.99, "USD", "gadget-corner");
+        assert!(score(&case) < 0.1, "{}", score(&case));
+        let other = facts("Vantor Classic sneaker", 60.0, "USD", "urban-goods");
+        assert!(score(&other) < 0.1, "{}", score(&other));
+        let official = facts("Orvane Cloudstep 3 replica", 10.0, "USD", "Orvane-Official");
+        assert!(judge().judge(&official, None).is_empty());
+    }
+
+    #[test]
+    fn seller_history_raises_the_score_and_reasons_say_why() {
+        let borderline = facts("Orvane Cloudstep 3", 70.0, "USD", "kingstar");
+        let with_history = ListingFacts {
+            seller_confirmed: 2,
+            ..borderline.clone()
+        };
+        assert!(score(&with_history) > score(&borderline) + 0.2);
+        let verdict = judge().judge(&with_history, None).remove(0);
+        let reasons = verdict.signals.reasons().join("; ");
+        assert!(reasons.contains("title: brand 'Orvane', 'Cloudstep 3'"), "{reasons}");
+        assert!(reasons.contains("price 47% of MSRP"), "{reasons}");
+        assert!(reasons.contains("seller has 2 confirmed"), "{reasons}");
+    }
+}

@@ -1,0 +1,207 @@
+//! What a listing's price, words and seller say about it: the price as a
+//! share of the product's MSRP (in one currency, through the FX table), the
+//! counterfeit vocabulary, accessory phrasing, and authorized sellers.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::text::{normalise, Word};
+
+/// Words sellers of fakes use; `[matching] counterfeit_words` replaces them.
+pub const DEFAULT_COUNTERFEIT_WORDS: [&str; 13] = [
+    "replica",
+    "1:1",
+    "AAA",
+    "super copy",
+    "mirror quality",
+    "mirror image",
+    "dupe",
+    "inspired by",
+    "fake",
+    "unbranded version",
+    "same as original",
+    "high imitation",
+    "knockoff",
+];
+
+/// Phrasing of accessories and parts that name the product they fit; "…"
+/// stands for up to four words. `[matching] accessory_phrases` replaces them.
+pub const DEFAULT_ACCESSORY_PHRASES: [&str; 13] = [
+    "compatible with",
+    "case for",
+    "cover for",
+    "strap fits",
+    "strap for",
+    "band for",
+    "laces for",
+    "protector for",
+    "charger for",
+    "replacement … for",
+    "replacement … fits",
+    "spare … for",
+    "accessory for",
+];
+
+/// US dollars per unit of each currency; `[matching.fx]` adds to and
+/// overrides these. Rough mid-2026 rates: a price ratio needs the right
+/// order of magnitude, not the day's rate.
+pub const DEFAULT_FX: [(&str, f64); 12] = [
+    ("USD", 1.0),
+    ("EUR", 1.09),
+    ("GBP", 1.27),
+    ("JPY", 0.0066),
+    ("CAD", 0.73),
+    ("AUD", 0.66),
+    ("CHF", 1.12),
+    ("CNY", 0.14),
+    ("INR", 0.012),
+    ("MXN", 0.055),
+    ("BRL", 0.18),
+    ("SEK", 0.095),
+];
+
+/// A phrase as normalised words; `None` stands for a gap of up to 4 words.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Phrase {
+    pub text: String,
+    words: Vec<Option<String>>,
+}
+
+impl Phrase {
+    /// Parses a configured phrase; "…" or "..." is a gap.
+    pub fn new(text: &str) -> Phrase {
+        let marked = text.replace("...", " \u{1} ").replace('…', " \u{1} ");
+        let mut words = Vec::new();
+        for part in marked.split_whitespace() {
+            if part == "\u{1}" {
+                words.push(None);
+            } else {
+                words.extend(normalise(part).into_iter().map(|w| Some(w.norm)));
+            }
+        }
+        Phrase {
+            text: text.to_string(),
+            words,
+        }
+    }
+
+    /// Whether the phrase occurs in `words`.
+    pub fn occurs_in(&self, words: &[Word]) -> bool {
+        (0..words.len()).any(|start| matches_at(&self.words, &words[start..]))
+    }
+}
+
+fn matches_at(pattern: &[Option<String>], words: &[Word]) -> bool {
+    match pattern.split_first() {
+        None => true,
+        Some((None, rest)) => (0..=4.min(words.len())).any(|skip| matches_at(rest, &words[skip..])),
+        Some((Some(word), rest)) => words
+            .first()
+            .is_some_and(|w| &w.norm == word && matches_at(rest, &words[1..])),
+    }
+}
+
+/// The configured phrases of `phrases` found in `text`.
+pub fn phrases_in(phrases: &[Phrase], text: &str) -> Vec<String> {
+    let words = normalise(text);
+    phrases
+        .iter()
+        .filter(|p| p.occurs_in(&words))
+        .map(|p| p.text.clone())
+        .collect()
+}
+
+/// A listing's price against the product's MSRP.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PriceSignal {
+    pub amount: f64,
+    pub currency: String,
+    pub msrp: f64,
+    pub msrp_currency: String,
+    /// Listing price over MSRP, both in US dollars.
+    pub ratio: f64,
+}
+
+/// The price ratio, when the price, its currency and the MSRP are known
+/// and both currencies are in `fx` (US dollars per unit).
+pub fn price_signal(
+    amount: Option<f64>,
+    currency: Option<&str>,
+    msrp: Option<f64>,
+    msrp_currency: Option<&str>,
+    fx: &BTreeMap<String, f64>,
+) -> Option<PriceSignal> {
+    let (amount, msrp) = (amount?, msrp?);
+    // A listing without a currency is priced like the product.
+    let msrp_currency = msrp_currency.unwrap_or("USD");
+    let currency = currency.unwrap_or(msrp_currency);
+    let usd = |value: f64, code: &str| fx.get(&code.to_ascii_uppercase()).map(|rate| value * rate);
+    let (listing_usd, msrp_usd) = (usd(amount, currency)?, usd(msrp, msrp_currency)?);
+    if !(amount > 0.0 && msrp_usd > 0.0 && listing_usd.is_finite()) {
+        return None;
+    }
+    Some(PriceSignal {
+        amount,
+        currency: currency.to_string(),
+        msrp,
+        msrp_currency: msrp_currency.to_string(),
+        ratio: listing_usd / msrp_usd,
+    })
+}
+
+/// The default FX table.
+pub fn default_fx() -> BTreeMap<String, f64> {
+    DEFAULT_FX.iter().map(|(c, r)| (c.to_string(), *r)).collect()
+}
+
+/// Whether `seller` is one of `authorized` (case and surrounding space ignored).
+pub fn is_authorized(seller: Option<&str>, authorized: &[String]) -> bool {
+    let Some(seller) = seller.map(str::trim).filter(|s| !s.is_empty()) else {
+        return false;
+    };
+    authorized.iter().any(|a| a.trim().eq_ignore_ascii_case(seller))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prices_compare_across_currencies() {
+        let fx = default_fx();
+        let usd = price_signal(Some(29.8), Some("USD"), Some(149.0), Some("USD"), &fx).unwrap();
+        assert!((usd.ratio - 0.2).abs() < 1e-9);
+        // ¥4,490 is about $29.6: a fifth of a $149 MSRP.
+        let jpy = price_signal(Some(4490.0), Some("JPY"), Some(149.0), Some("USD"), &fx).unwrap();
+        assert!((jpy.ratio - 0.199).abs() < 0.01, "{}", jpy.ratio);
+        let eur = price_signal(Some(137.0), Some("eur"), Some(149.0), None, &fx).unwrap();
+        assert!((eur.ratio - 1.0).abs() < 0.01);
+        // Unknown currency, missing price or MSRP: no signal rather than a wrong one.
+        assert_eq!(price_signal(Some(10.0), Some("XYZ"), Some(149.0), None, &fx), None);
+        assert_eq!(price_signal(None, Some("USD"), Some(149.0), None, &fx), None);
+        assert_eq!(price_signal(Some(10.0), None, None, None, &fx), None);
+        assert_eq!(price_signal(Some(0.0), None, Some(9.0), None, &fx), None);
+    }
+
+    #[test]
+    fn vocabulary_and_accessory_phrases_with_gaps() {
+        let words: Vec<Phrase> = DEFAULT_COUNTERFEIT_WORDS.iter().map(|w| Phrase::new(w)).collect();
+        assert_eq!(phrases_in(&words, "Cloudstep 1:1 quality, AAA grade!"), ["1:1", "AAA"]);
+        assert_eq!(phrases_in(&words, "Super-copy of the Tidewatch"), ["super copy"]);
+        assert!(phrases_in(&words, "Genuine, receipt included").is_empty());
+        let accessories: Vec<Phrase> = DEFAULT_ACCESSORY_PHRASES.iter().map(|w| Phrase::new(w)).collect();
+        assert_eq!(phrases_in(&accessories, "Replacement silicone strap for Orvane Tidewatch"), ["strap for", "replacement … for"]);
+        assert_eq!(phrases_in(&accessories, "Spare lid compatible with Orvane Aero Bottle"), ["compatible with"]);
+        assert!(phrases_in(&accessories, "Orvane Tidewatch replica").is_empty());
+    }
+
+    #[test]
+    fn authorized_sellers_match_whatever_their_case() {
+        let authorized = vec!["orvane-official".to_string(), "BigBox Retail".to_string()];
+        assert!(is_authorized(Some("Orvane-Official "), &authorized));
+        assert!(is_authorized(Some("bigbox retail"), &authorized));
+        assert!(!is_authorized(Some("orvane-official-outlet"), &authorized));
+        assert!(!is_authorized(None, &authorized));
+    }
+}
