@@ -15,7 +15,8 @@ use crate::config::{self, Config};
 use crate::crawl::{self, CrawlOptions, Progress};
 use crate::demo;
 use crate::extract;
-use crate::store::{Store, StoredListing};
+use crate::queue::{self, JudgeReport};
+use crate::store::{Decision, MatchId, QueueEntry, Store, StoredListing};
 
 /// knockoff: marketplace surveillance for counterfeit products.
 #[derive(Debug, Parser)]
@@ -67,8 +68,59 @@ pub enum Command {
         #[arg(long)]
         target: Option<String>,
     },
+    /// (Re)build the reference and text indexes under index/ and re-judge
+    /// every listing they change.
+    Index,
+    /// The review queue: list it, confirm or dismiss a match.
+    Queue {
+        #[command(subcommand)]
+        action: QueueAction,
+    },
+    /// Measure the matcher on a labelled set from the demo generator:
+    /// precision, recall, F1, recall per transformation.
+    Eval {
+        /// Seed of the labelled set (the held-out one by default).
+        #[arg(long, default_value_t = crate::eval::HELD_OUT_SEED)]
+        seed: u64,
+        /// Listings in the set.
+        #[arg(long, default_value_t = 400)]
+        listings: usize,
+    },
     /// Start the embedded demo marketplace on loopback and run the whole job against it.
     Demo,
+}
+
+/// `knockoff queue ...`.
+#[derive(Debug, Subcommand)]
+pub enum QueueAction {
+    /// Matches by score, highest first.
+    List {
+        #[arg(long, value_enum, default_value_t = StatusFilter::Pending)]
+        status: StatusFilter,
+        #[arg(long, value_enum, default_value_t)]
+        format: Format,
+    },
+    /// Confirm match ID as an infringement.
+    Confirm {
+        id: i64,
+        #[arg(long)]
+        note: Option<String>,
+    },
+    /// Dismiss match ID.
+    Dismiss {
+        id: i64,
+        #[arg(long)]
+        note: Option<String>,
+    },
+}
+
+/// Which queue entries to list.
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum StatusFilter {
+    Pending,
+    Confirmed,
+    Dismissed,
+    All,
 }
 
 /// Marks errors that mean "bad usage or invalid config" (exit 2).
@@ -90,8 +142,11 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             let store = Arc::new(open_store(&config)?);
             let options = CrawlOptions { targets, max_pages };
             let progress = Progress::new(std::io::stderr().is_terminal());
-            let summary = runtime.block_on(crawl::crawl(&config, store, &options, progress))?;
+            let summary =
+                runtime.block_on(crawl::crawl(&config, store.clone(), &options, progress))?;
             print!("{}", crawl::render_summary(&summary));
+            let report = queue::judge_workspace(&config, &store)?;
+            print!("{}", render_judge_report(&report));
             Ok(ExitCode::SUCCESS)
         }
         Command::Listings { target, format } => {
@@ -114,6 +169,49 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Extract { file, url, target } => {
             extract_file(workspace, &file, url, target.as_deref())
         }
+        Command::Index => {
+            let config = config::load(workspace)?;
+            let store = open_store(&config)?;
+            let report = queue::judge_workspace(&config, &store)?;
+            println!(
+                "references: {} photos, {} printed now, {} from index/",
+                report.reference_images,
+                report.references_printed,
+                report.reference_images - report.references_printed
+            );
+            print!("{}", render_judge_report(&report));
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Queue { action } => {
+            let config = config::load(workspace)?;
+            let store = open_store(&config)?;
+            match action {
+                QueueAction::List { status, format } => {
+                    let status = match status {
+                        StatusFilter::Pending => Some("pending"),
+                        StatusFilter::Confirmed => Some("confirmed"),
+                        StatusFilter::Dismissed => Some("dismissed"),
+                        StatusFilter::All => None,
+                    };
+                    let entries = store.queue(status)?;
+                    write_queue(&mut std::io::stdout().lock(), &entries, format)?;
+                }
+                QueueAction::Confirm { id, note } => {
+                    decide(&store, id, Decision::Confirm, note.as_deref())?;
+                    println!("match {id} confirmed");
+                }
+                QueueAction::Dismiss { id, note } => {
+                    decide(&store, id, Decision::Dismiss, note.as_deref())?;
+                    println!("match {id} dismissed");
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Eval { seed, listings } => {
+            let report = crate::eval::evaluate(seed, listings)?;
+            print!("{}", crate::eval::render(&report));
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Demo => {
             let progress = Progress::new(std::io::stderr().is_terminal());
             let report = runtime.block_on(demo::run(workspace, progress))?;
@@ -125,6 +223,98 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
 
 fn open_store(config: &Config) -> Result<Store> {
     Store::open(&config.db_path())
+}
+
+/// The person deciding on the command line: $KNOCKOFF_USER, else $USER.
+fn cli_actor() -> String {
+    std::env::var("KNOCKOFF_USER")
+        .or_else(|_| std::env::var("USER"))
+        .map(|u| format!("cli:{u}"))
+        .unwrap_or_else(|_| "cli".into())
+}
+
+fn decide(store: &Store, id: i64, decision: Decision, note: Option<&str>) -> Result<()> {
+    store
+        .decide(MatchId(id), decision, &cli_actor(), note)
+        .map_err(|e| UsageError(format!("{e:#}")).into())
+}
+
+/// What judging did, as printed after a crawl or `index`.
+pub fn render_judge_report(report: &JudgeReport) -> String {
+    let c = &report.changes;
+    format!(
+        "judged {} of {} listings ({} photos printed)  queue: {} new, {} updated, {} reopened, {} withdrawn; {} pending\n",
+        report.judged,
+        report.listings,
+        report.photos_printed,
+        c.queued,
+        c.updated,
+        c.reopened,
+        c.withdrawn,
+        report.pending
+    )
+}
+
+/// The reasons of a queue entry, from its stored signals.
+fn reasons(entry: &QueueEntry) -> String {
+    serde_json::from_value::<crate::matching::score::Signals>(entry.signals.clone())
+        .map(|s| s.reasons().join("; "))
+        .unwrap_or_default()
+}
+
+/// Writes queue entries as a table (with the reasons in words), a JSON
+/// array, or CSV.
+pub fn write_queue(out: &mut dyn Write, entries: &[QueueEntry], format: Format) -> Result<()> {
+    match format {
+        Format::Json => {
+            serde_json::to_writer_pretty(&mut *out, entries)?;
+            writeln!(out)?;
+        }
+        Format::Csv => {
+            let mut writer = csv::Writer::from_writer(out);
+            writer.write_record([
+                "id", "status", "score", "product_id", "target", "listing_url", "title", "price",
+                "currency", "seller", "first_seen", "last_seen", "reasons",
+            ])?;
+            for e in entries {
+                writer.write_record([
+                    e.id.to_string(),
+                    e.status.clone(),
+                    format!("{:.3}", e.score),
+                    e.product_id.clone(),
+                    e.target.clone(),
+                    e.listing_url.clone(),
+                    e.title.clone().unwrap_or_default(),
+                    e.price.map(|p| p.to_string()).unwrap_or_default(),
+                    e.currency.clone().unwrap_or_default(),
+                    e.seller.clone().unwrap_or_default(),
+                    e.first_seen.clone(),
+                    e.last_seen.clone(),
+                    reasons(e),
+                ])?;
+            }
+            writer.flush()?;
+        }
+        Format::Table => {
+            for e in entries {
+                writeln!(
+                    out,
+                    "#{:<5} {:<9} {:.2}  {:<8} {:<10} {} — {}",
+                    e.id,
+                    e.status,
+                    e.score,
+                    e.product_id,
+                    e.target,
+                    e.title.as_deref().unwrap_or("-"),
+                    e.seller.as_deref().unwrap_or("-"),
+                )?;
+                writeln!(out, "        {}", e.listing_url)?;
+                writeln!(out, "        why: {}", reasons(e))?;
+            }
+            writeln!(out, "{} matches", entries.len())?;
+        }
+    }
+    Ok(())
 }
 
 fn check(workspace: &Path) -> Result<ExitCode> {

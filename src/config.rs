@@ -35,6 +35,13 @@ pub struct Settings {
     pub crawl: CrawlSettings,
     /// `[matching] threshold`: score at or above which a match is queued.
     pub threshold: f64,
+    /// `[matching] counterfeit_words`: phrases sellers of fakes use.
+    pub counterfeit_words: Vec<String>,
+    /// `[matching] accessory_phrases`: phrasing of accessories ("case for");
+    /// "…" stands for a few words.
+    pub accessory_phrases: Vec<String>,
+    /// `[matching.fx]` over the built-in table: US dollars per unit of a currency.
+    pub fx: std::collections::BTreeMap<String, f64>,
     /// `[schedule] crawl`: cron expression run by `knockoff serve`.
     pub schedule_crawl: Option<String>,
     /// `[schedule] timezone`.
@@ -389,6 +396,27 @@ fn load_settings(workspace: &Path, problems: &RefCell<Vec<Problem>>) -> Settings
 
     let mut matching = root.table("matching");
     let threshold = matching.f64_in("threshold", 0.0, 1.0).unwrap_or(0.5);
+    let counterfeit_words = matching.string_list("counterfeit_words").unwrap_or_else(|| {
+        crate::matching::signals::DEFAULT_COUNTERFEIT_WORDS
+            .iter()
+            .map(|w| w.to_string())
+            .collect()
+    });
+    let accessory_phrases = matching.string_list("accessory_phrases").unwrap_or_else(|| {
+        crate::matching::signals::DEFAULT_ACCESSORY_PHRASES
+            .iter()
+            .map(|w| w.to_string())
+            .collect()
+    });
+    let mut fx = crate::matching::signals::default_fx();
+    let mut fx_table = matching.table("fx");
+    for (code, rate) in fx_table.positive_numbers() {
+        if code.len() != 3 || !code.chars().all(|c| c.is_ascii_uppercase()) {
+            fx_table.problem(&code, format!("`{code}` is not an ISO 4217 code such as EUR"));
+        } else {
+            fx.insert(code, rate);
+        }
+    }
     matching.finish();
 
     let mut schedule = root.table("schedule");
@@ -406,6 +434,9 @@ fn load_settings(workspace: &Path, problems: &RefCell<Vec<Problem>>) -> Settings
     Settings {
         crawl,
         threshold,
+        counterfeit_words,
+        accessory_phrases,
+        fx,
         schedule_crawl,
         schedule_timezone,
         server_bind,
@@ -845,6 +876,28 @@ impl<'a> TableReader<'a> {
                 None
             }
         }
+    }
+
+    /// Every key of a table whose values are all positive numbers (a map
+    /// such as `[matching.fx]`); other values are reported.
+    fn positive_numbers(&mut self) -> Vec<(String, f64)> {
+        let Some(table) = self.table else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for (key, value) in table {
+            match value {
+                toml::Value::Float(f) if f.is_finite() && *f > 0.0 => out.push((key.clone(), *f)),
+                toml::Value::Integer(i) if *i > 0 => out.push((key.clone(), *i as f64)),
+                other => self.problem(
+                    key,
+                    format!("expected a positive number, found {} {other}", other.type_str()),
+                ),
+            }
+        }
+        // Every key is this map's own: none is unknown.
+        self.table = None;
+        out
     }
 
     fn boolean(&mut self, key: &'static str) -> Option<bool> {

@@ -24,8 +24,18 @@ use sha2::{Digest, Sha256};
 
 use crate::extract::Listing;
 
+mod queue;
+
+pub use queue::{
+    AuditRow, Decision, ListingToJudge, MatchId, QueueChanges, QueueEntry, StoredVerdict,
+    MATCHER,
+};
+
 fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(include_str!("migrations/001_crawl.sql"))])
+    Migrations::new(vec![
+        M::up(include_str!("migrations/001_crawl.sql")),
+        M::up(include_str!("migrations/002_matching.sql")),
+    ])
 }
 
 /// A crawl run.

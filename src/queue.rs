@@ -1,0 +1,211 @@
+//! Judging stored listings and keeping the review queue: the I/O around
+//! the pure judge in [`crate::matching`].
+//!
+//! [`judge_workspace`] runs after every crawl and every `knockoff index`:
+//! it brings the derived indexes up to date, then judges every listing
+//! whose *judge key* changed — its content, its photos' bytes, the
+//! reference photos, the matching settings, or its seller's confirmed
+//! record — and records the verdicts (see [`Store::record_verdicts`] for
+//! how the queue changes). Unchanged listings cost a key comparison.
+
+use std::collections::HashMap;
+
+use anyhow::Result;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::config::Config;
+use crate::index::{self, PRINT_VERSION};
+use crate::matching::image::{listing_prints, Print, WORK_SIDE};
+use crate::matching::score::{JudgedProduct, Judge, ListingFacts, MatchSettings};
+use crate::matching::signals::Phrase;
+use crate::matching::text::{normalised_text, ProductTerms};
+use crate::photo;
+use crate::store::{ListingToJudge, QueueChanges, Store, StoredVerdict};
+
+/// What a judging pass did.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct JudgeReport {
+    pub listings: usize,
+    pub judged: usize,
+    pub photos_printed: usize,
+    pub reference_images: usize,
+    pub references_printed: usize,
+    pub text_indexed: usize,
+    pub changes: QueueChanges,
+    pub pending: usize,
+}
+
+/// The judge for a workspace's catalogue and settings, over `references`.
+pub fn judge_for(config: &Config, references: crate::matching::references::ReferenceIndex) -> Judge {
+    let brand = &config.catalog.brand;
+    let settings = &config.settings;
+    Judge {
+        products: config
+            .catalog
+            .products
+            .iter()
+            .map(|p| JudgedProduct {
+                id: p.id.clone(),
+                terms: ProductTerms::new(&brand.name, &p.name, &p.keywords),
+                msrp: p.msrp,
+                currency: p.currency.clone(),
+            })
+            .collect(),
+        references,
+        settings: MatchSettings {
+            threshold: settings.threshold,
+            counterfeit_words: settings.counterfeit_words.iter().map(|w| Phrase::new(w)).collect(),
+            accessory_phrases: settings.accessory_phrases.iter().map(|w| Phrase::new(w)).collect(),
+            fx: settings.fx.clone(),
+        },
+        authorized_sellers: brand.authorized_sellers.clone(),
+    }
+}
+
+/// Everything besides the listing that a judgement depends on.
+fn settings_key(config: &Config, references_key: &str) -> String {
+    let s = &config.settings;
+    let brand = &config.catalog.brand;
+    let products: Vec<_> = config
+        .catalog
+        .products
+        .iter()
+        .map(|p| (&p.id, &p.name, &p.keywords, p.msrp, &p.currency))
+        .collect();
+    let text = serde_json::json!([
+        references_key,
+        PRINT_VERSION,
+        s.threshold,
+        s.counterfeit_words,
+        s.accessory_phrases,
+        s.fx,
+        brand.name,
+        brand.authorized_sellers,
+        products,
+    ]);
+    hex::encode(Sha256::digest(text.to_string()))
+}
+
+fn judge_key(settings_key: &str, listing: &ListingToJudge) -> String {
+    let text = serde_json::json!([
+        settings_key,
+        listing.content_hash,
+        listing.photo_digests,
+        listing.seller_confirmed,
+    ]);
+    hex::encode(Sha256::digest(text.to_string()))
+}
+
+/// What makes a listing materially different to a reviewer: its words,
+/// seller and photos, and its price to within 10%.
+pub fn material_key(listing: &ListingToJudge) -> String {
+    let l = &listing.listing.listing;
+    let price_band = l.price.filter(|p| *p > 0.0).map(|p| (p.ln() / 1.1f64.ln()).round() as i64);
+    let text = serde_json::json!([
+        normalised_text(l.title.as_deref().unwrap_or("")),
+        normalised_text(l.description.as_deref().unwrap_or("")),
+        l.seller,
+        price_band,
+        l.currency,
+        listing.photo_digests,
+    ]);
+    hex::encode(Sha256::digest(text.to_string()))
+}
+
+/// Prints of the photo with digest `sha256`, from the cache or computed
+/// from its stored bytes (and cached). A photo that cannot be decoded has
+/// no prints.
+fn photo_prints(store: &Store, sha256: &str, max_pixels: u64, printed: &mut usize) -> Result<Vec<Print>> {
+    if let Some(json) = store.photo_prints(sha256, PRINT_VERSION)? {
+        if let Ok(prints) = serde_json::from_str(&json) {
+            return Ok(prints);
+        }
+    }
+    let prints = match store.blob(sha256)? {
+        Some(bytes) => match photo::decode_small(&bytes, max_pixels, WORK_SIDE) {
+            Ok((_, small)) => listing_prints(&small),
+            Err(e) => {
+                tracing::debug!(sha256, "photo not printed: {e}");
+                Vec::new()
+            }
+        },
+        None => Vec::new(),
+    };
+    *printed += 1;
+    store.put_photo_prints(sha256, PRINT_VERSION, &serde_json::to_string(&prints)?)?;
+    Ok(prints)
+}
+
+/// Brings the indexes up to date and judges every listing whose judge key
+/// changed. Blocking: call it from the blocking pool in async code.
+pub fn judge_workspace(config: &Config, store: &Store) -> Result<JudgeReport> {
+    let references = index::references(config)?;
+    let (text, text_indexed) = index::text_index(config, store)?;
+    let settings_key = settings_key(config, &references.key);
+    let mut report = JudgeReport {
+        reference_images: references.images,
+        references_printed: references.printed,
+        text_indexed,
+        ..JudgeReport::default()
+    };
+    let judge = judge_for(config, references.index);
+    let listings = store.listings_to_judge()?;
+    report.listings = listings.len();
+    let stale: Vec<(ListingToJudge, String)> = listings
+        .into_iter()
+        .filter_map(|l| {
+            let key = judge_key(&settings_key, &l);
+            (l.judged_key.as_deref() != Some(key.as_str())).then_some((l, key))
+        })
+        .collect();
+    if !stale.is_empty() {
+        // Which listings the full-text index says name each product.
+        let mut text_candidates: HashMap<i64, Vec<usize>> = HashMap::new();
+        for (p, product) in judge.products.iter().enumerate() {
+            for id in text.product_hits(&product.terms)? {
+                text_candidates.entry(id).or_default().push(p);
+            }
+        }
+        let max_pixels = config.settings.crawl.max_image_pixels;
+        for (listing, key) in &stale {
+            let l = &listing.listing.listing;
+            let mut photos = Vec::with_capacity(listing.photo_digests.len());
+            for digest in &listing.photo_digests {
+                photos.push(match digest {
+                    Some(sha) => photo_prints(store, sha, max_pixels, &mut report.photos_printed)?,
+                    None => Vec::new(),
+                });
+            }
+            let facts = ListingFacts {
+                title: l.title.clone().unwrap_or_default(),
+                description: l.description.clone().unwrap_or_default(),
+                seller: l.seller.clone(),
+                price: l.price,
+                currency: l.currency.clone(),
+                photos,
+                seller_confirmed: listing.seller_confirmed,
+            };
+            let candidates = text_candidates.get(&listing.listing.id.0).map(Vec::as_slice).unwrap_or(&[]);
+            let verdicts: Vec<StoredVerdict> = judge
+                .judge(&facts, Some(candidates))
+                .into_iter()
+                .map(|v| StoredVerdict {
+                    product_id: judge.products[v.product].id.clone(),
+                    score: v.score,
+                    signals: serde_json::to_string(&v.signals).expect("signals always serialise"),
+                })
+                .collect();
+            report.changes += store.record_verdicts(
+                listing.listing.id,
+                key,
+                &material_key(listing),
+                &verdicts,
+                config.settings.threshold,
+            )?;
+            report.judged += 1;
+        }
+    }
+    report.pending = store.queue(Some("pending"))?.len();
+    Ok(report)
+}

@@ -1,0 +1,359 @@
+//! The review queue in SQLite: matches, decisions, the audit log, what
+//! each listing was last judged on, and cached photo prints.
+
+use anyhow::{Context, Result};
+use rusqlite::{params, OptionalExtension, Transaction};
+use serde::Serialize;
+
+use super::{now, ListingId, Store, StoredListing};
+
+/// A queue entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+pub struct MatchId(pub i64);
+
+/// A listing with what judging it needs.
+#[derive(Debug, Clone)]
+pub struct ListingToJudge {
+    pub listing: StoredListing,
+    pub content_hash: String,
+    /// Digest of each photo's last capture, in page order; `None` where it failed.
+    pub photo_digests: Vec<Option<String>>,
+    /// Confirmed infringements of the same seller on the same target, on other listings.
+    pub seller_confirmed: u32,
+    /// The key it was last judged with.
+    pub judged_key: Option<String>,
+}
+
+/// One product's verdict, as the store keeps it.
+#[derive(Debug, Clone)]
+pub struct StoredVerdict {
+    pub product_id: String,
+    pub score: f64,
+    /// JSON of the signals.
+    pub signals: String,
+}
+
+/// What recording a listing's verdicts changed in the queue.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct QueueChanges {
+    pub queued: u32,
+    pub updated: u32,
+    pub reopened: u32,
+    pub withdrawn: u32,
+}
+
+impl std::ops::AddAssign for QueueChanges {
+    fn add_assign(&mut self, other: QueueChanges) {
+        self.queued += other.queued;
+        self.updated += other.updated;
+        self.reopened += other.reopened;
+        self.withdrawn += other.withdrawn;
+    }
+}
+
+/// A queue entry with its listing, as `queue list` shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct QueueEntry {
+    pub id: i64,
+    pub status: String,
+    pub score: f64,
+    pub product_id: String,
+    pub target: String,
+    pub listing_url: String,
+    pub title: Option<String>,
+    pub price: Option<f64>,
+    pub currency: Option<String>,
+    pub seller: Option<String>,
+    pub first_seen: String,
+    pub last_seen: String,
+    pub signals: serde_json::Value,
+    pub first_queued: String,
+    pub decided_at: Option<String>,
+    pub decided_by: Option<String>,
+    pub note: Option<String>,
+}
+
+/// A reviewer's decision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    Confirm,
+    Dismiss,
+}
+
+/// One audit log row.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AuditRow {
+    pub at: String,
+    pub actor: String,
+    pub action: String,
+    pub match_id: Option<i64>,
+    pub detail: Option<String>,
+}
+
+/// The actor of automatic queue changes in the audit log.
+pub const MATCHER: &str = "matcher";
+
+fn audit(tx: &Transaction, actor: &str, action: &str, match_id: Option<i64>, detail: &str) -> Result<()> {
+    tx.prepare_cached(
+        "INSERT INTO audit_log (at, actor, action, match_id, detail) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?
+    .execute(params![now(), actor, action, match_id, detail])?;
+    Ok(())
+}
+
+impl Store {
+    /// Every listing with its photo digests, its seller's confirmed record
+    /// and the key it was last judged with.
+    pub fn listings_to_judge(&self) -> Result<Vec<ListingToJudge>> {
+        let listings = self.listings(None)?;
+        let conn = self.conn();
+        let mut hash_stmt = conn.prepare_cached("SELECT content_hash FROM listings WHERE id = ?1")?;
+        let mut image_stmt = conn.prepare_cached("SELECT sha256 FROM images WHERE url = ?1 AND error IS NULL")?;
+        let mut judged_stmt = conn.prepare_cached("SELECT judge_key FROM judged WHERE listing_id = ?1")?;
+        let mut seller_stmt = conn.prepare_cached(
+            "SELECT COUNT(*) FROM matches m JOIN listings l ON l.id = m.listing_id
+             WHERE m.status = 'confirmed' AND l.target = ?1 AND l.seller = ?2 AND l.id != ?3",
+        )?;
+        let mut out = Vec::with_capacity(listings.len());
+        for listing in listings {
+            let id = listing.id.0;
+            let content_hash: String = hash_stmt.query_row([id], |r| r.get(0))?;
+            let photo_digests = listing
+                .listing
+                .images
+                .iter()
+                .map(|url| {
+                    image_stmt
+                        .query_row([url], |r| r.get::<_, Option<String>>(0))
+                        .optional()
+                        .map(Option::flatten)
+                })
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            let judged_key = judged_stmt.query_row([id], |r| r.get(0)).optional()?;
+            let seller_confirmed: i64 = match &listing.listing.seller {
+                Some(seller) => seller_stmt.query_row(params![listing.target, seller, id], |r| r.get(0))?,
+                None => 0,
+            };
+            out.push(ListingToJudge {
+                listing,
+                content_hash,
+                photo_digests,
+                seller_confirmed: seller_confirmed as u32,
+                judged_key,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Listings changed after `since` (an RFC 3339 time; all when `None`).
+    pub fn listings_changed_since(&self, since: Option<&str>) -> Result<Vec<StoredListing>> {
+        Ok(self
+            .listings(None)?
+            .into_iter()
+            .filter(|l| since.is_none_or(|s| l.last_changed.as_str() > s))
+            .collect())
+    }
+
+    /// Number of stored listings.
+    pub fn listing_count(&self) -> Result<u64> {
+        let n: i64 = self.conn().query_row("SELECT COUNT(*) FROM listings", [], |r| r.get(0))?;
+        Ok(n as u64)
+    }
+
+    /// Cached prints of a photo, when computed by print `version`.
+    pub fn photo_prints(&self, sha256: &str, version: u32) -> Result<Option<String>> {
+        Ok(self
+            .conn()
+            .query_row(
+                "SELECT prints FROM photo_prints WHERE sha256 = ?1 AND version = ?2",
+                params![sha256, version],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
+    /// Caches a photo's prints.
+    pub fn put_photo_prints(&self, sha256: &str, version: u32, prints: &str) -> Result<()> {
+        self.conn().execute(
+            "INSERT INTO photo_prints (sha256, version, prints) VALUES (?1, ?2, ?3)
+             ON CONFLICT (sha256) DO UPDATE SET version = excluded.version, prints = excluded.prints",
+            params![sha256, version, prints],
+        )?;
+        Ok(())
+    }
+
+    /// Records a listing's verdicts in one transaction: new matches at or
+    /// above `threshold` are queued; existing ones get the new score and
+    /// signals; a pending match that fell below the threshold (or was not
+    /// judged again) is withdrawn; a dismissed one is reopened only when
+    /// the listing changed materially since the decision.
+    pub fn record_verdicts(
+        &self,
+        listing: ListingId,
+        judge_key: &str,
+        material_key: &str,
+        verdicts: &[StoredVerdict],
+        threshold: f64,
+    ) -> Result<QueueChanges> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let mut changes = QueueChanges::default();
+        let at = now();
+        let existing: Vec<(i64, String, String, Option<String>)> = {
+            let mut stmt = tx.prepare_cached(
+                "SELECT id, product_id, status, decided_key FROM matches WHERE listing_id = ?1",
+            )?;
+            let rows = stmt.query_map([listing.0], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?;
+            rows.collect::<rusqlite::Result<_>>()?
+        };
+        for verdict in verdicts {
+            let above = verdict.score >= threshold;
+            let current = existing.iter().find(|e| e.1 == verdict.product_id);
+            match current {
+                None if above => {
+                    tx.execute(
+                        "INSERT INTO matches (listing_id, product_id, status, score, signals, material_key,
+                            first_queued, updated_at)
+                         VALUES (?1, ?2, 'pending', ?3, ?4, ?5, ?6, ?6)",
+                        params![listing.0, verdict.product_id, verdict.score, verdict.signals, material_key, at],
+                    )?;
+                    let id = tx.last_insert_rowid();
+                    audit(&tx, MATCHER, "queued", Some(id), &format!("score {:.3}", verdict.score))?;
+                    changes.queued += 1;
+                }
+                None => {}
+                Some((id, _, status, decided_key)) => {
+                    let reopen = status == "dismissed" && above && decided_key.as_deref() != Some(material_key);
+                    let withdraw = status == "pending" && !above;
+                    let new_status = if reopen {
+                        "pending"
+                    } else if withdraw {
+                        "dismissed"
+                    } else {
+                        status.as_str()
+                    };
+                    tx.execute(
+                        "UPDATE matches SET status = ?2, score = ?3, signals = ?4, material_key = ?5,
+                            updated_at = ?6 WHERE id = ?1",
+                        params![id, new_status, verdict.score, verdict.signals, material_key, at],
+                    )?;
+                    if reopen {
+                        audit(&tx, MATCHER, "reopened", Some(*id), &format!("listing changed since it was dismissed; score {:.3}", verdict.score))?;
+                        changes.reopened += 1;
+                    } else if withdraw {
+                        tx.execute(
+                            "UPDATE matches SET decided_at = ?2, decided_by = ?3, decided_key = material_key,
+                                note = ?4 WHERE id = ?1",
+                            params![id, at, MATCHER, format!("withdrawn: score {:.3} is below the threshold {threshold}", verdict.score)],
+                        )?;
+                        audit(&tx, MATCHER, "withdrawn", Some(*id), &format!("score {:.3} below threshold {threshold}", verdict.score))?;
+                        changes.withdrawn += 1;
+                    } else {
+                        changes.updated += 1;
+                    }
+                }
+            }
+        }
+        // Pending matches of products no longer judged for this listing.
+        for (id, product, status, _) in &existing {
+            if status == "pending" && !verdicts.iter().any(|v| &v.product_id == product) {
+                tx.execute(
+                    "UPDATE matches SET status = 'dismissed', decided_at = ?2, decided_by = ?3,
+                        decided_key = material_key, note = 'withdrawn: no longer matches', updated_at = ?2
+                     WHERE id = ?1",
+                    params![id, at, MATCHER],
+                )?;
+                audit(&tx, MATCHER, "withdrawn", Some(*id), "no longer matches")?;
+                changes.withdrawn += 1;
+            }
+        }
+        tx.execute(
+            "INSERT INTO judged (listing_id, judge_key, judged_at) VALUES (?1, ?2, ?3)
+             ON CONFLICT (listing_id) DO UPDATE SET judge_key = excluded.judge_key, judged_at = excluded.judged_at",
+            params![listing.0, judge_key, at],
+        )?;
+        tx.commit()?;
+        Ok(changes)
+    }
+
+    /// Queue entries with `status` (all when `None`), highest score first.
+    pub fn queue(&self, status: Option<&str>) -> Result<Vec<QueueEntry>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(
+            "SELECT m.id, m.status, m.score, m.product_id, l.target, l.url, l.title, l.price, l.currency,
+                    l.seller, l.first_seen, l.last_seen, m.signals, m.first_queued, m.decided_at,
+                    m.decided_by, m.note
+             FROM matches m JOIN listings l ON l.id = m.listing_id
+             WHERE ?1 IS NULL OR m.status = ?1
+             ORDER BY m.score DESC, m.id",
+        )?;
+        let rows = stmt.query_map([status], |r| {
+            let signals: String = r.get(12)?;
+            Ok(QueueEntry {
+                id: r.get(0)?,
+                status: r.get(1)?,
+                score: r.get(2)?,
+                product_id: r.get(3)?,
+                target: r.get(4)?,
+                listing_url: r.get(5)?,
+                title: r.get(6)?,
+                price: r.get(7)?,
+                currency: r.get(8)?,
+                seller: r.get(9)?,
+                first_seen: r.get(10)?,
+                last_seen: r.get(11)?,
+                signals: serde_json::from_str(&signals).unwrap_or(serde_json::Value::Null),
+                first_queued: r.get(13)?,
+                decided_at: r.get(14)?,
+                decided_by: r.get(15)?,
+                note: r.get(16)?,
+            })
+        })?;
+        rows.collect::<rusqlite::Result<_>>().context("reading the queue")
+    }
+
+    /// Confirms or dismisses match `id` for `actor`, with an audit row.
+    /// Errors name the id when there is no such match.
+    pub fn decide(&self, id: MatchId, decision: Decision, actor: &str, note: Option<&str>) -> Result<()> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let exists: Option<String> = tx
+            .query_row("SELECT status FROM matches WHERE id = ?1", [id.0], |r| r.get(0))
+            .optional()?;
+        if exists.is_none() {
+            anyhow::bail!("there is no match with id {}", id.0);
+        }
+        let (status, action) = match decision {
+            Decision::Confirm => ("confirmed", "confirmed"),
+            Decision::Dismiss => ("dismissed", "dismissed"),
+        };
+        let at = now();
+        tx.execute(
+            "UPDATE matches SET status = ?2, decided_at = ?3, decided_by = ?4, note = ?5,
+                decided_key = material_key, updated_at = ?3 WHERE id = ?1",
+            params![id.0, status, at, actor, note],
+        )?;
+        audit(&tx, actor, action, Some(id.0), note.unwrap_or(""))?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// The audit log of match `id` (every match when `None`), oldest first.
+    pub fn audit_log(&self, id: Option<MatchId>) -> Result<Vec<AuditRow>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(
+            "SELECT at, actor, action, match_id, detail FROM audit_log
+             WHERE ?1 IS NULL OR match_id = ?1 ORDER BY id",
+        )?;
+        let rows = stmt.query_map([id.map(|i| i.0)], |r| {
+            Ok(AuditRow {
+                at: r.get(0)?,
+                actor: r.get(1)?,
+                action: r.get(2)?,
+                match_id: r.get(3)?,
+                detail: r.get(4)?,
+            })
+        })?;
+        rows.collect::<rusqlite::Result<_>>().context("reading the audit log")
+    }
+}
