@@ -363,6 +363,22 @@ fn transform_for(
     }
 }
 
+/// What a seller calls a product when hiding whose it is.
+fn generic_noun(shape: Shape) -> &'static str {
+    match shape {
+        Shape::Sneaker => "running sneaker",
+        Shape::Watch => "dive watch",
+        Shape::Tote => "leather shopper bag",
+        Shape::Bottle => "water bottle",
+        Shape::Earbuds => "wireless earbuds",
+        Shape::Backpack => "hiking backpack",
+        Shape::Sunglasses => "sunglasses",
+        Shape::Hoodie => "hooded sweatshirt",
+        Shape::Cap => "baseball cap",
+        Shape::Wallet => "leather wallet",
+    }
+}
+
 /// A look-alike of `design`: same silhouette, other colours, pattern and logo.
 fn lookalike_of(design: &Design, rng: &mut ChaCha8Rng, mark: char) -> Design {
     let colour = |rng: &mut ChaCha8Rng| {
@@ -511,10 +527,16 @@ impl Catalog {
                     let transform = transform_for(n_copied, &mut rng, &products, p);
                     n_copied += 1;
                     let word = COUNTERFEIT_WORDS[rng.random_range(0..COUNTERFEIT_WORDS.len())];
-                    let title = match rng.random_range(0..3) {
-                        0 => format!("{} {model} {word} - fast shipping", spelling(&mut rng)),
-                        1 => format!("NEW {} {model} Top Quality", spelling(&mut rng)),
-                        _ => format!("{model} {} style {word}", spelling(&mut rng)),
+                    // One in four names neither brand nor model, to slip past
+                    // text filters: only the photo gives it away.
+                    let (title, description) = match rng.random_range(0..4) {
+                        0 => (format!("{} {model} {word} - fast shipping", spelling(&mut rng)), None),
+                        1 => (format!("NEW {} {model} Top Quality", spelling(&mut rng)), None),
+                        2 => (format!("{model} {} style {word}", spelling(&mut rng)), None),
+                        _ => (
+                            format!("Premium {} {word} - fast shipping", generic_noun(product.design.shape)),
+                            Some(format!("{word}, same as original. Best price, ships in 3-5 days.")),
+                        ),
                     };
                     let mut photos = vec![Photo {
                         source: PhotoSource::Reference {
@@ -537,7 +559,7 @@ impl Catalog {
                         price: price_of(rng.random_range(0.12..0.35)),
                         currency: currency.into(),
                         seller: COUNTERFEIT_SELLERS[rng.random_range(0..COUNTERFEIT_SELLERS.len())].into(),
-                        description: format!("{word} of the {model}. Same as original, best price. Ships from warehouse in 3-5 days."),
+                        description: description.unwrap_or_else(|| format!("{word} of the {model}. Same as original, best price. Ships from warehouse in 3-5 days.")),
                         photos, tags: product.keywords.clone(),
                     }
                 }
