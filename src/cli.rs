@@ -273,8 +273,19 @@ pub fn write_queue(out: &mut dyn Write, entries: &[QueueEntry], format: Format) 
         Format::Csv => {
             let mut writer = csv::Writer::from_writer(out);
             writer.write_record([
-                "id", "status", "score", "product_id", "target", "listing_url", "title", "price",
-                "currency", "seller", "first_seen", "last_seen", "reasons",
+                "id",
+                "status",
+                "score",
+                "product_id",
+                "target",
+                "listing_url",
+                "title",
+                "price",
+                "currency",
+                "seller",
+                "first_seen",
+                "last_seen",
+                "reasons",
             ])?;
             for e in entries {
                 writer.write_record([

@@ -396,23 +396,30 @@ fn load_settings(workspace: &Path, problems: &RefCell<Vec<Problem>>) -> Settings
 
     let mut matching = root.table("matching");
     let threshold = matching.f64_in("threshold", 0.0, 1.0).unwrap_or(0.5);
-    let counterfeit_words = matching.string_list("counterfeit_words").unwrap_or_else(|| {
-        crate::matching::signals::DEFAULT_COUNTERFEIT_WORDS
-            .iter()
-            .map(|w| w.to_string())
-            .collect()
-    });
-    let accessory_phrases = matching.string_list("accessory_phrases").unwrap_or_else(|| {
-        crate::matching::signals::DEFAULT_ACCESSORY_PHRASES
-            .iter()
-            .map(|w| w.to_string())
-            .collect()
-    });
+    let counterfeit_words = matching
+        .string_list("counterfeit_words")
+        .unwrap_or_else(|| {
+            crate::matching::signals::DEFAULT_COUNTERFEIT_WORDS
+                .iter()
+                .map(|w| w.to_string())
+                .collect()
+        });
+    let accessory_phrases = matching
+        .string_list("accessory_phrases")
+        .unwrap_or_else(|| {
+            crate::matching::signals::DEFAULT_ACCESSORY_PHRASES
+                .iter()
+                .map(|w| w.to_string())
+                .collect()
+        });
     let mut fx = crate::matching::signals::default_fx();
     let mut fx_table = matching.table("fx");
     for (code, rate) in fx_table.positive_numbers() {
         if code.len() != 3 || !code.chars().all(|c| c.is_ascii_uppercase()) {
-            fx_table.problem(&code, format!("`{code}` is not an ISO 4217 code such as EUR"));
+            fx_table.problem(
+                &code,
+                format!("`{code}` is not an ISO 4217 code such as EUR"),
+            );
         } else {
             fx.insert(code, rate);
         }
@@ -891,7 +898,10 @@ impl<'a> TableReader<'a> {
                 toml::Value::Integer(i) if *i > 0 => out.push((key.clone(), *i as f64)),
                 other => self.problem(
                     key,
-                    format!("expected a positive number, found {} {other}", other.type_str()),
+                    format!(
+                        "expected a positive number, found {} {other}",
+                        other.type_str()
+                    ),
                 ),
             }
         }

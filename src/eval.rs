@@ -113,7 +113,10 @@ pub fn evaluate(seed: u64, n_listings: usize) -> Result<EvalReport> {
             photos,
             seller_confirmed: 0,
         };
-        let listed = candidates.get(&(listing.id as i64)).map(Vec::as_slice).unwrap_or(&[]);
+        let listed = candidates
+            .get(&(listing.id as i64))
+            .map(Vec::as_slice)
+            .unwrap_or(&[]);
         let verdicts = judge.judge(&facts, Some(listed));
         let best = verdicts.iter().max_by(|a, b| a.score.total_cmp(&b.score));
         let flagged = best.is_some_and(|b| b.score >= threshold);
@@ -124,7 +127,10 @@ pub fn evaluate(seed: u64, n_listings: usize) -> Result<EvalReport> {
             _ => "",
         };
         if truth {
-            let entry = report.by_transformation.entry(group.to_string()).or_default();
+            let entry = report
+                .by_transformation
+                .entry(group.to_string())
+                .or_default();
             entry.listings += 1;
             entry.caught += flagged as usize;
             let by_image = verdicts.iter().any(|v| {
@@ -140,7 +146,10 @@ pub fn evaluate(seed: u64, n_listings: usize) -> Result<EvalReport> {
             }
             (true, false) => {
                 report.false_positives += 1;
-                *report.false_positives_by_kind.entry(listing.kind.name().to_string()).or_default() += 1;
+                *report
+                    .false_positives_by_kind
+                    .entry(listing.kind.name().to_string())
+                    .or_default() += 1;
             }
             (false, true) => report.false_negatives += 1,
             (false, false) => {}
@@ -161,13 +170,21 @@ pub fn evaluate(seed: u64, n_listings: usize) -> Result<EvalReport> {
         report.false_negatives as f64,
     );
     report.precision = if tp + fp > 0.0 { tp / (tp + fp) } else { 1.0 };
-    report.recall = if tp + fneg > 0.0 { tp / (tp + fneg) } else { 1.0 };
+    report.recall = if tp + fneg > 0.0 {
+        tp / (tp + fneg)
+    } else {
+        1.0
+    };
     report.f1 = if report.precision + report.recall > 0.0 {
         2.0 * report.precision * report.recall / (report.precision + report.recall)
     } else {
         0.0
     };
-    report.attribution = if tp > 0.0 { attributed as f64 / tp } else { 1.0 };
+    report.attribution = if tp > 0.0 {
+        attributed as f64 / tp
+    } else {
+        1.0
+    };
     Ok(report)
 }
 
@@ -230,10 +247,17 @@ pub fn render(report: &EvalReport) -> String {
         );
     }
     if !report.false_positives_by_kind.is_empty() {
-        let _ = writeln!(out, "false positives by kind: {:?}", report.false_positives_by_kind);
+        let _ = writeln!(
+            out,
+            "false positives by kind: {:?}",
+            report.false_positives_by_kind
+        );
     }
     for (id, kind, group, score, title) in report.mistakes.iter().take(20) {
-        let _ = writeln!(out, "  wrong: {id} {kind} {group} score {score:.3} {title:?}");
+        let _ = writeln!(
+            out,
+            "  wrong: {id} {kind} {group} score {score:.3} {title:?}"
+        );
     }
     out
 }

@@ -205,7 +205,10 @@ mod tests {
         // 1/4 scale: the smallest that keeps both sides at or above 96.
         assert_eq!(small.dimensions(), (200, 150));
         let centre = small.get_pixel(100, 75).0;
-        assert!(centre[0].abs_diff(100) < 6 && centre[1].abs_diff(75) < 6, "{centre:?}");
+        assert!(
+            centre[0].abs_diff(100) < 6 && centre[1].abs_diff(75) < 6,
+            "{centre:?}"
+        );
         let (_, small_png) = decode_small(&png(300, 200), 1_000_000, 100).unwrap();
         assert_eq!(small_png.dimensions(), (150, 100));
         let garbage = crate::demo::site::corrupt_jpeg();

@@ -17,7 +17,7 @@ use sha2::{Digest, Sha256};
 use crate::config::Config;
 use crate::index::{self, PRINT_VERSION};
 use crate::matching::image::{listing_prints, Print, WORK_SIDE};
-use crate::matching::score::{JudgedProduct, Judge, ListingFacts, MatchSettings};
+use crate::matching::score::{Judge, JudgedProduct, ListingFacts, MatchSettings};
 use crate::matching::signals::Phrase;
 use crate::matching::text::{normalised_text, ProductTerms};
 use crate::photo;
@@ -37,7 +37,10 @@ pub struct JudgeReport {
 }
 
 /// The judge for a workspace's catalogue and settings, over `references`.
-pub fn judge_for(config: &Config, references: crate::matching::references::ReferenceIndex) -> Judge {
+pub fn judge_for(
+    config: &Config,
+    references: crate::matching::references::ReferenceIndex,
+) -> Judge {
     let brand = &config.catalog.brand;
     let settings = &config.settings;
     Judge {
@@ -55,8 +58,16 @@ pub fn judge_for(config: &Config, references: crate::matching::references::Refer
         references,
         settings: MatchSettings {
             threshold: settings.threshold,
-            counterfeit_words: settings.counterfeit_words.iter().map(|w| Phrase::new(w)).collect(),
-            accessory_phrases: settings.accessory_phrases.iter().map(|w| Phrase::new(w)).collect(),
+            counterfeit_words: settings
+                .counterfeit_words
+                .iter()
+                .map(|w| Phrase::new(w))
+                .collect(),
+            accessory_phrases: settings
+                .accessory_phrases
+                .iter()
+                .map(|w| Phrase::new(w))
+                .collect(),
             fx: settings.fx.clone(),
         },
         authorized_sellers: brand.authorized_sellers.clone(),
@@ -101,7 +112,10 @@ fn judge_key(settings_key: &str, listing: &ListingToJudge) -> String {
 /// seller and photos, and its price to within 10%.
 pub fn material_key(listing: &ListingToJudge) -> String {
     let l = &listing.listing.listing;
-    let price_band = l.price.filter(|p| *p > 0.0).map(|p| (p.ln() / 1.1f64.ln()).round() as i64);
+    let price_band = l
+        .price
+        .filter(|p| *p > 0.0)
+        .map(|p| (p.ln() / 1.1f64.ln()).round() as i64);
     let text = serde_json::json!([
         normalised_text(l.title.as_deref().unwrap_or("")),
         normalised_text(l.description.as_deref().unwrap_or("")),
@@ -116,7 +130,12 @@ pub fn material_key(listing: &ListingToJudge) -> String {
 /// Prints of the photo with digest `sha256`, from the cache or computed
 /// from its stored bytes (and cached). A photo that cannot be decoded has
 /// no prints.
-fn photo_prints(store: &Store, sha256: &str, max_pixels: u64, printed: &mut usize) -> Result<Vec<Print>> {
+fn photo_prints(
+    store: &Store,
+    sha256: &str,
+    max_pixels: u64,
+    printed: &mut usize,
+) -> Result<Vec<Print>> {
     if let Some(json) = store.photo_prints(sha256, PRINT_VERSION)? {
         if let Ok(prints) = serde_json::from_str(&json) {
             return Ok(prints);
@@ -186,7 +205,10 @@ pub fn judge_workspace(config: &Config, store: &Store) -> Result<JudgeReport> {
                 photos,
                 seller_confirmed: listing.seller_confirmed,
             };
-            let candidates = text_candidates.get(&listing.listing.id.0).map(Vec::as_slice).unwrap_or(&[]);
+            let candidates = text_candidates
+                .get(&listing.listing.id.0)
+                .map(Vec::as_slice)
+                .unwrap_or(&[]);
             let verdicts: Vec<StoredVerdict> = judge
                 .judge(&facts, Some(candidates))
                 .into_iter()

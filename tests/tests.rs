@@ -8,3 +8,4 @@ mod check;
 mod crawl;
 mod extract;
 mod listings;
+mod queue;

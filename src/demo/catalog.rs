@@ -530,12 +530,23 @@ impl Catalog {
                     // One in four names neither brand nor model, to slip past
                     // text filters: only the photo gives it away.
                     let (title, description) = match rng.random_range(0..4) {
-                        0 => (format!("{} {model} {word} - fast shipping", spelling(&mut rng)), None),
-                        1 => (format!("NEW {} {model} Top Quality", spelling(&mut rng)), None),
+                        0 => (
+                            format!("{} {model} {word} - fast shipping", spelling(&mut rng)),
+                            None,
+                        ),
+                        1 => (
+                            format!("NEW {} {model} Top Quality", spelling(&mut rng)),
+                            None,
+                        ),
                         2 => (format!("{model} {} style {word}", spelling(&mut rng)), None),
                         _ => (
-                            format!("Premium {} {word} - fast shipping", generic_noun(product.design.shape)),
-                            Some(format!("{word}, same as original. Best price, ships in 3-5 days.")),
+                            format!(
+                                "Premium {} {word} - fast shipping",
+                                generic_noun(product.design.shape)
+                            ),
+                            Some(format!(
+                                "{word}, same as original. Best price, ships in 3-5 days."
+                            )),
                         ),
                     };
                     let mut photos = vec![Photo {

@@ -86,6 +86,9 @@ fn point_at(config: &mut Config, market: &Marketplace) {
 pub struct DemoReport {
     pub written: Vec<PathBuf>,
     pub summary: RunSummary,
+    pub judged: crate::queue::JudgeReport,
+    /// The pending queue, highest score first.
+    pub queue: Vec<crate::store::QueueEntry>,
     pub listings_by_target: Vec<(String, usize)>,
     /// The first error of each kind: (kind, message).
     pub error_examples: Vec<(String, String)>,
@@ -121,8 +124,14 @@ pub async fn run(workspace: &Path, progress: Progress) -> Result<DemoReport> {
     let store = Arc::new(Store::open(&config.db_path())?);
     let summary = crawl::crawl(&config, store.clone(), &CrawlOptions::default(), progress).await?;
     let run = crate::store::RunId(summary.run_id);
-    let (listings, errors) = tokio::task::spawn_blocking(move || -> Result<_> {
-        Ok((store.listings(None)?, store.run_errors(run)?))
+    let (listings, errors, judged, queue) = tokio::task::spawn_blocking(move || -> Result<_> {
+        let judged = crate::queue::judge_workspace(&config, &store)?;
+        Ok((
+            store.listings(None)?,
+            store.run_errors(run)?,
+            judged,
+            store.queue(Some("pending"))?,
+        ))
     })
     .await??;
     let mut error_examples: Vec<(String, String)> = Vec::new();
@@ -144,6 +153,8 @@ pub async fn run(workspace: &Path, progress: Progress) -> Result<DemoReport> {
     Ok(DemoReport {
         written,
         summary,
+        judged,
+        queue,
         listings_by_target,
         error_examples,
     })
@@ -173,6 +184,22 @@ pub fn render_report(report: &DemoReport, workspace: &Path) -> String {
     for (target, n) in &report.listings_by_target {
         let _ = writeln!(out, "  {target:<12} {n}");
     }
+    out.push_str(&crate::cli::render_judge_report(&report.judged));
+    let _ = writeln!(out, "top of the review queue:");
+    for entry in report.queue.iter().take(8) {
+        let reasons =
+            serde_json::from_value::<crate::matching::score::Signals>(entry.signals.clone())
+                .map(|s| s.reasons().join("; "))
+                .unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "  #{:<4} {:.2} {:<8} {}\n        why: {reasons}",
+            entry.id,
+            entry.score,
+            entry.product_id,
+            entry.title.as_deref().unwrap_or("-"),
+        );
+    }
     let ws = if workspace == Path::new(".") {
         String::new()
     } else {
@@ -186,6 +213,14 @@ pub fn render_report(report: &DemoReport, workspace: &Path) -> String {
     let _ = writeln!(
         out,
         "  knockoff {ws}listings --format json      the same, for scripts"
+    );
+    let _ = writeln!(
+        out,
+        "  knockoff {ws}queue list                  every pending match, with the reasons"
+    );
+    let _ = writeln!(
+        out,
+        "  knockoff {ws}queue confirm ID            (or dismiss ID --note why)"
     );
     let _ = writeln!(
         out,

@@ -59,7 +59,10 @@ pub fn dir(config: &Config) -> PathBuf {
 }
 
 /// Prints of a reference photo from its bytes.
-pub fn print_reference(bytes: &[u8], max_pixels: u64) -> Result<Vec<(Variant, Print)>, photo::PhotoError> {
+pub fn print_reference(
+    bytes: &[u8],
+    max_pixels: u64,
+) -> Result<Vec<(Variant, Print)>, photo::PhotoError> {
     let (_, image) = photo::decode(bytes, max_pixels)?;
     let rgb = image.to_rgb8();
     let (w, h) = rgb.dimensions();
@@ -91,10 +94,15 @@ pub fn references(config: &Config) -> Result<References> {
         for rel in &product.images {
             let rel = rel.to_string_lossy().replace('\\', "/");
             let file = config.reference_dir().join(&rel);
-            let bytes = std::fs::read(&file).with_context(|| format!("reading reference image {}", file.display()))?;
+            let bytes = std::fs::read(&file)
+                .with_context(|| format!("reading reference image {}", file.display()))?;
             let sha = hex::encode(Sha256::digest(&bytes));
             key.update(sha.as_bytes());
-            let image = match images.iter().chain(&cached.images).find(|i| i.sha256 == sha) {
+            let image = match images
+                .iter()
+                .chain(&cached.images)
+                .find(|i| i.sha256 == sha)
+            {
                 Some(known) => ReferenceImage {
                     path: rel.clone(),
                     ..known.clone()
@@ -102,7 +110,9 @@ pub fn references(config: &Config) -> Result<References> {
                 None => {
                     printed += 1;
                     let printed = print_reference(&bytes, config.settings.crawl.max_image_pixels)
-                        .map_err(|e| anyhow::anyhow!("reference image {}: {e}", file.display()))?;
+                        .map_err(|e| {
+                        anyhow::anyhow!("reference image {}: {e}", file.display())
+                    })?;
                     ReferenceImage {
                         path: rel.clone(),
                         sha256: sha,
@@ -121,7 +131,10 @@ pub fn references(config: &Config) -> Result<References> {
     }
     let unchanged = printed == 0
         && images.len() == cached.images.len()
-        && images.iter().zip(&cached.images).all(|(a, b)| a.path == b.path && a.sha256 == b.sha256);
+        && images
+            .iter()
+            .zip(&cached.images)
+            .all(|(a, b)| a.path == b.path && a.sha256 == b.sha256);
     let n_images = images.len();
     if !unchanged {
         let file = ReferenceFile {
@@ -140,7 +153,8 @@ pub fn references(config: &Config) -> Result<References> {
 
 fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("creating {}", parent.display()))?;
     }
     let tmp = path.with_extension("tmp");
     std::fs::write(&tmp, bytes).with_context(|| format!("writing {}", tmp.display()))?;

@@ -58,9 +58,11 @@ impl TextIndex {
             Ok(index) if index.schema() == schema => index,
             _ => {
                 // Stale or foreign: start again (it is derived from the store).
-                std::fs::remove_dir_all(dir).with_context(|| format!("clearing {}", dir.display()))?;
+                std::fs::remove_dir_all(dir)
+                    .with_context(|| format!("clearing {}", dir.display()))?;
                 std::fs::create_dir_all(dir)?;
-                Index::create_in_dir(dir, schema).with_context(|| format!("creating the text index in {}", dir.display()))?
+                Index::create_in_dir(dir, schema)
+                    .with_context(|| format!("creating the text index in {}", dir.display()))?
             }
         };
         TextIndex::from_index(index)
@@ -129,7 +131,10 @@ impl TextIndex {
             let edits = allowed_edits(word.chars().count()) as u8;
             for field in [self.title, self.body] {
                 let term = Term::from_field_text(field, &word);
-                clauses.push((Occur::Should, Box::new(FuzzyTermQuery::new(term, edits, true))));
+                clauses.push((
+                    Occur::Should,
+                    Box::new(FuzzyTermQuery::new(term, edits, true)),
+                ));
             }
         }
         if clauses.is_empty() {
@@ -156,7 +161,8 @@ impl TextIndex {
         if normalised.is_empty() {
             return Ok(Vec::new());
         }
-        let mut parser = QueryParser::for_index(&self.index, vec![self.title, self.body, self.seller]);
+        let mut parser =
+            QueryParser::for_index(&self.index, vec![self.title, self.body, self.seller]);
         parser.set_conjunction_by_default();
         let (query, _errors) = parser.parse_query_lenient(&normalised);
         let searcher = self.reader.searcher();
@@ -188,18 +194,35 @@ mod tests {
         ];
         let docs: Vec<TextDoc> = docs
             .iter()
-            .map(|&(id, title, description, seller)| TextDoc { id, title, description, seller })
+            .map(|&(id, title, description, seller)| TextDoc {
+                id,
+                title,
+                description,
+                seller,
+            })
             .collect();
         index.upsert(&docs, false).unwrap();
         let cloudstep = ProductTerms::new("Orvane", "Orvane Cloudstep 3", &["cloud step".into()]);
-        let mut hits: Vec<i64> = index.product_hits(&cloudstep).unwrap().into_iter().collect();
+        let mut hits: Vec<i64> = index
+            .product_hits(&cloudstep)
+            .unwrap()
+            .into_iter()
+            .collect();
         hits.sort();
         assert_eq!(hits, [1, 3]);
         assert_eq!(index.search("tidewatch", 10).unwrap(), [4]);
         assert_eq!(index.search("ORVANE used", 10).unwrap(), [3]);
         // Re-indexing a listing replaces it; reopening keeps what was committed.
         index
-            .upsert(&[TextDoc { id: 2, title: "Orvane Cloudstep", description: "", seller: "" }], false)
+            .upsert(
+                &[TextDoc {
+                    id: 2,
+                    title: "Orvane Cloudstep",
+                    description: "",
+                    seller: "",
+                }],
+                false,
+            )
             .unwrap();
         drop(index);
         let reopened = TextIndex::open(&dir.path().join("text")).unwrap();

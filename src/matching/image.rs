@@ -271,10 +271,16 @@ fn sample(img: &RgbImage, rect: Rect, n: usize, outside: [u8; 3]) -> Vec<[f32; 3
     let cell_h = rect.h / n as f32;
     for row in 0..n {
         let ya = rect.y + row as f32 * cell_h;
-        let (py0, py1) = (ya.floor() as i64, ((ya + cell_h).ceil() as i64).max(ya.floor() as i64 + 1));
+        let (py0, py1) = (
+            ya.floor() as i64,
+            ((ya + cell_h).ceil() as i64).max(ya.floor() as i64 + 1),
+        );
         for col in 0..n {
             let xa = rect.x + col as f32 * cell_w;
-            let (px0, px1) = (xa.floor() as i64, ((xa + cell_w).ceil() as i64).max(xa.floor() as i64 + 1));
+            let (px0, px1) = (
+                xa.floor() as i64,
+                ((xa + cell_w).ceil() as i64).max(xa.floor() as i64 + 1),
+            );
             let mut sum = [0f32; 3];
             let mut count = 0f32;
             for y in py0..py1 {
@@ -325,7 +331,11 @@ fn pack(bits: impl Iterator<Item = bool>) -> u64 {
 /// pHash of a 32×32 grey image (row-major): the 8×8 lowest-frequency DCT
 /// coefficients (DC included), each bit set when above their median.
 pub fn phash(grey32: &[f32]) -> u64 {
-    assert_eq!(grey32.len(), HASH_SIDE * HASH_SIDE, "pHash needs 32×32 samples");
+    assert_eq!(
+        grey32.len(),
+        HASH_SIDE * HASH_SIDE,
+        "pHash needs 32×32 samples"
+    );
     let basis = dct_basis();
     // Along each row: 32 rows × 8 frequencies.
     let mut rows = [[0f32; 8]; HASH_SIDE];
@@ -397,7 +407,9 @@ fn print_view(
             let (ya, yb) = (y * 4, y * 4 + 4);
             let mut sum = 0.0;
             for yy in ya..yb {
-                sum += grey32[yy * HASH_SIDE + xa..yy * HASH_SIDE + xb].iter().sum::<f32>();
+                sum += grey32[yy * HASH_SIDE + xa..yy * HASH_SIDE + xb]
+                    .iter()
+                    .sum::<f32>();
             }
             *value = sum / ((xb - xa) * (yb - ya)) as f32;
         }
@@ -421,7 +433,14 @@ fn print_region(img: &RgbImage, region: Region, as_is: bool, out: &mut Vec<Print
     let rect = Rect::of(img).region(region);
     if as_is {
         let background = border_colour(img, rect);
-        out.extend(print_view(img, rect, [255, 255, 255], background, region, false));
+        out.extend(print_view(
+            img,
+            rect,
+            [255, 255, 255],
+            background,
+            region,
+            false,
+        ));
     }
     if let Some((object, background)) = trim(img, rect) {
         out.extend(print_view(
@@ -565,9 +584,8 @@ fn cell_distance(a: [f32; 3], b: [f32; 3]) -> f32 {
 /// free) plus in chroma, at the hue rotation within ±45° that fits best (so
 /// a recolour is free too).
 pub fn layout_distance(listing: &Print, reference: &Print) -> f32 {
-    let cells = |p: &Print| -> Vec<[f32; 3]> {
-        p.layout.iter().map(|c| c.map(|v| v as f32)).collect()
-    };
+    let cells =
+        |p: &Print| -> Vec<[f32; 3]> { p.layout.iter().map(|c| c.map(|v| v as f32)).collect() };
     let (a, b) = (cells(listing), cells(reference));
     let is_object = |cell: [f32; 3], background: Option<[i16; 3]>| {
         background.is_none_or(|bg| cell_distance(cell, bg.map(|v| v as f32)) > OBJECT_CELL)
@@ -608,8 +626,22 @@ mod tests {
     #[test]
     fn variants_cover_dihedral_tilts_and_crops() {
         let variants = reference_variants();
-        assert_eq!(variants.iter().filter(|v| v.tilt == 0 && v.crop.is_none()).count(), 8);
+        assert_eq!(
+            variants
+                .iter()
+                .filter(|v| v.tilt == 0 && v.crop.is_none())
+                .count(),
+            8
+        );
         assert_eq!(variants.iter().filter(|v| v.crop.is_some()).count(), 12);
-        assert_eq!(Variant { mirrored: true, tilt: -5, ..Variant::default() }.to_string(), "mirror+tilt -5°");
+        assert_eq!(
+            Variant {
+                mirrored: true,
+                tilt: -5,
+                ..Variant::default()
+            }
+            .to_string(),
+            "mirror+tilt -5°"
+        );
     }
 }

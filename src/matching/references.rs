@@ -133,7 +133,13 @@ impl MultiIndex {
 
     /// Ids whose hash (`hash_of(id)`) is within `radius` (at most 15) of
     /// `query`, each once, passed to `found`.
-    fn within(&self, query: u64, radius: u32, hash_of: impl Fn(u32) -> u64, mut found: impl FnMut(u32)) {
+    fn within(
+        &self,
+        query: u64,
+        radius: u32,
+        hash_of: impl Fn(u32) -> u64,
+        mut found: impl FnMut(u32),
+    ) {
         let chunk_radius = radius.min(FIND_RADIUS) / 4;
         let mut probes = Vec::with_capacity(700);
         for c in 0..self.offsets.len() {
@@ -184,8 +190,12 @@ impl ReferenceIndex {
     pub fn candidates(&self, phash: u64, dhash: u64, radius: u32) -> Vec<u32> {
         let mut found = Vec::new();
         let radius = radius.min(FIND_RADIUS);
-        self.by_phash
-            .within(phash, radius, |id| self.prints[id as usize].print.phash, |id| found.push(id));
+        self.by_phash.within(
+            phash,
+            radius,
+            |id| self.prints[id as usize].print.phash,
+            |id| found.push(id),
+        );
         self.by_dhash.within(
             dhash,
             radius,

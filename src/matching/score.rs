@@ -201,7 +201,10 @@ impl Judge {
             for print in prints {
                 for hit in self.references.lookup(print) {
                     let product = hit.reference.product as usize;
-                    if best.get(&product).is_some_and(|b| b.strength >= hit.strength) {
+                    if best
+                        .get(&product)
+                        .is_some_and(|b| b.strength >= hit.strength)
+                    {
                         continue;
                     }
                     let region = match print.region {
@@ -209,7 +212,11 @@ impl Judge {
                         super::image::Region::BelowBanner => "below a banner".to_string(),
                         super::image::Region::AboveFooter => "above a footer".to_string(),
                         super::image::Region::Quadrant(q) => {
-                            format!("{} tile", ["top-left", "top-right", "bottom-left", "bottom-right"][q as usize % 4])
+                            format!(
+                                "{} tile",
+                                ["top-left", "top-right", "bottom-left", "bottom-right"]
+                                    [q as usize % 4]
+                            )
                         }
                     };
                     best.insert(
@@ -218,7 +225,11 @@ impl Judge {
                             photo: photo + 1,
                             reference: hit.reference.image.clone(),
                             variant: hit.reference.variant.to_string(),
-                            view: if print.trimmed { format!("{region}, trimmed") } else { region },
+                            view: if print.trimmed {
+                                format!("{region}, trimmed")
+                            } else {
+                                region
+                            },
                             phash_distance: hit.phash_distance,
                             dhash_distance: hit.dhash_distance,
                             layout_distance: (hit.layout_distance as f64 * 10.0).round() / 10.0,
@@ -262,7 +273,11 @@ impl Signals {
         }
         let text = &self.text;
         if text.score > 0.0 {
-            let place = if text.in_title { "title" } else { "description" };
+            let place = if text.in_title {
+                "title"
+            } else {
+                "description"
+            };
             let mut parts = Vec::new();
             if let Some(brand) = &text.brand {
                 if text.brand_disguised {
@@ -305,7 +320,9 @@ impl Signals {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::matching::signals::{default_fx, DEFAULT_ACCESSORY_PHRASES, DEFAULT_COUNTERFEIT_WORDS};
+    use crate::matching::signals::{
+        default_fx, DEFAULT_ACCESSORY_PHRASES, DEFAULT_COUNTERFEIT_WORDS,
+    };
 
     fn judge() -> Judge {
         Judge {
@@ -318,8 +335,14 @@ mod tests {
             references: ReferenceIndex::default(),
             settings: MatchSettings {
                 threshold: 0.5,
-                counterfeit_words: DEFAULT_COUNTERFEIT_WORDS.iter().map(|w| Phrase::new(w)).collect(),
-                accessory_phrases: DEFAULT_ACCESSORY_PHRASES.iter().map(|w| Phrase::new(w)).collect(),
+                counterfeit_words: DEFAULT_COUNTERFEIT_WORDS
+                    .iter()
+                    .map(|w| Phrase::new(w))
+                    .collect(),
+                accessory_phrases: DEFAULT_ACCESSORY_PHRASES
+                    .iter()
+                    .map(|w| Phrase::new(w))
+                    .collect(),
                 fx: default_fx(),
             },
             authorized_sellers: vec!["orvane-official".into()],
@@ -346,9 +369,19 @@ mod tests {
         assert!(score(&fake) > 0.8, "{}", score(&fake));
         let cheap_no_words = facts("Orvane Cloudstep 3 sneakers", 24.0, "EUR", "megasale");
         assert!(score(&cheap_no_words) > 0.5, "{}", score(&cheap_no_words));
-        let used = facts("Used Orvane Cloudstep 3 - good condition", 95.0, "USD", "jane_d");
+        let used = facts(
+            "Used Orvane Cloudstep 3 - good condition",
+            95.0,
+            "USD",
+            "jane_d",
+        );
         assert!(score(&used) < 0.2, "{}", score(&used));
-        let case = facts("Replacement laces for Orvane Cloudstep 3", 9.99, "USD", "gadget-corner");
+        let case = facts(
+            "Replacement laces for Orvane Cloudstep 3",
+            9.99,
+            "USD",
+            "gadget-corner",
+        );
         assert!(score(&case) < 0.1, "{}", score(&case));
         let other = facts("Vantor Classic sneaker", 60.0, "USD", "urban-goods");
         assert!(score(&other) < 0.1, "{}", score(&other));
@@ -366,7 +399,10 @@ mod tests {
         assert!(score(&with_history) > score(&borderline) + 0.2);
         let verdict = judge().judge(&with_history, None).remove(0);
         let reasons = verdict.signals.reasons().join("; ");
-        assert!(reasons.contains("title: brand 'Orvane', 'Cloudstep 3'"), "{reasons}");
+        assert!(
+            reasons.contains("title: brand 'Orvane', 'Cloudstep 3'"),
+            "{reasons}"
+        );
         assert!(reasons.contains("price 47% of MSRP"), "{reasons}");
         assert!(reasons.contains("seller has 2 confirmed"), "{reasons}");
     }

@@ -152,7 +152,10 @@ pub fn price_signal(
 
 /// The default FX table.
 pub fn default_fx() -> BTreeMap<String, f64> {
-    DEFAULT_FX.iter().map(|(c, r)| (c.to_string(), *r)).collect()
+    DEFAULT_FX
+        .iter()
+        .map(|(c, r)| (c.to_string(), *r))
+        .collect()
 }
 
 /// Whether `seller` is one of `authorized` (case and surrounding space ignored).
@@ -160,7 +163,9 @@ pub fn is_authorized(seller: Option<&str>, authorized: &[String]) -> bool {
     let Some(seller) = seller.map(str::trim).filter(|s| !s.is_empty()) else {
         return false;
     };
-    authorized.iter().any(|a| a.trim().eq_ignore_ascii_case(seller))
+    authorized
+        .iter()
+        .any(|a| a.trim().eq_ignore_ascii_case(seller))
 }
 
 #[cfg(test)]
@@ -178,21 +183,48 @@ mod tests {
         let eur = price_signal(Some(137.0), Some("eur"), Some(149.0), None, &fx).unwrap();
         assert!((eur.ratio - 1.0).abs() < 0.01);
         // Unknown currency, missing price or MSRP: no signal rather than a wrong one.
-        assert_eq!(price_signal(Some(10.0), Some("XYZ"), Some(149.0), None, &fx), None);
-        assert_eq!(price_signal(None, Some("USD"), Some(149.0), None, &fx), None);
+        assert_eq!(
+            price_signal(Some(10.0), Some("XYZ"), Some(149.0), None, &fx),
+            None
+        );
+        assert_eq!(
+            price_signal(None, Some("USD"), Some(149.0), None, &fx),
+            None
+        );
         assert_eq!(price_signal(Some(10.0), None, None, None, &fx), None);
         assert_eq!(price_signal(Some(0.0), None, Some(9.0), None, &fx), None);
     }
 
     #[test]
     fn vocabulary_and_accessory_phrases_with_gaps() {
-        let words: Vec<Phrase> = DEFAULT_COUNTERFEIT_WORDS.iter().map(|w| Phrase::new(w)).collect();
-        assert_eq!(phrases_in(&words, "Cloudstep 1:1 quality, AAA grade!"), ["1:1", "AAA"]);
-        assert_eq!(phrases_in(&words, "Super-copy of the Tidewatch"), ["super copy"]);
+        let words: Vec<Phrase> = DEFAULT_COUNTERFEIT_WORDS
+            .iter()
+            .map(|w| Phrase::new(w))
+            .collect();
+        assert_eq!(
+            phrases_in(&words, "Cloudstep 1:1 quality, AAA grade!"),
+            ["1:1", "AAA"]
+        );
+        assert_eq!(
+            phrases_in(&words, "Super-copy of the Tidewatch"),
+            ["super copy"]
+        );
         assert!(phrases_in(&words, "Genuine, receipt included").is_empty());
-        let accessories: Vec<Phrase> = DEFAULT_ACCESSORY_PHRASES.iter().map(|w| Phrase::new(w)).collect();
-        assert_eq!(phrases_in(&accessories, "Replacement silicone strap for Orvane Tidewatch"), ["strap for", "replacement … for"]);
-        assert_eq!(phrases_in(&accessories, "Spare lid compatible with Orvane Aero Bottle"), ["compatible with"]);
+        let accessories: Vec<Phrase> = DEFAULT_ACCESSORY_PHRASES
+            .iter()
+            .map(|w| Phrase::new(w))
+            .collect();
+        assert_eq!(
+            phrases_in(
+                &accessories,
+                "Replacement silicone strap for Orvane Tidewatch"
+            ),
+            ["strap for", "replacement … for"]
+        );
+        assert_eq!(
+            phrases_in(&accessories, "Spare lid compatible with Orvane Aero Bottle"),
+            ["compatible with"]
+        );
         assert!(phrases_in(&accessories, "Orvane Tidewatch replica").is_empty());
     }
 

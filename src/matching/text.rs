@@ -26,7 +26,11 @@ pub fn normalise(text: &str) -> Vec<Word> {
         if raw.is_empty() {
             continue;
         }
-        let lower: String = raw.chars().flat_map(char::to_lowercase).map(fold_accent).collect();
+        let lower: String = raw
+            .chars()
+            .flat_map(char::to_lowercase)
+            .map(fold_accent)
+            .collect();
         let has_letter = lower.chars().any(|c| c.is_alphabetic());
         let has_digit = lower.chars().any(|c| c.is_ascii_digit());
         let norm = if has_letter && has_digit {
@@ -311,7 +315,12 @@ mod tests {
 
     #[test]
     fn product_names_match_fuzzily_split_or_joined() {
-        for title in ["cloud step runner", "Cloudstpe 3", "CLOUD-STEP", "cl0udstep"] {
+        for title in [
+            "cloud step runner",
+            "Cloudstpe 3",
+            "CLOUD-STEP",
+            "cl0udstep",
+        ] {
             let found = match_text(&cloudstep(), title, "");
             assert!(found.phrase_share >= 0.99, "{title}: {found:?}");
             assert!(found.score >= 0.6 && found.brand.is_none(), "{title}");

@@ -27,8 +27,7 @@ use crate::extract::Listing;
 mod queue;
 
 pub use queue::{
-    AuditRow, Decision, ListingToJudge, MatchId, QueueChanges, QueueEntry, StoredVerdict,
-    MATCHER,
+    AuditRow, Decision, ListingToJudge, MatchId, QueueChanges, QueueEntry, StoredVerdict, MATCHER,
 };
 
 fn migrations() -> Migrations<'static> {

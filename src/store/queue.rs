@@ -93,7 +93,13 @@ pub struct AuditRow {
 /// The actor of automatic queue changes in the audit log.
 pub const MATCHER: &str = "matcher";
 
-fn audit(tx: &Transaction, actor: &str, action: &str, match_id: Option<i64>, detail: &str) -> Result<()> {
+fn audit(
+    tx: &Transaction,
+    actor: &str,
+    action: &str,
+    match_id: Option<i64>,
+    detail: &str,
+) -> Result<()> {
     tx.prepare_cached(
         "INSERT INTO audit_log (at, actor, action, match_id, detail) VALUES (?1, ?2, ?3, ?4, ?5)",
     )?
@@ -107,9 +113,12 @@ impl Store {
     pub fn listings_to_judge(&self) -> Result<Vec<ListingToJudge>> {
         let listings = self.listings(None)?;
         let conn = self.conn();
-        let mut hash_stmt = conn.prepare_cached("SELECT content_hash FROM listings WHERE id = ?1")?;
-        let mut image_stmt = conn.prepare_cached("SELECT sha256 FROM images WHERE url = ?1 AND error IS NULL")?;
-        let mut judged_stmt = conn.prepare_cached("SELECT judge_key FROM judged WHERE listing_id = ?1")?;
+        let mut hash_stmt =
+            conn.prepare_cached("SELECT content_hash FROM listings WHERE id = ?1")?;
+        let mut image_stmt =
+            conn.prepare_cached("SELECT sha256 FROM images WHERE url = ?1 AND error IS NULL")?;
+        let mut judged_stmt =
+            conn.prepare_cached("SELECT judge_key FROM judged WHERE listing_id = ?1")?;
         let mut seller_stmt = conn.prepare_cached(
             "SELECT COUNT(*) FROM matches m JOIN listings l ON l.id = m.listing_id
              WHERE m.status = 'confirmed' AND l.target = ?1 AND l.seller = ?2 AND l.id != ?3",
@@ -131,7 +140,9 @@ impl Store {
                 .collect::<rusqlite::Result<Vec<_>>>()?;
             let judged_key = judged_stmt.query_row([id], |r| r.get(0)).optional()?;
             let seller_confirmed: i64 = match &listing.listing.seller {
-                Some(seller) => seller_stmt.query_row(params![listing.target, seller, id], |r| r.get(0))?,
+                Some(seller) => {
+                    seller_stmt.query_row(params![listing.target, seller, id], |r| r.get(0))?
+                }
                 None => 0,
             };
             out.push(ListingToJudge {
@@ -156,7 +167,9 @@ impl Store {
 
     /// Number of stored listings.
     pub fn listing_count(&self) -> Result<u64> {
-        let n: i64 = self.conn().query_row("SELECT COUNT(*) FROM listings", [], |r| r.get(0))?;
+        let n: i64 = self
+            .conn()
+            .query_row("SELECT COUNT(*) FROM listings", [], |r| r.get(0))?;
         Ok(n as u64)
     }
 
@@ -203,7 +216,9 @@ impl Store {
             let mut stmt = tx.prepare_cached(
                 "SELECT id, product_id, status, decided_key FROM matches WHERE listing_id = ?1",
             )?;
-            let rows = stmt.query_map([listing.0], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?;
+            let rows = stmt.query_map([listing.0], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+            })?;
             rows.collect::<rusqlite::Result<_>>()?
         };
         for verdict in verdicts {
@@ -218,12 +233,20 @@ impl Store {
                         params![listing.0, verdict.product_id, verdict.score, verdict.signals, material_key, at],
                     )?;
                     let id = tx.last_insert_rowid();
-                    audit(&tx, MATCHER, "queued", Some(id), &format!("score {:.3}", verdict.score))?;
+                    audit(
+                        &tx,
+                        MATCHER,
+                        "queued",
+                        Some(id),
+                        &format!("score {:.3}", verdict.score),
+                    )?;
                     changes.queued += 1;
                 }
                 None => {}
                 Some((id, _, status, decided_key)) => {
-                    let reopen = status == "dismissed" && above && decided_key.as_deref() != Some(material_key);
+                    let reopen = status == "dismissed"
+                        && above
+                        && decided_key.as_deref() != Some(material_key);
                     let withdraw = status == "pending" && !above;
                     let new_status = if reopen {
                         "pending"
@@ -238,7 +261,16 @@ impl Store {
                         params![id, new_status, verdict.score, verdict.signals, material_key, at],
                     )?;
                     if reopen {
-                        audit(&tx, MATCHER, "reopened", Some(*id), &format!("listing changed since it was dismissed; score {:.3}", verdict.score))?;
+                        audit(
+                            &tx,
+                            MATCHER,
+                            "reopened",
+                            Some(*id),
+                            &format!(
+                                "listing changed since it was dismissed; score {:.3}",
+                                verdict.score
+                            ),
+                        )?;
                         changes.reopened += 1;
                     } else if withdraw {
                         tx.execute(
@@ -246,7 +278,13 @@ impl Store {
                                 note = ?4 WHERE id = ?1",
                             params![id, at, MATCHER, format!("withdrawn: score {:.3} is below the threshold {threshold}", verdict.score)],
                         )?;
-                        audit(&tx, MATCHER, "withdrawn", Some(*id), &format!("score {:.3} below threshold {threshold}", verdict.score))?;
+                        audit(
+                            &tx,
+                            MATCHER,
+                            "withdrawn",
+                            Some(*id),
+                            &format!("score {:.3} below threshold {threshold}", verdict.score),
+                        )?;
                         changes.withdrawn += 1;
                     } else {
                         changes.updated += 1;
@@ -309,16 +347,25 @@ impl Store {
                 note: r.get(16)?,
             })
         })?;
-        rows.collect::<rusqlite::Result<_>>().context("reading the queue")
+        rows.collect::<rusqlite::Result<_>>()
+            .context("reading the queue")
     }
 
     /// Confirms or dismisses match `id` for `actor`, with an audit row.
     /// Errors name the id when there is no such match.
-    pub fn decide(&self, id: MatchId, decision: Decision, actor: &str, note: Option<&str>) -> Result<()> {
+    pub fn decide(
+        &self,
+        id: MatchId,
+        decision: Decision,
+        actor: &str,
+        note: Option<&str>,
+    ) -> Result<()> {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
         let exists: Option<String> = tx
-            .query_row("SELECT status FROM matches WHERE id = ?1", [id.0], |r| r.get(0))
+            .query_row("SELECT status FROM matches WHERE id = ?1", [id.0], |r| {
+                r.get(0)
+            })
             .optional()?;
         if exists.is_none() {
             anyhow::bail!("there is no match with id {}", id.0);
@@ -354,6 +401,7 @@ impl Store {
                 detail: r.get(4)?,
             })
         })?;
-        rows.collect::<rusqlite::Result<_>>().context("reading the audit log")
+        rows.collect::<rusqlite::Result<_>>()
+            .context("reading the audit log")
     }
 }

@@ -1,0 +1,189 @@
+//! Matching and the review queue end to end: a crawl of the demo
+//! marketplace judged into a real SQLite queue, re-crawled without
+//! duplicates, decided on through the binary, and audited.
+
+use knockoff::config;
+use knockoff::crawl::CrawlOptions;
+use knockoff::demo::catalog::Catalog;
+use knockoff::queue::judge_workspace;
+use knockoff::store::Store;
+
+use crate::util::{self, DemoFixture, Rates};
+
+const FAST: Rates = Rates {
+    shopfront: 10.0,
+    bazaar: 10.0,
+    default: 20.0,
+};
+
+/// The demo listing id in a shopfront (`/item/ID`) or bazaar (`/listing/ID-slug`) URL.
+fn demo_id(url: &str) -> u32 {
+    let tail = url
+        .split("/item/")
+        .nth(1)
+        .or_else(|| url.split("/listing/").nth(1))
+        .unwrap();
+    tail.split(|c: char| !c.is_ascii_digit())
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn crawl_queues_the_fakes_once_and_decisions_stick() {
+    let catalog = Catalog::generate(31, 48);
+    let fixture = DemoFixture::start(catalog.clone(), false, FAST).await;
+    let (store, _) = util::crawl_workspace(fixture.path(), CrawlOptions::default()).await;
+    let config = config::load(fixture.path()).unwrap();
+    let first = judge_workspace(&config, &store).unwrap();
+    assert_eq!(first.judged, first.listings);
+    assert!(fixture.path().join("index/references.json").is_file());
+    assert_eq!(
+        first.references_printed, 20,
+        "every reference photo printed once"
+    );
+
+    // Every queued match is a fake of the product it names.
+    let pending = store.queue(Some("pending")).unwrap();
+    assert!(!pending.is_empty());
+    for entry in &pending {
+        let listing = catalog.listing(demo_id(&entry.listing_url)).unwrap();
+        assert!(
+            listing.kind.is_infringing(),
+            "{} is {:?}",
+            entry.listing_url,
+            listing.kind
+        );
+        let product = &catalog.products[listing.product.unwrap()];
+        assert_eq!(entry.product_id, product.id, "{}", entry.listing_url);
+        assert!(entry.score >= 0.5 && entry.score <= 1.0);
+        assert!(entry.signals["identity"].as_f64().unwrap() > 0.0);
+    }
+    // And nearly every stored fake is queued.
+    let stored_fakes = store
+        .listings(None)
+        .unwrap()
+        .iter()
+        .filter(|l| {
+            catalog
+                .listing(demo_id(&l.url))
+                .unwrap()
+                .kind
+                .is_infringing()
+        })
+        .count();
+    assert!(
+        pending.len() * 10 >= stored_fakes * 9,
+        "{} of {stored_fakes}",
+        pending.len()
+    );
+
+    // A second crawl changes nothing: no duplicates, nothing re-judged.
+    drop(store);
+    let (store, _) = util::crawl_workspace(fixture.path(), CrawlOptions::default()).await;
+    let second = judge_workspace(&config, &store).unwrap();
+    assert_eq!((second.judged, second.changes.queued), (0, 0));
+    assert_eq!(
+        second.references_printed, 0,
+        "reference prints come from index/"
+    );
+    let all = store.queue(None).unwrap();
+    assert_eq!(all.len(), pending.len());
+    drop(store);
+
+    // Decide through the binary.
+    let (confirm, dismiss) = (pending[0].id, pending[1].id);
+    let ok = util::knockoff(
+        fixture.path(),
+        &[
+            "queue",
+            "confirm",
+            &confirm.to_string(),
+            "--note",
+            "same photo",
+        ],
+    );
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    let ok = util::knockoff(fixture.path(), &["queue", "dismiss", &dismiss.to_string()]);
+    assert!(ok.status.success());
+    let missing = util::knockoff(fixture.path(), &["queue", "confirm", "999999"]);
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("no match with id 999999"));
+
+    let listed = util::knockoff(
+        fixture.path(),
+        &["queue", "list", "--status", "all", "--format", "json"],
+    );
+    let entries: Vec<serde_json::Value> = serde_json::from_slice(&listed.stdout).unwrap();
+    assert_eq!(entries.len(), all.len());
+    for field in [
+        "id",
+        "status",
+        "score",
+        "product_id",
+        "target",
+        "listing_url",
+        "title",
+        "price",
+        "currency",
+        "seller",
+        "first_seen",
+        "last_seen",
+        "signals",
+    ] {
+        assert!(
+            entries[0].get(field).is_some(),
+            "queue JSON lacks `{field}`"
+        );
+    }
+    let status_of = |id: i64| entries.iter().find(|e| e["id"] == id).unwrap()["status"].clone();
+    assert_eq!(status_of(confirm), "confirmed");
+    assert_eq!(status_of(dismiss), "dismissed");
+    let table = util::knockoff(fixture.path(), &["queue", "list"]);
+    let table = String::from_utf8_lossy(&table.stdout);
+    assert!(
+        table.contains("why: ") && table.contains("% of MSRP"),
+        "{table}"
+    );
+
+    // Decisions survive re-judging (new settings force it) and are audited.
+    let settings = std::fs::read_to_string(fixture.path().join("knockoff.toml")).unwrap();
+    std::fs::write(
+        fixture.path().join("knockoff.toml"),
+        settings.replace("threshold = 0.5", "threshold = 0.45"),
+    )
+    .unwrap();
+    let reindex = util::knockoff(fixture.path(), &["index"]);
+    assert!(
+        reindex.status.success(),
+        "{}",
+        String::from_utf8_lossy(&reindex.stderr)
+    );
+    let store = Store::open(&fixture.path().join("knockoff.db")).unwrap();
+    let after: Vec<_> = store.queue(None).unwrap();
+    let find = |id: i64| after.iter().find(|e| e.id == id).unwrap();
+    assert_eq!(find(confirm).status, "confirmed");
+    assert_eq!(
+        find(dismiss).status,
+        "dismissed",
+        "unchanged listing stays dismissed"
+    );
+    let audit = store
+        .audit_log(Some(knockoff::store::MatchId(confirm)))
+        .unwrap();
+    let actions: Vec<&str> = audit.iter().map(|a| a.action.as_str()).collect();
+    assert_eq!(actions, ["queued", "confirmed"]);
+    assert_eq!(audit[1].detail.as_deref(), Some("same photo"));
+    // The audit log refuses edits even from SQL.
+    assert!(store
+        .query_strings("UPDATE audit_log SET actor = 'x' RETURNING id")
+        .is_err());
+    assert!(store
+        .query_strings("DELETE FROM audit_log RETURNING id")
+        .is_err());
+}
