@@ -121,7 +121,6 @@ fn judging(c: &mut Criterion) {
         products,
         references: ReferenceIndex::new(prints),
         settings: MatchSettings {
-            threshold: 0.5,
             counterfeit_words: DEFAULT_COUNTERFEIT_WORDS
                 .iter()
                 .map(|w| Phrase::new(w))

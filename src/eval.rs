@@ -61,7 +61,7 @@ pub struct EvalReport {
 /// Generates the labelled set for `seed` and judges it.
 pub fn evaluate(seed: u64, n_listings: usize) -> Result<EvalReport> {
     let catalog = Catalog::generate(seed, n_listings);
-    let dir = tempfile_dir()?;
+    let dir = tempfile::tempdir()?;
     write_workspace(dir.path(), &catalog)?;
     let config = config::load(dir.path())?;
     let references = index::references(&config)?;
@@ -186,34 +186,6 @@ pub fn evaluate(seed: u64, n_listings: usize) -> Result<EvalReport> {
         1.0
     };
     Ok(report)
-}
-
-fn tempfile_dir() -> Result<TempDir> {
-    let path = std::env::temp_dir().join(format!(
-        "knockoff-eval-{}-{}",
-        std::process::id(),
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or(0)
-    ));
-    std::fs::create_dir_all(&path)?;
-    Ok(TempDir(path))
-}
-
-/// A scratch workspace folder, removed when dropped.
-struct TempDir(std::path::PathBuf);
-
-impl TempDir {
-    fn path(&self) -> &std::path::Path {
-        &self.0
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
 }
 
 /// The report as printed by `knockoff eval`.

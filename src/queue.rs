@@ -57,7 +57,6 @@ pub fn judge_for(
             .collect(),
         references,
         settings: MatchSettings {
-            threshold: settings.threshold,
             counterfeit_words: settings
                 .counterfeit_words
                 .iter()
@@ -228,6 +227,6 @@ pub fn judge_workspace(config: &Config, store: &Store) -> Result<JudgeReport> {
             report.judged += 1;
         }
     }
-    report.pending = store.queue(Some("pending"))?.len();
+    report.pending = store.pending_count()?;
     Ok(report)
 }

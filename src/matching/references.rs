@@ -180,11 +180,6 @@ impl ReferenceIndex {
         }
     }
 
-    /// Every print.
-    pub fn prints(&self) -> &[ReferencePrint] {
-        &self.prints
-    }
-
     /// Indices of the prints whose pHash or dHash is within `radius` (at
     /// most [`FIND_RADIUS`]) of the listing print's, each once.
     pub fn candidates(&self, phash: u64, dhash: u64, radius: u32) -> Vec<u32> {

@@ -28,8 +28,6 @@ use super::text::{match_text, ProductTerms, TextMatch};
 /// The matching settings of `[matching]` in knockoff.toml.
 #[derive(Debug, Clone)]
 pub struct MatchSettings {
-    /// Score at or above which a match is queued.
-    pub threshold: f64,
     pub counterfeit_words: Vec<Phrase>,
     pub accessory_phrases: Vec<Phrase>,
     /// US dollars per unit of each currency.
@@ -334,7 +332,6 @@ mod tests {
             }],
             references: ReferenceIndex::default(),
             settings: MatchSettings {
-                threshold: 0.5,
                 counterfeit_words: DEFAULT_COUNTERFEIT_WORDS
                     .iter()
                     .map(|w| Phrase::new(w))

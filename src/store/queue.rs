@@ -314,6 +314,16 @@ impl Store {
         Ok(changes)
     }
 
+    /// Number of pending matches.
+    pub fn pending_count(&self) -> Result<usize> {
+        let n: i64 = self.conn().query_row(
+            "SELECT COUNT(*) FROM matches WHERE status = 'pending'",
+            [],
+            |r| r.get(0),
+        )?;
+        Ok(n as usize)
+    }
+
     /// Queue entries with `status` (all when `None`), highest score first.
     pub fn queue(&self, status: Option<&str>) -> Result<Vec<QueueEntry>> {
         let conn = self.conn();
