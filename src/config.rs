@@ -980,6 +980,47 @@ impl<'a> TableReader<'a> {
 mod tests {
     use super::*;
 
+    fn settings_of(toml: &str) -> (Settings, Vec<Problem>) {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("knockoff.toml"), toml).unwrap();
+        let problems = RefCell::new(Vec::new());
+        let settings = load_settings(dir.path(), &problems);
+        (settings, problems.into_inner())
+    }
+
+    #[test]
+    fn matching_settings_override_the_defaults() {
+        let (settings, problems) = settings_of(
+            "[matching]\nthreshold = 0.7\ncounterfeit_words = [\"fake\"]\n\
+             accessory_phrases = [\"sleeve for\"]\n[matching.fx]\nCHF = 1.13\nEUR = 1.2\n",
+        );
+        assert!(problems.is_empty(), "{problems:?}");
+        assert_eq!(settings.threshold, 0.7);
+        assert_eq!(settings.counterfeit_words, ["fake"]);
+        assert_eq!(settings.accessory_phrases, ["sleeve for"]);
+        assert_eq!(settings.fx["CHF"], 1.13);
+        assert_eq!(settings.fx["EUR"], 1.2);
+        // The built-in table still answers for the rest.
+        assert_eq!(settings.fx["USD"], 1.0);
+        let (defaults, _) = settings_of("");
+        assert_eq!(defaults.threshold, 0.5);
+        assert!(defaults.counterfeit_words.iter().any(|w| w == "replica"));
+    }
+
+    #[test]
+    fn bad_fx_entries_are_named() {
+        let (_, problems) = settings_of("[matching.fx]\neuro = 1.1\nGBP = -2\n");
+        let lines: Vec<String> = problems.iter().map(|p| p.to_string()).collect();
+        assert_eq!(lines.len(), 2, "{lines:?}");
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.contains("euro") && l.contains("ISO 4217")),
+            "{lines:?}"
+        );
+        assert!(lines.iter().any(|l| l.contains("GBP")), "{lines:?}");
+    }
+
     #[test]
     fn selector_with_and_without_attribute() {
         let s = Selector::parse("div.gallery img@data-src").unwrap();

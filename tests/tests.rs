@@ -8,4 +8,5 @@ mod check;
 mod crawl;
 mod extract;
 mod listings;
+mod matching;
 mod queue;

@@ -713,12 +713,20 @@ pub fn apply(img: &RgbImage, transform: &Transform) -> RgbImage {
     }
 }
 
-/// Encodes as JPEG at `quality`.
+/// Encodes as JPEG at `quality` with 4:2:0 chroma subsampling, as libjpeg
+/// does by default and as marketplaces serve their photos.
 pub fn jpeg(img: &RgbImage, quality: u8) -> Vec<u8> {
+    let (w, h) = img.dimensions();
     let mut out = Vec::new();
-    let mut encoder = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, quality);
+    let mut encoder = jpeg_encoder::Encoder::new(&mut out, quality);
+    encoder.set_sampling_factor(jpeg_encoder::SamplingFactor::R_4_2_0);
     encoder
-        .encode_image(img)
+        .encode(
+            img.as_raw(),
+            u16::try_from(w).expect("demo photos are under 65536 px wide"),
+            u16::try_from(h).expect("demo photos are under 65536 px high"),
+            jpeg_encoder::ColorType::Rgb,
+        )
         .expect("encoding an in-memory RGB image cannot fail");
     out
 }

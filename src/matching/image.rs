@@ -65,6 +65,11 @@ pub struct Variant {
     pub tilt: i8,
     /// Side cut off (0 left, 1 top, 2 right, 3 bottom) and how much, in percent.
     pub crop: Option<(u8, u8)>,
+    /// Shortest side, in pixels, the photo is reduced to: the size of one
+    /// tile of a 2×2 collage once the listing photo is decoded to
+    /// [`WORK_SIDE`], so both sides are printed from equally blurred pixels.
+    #[serde(default)]
+    pub reduced_to: Option<u8>,
 }
 
 impl std::fmt::Display for Variant {
@@ -82,6 +87,9 @@ impl std::fmt::Display for Variant {
         if let Some((side, percent)) = self.crop {
             let side = ["left", "top", "right", "bottom"][side as usize % 4];
             parts.push(format!("crop {percent}% {side}"));
+        }
+        if let Some(side) = self.reduced_to {
+            parts.push(format!("reduced to {side} px"));
         }
         if parts.is_empty() {
             f.write_str("as is")
@@ -177,6 +185,60 @@ fn far(a: [u8; 3], b: [u8; 3], tolerance: u8) -> bool {
     (0..3).any(|c| a[c].abs_diff(b[c]) > tolerance)
 }
 
+/// A photo with its summed-area table, so the mean colour of any
+/// rectangle costs four lookups: every view samples 32×32 and 8×8 cells,
+/// and summing their pixels one by one was most of the hashing time.
+struct Pixels<'a> {
+    img: &'a RgbImage,
+    /// `(width + 1) × (height + 1)` running sums per channel; entry
+    /// `(x, y)` holds the sum over pixels left of `x` and above `y`. Whole
+    /// numbers, exact in an f64 up to 2^53.
+    sums: Vec<[f64; 3]>,
+}
+
+impl<'a> Pixels<'a> {
+    fn new(img: &'a RgbImage) -> Pixels<'a> {
+        let (w, h) = (img.width() as usize, img.height() as usize);
+        let stride = w + 1;
+        let mut sums = vec![[0f64; 3]; stride * (h + 1)];
+        for (y, row) in img.as_raw().chunks_exact(w * 3).enumerate() {
+            let mut running = [0f64; 3];
+            for (x, p) in row.chunks_exact(3).enumerate() {
+                for c in 0..3 {
+                    running[c] += p[c] as f64;
+                }
+                let above = sums[y * stride + x + 1];
+                sums[(y + 1) * stride + x + 1] = [
+                    above[0] + running[0],
+                    above[1] + running[1],
+                    above[2] + running[2],
+                ];
+            }
+        }
+        Pixels { img, sums }
+    }
+
+    /// The running sums at a point between pixels, `(x, y)` within the
+    /// image: bilinear between the four neighbouring entries, which is exact
+    /// when each pixel is a uniform square.
+    fn sums_at(&self, x: f32, y: f32) -> [f64; 3] {
+        let stride = self.img.width() as usize + 1;
+        // Truncation is floor here: x and y are never negative.
+        let (xi, yi) = (x as usize, y as usize);
+        let (fx, fy) = ((x - xi as f32) as f64, (y - yi as f32) as f64);
+        let x1 = (xi + 1).min(stride - 1);
+        let y1 = (yi + 1).min(self.img.height() as usize);
+        let at = |x: usize, y: usize| self.sums[y * stride + x];
+        let (a, b, c, d) = (at(xi, yi), at(x1, yi), at(xi, y1), at(x1, y1));
+        let lerp = |i: usize| {
+            let top = a[i] + (b[i] - a[i]) * fx;
+            let bottom = c[i] + (d[i] - c[i]) * fx;
+            top + (bottom - top) * fy
+        };
+        [lerp(0), lerp(1), lerp(2)]
+    }
+}
+
 /// The background colour when the border of `rect` is mostly one colour.
 fn border_colour(img: &RgbImage, rect: Rect) -> Option<[u8; 3]> {
     let (x0, y0, x1, y1) = rect.pixels(img.width(), img.height());
@@ -192,8 +254,10 @@ fn border_colour(img: &RgbImage, rect: Rect) -> Option<[u8; 3]> {
         border.push(img.get_pixel(x0, y).0);
         border.push(img.get_pixel(x1 - 1, y).0);
     }
+    let mut values: Vec<u8> = Vec::with_capacity(border.len());
     let median = [0, 1, 2].map(|c| {
-        let mut values: Vec<u8> = border.iter().map(|p| p[c]).collect();
+        values.clear();
+        values.extend(border.iter().map(|p| p[c]));
         let mid = values.len() / 2;
         *values.select_nth_unstable(mid).1
     });
@@ -211,11 +275,15 @@ fn object_box(img: &RgbImage, rect: Rect, background: [u8; 3]) -> Option<Rect> {
     let (x0, y0, x1, y1) = rect.pixels(img.width(), img.height());
     let mut columns = vec![0u16; (x1 - x0) as usize];
     let mut rows = vec![0u16; (y1 - y0) as usize];
-    for y in y0..y1 {
-        for x in x0..x1 {
-            if far(img.get_pixel(x, y).0, background, BACKGROUND_TOLERANCE) {
-                columns[(x - x0) as usize] += 1;
-                rows[(y - y0) as usize] += 1;
+    let stride = img.width() as usize * 3;
+    let raw = img.as_raw();
+    for (row, count) in rows.iter_mut().enumerate() {
+        let start = (y0 as usize + row) * stride + x0 as usize * 3;
+        let line = &raw[start..start + columns.len() * 3];
+        for (column, p) in columns.iter_mut().zip(line.chunks_exact(3)) {
+            if far([p[0], p[1], p[2]], background, BACKGROUND_TOLERANCE) {
+                *column += 1;
+                *count += 1;
             }
         }
     }
@@ -262,41 +330,39 @@ fn trim(img: &RgbImage, rect: Rect) -> Option<(Rect, [u8; 3])> {
     current
 }
 
-/// Mean colour of each of `n`×`n` cells covering `rect`; pixels outside the
-/// image count as `outside`.
-fn sample(img: &RgbImage, rect: Rect, n: usize, outside: [u8; 3]) -> Vec<[f32; 3]> {
-    let (w, h) = (img.width() as i64, img.height() as i64);
+/// Mean colour of each of `n`×`n` cells covering `rect`, each pixel
+/// weighted by its overlap with the cell (a true box filter, so small views
+/// sample as smoothly as large ones); pixels outside the image count as
+/// `outside`.
+fn sample(pixels: &Pixels, rect: Rect, n: usize, outside: [u8; 3]) -> Vec<[f32; 3]> {
+    let (w, h) = (pixels.img.width() as f32, pixels.img.height() as f32);
+    // Cell edges, clipped to the image: neighbouring cells share them, so
+    // the running sums are read once per corner.
+    let edges = |start: f32, length: f32, limit: f32| -> Vec<f32> {
+        (0..=n)
+            .map(|i| (start + length * i as f32 / n as f32).clamp(0.0, limit))
+            .collect()
+    };
+    let (xs, ys) = (edges(rect.x, rect.w, w), edges(rect.y, rect.h, h));
+    let mut corners: Vec<[f64; 3]> = Vec::with_capacity((n + 1) * (n + 1));
+    for &y in &ys {
+        for &x in &xs {
+            corners.push(pixels.sums_at(x, y));
+        }
+    }
+    let area = ((rect.w / n as f32) * (rect.h / n as f32)) as f64;
+    let scale = 1.0 / area.max(f64::MIN_POSITIVE);
     let mut out = Vec::with_capacity(n * n);
-    let cell_w = rect.w / n as f32;
-    let cell_h = rect.h / n as f32;
     for row in 0..n {
-        let ya = rect.y + row as f32 * cell_h;
-        let (py0, py1) = (
-            ya.floor() as i64,
-            ((ya + cell_h).ceil() as i64).max(ya.floor() as i64 + 1),
-        );
+        let (above, below) = (&corners[row * (n + 1)..], &corners[(row + 1) * (n + 1)..]);
         for col in 0..n {
-            let xa = rect.x + col as f32 * cell_w;
-            let (px0, px1) = (
-                xa.floor() as i64,
-                ((xa + cell_w).ceil() as i64).max(xa.floor() as i64 + 1),
-            );
-            let mut sum = [0f32; 3];
-            let mut count = 0f32;
-            for y in py0..py1 {
-                for x in px0..px1 {
-                    let p = if x < 0 || y < 0 || x >= w || y >= h {
-                        outside
-                    } else {
-                        img.get_pixel(x as u32, y as u32).0
-                    };
-                    sum[0] += p[0] as f32;
-                    sum[1] += p[1] as f32;
-                    sum[2] += p[2] as f32;
-                    count += 1.0;
-                }
-            }
-            out.push(sum.map(|s| s / count));
+            let (a, b, c, d) = (above[col], above[col + 1], below[col], below[col + 1]);
+            let inside = ((xs[col + 1] - xs[col]) * (ys[row + 1] - ys[row])) as f64;
+            let outside_area = (area - inside).max(0.0);
+            let mean = |i: usize| {
+                ((d[i] + a[i] - b[i] - c[i] + outside[i] as f64 * outside_area) * scale) as f32
+            };
+            out.push([mean(0), mean(1), mean(2)]);
         }
     }
     out
@@ -385,14 +451,14 @@ fn grey_axis(p: [f32; 3]) -> [f32; 3] {
 /// The print of the view `rect` of `img` (outside pixels are `outside`),
 /// or `None` when the view is too blank to say anything.
 fn print_view(
-    img: &RgbImage,
+    pixels: &Pixels,
     rect: Rect,
     outside: [u8; 3],
     background: Option<[u8; 3]>,
     region: Region,
     trimmed: bool,
 ) -> Option<Print> {
-    let grey32: Vec<f32> = sample(img, rect, HASH_SIDE, outside)
+    let grey32: Vec<f32> = sample(pixels, rect, HASH_SIDE, outside)
         .into_iter()
         .map(grey)
         .collect();
@@ -414,7 +480,7 @@ fn print_view(
             *value = sum / ((xb - xa) * (yb - ya)) as f32;
         }
     }
-    let layout = sample(img, rect, LAYOUT_SIDE, outside)
+    let layout = sample(pixels, rect, LAYOUT_SIDE, outside)
         .into_iter()
         .map(|p| grey_axis(p).map(|v| v.round() as i16))
         .collect();
@@ -429,12 +495,13 @@ fn print_view(
 }
 
 /// The print of a region as is, and trimmed when it has a uniform background.
-fn print_region(img: &RgbImage, region: Region, as_is: bool, out: &mut Vec<Print>) {
+fn print_region(pixels: &Pixels, region: Region, as_is: bool, out: &mut Vec<Print>) {
+    let img = pixels.img;
     let rect = Rect::of(img).region(region);
     if as_is {
         let background = border_colour(img, rect);
         out.extend(print_view(
-            img,
+            pixels,
             rect,
             [255, 255, 255],
             background,
@@ -444,7 +511,7 @@ fn print_region(img: &RgbImage, region: Region, as_is: bool, out: &mut Vec<Print
     }
     if let Some((object, background)) = trim(img, rect) {
         out.extend(print_view(
-            img,
+            pixels,
             object.squared(),
             background,
             Some(background),
@@ -456,12 +523,13 @@ fn print_region(img: &RgbImage, region: Region, as_is: bool, out: &mut Vec<Print
 
 /// Prints of a listing photo (already reduced to about [`WORK_SIDE`]).
 pub fn listing_prints(photo: &RgbImage) -> Vec<Print> {
+    let pixels = Pixels::new(photo);
     let mut prints = Vec::with_capacity(10);
-    print_region(photo, Region::Whole, true, &mut prints);
-    print_region(photo, Region::BelowBanner, false, &mut prints);
-    print_region(photo, Region::AboveFooter, false, &mut prints);
+    print_region(&pixels, Region::Whole, true, &mut prints);
+    print_region(&pixels, Region::BelowBanner, false, &mut prints);
+    print_region(&pixels, Region::AboveFooter, false, &mut prints);
     for quadrant in 0..4 {
-        print_region(photo, Region::Quadrant(quadrant), false, &mut prints);
+        print_region(&pixels, Region::Quadrant(quadrant), false, &mut prints);
     }
     prints
 }
@@ -492,6 +560,13 @@ pub fn reference_variants() -> Vec<Variant> {
                 ..Variant::default()
             });
         }
+    }
+    for mirrored in [false, true] {
+        variants.push(Variant {
+            mirrored,
+            reduced_to: Some((WORK_SIDE / 2) as u8),
+            ..Variant::default()
+        });
     }
     variants
 }
@@ -525,6 +600,14 @@ pub fn apply_variant(photo: &RgbImage, variant: Variant) -> RgbImage {
         };
         out = imageops::crop_imm(&out, x, y, cw, ch).to_image();
     }
+    if let Some(side) = variant.reduced_to {
+        let (w, h) = out.dimensions();
+        let scale = side as f32 / w.min(h).max(1) as f32;
+        if scale < 1.0 {
+            let size = |n: u32| ((n as f32 * scale).round() as u32).max(1);
+            out = imageops::thumbnail(&out, size(w), size(h));
+        }
+    }
     out
 }
 
@@ -534,7 +617,7 @@ pub fn reference_prints(photo: &RgbImage) -> Vec<(Variant, Print)> {
     for variant in reference_variants() {
         let altered = apply_variant(photo, variant);
         let mut views = Vec::new();
-        print_region(&altered, Region::Whole, true, &mut views);
+        print_region(&Pixels::new(&altered), Region::Whole, true, &mut views);
         prints.extend(views.into_iter().map(|p| (variant, p)));
     }
     prints
@@ -629,9 +712,13 @@ mod tests {
         assert_eq!(
             variants
                 .iter()
-                .filter(|v| v.tilt == 0 && v.crop.is_none())
+                .filter(|v| v.tilt == 0 && v.crop.is_none() && v.reduced_to.is_none())
                 .count(),
             8
+        );
+        assert_eq!(
+            variants.iter().filter(|v| v.reduced_to.is_some()).count(),
+            2
         );
         assert_eq!(variants.iter().filter(|v| v.crop.is_some()).count(), 12);
         assert_eq!(

@@ -47,11 +47,14 @@ pub struct ReferenceIndex {
 }
 
 /// Four tables, one per 16-bit chunk: for each chunk value, the ids of the
-/// hashes with that value (offsets into `ids`, CSR style).
+/// hashes with that value and the hashes themselves (offsets into `ids`
+/// and `hashes`, CSR style). The hashes are stored again in table order so
+/// a probe scans memory in sequence instead of jumping to each print.
 #[derive(Debug, Clone, Default)]
 struct MultiIndex {
     offsets: Vec<Vec<u32>>,
     ids: Vec<Vec<u32>>,
+    hashes: Vec<Vec<u64>>,
 }
 
 /// A verified match between a listing print and a reference print.
@@ -110,6 +113,7 @@ impl MultiIndex {
     fn new(hashes: &[u64]) -> MultiIndex {
         let mut offsets = Vec::with_capacity(4);
         let mut ids = Vec::with_capacity(4);
+        let mut table_hashes = Vec::with_capacity(4);
         for c in 0..4 {
             let mut counts = vec![0u32; 65_537];
             for &h in hashes {
@@ -120,26 +124,27 @@ impl MultiIndex {
             }
             let mut fill = counts.clone();
             let mut table = vec![0u32; hashes.len()];
+            let mut in_order = vec![0u64; hashes.len()];
             for (i, &h) in hashes.iter().enumerate() {
                 let slot = &mut fill[chunk(h, c) as usize];
                 table[*slot as usize] = i as u32;
+                in_order[*slot as usize] = h;
                 *slot += 1;
             }
             offsets.push(counts);
             ids.push(table);
+            table_hashes.push(in_order);
         }
-        MultiIndex { offsets, ids }
+        MultiIndex {
+            offsets,
+            ids,
+            hashes: table_hashes,
+        }
     }
 
-    /// Ids whose hash (`hash_of(id)`) is within `radius` (at most 15) of
-    /// `query`, each once, passed to `found`.
-    fn within(
-        &self,
-        query: u64,
-        radius: u32,
-        hash_of: impl Fn(u32) -> u64,
-        mut found: impl FnMut(u32),
-    ) {
+    /// Ids whose hash is within `radius` (at most 15) of `query`, each
+    /// once, passed to `found`.
+    fn within(&self, query: u64, radius: u32, mut found: impl FnMut(u32)) {
         let chunk_radius = radius.min(FIND_RADIUS) / 4;
         let mut probes = Vec::with_capacity(700);
         for c in 0..self.offsets.len() {
@@ -149,8 +154,10 @@ impl MultiIndex {
                     self.offsets[c][value as usize] as usize,
                     self.offsets[c][value as usize + 1] as usize,
                 );
-                for &id in &self.ids[c][start..end] {
-                    let candidate = hash_of(id);
+                let bucket = self.ids[c][start..end]
+                    .iter()
+                    .zip(&self.hashes[c][start..end]);
+                for (&id, &candidate) in bucket {
                     if distance(candidate, query) > radius {
                         continue;
                     }
@@ -185,23 +192,13 @@ impl ReferenceIndex {
     pub fn candidates(&self, phash: u64, dhash: u64, radius: u32) -> Vec<u32> {
         let mut found = Vec::new();
         let radius = radius.min(FIND_RADIUS);
-        self.by_phash.within(
-            phash,
-            radius,
-            |id| self.prints[id as usize].print.phash,
-            |id| found.push(id),
-        );
-        self.by_dhash.within(
-            dhash,
-            radius,
-            |id| self.prints[id as usize].print.dhash,
-            |id| {
-                // Already found through its pHash.
-                if distance(self.prints[id as usize].print.phash, phash) > radius {
-                    found.push(id);
-                }
-            },
-        );
+        self.by_phash.within(phash, radius, |id| found.push(id));
+        self.by_dhash.within(dhash, radius, |id| {
+            // Already found through its pHash.
+            if distance(self.prints[id as usize].print.phash, phash) > radius {
+                found.push(id);
+            }
+        });
         found
     }
 

@@ -415,3 +415,74 @@ impl Store {
             .context("reading the audit log")
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn store_with_listing() -> (Store, ListingId) {
+        let store = Store::open_in_memory().unwrap();
+        let run = store.start_run(&["t".into()], None).unwrap();
+        store
+            .conn()
+            .execute(
+                "INSERT INTO listings (url, target, images, content_hash, first_seen, last_seen,
+                    last_changed, first_run, last_run, changed_run)
+                 VALUES ('http://m/1', 't', '[]', 'h', 'x', 'x', 'x', ?1, ?1, ?1)",
+                [run.id.0],
+            )
+            .unwrap();
+        (store, ListingId(1))
+    }
+
+    fn verdict(score: f64) -> StoredVerdict {
+        StoredVerdict {
+            product_id: "ORV-CS3".into(),
+            score,
+            signals: "{}".into(),
+        }
+    }
+
+    fn status(store: &Store) -> String {
+        store.queue(None).unwrap()[0].status.clone()
+    }
+
+    #[test]
+    fn a_dismissed_match_reopens_only_when_the_listing_changes_materially() {
+        let (store, listing) = store_with_listing();
+        let queued = store
+            .record_verdicts(listing, "k1", "price-band-3", &[verdict(0.9)], 0.5)
+            .unwrap();
+        assert_eq!(queued.queued, 1);
+        let id = MatchId(store.queue(None).unwrap()[0].id);
+        store
+            .decide(id, Decision::Dismiss, "cli:ana", Some("genuine"))
+            .unwrap();
+        // Re-judged, same material facts (a re-crawl): stays dismissed.
+        let again = store
+            .record_verdicts(listing, "k2", "price-band-3", &[verdict(0.95)], 0.5)
+            .unwrap();
+        assert_eq!((again.reopened, again.queued), (0, 0));
+        assert_eq!(status(&store), "dismissed");
+        // The price moved to another band: back in the queue, once.
+        let changed = store
+            .record_verdicts(listing, "k3", "price-band-1", &[verdict(0.95)], 0.5)
+            .unwrap();
+        assert_eq!(changed.reopened, 1);
+        assert_eq!(status(&store), "pending");
+        assert_eq!(store.queue(None).unwrap().len(), 1);
+        let actions: Vec<String> = store
+            .audit_log(Some(id))
+            .unwrap()
+            .into_iter()
+            .map(|row| row.action)
+            .collect();
+        assert_eq!(actions, ["queued", "dismissed", "reopened"]);
+        // Falling below the threshold withdraws it, by the matcher.
+        let below = store
+            .record_verdicts(listing, "k4", "price-band-1", &[verdict(0.2)], 0.5)
+            .unwrap();
+        assert_eq!(below.withdrawn, 1);
+        assert_eq!(status(&store), "dismissed");
+    }
+}
