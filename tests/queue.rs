@@ -187,3 +187,47 @@ async fn crawl_queues_the_fakes_once_and_decisions_stick() {
         .query_strings("DELETE FROM audit_log RETURNING id")
         .is_err());
 }
+
+#[test]
+fn knockoff_demo_ends_with_a_correct_non_empty_queue() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = util::knockoff(dir.path(), &["demo"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("top of the review queue"), "{stdout}");
+    assert!(stdout.contains("why: "), "{stdout}");
+    let catalog = Catalog::generate(knockoff::demo::DEMO_SEED, knockoff::demo::DEMO_LISTINGS);
+    let store = Store::open(&dir.path().join("knockoff.db")).unwrap();
+    let pending = store.queue(Some("pending")).unwrap();
+    let fakes = catalog
+        .listings
+        .iter()
+        .filter(|l| l.kind.is_infringing())
+        .count();
+    // Nearly every fake is queued, and nothing else is.
+    assert!(
+        pending.len() * 100 >= fakes * 95,
+        "{} of {fakes}",
+        pending.len()
+    );
+    // Every queued listing is a fake, and its highest-scored entry names
+    // the product it copies (the queue is sorted by score).
+    let mut seen = std::collections::BTreeSet::new();
+    for entry in &pending {
+        let listing = catalog.listing(demo_id(&entry.listing_url)).unwrap();
+        assert!(listing.kind.is_infringing(), "{}", entry.listing_url);
+        if seen.insert(listing.id) {
+            assert_eq!(
+                entry.product_id,
+                catalog.products[listing.product.unwrap()].id,
+                "{}",
+                entry.listing_url
+            );
+        }
+    }
+    assert!(seen.len() * 100 >= fakes * 95, "{} of {fakes}", seen.len());
+}
