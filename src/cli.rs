@@ -16,7 +16,7 @@ use crate::crawl::{self, CrawlOptions, Progress};
 use crate::demo;
 use crate::extract;
 use crate::queue::{self, JudgeReport};
-use crate::store::{Decision, MatchId, QueueEntry, Store, StoredListing};
+use crate::store::{Decision, MatchId, QueueEntry, Role, Store, StoredListing};
 
 /// knockoff: marketplace surveillance for counterfeit products.
 #[derive(Debug, Parser)]
@@ -88,6 +88,36 @@ pub enum Command {
     },
     /// Start the embedded demo marketplace on loopback and run the whole job against it.
     Demo,
+    /// The review UI in a browser (and the nightly schedule, when configured).
+    Serve {
+        /// Address to listen on; default `[server] bind`, else 127.0.0.1:7878.
+        #[arg(long)]
+        bind: Option<std::net::SocketAddr>,
+    },
+    /// Accounts of the review UI.
+    User {
+        #[command(subcommand)]
+        action: UserAction,
+    },
+}
+
+/// `knockoff user ...`.
+#[derive(Debug, Subcommand)]
+pub enum UserAction {
+    /// Add a user; the password is read from stdin, or KNOCKOFF_PASSWORD.
+    Add {
+        name: String,
+        #[arg(long, value_enum)]
+        role: RoleArg,
+    },
+}
+
+/// A user's role on the command line.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum RoleArg {
+    Admin,
+    Reviewer,
+    Viewer,
 }
 
 /// `knockoff queue ...`.
@@ -212,6 +242,31 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             print!("{}", crate::eval::render(&report));
             Ok(ExitCode::SUCCESS)
         }
+        Command::Serve { bind } => {
+            let config = config::load(workspace)?;
+            let store = Arc::new(open_store(&config)?);
+            if store.user_count()? == 0 {
+                return Err(UsageError(format!(
+                    "{} has no users yet, so nobody could sign in; add one first: \
+                     knockoff --workspace {} user add NAME --role admin \
+                     (the password is read from stdin or KNOCKOFF_PASSWORD)",
+                    config.db_path().display(),
+                    workspace.display()
+                ))
+                .into());
+            }
+            let bind = bind.unwrap_or(config.settings.server_bind);
+            runtime.block_on(crate::serve::run(config, store, bind))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::User {
+            action: UserAction::Add { name, role },
+        } => {
+            let config = config::load(workspace)?;
+            let store = open_store(&config)?;
+            add_user(&store, &name, role)?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Demo => {
             let progress = Progress::new(std::io::stderr().is_terminal());
             let report = runtime.block_on(demo::run(workspace, progress))?;
@@ -219,6 +274,52 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// `knockoff user add`: the password from KNOCKOFF_PASSWORD, else the
+/// first line of stdin.
+fn add_user(store: &Store, name: &str, role: RoleArg) -> Result<()> {
+    let valid_name = !name.is_empty()
+        && name.len() <= 64
+        && name
+            .chars()
+            .all(|c| c.is_alphanumeric() || "._-@".contains(c));
+    if !valid_name {
+        return Err(UsageError(format!(
+            "`{name}` is not a user name: use 1–64 letters, digits, '.', '_', '-' or '@'"
+        ))
+        .into());
+    }
+    let password = match std::env::var("KNOCKOFF_PASSWORD") {
+        Ok(password) => password,
+        Err(_) => {
+            if std::io::stdin().is_terminal() {
+                eprint!("password for {name}: ");
+            }
+            let mut line = String::new();
+            std::io::stdin()
+                .read_line(&mut line)
+                .context("reading the password from stdin")?;
+            line.trim_end_matches(['\r', '\n']).to_string()
+        }
+    };
+    if password.chars().count() < 10 {
+        return Err(UsageError(format!(
+            "the password for `{name}` is too short: use at least 10 characters"
+        ))
+        .into());
+    }
+    let role = match role {
+        RoleArg::Admin => Role::Admin,
+        RoleArg::Reviewer => Role::Reviewer,
+        RoleArg::Viewer => Role::Viewer,
+    };
+    let hash = crate::web::auth::hash_password(&password)?;
+    store
+        .add_user(name, role, &hash, &cli_actor())
+        .map_err(|e| UsageError(format!("{e:#}")))?;
+    println!("added {name} ({})", role.as_str());
+    Ok(())
 }
 
 fn open_store(config: &Config) -> Result<Store> {

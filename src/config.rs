@@ -48,6 +48,8 @@ pub struct Settings {
     pub schedule_timezone: String,
     /// `[server] bind`.
     pub server_bind: SocketAddr,
+    /// `[notify] webhook_url`: Slack-compatible JSON after each scheduled run.
+    pub notify_webhook: Option<url::Url>,
 }
 
 /// `[crawl]` in `knockoff.toml`: politeness defaults and the hostile-input limits.
@@ -429,7 +431,24 @@ fn load_settings(workspace: &Path, problems: &RefCell<Vec<Problem>>) -> Settings
     let mut schedule = root.table("schedule");
     let schedule_crawl = schedule.string("crawl");
     let schedule_timezone = schedule.string("timezone").unwrap_or_else(|| "UTC".into());
+    if let Some(expression) = &schedule_crawl {
+        if let Err(problem) = crate::schedule::Schedule::parse(expression, &schedule_timezone) {
+            let key = if problem.contains("time zone") {
+                "timezone"
+            } else {
+                "crawl"
+            };
+            schedule.problem(key, problem);
+        }
+    }
     schedule.finish();
+
+    let mut notify = root.table("notify");
+    let notify_webhook = notify.parsed::<url::Url>(
+        "webhook_url",
+        "a URL such as https://hooks.slack.com/services/…",
+    );
+    notify.finish();
 
     let mut server = root.table("server");
     let server_bind = server
@@ -446,6 +465,7 @@ fn load_settings(workspace: &Path, problems: &RefCell<Vec<Problem>>) -> Settings
         fx,
         schedule_crawl,
         schedule_timezone,
+        notify_webhook,
         server_bind,
     }
 }

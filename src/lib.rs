@@ -15,4 +15,7 @@ pub mod index;
 pub mod matching;
 pub mod photo;
 pub mod queue;
+pub mod schedule;
+pub mod serve;
 pub mod store;
+pub mod web;

@@ -10,3 +10,4 @@ mod extract;
 mod listings;
 mod matching;
 mod queue;
+mod web;

@@ -25,15 +25,20 @@ use sha2::{Digest, Sha256};
 use crate::extract::Listing;
 
 mod queue;
+mod review;
 
 pub use queue::{
     AuditRow, Decision, ListingToJudge, MatchId, QueueChanges, QueueEntry, StoredVerdict, MATCHER,
+};
+pub use review::{
+    QueueFilter, QueuePage, ReviewEntry, Role, RunRow, Session, SessionPolicy, User, UserId,
 };
 
 fn migrations() -> Migrations<'static> {
     Migrations::new(vec![
         M::up(include_str!("migrations/001_crawl.sql")),
         M::up(include_str!("migrations/002_matching.sql")),
+        M::up(include_str!("migrations/003_review.sql")),
     ])
 }
 

@@ -93,7 +93,7 @@ pub struct AuditRow {
 /// The actor of automatic queue changes in the audit log.
 pub const MATCHER: &str = "matcher";
 
-fn audit(
+pub(super) fn audit(
     tx: &Transaction,
     actor: &str,
     action: &str,

@@ -1,0 +1,607 @@
+//! The review side of the store: accounts and sessions, escalations and
+//! notes, the queue as the review UI pages through it, runs and the audit
+//! log as pages.
+
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use chrono::{DateTime, Utc};
+use rusqlite::{params, params_from_iter, OptionalExtension};
+use serde::Serialize;
+
+use super::queue::{audit, Decision, MatchId, QueueEntry};
+use super::{now, timestamp, RunSummary, Store};
+
+/// A user account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+pub struct UserId(pub i64);
+
+/// What a user may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Role {
+    /// Everything, including the audit log page.
+    Admin,
+    /// Decides on matches.
+    Reviewer,
+    /// Reads; changes nothing.
+    Viewer,
+}
+
+impl Role {
+    /// The name stored and typed on the command line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::Reviewer => "reviewer",
+            Role::Viewer => "viewer",
+        }
+    }
+
+    /// The role called `name`, if any.
+    pub fn parse(name: &str) -> Option<Role> {
+        match name {
+            "admin" => Some(Role::Admin),
+            "reviewer" => Some(Role::Reviewer),
+            "viewer" => Some(Role::Viewer),
+            _ => None,
+        }
+    }
+
+    /// Whether this role may confirm, dismiss, escalate and note.
+    pub fn can_decide(self) -> bool {
+        matches!(self, Role::Admin | Role::Reviewer)
+    }
+}
+
+/// A signed-in user.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct User {
+    pub id: UserId,
+    pub name: String,
+    pub role: Role,
+}
+
+/// A live session: who, and the CSRF token its forms carry.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Session {
+    pub user: User,
+    pub csrf: String,
+}
+
+/// How long sessions last.
+#[derive(Debug, Clone, Copy)]
+pub struct SessionPolicy {
+    /// Ends a session this long after its last request.
+    pub idle: Duration,
+    /// Ends a session this long after sign-in, however busy.
+    pub lifetime: Duration,
+}
+
+impl Default for SessionPolicy {
+    fn default() -> SessionPolicy {
+        SessionPolicy {
+            idle: Duration::from_secs(2 * 3600),
+            lifetime: Duration::from_secs(12 * 3600),
+        }
+    }
+}
+
+/// Which queue entries a page shows.
+#[derive(Debug, Clone, Default)]
+pub struct QueueFilter {
+    /// `pending` (the default), `escalated` (pending and escalated),
+    /// `confirmed`, `dismissed` or `all`.
+    pub status: String,
+    pub product: Option<String>,
+    pub target: Option<String>,
+    pub seller: Option<String>,
+    pub min_score: Option<f64>,
+    pub max_score: Option<f64>,
+    /// Listings first seen on or after this day (YYYY-MM-DD).
+    pub seen_since: Option<String>,
+    /// Only these listings (a full-text search's hits).
+    pub listing_ids: Option<Vec<i64>>,
+    pub offset: usize,
+    pub limit: usize,
+}
+
+/// One queue entry with what the review page shows besides.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReviewEntry {
+    #[serde(flatten)]
+    pub entry: QueueEntry,
+    pub listing_id: i64,
+    /// The listing's image URLs, in page order.
+    pub images: Vec<String>,
+    pub escalated_at: Option<String>,
+    pub escalated_by: Option<String>,
+    /// Matches of this listing's seller that were confirmed.
+    pub seller_confirmed: u64,
+}
+
+/// A page of the queue and how many entries the filter matches in all.
+#[derive(Debug, Clone)]
+pub struct QueuePage {
+    pub entries: Vec<ReviewEntry>,
+    pub total: usize,
+}
+
+/// A crawl run as the runs page shows it.
+#[derive(Debug, Clone)]
+pub struct RunRow {
+    pub id: i64,
+    pub started_at: String,
+    pub finished_at: Option<String>,
+    pub running: bool,
+    pub targets: Vec<String>,
+    pub summary: Option<RunSummary>,
+    /// Per target: (name, listings new, listings changed, pages done).
+    pub per_target: Vec<(String, u64, u64, u64)>,
+    /// Frontier items done and still to do (the live progress of a running crawl).
+    pub done: u64,
+    pub to_do: u64,
+    /// Matches queued while the run was going or right after.
+    pub queued: u64,
+}
+
+const ENTRY_COLUMNS: &str =
+    "m.id, m.status, m.score, m.product_id, l.target, l.url, l.title, l.price,
+    l.currency, l.seller, l.first_seen, l.last_seen, m.signals, m.first_queued, m.decided_at,
+    m.decided_by, m.note, l.id, l.images, m.escalated_at, m.escalated_by,
+    (SELECT COUNT(*) FROM matches cm JOIN listings cl ON cl.id = cm.listing_id
+      WHERE cm.status = 'confirmed' AND cl.seller = l.seller)";
+
+fn review_entry(r: &rusqlite::Row) -> rusqlite::Result<ReviewEntry> {
+    let signals: String = r.get(12)?;
+    let images: String = r.get(18)?;
+    Ok(ReviewEntry {
+        entry: QueueEntry {
+            id: r.get(0)?,
+            status: r.get(1)?,
+            score: r.get(2)?,
+            product_id: r.get(3)?,
+            target: r.get(4)?,
+            listing_url: r.get(5)?,
+            title: r.get(6)?,
+            price: r.get(7)?,
+            currency: r.get(8)?,
+            seller: r.get(9)?,
+            first_seen: r.get(10)?,
+            last_seen: r.get(11)?,
+            signals: serde_json::from_str(&signals).unwrap_or(serde_json::Value::Null),
+            first_queued: r.get(13)?,
+            decided_at: r.get(14)?,
+            decided_by: r.get(15)?,
+            note: r.get(16)?,
+        },
+        listing_id: r.get(17)?,
+        images: serde_json::from_str(&images).unwrap_or_default(),
+        escalated_at: r.get(19)?,
+        escalated_by: r.get(20)?,
+        seller_confirmed: r.get::<_, i64>(21)? as u64,
+    })
+}
+
+impl Store {
+    /// Adds a user; refuses a name that exists. Audited as `actor`.
+    pub fn add_user(
+        &self,
+        name: &str,
+        role: Role,
+        password_hash: &str,
+        actor: &str,
+    ) -> Result<UserId> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let exists: Option<i64> = tx
+            .query_row("SELECT id FROM users WHERE name = ?1", [name], |r| r.get(0))
+            .optional()?;
+        if exists.is_some() {
+            anyhow::bail!("there is already a user named `{name}`");
+        }
+        let at = now();
+        tx.execute(
+            "INSERT INTO users (name, role, password_hash, created_at, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?4)",
+            params![name, role.as_str(), password_hash, at],
+        )?;
+        let id = UserId(tx.last_insert_rowid());
+        audit(
+            &tx,
+            actor,
+            "user added",
+            None,
+            &format!("{name} ({})", role.as_str()),
+        )?;
+        tx.commit()?;
+        Ok(id)
+    }
+
+    /// How many accounts exist.
+    pub fn user_count(&self) -> Result<u64> {
+        let n: i64 = self
+            .conn()
+            .query_row("SELECT COUNT(*) FROM users", [], |r| r.get(0))?;
+        Ok(n as u64)
+    }
+
+    /// A user and their password hash, by name.
+    pub fn user_credentials(&self, name: &str) -> Result<Option<(User, String)>> {
+        self.conn()
+            .query_row(
+                "SELECT id, name, role, password_hash FROM users WHERE name = ?1",
+                [name],
+                |r| {
+                    let role: String = r.get(2)?;
+                    Ok((
+                        User {
+                            id: UserId(r.get(0)?),
+                            name: r.get(1)?,
+                            role: Role::parse(&role).unwrap_or(Role::Viewer),
+                        },
+                        r.get(3)?,
+                    ))
+                },
+            )
+            .optional()
+            .context("reading users")
+    }
+
+    /// Starts a session for `user` under the digest of its cookie token.
+    pub fn create_session(
+        &self,
+        user: &User,
+        token_sha256: &str,
+        csrf: &str,
+        policy: SessionPolicy,
+    ) -> Result<()> {
+        let now_t = Utc::now();
+        let expires = now_t + chrono::Duration::from_std(policy.lifetime)?;
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        // Sessions past their end are of no use to anyone.
+        tx.execute(
+            "DELETE FROM sessions WHERE expires_at < ?1",
+            [timestamp(now_t)],
+        )?;
+        tx.execute(
+            "INSERT INTO sessions (token_sha256, user_id, csrf, created_at, last_seen, expires_at)
+             VALUES (?1, ?2, ?3, ?4, ?4, ?5)",
+            params![
+                token_sha256,
+                user.id.0,
+                csrf,
+                timestamp(now_t),
+                timestamp(expires)
+            ],
+        )?;
+        audit(&tx, &user.name, "signed in", None, "")?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// The live session under this token digest, touched; `None` when there
+    /// is none or it has expired (an expired one is removed).
+    pub fn session(&self, token_sha256: &str, policy: SessionPolicy) -> Result<Option<Session>> {
+        let conn = self.conn();
+        let row: Option<(i64, String, String, String, String, String)> = conn
+            .query_row(
+                "SELECT u.id, u.name, u.role, s.csrf, s.last_seen, s.expires_at
+                 FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_sha256 = ?1",
+                [token_sha256],
+                |r| {
+                    Ok((
+                        r.get(0)?,
+                        r.get(1)?,
+                        r.get(2)?,
+                        r.get(3)?,
+                        r.get(4)?,
+                        r.get(5)?,
+                    ))
+                },
+            )
+            .optional()?;
+        let Some((id, name, role, csrf, last_seen, expires_at)) = row else {
+            return Ok(None);
+        };
+        let now_t = Utc::now();
+        let parse = |s: &str| DateTime::parse_from_rfc3339(s).map(|t| t.with_timezone(&Utc));
+        let idle_end = parse(&last_seen)? + chrono::Duration::from_std(policy.idle)?;
+        if now_t >= idle_end || now_t >= parse(&expires_at)? {
+            conn.execute(
+                "DELETE FROM sessions WHERE token_sha256 = ?1",
+                [token_sha256],
+            )?;
+            return Ok(None);
+        }
+        conn.execute(
+            "UPDATE sessions SET last_seen = ?2 WHERE token_sha256 = ?1",
+            params![token_sha256, timestamp(now_t)],
+        )?;
+        Ok(Some(Session {
+            user: User {
+                id: UserId(id),
+                name,
+                role: Role::parse(&role).unwrap_or(Role::Viewer),
+            },
+            csrf,
+        }))
+    }
+
+    /// Ends a session (sign-out), audited.
+    pub fn end_session(&self, token_sha256: &str, user: &str) -> Result<()> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        tx.execute(
+            "DELETE FROM sessions WHERE token_sha256 = ?1",
+            [token_sha256],
+        )?;
+        audit(&tx, user, "signed out", None, "")?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Appends an audit row that concerns no match (a refused sign-in, say).
+    pub fn record_event(&self, actor: &str, action: &str, detail: &str) -> Result<()> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        audit(&tx, actor, action, None, detail)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Decides match `id` only while it is pending: `Ok(false)` when
+    /// someone decided it first, so two reviewers never both decide it.
+    pub fn decide_pending(
+        &self,
+        id: MatchId,
+        decision: Decision,
+        actor: &str,
+        note: Option<&str>,
+    ) -> Result<bool> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let status = match decision {
+            Decision::Confirm => "confirmed",
+            Decision::Dismiss => "dismissed",
+        };
+        let at = now();
+        let changed = tx.execute(
+            "UPDATE matches SET status = ?2, decided_at = ?3, decided_by = ?4, note = ?5,
+                decided_key = material_key, updated_at = ?3
+             WHERE id = ?1 AND status = 'pending'",
+            params![id.0, status, at, actor, note],
+        )?;
+        if changed == 1 {
+            audit(&tx, actor, status, Some(id.0), note.unwrap_or(""))?;
+        } else {
+            match_exists(&tx, id)?;
+        }
+        tx.commit()?;
+        Ok(changed == 1)
+    }
+
+    /// Flags pending match `id` for a senior look; it stays pending.
+    pub fn escalate(&self, id: MatchId, actor: &str, note: Option<&str>) -> Result<bool> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let at = now();
+        let changed = tx.execute(
+            "UPDATE matches SET escalated_at = ?2, escalated_by = ?3, updated_at = ?2
+             WHERE id = ?1 AND status = 'pending' AND escalated_at IS NULL",
+            params![id.0, at, actor],
+        )?;
+        if changed == 1 {
+            audit(&tx, actor, "escalated", Some(id.0), note.unwrap_or(""))?;
+        } else {
+            match_exists(&tx, id)?;
+        }
+        tx.commit()?;
+        Ok(changed == 1)
+    }
+
+    /// Adds a reviewer's note to match `id` (the audit log is where notes live).
+    pub fn add_note(&self, id: MatchId, actor: &str, note: &str) -> Result<()> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        match_exists(&tx, id)?;
+        audit(&tx, actor, "note", Some(id.0), note)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// One page of the queue under `filter`, highest score first.
+    pub fn queue_page(&self, filter: &QueueFilter) -> Result<QueuePage> {
+        let mut clauses: Vec<&str> = Vec::new();
+        let mut values: Vec<rusqlite::types::Value> = Vec::new();
+        use rusqlite::types::Value;
+        match filter.status.as_str() {
+            "all" => {}
+            "escalated" => clauses.push("m.status = 'pending' AND m.escalated_at IS NOT NULL"),
+            "confirmed" | "dismissed" => {
+                clauses.push("m.status = ?");
+                values.push(Value::Text(filter.status.clone()));
+            }
+            _ => clauses.push("m.status = 'pending'"),
+        }
+        let mut text = |clause: &'static str, value: &Option<String>| {
+            if let Some(v) = value.as_ref().filter(|v| !v.is_empty()) {
+                clauses.push(clause);
+                values.push(Value::Text(v.clone()));
+            }
+        };
+        text("m.product_id = ?", &filter.product);
+        text("l.target = ?", &filter.target);
+        text("l.seller = ?", &filter.seller);
+        text("l.first_seen >= ?", &filter.seen_since);
+        if let Some(min) = filter.min_score {
+            clauses.push("m.score >= ?");
+            values.push(Value::Real(min));
+        }
+        if let Some(max) = filter.max_score {
+            clauses.push("m.score <= ?");
+            values.push(Value::Real(max));
+        }
+        if let Some(ids) = &filter.listing_ids {
+            clauses.push("l.id IN (SELECT value FROM json_each(?))");
+            values.push(Value::Text(serde_json::to_string(ids)?));
+        }
+        let where_sql = if clauses.is_empty() {
+            String::new()
+        } else {
+            format!("WHERE {}", clauses.join(" AND "))
+        };
+        let conn = self.conn();
+        let total: i64 = conn.query_row(
+            &format!(
+                "SELECT COUNT(*) FROM matches m JOIN listings l ON l.id = m.listing_id {where_sql}"
+            ),
+            params_from_iter(values.iter()),
+            |r| r.get(0),
+        )?;
+        let mut page_values = values.clone();
+        page_values.push(Value::Integer(filter.limit as i64));
+        page_values.push(Value::Integer(filter.offset as i64));
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT {ENTRY_COLUMNS} FROM matches m JOIN listings l ON l.id = m.listing_id
+             {where_sql} ORDER BY m.score DESC, m.id LIMIT ? OFFSET ?"
+        ))?;
+        let entries = stmt
+            .query_map(params_from_iter(page_values.iter()), review_entry)?
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .context("reading the queue")?;
+        Ok(QueuePage {
+            entries,
+            total: total as usize,
+        })
+    }
+
+    /// One match with its review details.
+    pub fn review_entry(&self, id: MatchId) -> Result<Option<ReviewEntry>> {
+        self.conn()
+            .query_row(
+                &format!(
+                    "SELECT {ENTRY_COLUMNS} FROM matches m JOIN listings l ON l.id = m.listing_id
+                     WHERE m.id = ?1"
+                ),
+                [id.0],
+                review_entry,
+            )
+            .optional()
+            .context("reading a match")
+    }
+
+    /// The newest `limit` runs, newest first, with their per-target numbers.
+    pub fn runs(&self, limit: usize) -> Result<Vec<RunRow>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(
+            "SELECT id, started_at, finished_at, status, targets, summary FROM runs
+             ORDER BY id DESC LIMIT ?1",
+        )?;
+        let mut runs: Vec<RunRow> = stmt
+            .query_map([limit as i64], |r| {
+                let status: String = r.get(3)?;
+                let targets: String = r.get(4)?;
+                let summary: Option<String> = r.get(5)?;
+                Ok(RunRow {
+                    id: r.get(0)?,
+                    started_at: r.get(1)?,
+                    finished_at: r.get(2)?,
+                    running: status == "running",
+                    targets: serde_json::from_str(&targets).unwrap_or_default(),
+                    summary: summary.and_then(|s| serde_json::from_str(&s).ok()),
+                    per_target: Vec::new(),
+                    done: 0,
+                    to_do: 0,
+                    queued: 0,
+                })
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        for run in &mut runs {
+            let mut per_target = conn.prepare_cached(
+                "SELECT f.target,
+                    (SELECT COUNT(*) FROM listings l WHERE l.first_run = ?1 AND l.target = f.target),
+                    (SELECT COUNT(*) FROM listings l WHERE l.changed_run = ?1 AND l.first_run != ?1
+                        AND l.target = f.target),
+                    SUM(f.kind != 'image' AND f.state = 'done')
+                 FROM frontier f WHERE f.run_id = ?1 GROUP BY f.target ORDER BY f.target",
+            )?;
+            run.per_target = per_target
+                .query_map([run.id], |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, i64>(1)? as u64,
+                        r.get::<_, i64>(2)? as u64,
+                        r.get::<_, Option<i64>>(3)?.unwrap_or(0) as u64,
+                    ))
+                })?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            let (done, to_do): (i64, i64) = conn.query_row(
+                "SELECT COALESCE(SUM(state = 'done' OR state = 'failed'), 0),
+                        COALESCE(SUM(state != 'done' AND state != 'failed'), 0)
+                 FROM frontier WHERE run_id = ?1",
+                [run.id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )?;
+            (run.done, run.to_do) = (done as u64, to_do as u64);
+            let queued: i64 = conn.query_row(
+                "SELECT COUNT(*) FROM audit_log WHERE action = 'queued' AND at >= ?1
+                   AND (?2 IS NULL OR at <= strftime('%Y-%m-%dT%H:%M:%fZ', ?2, '+10 minutes'))",
+                params![run.started_at, run.finished_at],
+                |r| r.get(0),
+            )?;
+            run.queued = queued as u64;
+        }
+        Ok(runs)
+    }
+
+    /// The bytes of the listing page as last captured, and their URL.
+    pub fn listing_capture(&self, listing_id: i64) -> Result<Option<(String, Vec<u8>)>> {
+        let row: Option<(String, Option<String>)> = self
+            .conn()
+            .query_row(
+                "SELECT f.url, f.body_sha256 FROM listings l JOIN fetches f ON f.id = l.fetch_id
+                 WHERE l.id = ?1",
+                [listing_id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        match row {
+            Some((url, Some(sha))) => Ok(self.blob(&sha)?.map(|bytes| (url, bytes))),
+            _ => Ok(None),
+        }
+    }
+
+    /// A page of the whole audit log, newest first, and its length.
+    pub fn audit_page(&self, offset: usize, limit: usize) -> Result<(Vec<super::AuditRow>, usize)> {
+        let conn = self.conn();
+        let total: i64 = conn.query_row("SELECT COUNT(*) FROM audit_log", [], |r| r.get(0))?;
+        let mut stmt = conn.prepare_cached(
+            "SELECT at, actor, action, match_id, detail FROM audit_log
+             ORDER BY id DESC LIMIT ?1 OFFSET ?2",
+        )?;
+        let rows = stmt
+            .query_map([limit as i64, offset as i64], |r| {
+                Ok(super::AuditRow {
+                    at: r.get(0)?,
+                    actor: r.get(1)?,
+                    action: r.get(2)?,
+                    match_id: r.get(3)?,
+                    detail: r.get(4)?,
+                })
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok((rows, total as usize))
+    }
+}
+
+/// Errors naming the id when there is no match `id`.
+fn match_exists(tx: &rusqlite::Transaction, id: MatchId) -> Result<()> {
+    let found: Option<i64> = tx
+        .query_row("SELECT id FROM matches WHERE id = ?1", [id.0], |r| r.get(0))
+        .optional()?;
+    match found {
+        Some(_) => Ok(()),
+        None => anyhow::bail!("there is no match with id {}", id.0),
+    }
+}

@@ -1,0 +1,99 @@
+// knockoff review UI: keyboard review of the queue. Plain forms do the
+// work; this only moves the focus and submits them.
+(function () {
+  "use strict";
+  const cards = Array.from(document.querySelectorAll("li.match"));
+  const help = document.getElementById("help");
+  let current = Math.max(0, cards.findIndex((c) => "#" + c.id === location.hash));
+
+  function focus(n) {
+    if (!cards.length) return;
+    current = Math.max(0, Math.min(cards.length - 1, n));
+    cards.forEach((c) => c.classList.remove("current"));
+    cards[current].classList.add("current");
+    cards[current].scrollIntoView({ block: "nearest" });
+  }
+
+  // After an action the server returns here, at the card that followed.
+  function submit(form) {
+    const next = cards[current + 1] || cards[current - 1];
+    const field = form.querySelector("input[name=next]");
+    if (field && next) field.value = next.dataset.id;
+    form.submit();
+  }
+
+  function action(name) {
+    const card = cards[current];
+    const form = card && card.querySelector("form[data-action=" + name + "]");
+    if (form) submit(form);
+  }
+
+  function open(kind, field) {
+    const card = cards[current];
+    const details = card && card.querySelector("details." + kind);
+    if (!details) return;
+    details.open = true;
+    const input = details.querySelector(field);
+    if (input) input.focus();
+  }
+
+  cards.forEach((card, n) => card.addEventListener("click", () => focus(n)));
+  document.querySelectorAll("details.dismiss input[name=other], details.note input[name=note]").forEach((input) => {
+    input.addEventListener("keydown", (e) => {
+      if (e.key === "Enter" && input.value.trim()) { e.preventDefault(); submit(input.form); }
+    });
+  });
+  const helpButton = document.getElementById("help-button");
+  if (helpButton && help) helpButton.addEventListener("click", () => { help.hidden = !help.hidden; });
+
+  document.addEventListener("keydown", (e) => {
+    if (e.ctrlKey || e.metaKey || e.altKey) return;
+    const typing = e.target.matches("input, textarea, select");
+    if (e.key === "Escape") {
+      if (help) help.hidden = true;
+      document.querySelectorAll("details[open]").forEach((d) => { d.open = false; });
+      if (typing) e.target.blur();
+      return;
+    }
+    if (typing) return;
+    const dismissing = cards[current] && cards[current].querySelector("details.dismiss[open]");
+    if (dismissing && /^[1-9]$/.test(e.key)) {
+      const reason = dismissing.querySelector("button[data-key='" + e.key + "']");
+      if (reason) {
+        e.preventDefault();
+        const form = dismissing.querySelector("form");
+        const chosen = document.createElement("input");
+        chosen.type = "hidden"; chosen.name = "reason"; chosen.value = reason.value;
+        form.appendChild(chosen);
+        submit(form);
+      }
+      return;
+    }
+    switch (e.key) {
+      case "j": focus(current + 1); break;
+      case "k": focus(current - 1); break;
+      case "c": action("confirm"); break;
+      case "e": action("escalate"); break;
+      case "d": e.preventDefault(); open("dismiss", "input[name=other]"); break;
+      case "n": e.preventDefault(); open("note", "input[name=note]"); break;
+      case "x": {
+        const box = cards[current] && cards[current].querySelector("input.select");
+        if (box) box.checked = !box.checked;
+        break;
+      }
+      case "o": {
+        const link = cards[current] && cards[current].querySelector("a.live");
+        if (link) window.open(link.href, "_blank", "noopener,noreferrer");
+        break;
+      }
+      case "/": {
+        const search = document.getElementById("search");
+        if (search) { e.preventDefault(); search.focus(); search.select(); }
+        break;
+      }
+      case "?": if (help) help.hidden = !help.hidden; break;
+      default: return;
+    }
+  });
+  focus(current);
+})();

@@ -1,0 +1,838 @@
+//! `knockoff serve`: the review queue in a browser.
+//!
+//! axum, server-rendered HTML ([`pages`], maud), a little plain JavaScript
+//! for the keyboard, assets compiled into the binary. Every route but
+//! `/login` and `/static/*` needs a session ([`auth`]); every state change
+//! is a POST carrying the session's CSRF token and is written to the audit
+//! log by the store. Responses carry a strict Content-Security-Policy;
+//! photos are served only from the store (listing photos) or
+//! `reference-images/`, only as JPEG, PNG, GIF or WebP.
+//!
+//! Store calls block, so handlers run them on the blocking pool.
+
+pub mod auth;
+mod pages;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::Context;
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, Path, Query, Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Extension, Router};
+use maud::Markup;
+
+use crate::config::Config;
+use crate::index::TextIndex;
+use crate::photo;
+use crate::store::{Decision, MatchId, QueueFilter, Session, SessionPolicy, Store};
+use auth::{LoginLimiter, LoginLimits};
+pub use pages::{DISMISS_REASONS, PAGE_SIZE};
+
+/// Everything the handlers share.
+pub struct AppState {
+    pub config: Config,
+    pub store: Arc<Store>,
+    /// Full-text search over every crawled listing; `None` when the index
+    /// could not be opened (search then says so).
+    pub text: Option<TextIndex>,
+    pub sessions: SessionPolicy,
+    pub limiter: LoginLimiter,
+    /// What the scheduler is doing, for the runs page.
+    pub crawl_state: Arc<std::sync::Mutex<String>>,
+}
+
+impl AppState {
+    /// State for `config` with default session and sign-in limits.
+    pub fn new(config: Config, store: Arc<Store>, text: Option<TextIndex>) -> AppState {
+        AppState {
+            config,
+            store,
+            text,
+            sessions: SessionPolicy::default(),
+            limiter: LoginLimiter::new(LoginLimits::default()),
+            crawl_state: Arc::default(),
+        }
+    }
+}
+
+type Shared = Arc<AppState>;
+
+/// Why a request failed, as the status and page the reviewer sees.
+#[derive(Debug)]
+pub enum AppError {
+    NotFound(String),
+    Forbidden(String),
+    BadRequest(String),
+    TooManyAttempts(std::time::Duration),
+    Internal(anyhow::Error),
+}
+
+impl From<anyhow::Error> for AppError {
+    fn from(error: anyhow::Error) -> AppError {
+        AppError::Internal(error)
+    }
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let (status, title, text) = match self {
+            AppError::NotFound(text) => (StatusCode::NOT_FOUND, "Not found", text),
+            AppError::Forbidden(text) => (StatusCode::FORBIDDEN, "Not allowed", text),
+            AppError::BadRequest(text) => (StatusCode::BAD_REQUEST, "Bad request", text),
+            AppError::TooManyAttempts(wait) => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "Too many attempts",
+                format!(
+                    "Too many failed sign-ins; try again in {} minute(s).",
+                    wait.as_secs().div_ceil(60).max(1)
+                ),
+            ),
+            AppError::Internal(error) => {
+                tracing::error!("{error:#}");
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "Something went wrong",
+                    format!("{error:#}"),
+                )
+            }
+        };
+        (status, pages::message(title, &text, None)).into_response()
+    }
+}
+
+type Result<T, E = AppError> = std::result::Result<T, E>;
+
+/// Runs a blocking store call on the blocking pool.
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> anyhow::Result<T> + Send + 'static,
+) -> Result<T> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| AppError::Internal(e.into()))?
+        .map_err(AppError::Internal)
+}
+
+/// The review UI's routes.
+pub fn router(state: Shared) -> Router {
+    let private = Router::new()
+        .route("/", get(queue_page))
+        .route("/match/{id}", get(match_page))
+        .route("/match/{id}/{action}", post(act))
+        .route("/bulk", post(bulk))
+        .route("/seller", get(seller_page))
+        .route("/product/{id}", get(product_page))
+        .route("/runs", get(runs_page))
+        .route("/audit", get(audit_page))
+        .route("/photo/{id}/{n}", get(listing_photo))
+        .route("/reference/{product}/{n}", get(reference_photo))
+        .route("/capture/{listing}", get(capture))
+        .route("/logout", post(logout))
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            require_session,
+        ));
+    Router::new()
+        .route("/login", get(login_page).post(login))
+        .route("/static/app.css", get(stylesheet))
+        .route("/static/app.js", get(script))
+        .merge(private)
+        .fallback(|| async { AppError::NotFound("There is no such page.".into()) })
+        .layer(middleware::from_fn(same_origin_posts))
+        .layer(middleware::map_response(security_headers))
+        .with_state(state)
+}
+
+/// Serves the router on `listener` until the process ends.
+pub async fn serve(state: Shared, listener: tokio::net::TcpListener) -> anyhow::Result<()> {
+    axum::serve(
+        listener,
+        router(state).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .await
+    .context("serving the review UI")
+}
+
+const CSP: &str = "default-src 'none'; img-src 'self'; style-src 'self'; script-src 'self'; \
+    form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+async fn security_headers(mut response: Response) -> Response {
+    let headers = response.headers_mut();
+    // A handler that set its own (the stored capture's sandbox) keeps it.
+    if !headers.contains_key(header::CONTENT_SECURITY_POLICY) {
+        headers.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(CSP),
+        );
+    }
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    headers
+        .entry(header::CACHE_CONTROL)
+        .or_insert(HeaderValue::from_static("no-store"));
+    response
+}
+
+/// Refuses a POST whose Origin is another site (belt and braces beside
+/// the SameSite cookie and the CSRF token).
+async fn same_origin_posts(request: Request, next: Next) -> Response {
+    if request.method() == Method::POST {
+        let headers = request.headers();
+        let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
+        if let Some(origin) = headers.get(header::ORIGIN).and_then(|o| o.to_str().ok()) {
+            let origin_host = origin.split("://").nth(1);
+            if origin == "null" || origin_host != host {
+                return AppError::Forbidden("This form was sent from another site.".into())
+                    .into_response();
+            }
+        }
+    }
+    next.run(request).await
+}
+
+/// The session of the request's cookie, or a redirect to /login.
+async fn require_session(
+    State(state): State<Shared>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let token = request
+        .headers()
+        .get(header::COOKIE)
+        .and_then(|c| c.to_str().ok())
+        .and_then(auth::session_cookie)
+        .map(auth::token_digest);
+    let session = match token {
+        Some(digest) => {
+            let store = state.store.clone();
+            let policy = state.sessions;
+            let digest_for_store = digest.clone();
+            match blocking(move || store.session(&digest_for_store, policy)).await {
+                Ok(session) => session.map(|s| (s, digest)),
+                Err(e) => return e.into_response(),
+            }
+        }
+        None => None,
+    };
+    match session {
+        Some((session, digest)) => {
+            request.extensions_mut().insert(session);
+            request.extensions_mut().insert(SessionDigest(digest));
+            next.run(request).await
+        }
+        None if request.method() == Method::GET => Redirect::to("/login").into_response(),
+        None => (
+            StatusCode::UNAUTHORIZED,
+            pages::message("Signed out", "Your session has ended; sign in again.", None),
+        )
+            .into_response(),
+    }
+}
+
+/// The stored digest of the request's session token.
+#[derive(Clone)]
+struct SessionDigest(String);
+
+/// A urlencoded form body: every pair, repeated keys kept.
+struct Form(Vec<(String, String)>);
+
+impl Form {
+    fn parse(body: &[u8]) -> Form {
+        Form(
+            url::form_urlencoded::parse(body)
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .collect(),
+        )
+    }
+
+    fn get(&self, key: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.trim())
+            .filter(|v| !v.is_empty())
+    }
+
+    fn all<'a>(&'a self, key: &'a str) -> impl Iterator<Item = &'a str> {
+        self.0
+            .iter()
+            .filter(move |(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Checks the CSRF token against the session's.
+    fn check_csrf(&self, session: &Session) -> Result<()> {
+        match self.get("csrf") {
+            Some(token) if auth::same_secret(token, &session.csrf) => Ok(()),
+            _ => Err(AppError::Forbidden(
+                "This form has expired or did not come from knockoff; reload the page and try again."
+                    .into(),
+            )),
+        }
+    }
+
+    /// Where to go after an action: the page it came from (a local path
+    /// only), at the next match.
+    fn back(&self) -> String {
+        let back = self
+            .get("back")
+            .filter(|b| b.starts_with('/') && !b.starts_with("//") && !b.contains('\\'))
+            .unwrap_or("/");
+        match self
+            .get("next")
+            .filter(|n| n.bytes().all(|b| b.is_ascii_digit()))
+        {
+            Some(next) => format!("{back}#m{next}"),
+            None => back.to_string(),
+        }
+    }
+}
+
+fn require_decider(session: &Session) -> Result<()> {
+    if session.user.role.can_decide() {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden(format!(
+            "{} is a viewer: viewers cannot change anything.",
+            session.user.name
+        )))
+    }
+}
+
+async fn login_page() -> Markup {
+    pages::login(None)
+}
+
+/// Whether the request reached us over TLS, as a proxy in front says.
+fn over_tls(headers: &HeaderMap) -> bool {
+    headers
+        .get("x-forwarded-proto")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("https"))
+}
+
+async fn login(
+    State(state): State<Shared>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response> {
+    let form = Form::parse(&body);
+    let name = form.get("name").unwrap_or("").to_string();
+    let password = form
+        .0
+        .iter()
+        .find(|(k, _)| k == "password")
+        .map(|(_, v)| v.clone())
+        .unwrap_or_default();
+    let address = peer.ip().to_string();
+    if let Some(wait) = state.limiter.wait(&name, &address) {
+        let store = state.store.clone();
+        let detail = format!("from {address}: rate limited");
+        let actor = name.clone();
+        blocking(move || store.record_event(&actor, "sign-in refused", &detail)).await?;
+        return Err(AppError::TooManyAttempts(wait));
+    }
+    let store = state.store.clone();
+    let lookup = name.clone();
+    // argon2 is deliberately slow: off the async workers.
+    let user = blocking(move || {
+        Ok(store
+            .user_credentials(&lookup)?
+            .filter(|(_, hash)| auth::verify_password(&password, hash))
+            .map(|(user, _)| user))
+    })
+    .await?;
+    let Some(user) = user else {
+        state.limiter.failed(&name, &address);
+        let store = state.store.clone();
+        let detail = format!("from {address}");
+        blocking(move || store.record_event(&name, "sign-in failed", &detail)).await?;
+        return Ok((
+            StatusCode::UNAUTHORIZED,
+            pages::login(Some("Wrong user name or password.")),
+        )
+            .into_response());
+    };
+    let token = auth::random_token();
+    let csrf = auth::random_token();
+    let store = state.store.clone();
+    let digest = auth::token_digest(&token);
+    let policy = state.sessions;
+    blocking(move || store.create_session(&user, &digest, &csrf, policy)).await?;
+    let cookie = auth::set_cookie(&token, state.sessions.lifetime, over_tls(&headers));
+    Ok((
+        [(
+            header::SET_COOKIE,
+            HeaderValue::from_str(&cookie).map_err(|e| AppError::Internal(e.into()))?,
+        )],
+        Redirect::to("/"),
+    )
+        .into_response())
+}
+
+async fn logout(
+    State(state): State<Shared>,
+    Extension(session): Extension<Session>,
+    Extension(SessionDigest(digest)): Extension<SessionDigest>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response> {
+    Form::parse(&body).check_csrf(&session)?;
+    let store = state.store.clone();
+    let name = session.user.name.clone();
+    blocking(move || store.end_session(&digest, &name)).await?;
+    let cookie = auth::clear_cookie(over_tls(&headers));
+    Ok((
+        [(
+            header::SET_COOKIE,
+            HeaderValue::from_str(&cookie).map_err(|e| AppError::Internal(e.into()))?,
+        )],
+        Redirect::to("/login"),
+    )
+        .into_response())
+}
+
+/// The queue page's query string.
+#[derive(Debug, Default, serde::Deserialize)]
+struct QueueQuery {
+    status: Option<String>,
+    product: Option<String>,
+    target: Option<String>,
+    seller: Option<String>,
+    min: Option<String>,
+    max: Option<String>,
+    since: Option<String>,
+    q: Option<String>,
+    page: Option<usize>,
+}
+
+fn score_bound(value: &Option<String>, name: &str) -> Result<Option<f64>> {
+    match value.as_deref().map(str::trim).filter(|v| !v.is_empty()) {
+        None => Ok(None),
+        Some(v) => match v.parse::<f64>() {
+            Ok(x) if (0.0..=1.0).contains(&x) => Ok(Some(x)),
+            _ => Err(AppError::BadRequest(format!(
+                "`{name}` must be a score between 0 and 1, not `{v}`."
+            ))),
+        },
+    }
+}
+
+/// Lists the queue under a filter; shared by the queue, seller and product pages.
+async fn list(
+    state: &Shared,
+    session: Session,
+    query: QueueQuery,
+    heading: String,
+    back: String,
+) -> Result<Markup> {
+    let started = Instant::now();
+    let page = query.page.unwrap_or(1).clamp(1, 1_000_000);
+    let status = query.status.clone().unwrap_or_else(|| "pending".into());
+    if !["pending", "escalated", "confirmed", "dismissed", "all"].contains(&status.as_str()) {
+        return Err(AppError::BadRequest(format!(
+            "`status` must be pending, escalated, confirmed, dismissed or all, not `{status}`."
+        )));
+    }
+    if let Some(since) = query.since.as_deref().filter(|s| !s.is_empty()) {
+        if chrono::NaiveDate::parse_from_str(since, "%Y-%m-%d").is_err() {
+            return Err(AppError::BadRequest(format!(
+                "`since` must be a date such as 2026-11-01, not `{since}`."
+            )));
+        }
+    }
+    let search = query.q.clone().unwrap_or_default();
+    let listing_ids = if search.trim().is_empty() {
+        None
+    } else {
+        let text = state.text.as_ref().ok_or_else(|| {
+            AppError::Internal(anyhow::anyhow!(
+                "the full-text index under index/text could not be opened; run `knockoff index`"
+            ))
+        })?;
+        Some(text.search(&search, 10_000)?)
+    };
+    let filter = QueueFilter {
+        status,
+        product: query.product.clone(),
+        target: query.target.clone(),
+        seller: query.seller.clone(),
+        min_score: score_bound(&query.min, "min")?,
+        max_score: score_bound(&query.max, "max")?,
+        seen_since: query.since.clone(),
+        listing_ids,
+        offset: (page - 1) * PAGE_SIZE,
+        limit: PAGE_SIZE,
+    };
+    let store = state.store.clone();
+    let for_store = filter.clone();
+    let result = blocking(move || store.queue_page(&for_store)).await?;
+    let server_ms = started.elapsed().as_secs_f64() * 1000.0;
+    Ok(pages::queue(&pages::QueueView {
+        config: &state.config,
+        session: &session,
+        filter: &filter,
+        search: &search,
+        entries: &result.entries,
+        total: result.total,
+        page,
+        heading,
+        back,
+        server_ms,
+    }))
+}
+
+fn this_url(uri: &axum::http::Uri) -> String {
+    uri.path_and_query()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_else(|| "/".into())
+}
+
+async fn queue_page(
+    State(state): State<Shared>,
+    Extension(session): Extension<Session>,
+    uri: axum::http::Uri,
+    Query(query): Query<QueueQuery>,
+) -> Result<Markup> {
+    let heading = match query.status.as_deref() {
+        Some("escalated") => "Escalated",
+        Some("confirmed") => "Confirmed",
+        Some("dismissed") => "Dismissed",
+        Some("all") => "Every match",
+        _ => "Pending review",
+    };
+    list(&state, session, query, heading.into(), this_url(&uri)).await
+}
+
+#[derive(serde::Deserialize)]
+struct SellerQuery {
+    name: String,
+}
+
+async fn seller_page(
+    State(state): State<Shared>,
+    Extension(session): Extension<Session>,
+    uri: axum::http::Uri,
+    Query(seller): Query<SellerQuery>,
+) -> Result<Markup> {
+    let query = QueueQuery {
+        status: Some("all".into()),
+        seller: Some(seller.name.clone()),
+        ..QueueQuery::default()
+    };
+    list(
+        &state,
+        session,
+        query,
+        format!("Seller {}", seller.name),
+        this_url(&uri),
+    )
+    .await
+}
+
+async fn product_page(
+    State(state): State<Shared>,
+    Extension(session): Extension<Session>,
+    uri: axum::http::Uri,
+    Path(product): Path<String>,
+) -> Result<Markup> {
+    let Some(found) = state
+        .config
+        .catalog
+        .products
+        .iter()
+        .find(|p| p.id == product)
+    else {
+        return Err(AppError::NotFound(format!(
+            "There is no product `{product}`."
+        )));
+    };
+    let heading = format!("{} · {}", found.id, found.name);
+    let query = QueueQuery {
+        status: Some("all".into()),
+        product: Some(product),
+        ..QueueQuery::default()
+    };
+    list(&state, session, query, heading, this_url(&uri)).await
+}
+
+async fn match_page(
+    State(state): State<Shared>,
+    Extension(session): Extension<Session>,
+    Path(id): Path<i64>,
+) -> Result<Markup> {
+    let store = state.store.clone();
+    let (entry, history) = blocking(move || {
+        Ok((
+            store.review_entry(MatchId(id))?,
+            store.audit_log(Some(MatchId(id)))?,
+        ))
+    })
+    .await?;
+    let entry = entry.ok_or_else(|| AppError::NotFound(format!("There is no match #{id}.")))?;
+    Ok(pages::match_page(&state.config, &session, &entry, &history))
+}
+
+/// Applies one action to one match; `Ok(false)` when it was no longer pending.
+fn apply(
+    store: &Store,
+    id: MatchId,
+    action: &str,
+    actor: &str,
+    text: Option<&str>,
+) -> anyhow::Result<bool> {
+    match action {
+        "confirm" => store.decide_pending(id, Decision::Confirm, actor, text),
+        "dismiss" => store.decide_pending(id, Decision::Dismiss, actor, text),
+        "escalate" => store.escalate(id, actor, text),
+        "note" => {
+            store.add_note(id, actor, text.unwrap_or(""))?;
+            Ok(true)
+        }
+        _ => anyhow::bail!("unknown action `{action}`"),
+    }
+}
+
+async fn act(
+    State(state): State<Shared>,
+    Extension(session): Extension<Session>,
+    Path((id, action)): Path<(i64, String)>,
+    body: Bytes,
+) -> Result<Response> {
+    let form = Form::parse(&body);
+    form.check_csrf(&session)?;
+    require_decider(&session)?;
+    let text = match action.as_str() {
+        "confirm" | "escalate" => form.get("note").map(str::to_string),
+        "dismiss" => Some(
+            form.get("other")
+                .or(form.get("reason"))
+                .unwrap_or(DISMISS_REASONS[0])
+                .to_string(),
+        ),
+        "note" => Some(
+            form.get("note")
+                .map(str::to_string)
+                .ok_or_else(|| AppError::BadRequest("A note needs some text.".into()))?,
+        ),
+        _ => {
+            return Err(AppError::NotFound(format!(
+                "There is no action `{action}`."
+            )))
+        }
+    };
+    let text = text.map(|t| t.chars().take(2000).collect::<String>());
+    let store = state.store.clone();
+    let actor = session.user.name.clone();
+    let done = blocking(move || {
+        // An unknown id is the reviewer's mistake, not the server's.
+        match apply(&store, MatchId(id), &action, &actor, text.as_deref()) {
+            Ok(done) => Ok(Some(done)),
+            Err(e) if e.to_string().starts_with("there is no match") => Ok(None),
+            Err(e) => Err(e),
+        }
+    })
+    .await?;
+    match done {
+        None => Err(AppError::NotFound(format!("There is no match #{id}."))),
+        Some(_) => Ok(Redirect::to(&form.back()).into_response()),
+    }
+}
+
+async fn bulk(
+    State(state): State<Shared>,
+    Extension(session): Extension<Session>,
+    body: Bytes,
+) -> Result<Response> {
+    let form = Form::parse(&body);
+    form.check_csrf(&session)?;
+    require_decider(&session)?;
+    let action = form.get("action").unwrap_or("").to_string();
+    if !["confirm", "dismiss", "escalate"].contains(&action.as_str()) {
+        return Err(AppError::BadRequest(format!(
+            "A bulk action is confirm, dismiss or escalate, not `{action}`."
+        )));
+    }
+    let ids: Vec<i64> = form
+        .all("ids")
+        .map(|v| {
+            v.parse::<i64>()
+                .map_err(|_| AppError::BadRequest(format!("`{v}` is not a match id.")))
+        })
+        .collect::<Result<_>>()?;
+    let reason =
+        (action == "dismiss").then(|| form.get("reason").unwrap_or(DISMISS_REASONS[0]).to_string());
+    let store = state.store.clone();
+    let actor = session.user.name.clone();
+    blocking(move || {
+        for id in ids {
+            apply(&store, MatchId(id), &action, &actor, reason.as_deref())?;
+        }
+        Ok(())
+    })
+    .await?;
+    Ok(Redirect::to(&form.back()).into_response())
+}
+
+#[derive(serde::Deserialize)]
+struct PageQuery {
+    page: Option<usize>,
+}
+
+async fn audit_page(
+    State(state): State<Shared>,
+    Extension(session): Extension<Session>,
+    Query(query): Query<PageQuery>,
+) -> Result<Markup> {
+    if session.user.role != crate::store::Role::Admin {
+        return Err(AppError::Forbidden(
+            "The audit log page is for admins.".into(),
+        ));
+    }
+    let page = query.page.unwrap_or(1).clamp(1, 1_000_000);
+    let store = state.store.clone();
+    let (rows, total) = blocking(move || store.audit_page((page - 1) * 100, 100)).await?;
+    Ok(pages::audit_page(&session, &rows, total, page))
+}
+
+async fn runs_page(
+    State(state): State<Shared>,
+    Extension(session): Extension<Session>,
+) -> Result<Markup> {
+    let store = state.store.clone();
+    let runs = blocking(move || store.runs(50)).await?;
+    let crawl_state = state
+        .crawl_state
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .clone();
+    Ok(pages::runs_page(&session, &runs, &crawl_state))
+}
+
+/// An image response, if the bytes are a JPEG, PNG, GIF or WebP.
+fn image_response(bytes: Vec<u8>, what: &str) -> Result<Response> {
+    let info = photo::inspect(&bytes, u64::MAX)
+        .map_err(|e| AppError::NotFound(format!("{what} is not a photo knockoff serves ({e}).")))?;
+    let content_type = match info.format {
+        "jpeg" => "image/jpeg",
+        "png" => "image/png",
+        "gif" => "image/gif",
+        "webp" => "image/webp",
+        other => {
+            return Err(AppError::NotFound(format!(
+                "{what} is a {other}, which knockoff does not serve."
+            )))
+        }
+    };
+    Ok((
+        [
+            (header::CONTENT_TYPE, content_type),
+            (header::CACHE_CONTROL, "private, max-age=86400"),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
+async fn listing_photo(
+    State(state): State<Shared>,
+    Path((id, n)): Path<(i64, usize)>,
+) -> Result<Response> {
+    let store = state.store.clone();
+    let bytes = blocking(move || {
+        let Some(entry) = store.review_entry(MatchId(id))? else {
+            return Ok(None);
+        };
+        let Some(url) = entry.images.get(n) else {
+            return Ok(None);
+        };
+        match store.image_sha256(url)? {
+            Some(sha) => store.blob(&sha),
+            None => Ok(None),
+        }
+    })
+    .await?;
+    let bytes = bytes.ok_or_else(|| {
+        AppError::NotFound(format!("Photo {} of match #{id} was not captured.", n + 1))
+    })?;
+    image_response(bytes, &format!("Photo {} of match #{id}", n + 1))
+}
+
+async fn reference_photo(
+    State(state): State<Shared>,
+    Path((product, n)): Path<(String, usize)>,
+) -> Result<Response> {
+    let path = state
+        .config
+        .catalog
+        .products
+        .iter()
+        .find(|p| p.id == product)
+        .and_then(|p| p.images.get(n))
+        .map(|image| state.config.workspace.join("reference-images").join(image))
+        .ok_or_else(|| {
+            AppError::NotFound(format!(
+                "There is no reference photo {} of {product}.",
+                n + 1
+            ))
+        })?;
+    let bytes = tokio::fs::read(&path)
+        .await
+        .map_err(|e| AppError::NotFound(format!("{} cannot be read ({e}).", path.display())))?;
+    image_response(bytes, &path.display().to_string())
+}
+
+/// The listing page as captured, in a sandbox: no scripts, no requests,
+/// a unique origin, so hostile markup can do nothing.
+async fn capture(State(state): State<Shared>, Path(listing): Path<i64>) -> Result<Response> {
+    let store = state.store.clone();
+    let page = blocking(move || store.listing_capture(listing)).await?;
+    let (_, bytes) = page
+        .ok_or_else(|| AppError::NotFound(format!("No capture of listing {listing} is stored.")))?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+            (
+                header::CONTENT_SECURITY_POLICY,
+                "sandbox; default-src 'none'; style-src 'unsafe-inline'",
+            ),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
+async fn stylesheet() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        include_str!("assets/app.css"),
+    )
+        .into_response()
+}
+
+async fn script() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        include_str!("assets/app.js"),
+    )
+        .into_response()
+}

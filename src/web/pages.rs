@@ -1,0 +1,492 @@
+//! The HTML of every page, server-rendered with maud. maud escapes every
+//! interpolated string, so scraped titles, sellers and descriptions reach
+//! the browser as text; nothing here builds markup from strings.
+
+use maud::{html, Markup, DOCTYPE};
+
+use crate::config::{Config, Product};
+use crate::matching::score::Signals;
+use crate::store::{AuditRow, QueueFilter, ReviewEntry, Role, RunRow, Session};
+
+/// Reasons offered when dismissing; the list is numbered for the keyboard.
+pub const DISMISS_REASONS: [&str; 5] = [
+    "genuine product",
+    "authorized seller",
+    "not our product",
+    "accessory or compatible part",
+    "duplicate of another match",
+];
+
+/// Entries per queue page.
+pub const PAGE_SIZE: usize = 25;
+
+fn layout(title: &str, session: Option<&Session>, body: Markup) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (title) " · knockoff" }
+                link rel="stylesheet" href="/static/app.css";
+                script src="/static/app.js" defer {}
+            }
+            body {
+                @if let Some(session) = session {
+                    header.top {
+                        a.brand href="/" { "knockoff" }
+                        nav {
+                            a href="/" { "Queue" }
+                            a href="/?status=escalated" { "Escalated" }
+                            a href="/runs" { "Runs" }
+                            @if session.user.role == Role::Admin {
+                                a href="/audit" { "Audit log" }
+                            }
+                        }
+                        div.who {
+                            span { (session.user.name) " · " (session.user.role.as_str()) }
+                            form method="post" action="/logout" {
+                                input type="hidden" name="csrf" value=(session.csrf);
+                                button.link type="submit" { "Sign out" }
+                            }
+                        }
+                    }
+                }
+                main { (body) }
+            }
+        }
+    }
+}
+
+/// The sign-in page, with an error line when the last attempt failed.
+pub fn login(error: Option<&str>) -> Markup {
+    layout(
+        "Sign in",
+        None,
+        html! {
+            form.login method="post" action="/login" {
+                h1 { "knockoff" }
+                p.muted { "Counterfeit review queue" }
+                @if let Some(error) = error {
+                    p.error role="alert" { (error) }
+                }
+                label { "User" input name="name" autocomplete="username" required autofocus; }
+                label { "Password" input name="password" type="password" autocomplete="current-password" required; }
+                button.primary type="submit" { "Sign in" }
+            }
+        },
+    )
+}
+
+/// A page that says what went wrong.
+pub fn message(title: &str, text: &str, session: Option<&Session>) -> Markup {
+    layout(
+        title,
+        session,
+        html! {
+            section.message {
+                h1 { (title) }
+                p { (text) }
+                p { a href="/" { "Back to the queue" } }
+            }
+        },
+    )
+}
+
+fn money(amount: f64, currency: &str) -> String {
+    format!("{amount:.2} {currency}")
+}
+
+/// The query string of a filter, for links that keep it.
+pub fn filter_query(filter: &QueueFilter, search: &str, page: usize) -> String {
+    let mut query = url::form_urlencoded::Serializer::new(String::new());
+    if filter.status != "pending" {
+        query.append_pair("status", &filter.status);
+    }
+    for (key, value) in [
+        ("product", &filter.product),
+        ("target", &filter.target),
+        ("seller", &filter.seller),
+        ("since", &filter.seen_since),
+    ] {
+        if let Some(v) = value.as_ref().filter(|v| !v.is_empty()) {
+            query.append_pair(key, v);
+        }
+    }
+    if let Some(min) = filter.min_score {
+        query.append_pair("min", &min.to_string());
+    }
+    if let Some(max) = filter.max_score {
+        query.append_pair("max", &max.to_string());
+    }
+    if !search.is_empty() {
+        query.append_pair("q", search);
+    }
+    if page > 1 {
+        query.append_pair("page", &page.to_string());
+    }
+    let query = query.finish();
+    if query.is_empty() {
+        "/".into()
+    } else {
+        format!("/?{query}")
+    }
+}
+
+/// What the queue page shows.
+pub struct QueueView<'a> {
+    pub config: &'a Config,
+    pub session: &'a Session,
+    pub filter: &'a QueueFilter,
+    pub search: &'a str,
+    pub entries: &'a [ReviewEntry],
+    pub total: usize,
+    pub page: usize,
+    /// Heading over the list ("Queue", "Seller kingstar", ...).
+    pub heading: String,
+    /// The URL of this very page, where actions return to.
+    pub back: String,
+    pub server_ms: f64,
+}
+
+/// The queue: filters, search, the matches, pagination, bulk actions.
+pub fn queue(view: &QueueView) -> Markup {
+    let filter = view.filter;
+    let pages = view.total.div_ceil(PAGE_SIZE).max(1);
+    let can_decide = view.session.user.role.can_decide();
+    let body = html! {
+        form.filters method="get" action="/" {
+            input #search type="search" name="q" value=(view.search) placeholder="Search all listings  ( / )";
+            select name="status" {
+                @for status in ["pending", "escalated", "confirmed", "dismissed", "all"] {
+                    option value=(status) selected[filter.status == status] { (status) }
+                }
+            }
+            select name="product" {
+                option value="" { "every product" }
+                @for product in &view.config.catalog.products {
+                    option value=(product.id) selected[filter.product.as_deref() == Some(product.id.as_str())] {
+                        (product.id) " · " (product.name)
+                    }
+                }
+            }
+            select name="target" {
+                option value="" { "every site" }
+                @for target in &view.config.targets {
+                    option value=(target.name) selected[filter.target.as_deref() == Some(target.name.as_str())] { (target.name) }
+                }
+            }
+            input name="seller" value=[filter.seller.as_deref()] placeholder="seller";
+            input name="min" type="number" step="0.01" min="0" max="1" value=[filter.min_score] placeholder="min score";
+            input name="max" type="number" step="0.01" min="0" max="1" value=[filter.max_score] placeholder="max score";
+            label.inline { "first seen from " input name="since" type="date" value=[filter.seen_since.as_deref()]; }
+            button type="submit" { "Filter" }
+            a.reset href="/" { "Reset" }
+        }
+        div.listhead {
+            h1 { (view.heading) " " span.count { (view.total) } }
+            span.muted { "page " (view.page) " of " (pages) " · " (format!("{:.1}", view.server_ms)) " ms" }
+            button.link #help-button type="button" { "Keyboard: ?" }
+        }
+        @if view.entries.is_empty() {
+            p.empty { "Nothing here. The queue is clear for these filters." }
+        } @else {
+            @if can_decide {
+                form #bulk .bulk method="post" action="/bulk" {
+                    input type="hidden" name="csrf" value=(view.session.csrf);
+                    input type="hidden" name="back" value=(view.back);
+                    span.muted { "Selected (x): " }
+                    select name="action" {
+                        option value="confirm" { "confirm" }
+                        option value="dismiss" { "dismiss" }
+                        option value="escalate" { "escalate" }
+                    }
+                    select name="reason" {
+                        @for reason in DISMISS_REASONS { option value=(reason) { (reason) } }
+                    }
+                    button type="submit" { "Apply to selected" }
+                }
+            }
+            ol.matches {
+                @for entry in view.entries {
+                    (match_card(view.config, view.session, entry, &view.back))
+                }
+            }
+        }
+        nav.pages {
+            @if view.page > 1 {
+                a rel="prev" href=(filter_query(filter, view.search, view.page - 1)) { "← Previous" }
+            }
+            @if view.page < pages {
+                a rel="next" href=(filter_query(filter, view.search, view.page + 1)) { "Next →" }
+            }
+        }
+        (help())
+    };
+    layout(&view.heading, Some(view.session), body)
+}
+
+fn help() -> Markup {
+    html! {
+        div #help .help hidden {
+            h2 { "Keyboard" }
+            dl {
+                dt { "j / k" } dd { "next / previous match" }
+                dt { "c" } dd { "confirm the infringement" }
+                dt { "d" } dd { "dismiss: then 1–5 for a reason, or type one and Enter" }
+                dt { "e" } dd { "escalate to a senior reviewer" }
+                dt { "n" } dd { "add a note" }
+                dt { "x" } dd { "select for a bulk action" }
+                dt { "o" } dd { "open the live listing" }
+                dt { "/" } dd { "search all listings" }
+                dt { "?" } dd { "this help; Esc closes" }
+            }
+        }
+    }
+}
+
+fn product_of<'a>(config: &'a Config, id: &str) -> Option<&'a Product> {
+    config.catalog.products.iter().find(|p| p.id == id)
+}
+
+fn score_class(score: f64) -> &'static str {
+    if score >= 0.9 {
+        "score high"
+    } else if score >= 0.7 {
+        "score mid"
+    } else {
+        "score low"
+    }
+}
+
+/// One match: photos side by side, the why, the facts, the actions.
+pub fn match_card(config: &Config, session: &Session, entry: &ReviewEntry, back: &str) -> Markup {
+    let e = &entry.entry;
+    let signals: Option<Signals> = serde_json::from_value(e.signals.clone()).ok();
+    let product = product_of(config, &e.product_id);
+    let can_decide = session.user.role.can_decide() && e.status == "pending";
+    let listing_photos = entry.images.len().min(3);
+    let reference_photos = product.map_or(0, |p| p.images.len().min(2));
+    html! {
+        li.match id=(format!("m{}", e.id)) data-id=(e.id) data-url=(e.listing_url) {
+            div.cardhead {
+                @if can_decide {
+                    input.select type="checkbox" form="bulk" name="ids" value=(e.id) aria-label="select";
+                }
+                span class=(score_class(e.score)) { (format!("{:.2}", e.score)) }
+                a.title href=(format!("/match/{}", e.id)) { (e.title.as_deref().unwrap_or("(no title)")) }
+                span.status class=(e.status.as_str()) { (e.status) }
+                @if entry.escalated_at.is_some() {
+                    span.status.escalated title=[entry.escalated_by.as_deref()] { "escalated" }
+                }
+            }
+            div.photos {
+                figure {
+                    div.row {
+                        @for n in 0..listing_photos {
+                            img src=(format!("/photo/{}/{n}", e.id)) alt=(format!("listing photo {}", n + 1)) loading="lazy";
+                        }
+                        @if listing_photos == 0 { div.nophoto { "no photo" } }
+                    }
+                    figcaption { "Listing · " (e.target) }
+                }
+                figure {
+                    div.row {
+                        @for n in 0..reference_photos {
+                            img src=(format!("/reference/{}/{n}", e.product_id)) alt=(format!("reference photo {}", n + 1)) loading="lazy";
+                        }
+                    }
+                    figcaption {
+                        "Reference · " a href=(format!("/product/{}", e.product_id)) { (e.product_id) }
+                        @if let Some(p) = product { " " (p.name) }
+                    }
+                }
+            }
+            div.facts {
+                dl {
+                    dt { "Price" }
+                    dd {
+                        @match (e.price, e.currency.as_deref()) {
+                            (Some(price), Some(cur)) => { (money(price, cur)) }
+                            (Some(price), None) => { (format!("{price:.2}")) }
+                            _ => { "—" }
+                        }
+                        @if let Some(price) = signals.as_ref().and_then(|s| s.price.as_ref()) {
+                            " · " strong { (format!("{:.0}%", price.ratio * 100.0)) } " of MSRP " (money(price.msrp, &price.msrp_currency))
+                        }
+                    }
+                    dt { "Seller" }
+                    dd {
+                        @if let Some(seller) = &e.seller {
+                            a href=(format!("/seller?name={}", url::form_urlencoded::byte_serialize(seller.as_bytes()).collect::<String>())) { (seller) }
+                            @if entry.seller_confirmed > 0 { " · " span.warn { (entry.seller_confirmed) " confirmed" } }
+                        } @else { "—" }
+                    }
+                    dt { "Seen" } dd { (day(&e.first_seen)) " → " (day(&e.last_seen)) }
+                    dt { "Links" }
+                    dd {
+                        a.live href=(e.listing_url) rel="noopener noreferrer nofollow" target="_blank" { "live listing ↗" }
+                        " · " a href=(format!("/capture/{}", entry.listing_id)) { "stored capture" }
+                    }
+                }
+                @if let Some(signals) = &signals {
+                    ul.why {
+                        @for reason in signals.reasons() { li { (reason) } }
+                    }
+                }
+                @if let Some(note) = &e.note {
+                    p.note { (e.decided_by.as_deref().unwrap_or("")) ": " (note) }
+                }
+            }
+            @if can_decide {
+                div.actions {
+                    (action_form(session, e.id, "confirm", back, html! { button.confirm type="submit" { "Confirm " kbd { "c" } } }))
+                    (action_form(session, e.id, "escalate", back, html! { button type="submit" { "Escalate " kbd { "e" } } }))
+                    details.dismiss {
+                        summary { "Dismiss " kbd { "d" } }
+                        form method="post" action=(format!("/match/{}/dismiss", e.id)) {
+                            input type="hidden" name="csrf" value=(session.csrf);
+                            input type="hidden" name="back" value=(back);
+                            input type="hidden" name="next" value="";
+                            @for (n, reason) in DISMISS_REASONS.iter().enumerate() {
+                                button.reason type="submit" name="reason" value=(reason) data-key=(n + 1) { kbd { (n + 1) } " " (reason) }
+                            }
+                            input name="other" placeholder="other reason, Enter";
+                        }
+                    }
+                    details.note {
+                        summary { "Note " kbd { "n" } }
+                        form method="post" action=(format!("/match/{}/note", e.id)) {
+                            input type="hidden" name="csrf" value=(session.csrf);
+                            input type="hidden" name="back" value=(back);
+                            input type="hidden" name="next" value="";
+                            input name="note" placeholder="note, Enter" required;
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn action_form(session: &Session, id: i64, action: &str, back: &str, button: Markup) -> Markup {
+    html! {
+        form method="post" action=(format!("/match/{id}/{action}")) data-action=(action) {
+            input type="hidden" name="csrf" value=(session.csrf);
+            input type="hidden" name="back" value=(back);
+            input type="hidden" name="next" value="";
+            (button)
+        }
+    }
+}
+
+/// The date part of a stored timestamp.
+fn day(timestamp: &str) -> &str {
+    timestamp.get(..10).unwrap_or(timestamp)
+}
+
+/// One match with its whole history.
+pub fn match_page(
+    config: &Config,
+    session: &Session,
+    entry: &ReviewEntry,
+    history: &[AuditRow],
+) -> Markup {
+    let back = format!("/match/{}", entry.entry.id);
+    layout(
+        &format!("Match {}", entry.entry.id),
+        Some(session),
+        html! {
+            p { a href="/" { "← Queue" } }
+            ol.matches { (match_card(config, session, entry, &back)) }
+            h2 { "History" }
+            (audit_table(history))
+        },
+    )
+}
+
+fn audit_table(rows: &[AuditRow]) -> Markup {
+    html! {
+        table.audit {
+            thead { tr { th { "When (UTC)" } th { "Who" } th { "What" } th { "Match" } th { "Detail" } } }
+            tbody {
+                @for row in rows {
+                    tr {
+                        td { (row.at.replace('T', " ").trim_end_matches('Z')) }
+                        td { (row.actor) }
+                        td { (row.action) }
+                        td { @if let Some(id) = row.match_id { a href=(format!("/match/{id}")) { "#" (id) } } }
+                        td { (row.detail.as_deref().unwrap_or("")) }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The whole audit log, for admins.
+pub fn audit_page(session: &Session, rows: &[AuditRow], total: usize, page: usize) -> Markup {
+    let pages = total.div_ceil(100).max(1);
+    layout(
+        "Audit log",
+        Some(session),
+        html! {
+            div.listhead { h1 { "Audit log " span.count { (total) } } span.muted { "page " (page) " of " (pages) " · append-only" } }
+            (audit_table(rows))
+            nav.pages {
+                @if page > 1 { a href=(format!("/audit?page={}", page - 1)) { "← Newer" } }
+                @if page < pages { a href=(format!("/audit?page={}", page + 1)) { "Older →" } }
+            }
+        },
+    )
+}
+
+/// Crawl runs, newest first, a running one with its progress.
+pub fn runs_page(session: &Session, runs: &[RunRow], crawl_state: &str) -> Markup {
+    layout(
+        "Runs",
+        Some(session),
+        html! {
+            div.listhead { h1 { "Crawl runs" } span.muted { (crawl_state) } }
+            @if runs.iter().any(|r| r.running) {
+                meta http-equiv="refresh" content="5";
+            }
+            table.runs {
+                thead { tr {
+                    th { "Run" } th { "Started (UTC)" } th { "Duration" } th { "Per target: pages · new · changed" }
+                    th { "Requests" } th { "Matches queued" } th { "Errors" }
+                } }
+                tbody {
+                    @for run in runs {
+                        tr class=[run.running.then_some("running")] {
+                            td { "#" (run.id) }
+                            td { (run.started_at.replace('T', " ").get(..19).unwrap_or("")) }
+                            td {
+                                @if run.running {
+                                    @let total = run.done + run.to_do;
+                                    progress value=(run.done) max=(total.max(1)) {}
+                                    " " (run.done) " / " (total)
+                                } @else if let Some(summary) = &run.summary {
+                                    (format!("{:.0} s", summary.seconds))
+                                }
+                            }
+                            td {
+                                @for (target, new, changed, pages) in &run.per_target {
+                                    div { strong { (target) } ": " (pages) " · " (new) " · " (changed) }
+                                }
+                            }
+                            td { @if let Some(s) = &run.summary { (s.requests) } }
+                            td { (run.queued) }
+                            td {
+                                @if let Some(s) = &run.summary {
+                                    @if s.errors.is_empty() { "none" }
+                                    @for (kind, n) in &s.errors { div { (kind) ": " (n) } }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        },
+    )
+}

@@ -1,0 +1,522 @@
+//! The review UI over real HTTP on 127.0.0.1: sign-in, roles, CSRF,
+//! session expiry, escaping of hostile listing text, photos, the crawl lock
+//! and the scheduler's webhook — against a workspace crawled from the demo
+//! marketplace into a real SQLite file.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use knockoff::config::{self, Config};
+use knockoff::crawl::CrawlOptions;
+use knockoff::demo::catalog::{Catalog, Kind};
+use knockoff::queue::judge_workspace;
+use knockoff::store::{MatchId, Role, SessionPolicy, Store};
+use knockoff::web::{self, auth, AppState};
+use reqwest::redirect::Policy;
+use reqwest::StatusCode;
+
+use crate::util::{self, DemoFixture, Rates};
+
+const FAST: Rates = Rates {
+    shopfront: 10.0,
+    bazaar: 10.0,
+    default: 20.0,
+};
+
+pub const HOSTILE_TITLE: &str = "<script>alert(1)</script> Orvane Cloudstep 3 replica";
+pub const HOSTILE_SELLER: &str = "<img src=x onerror=alert(2)>";
+pub const PASSWORD: &str = "correct horse battery";
+
+/// A crawled, judged workspace with three users and the UI on a free port.
+pub struct Reviewed {
+    /// Keeps the workspace folder (and its marketplace) alive.
+    pub _fixture: DemoFixture,
+    pub config: Config,
+    pub store: Arc<Store>,
+    pub base: String,
+}
+
+/// The demo catalogue with one fake's title and seller made hostile.
+pub fn hostile_catalog(seed: u64, listings: usize) -> Catalog {
+    let mut catalog = Catalog::generate(seed, listings);
+    let fake = catalog
+        .listings
+        .iter_mut()
+        .find(|l| l.kind == Kind::CopiedPhoto)
+        .expect("every catalogue has copied-photo fakes");
+    fake.title = HOSTILE_TITLE.into();
+    fake.seller = HOSTILE_SELLER.into();
+    catalog
+}
+
+impl Reviewed {
+    pub async fn start(sessions: SessionPolicy) -> Reviewed {
+        let fixture = DemoFixture::start(hostile_catalog(41, 30), false, FAST).await;
+        let (store, _) = util::crawl_workspace(fixture.path(), CrawlOptions::default()).await;
+        let config = config::load(fixture.path()).unwrap();
+        let for_judge = (config.clone(), store.clone());
+        tokio::task::spawn_blocking(move || judge_workspace(&for_judge.0, &for_judge.1).unwrap())
+            .await
+            .unwrap();
+        let hash = auth::hash_password(PASSWORD).unwrap();
+        for (name, role) in [
+            ("ana", Role::Admin),
+            ("rita", Role::Reviewer),
+            ("vic", Role::Viewer),
+        ] {
+            store.add_user(name, role, &hash, "test").unwrap();
+        }
+        let (text, _) = knockoff::index::text_index(&config, &store).unwrap();
+        let mut state = AppState::new(config.clone(), store.clone(), Some(text));
+        state.sessions = sessions;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(web::serve(Arc::new(state), listener));
+        Reviewed {
+            _fixture: fixture,
+            config,
+            store,
+            base,
+        }
+    }
+
+    /// A client that follows no redirects, so tests see them.
+    pub fn client() -> reqwest::Client {
+        reqwest::Client::builder()
+            .redirect(Policy::none())
+            .build()
+            .unwrap()
+    }
+
+    /// Signs in and returns the session cookie.
+    pub async fn sign_in(&self, name: &str) -> String {
+        let response = Self::client()
+            .post(format!("{}/login", self.base))
+            .form(&[("name", name), ("password", PASSWORD)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::SEE_OTHER, "{name} signs in");
+        let cookie = response.headers()["set-cookie"].to_str().unwrap();
+        cookie.split(';').next().unwrap().to_string()
+    }
+
+    pub async fn get(&self, path: &str, cookie: &str) -> (StatusCode, String) {
+        let response = Self::client()
+            .get(format!("{}{path}", self.base))
+            .header("cookie", cookie)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status();
+        (status, response.text().await.unwrap())
+    }
+
+    pub async fn post(&self, path: &str, cookie: &str, form: &[(&str, &str)]) -> StatusCode {
+        Self::client()
+            .post(format!("{}{path}", self.base))
+            .header("cookie", cookie)
+            .form(form)
+            .send()
+            .await
+            .unwrap()
+            .status()
+    }
+
+    /// The CSRF token in a page's forms.
+    pub fn csrf(page: &str) -> String {
+        let at = page
+            .find("name=\"csrf\" value=\"")
+            .expect("a form with a CSRF token")
+            + 19;
+        page[at..at + 64].to_string()
+    }
+
+    pub fn pending_ids(&self) -> Vec<i64> {
+        self.store
+            .queue(Some("pending"))
+            .unwrap()
+            .iter()
+            .map(|e| e.id)
+            .collect()
+    }
+
+    pub fn status_of(&self, id: i64) -> String {
+        self.store
+            .review_entry(MatchId(id))
+            .unwrap()
+            .unwrap()
+            .entry
+            .status
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sign_in_roles_csrf_and_escaping() {
+    let ui = Reviewed::start(SessionPolicy::default()).await;
+    let client = Reviewed::client();
+
+    // Nothing but /login and static assets without a session.
+    for path in [
+        "/",
+        "/runs",
+        "/audit",
+        "/match/1",
+        "/photo/1/0",
+        "/seller?name=x",
+    ] {
+        let response = client
+            .get(format!("{}{path}", ui.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::SEE_OTHER, "{path}");
+        assert_eq!(response.headers()["location"], "/login", "{path}");
+    }
+    let css = client
+        .get(format!("{}/static/app.css", ui.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(css.status(), StatusCode::OK);
+
+    // A wrong password is refused and audited.
+    let wrong = client
+        .post(format!("{}/login", ui.base))
+        .form(&[("name", "rita"), ("password", "guess")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
+    assert!(wrong
+        .text()
+        .await
+        .unwrap()
+        .contains("Wrong user name or password"));
+
+    // The session cookie is HttpOnly and SameSite=Strict.
+    let response = client
+        .post(format!("{}/login", ui.base))
+        .form(&[("name", "rita"), ("password", PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    let set_cookie = response.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(set_cookie.contains("HttpOnly") && set_cookie.contains("SameSite=Strict"));
+    assert!(!set_cookie.contains("Secure"), "plain HTTP on loopback");
+    let proxied = client
+        .post(format!("{}/login", ui.base))
+        .header("x-forwarded-proto", "https")
+        .form(&[("name", "rita"), ("password", PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    assert!(proxied.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .contains("; Secure"));
+
+    let rita = ui.sign_in("rita").await;
+    let (status, page) = ui.get("/", &rita).await;
+    assert_eq!(status, StatusCode::OK);
+
+    // Hostile scraped text is shown as text.
+    assert!(
+        page.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
+        "the hostile title is queued"
+    );
+    assert!(!page.contains("<script>alert(1)"));
+    assert!(page.contains("&lt;img src=x onerror=alert(2)&gt;"));
+    assert!(!page.contains("<img src=x"));
+    let response = client
+        .get(format!("{}/", ui.base))
+        .header("cookie", &rita)
+        .send()
+        .await
+        .unwrap();
+    let csp = response.headers()["content-security-policy"]
+        .to_str()
+        .unwrap();
+    assert!(csp.contains("default-src 'none'") && csp.contains("script-src 'self'"));
+    assert!(!csp.contains("unsafe-inline"));
+
+    // Photos come from the store as images, never hot-linked.
+    let pending = ui.pending_ids();
+    assert!(pending.len() >= 3, "{pending:?}");
+    let photo = client
+        .get(format!("{}/photo/{}/0", ui.base, pending[0]))
+        .header("cookie", &rita)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(photo.status(), StatusCode::OK);
+    assert_eq!(photo.headers()["content-type"], "image/jpeg");
+    assert!(!page.contains("src=\"http"), "no hot-linked images");
+    let product = &ui.config.catalog.products[0].id;
+    let reference = client
+        .get(format!("{}/reference/{product}/0", ui.base))
+        .header("cookie", &rita)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reference.headers()["content-type"], "image/png");
+    let entry = ui.store.review_entry(MatchId(pending[0])).unwrap().unwrap();
+    let capture = client
+        .get(format!("{}/capture/{}", ui.base, entry.listing_id))
+        .header("cookie", &rita)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(capture.status(), StatusCode::OK);
+    assert!(capture.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .starts_with("sandbox"));
+
+    // A decision needs the session's CSRF token, from this site.
+    let csrf = Reviewed::csrf(&page);
+    let target = pending[0];
+    let path = format!("/match/{target}/confirm");
+    assert_eq!(ui.post(&path, &rita, &[]).await, StatusCode::FORBIDDEN);
+    assert_eq!(
+        ui.post(&path, &rita, &[("csrf", &"0".repeat(64))]).await,
+        StatusCode::FORBIDDEN
+    );
+    let cross_site = client
+        .post(format!("{}{path}", ui.base))
+        .header("cookie", &rita)
+        .header("origin", "https://evil.example")
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cross_site.status(), StatusCode::FORBIDDEN);
+    assert_eq!(ui.status_of(target), "pending", "nothing changed so far");
+    assert_eq!(
+        ui.post(&path, &rita, &[("csrf", &csrf), ("back", "/")])
+            .await,
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(ui.status_of(target), "confirmed");
+    let history = ui.store.audit_log(Some(MatchId(target))).unwrap();
+    let last = history.last().unwrap();
+    assert_eq!(
+        (last.actor.as_str(), last.action.as_str()),
+        ("rita", "confirmed")
+    );
+    // Deciding it again is a no-op, not a second decision.
+    assert_eq!(
+        ui.post(
+            &format!("/match/{target}/dismiss"),
+            &rita,
+            &[("csrf", &csrf)]
+        )
+        .await,
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(ui.status_of(target), "confirmed");
+    assert_eq!(
+        ui.store.audit_log(Some(MatchId(target))).unwrap().len(),
+        history.len()
+    );
+
+    // Dismiss with a reason, escalate, note; an unknown id is a 404.
+    let (dismissed, escalated) = (pending[1], pending[2]);
+    ui.post(
+        &format!("/match/{dismissed}/dismiss"),
+        &rita,
+        &[("csrf", &csrf), ("reason", "authorized seller")],
+    )
+    .await;
+    assert_eq!(ui.status_of(dismissed), "dismissed");
+    let entry = ui.store.review_entry(MatchId(dismissed)).unwrap().unwrap();
+    assert_eq!(entry.entry.note.as_deref(), Some("authorized seller"));
+    ui.post(
+        &format!("/match/{escalated}/escalate"),
+        &rita,
+        &[("csrf", &csrf)],
+    )
+    .await;
+    ui.post(
+        &format!("/match/{escalated}/note"),
+        &rita,
+        &[("csrf", &csrf), ("note", "<b>ask legal</b>")],
+    )
+    .await;
+    let entry = ui.store.review_entry(MatchId(escalated)).unwrap().unwrap();
+    assert_eq!(entry.entry.status, "pending");
+    assert_eq!(entry.escalated_by.as_deref(), Some("rita"));
+    let (_, detail) = ui.get(&format!("/match/{escalated}"), &rita).await;
+    assert!(
+        detail.contains("&lt;b&gt;ask legal&lt;/b&gt;"),
+        "notes are escaped too"
+    );
+    assert_eq!(
+        ui.post("/match/999999/confirm", &rita, &[("csrf", &csrf)])
+            .await,
+        StatusCode::NOT_FOUND
+    );
+
+    // A viewer reads but changes nothing, and sees no action buttons.
+    let vic = ui.sign_in("vic").await;
+    let (status, viewer_page) = ui.get("/", &vic).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(!viewer_page.contains("/confirm\""));
+    let vic_csrf = Reviewed::csrf(&viewer_page);
+    let still_pending = ui.pending_ids()[0];
+    assert_eq!(
+        ui.post(
+            &format!("/match/{still_pending}/confirm"),
+            &vic,
+            &[("csrf", &vic_csrf)]
+        )
+        .await,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(ui.status_of(still_pending), "pending");
+
+    // The audit log page is for admins.
+    assert_eq!(ui.get("/audit", &rita).await.0, StatusCode::FORBIDDEN);
+    let ana = ui.sign_in("ana").await;
+    let (status, audit) = ui.get("/audit", &ana).await;
+    assert_eq!(status, StatusCode::OK);
+    for action in [
+        "sign-in failed",
+        "signed in",
+        "confirmed",
+        "dismissed",
+        "escalated",
+        "note",
+    ] {
+        assert!(audit.contains(action), "{action} in the audit page");
+    }
+
+    // Filters, search, the seller and product pages, the runs page.
+    let (status, search) = ui.get("/?status=all&q=cloudstep", &rita).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        search.contains("&lt;script&gt;"),
+        "search finds the hostile title"
+    );
+    let (status, _) = ui.get("/?min=2", &rita).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (status, seller) = ui
+        .get(
+            "/seller?name=%3Cimg%20src%3Dx%20onerror%3Dalert(2)%3E",
+            &rita,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(seller.contains("Seller &lt;img"));
+    assert_eq!(
+        ui.get(&format!("/product/{product}"), &rita).await.0,
+        StatusCode::OK
+    );
+    let (status, runs) = ui.get("/runs", &rita).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(runs.contains("#1"), "{runs}");
+
+    // Signing out ends the session on the server.
+    ui.post("/logout", &rita, &[("csrf", &csrf)]).await;
+    assert_eq!(ui.get("/", &rita).await.0, StatusCode::SEE_OTHER);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sessions_expire_and_sign_ins_are_rate_limited() {
+    let ui = Reviewed::start(SessionPolicy {
+        idle: Duration::from_millis(1500),
+        lifetime: Duration::from_secs(3600),
+    })
+    .await;
+    let rita = ui.sign_in("rita").await;
+    assert_eq!(ui.get("/", &rita).await.0, StatusCode::OK);
+    tokio::time::sleep(Duration::from_millis(1700)).await;
+    let (status, _) = ui.get("/", &rita).await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "idle too long");
+
+    // Five failures lock the account, even against the right password.
+    let client = Reviewed::client();
+    for _ in 0..5 {
+        let response = client
+            .post(format!("{}/login", ui.base))
+            .form(&[("name", "ana"), ("password", "nope")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    }
+    let locked = client
+        .post(format!("{}/login", ui.base))
+        .form(&[("name", "ana"), ("password", PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(locked.status(), StatusCode::TOO_MANY_REQUESTS);
+    // Another account from the same address still may.
+    ui.sign_in("vic").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_crawl_at_a_time_and_the_webhook_hears_of_each_run() {
+    let fixture = DemoFixture::start(Catalog::generate(43, 12), false, FAST).await;
+    let config = config::load(fixture.path()).unwrap();
+    let store = Arc::new(Store::open(&config.db_path()).unwrap());
+
+    // While the lock is held (by a crawl from cron, say), neither the
+    // binary nor the scheduler crawls.
+    let lock = knockoff::crawl::lock(&config).unwrap();
+    let out = util::knockoff(fixture.path(), &["crawl"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("another knockoff crawl is running"));
+    let skipped = knockoff::schedule::run_once(&config, store.clone()).await;
+    assert!(
+        matches!(skipped, knockoff::schedule::Outcome::Skipped(_)),
+        "{skipped:?}"
+    );
+    drop(lock);
+
+    let finished = knockoff::schedule::run_once(&config, store.clone()).await;
+    let knockoff::schedule::Outcome::Finished { queued, .. } = finished else {
+        panic!("{finished:?}");
+    };
+    assert!(queued > 0);
+
+    // The webhook gets Slack-compatible JSON.
+    let heard = Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let sink = heard.clone();
+    let router = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move |body: String| {
+            let sink = sink.clone();
+            async move {
+                sink.lock().unwrap().push(body);
+                "ok"
+            }
+        }),
+    );
+    let hook = util::serve(router, "127.0.0.1").await.join("hook").unwrap();
+    let message = finished.message("demo");
+    knockoff::schedule::notify(&hook, &message).await.unwrap();
+    let bodies = heard.lock().unwrap().clone();
+    let json: serde_json::Value = serde_json::from_str(&bodies[0]).unwrap();
+    assert!(json["text"]
+        .as_str()
+        .unwrap()
+        .contains("new matches queued"));
+}
+
+#[test]
+fn serve_refuses_to_start_without_users() {
+    let dir = tempfile::tempdir().unwrap();
+    knockoff::demo::write_workspace(dir.path(), &Catalog::generate(1, 0)).unwrap();
+    let out = util::knockoff(dir.path(), &["serve", "--bind", "127.0.0.1:0"]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("no users yet") && stderr.contains("user add"),
+        "{stderr}"
+    );
+}
