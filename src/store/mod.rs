@@ -54,10 +54,18 @@ pub struct ListingId(pub i64);
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ItemId(pub i64);
 
-/// The store. Cheap to share behind an `Arc`; one connection, serialised.
+/// The store. Cheap to share behind an `Arc`: one connection for writes,
+/// serialised, and (for a file) a few read-only connections, so the review
+/// UI's many readers do not queue behind each other (WAL lets them read
+/// while a write goes on).
 pub struct Store {
     conn: Mutex<Connection>,
+    readers: Vec<Mutex<Connection>>,
+    next_reader: std::sync::atomic::AtomicUsize,
 }
+
+/// Read-only connections of a store file.
+const READERS: usize = 4;
 
 /// A run as recorded.
 #[derive(Debug, Clone)]
@@ -204,7 +212,19 @@ impl Store {
             .with_context(|| format!("opening the store {}", path.display()))?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
-        Store::init(conn).with_context(|| format!("migrating the store {}", path.display()))
+        let mut store =
+            Store::init(conn).with_context(|| format!("migrating the store {}", path.display()))?;
+        for _ in 0..READERS {
+            let reader = Connection::open_with_flags(
+                path,
+                rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY
+                    | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            )
+            .with_context(|| format!("opening the store {} for reading", path.display()))?;
+            reader.busy_timeout(std::time::Duration::from_secs(10))?;
+            store.readers.push(Mutex::new(reader));
+        }
+        Ok(store)
     }
 
     /// An in-memory store, for tests and benchmarks.
@@ -218,7 +238,28 @@ impl Store {
         migrations().to_latest(&mut conn)?;
         Ok(Store {
             conn: Mutex::new(conn),
+            readers: Vec::new(),
+            next_reader: Default::default(),
         })
+    }
+
+    /// A connection for reads only: a free reader if there is one, else the
+    /// next in turn; the write connection for an in-memory store.
+    fn reader(&self) -> MutexGuard<'_, Connection> {
+        if self.readers.is_empty() {
+            return self.conn();
+        }
+        for reader in &self.readers {
+            if let Ok(guard) = reader.try_lock() {
+                return guard;
+            }
+        }
+        let turn = self
+            .next_reader
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.readers[turn % self.readers.len()]
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
     }
 
     fn conn(&self) -> MutexGuard<'_, Connection> {

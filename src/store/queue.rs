@@ -333,7 +333,7 @@ impl Store {
                     m.decided_by, m.note
              FROM matches m JOIN listings l ON l.id = m.listing_id
              WHERE ?1 IS NULL OR m.status = ?1
-             ORDER BY m.score DESC, m.id",
+             ORDER BY m.score DESC, m.id DESC",
         )?;
         let rows = stmt.query_map([status], |r| {
             let signals: String = r.get(12)?;

@@ -148,8 +148,10 @@ const ENTRY_COLUMNS: &str =
     "m.id, m.status, m.score, m.product_id, l.target, l.url, l.title, l.price,
     l.currency, l.seller, l.first_seen, l.last_seen, m.signals, m.first_queued, m.decided_at,
     m.decided_by, m.note, l.id, l.images, m.escalated_at, m.escalated_by,
-    (SELECT COUNT(*) FROM matches cm JOIN listings cl ON cl.id = cm.listing_id
-      WHERE cm.status = 'confirmed' AND cl.seller = l.seller)";
+    (SELECT COUNT(*) FROM listings cl CROSS JOIN matches cm ON cm.listing_id = cl.id
+      WHERE cl.seller = l.seller AND cm.status = 'confirmed')";
+// CROSS JOIN fixes the order: from the seller's listings (few) to their
+// matches, never from every confirmed match to its listing.
 
 fn review_entry(r: &rusqlite::Row) -> rusqlite::Result<ReviewEntry> {
     let signals: String = r.get(12)?;
@@ -283,8 +285,8 @@ impl Store {
     /// The live session under this token digest, touched; `None` when there
     /// is none or it has expired (an expired one is removed).
     pub fn session(&self, token_sha256: &str, policy: SessionPolicy) -> Result<Option<Session>> {
-        let conn = self.conn();
-        let row: Option<(i64, String, String, String, String, String)> = conn
+        let row: Option<(i64, String, String, String, String, String)> = self
+            .reader()
             .query_row(
                 "SELECT u.id, u.name, u.role, s.csrf, s.last_seen, s.expires_at
                  FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_sha256 = ?1",
@@ -306,18 +308,24 @@ impl Store {
         };
         let now_t = Utc::now();
         let parse = |s: &str| DateTime::parse_from_rfc3339(s).map(|t| t.with_timezone(&Utc));
-        let idle_end = parse(&last_seen)? + chrono::Duration::from_std(policy.idle)?;
-        if now_t >= idle_end || now_t >= parse(&expires_at)? {
-            conn.execute(
+        let last_seen = parse(&last_seen)?;
+        let idle = chrono::Duration::from_std(policy.idle)?;
+        if now_t >= last_seen + idle || now_t >= parse(&expires_at)? {
+            self.conn().execute(
                 "DELETE FROM sessions WHERE token_sha256 = ?1",
                 [token_sha256],
             )?;
             return Ok(None);
         }
-        conn.execute(
-            "UPDATE sessions SET last_seen = ?2 WHERE token_sha256 = ?1",
-            params![token_sha256, timestamp(now_t)],
-        )?;
+        // Recording every request would make every page view a write; a
+        // tenth of the idle limit (at most a minute) is precise enough.
+        let touch_every = (idle / 10).min(chrono::Duration::minutes(1));
+        if now_t - last_seen >= touch_every {
+            self.conn().execute(
+                "UPDATE sessions SET last_seen = ?2 WHERE token_sha256 = ?1",
+                params![token_sha256, timestamp(now_t)],
+            )?;
+        }
         Ok(Some(Session {
             user: User {
                 id: UserId(id),
@@ -451,23 +459,34 @@ impl Store {
         } else {
             format!("WHERE {}", clauses.join(" AND "))
         };
-        let conn = self.conn();
+        // Only filters on the listing need the join; without it, counting
+        // and skipping to a deep page walk the (status, score) index alone.
+        let from = if where_sql.contains("l.") {
+            "matches m JOIN listings l ON l.id = m.listing_id"
+        } else {
+            "matches m"
+        };
+        let conn = self.reader();
         let total: i64 = conn.query_row(
-            &format!(
-                "SELECT COUNT(*) FROM matches m JOIN listings l ON l.id = m.listing_id {where_sql}"
-            ),
+            &format!("SELECT COUNT(*) FROM {from} {where_sql}"),
             params_from_iter(values.iter()),
             |r| r.get(0),
         )?;
         let mut page_values = values.clone();
         page_values.push(Value::Integer(filter.limit as i64));
         page_values.push(Value::Integer(filter.offset as i64));
-        let mut stmt = conn.prepare_cached(&format!(
-            "SELECT {ENTRY_COLUMNS} FROM matches m JOIN listings l ON l.id = m.listing_id
-             {where_sql} ORDER BY m.score DESC, m.id LIMIT ? OFFSET ?"
-        ))?;
-        let entries = stmt
-            .query_map(params_from_iter(page_values.iter()), review_entry)?
+        let ids: Vec<i64> = conn
+            .prepare_cached(&format!(
+                "SELECT m.id FROM {from} {where_sql} ORDER BY m.score DESC, m.id DESC LIMIT ? OFFSET ?"
+            ))?
+            .query_map(params_from_iter(page_values.iter()), |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        let entries = conn
+            .prepare_cached(&format!(
+                "SELECT {ENTRY_COLUMNS} FROM matches m JOIN listings l ON l.id = m.listing_id
+                 WHERE m.id IN (SELECT value FROM json_each(?1)) ORDER BY m.score DESC, m.id DESC"
+            ))?
+            .query_map([serde_json::to_string(&ids)?], review_entry)?
             .collect::<rusqlite::Result<Vec<_>>>()
             .context("reading the queue")?;
         Ok(QueuePage {
@@ -478,7 +497,7 @@ impl Store {
 
     /// One match with its review details.
     pub fn review_entry(&self, id: MatchId) -> Result<Option<ReviewEntry>> {
-        self.conn()
+        self.reader()
             .query_row(
                 &format!(
                     "SELECT {ENTRY_COLUMNS} FROM matches m JOIN listings l ON l.id = m.listing_id
@@ -493,7 +512,7 @@ impl Store {
 
     /// The newest `limit` runs, newest first, with their per-target numbers.
     pub fn runs(&self, limit: usize) -> Result<Vec<RunRow>> {
-        let conn = self.conn();
+        let conn = self.reader();
         let mut stmt = conn.prepare(
             "SELECT id, started_at, finished_at, status, targets, summary FROM runs
              ORDER BY id DESC LIMIT ?1",
@@ -558,7 +577,7 @@ impl Store {
     /// The bytes of the listing page as last captured, and their URL.
     pub fn listing_capture(&self, listing_id: i64) -> Result<Option<(String, Vec<u8>)>> {
         let row: Option<(String, Option<String>)> = self
-            .conn()
+            .reader()
             .query_row(
                 "SELECT f.url, f.body_sha256 FROM listings l JOIN fetches f ON f.id = l.fetch_id
                  WHERE l.id = ?1",

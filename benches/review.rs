@@ -1,0 +1,368 @@
+//! The review UI under load, over real HTTP on loopback, against a real
+//! SQLite file holding 10,000 pending matches (5,000 listings × 2
+//! products), then 20,000 for the load test.
+//!
+//! `cargo bench --bench review` (KNOCKOFF_BENCH_SECONDS sets the load
+//! test's length, default 30; KNOCKOFF_BENCH_REVIEWERS its width, default
+//! 50).
+//!
+//! 1. Queue page server time (the page reports it) at the first, middle and
+//!    last page: p50 and p95 of 50 requests each.
+//! 2. Load: every reviewer signs in, then loops — open a random queue page,
+//!    decide one match on it (confirm or dismiss, half the time one another
+//!    reviewer may be deciding too), open a match page — for the duration.
+//!    Reports requests, errors, p50/p99 latency, and checks SQLite: every
+//!    accepted decision is stored, no match has two decisions.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use knockoff::config;
+use knockoff::demo::{self, catalog::Catalog};
+use knockoff::extract::Listing;
+use knockoff::matching::score::Signals;
+use knockoff::store::{ItemKind, MatchId, NewItem, Role, Store, StoredVerdict};
+use knockoff::web::{self, auth, AppState};
+use rand::{Rng, SeedableRng};
+
+/// Listings for the page-time measurement (× 2 products = 10,000 pending).
+const LISTINGS: usize = 5_000;
+/// Listings for the load test: enough that 30 s of deciding never empties
+/// the queue (an empty queue would flatter the numbers).
+const LOAD_LISTINGS: usize = 10_000;
+const PASSWORD: &str = "bench password 123";
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
+}
+
+/// Listings `from..to` stored, each pending against two products.
+fn fill(store: &Store, products: &[String], from: usize, to: usize) {
+    let run = store.start_run(&["shopfront".into()], None).unwrap();
+    let items: Vec<NewItem> = (from..to)
+        .map(|i| NewItem {
+            target: "shopfront".into(),
+            kind: ItemKind::Listing,
+            url: format!("http://127.0.0.1:7801/item/{i}"),
+            query: None,
+            page: None,
+        })
+        .collect();
+    store.add_items(run.id, &items).unwrap();
+    for (i, item) in (from..).zip(store.pending_items(run.id).unwrap().iter()) {
+        let listing = Listing {
+            title: Some(format!("Orvane Cloudstep 3 replica AAA grade lot {i}")),
+            price: Some(20.0 + (i % 50) as f64),
+            currency: Some("USD".into()),
+            seller: Some(format!("seller-{}", i % 300)),
+            description: Some("Same as original. Fast shipping.".into()),
+            images: vec![format!("http://127.0.0.1:7803/img/{i}.jpg")],
+        };
+        store
+            .complete_listing(run.id, item, &[], &listing, &[])
+            .unwrap();
+    }
+    // Signals as the matcher stores them, so the page renders real reasons.
+    let signals = r#"{"accessory_phrases": [], "counterfeit_words": ["replica", "same as original"],
+        "identity": 1.0, "image": {"dhash_distance": 1, "layout_distance": 3.3, "phash_distance": 2,
+        "photo": 1, "reference": "cloudstep/front.png", "strength": 1.0, "variant": "mirror",
+        "view": "whole photo, trimmed"}, "infringement": 0.99, "price": {"amount": 37.99,
+        "currency": "USD", "msrp": 149.0, "msrp_currency": "USD", "ratio": 0.25},
+        "seller_confirmed": 0, "text": {"brand": "O rvane", "brand_disguised": true, "in_title": true,
+        "phrase_share": 1.0, "product_words": ["Cloudstep 3"], "score": 0.95}}"#;
+    assert!(serde_json::from_str::<Signals>(signals).is_ok());
+    store.finish_run(run.id, &Default::default()).unwrap();
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(from as u64);
+    // Listings already judged keep their entries (re-recording updates them).
+    for stored in store.listings(None).unwrap() {
+        let verdicts: Vec<StoredVerdict> = products[..2]
+            .iter()
+            .map(|p| StoredVerdict {
+                product_id: p.clone(),
+                score: rng.random_range(0.5..1.0),
+                signals: signals.to_string(),
+            })
+            .collect();
+        store
+            .record_verdicts(stored.id, "bench", "bench", &verdicts, 0.5)
+            .unwrap();
+    }
+}
+
+fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .pool_max_idle_per_host(4)
+        .build()
+        .unwrap()
+}
+
+async fn sign_in(base: &str, name: &str) -> String {
+    let response = client()
+        .post(format!("{base}/login"))
+        .form(&[("name", name), ("password", PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 303, "{name} signs in");
+    let cookie = response.headers()["set-cookie"].to_str().unwrap();
+    cookie.split(';').next().unwrap().to_string()
+}
+
+fn server_ms(page: &str) -> f64 {
+    let end = page.find(" ms</span>").expect("the page reports its time");
+    let start = page[..end].rfind(' ').unwrap() + 1;
+    page[start..end].parse().unwrap()
+}
+
+fn ids_on(page: &str) -> Vec<i64> {
+    page.match_indices("data-id=\"")
+        .filter_map(|(at, m)| {
+            let rest = &page[at + m.len()..];
+            rest[..rest.find('"')?].parse().ok()
+        })
+        .collect()
+}
+
+fn csrf(page: &str) -> String {
+    let at = page.find("name=\"csrf\" value=\"").unwrap() + 19;
+    page[at..at + 64].to_string()
+}
+
+/// Prints the queue page's server time at the first, middle and last page.
+async fn page_times(base: &str, cookie: &str, pending: usize) {
+    let pages = pending.div_ceil(web::PAGE_SIZE);
+    println!("queue page, server time, {pending} pending, 50 requests each:");
+    for page in [1, pages / 2, pages] {
+        let mut times = Vec::new();
+        for _ in 0..50 {
+            let body = client()
+                .get(format!("{base}/?page={page}"))
+                .header("cookie", cookie)
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap();
+            assert_eq!(ids_on(&body).len(), web::PAGE_SIZE, "page {page} is full");
+            times.push(server_ms(&body));
+        }
+        times.sort_by(f64::total_cmp);
+        println!(
+            "  page {page:>4} of {pages}: p50 {:.2} ms  p95 {:.2} ms",
+            percentile(&times, 0.5),
+            percentile(&times, 0.95)
+        );
+    }
+}
+
+fn main() {
+    let seconds: u64 = std::env::var("KNOCKOFF_BENCH_SECONDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(30);
+    let reviewers: usize = std::env::var("KNOCKOFF_BENCH_REVIEWERS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(50);
+    let dir = tempfile::tempdir().unwrap();
+    demo::write_workspace(dir.path(), &Catalog::generate(1, 0)).unwrap();
+    let config = config::load(dir.path()).unwrap();
+    let store = Arc::new(Store::open(&config.db_path()).unwrap());
+    let products: Vec<String> = config
+        .catalog
+        .products
+        .iter()
+        .map(|p| p.id.clone())
+        .collect();
+    let started = Instant::now();
+    fill(&store, &products, 0, LISTINGS);
+    println!(
+        "filled {} pending matches in {:.1} s",
+        store.pending_count().unwrap(),
+        started.elapsed().as_secs_f64()
+    );
+    let hash = auth::hash_password(PASSWORD).unwrap();
+    for n in 0..reviewers {
+        store
+            .add_user(&format!("r{n}"), Role::Reviewer, &hash, "bench")
+            .unwrap();
+    }
+
+    let server = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let listener = server
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let state = Arc::new(AppState::new(config.clone(), store.clone(), None));
+    server.spawn(web::serve(state, listener));
+
+    let clients = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    clients.block_on(async {
+        // 1. Server time of the queue page at any offset.
+        let cookie = sign_in(&base, "r0").await;
+        page_times(&base, &cookie, 10_000).await;
+        let more = store.clone();
+        let products = products.clone();
+        tokio::task::spawn_blocking(move || fill(&more, &products, LISTINGS, LOAD_LISTINGS))
+            .await
+            .unwrap();
+        page_times(&base, &cookie, 2 * LOAD_LISTINGS).await;
+
+        // 2. Load. Everyone signs in first: argon2 is meant to be slow,
+        // and the bar is about browsing and deciding.
+        let mut cookies = Vec::new();
+        for n in 0..reviewers {
+            cookies.push(sign_in(&base, &format!("r{n}")).await);
+        }
+        let deadline = Instant::now() + Duration::from_secs(seconds);
+        let mut tasks = Vec::new();
+        for (n, cookie) in cookies.into_iter().enumerate() {
+            let base = base.clone();
+            tasks.push(tokio::spawn(async move {
+                let name = format!("r{n}");
+                let http = client();
+                let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(n as u64);
+                let mut latencies = Vec::new();
+                let mut errors = Vec::new();
+                let mut accepted: Vec<i64> = Vec::new();
+                let timed = |started: Instant, latencies: &mut Vec<f64>| {
+                    latencies.push(started.elapsed().as_secs_f64() * 1000.0)
+                };
+                while Instant::now() < deadline {
+                    let page = rng.random_range(1..=40);
+                    let t = Instant::now();
+                    let response = http
+                        .get(format!("{base}/?page={page}"))
+                        .header("cookie", &cookie)
+                        .send()
+                        .await;
+                    let body = match response {
+                        Ok(r) if r.status() == 200 => r.text().await.unwrap_or_default(),
+                        Ok(r) => {
+                            errors.push(format!("queue page: {}", r.status()));
+                            continue;
+                        }
+                        Err(e) => {
+                            errors.push(format!("queue page: {e}"));
+                            continue;
+                        }
+                    };
+                    timed(t, &mut latencies);
+                    let ids = ids_on(&body);
+                    if ids.is_empty() {
+                        continue;
+                    }
+                    // Half the time the top of the page, where others look too.
+                    let id = if rng.random_bool(0.5) {
+                        ids[0]
+                    } else {
+                        ids[rng.random_range(0..ids.len())]
+                    };
+                    let action = if rng.random_bool(0.5) {
+                        "confirm"
+                    } else {
+                        "dismiss"
+                    };
+                    let t = Instant::now();
+                    let token = csrf(&body);
+                    let response = http
+                        .post(format!("{base}/match/{id}/{action}"))
+                        .header("cookie", &cookie)
+                        .form(&[("csrf", token.as_str()), ("back", "/")])
+                        .send()
+                        .await;
+                    match response {
+                        Ok(r) if r.status() == 303 => accepted.push(id),
+                        Ok(r) => errors.push(format!("{action}: {}", r.status())),
+                        Err(e) => errors.push(format!("{action}: {e}")),
+                    }
+                    timed(t, &mut latencies);
+                    let t = Instant::now();
+                    match http
+                        .get(format!("{base}/match/{id}"))
+                        .header("cookie", &cookie)
+                        .send()
+                        .await
+                    {
+                        Ok(r) if r.status() == 200 => {
+                            let _ = r.bytes().await;
+                            timed(t, &mut latencies);
+                        }
+                        Ok(r) => errors.push(format!("match page: {}", r.status())),
+                        Err(e) => errors.push(format!("match page: {e}")),
+                    }
+                }
+                (name, latencies, errors, accepted)
+            }));
+        }
+        let mut latencies = Vec::new();
+        let mut errors = Vec::new();
+        let mut accepted: HashMap<i64, Vec<String>> = HashMap::new();
+        for task in tasks {
+            let (name, l, e, a) = task.await.unwrap();
+            latencies.extend(l);
+            errors.extend(e);
+            for id in a {
+                accepted.entry(id).or_default().push(name.clone());
+            }
+        }
+        latencies.sort_by(f64::total_cmp);
+        println!(
+            "load: {reviewers} reviewers for {seconds} s: {} requests ({:.0}/s), {} errors, \
+             p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+            latencies.len() + errors.len(),
+            (latencies.len() + errors.len()) as f64 / seconds as f64,
+            errors.len(),
+            percentile(&latencies, 0.5),
+            percentile(&latencies, 0.99),
+            latencies.last().copied().unwrap_or(f64::NAN)
+        );
+        for error in errors.iter().take(5) {
+            println!("  error: {error}");
+        }
+
+        // Every accepted decision is stored, once.
+        let mut decisions: HashMap<i64, usize> = HashMap::new();
+        for row in store.audit_log(None).unwrap() {
+            if matches!(row.action.as_str(), "confirmed" | "dismissed") {
+                *decisions.entry(row.match_id.unwrap()).or_default() += 1;
+            }
+        }
+        let doubled = decisions.values().filter(|&&n| n > 1).count();
+        let lost = accepted
+            .keys()
+            .filter(|&&id| {
+                store
+                    .review_entry(MatchId(id))
+                    .unwrap()
+                    .unwrap()
+                    .entry
+                    .status
+                    == "pending"
+            })
+            .count();
+        let raced = accepted.values().filter(|who| who.len() > 1).count();
+        println!(
+            "decisions: {} matches decided, {} decided by two reviewers at once (one wins), \
+             {lost} lost, {doubled} doubled",
+            decisions.len(),
+            raced
+        );
+        assert_eq!((lost, doubled), (0, 0));
+        assert!(errors.is_empty(), "{errors:?}");
+    });
+}
