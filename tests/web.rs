@@ -419,6 +419,28 @@ async fn sign_in_roles_csrf_and_escaping() {
     assert_eq!(status, StatusCode::OK);
     assert!(runs.contains("#1"), "{runs}");
 
+    assert!(seller.contains("All listings by this seller"));
+
+    // Bulk: dismiss a selection with one reason; viewers may not.
+    let selection: Vec<i64> = ui.pending_ids().into_iter().take(2).collect();
+    let (a, b) = (selection[0].to_string(), selection[1].to_string());
+    let bulk = [
+        ("csrf", vic_csrf.as_str()),
+        ("action", "dismiss"),
+        ("reason", "not our product"),
+        ("ids", a.as_str()),
+        ("ids", b.as_str()),
+    ];
+    assert_eq!(ui.post("/bulk", &vic, &bulk).await, StatusCode::FORBIDDEN);
+    let mut bulk = bulk;
+    bulk[0].1 = csrf.as_str();
+    assert_eq!(ui.post("/bulk", &rita, &bulk).await, StatusCode::SEE_OTHER);
+    for id in &selection {
+        let entry = ui.store.review_entry(MatchId(*id)).unwrap().unwrap();
+        assert_eq!(entry.entry.status, "dismissed");
+        assert_eq!(entry.entry.note.as_deref(), Some("not our product"));
+    }
+
     // Signing out ends the session on the server.
     ui.post("/logout", &rita, &[("csrf", &csrf)]).await;
     assert_eq!(ui.get("/", &rita).await.0, StatusCode::SEE_OTHER);
@@ -519,4 +541,48 @@ fn serve_refuses_to_start_without_users() {
         stderr.contains("no users yet") && stderr.contains("user add"),
         "{stderr}"
     );
+}
+
+#[test]
+fn user_add_reads_the_password_from_stdin_and_refuses_duplicates() {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let dir = tempfile::tempdir().unwrap();
+    knockoff::demo::write_workspace(dir.path(), &Catalog::generate(1, 0)).unwrap();
+    let add = |name: &str, password: &str| {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_knockoff"))
+            .arg("--workspace")
+            .arg(dir.path())
+            .args(["user", "add", name, "--role", "reviewer"])
+            .env_remove("KNOCKOFF_PASSWORD")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        writeln!(child.stdin.take().unwrap(), "{password}").unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let out = add("rita", PASSWORD);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let store = Store::open(&dir.path().join("knockoff.db")).unwrap();
+    let (user, hash) = store.user_credentials("rita").unwrap().unwrap();
+    assert_eq!(user.role, Role::Reviewer);
+    assert!(
+        auth::verify_password(PASSWORD, &hash),
+        "the newline is not part of it"
+    );
+    let log = store.audit_log(None).unwrap();
+    assert_eq!(log.last().unwrap().action, "user added");
+
+    let again = add("rita", PASSWORD);
+    assert_eq!(again.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&again.stderr).contains("already a user named `rita`"));
+    let short = add("bo", "short");
+    assert_eq!(short.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&short.stderr).contains("too short"));
 }

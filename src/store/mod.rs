@@ -192,6 +192,31 @@ pub struct RunSummary {
     pub seconds: f64,
 }
 
+const LISTING_COLUMNS: &str =
+    "id, url, target, title, price, currency, seller, description, images,
+    first_seen, last_seen, last_changed";
+
+/// A `listings` row read with [`LISTING_COLUMNS`].
+fn stored_listing(row: &rusqlite::Row) -> rusqlite::Result<StoredListing> {
+    let images: String = row.get(8)?;
+    Ok(StoredListing {
+        id: ListingId(row.get(0)?),
+        url: row.get(1)?,
+        target: row.get(2)?,
+        listing: Listing {
+            title: row.get(3)?,
+            price: row.get(4)?,
+            currency: row.get(5)?,
+            seller: row.get(6)?,
+            description: row.get(7)?,
+            images: serde_json::from_str(&images).unwrap_or_default(),
+        },
+        first_seen: row.get(9)?,
+        last_seen: row.get(10)?,
+        last_changed: row.get(11)?,
+    })
+}
+
 /// Current time as stored: RFC 3339, UTC, milliseconds.
 pub fn now() -> String {
     timestamp(Utc::now())
@@ -612,32 +637,25 @@ impl Store {
     /// Every stored listing, optionally of one target, in URL order.
     pub fn listings(&self, target: Option<&str>) -> Result<Vec<StoredListing>> {
         let conn = self.conn();
-        let mut stmt = conn.prepare(
-            "SELECT id, url, target, title, price, currency, seller, description, images,
-                    first_seen, last_seen, last_changed
-             FROM listings WHERE ?1 IS NULL OR target = ?1 ORDER BY target, url",
-        )?;
-        let rows = stmt.query_map([target], |row| {
-            let images: String = row.get(8)?;
-            Ok(StoredListing {
-                id: ListingId(row.get(0)?),
-                url: row.get(1)?,
-                target: row.get(2)?,
-                listing: Listing {
-                    title: row.get(3)?,
-                    price: row.get(4)?,
-                    currency: row.get(5)?,
-                    seller: row.get(6)?,
-                    description: row.get(7)?,
-                    images: serde_json::from_str(&images).unwrap_or_default(),
-                },
-                first_seen: row.get(9)?,
-                last_seen: row.get(10)?,
-                last_changed: row.get(11)?,
-            })
-        })?;
+        let mut stmt = conn.prepare(&format!(
+            "SELECT {LISTING_COLUMNS} FROM listings WHERE ?1 IS NULL OR target = ?1
+             ORDER BY target, url"
+        ))?;
+        let rows = stmt.query_map([target], stored_listing)?;
         rows.collect::<rusqlite::Result<_>>()
             .context("reading listings")
+    }
+
+    /// A seller's listings, newest first, at most `limit`.
+    pub fn seller_listings(&self, seller: &str, limit: usize) -> Result<Vec<StoredListing>> {
+        let conn = self.reader();
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT {LISTING_COLUMNS} FROM listings WHERE seller = ?1
+             ORDER BY first_seen DESC, id DESC LIMIT ?2"
+        ))?;
+        let rows = stmt.query_map(params![seller, limit as i64], stored_listing)?;
+        rows.collect::<rusqlite::Result<_>>()
+            .with_context(|| format!("reading the listings of seller {seller}"))
     }
 
     /// The exact bytes stored under `sha256`.

@@ -441,6 +441,7 @@ async fn list(
     query: QueueQuery,
     heading: String,
     back: String,
+    extra: Option<Markup>,
 ) -> Result<Markup> {
     let started = Instant::now();
     let page = query.page.unwrap_or(1).clamp(1, 1_000_000);
@@ -495,6 +496,7 @@ async fn list(
         heading,
         back,
         server_ms,
+        extra,
     }))
 }
 
@@ -517,7 +519,7 @@ async fn queue_page(
         Some("all") => "Every match",
         _ => "Pending review",
     };
-    list(&state, session, query, heading.into(), this_url(&uri)).await
+    list(&state, session, query, heading.into(), this_url(&uri), None).await
 }
 
 #[derive(serde::Deserialize)]
@@ -531,17 +533,23 @@ async fn seller_page(
     uri: axum::http::Uri,
     Query(seller): Query<SellerQuery>,
 ) -> Result<Markup> {
+    const SHOWN: usize = 500;
+    let store = state.store.clone();
+    let name = seller.name.clone();
+    let listings = blocking(move || store.seller_listings(&name, SHOWN)).await?;
     let query = QueueQuery {
         status: Some("all".into()),
         seller: Some(seller.name.clone()),
         ..QueueQuery::default()
     };
+    let extra = Some(pages::seller_listings(&listings, SHOWN));
     list(
         &state,
         session,
         query,
         format!("Seller {}", seller.name),
         this_url(&uri),
+        extra,
     )
     .await
 }
@@ -569,7 +577,7 @@ async fn product_page(
         product: Some(product),
         ..QueueQuery::default()
     };
-    list(&state, session, query, heading, this_url(&uri)).await
+    list(&state, session, query, heading, this_url(&uri), None).await
 }
 
 async fn match_page(

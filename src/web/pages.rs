@@ -147,6 +147,8 @@ pub struct QueueView<'a> {
     /// The URL of this very page, where actions return to.
     pub back: String,
     pub server_ms: f64,
+    /// More below the matches (a seller's other listings).
+    pub extra: Option<Markup>,
 }
 
 /// The queue: filters, search, the matches, pagination, bulk actions.
@@ -221,9 +223,37 @@ pub fn queue(view: &QueueView) -> Markup {
                 a rel="next" href=(filter_query(filter, view.search, view.page + 1)) { "Next →" }
             }
         }
+        @if let Some(extra) = &view.extra { (extra) }
         (help())
     };
     layout(&view.heading, Some(view.session), body)
+}
+
+/// Every listing of a seller, matched or not.
+pub fn seller_listings(listings: &[crate::store::StoredListing], limit: usize) -> Markup {
+    html! {
+        h2 { "All listings by this seller " span.count { (listings.len()) @if listings.len() >= limit { "+" } } }
+        table.runs {
+            thead { tr { th { "First seen" } th { "Site" } th { "Title" } th { "Price" } th { "Listing" } } }
+            tbody {
+                @for l in listings {
+                    tr {
+                        td { (day(&l.first_seen)) }
+                        td { (l.target) }
+                        td { (l.listing.title.as_deref().unwrap_or("—")) }
+                        td {
+                            @match (l.listing.price, l.listing.currency.as_deref()) {
+                                (Some(price), Some(cur)) => { (money(price, cur)) }
+                                (Some(price), None) => { (format!("{price:.2}")) }
+                                _ => { "—" }
+                            }
+                        }
+                        td { a href=(l.url) rel="noopener noreferrer nofollow" target="_blank" { "live ↗" } }
+                    }
+                }
+            }
+        }
+    }
 }
 
 fn help() -> Markup {
