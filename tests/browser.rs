@@ -227,5 +227,18 @@ async fn a_reviewer_works_the_queue_with_the_keyboard() {
             ),
         ]
     );
+
+    browser.goto(&format!("{}/runs", ui.base)).await.unwrap();
+    let runs = browser.find(Locator::Css("table.runs")).await.unwrap();
+    let text = runs.text().await.unwrap();
+    assert!(
+        text.contains("shopfront") && text.contains("bazaar"),
+        "{text}"
+    );
+    std::fs::write(
+        artifacts.join("runs.png"),
+        browser.screenshot().await.unwrap(),
+    )
+    .unwrap();
     browser.close().await.unwrap();
 }

@@ -418,6 +418,10 @@ async fn sign_in_roles_csrf_and_escaping() {
     let (status, runs) = ui.get("/runs", &rita).await;
     assert_eq!(status, StatusCode::OK);
     assert!(runs.contains("#1"), "{runs}");
+    assert!(
+        runs.contains("shopfront") && runs.contains("bazaar"),
+        "{runs}"
+    );
 
     assert!(seller.contains("All listings by this seller"));
 

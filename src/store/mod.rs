@@ -31,7 +31,8 @@ pub use queue::{
     AuditRow, Decision, ListingToJudge, MatchId, QueueChanges, QueueEntry, StoredVerdict, MATCHER,
 };
 pub use review::{
-    QueueFilter, QueuePage, ReviewEntry, Role, RunRow, Session, SessionPolicy, User, UserId,
+    QueueFilter, QueuePage, ReviewEntry, Role, RunRow, Session, SessionPolicy, TargetRun, User,
+    UserId,
 };
 
 fn migrations() -> Migrations<'static> {

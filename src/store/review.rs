@@ -126,6 +126,20 @@ pub struct QueuePage {
     pub total: usize,
 }
 
+/// One target's part of a run.
+#[derive(Debug, Clone, Default)]
+pub struct TargetRun {
+    pub target: String,
+    /// Search and listing pages done.
+    pub pages: u64,
+    pub listings_new: u64,
+    pub listings_changed: u64,
+    /// Matches of this target's listings queued during or right after the run.
+    pub queued: u64,
+    /// Errors by kind.
+    pub errors: std::collections::BTreeMap<String, u64>,
+}
+
 /// A crawl run as the runs page shows it.
 #[derive(Debug, Clone)]
 pub struct RunRow {
@@ -135,13 +149,10 @@ pub struct RunRow {
     pub running: bool,
     pub targets: Vec<String>,
     pub summary: Option<RunSummary>,
-    /// Per target: (name, listings new, listings changed, pages done).
-    pub per_target: Vec<(String, u64, u64, u64)>,
+    pub per_target: Vec<TargetRun>,
     /// Frontier items done and still to do (the live progress of a running crawl).
     pub done: u64,
     pub to_do: u64,
-    /// Matches queued while the run was going or right after.
-    pub queued: u64,
 }
 
 const ENTRY_COLUMNS: &str =
@@ -532,7 +543,6 @@ impl Store {
                     per_target: Vec::new(),
                     done: 0,
                     to_do: 0,
-                    queued: 0,
                 })
             })?
             .collect::<rusqlite::Result<_>>()?;
@@ -542,19 +552,42 @@ impl Store {
                     (SELECT COUNT(*) FROM listings l WHERE l.first_run = ?1 AND l.target = f.target),
                     (SELECT COUNT(*) FROM listings l WHERE l.changed_run = ?1 AND l.first_run != ?1
                         AND l.target = f.target),
-                    SUM(f.kind != 'image' AND f.state = 'done')
+                    SUM(f.kind != 'image' AND f.state = 'done'),
+                    (SELECT COUNT(*) FROM audit_log a JOIN matches m ON m.id = a.match_id
+                        JOIN listings l ON l.id = m.listing_id
+                      WHERE a.action = 'queued' AND l.target = f.target AND a.at >= ?2
+                        AND (?3 IS NULL OR a.at <= strftime('%Y-%m-%dT%H:%M:%fZ', ?3, '+10 minutes')))
                  FROM frontier f WHERE f.run_id = ?1 GROUP BY f.target ORDER BY f.target",
             )?;
             run.per_target = per_target
-                .query_map([run.id], |r| {
-                    Ok((
-                        r.get::<_, String>(0)?,
-                        r.get::<_, i64>(1)? as u64,
-                        r.get::<_, i64>(2)? as u64,
-                        r.get::<_, Option<i64>>(3)?.unwrap_or(0) as u64,
-                    ))
+                .query_map(params![run.id, run.started_at, run.finished_at], |r| {
+                    Ok(TargetRun {
+                        target: r.get(0)?,
+                        listings_new: r.get::<_, i64>(1)? as u64,
+                        listings_changed: r.get::<_, i64>(2)? as u64,
+                        pages: r.get::<_, Option<i64>>(3)?.unwrap_or(0) as u64,
+                        queued: r.get::<_, i64>(4)? as u64,
+                        errors: Default::default(),
+                    })
                 })?
                 .collect::<rusqlite::Result<Vec<_>>>()?;
+            let mut errors = conn.prepare_cached(
+                "SELECT target, kind, COUNT(*) FROM crawl_errors WHERE run_id = ?1
+                 GROUP BY target, kind",
+            )?;
+            let rows = errors.query_map([run.id], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, i64>(2)?,
+                ))
+            })?;
+            for row in rows {
+                let (target, kind, n) = row?;
+                if let Some(t) = run.per_target.iter_mut().find(|t| t.target == target) {
+                    t.errors.insert(kind, n as u64);
+                }
+            }
             let (done, to_do): (i64, i64) = conn.query_row(
                 "SELECT COALESCE(SUM(state = 'done' OR state = 'failed'), 0),
                         COALESCE(SUM(state != 'done' AND state != 'failed'), 0)
@@ -563,13 +596,6 @@ impl Store {
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )?;
             (run.done, run.to_do) = (done as u64, to_do as u64);
-            let queued: i64 = conn.query_row(
-                "SELECT COUNT(*) FROM audit_log WHERE action = 'queued' AND at >= ?1
-                   AND (?2 IS NULL OR at <= strftime('%Y-%m-%dT%H:%M:%fZ', ?2, '+10 minutes'))",
-                params![run.started_at, run.finished_at],
-                |r| r.get(0),
-            )?;
-            run.queued = queued as u64;
         }
         Ok(runs)
     }

@@ -483,34 +483,40 @@ pub fn runs_page(session: &Session, runs: &[RunRow], crawl_state: &str) -> Marku
             }
             table.runs {
                 thead { tr {
-                    th { "Run" } th { "Started (UTC)" } th { "Duration" } th { "Per target: pages · new · changed" }
-                    th { "Requests" } th { "Matches queued" } th { "Errors" }
+                    th { "Run" } th { "Started (UTC)" } th { "Duration" } th { "Requests" }
+                    th { "Target" } th { "Pages" } th { "New" } th { "Changed" } th { "Queued" } th { "Errors" }
                 } }
                 tbody {
                     @for run in runs {
-                        tr class=[run.running.then_some("running")] {
-                            td { "#" (run.id) }
-                            td { (run.started_at.replace('T', " ").get(..19).unwrap_or("")) }
-                            td {
-                                @if run.running {
-                                    @let total = run.done + run.to_do;
-                                    progress value=(run.done) max=(total.max(1)) {}
-                                    " " (run.done) " / " (total)
-                                } @else if let Some(summary) = &run.summary {
-                                    (format!("{:.0} s", summary.seconds))
+                        @let rows = run.per_target.len().max(1);
+                        @for (n, target) in run.per_target.iter().map(Some).chain(run.per_target.is_empty().then_some(None)).enumerate() {
+                            tr class=[run.running.then_some("running")] {
+                                @if n == 0 {
+                                    td rowspan=(rows) { "#" (run.id) }
+                                    td rowspan=(rows) { (run.started_at.replace('T', " ").get(..19).unwrap_or("")) }
+                                    td rowspan=(rows) {
+                                        @if run.running {
+                                            @let total = run.done + run.to_do;
+                                            progress value=(run.done) max=(total.max(1)) {}
+                                            " " (run.done) " / " (total) " items"
+                                        } @else if let Some(summary) = &run.summary {
+                                            (format!("{:.0} s", summary.seconds))
+                                        }
+                                    }
+                                    td rowspan=(rows) { @if let Some(s) = &run.summary { (s.requests) } }
                                 }
-                            }
-                            td {
-                                @for (target, new, changed, pages) in &run.per_target {
-                                    div { strong { (target) } ": " (pages) " · " (new) " · " (changed) }
-                                }
-                            }
-                            td { @if let Some(s) = &run.summary { (s.requests) } }
-                            td { (run.queued) }
-                            td {
-                                @if let Some(s) = &run.summary {
-                                    @if s.errors.is_empty() { "none" }
-                                    @for (kind, n) in &s.errors { div { (kind) ": " (n) } }
+                                @if let Some(t) = target {
+                                    td { strong { (t.target) } }
+                                    td { (t.pages) }
+                                    td { (t.listings_new) }
+                                    td { (t.listings_changed) }
+                                    td { (t.queued) }
+                                    td {
+                                        @if t.errors.is_empty() { span.muted { "none" } }
+                                        @for (kind, count) in &t.errors { div { (kind) ": " (count) } }
+                                    }
+                                } @else {
+                                    td colspan="6" { span.muted { "nothing crawled" } }
                                 }
                             }
                         }
