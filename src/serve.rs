@@ -42,6 +42,9 @@ pub async fn run(config: Config, store: Arc<Store>, bind: SocketAddr) -> Result<
             schedule,
             state.crawl_state.clone(),
         ));
+    } else {
+        *state.crawl_state.lock().unwrap_or_else(|e| e.into_inner()) =
+            "no [schedule] crawl in knockoff.toml: crawls come from cron or by hand".into();
     }
     web::serve(state, listener).await
 }

@@ -504,13 +504,8 @@ async fn one_crawl_at_a_time_and_the_webhook_hears_of_each_run() {
     );
     drop(lock);
 
-    let finished = knockoff::schedule::run_once(&config, store.clone()).await;
-    let knockoff::schedule::Outcome::Finished { queued, .. } = finished else {
-        panic!("{finished:?}");
-    };
-    assert!(queued > 0);
-
-    // The webhook gets Slack-compatible JSON.
+    // The scheduler inside `serve`, firing every second, crawls, judges
+    // and posts Slack-compatible JSON to the webhook after each run.
     let heard = Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
     let sink = heard.clone();
     let router = axum::Router::new().route(
@@ -524,14 +519,33 @@ async fn one_crawl_at_a_time_and_the_webhook_hears_of_each_run() {
         }),
     );
     let hook = util::serve(router, "127.0.0.1").await.join("hook").unwrap();
-    let message = finished.message("demo");
-    knockoff::schedule::notify(&hook, &message).await.unwrap();
-    let bodies = heard.lock().unwrap().clone();
-    let json: serde_json::Value = serde_json::from_str(&bodies[0]).unwrap();
-    assert!(json["text"]
-        .as_str()
-        .unwrap()
-        .contains("new matches queued"));
+    let mut config = config;
+    config.settings.notify_webhook = Some(hook);
+    let schedule = knockoff::schedule::Schedule::parse("* * * * * *", "UTC").unwrap();
+    let state = Arc::new(std::sync::Mutex::new(String::new()));
+    let scheduler = tokio::spawn(knockoff::serve::scheduler(
+        config,
+        store.clone(),
+        schedule,
+        state.clone(),
+    ));
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while heard.lock().unwrap().is_empty() {
+        assert!(std::time::Instant::now() < deadline, "no webhook call");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    scheduler.abort();
+    let body = heard.lock().unwrap()[0].clone();
+    let json: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let text = json["text"].as_str().unwrap();
+    assert!(
+        text.contains("crawl #1 finished") && text.contains("new matches queued"),
+        "{text}"
+    );
+    assert!(
+        store.pending_count().unwrap() > 0,
+        "the scheduled crawl was judged"
+    );
 }
 
 #[test]
