@@ -248,6 +248,10 @@ impl Store {
             )
             .with_context(|| format!("opening the store {} for reading", path.display()))?;
             reader.busy_timeout(std::time::Duration::from_secs(10))?;
+            // Pages through a memory map, not a copy per read() call: most
+            // of a busy review UI's time was the kernel copying pages.
+            reader.pragma_update(None, "mmap_size", 256i64 << 20)?;
+            reader.pragma_update(None, "cache_size", -16_000i64)?;
             store.readers.push(Mutex::new(reader));
         }
         Ok(store)
