@@ -424,6 +424,7 @@ async fn sign_in_roles_csrf_and_escaping() {
     );
 
     assert!(seller.contains("All listings by this seller"));
+    assert!(seller.contains("confirmed infringement"));
 
     // Bulk: dismiss a selection with one reason; viewers may not.
     let selection: Vec<i64> = ui.pending_ids().into_iter().take(2).collect();

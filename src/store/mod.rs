@@ -663,6 +663,17 @@ impl Store {
             .with_context(|| format!("reading the listings of seller {seller}"))
     }
 
+    /// How many of a seller's matches were confirmed.
+    pub fn seller_confirmed(&self, seller: &str) -> Result<u64> {
+        let n: i64 = self.reader().query_row(
+            "SELECT COUNT(*) FROM listings l CROSS JOIN matches m ON m.listing_id = l.id
+             WHERE l.seller = ?1 AND m.status = 'confirmed'",
+            [seller],
+            |r| r.get(0),
+        )?;
+        Ok(n as u64)
+    }
+
     /// The exact bytes stored under `sha256`.
     pub fn blob(&self, sha256: &str) -> Result<Option<Vec<u8>>> {
         let conn = self.conn();

@@ -536,13 +536,19 @@ async fn seller_page(
     const SHOWN: usize = 500;
     let store = state.store.clone();
     let name = seller.name.clone();
-    let listings = blocking(move || store.seller_listings(&name, SHOWN)).await?;
+    let (listings, confirmed) = blocking(move || {
+        Ok((
+            store.seller_listings(&name, SHOWN)?,
+            store.seller_confirmed(&name)?,
+        ))
+    })
+    .await?;
     let query = QueueQuery {
         status: Some("all".into()),
         seller: Some(seller.name.clone()),
         ..QueueQuery::default()
     };
-    let extra = Some(pages::seller_listings(&listings, SHOWN));
+    let extra = Some(pages::seller_listings(&listings, SHOWN, confirmed));
     list(
         &state,
         session,

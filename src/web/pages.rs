@@ -230,9 +230,16 @@ pub fn queue(view: &QueueView) -> Markup {
 }
 
 /// Every listing of a seller, matched or not.
-pub fn seller_listings(listings: &[crate::store::StoredListing], limit: usize) -> Markup {
+pub fn seller_listings(
+    listings: &[crate::store::StoredListing],
+    limit: usize,
+    confirmed: u64,
+) -> Markup {
     html! {
-        h2 { "All listings by this seller " span.count { (listings.len()) @if listings.len() >= limit { "+" } } }
+        h2 {
+            "All listings by this seller " span.count { (listings.len()) @if listings.len() >= limit { "+" } }
+            " " span.warn { (confirmed) " confirmed infringement" @if confirmed != 1 { "s" } }
+        }
         table.runs {
             thead { tr { th { "First seen" } th { "Site" } th { "Title" } th { "Price" } th { "Listing" } } }
             tbody {
@@ -296,7 +303,16 @@ pub fn match_card(config: &Config, session: &Session, entry: &ReviewEntry, back:
     let product = product_of(config, &e.product_id);
     let can_decide = session.user.role.can_decide() && e.status == "pending";
     let listing_photos = entry.images.len().min(3);
-    let reference_photos = product.map_or(0, |p| p.images.len().min(2));
+    // The reference photo the image match found comes first.
+    let matched = signals
+        .as_ref()
+        .and_then(|s| s.image.as_ref())
+        .map(|image| std::path::PathBuf::from(&image.reference));
+    let mut references: Vec<usize> = (0..product.map_or(0, |p| p.images.len())).collect();
+    if let (Some(product), Some(matched)) = (product, &matched) {
+        references.sort_by_key(|&n| product.images[n] != *matched);
+    }
+    references.truncate(2);
     html! {
         li.match id=(format!("m{}", e.id)) data-id=(e.id) data-url=(e.listing_url) {
             div.cardhead {
@@ -322,7 +338,7 @@ pub fn match_card(config: &Config, session: &Session, entry: &ReviewEntry, back:
                 }
                 figure {
                     div.row {
-                        @for n in 0..reference_photos {
+                        @for n in references {
                             img src=(format!("/reference/{}/{n}", e.product_id)) alt=(format!("reference photo {}", n + 1)) loading="lazy";
                         }
                     }
