@@ -94,11 +94,38 @@ pub enum Command {
         #[arg(long)]
         bind: Option<std::net::SocketAddr>,
     },
+    /// Evidence bundles: export, verify, and the signing key.
+    Evidence {
+        #[command(subcommand)]
+        action: EvidenceAction,
+    },
     /// Accounts of the review UI.
     User {
         #[command(subcommand)]
         action: UserAction,
     },
+}
+
+/// `knockoff evidence ...`.
+#[derive(Debug, Subcommand)]
+pub enum EvidenceAction {
+    /// Write bundle-ID.zip for each match.
+    Export {
+        #[arg(required = true)]
+        ids: Vec<i64>,
+        /// Folder for the bundles; default evidence/ in the workspace.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Check every hash and the signature of a bundle; exit 0 only if all hold.
+    Verify {
+        file: PathBuf,
+        /// Also require this signing key (hex, as `evidence key` prints it).
+        #[arg(long)]
+        key: Option<String>,
+    },
+    /// Print the workspace's public signing key (creating the key pair once).
+    Key,
 }
 
 /// `knockoff user ...`.
@@ -259,6 +286,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             runtime.block_on(crate::serve::run(config, store, bind))?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Evidence { action } => evidence(workspace, action),
         Command::User {
             action: UserAction::Add { name, role },
         } => {
@@ -271,6 +299,50 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             let progress = Progress::new(std::io::stderr().is_terminal());
             let report = runtime.block_on(demo::run(workspace, progress))?;
             print!("{}", demo::render_report(&report, workspace));
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn evidence(workspace: &Path, action: EvidenceAction) -> Result<ExitCode> {
+    match action {
+        EvidenceAction::Export { ids, out } => {
+            let config = config::load(workspace)?;
+            let store = open_store(&config)?;
+            let out = out.unwrap_or_else(|| workspace.join("evidence"));
+            for id in ids {
+                if store.review_entry(MatchId(id))?.is_none() {
+                    return Err(UsageError(format!("there is no match with id {id}")).into());
+                }
+                let path = crate::evidence::export(&config, &store, MatchId(id), &out)?;
+                println!("{}", path.display());
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        EvidenceAction::Verify { file, key } => {
+            match crate::evidence::verify(&file, key.as_deref()) {
+                Ok(verified) => {
+                    let m = &verified.manifest;
+                    println!(
+                        "ok: {} — match {} ({}), {} files, captured {}, signed by {}",
+                        file.display(),
+                        m.match_id,
+                        m.listing_url,
+                        m.files.len(),
+                        m.captured_at,
+                        m.signature.public_key
+                    );
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(problem) => {
+                    eprintln!("{}: {problem}", file.display());
+                    Ok(ExitCode::from(1))
+                }
+            }
+        }
+        EvidenceAction::Key => {
+            let key = crate::evidence::signing_key(workspace)?;
+            println!("{}", crate::evidence::public_key_hex(&key));
             Ok(ExitCode::SUCCESS)
         }
     }

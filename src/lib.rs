@@ -10,6 +10,7 @@ pub mod config;
 pub mod crawl;
 pub mod demo;
 pub mod eval;
+pub mod evidence;
 pub mod extract;
 pub mod index;
 pub mod matching;

@@ -7,6 +7,7 @@ mod util;
 mod browser;
 mod check;
 mod crawl;
+mod evidence;
 mod extract;
 mod listings;
 mod matching;

@@ -24,9 +24,11 @@ use sha2::{Digest, Sha256};
 
 use crate::extract::Listing;
 
+mod evidence;
 mod queue;
 mod review;
 
+pub use evidence::Capture;
 pub use queue::{
     AuditRow, Decision, ListingToJudge, MatchId, QueueChanges, QueueEntry, StoredVerdict, MATCHER,
 };

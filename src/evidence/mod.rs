@@ -1,0 +1,449 @@
+//! Evidence bundles a third party can verify without knockoff
+//! (PRODUCT.md, "Evidence bundle"): `bundle-ID.zip` with `manifest.json`
+//! (what, when, from where, every file's SHA-256 and size, the reviewers'
+//! decisions), `manifest.sig` (an Ed25519 signature over manifest.json's
+//! exact bytes; the public key is in the manifest), `listing.warc.gz` (the
+//! exchanges as WARC 1.1), `page.html`, the listing's images, the matched
+//! product's reference images, a self-contained `report.html`, and the
+//! drafted `notice.txt`.
+//!
+//! [`verify`] checks a bundle with nothing but the zip: every hash, no file
+//! missing or extra, no path outside the bundle, the signature.
+
+mod report;
+pub mod warc;
+
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use ed25519_dalek::{Signature, Signer, SigningKey, Verifier, VerifyingKey};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::config::Config;
+use crate::store::{MatchId, Store};
+
+/// The bundle format this code writes and reads.
+pub const FORMAT_VERSION: u32 = 1;
+/// The signing key's file in the workspace.
+pub const KEY_FILE: &str = "evidence-signing.key";
+/// Largest file a bundle may hold, so a hostile zip cannot exhaust memory.
+const MAX_ENTRY_BYTES: u64 = 512 << 20;
+
+/// One file of a bundle as the manifest lists it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FileEntry {
+    pub path: String,
+    pub sha256: String,
+    pub bytes: u64,
+}
+
+/// One decision or note from the audit log.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Decision {
+    pub at: String,
+    pub actor: String,
+    pub action: String,
+    pub detail: Option<String>,
+}
+
+/// How the manifest is signed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SignatureInfo {
+    pub algorithm: String,
+    /// Hex, 32 bytes.
+    pub public_key: String,
+    /// The file holding the hex signature over manifest.json's bytes.
+    pub file: String,
+}
+
+/// `manifest.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Manifest {
+    pub format_version: u32,
+    pub match_id: i64,
+    pub product_id: String,
+    pub listing_url: String,
+    /// When the listing page was captured, RFC 3339 UTC.
+    pub captured_at: String,
+    pub exported_at: String,
+    pub tool: String,
+    pub tool_version: String,
+    /// Where the page was fetched from: the resolved address.
+    pub remote_addr: Option<String>,
+    pub decisions: Vec<Decision>,
+    /// Every other file in the zip (manifest.sig excepted).
+    pub files: Vec<FileEntry>,
+    pub signature: SignatureInfo,
+}
+
+/// The workspace's signing key, created (0600) on first use.
+pub fn signing_key(workspace: &Path) -> Result<SigningKey> {
+    let path = workspace.join(KEY_FILE);
+    if path.exists() {
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("reading the signing key {}", path.display()))?;
+        let bytes: [u8; 32] = hex::decode(text.trim())
+            .ok()
+            .and_then(|b| b.try_into().ok())
+            .ok_or_else(|| {
+                anyhow::anyhow!(
+                    "{} is not a hex Ed25519 key (64 hex digits)",
+                    path.display()
+                )
+            })?;
+        restrict(&path)?;
+        return Ok(SigningKey::from_bytes(&bytes));
+    }
+    let mut seed = [0u8; 32];
+    rand::RngCore::fill_bytes(&mut rand::rng(), &mut seed);
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options
+        .open(&path)
+        .with_context(|| format!("creating the signing key {}", path.display()))?;
+    writeln!(file, "{}", hex::encode(seed))?;
+    restrict(&path)?;
+    Ok(SigningKey::from_bytes(&seed))
+}
+
+/// Keeps the key readable by its owner only.
+fn restrict(path: &Path) -> Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+            .with_context(|| format!("making {} private (0600)", path.display()))?;
+    }
+    let _ = path;
+    Ok(())
+}
+
+/// The public key, hex, as `knockoff evidence key` prints it.
+pub fn public_key_hex(key: &SigningKey) -> String {
+    hex::encode(key.verifying_key().to_bytes())
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+/// The file name a URL's image gets inside the bundle.
+fn image_name(n: usize, bytes: &[u8]) -> String {
+    let ext = match crate::photo::inspect(bytes, u64::MAX).map(|i| i.format) {
+        Ok("jpeg") => "jpg",
+        Ok(other) => other,
+        Err(_) => "bin",
+    };
+    format!("images/listing-{}.{ext}", n + 1)
+}
+
+/// Writes `bundle-ID.zip` for match `id` into `out_dir` and returns its path.
+pub fn export(config: &Config, store: &Store, id: MatchId, out_dir: &Path) -> Result<PathBuf> {
+    let entry = store
+        .review_entry(id)?
+        .ok_or_else(|| anyhow::anyhow!("there is no match with id {}", id.0))?;
+    let page = store.page_capture(entry.listing_id)?.ok_or_else(|| {
+        anyhow::anyhow!(
+            "match {}: the listing page {} has no stored capture",
+            id.0,
+            entry.entry.listing_url
+        )
+    })?;
+    let product = config
+        .catalog
+        .products
+        .iter()
+        .find(|p| p.id == entry.entry.product_id)
+        .ok_or_else(|| {
+            anyhow::anyhow!(
+                "match {}: product {} is no longer in reference-images/products.toml",
+                id.0,
+                entry.entry.product_id
+            )
+        })?;
+    let mut files: BTreeMap<String, Vec<u8>> = BTreeMap::new();
+    files.insert("page.html".into(), page.body.clone());
+
+    let listing_json = serde_json::json!({
+        "url": entry.entry.listing_url,
+        "target": entry.entry.target,
+        "title": entry.entry.title,
+        "price": entry.entry.price,
+        "currency": entry.entry.currency,
+        "seller": entry.entry.seller,
+        "images": entry.images,
+        "first_seen": entry.entry.first_seen,
+        "last_seen": entry.entry.last_seen,
+    });
+    let mut images = Vec::new();
+    for (n, url) in entry.images.iter().enumerate() {
+        if let Some(capture) = store.image_capture(url)? {
+            let name = image_name(n, &capture.body);
+            files.insert(name.clone(), capture.body.clone());
+            images.push((name, capture));
+        }
+    }
+    for path in &product.images {
+        let full = config.workspace.join("reference-images").join(path);
+        let bytes = std::fs::read(&full)
+            .with_context(|| format!("reading the reference photo {}", full.display()))?;
+        files.insert(
+            format!("references/{}", path.to_string_lossy().replace('\\', "/")),
+            bytes,
+        );
+    }
+    let mut exchanges = vec![(&page, serde_json::json!({ "listing": listing_json }))];
+    for (name, capture) in &images {
+        exchanges.push((capture, serde_json::json!({ "bundle_file": name })));
+    }
+    let warc = warc::write(
+        &warc::WarcInfo {
+            filename: "listing.warc.gz",
+            operator: &config.catalog.brand.rights_owner,
+        },
+        &exchanges,
+    )?;
+    files.insert("listing.warc.gz".into(), warc);
+
+    let history = store.audit_log(Some(id))?;
+    let decisions: Vec<Decision> = history
+        .iter()
+        .map(|row| Decision {
+            at: row.at.clone(),
+            actor: row.actor.clone(),
+            action: row.action.clone(),
+            detail: row.detail.clone().filter(|d| !d.is_empty()),
+        })
+        .collect();
+    let notice = report::notice(config, product, &entry);
+    files.insert("notice.txt".into(), notice.clone().into_bytes());
+    let report = report::report(config, product, &entry, &page, &files, &decisions);
+    files.insert("report.html".into(), report.into_bytes());
+
+    let key = signing_key(&config.workspace)?;
+    let manifest = Manifest {
+        format_version: FORMAT_VERSION,
+        match_id: id.0,
+        product_id: entry.entry.product_id.clone(),
+        listing_url: entry.entry.listing_url.clone(),
+        captured_at: page.started_at.clone(),
+        exported_at: crate::store::now(),
+        tool: "knockoff".into(),
+        tool_version: env!("CARGO_PKG_VERSION").into(),
+        remote_addr: page.remote_addr.clone(),
+        decisions,
+        files: files
+            .iter()
+            .map(|(path, bytes)| FileEntry {
+                path: path.clone(),
+                sha256: sha256_hex(bytes),
+                bytes: bytes.len() as u64,
+            })
+            .collect(),
+        signature: SignatureInfo {
+            algorithm: "Ed25519".into(),
+            public_key: public_key_hex(&key),
+            file: "manifest.sig".into(),
+        },
+    };
+    let manifest_bytes = serde_json::to_vec_pretty(&manifest)?;
+    let signature = hex::encode(key.sign(&manifest_bytes).to_bytes());
+
+    std::fs::create_dir_all(out_dir).with_context(|| format!("creating {}", out_dir.display()))?;
+    let path = out_dir.join(format!("bundle-{}.zip", id.0));
+    let partial = out_dir.join(format!(".bundle-{}.zip.partial", id.0));
+    {
+        let file = std::fs::File::create(&partial)
+            .with_context(|| format!("creating {}", partial.display()))?;
+        let mut zip = zip::ZipWriter::new(std::io::BufWriter::new(file));
+        let options = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Deflated);
+        zip.start_file("manifest.json", options)?;
+        zip.write_all(&manifest_bytes)?;
+        zip.start_file("manifest.sig", options)?;
+        zip.write_all(signature.as_bytes())?;
+        for (name, bytes) in &files {
+            zip.start_file(name.as_str(), options)?;
+            zip.write_all(bytes)?;
+        }
+        zip.finish()?.flush()?;
+    }
+    std::fs::rename(&partial, &path).with_context(|| format!("writing {}", path.display()))?;
+    Ok(path)
+}
+
+/// A bundle that checked out.
+#[derive(Debug, Clone)]
+pub struct Verified {
+    pub manifest: Manifest,
+}
+
+/// Why a bundle does not verify: one sentence naming the file.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{0}")]
+pub struct VerifyError(pub String);
+
+fn fail<T>(message: impl Into<String>) -> Result<T, VerifyError> {
+    Err(VerifyError(message.into()))
+}
+
+/// Whether a zip entry name stays inside the bundle.
+fn safe_name(name: &str) -> bool {
+    let absolute = name.starts_with('/') || name.as_bytes().get(1) == Some(&b':');
+    let escapes = name.split('/').any(|part| part == ".." || part == ".");
+    !(name.is_empty() || absolute || escapes || name.contains('\\'))
+}
+
+/// Verifies the bundle at `path`; with `expected_key` (hex), also that it
+/// was signed by that key.
+pub fn verify(path: &Path, expected_key: Option<&str>) -> Result<Verified, VerifyError> {
+    let file = std::fs::File::open(path)
+        .or_else(|e| fail(format!("{} cannot be opened ({e})", path.display())))?;
+    let mut zip = zip::ZipArchive::new(file)
+        .or_else(|e| fail(format!("{} is not a zip file ({e})", path.display())))?;
+    let mut contents: BTreeMap<String, Vec<u8>> = BTreeMap::new();
+    for i in 0..zip.len() {
+        let entry = zip.by_index_raw(i).or_else(|e| {
+            fail(format!(
+                "entry {i} of {} is unreadable ({e})",
+                path.display()
+            ))
+        })?;
+        let name = entry.name().map(|n| n.to_string()).or_else(|e| {
+            fail(format!(
+                "entry {i} of {} has no readable name ({e})",
+                path.display()
+            ))
+        })?;
+        if !safe_name(&name) {
+            return fail(format!(
+                "`{name}` has a path outside the bundle (absolute or with ..)"
+            ));
+        }
+        if entry.is_dir() {
+            continue;
+        }
+        if entry.size() > MAX_ENTRY_BYTES {
+            return fail(format!("`{name}` is larger than {MAX_ENTRY_BYTES} bytes"));
+        }
+        drop(entry);
+        let entry = zip
+            .by_index(i)
+            .or_else(|e| fail(format!("`{name}` is unreadable ({e})")))?;
+        let mut bytes = Vec::new();
+        entry
+            .take(MAX_ENTRY_BYTES + 1)
+            .read_to_end(&mut bytes)
+            .or_else(|e| fail(format!("`{name}` is unreadable ({e})")))?;
+        if contents.insert(name.clone(), bytes).is_some() {
+            return fail(format!("`{name}` is in the bundle twice"));
+        }
+    }
+    let manifest_bytes = contents
+        .remove("manifest.json")
+        .ok_or_else(|| VerifyError("`manifest.json` is missing".into()))?;
+    let manifest: Manifest = serde_json::from_slice(&manifest_bytes)
+        .or_else(|e| fail(format!("`manifest.json` is not a knockoff manifest ({e})")))?;
+    if manifest.format_version != FORMAT_VERSION {
+        return fail(format!(
+            "`manifest.json` is format {}, this knockoff reads {FORMAT_VERSION}",
+            manifest.format_version
+        ));
+    }
+    let signature_text = contents.remove(&manifest.signature.file).ok_or_else(|| {
+        VerifyError(format!(
+            "`{}` (the signature) is missing",
+            manifest.signature.file
+        ))
+    })?;
+    for listed in &manifest.files {
+        let Some(bytes) = contents.remove(&listed.path) else {
+            return fail(format!(
+                "`{}` is in the manifest but missing from the bundle",
+                listed.path
+            ));
+        };
+        if bytes.len() as u64 != listed.bytes || sha256_hex(&bytes) != listed.sha256 {
+            return fail(format!(
+                "`{}` differs from the manifest: sha256 {} ({} bytes), expected {} ({} bytes)",
+                listed.path,
+                sha256_hex(&bytes),
+                bytes.len(),
+                listed.sha256,
+                listed.bytes
+            ));
+        }
+    }
+    if let Some(extra) = contents.keys().next() {
+        return fail(format!(
+            "`{extra}` is in the bundle but not in the manifest"
+        ));
+    }
+    let key_bytes: [u8; 32] = hex::decode(&manifest.signature.public_key)
+        .ok()
+        .and_then(|b| b.try_into().ok())
+        .ok_or_else(|| VerifyError("`manifest.json` has no valid public key".into()))?;
+    let key = VerifyingKey::from_bytes(&key_bytes)
+        .or_else(|_| fail("`manifest.json` has no valid public key"))?;
+    let signature: [u8; 64] = hex::decode(String::from_utf8_lossy(&signature_text).trim())
+        .ok()
+        .and_then(|b| b.try_into().ok())
+        .ok_or_else(|| {
+            VerifyError(format!(
+                "`{}` is not a hex Ed25519 signature",
+                manifest.signature.file
+            ))
+        })?;
+    key.verify(&manifest_bytes, &Signature::from_bytes(&signature))
+        .or_else(|_| {
+            fail(format!(
+                "`{}` does not match `manifest.json`: the manifest was changed or signed by another key",
+                manifest.signature.file
+            ))
+        })?;
+    if let Some(expected) = expected_key {
+        if !expected
+            .trim()
+            .eq_ignore_ascii_case(&manifest.signature.public_key)
+        {
+            return fail(format!(
+                "`manifest.json` is signed by key {}, not the expected {}",
+                manifest.signature.public_key,
+                expected.trim()
+            ));
+        }
+    }
+    Ok(Verified { manifest })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entry_names_must_stay_inside() {
+        for bad in [
+            "/etc/passwd",
+            "../x",
+            "a/../../x",
+            "C:/x",
+            "a\\b",
+            "./x",
+            "",
+        ] {
+            assert!(!safe_name(bad), "{bad}");
+        }
+        for good in [
+            "manifest.json",
+            "images/listing-1.jpg",
+            "references/a/b.png",
+        ] {
+            assert!(safe_name(good), "{good}");
+        }
+    }
+}

@@ -1,0 +1,246 @@
+//! Evidence bundles end to end: a crawl of the demo marketplace into
+//! SQLite, `knockoff evidence export` through the binary, `evidence verify`
+//! passing on the bundle and failing, by name, on every kind of tampering;
+//! the WARC read back by an independent reader (Python warcio).
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+
+use knockoff::config;
+use knockoff::crawl::CrawlOptions;
+use knockoff::demo::catalog::Catalog;
+use knockoff::queue::judge_workspace;
+
+use crate::util::{self, DemoFixture, Rates};
+
+const FAST: Rates = Rates {
+    shopfront: 10.0,
+    bazaar: 10.0,
+    default: 20.0,
+};
+
+fn entries(path: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut zip = zip::ZipArchive::new(std::fs::File::open(path).unwrap()).unwrap();
+    (0..zip.len())
+        .map(|i| {
+            let mut entry = zip.by_index(i).unwrap();
+            let mut bytes = Vec::new();
+            entry.read_to_end(&mut bytes).unwrap();
+            (entry.name().unwrap().to_string(), bytes)
+        })
+        .collect()
+}
+
+fn write_zip(path: &Path, files: &[(String, Vec<u8>)]) {
+    let mut zip = zip::ZipWriter::new(std::fs::File::create(path).unwrap());
+    let options = zip::write::SimpleFileOptions::default();
+    for (name, bytes) in files {
+        zip.start_file(name.as_str(), options).unwrap();
+        zip.write_all(bytes).unwrap();
+    }
+    zip.finish().unwrap();
+}
+
+/// Runs `knockoff evidence verify` on `path`: (exit code, stderr).
+fn verify(workspace: &Path, path: &Path, extra: &[&str]) -> (i32, String) {
+    let mut args = vec!["evidence", "verify", path.to_str().unwrap()];
+    args.extend(extra);
+    let out = util::knockoff(workspace, &args);
+    (
+        out.status.code().unwrap(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bundles_verify_and_every_tampering_is_named() {
+    let fixture = DemoFixture::start(Catalog::generate(47, 16), false, FAST).await;
+    let (store, _) = util::crawl_workspace(fixture.path(), CrawlOptions::default()).await;
+    let config = config::load(fixture.path()).unwrap();
+    let for_judge = (config.clone(), store.clone());
+    tokio::task::spawn_blocking(move || judge_workspace(&for_judge.0, &for_judge.1).unwrap())
+        .await
+        .unwrap();
+    let id = store.queue(Some("pending")).unwrap()[0].id;
+    let workspace = fixture.path();
+    let out = util::knockoff(workspace, &["evidence", "export", &id.to_string()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let bundle = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+    assert_eq!(bundle, workspace.join(format!("evidence/bundle-{id}.zip")));
+
+    // The key: once per workspace, private, and the one in the manifest.
+    let key_file = workspace.join(knockoff::evidence::KEY_FILE);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&key_file).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    let key = String::from_utf8(util::knockoff(workspace, &["evidence", "key"]).stdout).unwrap();
+    let key = key.trim().to_string();
+    assert_eq!(key.len(), 64);
+
+    // A good bundle verifies, with or without the key pinned.
+    assert_eq!(verify(workspace, &bundle, &[]).0, 0);
+    assert_eq!(verify(workspace, &bundle, &["--key", &key]).0, 0);
+    let files = entries(&bundle);
+    let names: Vec<&str> = files.iter().map(|(n, _)| n.as_str()).collect();
+    for expected in [
+        "manifest.json",
+        "manifest.sig",
+        "listing.warc.gz",
+        "page.html",
+        "report.html",
+        "notice.txt",
+    ] {
+        assert!(names.contains(&expected), "{expected} in {names:?}");
+    }
+    assert!(names.iter().any(|n| n.starts_with("images/listing-1.")));
+    assert!(names.iter().any(|n| n.starts_with("references/")));
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&files.iter().find(|(n, _)| n == "manifest.json").unwrap().1)
+            .unwrap();
+    assert_eq!(manifest["match_id"], id);
+    assert_eq!(manifest["signature"]["public_key"], key.as_str());
+    assert!(manifest["captured_at"].as_str().unwrap().ends_with('Z'));
+    assert!(manifest["decisions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|d| d["action"] == "queued"));
+    let report = String::from_utf8(
+        files
+            .iter()
+            .find(|(n, _)| n == "report.html")
+            .unwrap()
+            .1
+            .clone(),
+    )
+    .unwrap();
+    assert!(report.contains("data:image/") && !report.contains("<script"));
+
+    let dir = tempfile::tempdir().unwrap();
+    let tampered = dir.path().join("tampered.zip");
+    // One byte changed in each kind of file.
+    for victim in [
+        "page.html",
+        "listing.warc.gz",
+        "report.html",
+        "notice.txt",
+        "images/",
+        "references/",
+    ] {
+        let mut changed = files.clone();
+        let (name, bytes) = changed
+            .iter_mut()
+            .find(|(n, _)| n.starts_with(victim))
+            .unwrap();
+        let middle = bytes.len() / 2;
+        bytes[middle] ^= 1;
+        let name = name.clone();
+        write_zip(&tampered, &changed);
+        let (code, stderr) = verify(workspace, &tampered, &[]);
+        assert_eq!(code, 1, "{victim}");
+        assert!(
+            stderr.contains(&format!("`{name}` differs")),
+            "{victim}: {stderr}"
+        );
+    }
+    // The manifest itself: the signature no longer matches.
+    let mut changed = files.clone();
+    let manifest_bytes = &mut changed
+        .iter_mut()
+        .find(|(n, _)| n == "manifest.json")
+        .unwrap()
+        .1;
+    let text = String::from_utf8(manifest_bytes.clone()).unwrap();
+    *manifest_bytes = text
+        .replacen("\"match_id\": ", "\"match_id\": 9", 1)
+        .into_bytes();
+    write_zip(&tampered, &changed);
+    let (code, stderr) = verify(workspace, &tampered, &[]);
+    assert_eq!(code, 1);
+    assert!(
+        stderr.contains("`manifest.sig` does not match `manifest.json`"),
+        "{stderr}"
+    );
+    // A missing file, an extra file, a path outside the bundle.
+    let missing: Vec<_> = files
+        .iter()
+        .filter(|(n, _)| n != "notice.txt")
+        .cloned()
+        .collect();
+    write_zip(&tampered, &missing);
+    let (code, stderr) = verify(workspace, &tampered, &[]);
+    assert_eq!(code, 1);
+    assert!(
+        stderr.contains("`notice.txt` is in the manifest but missing"),
+        "{stderr}"
+    );
+    let mut extra = files.clone();
+    extra.push(("images/extra.jpg".into(), b"not evidence".to_vec()));
+    write_zip(&tampered, &extra);
+    let (code, stderr) = verify(workspace, &tampered, &[]);
+    assert_eq!(code, 1);
+    assert!(
+        stderr.contains("`images/extra.jpg` is in the bundle but not in the manifest"),
+        "{stderr}"
+    );
+    for evil in ["../evil.txt", "/etc/evil"] {
+        let mut traversal = files.clone();
+        traversal.push((evil.into(), b"x".to_vec()));
+        write_zip(&tampered, &traversal);
+        let (code, stderr) = verify(workspace, &tampered, &[]);
+        assert_eq!(code, 1);
+        assert!(
+            stderr.contains(&format!("`{evil}` has a path outside the bundle")),
+            "{stderr}"
+        );
+    }
+    // Another workspace's key: its own bundle verifies, but not as ours.
+    let other = tempfile::tempdir().unwrap();
+    let other_key =
+        String::from_utf8(util::knockoff(other.path(), &["evidence", "key"]).stdout).unwrap();
+    let (code, stderr) = verify(workspace, &bundle, &["--key", other_key.trim()]);
+    assert_eq!(code, 1);
+    assert!(stderr.contains("not the expected"), "{stderr}");
+
+    // An independent reader checks every WARC digest.
+    let warc = dir.path().join("listing.warc.gz");
+    std::fs::write(
+        &warc,
+        &files
+            .iter()
+            .find(|(n, _)| n == "listing.warc.gz")
+            .unwrap()
+            .1,
+    )
+    .unwrap();
+    let script = "import sys\n\
+        from warcio.archiveiterator import ArchiveIterator\n\
+        kinds = []\n\
+        with open(sys.argv[1], 'rb') as f:\n\
+        \x20   for record in ArchiveIterator(f, check_digests='raise'):\n\
+        \x20       record.content_stream().read()\n\
+        \x20       kinds.append(record.rec_type)\n\
+        print(' '.join(kinds))\n";
+    let out = std::process::Command::new("python3")
+        .args(["-c", script])
+        .arg(&warc)
+        .output()
+        .expect("python3 runs (installed with warcio by .ci/run)");
+    assert!(
+        out.status.success(),
+        "warcio (pip install warcio; .ci/run does) rejected the WARC: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let kinds = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        kinds.starts_with("warcinfo request response metadata request response metadata"),
+        "{kinds}"
+    );
+}
