@@ -50,6 +50,10 @@ pub enum Command {
         /// Result pages per query, overriding every target's max_pages.
         #[arg(long)]
         max_pages: Option<u32>,
+        /// Instead of crawling, revisit listings with a submitted takedown
+        /// and record the removed ones.
+        #[arg(long)]
+        recheck: bool,
     },
     /// Every listing crawled, matched or not.
     Listings {
@@ -99,6 +103,14 @@ pub enum Command {
         #[command(subcommand)]
         action: EvidenceAction,
     },
+    /// Takedown notices and their tracking.
+    Takedown {
+        #[command(subcommand)]
+        action: TakedownAction,
+    },
+    /// Takedowns per marketplace: confirmed, submitted, removed, success
+    /// rate, median days to removal.
+    Report,
     /// Accounts of the review UI.
     User {
         #[command(subcommand)]
@@ -126,6 +138,39 @@ pub enum EvidenceAction {
     },
     /// Print the workspace's public signing key (creating the key pair once).
     Key,
+}
+
+/// `knockoff takedown ...`.
+#[derive(Debug, Subcommand)]
+pub enum TakedownAction {
+    /// Draft notices for confirmed matches, one per marketplace.
+    Draft {
+        #[arg(required = true)]
+        ids: Vec<i64>,
+        /// generic, ebay-vero, amazon, dmca, eu-dsa, or a file in takedown-templates/.
+        #[arg(long, default_value = "generic")]
+        template: String,
+        /// Folder for the notices; default takedowns/ in the workspace.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Record where takedowns stand: submitted, removed or rejected.
+    Mark {
+        #[arg(value_enum)]
+        state: MarkState,
+        #[arg(required = true)]
+        ids: Vec<i64>,
+        #[arg(long)]
+        note: Option<String>,
+    },
+}
+
+/// A takedown state set by hand.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum MarkState {
+    Submitted,
+    Removed,
+    Rejected,
 }
 
 /// `knockoff user ...`.
@@ -194,7 +239,25 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
     let workspace = cli.workspace.as_path();
     match cli.command {
         Command::Check => check(workspace),
-        Command::Crawl { targets, max_pages } => {
+        Command::Crawl { recheck: true, .. } => {
+            let config = config::load(workspace)?;
+            let store = Arc::new(open_store(&config)?);
+            let report = runtime.block_on(crawl::recheck(&config, store))?;
+            println!(
+                "rechecked {} listing(s) with a submitted takedown: {} removed, {} still up, {} could not be checked",
+                report.checked,
+                report.removed,
+                report.still_up,
+                report.errors.len()
+            );
+            for error in &report.errors {
+                println!("  {error}");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Crawl {
+            targets, max_pages, ..
+        } => {
             let config = config::load(workspace)?;
             let store = Arc::new(open_store(&config)?);
             let options = CrawlOptions { targets, max_pages };
@@ -287,6 +350,13 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Evidence { action } => evidence(workspace, action),
+        Command::Takedown { action } => takedown(workspace, action),
+        Command::Report => {
+            let config = config::load(workspace)?;
+            let store = open_store(&config)?;
+            print!("{}", render_takedown_report(&store.takedown_report()?));
+            Ok(ExitCode::SUCCESS)
+        }
         Command::User {
             action: UserAction::Add { name, role },
         } => {
@@ -346,6 +416,77 @@ fn evidence(workspace: &Path, action: EvidenceAction) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+fn takedown(workspace: &Path, action: TakedownAction) -> Result<ExitCode> {
+    let config = config::load(workspace)?;
+    let store = open_store(&config)?;
+    match action {
+        TakedownAction::Draft { ids, template, out } => {
+            let out = out.unwrap_or_else(|| workspace.join("takedowns"));
+            let ids: Vec<MatchId> = ids.into_iter().map(MatchId).collect();
+            let notices =
+                crate::takedown::draft(&config, &store, &ids, &template, &out, &cli_actor())
+                    .map_err(|e| UsageError(format!("{e:#}")))?;
+            for notice in notices {
+                println!(
+                    "{}  ({}, {} listing(s))",
+                    notice.path.display(),
+                    notice.marketplace,
+                    notice.matches.len()
+                );
+            }
+        }
+        TakedownAction::Mark { state, ids, note } => {
+            let state = match state {
+                MarkState::Submitted => crate::store::TakedownState::Submitted,
+                MarkState::Removed => crate::store::TakedownState::Removed,
+                MarkState::Rejected => crate::store::TakedownState::Rejected,
+            };
+            for id in ids {
+                store
+                    .set_takedown(
+                        MatchId(id),
+                        state,
+                        &cli_actor(),
+                        note.as_deref().unwrap_or(""),
+                    )
+                    .map_err(|e| UsageError(format!("{e:#}")))?;
+                println!("match {id}: takedown {}", state.as_str());
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `knockoff report`: one line per marketplace.
+pub fn render_takedown_report(reports: &[crate::store::MarketplaceReport]) -> String {
+    let mut out = format!(
+        "{:<14} {:>9} {:>9} {:>7} {:>8} {:>8} {:>12}\n",
+        "MARKETPLACE", "CONFIRMED", "SUBMITTED", "REMOVED", "REJECTED", "SUCCESS", "MEDIAN DAYS"
+    );
+    for r in reports {
+        let success = if r.submitted > 0 {
+            format!("{:.0}%", r.removed as f64 * 100.0 / r.submitted as f64)
+        } else {
+            "-".into()
+        };
+        let mut days = r.days_to_removal.clone();
+        days.sort_by(f64::total_cmp);
+        let median = match days.len() {
+            0 => "-".to_string(),
+            n if n % 2 == 1 => format!("{:.1}", days[n / 2]),
+            n => format!("{:.1}", (days[n / 2 - 1] + days[n / 2]) / 2.0),
+        };
+        out.push_str(&format!(
+            "{:<14} {:>9} {:>9} {:>7} {:>8} {:>8} {:>12}\n",
+            r.target, r.confirmed, r.submitted, r.removed, r.rejected, success, median
+        ));
+    }
+    if reports.is_empty() {
+        out.push_str("no confirmed matches yet\n");
+    }
+    out
 }
 
 /// `knockoff user add`: the password from KNOCKOFF_PASSWORD, else the

@@ -130,6 +130,9 @@ pub struct ItemSelectors {
     pub seller: Option<Selector>,
     pub description: Option<Selector>,
     pub images: Option<Selector>,
+    /// `[item] removed`: matches on a page that says the listing is no
+    /// longer available (for `crawl --recheck`).
+    pub removed: Option<Selector>,
 }
 
 /// A CSS selector optionally followed by `@attribute`.
@@ -200,6 +203,12 @@ pub struct Brand {
     pub authorized_sellers: Vec<String>,
     pub rights_owner: String,
     pub registrations: Vec<String>,
+    /// `[brand] contact`: who signs takedown notices.
+    pub contact: String,
+    /// `[brand] email`: where marketplaces answer.
+    pub email: String,
+    /// `[brand] address`: postal address, for DMCA notices.
+    pub address: String,
 }
 
 /// One protected product.
@@ -618,6 +627,7 @@ fn parse_target(
         seller: t.selector("seller"),
         description: t.selector("description"),
         images: t.selector("images"),
+        removed: t.selector("removed"),
     };
     t.finish();
     root.finish();
@@ -656,6 +666,9 @@ fn load_catalog(workspace: &Path, problems: &RefCell<Vec<Problem>>) -> Catalog {
         authorized_sellers: b.string_list("authorized_sellers").unwrap_or_default(),
         rights_owner: b.string("rights_owner").unwrap_or_default(),
         registrations: b.string_list("registrations").unwrap_or_default(),
+        contact: b.string("contact").unwrap_or_default(),
+        email: b.string("email").unwrap_or_default(),
+        address: b.string("address").unwrap_or_default(),
     };
     b.finish();
 

@@ -19,4 +19,5 @@ pub mod queue;
 pub mod schedule;
 pub mod serve;
 pub mod store;
+pub mod takedown;
 pub mod web;

@@ -17,7 +17,7 @@ const FAST: Rates = Rates {
 };
 
 /// The demo listing id in a shopfront (`/item/ID`) or bazaar (`/listing/ID-slug`) URL.
-fn demo_id(url: &str) -> u32 {
+pub fn demo_id(url: &str) -> u32 {
     let tail = url
         .split("/item/")
         .nth(1)

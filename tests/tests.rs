@@ -12,4 +12,5 @@ mod extract;
 mod listings;
 mod matching;
 mod queue;
+mod takedown;
 mod web;

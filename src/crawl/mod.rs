@@ -129,6 +129,74 @@ pub async fn crawl(
     Ok(summary)
 }
 
+/// What `crawl --recheck` found.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RecheckReport {
+    pub checked: usize,
+    pub removed: usize,
+    pub still_up: usize,
+    /// One sentence per listing that could not be checked.
+    pub errors: Vec<String>,
+}
+
+/// Revisits every listing whose takedown was submitted, through the same
+/// polite fetcher, and records it removed when the marketplace answers 404
+/// or 410, or the page matches the target's `[item] removed` selector.
+/// Takes the crawl lock.
+pub async fn recheck(config: &Config, store: Arc<Store>) -> Result<RecheckReport> {
+    let _lock = lock(config)?;
+    let for_list = store.clone();
+    let submitted = tokio::task::spawn_blocking(move || for_list.submitted_takedowns()).await??;
+    let fetcher = Fetcher::new(config).await?;
+    let mut report = RecheckReport::default();
+    for (id, url, target) in submitted {
+        report.checked += 1;
+        let Ok(parsed) = Url::parse(&url) else {
+            report
+                .errors
+                .push(format!("match {}: `{url}` is not a URL", id.0));
+            continue;
+        };
+        let removed = match fetcher.get(&parsed, BodyKind::Page).await {
+            Err(FetchFailure {
+                error: fetch::FetchError::Status { status, .. },
+                ..
+            }) if status == 404 || status == 410 => Some(format!("HTTP {status}")),
+            Err(failure) => {
+                report
+                    .errors
+                    .push(format!("match {}: {}", id.0, failure.error));
+                continue;
+            }
+            Ok(fetched) => {
+                let selector = config.target(&target).and_then(|t| t.item.removed.as_ref());
+                let (html, _) =
+                    extract::decode_html(&fetched.body, fetched.content_type.as_deref());
+                let says_removed = selector.is_some_and(|s| {
+                    scraper::Html::parse_document(&html)
+                        .select(&s.css)
+                        .next()
+                        .is_some()
+                });
+                says_removed.then(|| "the page says the listing is no longer available".to_string())
+            }
+        };
+        match removed {
+            Some(why) => {
+                let store = store.clone();
+                let detail = format!("{why} at {url}");
+                tokio::task::spawn_blocking(move || {
+                    store.set_takedown(id, crate::store::TakedownState::Removed, "recheck", &detail)
+                })
+                .await??;
+                report.removed += 1;
+            }
+            None => report.still_up += 1,
+        }
+    }
+    Ok(report)
+}
+
 /// Page 1 of every query of every named target.
 fn seed_items(config: &Config, names: &[String], max_pages: Option<u32>) -> Vec<NewItem> {
     let mut items = Vec::new();

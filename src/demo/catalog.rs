@@ -785,7 +785,7 @@ impl Catalog {
                 .join(", ")
         };
         let mut out = format!(
-            "# The demo brand. Written by `knockoff demo` from its seeded generator;\n# reference photos are drawn by code, not downloaded.\n\n[brand]\nname = {:?}\nauthorized_sellers = [{}]\nrights_owner = {:?}\nregistrations = [{}]\n",
+            "# The demo brand. Written by `knockoff demo` from its seeded generator;\n# reference photos are drawn by code, not downloaded.\n\n[brand]\nname = {:?}\nauthorized_sellers = [{}]\nrights_owner = {:?}\nregistrations = [{}]\ncontact = \"Dana Reyes, Brand Protection\"\nemail = \"brand-protection@orvane.example\"\naddress = \"1 Harbour Street, Portland, OR 97201, USA\"\n",
             self.brand,
             quoted(&self.authorized_sellers),
             self.rights_owner,

@@ -64,6 +64,10 @@ pub fn write_workspace(workspace: &Path, catalog: &Catalog) -> Result<Vec<PathBu
             write(&rel, &|| draw::png(&catalog.reference_photo(index, view)))?;
         }
     }
+    for (name, text) in crate::takedown::TEMPLATES {
+        let rel = format!("{}/{name}.txt", crate::takedown::TEMPLATE_DIR);
+        write(&rel, &|| text.as_bytes().to_vec())?;
+    }
     Ok(written)
 }
 

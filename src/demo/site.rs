@@ -123,6 +123,7 @@ pub struct Marketplace {
     pub cdn: Url,
     pub log: Arc<RequestLog>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
+    taken_down: Arc<Mutex<std::collections::HashSet<u32>>>,
 }
 
 impl Drop for Marketplace {
@@ -144,6 +145,8 @@ struct Shared {
     cheap_photo: Option<Vec<u8>>,
     listing_hits: AtomicU64,
     first_tries: Mutex<std::collections::HashSet<String>>,
+    /// Listings the marketplace took down (after a notice, in tests).
+    taken_down: Arc<Mutex<std::collections::HashSet<u32>>>,
 }
 
 type AppState = State<(Host, Arc<Shared>)>;
@@ -194,6 +197,7 @@ impl Marketplace {
             cheap_photo,
             listing_hits: AtomicU64::new(0),
             first_tries: Mutex::new(Default::default()),
+            taken_down: Arc::default(),
         });
         let mut tasks = Vec::new();
         for (listener, host) in
@@ -214,8 +218,26 @@ impl Marketplace {
             cdn: urls[2].clone(),
             log,
             tasks,
+            taken_down: shared.taken_down.clone(),
         })
     }
+
+    /// Takes listing `id` down, as a marketplace does after a notice: the
+    /// shopfront then answers 404, the bazaar a page saying it is gone.
+    pub fn take_down(&self, id: u32) {
+        self.taken_down
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(id);
+    }
+}
+
+fn is_taken_down(shared: &Shared, id: u32) -> bool {
+    shared
+        .taken_down
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .contains(&id)
 }
 
 async fn serve(
@@ -401,6 +423,9 @@ fn shopfront(shared: &Shared, path: &str, param: &dyn Fn(&str) -> Option<String>
         let Some(listing) = catalog.listing(id).filter(|l| l.site == Site::Shopfront) else {
             return not_found();
         };
+        if is_taken_down(shared, id) {
+            return not_found();
+        }
         if is_broken(shared.faults, id) {
             return (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response();
         }
@@ -494,6 +519,12 @@ fn bazaar(shared: &Shared, path: &str, param: &dyn Fn(&str) -> Option<String>) -
         let Some(listing) = catalog.listing(id).filter(|l| l.site == Site::Bazaar) else {
             return not_found();
         };
+        if is_taken_down(shared, id) {
+            return html(
+                "<!doctype html><html><body><div class=\"listing-gone\">This listing is no longer available.</div></body></html>"
+                    .into(),
+            );
+        }
         if shared.faults && id % 13 == 2 && first_try(shared, &format!("l:{id}")) {
             return retry_later(StatusCode::SERVICE_UNAVAILABLE);
         }

@@ -27,6 +27,7 @@ use crate::extract::Listing;
 mod evidence;
 mod queue;
 mod review;
+mod takedown;
 
 pub use evidence::Capture;
 pub use queue::{
@@ -36,12 +37,14 @@ pub use review::{
     QueueFilter, QueuePage, ReviewEntry, Role, RunRow, Session, SessionPolicy, TargetRun, User,
     UserId,
 };
+pub use takedown::{MarketplaceReport, TakedownState};
 
 fn migrations() -> Migrations<'static> {
     Migrations::new(vec![
         M::up(include_str!("migrations/001_crawl.sql")),
         M::up(include_str!("migrations/002_matching.sql")),
         M::up(include_str!("migrations/003_review.sql")),
+        M::up(include_str!("migrations/004_takedown.sql")),
     ])
 }
 

@@ -1,0 +1,166 @@
+//! Takedown tracking: a confirmed match's notice drafted, submitted, and
+//! the listing removed (or the notice rejected); per-marketplace numbers.
+
+use anyhow::{Context, Result};
+use rusqlite::{params, OptionalExtension};
+
+use super::queue::{audit, MatchId};
+use super::{now, Store};
+
+/// Where a confirmed match's takedown stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TakedownState {
+    Drafted,
+    Submitted,
+    Removed,
+    Rejected,
+}
+
+impl TakedownState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TakedownState::Drafted => "drafted",
+            TakedownState::Submitted => "submitted",
+            TakedownState::Removed => "removed",
+            TakedownState::Rejected => "rejected",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<TakedownState> {
+        match name {
+            "drafted" => Some(TakedownState::Drafted),
+            "submitted" => Some(TakedownState::Submitted),
+            "removed" => Some(TakedownState::Removed),
+            "rejected" => Some(TakedownState::Rejected),
+            _ => None,
+        }
+    }
+}
+
+/// One marketplace's takedown numbers.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct MarketplaceReport {
+    pub target: String,
+    pub confirmed: u64,
+    pub submitted: u64,
+    pub removed: u64,
+    pub rejected: u64,
+    /// Days from submission to removal, one per removed listing.
+    pub days_to_removal: Vec<f64>,
+}
+
+impl Store {
+    /// Moves confirmed match `id` to `state`, audited as `actor`. Only
+    /// confirmed matches have takedowns; errors say why not.
+    pub fn set_takedown(
+        &self,
+        id: MatchId,
+        state: TakedownState,
+        actor: &str,
+        detail: &str,
+    ) -> Result<()> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let status: Option<String> = tx
+            .query_row("SELECT status FROM matches WHERE id = ?1", [id.0], |r| {
+                r.get(0)
+            })
+            .optional()?;
+        match status.as_deref() {
+            None => anyhow::bail!("there is no match with id {}", id.0),
+            Some("confirmed") => {}
+            Some(other) => anyhow::bail!(
+                "match {} is {other}; only confirmed matches get takedowns",
+                id.0
+            ),
+        }
+        let at = now();
+        tx.execute(
+            "UPDATE matches SET takedown = ?2, takedown_at = ?3,
+                submitted_at = CASE WHEN ?2 = 'submitted' THEN ?3 ELSE submitted_at END
+             WHERE id = ?1",
+            params![id.0, state.as_str(), at],
+        )?;
+        audit(
+            &tx,
+            actor,
+            &format!("takedown {}", state.as_str()),
+            Some(id.0),
+            detail,
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// The takedown state of match `id`.
+    pub fn takedown(&self, id: MatchId) -> Result<Option<TakedownState>> {
+        let state: Option<Option<String>> = self
+            .reader()
+            .query_row("SELECT takedown FROM matches WHERE id = ?1", [id.0], |r| {
+                r.get(0)
+            })
+            .optional()?;
+        Ok(state.flatten().and_then(|s| TakedownState::parse(&s)))
+    }
+
+    /// Submitted takedowns whose listing should be rechecked: (match, URL, target).
+    pub fn submitted_takedowns(&self) -> Result<Vec<(MatchId, String, String)>> {
+        let conn = self.reader();
+        let mut stmt = conn.prepare(
+            "SELECT m.id, l.url, l.target FROM matches m JOIN listings l ON l.id = m.listing_id
+             WHERE m.takedown = 'submitted' ORDER BY m.id",
+        )?;
+        let rows = stmt.query_map([], |r| Ok((MatchId(r.get(0)?), r.get(1)?, r.get(2)?)))?;
+        rows.collect::<rusqlite::Result<_>>()
+            .context("reading submitted takedowns")
+    }
+
+    /// Confirmed, submitted, removed and rejected per marketplace.
+    pub fn takedown_report(&self) -> Result<Vec<MarketplaceReport>> {
+        let conn = self.reader();
+        let mut stmt = conn.prepare(
+            "SELECT l.target, m.takedown, m.submitted_at, m.takedown_at
+             FROM matches m JOIN listings l ON l.id = m.listing_id
+             WHERE m.status = 'confirmed' ORDER BY l.target",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, Option<String>>(1)?,
+                r.get::<_, Option<String>>(2)?,
+                r.get::<_, Option<String>>(3)?,
+            ))
+        })?;
+        let mut reports: Vec<MarketplaceReport> = Vec::new();
+        for row in rows {
+            let (target, state, submitted_at, state_at) = row?;
+            if reports.last().is_none_or(|r| r.target != target) {
+                reports.push(MarketplaceReport {
+                    target: target.clone(),
+                    ..MarketplaceReport::default()
+                });
+            }
+            let report = reports.last_mut().expect("pushed above");
+            report.confirmed += 1;
+            let submitted = matches!(state.as_deref(), Some("submitted" | "removed" | "rejected"));
+            report.submitted += submitted as u64;
+            match state.as_deref() {
+                Some("removed") => {
+                    report.removed += 1;
+                    let parse = |s: &Option<String>| {
+                        s.as_deref()
+                            .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+                    };
+                    if let (Some(from), Some(to)) = (parse(&submitted_at), parse(&state_at)) {
+                        report
+                            .days_to_removal
+                            .push((to - from).num_seconds() as f64 / 86_400.0);
+                    }
+                }
+                Some("rejected") => report.rejected += 1,
+                _ => {}
+            }
+        }
+        Ok(reports)
+    }
+}

@@ -1,0 +1,227 @@
+//! Takedowns end to end: confirmed matches from a crawl of the demo
+//! marketplace drafted into notices per marketplace with every template,
+//! marked submitted, rechecked after the marketplace took some down, and
+//! reported.
+
+use knockoff::config;
+use knockoff::crawl::CrawlOptions;
+use knockoff::demo::catalog::Catalog;
+use knockoff::queue::judge_workspace;
+use knockoff::store::{Decision, MatchId, TakedownState};
+
+use crate::queue::demo_id;
+use crate::util::{self, DemoFixture, Rates};
+
+const FAST: Rates = Rates {
+    shopfront: 10.0,
+    bazaar: 10.0,
+    default: 20.0,
+};
+
+fn run(workspace: &std::path::Path, args: &[&str]) -> (i32, String, String) {
+    let out = util::knockoff(workspace, args);
+    (
+        out.status.code().unwrap(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn notices_per_marketplace_tracking_and_recheck() {
+    let fixture = DemoFixture::start(Catalog::generate(53, 30), false, FAST).await;
+    let (store, _) = util::crawl_workspace(fixture.path(), CrawlOptions::default()).await;
+    let config = config::load(fixture.path()).unwrap();
+    let for_judge = (config.clone(), store.clone());
+    tokio::task::spawn_blocking(move || judge_workspace(&for_judge.0, &for_judge.1).unwrap())
+        .await
+        .unwrap();
+    let workspace = fixture.path();
+
+    // Two confirmed matches on each marketplace (one per listing).
+    let pending = store.queue(Some("pending")).unwrap();
+    let mut chosen = Vec::new();
+    for target in ["shopfront", "bazaar"] {
+        let mut seen = Vec::new();
+        for entry in pending.iter().filter(|e| e.target == target) {
+            if seen.len() < 2 && !seen.contains(&entry.listing_url) {
+                seen.push(entry.listing_url.clone());
+                chosen.push(entry.clone());
+            }
+        }
+    }
+    assert_eq!(chosen.len(), 4);
+    for entry in &chosen {
+        store
+            .decide(MatchId(entry.id), Decision::Confirm, "rita", None)
+            .unwrap();
+    }
+    let ids: Vec<String> = chosen.iter().map(|e| e.id.to_string()).collect();
+    let id_args: Vec<&str> = ids.iter().map(String::as_str).collect();
+
+    // A pending match gets no notice.
+    let still_pending = store.queue(Some("pending")).unwrap()[0].id.to_string();
+    let (code, _, stderr) = run(workspace, &["takedown", "draft", &still_pending]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("only confirmed matches"), "{stderr}");
+
+    // Every template: one notice per marketplace, every listing in it, and
+    // the fields that template must carry.
+    let brand = &config.catalog.brand;
+    let required: [(&str, Vec<&str>); 5] = [
+        (
+            "generic",
+            vec![brand.rights_owner.as_str(), "good-faith belief"],
+        ),
+        (
+            "ebay-vero",
+            vec![
+                "reason code",
+                brand.registrations[0].as_str(),
+                "penalty of perjury",
+            ],
+        ),
+        (
+            "amazon",
+            vec![
+                "Type of intellectual property: Trademark",
+                brand.registrations[0].as_str(),
+                "Counterfeit",
+            ],
+        ),
+        (
+            "dmca",
+            vec![
+                "512(c)(3)",
+                "good faith belief",
+                "penalty of perjury",
+                brand.email.as_str(),
+                brand.address.as_str(),
+                "/s/",
+            ],
+        ),
+        (
+            "eu-dsa",
+            vec![
+                "Article 16",
+                "Exact electronic location",
+                "bona fide",
+                brand.email.as_str(),
+                "Substantiated explanation",
+            ],
+        ),
+    ];
+    for (template, fields) in &required {
+        let mut args = vec!["takedown", "draft", "--template", template];
+        args.extend(&id_args);
+        let (code, stdout, stderr) = run(workspace, &args);
+        assert_eq!(code, 0, "{stderr}");
+        let paths: Vec<&str> = stdout
+            .lines()
+            .map(|l| l.split("  (").next().unwrap())
+            .collect();
+        assert_eq!(paths.len(), 2, "one notice per marketplace: {stdout}");
+        for path in paths {
+            let text = std::fs::read_to_string(path).unwrap();
+            let marketplace = if path.contains("-shopfront-") {
+                "shopfront"
+            } else {
+                "bazaar"
+            };
+            for entry in chosen.iter().filter(|e| e.target == marketplace) {
+                assert!(
+                    text.contains(&entry.listing_url),
+                    "{template}: {}",
+                    entry.listing_url
+                );
+                assert!(
+                    text.contains(&format!("bundle-{}.zip", entry.id)),
+                    "{template}"
+                );
+            }
+            for entry in chosen.iter().filter(|e| e.target != marketplace) {
+                assert!(
+                    !text.contains(&entry.listing_url),
+                    "{template} mixes marketplaces"
+                );
+            }
+            for field in fields {
+                assert!(text.contains(field), "{template} lacks {field:?}:\n{text}");
+            }
+            if *template == "ebay-vero" {
+                let first = chosen.iter().find(|e| e.target == marketplace).unwrap();
+                assert!(
+                    text.contains(&format!("Item {}", demo_id(&first.listing_url))),
+                    "{text}"
+                );
+            }
+        }
+    }
+    assert_eq!(
+        store.takedown(MatchId(chosen[0].id)).unwrap(),
+        Some(TakedownState::Drafted)
+    );
+    // The templates are in the workspace, to edit.
+    assert!(workspace.join("takedown-templates/dmca.txt").is_file());
+
+    // Submitted; then the marketplaces take one listing each down.
+    let mut args = vec!["takedown", "mark", "submitted"];
+    args.extend(&id_args);
+    assert_eq!(run(workspace, &args).0, 0);
+    let shopfront = chosen.iter().find(|e| e.target == "shopfront").unwrap();
+    let bazaar = chosen.iter().find(|e| e.target == "bazaar").unwrap();
+    fixture.market.take_down(demo_id(&shopfront.listing_url));
+    fixture.market.take_down(demo_id(&bazaar.listing_url));
+    let (code, stdout, stderr) = run(workspace, &["crawl", "--recheck"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stdout.contains("rechecked 4 listing(s)") && stdout.contains("2 removed, 2 still up"),
+        "{stdout}"
+    );
+    for entry in &chosen {
+        let expected = if entry.id == shopfront.id || entry.id == bazaar.id {
+            TakedownState::Removed
+        } else {
+            TakedownState::Submitted
+        };
+        assert_eq!(
+            store.takedown(MatchId(entry.id)).unwrap(),
+            Some(expected),
+            "{}",
+            entry.listing_url
+        );
+    }
+    let history = store.audit_log(Some(MatchId(shopfront.id))).unwrap();
+    let removal = history.last().unwrap();
+    assert_eq!(removal.action, "takedown removed");
+    assert!(removal.detail.as_deref().unwrap().contains("HTTP 404"));
+    let bazaar_removal = store
+        .audit_log(Some(MatchId(bazaar.id)))
+        .unwrap()
+        .pop()
+        .unwrap();
+    assert!(bazaar_removal
+        .detail
+        .unwrap()
+        .contains("no longer available"));
+    fixture.assert_polite();
+
+    // The report, per marketplace.
+    let (code, report, _) = run(workspace, &["report"]);
+    assert_eq!(code, 0);
+    let line = |name: &str| {
+        report
+            .lines()
+            .find(|l| l.starts_with(name))
+            .unwrap()
+            .split_whitespace()
+            .map(str::to_string)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(line("shopfront")[1..6], ["2", "2", "1", "0", "50%"]);
+    assert_eq!(line("bazaar")[1..6], ["2", "2", "1", "0", "50%"]);
+    assert!(
+        line("shopfront")[6].parse::<f64>().unwrap() < 0.1,
+        "{report}"
+    );
+}
