@@ -6,18 +6,9 @@
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
-use knockoff::config;
-use knockoff::crawl::CrawlOptions;
 use knockoff::demo::catalog::Catalog;
-use knockoff::queue::judge_workspace;
 
-use crate::util::{self, DemoFixture, Rates};
-
-const FAST: Rates = Rates {
-    shopfront: 10.0,
-    bazaar: 10.0,
-    default: 20.0,
-};
+use crate::util;
 
 fn entries(path: &Path) -> Vec<(String, Vec<u8>)> {
     let mut zip = zip::ZipArchive::new(std::fs::File::open(path).unwrap()).unwrap();
@@ -45,22 +36,13 @@ fn write_zip(path: &Path, files: &[(String, Vec<u8>)]) {
 fn verify(workspace: &Path, path: &Path, extra: &[&str]) -> (i32, String) {
     let mut args = vec!["evidence", "verify", path.to_str().unwrap()];
     args.extend(extra);
-    let out = util::knockoff(workspace, &args);
-    (
-        out.status.code().unwrap(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    let (code, _, stderr) = util::knockoff_outcome(workspace, &args);
+    (code, stderr)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bundles_verify_and_every_tampering_is_named() {
-    let fixture = DemoFixture::start(Catalog::generate(47, 16), false, FAST).await;
-    let (store, _) = util::crawl_workspace(fixture.path(), CrawlOptions::default()).await;
-    let config = config::load(fixture.path()).unwrap();
-    let for_judge = (config.clone(), store.clone());
-    tokio::task::spawn_blocking(move || judge_workspace(&for_judge.0, &for_judge.1).unwrap())
-        .await
-        .unwrap();
+    let (fixture, _, store) = util::judged_workspace(Catalog::generate(47, 16)).await;
     let id = store.queue(Some("pending")).unwrap()[0].id;
     let workspace = fixture.path();
     let out = util::knockoff(workspace, &["evidence", "export", &id.to_string()]);

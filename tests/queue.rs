@@ -8,13 +8,7 @@ use knockoff::demo::catalog::Catalog;
 use knockoff::queue::judge_workspace;
 use knockoff::store::Store;
 
-use crate::util::{self, DemoFixture, Rates};
-
-const FAST: Rates = Rates {
-    shopfront: 10.0,
-    bazaar: 10.0,
-    default: 20.0,
-};
+use crate::util::{self, DemoFixture};
 
 /// The demo listing id in a shopfront (`/item/ID`) or bazaar (`/listing/ID-slug`) URL.
 pub fn demo_id(url: &str) -> u32 {
@@ -33,7 +27,7 @@ pub fn demo_id(url: &str) -> u32 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn crawl_queues_the_fakes_once_and_decisions_stick() {
     let catalog = Catalog::generate(31, 48);
-    let fixture = DemoFixture::start(catalog.clone(), false, FAST).await;
+    let fixture = DemoFixture::start(catalog.clone(), false, util::FAST).await;
     let (store, _) = util::crawl_workspace(fixture.path(), CrawlOptions::default()).await;
     let config = config::load(fixture.path()).unwrap();
     let first = judge_workspace(&config, &store).unwrap();

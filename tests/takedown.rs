@@ -3,39 +3,15 @@
 //! marked submitted, rechecked after the marketplace took some down, and
 //! reported.
 
-use knockoff::config;
-use knockoff::crawl::CrawlOptions;
 use knockoff::demo::catalog::Catalog;
-use knockoff::queue::judge_workspace;
 use knockoff::store::{Decision, MatchId, TakedownState};
 
 use crate::queue::demo_id;
-use crate::util::{self, DemoFixture, Rates};
-
-const FAST: Rates = Rates {
-    shopfront: 10.0,
-    bazaar: 10.0,
-    default: 20.0,
-};
-
-fn run(workspace: &std::path::Path, args: &[&str]) -> (i32, String, String) {
-    let out = util::knockoff(workspace, args);
-    (
-        out.status.code().unwrap(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
+use crate::util;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn notices_per_marketplace_tracking_and_recheck() {
-    let fixture = DemoFixture::start(Catalog::generate(53, 30), false, FAST).await;
-    let (store, _) = util::crawl_workspace(fixture.path(), CrawlOptions::default()).await;
-    let config = config::load(fixture.path()).unwrap();
-    let for_judge = (config.clone(), store.clone());
-    tokio::task::spawn_blocking(move || judge_workspace(&for_judge.0, &for_judge.1).unwrap())
-        .await
-        .unwrap();
+    let (fixture, config, store) = util::judged_workspace(Catalog::generate(53, 30)).await;
     let workspace = fixture.path();
 
     // Two confirmed matches on each marketplace (one per listing).
@@ -61,7 +37,8 @@ async fn notices_per_marketplace_tracking_and_recheck() {
 
     // A pending match gets no notice.
     let still_pending = store.queue(Some("pending")).unwrap()[0].id.to_string();
-    let (code, _, stderr) = run(workspace, &["takedown", "draft", &still_pending]);
+    let (code, _, stderr) =
+        util::knockoff_outcome(workspace, &["takedown", "draft", &still_pending]);
     assert_eq!(code, 2);
     assert!(stderr.contains("only confirmed matches"), "{stderr}");
 
@@ -114,7 +91,7 @@ async fn notices_per_marketplace_tracking_and_recheck() {
     for (template, fields) in &required {
         let mut args = vec!["takedown", "draft", "--template", template];
         args.extend(&id_args);
-        let (code, stdout, stderr) = run(workspace, &args);
+        let (code, stdout, stderr) = util::knockoff_outcome(workspace, &args);
         assert_eq!(code, 0, "{stderr}");
         let paths: Vec<&str> = stdout
             .lines()
@@ -167,12 +144,12 @@ async fn notices_per_marketplace_tracking_and_recheck() {
     // Submitted; then the marketplaces take one listing each down.
     let mut args = vec!["takedown", "mark", "submitted"];
     args.extend(&id_args);
-    assert_eq!(run(workspace, &args).0, 0);
+    assert_eq!(util::knockoff_outcome(workspace, &args).0, 0);
     let shopfront = chosen.iter().find(|e| e.target == "shopfront").unwrap();
     let bazaar = chosen.iter().find(|e| e.target == "bazaar").unwrap();
     fixture.market.take_down(demo_id(&shopfront.listing_url));
     fixture.market.take_down(demo_id(&bazaar.listing_url));
-    let (code, stdout, stderr) = run(workspace, &["crawl", "--recheck"]);
+    let (code, stdout, stderr) = util::knockoff_outcome(workspace, &["crawl", "--recheck"]);
     assert_eq!(code, 0, "{stderr}");
     assert!(
         stdout.contains("rechecked 4 listing(s)") && stdout.contains("2 removed, 2 still up"),
@@ -207,7 +184,7 @@ async fn notices_per_marketplace_tracking_and_recheck() {
     fixture.assert_polite();
 
     // The report, per marketplace.
-    let (code, report, _) = run(workspace, &["report"]);
+    let (code, report, _) = util::knockoff_outcome(workspace, &["report"]);
     assert_eq!(code, 0);
     let line = |name: &str| {
         report

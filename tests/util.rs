@@ -111,6 +111,38 @@ pub fn write_demo_workspace(dir: &Path, catalog: &Catalog, market: &Marketplace,
     std::fs::write(dir.join("knockoff.toml"), settings).unwrap();
 }
 
+/// Rates for fixtures whose politeness is not what the test is about.
+pub const FAST: Rates = Rates {
+    shopfront: 10.0,
+    bazaar: 10.0,
+    default: 20.0,
+};
+
+/// A demo workspace crawled from a marketplace serving `catalog` and
+/// judged: the fixture (keep it alive), its config and its store.
+pub async fn judged_workspace(catalog: Catalog) -> (DemoFixture, config::Config, Arc<Store>) {
+    let fixture = DemoFixture::start(catalog, false, FAST).await;
+    let (store, _) = crawl_workspace(fixture.path(), CrawlOptions::default()).await;
+    let config = config::load(fixture.path()).unwrap();
+    let for_judge = (config.clone(), store.clone());
+    tokio::task::spawn_blocking(move || {
+        knockoff::queue::judge_workspace(&for_judge.0, &for_judge.1).unwrap()
+    })
+    .await
+    .unwrap();
+    (fixture, config, store)
+}
+
+/// Runs the knockoff binary in `workspace`: (exit code, stdout, stderr).
+pub fn knockoff_outcome(workspace: &Path, args: &[&str]) -> (i32, String, String) {
+    let out = knockoff(workspace, args);
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
 /// Crawls the workspace in process and returns the store and summary.
 pub async fn crawl_workspace(dir: &Path, options: CrawlOptions) -> (Arc<Store>, RunSummary) {
     let config = config::load(dir).unwrap();

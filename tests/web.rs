@@ -7,21 +7,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use knockoff::config::{self, Config};
-use knockoff::crawl::CrawlOptions;
 use knockoff::demo::catalog::{Catalog, Kind};
-use knockoff::queue::judge_workspace;
 use knockoff::store::{MatchId, Role, SessionPolicy, Store};
 use knockoff::web::{self, auth, AppState};
 use reqwest::redirect::Policy;
 use reqwest::StatusCode;
 
-use crate::util::{self, DemoFixture, Rates};
-
-const FAST: Rates = Rates {
-    shopfront: 10.0,
-    bazaar: 10.0,
-    default: 20.0,
-};
+use crate::util::{self, DemoFixture};
 
 pub const HOSTILE_TITLE: &str = "<script>alert(1)</script> Orvane Cloudstep 3 replica";
 pub const HOSTILE_SELLER: &str = "<img src=x onerror=alert(2)>";
@@ -51,13 +43,7 @@ pub fn hostile_catalog(seed: u64, listings: usize) -> Catalog {
 
 impl Reviewed {
     pub async fn start(sessions: SessionPolicy) -> Reviewed {
-        let fixture = DemoFixture::start(hostile_catalog(41, 30), false, FAST).await;
-        let (store, _) = util::crawl_workspace(fixture.path(), CrawlOptions::default()).await;
-        let config = config::load(fixture.path()).unwrap();
-        let for_judge = (config.clone(), store.clone());
-        tokio::task::spawn_blocking(move || judge_workspace(&for_judge.0, &for_judge.1).unwrap())
-            .await
-            .unwrap();
+        let (fixture, config, store) = util::judged_workspace(hostile_catalog(41, 30)).await;
         let hash = auth::hash_password(PASSWORD).unwrap();
         for (name, role) in [
             ("ana", Role::Admin),
@@ -488,7 +474,7 @@ async fn sessions_expire_and_sign_ins_are_rate_limited() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_crawl_at_a_time_and_the_webhook_hears_of_each_run() {
-    let fixture = DemoFixture::start(Catalog::generate(43, 12), false, FAST).await;
+    let fixture = DemoFixture::start(Catalog::generate(43, 12), false, util::FAST).await;
     let config = config::load(fixture.path()).unwrap();
     let store = Arc::new(Store::open(&config.db_path()).unwrap());
 
