@@ -309,6 +309,69 @@ async fn sign_in_roles_csrf_and_escaping() {
         history.len()
     );
 
+    // A confirmed match: its evidence bundle downloads and verifies, its
+    // notice is drafted and downloaded, its takedown is tracked.
+    let zip = client
+        .get(format!("{}/match/{target}/bundle", ui.base))
+        .header("cookie", &rita)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(zip.status(), StatusCode::OK);
+    assert_eq!(zip.headers()["content-type"], "application/zip");
+    let saved = tempfile::tempdir().unwrap();
+    let bundle = saved.path().join("bundle.zip");
+    std::fs::write(&bundle, zip.bytes().await.unwrap()).unwrap();
+    let verified = knockoff::evidence::verify(&bundle, None).unwrap();
+    assert_eq!(verified.manifest.match_id, target);
+    let notice = client
+        .post(format!("{}/match/{target}/notice", ui.base))
+        .header("cookie", &rita)
+        .form(&[("csrf", csrf.as_str()), ("template", "dmca")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(notice.status(), StatusCode::OK);
+    assert!(notice.headers()["content-disposition"]
+        .to_str()
+        .unwrap()
+        .starts_with("attachment"));
+    let text = notice.text().await.unwrap();
+    let url = ui
+        .store
+        .review_entry(MatchId(target))
+        .unwrap()
+        .unwrap()
+        .entry
+        .listing_url;
+    assert!(text.contains("512(c)(3)") && text.contains(&url), "{text}");
+    assert_eq!(
+        ui.store.takedown(MatchId(target)).unwrap(),
+        Some(knockoff::store::TakedownState::Drafted)
+    );
+    assert_eq!(
+        ui.post(
+            &format!("/match/{target}/takedown"),
+            &rita,
+            &[("csrf", &csrf), ("state", "submitted")]
+        )
+        .await,
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(
+        ui.store.takedown(MatchId(target)).unwrap(),
+        Some(knockoff::store::TakedownState::Submitted)
+    );
+    let (_, confirmed_page) = ui.get(&format!("/match/{target}"), &rita).await;
+    assert!(confirmed_page.contains("Evidence bundle") && confirmed_page.contains("submitted"));
+    let pending_bundle = client
+        .get(format!("{}/match/{}/bundle", ui.base, pending[1]))
+        .header("cookie", &rita)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(pending_bundle.status(), StatusCode::BAD_REQUEST);
+
     // Dismiss with a reason, escalate, note; an unknown id is a 404.
     let (dismissed, escalated) = (pending[1], pending[2]);
     ui.post(
@@ -363,6 +426,16 @@ async fn sign_in_roles_csrf_and_escaping() {
         StatusCode::FORBIDDEN
     );
     assert_eq!(ui.status_of(still_pending), "pending");
+    assert_eq!(
+        ui.post(
+            &format!("/match/{target}/notice"),
+            &vic,
+            &[("csrf", &vic_csrf), ("template", "generic")]
+        )
+        .await,
+        StatusCode::FORBIDDEN,
+        "viewers draft nothing"
+    );
 
     // The audit log page is for admins.
     assert_eq!(ui.get("/audit", &rita).await.0, StatusCode::FORBIDDEN);

@@ -117,6 +117,8 @@ pub struct ReviewEntry {
     pub escalated_by: Option<String>,
     /// Matches of this listing's seller that were confirmed.
     pub seller_confirmed: u64,
+    /// Where its takedown stands: drafted, submitted, removed or rejected.
+    pub takedown: Option<String>,
 }
 
 /// A page of the queue and how many entries the filter matches in all.
@@ -160,7 +162,7 @@ const ENTRY_COLUMNS: &str =
     l.currency, l.seller, l.first_seen, l.last_seen, m.signals, m.first_queued, m.decided_at,
     m.decided_by, m.note, l.id, l.images, m.escalated_at, m.escalated_by,
     (SELECT COUNT(*) FROM listings cl CROSS JOIN matches cm ON cm.listing_id = cl.id
-      WHERE cl.seller = l.seller AND cm.status = 'confirmed')";
+      WHERE cl.seller = l.seller AND cm.status = 'confirmed'), m.takedown";
 // CROSS JOIN fixes the order: from the seller's listings (few) to their
 // matches, never from every confirmed match to its listing.
 
@@ -192,6 +194,7 @@ fn review_entry(r: &rusqlite::Row) -> rusqlite::Result<ReviewEntry> {
         escalated_at: r.get(19)?,
         escalated_by: r.get(20)?,
         seller_confirmed: r.get::<_, i64>(21)? as u64,
+        takedown: r.get(22)?,
     })
 }
 

@@ -124,6 +124,7 @@ pub fn router(state: Shared) -> Router {
         .route("/", get(queue_page))
         .route("/match/{id}", get(match_page))
         .route("/match/{id}/{action}", post(act))
+        .route("/match/{id}/bundle", get(bundle))
         .route("/bulk", post(bulk))
         .route("/seller", get(seller_page))
         .route("/product/{id}", get(product_page))
@@ -645,6 +646,8 @@ async fn act(
                 .map(str::to_string)
                 .ok_or_else(|| AppError::BadRequest("A note needs some text.".into()))?,
         ),
+        "notice" => return draft_notice(&state, &session, id, &form).await,
+        "takedown" => return set_takedown(&state, &session, id, &form).await,
         _ => {
             return Err(AppError::NotFound(format!(
                 "There is no action `{action}`."
@@ -701,6 +704,106 @@ async fn bulk(
         Ok(())
     })
     .await?;
+    Ok(Redirect::to(&form.back()).into_response())
+}
+
+/// The evidence bundle of a confirmed match, exported now and downloaded.
+async fn bundle(State(state): State<Shared>, Path(id): Path<i64>) -> Result<Response> {
+    let store = state.store.clone();
+    let config = state.config.clone();
+    let bytes = blocking(move || {
+        let Some(entry) = store.review_entry(MatchId(id))? else {
+            return Ok(None);
+        };
+        if entry.entry.status != "confirmed" {
+            return Ok(Some(Err(entry.entry.status)));
+        }
+        let out = config.workspace.join("evidence");
+        let path = crate::evidence::export(&config, &store, MatchId(id), &out)?;
+        Ok(Some(Ok(std::fs::read(&path)?)))
+    })
+    .await?;
+    match bytes {
+        None => Err(AppError::NotFound(format!("There is no match #{id}."))),
+        Some(Err(status)) => Err(AppError::BadRequest(format!(
+            "Match #{id} is {status}; bundles are for confirmed matches."
+        ))),
+        Some(Ok(bytes)) => Ok((
+            [
+                (header::CONTENT_TYPE, "application/zip".to_string()),
+                (
+                    header::CONTENT_DISPOSITION,
+                    format!("attachment; filename=\"bundle-{id}.zip\""),
+                ),
+            ],
+            bytes,
+        )
+            .into_response()),
+    }
+}
+
+/// Drafts the takedown notice of one confirmed match and downloads it.
+async fn draft_notice(state: &Shared, session: &Session, id: i64, form: &Form) -> Result<Response> {
+    let template = form.get("template").unwrap_or("generic").to_string();
+    if !crate::takedown::TEMPLATES
+        .iter()
+        .any(|(name, _)| *name == template)
+    {
+        return Err(AppError::BadRequest(format!(
+            "There is no template `{template}`."
+        )));
+    }
+    let store = state.store.clone();
+    let config = state.config.clone();
+    let actor = session.user.name.clone();
+    let notice = blocking(move || {
+        let out = config.workspace.join("takedowns");
+        match crate::takedown::draft(&config, &store, &[MatchId(id)], &template, &out, &actor) {
+            Ok(mut notices) => Ok(Ok(notices.remove(0))),
+            Err(e) => Ok(Err(format!("{e:#}"))),
+        }
+    })
+    .await?
+    .map_err(AppError::BadRequest)?;
+    let name = notice
+        .path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "notice.txt".into());
+    Ok((
+        [
+            (
+                header::CONTENT_TYPE,
+                "text/plain; charset=utf-8".to_string(),
+            ),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{name}\""),
+            ),
+        ],
+        notice.text,
+    )
+        .into_response())
+}
+
+/// Records where a confirmed match's takedown stands.
+async fn set_takedown(state: &Shared, session: &Session, id: i64, form: &Form) -> Result<Response> {
+    let takedown = form
+        .get("state")
+        .and_then(crate::store::TakedownState::parse)
+        .filter(|s| *s != crate::store::TakedownState::Drafted)
+        .ok_or_else(|| {
+            AppError::BadRequest("A takedown is submitted, removed or rejected.".into())
+        })?;
+    let store = state.store.clone();
+    let actor = session.user.name.clone();
+    blocking(move || {
+        Ok(store
+            .set_takedown(MatchId(id), takedown, &actor, "")
+            .map_err(|e| format!("{e:#}")))
+    })
+    .await?
+    .map_err(AppError::BadRequest)?;
     Ok(Redirect::to(&form.back()).into_response())
 }
 

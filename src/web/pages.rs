@@ -384,6 +384,29 @@ pub fn match_card(config: &Config, session: &Session, entry: &ReviewEntry, back:
                     p.note { (e.decided_by.as_deref().unwrap_or("")) ": " (note) }
                 }
             }
+            @if e.status == "confirmed" {
+                div.actions {
+                    a.button href=(format!("/match/{}/bundle", e.id)) { "Evidence bundle (.zip)" }
+                    span.muted { "Takedown: " strong { (entry.takedown.as_deref().unwrap_or("not drafted")) } }
+                    @if session.user.role.can_decide() {
+                        form method="post" action=(format!("/match/{}/notice", e.id)) {
+                            input type="hidden" name="csrf" value=(session.csrf);
+                            select name="template" {
+                                @for (name, _) in crate::takedown::TEMPLATES { option value=(name) { (name) } }
+                            }
+                            button type="submit" { "Draft notice" }
+                        }
+                        form method="post" action=(format!("/match/{}/takedown", e.id)) {
+                            input type="hidden" name="csrf" value=(session.csrf);
+                            input type="hidden" name="back" value=(back);
+                            select name="state" {
+                                @for state in ["submitted", "removed", "rejected"] { option value=(state) { (state) } }
+                            }
+                            button type="submit" { "Set takedown" }
+                        }
+                    }
+                }
+            }
             @if can_decide {
                 div.actions {
                     (action_form(session, e.id, "confirm", back, html! { button.confirm type="submit" { "Confirm " kbd { "c" } } }))
