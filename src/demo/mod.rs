@@ -228,6 +228,18 @@ pub fn render_report(report: &DemoReport, workspace: &Path) -> String {
     );
     let _ = writeln!(
         out,
+        "  knockoff {ws}user add NAME --role admin  then: knockoff {ws}serve   review in a browser"
+    );
+    let _ = writeln!(
+        out,
+        "  knockoff {ws}evidence export ID          a signed bundle counsel can verify"
+    );
+    let _ = writeln!(
+        out,
+        "  knockoff {ws}takedown draft ID... --template dmca   notices per marketplace"
+    );
+    let _ = writeln!(
+        out,
         "  knockoff {ws}extract page.html --target shopfront   try the selectors on a saved page"
     );
     let _ = writeln!(
