@@ -50,6 +50,10 @@ pub struct Settings {
     pub server_bind: SocketAddr,
     /// `[notify] webhook_url`: Slack-compatible JSON after each scheduled run.
     pub notify_webhook: Option<url::Url>,
+    /// `[evidence] screenshot`: render each new or changed listing page.
+    pub evidence_screenshot: bool,
+    /// `[evidence] chromium`: the browser that renders them.
+    pub evidence_chromium: PathBuf,
 }
 
 /// `[crawl]` in `knockoff.toml`: politeness defaults and the hostile-input limits.
@@ -452,6 +456,14 @@ fn load_settings(workspace: &Path, problems: &RefCell<Vec<Problem>>) -> Settings
     }
     schedule.finish();
 
+    let mut evidence = root.table("evidence");
+    let evidence_screenshot = evidence.boolean("screenshot").unwrap_or(false);
+    let evidence_chromium = evidence
+        .string("chromium")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/usr/bin/chromium"));
+    evidence.finish();
+
     let mut notify = root.table("notify");
     let notify_webhook = notify.parsed::<url::Url>(
         "webhook_url",
@@ -475,6 +487,8 @@ fn load_settings(workspace: &Path, problems: &RefCell<Vec<Problem>>) -> Settings
         schedule_crawl,
         schedule_timezone,
         notify_webhook,
+        evidence_screenshot,
+        evidence_chromium,
         server_bind,
     }
 }

@@ -226,3 +226,79 @@ async fn bundles_verify_and_every_tampering_is_named() {
         "{kinds}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn screenshots_are_taken_at_capture_time_and_bundled() {
+    let fixture = util::DemoFixture::start(Catalog::generate(59, 8), false, util::FAST).await;
+    let settings = fixture.path().join("knockoff.toml");
+    let mut text = std::fs::read_to_string(&settings).unwrap();
+    text.push_str("\n[evidence]\nscreenshot = true\n");
+    std::fs::write(&settings, text).unwrap();
+    let (store, _) =
+        util::crawl_workspace(fixture.path(), knockoff::crawl::CrawlOptions::default()).await;
+    let config = knockoff::config::load(fixture.path()).unwrap();
+    assert!(config.settings.evidence_screenshot);
+    let for_judge = (config.clone(), store.clone());
+    tokio::task::spawn_blocking(move || {
+        knockoff::queue::judge_workspace(&for_judge.0, &for_judge.1).unwrap()
+    })
+    .await
+    .unwrap();
+    // Rendering made no request of its own: the crawl stayed polite.
+    fixture.assert_polite();
+
+    let entry = store.queue(Some("pending")).unwrap().remove(0);
+    let review = store
+        .review_entry(knockoff::store::MatchId(entry.id))
+        .unwrap()
+        .unwrap();
+    let (png, _) = store
+        .screenshot(review.listing_id)
+        .unwrap()
+        .expect("a screenshot");
+    let info = knockoff::photo::inspect(&png, 100_000_000).unwrap();
+    assert_eq!((info.format, info.width), ("png", 1280));
+
+    let out = util::knockoff(
+        fixture.path(),
+        &["evidence", "export", &entry.id.to_string()],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let bundle = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+    assert!(knockoff::evidence::verify(&bundle, None).is_ok());
+    let files = entries(&bundle);
+    assert_eq!(
+        files.iter().find(|(n, _)| n == "screenshot.png").unwrap().1,
+        png
+    );
+    let warc = files
+        .iter()
+        .find(|(n, _)| n == "listing.warc.gz")
+        .unwrap()
+        .1
+        .clone();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("listing.warc.gz");
+    std::fs::write(&path, warc).unwrap();
+    let out = std::process::Command::new("python3")
+        .args([
+            "-c",
+            "import sys\nfrom warcio.archiveiterator import ArchiveIterator\n\
+             print(' '.join(r.rec_type for r in ArchiveIterator(open(sys.argv[1], 'rb'), check_digests='raise')))",
+        ])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .ends_with("resource"));
+}

@@ -442,6 +442,16 @@ fn store_listing(
         &images,
     )?;
     tracing::debug!(url = %item.url, ?change, "listing stored");
+    let settings = &ctx.config.settings;
+    if settings.evidence_screenshot && change != crate::store::ListingChange::Unchanged {
+        // A failed rendering costs the screenshot, never the listing.
+        match crate::evidence::screenshot::render(&settings.evidence_chromium, &fetched.body)
+            .and_then(|png| ctx.store.put_screenshot(&item.url, &png))
+        {
+            Ok(()) => tracing::debug!(url = %item.url, "screenshot stored"),
+            Err(e) => tracing::warn!(url = %item.url, "no screenshot: {e:#}"),
+        }
+    }
     Ok(added)
 }
 

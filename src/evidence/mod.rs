@@ -11,6 +11,7 @@
 //! missing or extra, no path outside the bundle, the signature.
 
 mod report;
+pub mod screenshot;
 pub mod warc;
 
 use std::collections::BTreeMap;
@@ -197,6 +198,10 @@ pub fn export(config: &Config, store: &Store, id: MatchId, out_dir: &Path) -> Re
             bytes,
         );
     }
+    let screenshot = store.screenshot(entry.listing_id)?;
+    if let Some((png, _)) = &screenshot {
+        files.insert("screenshot.png".into(), png.clone());
+    }
     let mut exchanges = vec![(&page, serde_json::json!({ "listing": listing_json }))];
     for (name, capture) in &images {
         exchanges.push((capture, serde_json::json!({ "bundle_file": name })));
@@ -207,6 +212,15 @@ pub fn export(config: &Config, store: &Store, id: MatchId, out_dir: &Path) -> Re
             operator: &config.catalog.brand.rights_owner,
         },
         &exchanges,
+        screenshot
+            .as_ref()
+            .map(|(png, taken_at)| warc::Resource {
+                uri: format!("urn:knockoff:screenshot:{}", entry.entry.listing_url),
+                taken_at,
+                content_type: "image/png",
+                body: png,
+            })
+            .as_ref(),
     )?;
     files.insert("listing.warc.gz".into(), warc);
 

@@ -71,6 +71,11 @@ pub fn report(
                         figure { img src=(uri) alt=(name); figcaption { "Reference: " (name) } }
                     }
                 }
+                @if let Some(uri) = files.get("screenshot.png").and_then(|png| data_uri(png)) {
+                    h2 { "The page as captured" }
+                    p { "Rendered from the captured bytes with the network off (remote images do not load)." }
+                    img src=(uri) alt="screenshot of the captured listing page" style="max-width:100%;border:1px solid #e3e6eb";
+                }
                 h2 { "The listing" }
                 table {
                     tr { th { "URL" } td { (e.listing_url) } }

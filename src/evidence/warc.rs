@@ -113,9 +113,24 @@ pub struct WarcInfo<'a> {
     pub operator: &'a str,
 }
 
+/// Something knockoff made rather than received (the screenshot): a
+/// `resource` record.
+pub struct Resource<'a> {
+    pub uri: String,
+    /// RFC 3339 UTC.
+    pub taken_at: &'a str,
+    pub content_type: &'a str,
+    pub body: &'a [u8],
+}
+
 /// A gzipped WARC file of `exchanges`, each with the JSON `metadata` about
-/// it (the extraction results for the page, the image check for an image).
-pub fn write(info: &WarcInfo, exchanges: &[(&Capture, serde_json::Value)]) -> Result<Vec<u8>> {
+/// it (the extraction results for the page, the image check for an
+/// image), and `resource` if given.
+pub fn write(
+    info: &WarcInfo,
+    exchanges: &[(&Capture, serde_json::Value)],
+    resource: Option<&Resource>,
+) -> Result<Vec<u8>> {
     let mut out = Vec::new();
     let info_id = record_id();
     let info_body = format!(
@@ -188,6 +203,24 @@ pub fn write(info: &WarcInfo, exchanges: &[(&Capture, serde_json::Value)]) -> Re
                 .header(WarcHeader::ContentType, "application/json")
                 .header(WarcHeader::BlockDigest, digest(&metadata))
                 .body(metadata),
+        )?;
+    }
+    if let Some(resource) = resource {
+        let date = DateTime::parse_from_rfc3339(resource.taken_at)
+            .map(|t| t.with_timezone(&Utc))
+            .unwrap_or_else(|_| Utc::now());
+        push(
+            &mut out,
+            RecordBuilder::default()
+                .version("1.1".into())
+                .warc_type(RecordType::Resource)
+                .warc_id(record_id())
+                .date(date)
+                .header(WarcHeader::TargetURI, resource.uri.as_str())
+                .header(WarcHeader::WarcInfoID, info_id.as_str())
+                .header(WarcHeader::ContentType, resource.content_type)
+                .header(WarcHeader::BlockDigest, digest(resource.body))
+                .body(resource.body.to_vec()),
         )?;
     }
     Ok(out)

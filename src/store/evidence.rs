@@ -4,7 +4,7 @@
 use anyhow::{Context, Result};
 use rusqlite::OptionalExtension;
 
-use super::Store;
+use super::{insert_blob, now, Store};
 
 /// One HTTP exchange as captured, with the body's exact bytes.
 #[derive(Debug, Clone, PartialEq)]
@@ -90,6 +90,46 @@ impl Store {
             .optional()?;
         match fetch.flatten() {
             Some(id) => self.capture(id),
+            None => Ok(None),
+        }
+    }
+}
+
+impl Store {
+    /// Keeps the screenshot (PNG) of the listing at `url`, replacing an older one.
+    pub fn put_screenshot(&self, url: &str, png: &[u8]) -> Result<()> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let listing: Option<i64> = tx
+            .query_row("SELECT id FROM listings WHERE url = ?1", [url], |r| {
+                r.get(0)
+            })
+            .optional()?;
+        let Some(listing) = listing else {
+            anyhow::bail!("no listing is stored at {url}");
+        };
+        let sha = insert_blob(&tx, png)?;
+        tx.execute(
+            "INSERT INTO screenshots (listing_id, sha256, taken_at) VALUES (?1, ?2, ?3)
+             ON CONFLICT (listing_id) DO UPDATE SET sha256 = excluded.sha256, taken_at = excluded.taken_at",
+            rusqlite::params![listing, sha, now()],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// The listing's screenshot and when it was taken.
+    pub fn screenshot(&self, listing_id: i64) -> Result<Option<(Vec<u8>, String)>> {
+        let row: Option<(String, String)> = self
+            .reader()
+            .query_row(
+                "SELECT sha256, taken_at FROM screenshots WHERE listing_id = ?1",
+                [listing_id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        match row {
+            Some((sha, at)) => Ok(self.blob(&sha)?.map(|png| (png, at))),
             None => Ok(None),
         }
     }

@@ -45,6 +45,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("migrations/002_matching.sql")),
         M::up(include_str!("migrations/003_review.sql")),
         M::up(include_str!("migrations/004_takedown.sql")),
+        M::up(include_str!("migrations/005_screenshots.sql")),
     ])
 }
 
@@ -817,7 +818,7 @@ fn insert_exchanges(tx: &Transaction, run: RunId, exchanges: &[Exchange]) -> Res
 }
 
 /// Stores `bytes` under their SHA-256 (once) and returns the hex digest.
-fn insert_blob(tx: &Transaction, bytes: &[u8]) -> Result<String> {
+pub(crate) fn insert_blob(tx: &Transaction, bytes: &[u8]) -> Result<String> {
     let sha = hex::encode(Sha256::digest(bytes));
     let exists: bool = tx
         .prepare_cached("SELECT 1 FROM blobs WHERE sha256 = ?1")?
