@@ -68,7 +68,7 @@ pub enum Command {
         /// The URL the page was saved from (relative links resolve against it).
         #[arg(long)]
         url: Option<Url>,
-        /// Use this target's [item] selectors; otherwise zero-config.
+        /// Use this target's `[item]` selectors; otherwise zero-config.
         #[arg(long)]
         target: Option<String>,
     },

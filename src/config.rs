@@ -1,7 +1,7 @@
 //! Workspace configuration: `knockoff.toml`, `targets/*.toml` and
 //! `reference-images/products.toml` turned into one validated [`Config`].
 //!
-//! Raw TOML stops here. Every file is walked by a [`TableReader`] that knows
+//! Raw TOML stops here. Every file is walked by a `TableReader` that knows
 //! the expected keys, so one pass reports every problem at once — wrong type,
 //! out-of-range value, unparsable selector, missing image, unknown key (with a
 //! suggestion for a misspelling) — instead of stopping at the first as serde

@@ -1,9 +1,12 @@
 //! knockoff: a marketplace surveillance crawler for counterfeit products.
 //!
 //! The modules follow the data: [`config`] → [`crawl`] (fetch, politeness)
-//! → [`extract`] → [`store`]; [`photo`] checks image bytes; [`demo`] is the
-//! embedded marketplace. `main.rs` only parses the command line and calls
-//! [`cli::run`]. See ARCHITECTURE.md for the map.
+//! → [`extract`] → [`store`] → [`matching`] (judged by [`queue`], with
+//! [`index`]) → [`web`] (the review UI, run by [`serve`] with [`schedule`])
+//! → [`evidence`] and [`takedown`]; [`photo`] checks image bytes; [`demo`]
+//! is the embedded marketplace and [`eval`] the accuracy harness. `main.rs`
+//! only parses the command line and calls [`cli::run`]. See ARCHITECTURE.md
+//! for the map.
 
 pub mod cli;
 pub mod config;

@@ -84,7 +84,7 @@ pub fn clear_cookie(secure: bool) -> String {
 }
 
 /// Failed sign-ins allowed per account, and per client address, in
-/// [`LoginLimiter::window`].
+/// `window`.
 #[derive(Debug, Clone, Copy)]
 pub struct LoginLimits {
     pub per_account: usize,

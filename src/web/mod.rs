@@ -1,6 +1,6 @@
 //! `knockoff serve`: the review queue in a browser.
 //!
-//! axum, server-rendered HTML ([`pages`], maud), a little plain JavaScript
+//! axum, server-rendered HTML (`pages`, maud), a little plain JavaScript
 //! for the keyboard, assets compiled into the binary. Every route but
 //! `/login` and `/static/*` needs a session ([`auth`]); every state change
 //! is a POST carrying the session's CSRF token and is written to the audit
