@@ -11,9 +11,6 @@ use knockoff::index::print_reference;
 use knockoff::matching::image::{listing_prints, Print, Region, Variant, WORK_SIDE};
 use knockoff::matching::references::{ReferenceIndex, ReferencePrint};
 use knockoff::matching::score::{Judge, JudgedProduct, ListingFacts, MatchSettings};
-use knockoff::matching::signals::{
-    default_fx, Phrase, DEFAULT_ACCESSORY_PHRASES, DEFAULT_COUNTERFEIT_WORDS,
-};
 use knockoff::matching::text::ProductTerms;
 use knockoff::photo;
 use rand::{Rng, SeedableRng};
@@ -133,17 +130,7 @@ fn judging(c: &mut Criterion) {
     let judge = Judge {
         products,
         references: ReferenceIndex::new(prints),
-        settings: MatchSettings {
-            counterfeit_words: DEFAULT_COUNTERFEIT_WORDS
-                .iter()
-                .map(|w| Phrase::new(w))
-                .collect(),
-            accessory_phrases: DEFAULT_ACCESSORY_PHRASES
-                .iter()
-                .map(|w| Phrase::new(w))
-                .collect(),
-            fx: default_fx(),
-        },
+        settings: MatchSettings::default(),
         authorized_sellers: vec!["orvane-official".into()],
     };
     let facts: Vec<ListingFacts> = catalog

@@ -381,10 +381,8 @@ fn evidence(workspace: &Path, action: EvidenceAction) -> Result<ExitCode> {
             let store = open_store(&config)?;
             let out = out.unwrap_or_else(|| workspace.join("evidence"));
             for id in ids {
-                if store.review_entry(MatchId(id))?.is_none() {
-                    return Err(UsageError(format!("there is no match with id {id}")).into());
-                }
-                let path = crate::evidence::export(&config, &store, MatchId(id), &out)?;
+                let path = crate::evidence::export(&config, &store, MatchId(id), &out)
+                    .map_err(usage_if_no_such_match)?;
                 println!("{}", path.display());
             }
             Ok(ExitCode::SUCCESS)
@@ -550,7 +548,15 @@ fn cli_actor() -> String {
 fn decide(store: &Store, id: i64, decision: Decision, note: Option<&str>) -> Result<()> {
     store
         .decide(MatchId(id), decision, &cli_actor(), note)
-        .map_err(|e| UsageError(format!("{e:#}")).into())
+        .map_err(usage_if_no_such_match)
+}
+
+/// An unknown match id is bad usage (exit 2); anything else stays a failure.
+fn usage_if_no_such_match(error: anyhow::Error) -> anyhow::Error {
+    match error.downcast_ref::<crate::store::NoSuchMatch>() {
+        Some(missing) => UsageError(missing.to_string()).into(),
+        None => error,
+    }
 }
 
 /// What judging did, as printed after a crawl or `index`.

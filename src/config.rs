@@ -411,22 +411,13 @@ fn load_settings(workspace: &Path, problems: &RefCell<Vec<Problem>>) -> Settings
 
     let mut matching = root.table("matching");
     let threshold = matching.f64_in("threshold", 0.0, 1.0).unwrap_or(0.5);
+    let owned = |list: &[&str]| list.iter().map(|w| w.to_string()).collect();
     let counterfeit_words = matching
         .string_list("counterfeit_words")
-        .unwrap_or_else(|| {
-            crate::matching::signals::DEFAULT_COUNTERFEIT_WORDS
-                .iter()
-                .map(|w| w.to_string())
-                .collect()
-        });
+        .unwrap_or_else(|| owned(&crate::matching::signals::DEFAULT_COUNTERFEIT_WORDS));
     let accessory_phrases = matching
         .string_list("accessory_phrases")
-        .unwrap_or_else(|| {
-            crate::matching::signals::DEFAULT_ACCESSORY_PHRASES
-                .iter()
-                .map(|w| w.to_string())
-                .collect()
-        });
+        .unwrap_or_else(|| owned(&crate::matching::signals::DEFAULT_ACCESSORY_PHRASES));
     let mut fx = crate::matching::signals::default_fx();
     let mut fx_table = matching.table("fx");
     for (code, rate) in fx_table.positive_numbers() {

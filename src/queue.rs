@@ -18,7 +18,6 @@ use crate::config::Config;
 use crate::index::{self, PRINT_VERSION};
 use crate::matching::image::{listing_prints, Print, WORK_SIDE};
 use crate::matching::score::{Judge, JudgedProduct, ListingFacts, MatchSettings};
-use crate::matching::signals::Phrase;
 use crate::matching::text::{normalised_text, ProductTerms};
 use crate::photo;
 use crate::store::{ListingToJudge, QueueChanges, Store, StoredVerdict};
@@ -56,19 +55,11 @@ pub fn judge_for(
             })
             .collect(),
         references,
-        settings: MatchSettings {
-            counterfeit_words: settings
-                .counterfeit_words
-                .iter()
-                .map(|w| Phrase::new(w))
-                .collect(),
-            accessory_phrases: settings
-                .accessory_phrases
-                .iter()
-                .map(|w| Phrase::new(w))
-                .collect(),
-            fx: settings.fx.clone(),
-        },
+        settings: MatchSettings::new(
+            &settings.counterfeit_words,
+            &settings.accessory_phrases,
+            settings.fx.clone(),
+        ),
         authorized_sellers: brand.authorized_sellers.clone(),
     }
 }

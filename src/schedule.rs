@@ -60,7 +60,7 @@ pub enum Outcome {
         run_id: i64,
         listings_new: u64,
         queued: u32,
-        high_score: usize,
+        high_score: u32,
         errors: u64,
     },
     /// Another crawl held the lock (one from cron, say).
@@ -80,7 +80,8 @@ impl Outcome {
                 errors,
             } => format!(
                 "knockoff ({workspace}): crawl #{run_id} finished: {listings_new} new listings, \
-                 {queued} new matches queued ({high_score} with score ≥ 0.9), {errors} errors"
+                 {queued} new matches queued ({high_score} with score ≥ {}), {errors} errors",
+                crate::store::HIGH_SCORE
             ),
             Outcome::Skipped(why) => {
                 format!("knockoff ({workspace}): scheduled crawl skipped: {why}")
@@ -103,30 +104,22 @@ pub async fn run_once(config: &Config, store: Arc<Store>) -> Outcome {
     .await
     {
         Ok(summary) => summary,
-        Err(e) if format!("{e:#}").contains("another knockoff crawl is running") => {
+        Err(e) if e.downcast_ref::<crawl::CrawlLocked>().is_some() => {
             return Outcome::Skipped(format!("{e:#}"))
         }
         Err(e) => return Outcome::Failed(format!("{e:#}")),
     };
     let config_for_judge = config.clone();
-    let judged = tokio::task::spawn_blocking(move || -> Result<(u32, usize)> {
-        let before: std::collections::BTreeSet<i64> =
-            store.queue(Some("pending"))?.iter().map(|e| e.id).collect();
-        let report = crate::queue::judge_workspace(&config_for_judge, &store)?;
-        let high_score = store
-            .queue(Some("pending"))?
-            .iter()
-            .filter(|e| e.score >= 0.9 && !before.contains(&e.id))
-            .count();
-        Ok((report.changes.queued, high_score))
+    let judged = tokio::task::spawn_blocking(move || {
+        crate::queue::judge_workspace(&config_for_judge, &store)
     })
     .await;
     match judged {
-        Ok(Ok((queued, high_score))) => Outcome::Finished {
+        Ok(Ok(report)) => Outcome::Finished {
             run_id: summary.run_id,
             listings_new: summary.listings_new,
-            queued,
-            high_score,
+            queued: report.changes.queued,
+            high_score: report.changes.queued_high,
             errors: summary.errors.values().sum(),
         },
         Ok(Err(e)) => Outcome::Failed(format!("judging after crawl #{}: {e:#}", summary.run_id)),

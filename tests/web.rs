@@ -87,13 +87,18 @@ impl Reviewed {
         cookie.split(';').next().unwrap().to_string()
     }
 
-    pub async fn get(&self, path: &str, cookie: &str) -> (StatusCode, String) {
-        let response = Self::client()
+    /// GETs `path` with the session cookie: the whole response.
+    pub async fn fetch(&self, path: &str, cookie: &str) -> reqwest::Response {
+        Self::client()
             .get(format!("{}{path}", self.base))
             .header("cookie", cookie)
             .send()
             .await
-            .unwrap();
+            .unwrap()
+    }
+
+    pub async fn get(&self, path: &str, cookie: &str) -> (StatusCode, String) {
+        let response = self.fetch(path, cookie).await;
         let status = response.status();
         (status, response.text().await.unwrap())
     }
@@ -217,12 +222,7 @@ async fn sign_in_roles_csrf_and_escaping() {
     assert!(!page.contains("<script>alert(1)"));
     assert!(page.contains("&lt;img src=x onerror=alert(2)&gt;"));
     assert!(!page.contains("<img src=x"));
-    let response = client
-        .get(format!("{}/", ui.base))
-        .header("cookie", &rita)
-        .send()
-        .await
-        .unwrap();
+    let response = ui.fetch("/", &rita).await;
     let csp = response.headers()["content-security-policy"]
         .to_str()
         .unwrap();
@@ -232,30 +232,17 @@ async fn sign_in_roles_csrf_and_escaping() {
     // Photos come from the store as images, never hot-linked.
     let pending = ui.pending_ids();
     assert!(pending.len() >= 3, "{pending:?}");
-    let photo = client
-        .get(format!("{}/photo/{}/0", ui.base, pending[0]))
-        .header("cookie", &rita)
-        .send()
-        .await
-        .unwrap();
+    let photo = ui.fetch(&format!("/photo/{}/0", pending[0]), &rita).await;
     assert_eq!(photo.status(), StatusCode::OK);
     assert_eq!(photo.headers()["content-type"], "image/jpeg");
     assert!(!page.contains("src=\"http"), "no hot-linked images");
     let product = &ui.config.catalog.products[0].id;
-    let reference = client
-        .get(format!("{}/reference/{product}/0", ui.base))
-        .header("cookie", &rita)
-        .send()
-        .await
-        .unwrap();
+    let reference = ui.fetch(&format!("/reference/{product}/0"), &rita).await;
     assert_eq!(reference.headers()["content-type"], "image/png");
     let entry = ui.store.review_entry(MatchId(pending[0])).unwrap().unwrap();
-    let capture = client
-        .get(format!("{}/capture/{}", ui.base, entry.listing_id))
-        .header("cookie", &rita)
-        .send()
-        .await
-        .unwrap();
+    let capture = ui
+        .fetch(&format!("/capture/{}", entry.listing_id), &rita)
+        .await;
     assert_eq!(capture.status(), StatusCode::OK);
     assert!(capture.headers()["content-security-policy"]
         .to_str()
@@ -311,12 +298,7 @@ async fn sign_in_roles_csrf_and_escaping() {
 
     // A confirmed match: its evidence bundle downloads and verifies, its
     // notice is drafted and downloaded, its takedown is tracked.
-    let zip = client
-        .get(format!("{}/match/{target}/bundle", ui.base))
-        .header("cookie", &rita)
-        .send()
-        .await
-        .unwrap();
+    let zip = ui.fetch(&format!("/match/{target}/bundle"), &rita).await;
     assert_eq!(zip.status(), StatusCode::OK);
     assert_eq!(zip.headers()["content-type"], "application/zip");
     let saved = tempfile::tempdir().unwrap();
@@ -364,12 +346,9 @@ async fn sign_in_roles_csrf_and_escaping() {
     );
     let (_, confirmed_page) = ui.get(&format!("/match/{target}"), &rita).await;
     assert!(confirmed_page.contains("Evidence bundle") && confirmed_page.contains("submitted"));
-    let pending_bundle = client
-        .get(format!("{}/match/{}/bundle", ui.base, pending[1]))
-        .header("cookie", &rita)
-        .send()
-        .await
-        .unwrap();
+    let pending_bundle = ui
+        .fetch(&format!("/match/{}/bundle", pending[1]), &rita)
+        .await;
     assert_eq!(pending_bundle.status(), StatusCode::BAD_REQUEST);
 
     // Dismiss with a reason, escalate, note; an unknown id is a 404.

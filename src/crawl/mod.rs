@@ -40,6 +40,11 @@ pub struct CrawlOptions {
     pub max_pages: Option<u32>,
 }
 
+/// Another crawl holds the workspace's lock.
+#[derive(Debug, thiserror::Error)]
+#[error("another knockoff crawl is running in this workspace (it holds {})", .0.display())]
+pub struct CrawlLocked(pub std::path::PathBuf);
+
 /// Holds the workspace's crawl lock for as long as it lives.
 #[derive(Debug)]
 pub struct CrawlLock {
@@ -59,10 +64,7 @@ pub fn lock(config: &Config) -> Result<CrawlLock> {
         .with_context(|| format!("opening the crawl lock {}", path.display()))?;
     match file.try_lock() {
         Ok(()) => Ok(CrawlLock { _file: file }),
-        Err(std::fs::TryLockError::WouldBlock) => anyhow::bail!(
-            "another knockoff crawl is running in this workspace (it holds {})",
-            path.display()
-        ),
+        Err(std::fs::TryLockError::WouldBlock) => Err(CrawlLocked(path).into()),
         Err(std::fs::TryLockError::Error(e)) => {
             Err(e).with_context(|| format!("locking {}", path.display()))
         }

@@ -590,34 +590,6 @@ pub fn draw_text(
     }
 }
 
-/// Rotates about the centre by `degrees`, keeping the size; uncovered corners are white.
-pub fn rotate(img: &RgbImage, degrees: f32) -> RgbImage {
-    let (w, h) = img.dimensions();
-    let (sin, cos) = degrees.to_radians().sin_cos();
-    let (cx, cy) = (w as f32 / 2.0, h as f32 / 2.0);
-    RgbImage::from_fn(w, h, |x, y| {
-        let (dx, dy) = (x as f32 + 0.5 - cx, y as f32 + 0.5 - cy);
-        // Inverse mapping: where in the source this pixel comes from.
-        let sx = dx * cos + dy * sin + cx - 0.5;
-        let sy = -dx * sin + dy * cos + cy - 0.5;
-        bilinear(img, sx, sy).unwrap_or(Rgb([255, 255, 255]))
-    })
-}
-
-fn bilinear(img: &RgbImage, x: f32, y: f32) -> Option<Rgb<u8>> {
-    let (w, h) = img.dimensions();
-    if x < 0.0 || y < 0.0 || x > (w - 1) as f32 || y > (h - 1) as f32 {
-        return None;
-    }
-    let (x0, y0) = (x.floor() as u32, y.floor() as u32);
-    let (x1, y1) = ((x0 + 1).min(w - 1), (y0 + 1).min(h - 1));
-    let (fx, fy) = (x - x0 as f32, y - y0 as f32);
-    let p = |xx, yy| img.get_pixel(xx, yy).0;
-    let top = mix(p(x0, y0), p(x1, y0), fx);
-    let bottom = mix(p(x0, y1), p(x1, y1), fx);
-    Some(Rgb(mix(top, bottom, fy)))
-}
-
 /// Alters a photo the way `transform` says. JPEG recompression happens when
 /// the result is encoded, at [`Transform::jpeg_quality`].
 pub fn apply(img: &RgbImage, transform: &Transform) -> RgbImage {
@@ -652,7 +624,9 @@ pub fn apply(img: &RgbImage, transform: &Transform) -> RgbImage {
             canvas
         }
         Transform::Mirror => imageops::flip_horizontal(img),
-        Transform::Rotate(degrees) => rotate(img, *degrees),
+        Transform::Rotate(degrees) => {
+            crate::matching::image::rotate(img, *degrees, [255, 255, 255])
+        }
         Transform::Rotate90 => imageops::rotate90(img),
         Transform::Watermark(text) => {
             let mut out = img.clone();

@@ -147,7 +147,7 @@ fn image_name(n: usize, bytes: &[u8]) -> String {
 pub fn export(config: &Config, store: &Store, id: MatchId, out_dir: &Path) -> Result<PathBuf> {
     let entry = store
         .review_entry(id)?
-        .ok_or_else(|| anyhow::anyhow!("there is no match with id {}", id.0))?;
+        .ok_or(crate::store::NoSuchMatch(id.0))?;
     let page = store.page_capture(entry.listing_id)?.ok_or_else(|| {
         anyhow::anyhow!(
             "match {}: the listing page {} has no stored capture",

@@ -8,6 +8,7 @@ use sha2::{Digest, Sha256};
 
 use super::Decision;
 use crate::config::{Config, Product};
+use crate::extract::display_price;
 use crate::matching::score::Signals;
 use crate::store::{Capture, ReviewEntry};
 
@@ -83,12 +84,9 @@ pub fn report(
                     tr { th { "Title" } td { (e.title.as_deref().unwrap_or("—")) } }
                     tr { th { "Seller" } td { (e.seller.as_deref().unwrap_or("—")) } }
                     tr { th { "Price" } td {
-                        @match (e.price, e.currency.as_deref()) {
-                            (Some(p), Some(c)) => { (format!("{p:.2} {c}")) }
-                            _ => { "—" }
-                        }
+                        (display_price(e.price, e.currency.as_deref()))
                         @if let Some(price) = signals.as_ref().and_then(|s| s.price.as_ref()) {
-                            " — " (format!("{:.0}%", price.ratio * 100.0)) " of the MSRP of " (format!("{:.2} {}", price.msrp, price.msrp_currency))
+                            " — " (format!("{:.0}%", price.ratio * 100.0)) " of the MSRP of " (display_price(Some(price.msrp), Some(&price.msrp_currency)))
                         }
                     } }
                     tr { th { "Captured" } td { (page.started_at) " from " (page.remote_addr.as_deref().unwrap_or("an unrecorded address")) ", HTTP " (page.status.map_or("—".to_string(), |s| s.to_string())) } }

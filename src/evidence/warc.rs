@@ -25,8 +25,9 @@ fn record_id() -> String {
     warc::Record::<warc::EmptyBody>::generate_record_id()
 }
 
-fn date_of(capture: &Capture) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(&capture.started_at)
+/// A stored RFC 3339 time; now, should it not parse.
+fn parse_time(stored: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(stored)
         .map(|t| t.with_timezone(&Utc))
         .unwrap_or_else(|_| Utc::now())
 }
@@ -123,6 +124,24 @@ pub struct Resource<'a> {
     pub body: &'a [u8],
 }
 
+/// A WARC 1.1 record: its type, id, date, content type, body and block digest.
+fn record(
+    kind: RecordType,
+    id: &str,
+    date: DateTime<Utc>,
+    content_type: &str,
+    body: Vec<u8>,
+) -> RecordBuilder {
+    RecordBuilder::default()
+        .version("1.1".into())
+        .warc_type(kind)
+        .warc_id(id)
+        .date(date)
+        .header(WarcHeader::ContentType, content_type)
+        .header(WarcHeader::BlockDigest, digest(&body))
+        .body(body)
+}
+
 /// A gzipped WARC file of `exchanges`, each with the JSON `metadata` about
 /// it (the extraction results for the page, the image check for an
 /// image), and `resource` if given.
@@ -143,84 +162,91 @@ pub fn write(
     .into_bytes();
     push(
         &mut out,
-        RecordBuilder::default()
-            .version("1.1".into())
-            .warc_type(RecordType::WarcInfo)
-            .warc_id(&info_id)
-            .date(Utc::now())
-            .header(WarcHeader::Filename, info.filename)
-            .header(WarcHeader::ContentType, "application/warc-fields")
-            .header(WarcHeader::BlockDigest, digest(&info_body))
-            .body(info_body),
+        record(
+            RecordType::WarcInfo,
+            &info_id,
+            Utc::now(),
+            "application/warc-fields",
+            info_body,
+        )
+        .header(WarcHeader::Filename, info.filename),
     )?;
+    // Every other record names what it is about and the warcinfo it belongs to.
+    let about = |builder: RecordBuilder, uri: &str| {
+        builder
+            .header(WarcHeader::TargetURI, uri)
+            .header(WarcHeader::WarcInfoID, info_id.as_str())
+    };
     for (capture, metadata) in exchanges {
-        let date = date_of(capture);
-        let request = http_request(capture);
+        let date = parse_time(&capture.started_at);
+        let uri = capture.url.as_str();
+        let with_ip = |builder: RecordBuilder| match ip_of(capture) {
+            Some(ip) => builder.header(WarcHeader::IPAddress, ip),
+            None => builder,
+        };
         let request_id = record_id();
-        let mut builder = RecordBuilder::default()
-            .version("1.1".into())
-            .warc_type(RecordType::Request)
-            .warc_id(&request_id)
-            .date(date)
-            .header(WarcHeader::TargetURI, capture.url.as_str())
-            .header(WarcHeader::WarcInfoID, info_id.as_str())
-            .header(WarcHeader::ContentType, "application/http;msgtype=request")
-            .header(WarcHeader::BlockDigest, digest(&request));
-        if let Some(ip) = ip_of(capture) {
-            builder = builder.header(WarcHeader::IPAddress, ip);
-        }
-        push(&mut out, builder.body(request))?;
-
-        let response = http_response(capture);
+        let request = http_request(capture);
+        push(
+            &mut out,
+            with_ip(about(
+                record(
+                    RecordType::Request,
+                    &request_id,
+                    date,
+                    "application/http;msgtype=request",
+                    request,
+                ),
+                uri,
+            )),
+        )?;
         let response_id = record_id();
-        let mut builder = RecordBuilder::default()
-            .version("1.1".into())
-            .warc_type(RecordType::Response)
-            .warc_id(&response_id)
-            .date(date)
-            .header(WarcHeader::TargetURI, capture.url.as_str())
-            .header(WarcHeader::WarcInfoID, info_id.as_str())
+        let response = http_response(capture);
+        push(
+            &mut out,
+            with_ip(about(
+                record(
+                    RecordType::Response,
+                    &response_id,
+                    date,
+                    "application/http;msgtype=response",
+                    response,
+                ),
+                uri,
+            ))
             .header(WarcHeader::ConcurrentTo, request_id.as_str())
-            .header(WarcHeader::ContentType, "application/http;msgtype=response")
-            .header(WarcHeader::BlockDigest, digest(&response))
-            .header(WarcHeader::PayloadDigest, digest(&capture.body));
-        if let Some(ip) = ip_of(capture) {
-            builder = builder.header(WarcHeader::IPAddress, ip);
-        }
-        push(&mut out, builder.body(response))?;
-
+            .header(WarcHeader::PayloadDigest, digest(&capture.body)),
+        )?;
         let metadata = serde_json::to_vec_pretty(metadata)?;
         push(
             &mut out,
-            RecordBuilder::default()
-                .version("1.1".into())
-                .warc_type(RecordType::Metadata)
-                .warc_id(record_id())
-                .date(date)
-                .header(WarcHeader::TargetURI, capture.url.as_str())
-                .header(WarcHeader::WarcInfoID, info_id.as_str())
-                .header(WarcHeader::ConcurrentTo, response_id.as_str())
-                .header(WarcHeader::ContentType, "application/json")
-                .header(WarcHeader::BlockDigest, digest(&metadata))
-                .body(metadata),
+            about(
+                record(
+                    RecordType::Metadata,
+                    &record_id(),
+                    date,
+                    "application/json",
+                    metadata,
+                ),
+                uri,
+            )
+            .header(WarcHeader::ConcurrentTo, response_id.as_str()),
         )?;
     }
     if let Some(resource) = resource {
-        let date = DateTime::parse_from_rfc3339(resource.taken_at)
-            .map(|t| t.with_timezone(&Utc))
-            .unwrap_or_else(|_| Utc::now());
+        let body = resource.body.to_vec();
+        let date = parse_time(resource.taken_at);
         push(
             &mut out,
-            RecordBuilder::default()
-                .version("1.1".into())
-                .warc_type(RecordType::Resource)
-                .warc_id(record_id())
-                .date(date)
-                .header(WarcHeader::TargetURI, resource.uri.as_str())
-                .header(WarcHeader::WarcInfoID, info_id.as_str())
-                .header(WarcHeader::ContentType, resource.content_type)
-                .header(WarcHeader::BlockDigest, digest(resource.body))
-                .body(resource.body.to_vec()),
+            about(
+                record(
+                    RecordType::Resource,
+                    &record_id(),
+                    date,
+                    resource.content_type,
+                    body,
+                ),
+                &resource.uri,
+            ),
         )?;
     }
     Ok(out)

@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use url::Url;
 
 use crate::config::{ItemSelectors, ResultSelectors, Selector};
-pub use price::{normalise_currency, parse_price, Price};
+pub use price::{display_price, normalise_currency, parse_price, Price};
 
 /// Longest title kept, in characters.
 const MAX_TITLE_CHARS: usize = 500;

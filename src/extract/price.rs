@@ -52,6 +52,15 @@ const MARKERS: &[(&str, &str)] = &[
     ("$", "USD"),
 ];
 
+/// An amount as people read it: "29.99 USD", or "—" when there is none.
+pub fn display_price(amount: Option<f64>, currency: Option<&str>) -> String {
+    match (amount, currency) {
+        (Some(amount), Some(currency)) => format!("{amount:.2} {currency}"),
+        (Some(amount), None) => format!("{amount:.2}"),
+        (None, _) => "—".into(),
+    }
+}
+
 /// Finds the currency named in `text`, if any.
 pub fn currency_in(text: &str) -> Option<String> {
     let upper = text.to_uppercase();

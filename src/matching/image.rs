@@ -624,7 +624,8 @@ pub fn reference_prints(photo: &RgbImage) -> Vec<(Variant, Print)> {
 }
 
 /// Rotation about the centre, bilinear, uncovered corners `background`.
-fn rotate(img: &RgbImage, degrees: f32, background: [u8; 3]) -> RgbImage {
+/// (The demo's counterfeiters rotate photos with it too.)
+pub fn rotate(img: &RgbImage, degrees: f32, background: [u8; 3]) -> RgbImage {
     let (w, h) = img.dimensions();
     let (sin, cos) = degrees.to_radians().sin_cos();
     let (cx, cy) = (w as f32 / 2.0, h as f32 / 2.0);

@@ -34,6 +34,36 @@ pub struct MatchSettings {
     pub fx: BTreeMap<String, f64>,
 }
 
+impl MatchSettings {
+    /// Settings from the phrase lists as written and an FX table.
+    pub fn new(
+        counterfeit_words: &[impl AsRef<str>],
+        accessory_phrases: &[impl AsRef<str>],
+        fx: BTreeMap<String, f64>,
+    ) -> MatchSettings {
+        MatchSettings {
+            counterfeit_words: phrases(counterfeit_words),
+            accessory_phrases: phrases(accessory_phrases),
+            fx,
+        }
+    }
+}
+
+fn phrases(list: &[impl AsRef<str>]) -> Vec<Phrase> {
+    list.iter().map(|w| Phrase::new(w.as_ref())).collect()
+}
+
+impl Default for MatchSettings {
+    /// The built-in vocabulary and FX table.
+    fn default() -> MatchSettings {
+        MatchSettings::new(
+            &super::signals::DEFAULT_COUNTERFEIT_WORDS,
+            &super::signals::DEFAULT_ACCESSORY_PHRASES,
+            super::signals::default_fx(),
+        )
+    }
+}
+
 /// A protected product as the judge needs it.
 #[derive(Debug, Clone)]
 pub struct JudgedProduct {
@@ -318,9 +348,6 @@ impl Signals {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::matching::signals::{
-        default_fx, DEFAULT_ACCESSORY_PHRASES, DEFAULT_COUNTERFEIT_WORDS,
-    };
 
     fn judge() -> Judge {
         Judge {
@@ -331,17 +358,7 @@ mod tests {
                 currency: Some("USD".into()),
             }],
             references: ReferenceIndex::default(),
-            settings: MatchSettings {
-                counterfeit_words: DEFAULT_COUNTERFEIT_WORDS
-                    .iter()
-                    .map(|w| Phrase::new(w))
-                    .collect(),
-                accessory_phrases: DEFAULT_ACCESSORY_PHRASES
-                    .iter()
-                    .map(|w| Phrase::new(w))
-                    .collect(),
-                fx: default_fx(),
-            },
+            settings: MatchSettings::default(),
             authorized_sellers: vec!["orvane-official".into()],
         }
     }

@@ -37,6 +37,8 @@ pub struct StoredVerdict {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct QueueChanges {
     pub queued: u32,
+    /// Of those queued, how many scored [`HIGH_SCORE`] or more.
+    pub queued_high: u32,
     pub updated: u32,
     pub reopened: u32,
     pub withdrawn: u32,
@@ -45,6 +47,7 @@ pub struct QueueChanges {
 impl std::ops::AddAssign for QueueChanges {
     fn add_assign(&mut self, other: QueueChanges) {
         self.queued += other.queued;
+        self.queued_high += other.queued_high;
         self.updated += other.updated;
         self.reopened += other.reopened;
         self.withdrawn += other.withdrawn;
@@ -89,6 +92,71 @@ pub struct AuditRow {
     pub match_id: Option<i64>,
     pub detail: Option<String>,
 }
+
+/// There is no match with this id: the caller's mistake, not the store's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("there is no match with id {0}")]
+pub struct NoSuchMatch(pub i64);
+
+/// Which matches a decision may change.
+enum Guard {
+    Any,
+    Pending,
+}
+
+/// The columns [`queue_entry`] reads, in its order (`m` matches, `l` listings).
+pub(super) const QUEUE_COLUMNS: &str = "m.id, m.status, m.score, m.product_id, l.target, l.url,
+    l.title, l.price, l.currency, l.seller, l.first_seen, l.last_seen, m.signals, m.first_queued,
+    m.decided_at, m.decided_by, m.note";
+
+/// A queue entry from a row that starts with [`QUEUE_COLUMNS`].
+pub(super) fn queue_entry(r: &rusqlite::Row) -> rusqlite::Result<QueueEntry> {
+    let signals: String = r.get(12)?;
+    Ok(QueueEntry {
+        id: r.get(0)?,
+        status: r.get(1)?,
+        score: r.get(2)?,
+        product_id: r.get(3)?,
+        target: r.get(4)?,
+        listing_url: r.get(5)?,
+        title: r.get(6)?,
+        price: r.get(7)?,
+        currency: r.get(8)?,
+        seller: r.get(9)?,
+        first_seen: r.get(10)?,
+        last_seen: r.get(11)?,
+        signals: serde_json::from_str(&signals).unwrap_or(serde_json::Value::Null),
+        first_queued: r.get(13)?,
+        decided_at: r.get(14)?,
+        decided_by: r.get(15)?,
+        note: r.get(16)?,
+    })
+}
+
+/// An audit row from `at, actor, action, match_id, detail`.
+pub(super) fn audit_row(r: &rusqlite::Row) -> rusqlite::Result<AuditRow> {
+    Ok(AuditRow {
+        at: r.get(0)?,
+        actor: r.get(1)?,
+        action: r.get(2)?,
+        match_id: r.get(3)?,
+        detail: r.get(4)?,
+    })
+}
+
+/// Errors with [`NoSuchMatch`] when there is no match `id`.
+pub(super) fn match_exists(tx: &Transaction, id: MatchId) -> Result<()> {
+    let found: Option<i64> = tx
+        .query_row("SELECT id FROM matches WHERE id = ?1", [id.0], |r| r.get(0))
+        .optional()?;
+    match found {
+        Some(_) => Ok(()),
+        None => Err(NoSuchMatch(id.0).into()),
+    }
+}
+
+/// A score this high is what the nightly report calls a high-score match.
+pub const HIGH_SCORE: f64 = 0.9;
 
 /// The actor of automatic queue changes in the audit log.
 pub const MATCHER: &str = "matcher";
@@ -241,6 +309,7 @@ impl Store {
                         &format!("score {:.3}", verdict.score),
                     )?;
                     changes.queued += 1;
+                    changes.queued_high += (verdict.score >= HIGH_SCORE) as u32;
                 }
                 None => {}
                 Some((id, _, status, decided_key)) => {
@@ -327,42 +396,19 @@ impl Store {
     /// Queue entries with `status` (all when `None`), highest score first.
     pub fn queue(&self, status: Option<&str>) -> Result<Vec<QueueEntry>> {
         let conn = self.conn();
-        let mut stmt = conn.prepare(
-            "SELECT m.id, m.status, m.score, m.product_id, l.target, l.url, l.title, l.price, l.currency,
-                    l.seller, l.first_seen, l.last_seen, m.signals, m.first_queued, m.decided_at,
-                    m.decided_by, m.note
-             FROM matches m JOIN listings l ON l.id = m.listing_id
+        let mut stmt = conn.prepare(&format!(
+            "SELECT {QUEUE_COLUMNS} FROM matches m JOIN listings l ON l.id = m.listing_id
              WHERE ?1 IS NULL OR m.status = ?1
-             ORDER BY m.score DESC, m.id DESC",
-        )?;
-        let rows = stmt.query_map([status], |r| {
-            let signals: String = r.get(12)?;
-            Ok(QueueEntry {
-                id: r.get(0)?,
-                status: r.get(1)?,
-                score: r.get(2)?,
-                product_id: r.get(3)?,
-                target: r.get(4)?,
-                listing_url: r.get(5)?,
-                title: r.get(6)?,
-                price: r.get(7)?,
-                currency: r.get(8)?,
-                seller: r.get(9)?,
-                first_seen: r.get(10)?,
-                last_seen: r.get(11)?,
-                signals: serde_json::from_str(&signals).unwrap_or(serde_json::Value::Null),
-                first_queued: r.get(13)?,
-                decided_at: r.get(14)?,
-                decided_by: r.get(15)?,
-                note: r.get(16)?,
-            })
-        })?;
+             ORDER BY m.score DESC, m.id DESC"
+        ))?;
+        let rows = stmt.query_map([status], queue_entry)?;
         rows.collect::<rusqlite::Result<_>>()
             .context("reading the queue")
     }
 
-    /// Confirms or dismisses match `id` for `actor`, with an audit row.
-    /// Errors name the id when there is no such match.
+    /// Confirms or dismisses match `id` for `actor`, with an audit row,
+    /// whatever its status (a reviewer on the command line may change a
+    /// decision). Errors with [`NoSuchMatch`] when there is no such match.
     pub fn decide(
         &self,
         id: MatchId,
@@ -370,29 +416,50 @@ impl Store {
         actor: &str,
         note: Option<&str>,
     ) -> Result<()> {
+        self.write_decision(id, decision, actor, note, Guard::Any)
+            .map(|_| ())
+    }
+
+    /// Decides match `id` only while it is pending: `Ok(false)` when
+    /// someone decided it first, so two reviewers never both decide it.
+    pub fn decide_pending(
+        &self,
+        id: MatchId,
+        decision: Decision,
+        actor: &str,
+        note: Option<&str>,
+    ) -> Result<bool> {
+        self.write_decision(id, decision, actor, note, Guard::Pending)
+    }
+
+    fn write_decision(
+        &self,
+        id: MatchId,
+        decision: Decision,
+        actor: &str,
+        note: Option<&str>,
+        guard: Guard,
+    ) -> Result<bool> {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
-        let exists: Option<String> = tx
-            .query_row("SELECT status FROM matches WHERE id = ?1", [id.0], |r| {
-                r.get(0)
-            })
-            .optional()?;
-        if exists.is_none() {
-            anyhow::bail!("there is no match with id {}", id.0);
-        }
-        let (status, action) = match decision {
-            Decision::Confirm => ("confirmed", "confirmed"),
-            Decision::Dismiss => ("dismissed", "dismissed"),
+        let status = match decision {
+            Decision::Confirm => "confirmed",
+            Decision::Dismiss => "dismissed",
         };
-        let at = now();
-        tx.execute(
+        let only_pending = matches!(guard, Guard::Pending);
+        let changed = tx.execute(
             "UPDATE matches SET status = ?2, decided_at = ?3, decided_by = ?4, note = ?5,
-                decided_key = material_key, updated_at = ?3 WHERE id = ?1",
-            params![id.0, status, at, actor, note],
+                decided_key = material_key, updated_at = ?3
+             WHERE id = ?1 AND (NOT ?6 OR status = 'pending')",
+            params![id.0, status, now(), actor, note, only_pending],
         )?;
-        audit(&tx, actor, action, Some(id.0), note.unwrap_or(""))?;
+        if changed == 1 {
+            audit(&tx, actor, status, Some(id.0), note.unwrap_or(""))?;
+        } else {
+            match_exists(&tx, id)?;
+        }
         tx.commit()?;
-        Ok(())
+        Ok(changed == 1)
     }
 
     /// The audit log of match `id` (every match when `None`), oldest first.
@@ -402,15 +469,7 @@ impl Store {
             "SELECT at, actor, action, match_id, detail FROM audit_log
              WHERE ?1 IS NULL OR match_id = ?1 ORDER BY id",
         )?;
-        let rows = stmt.query_map([id.map(|i| i.0)], |r| {
-            Ok(AuditRow {
-                at: r.get(0)?,
-                actor: r.get(1)?,
-                action: r.get(2)?,
-                match_id: r.get(3)?,
-                detail: r.get(4)?,
-            })
-        })?;
+        let rows = stmt.query_map([id.map(|i| i.0)], audit_row)?;
         rows.collect::<rusqlite::Result<_>>()
             .context("reading the audit log")
     }
@@ -453,7 +512,7 @@ mod tests {
         let queued = store
             .record_verdicts(listing, "k1", "price-band-3", &[verdict(0.9)], 0.5)
             .unwrap();
-        assert_eq!(queued.queued, 1);
+        assert_eq!((queued.queued, queued.queued_high), (1, 1));
         let id = MatchId(store.queue(None).unwrap()[0].id);
         store
             .decide(id, Decision::Dismiss, "cli:ana", Some("genuine"))

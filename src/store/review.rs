@@ -9,7 +9,9 @@ use chrono::{DateTime, Utc};
 use rusqlite::{params, params_from_iter, OptionalExtension};
 use serde::Serialize;
 
-use super::queue::{audit, Decision, MatchId, QueueEntry};
+use super::queue::{
+    audit, audit_row, match_exists, queue_entry, MatchId, QueueEntry, QUEUE_COLUMNS,
+};
 use super::{now, timestamp, RunSummary, Store};
 
 /// A user account.
@@ -149,7 +151,6 @@ pub struct RunRow {
     pub started_at: String,
     pub finished_at: Option<String>,
     pub running: bool,
-    pub targets: Vec<String>,
     pub summary: Option<RunSummary>,
     pub per_target: Vec<TargetRun>,
     /// Frontier items done and still to do (the live progress of a running crawl).
@@ -157,38 +158,18 @@ pub struct RunRow {
     pub to_do: u64,
 }
 
-const ENTRY_COLUMNS: &str =
-    "m.id, m.status, m.score, m.product_id, l.target, l.url, l.title, l.price,
-    l.currency, l.seller, l.first_seen, l.last_seen, m.signals, m.first_queued, m.decided_at,
-    m.decided_by, m.note, l.id, l.images, m.escalated_at, m.escalated_by,
+/// What the review page reads beyond [`QUEUE_COLUMNS`], from column 17 on.
+/// The seller count's CROSS JOIN fixes the join order: from the seller's
+/// listings (few) to their matches, never from every confirmed match to its
+/// listing.
+const REVIEW_COLUMNS: &str = "l.id, l.images, m.escalated_at, m.escalated_by,
     (SELECT COUNT(*) FROM listings cl CROSS JOIN matches cm ON cm.listing_id = cl.id
       WHERE cl.seller = l.seller AND cm.status = 'confirmed'), m.takedown";
-// CROSS JOIN fixes the order: from the seller's listings (few) to their
-// matches, never from every confirmed match to its listing.
 
 fn review_entry(r: &rusqlite::Row) -> rusqlite::Result<ReviewEntry> {
-    let signals: String = r.get(12)?;
     let images: String = r.get(18)?;
     Ok(ReviewEntry {
-        entry: QueueEntry {
-            id: r.get(0)?,
-            status: r.get(1)?,
-            score: r.get(2)?,
-            product_id: r.get(3)?,
-            target: r.get(4)?,
-            listing_url: r.get(5)?,
-            title: r.get(6)?,
-            price: r.get(7)?,
-            currency: r.get(8)?,
-            seller: r.get(9)?,
-            first_seen: r.get(10)?,
-            last_seen: r.get(11)?,
-            signals: serde_json::from_str(&signals).unwrap_or(serde_json::Value::Null),
-            first_queued: r.get(13)?,
-            decided_at: r.get(14)?,
-            decided_by: r.get(15)?,
-            note: r.get(16)?,
-        },
+        entry: queue_entry(r)?,
         listing_id: r.get(17)?,
         images: serde_json::from_str(&images).unwrap_or_default(),
         escalated_at: r.get(19)?,
@@ -372,37 +353,6 @@ impl Store {
         Ok(())
     }
 
-    /// Decides match `id` only while it is pending: `Ok(false)` when
-    /// someone decided it first, so two reviewers never both decide it.
-    pub fn decide_pending(
-        &self,
-        id: MatchId,
-        decision: Decision,
-        actor: &str,
-        note: Option<&str>,
-    ) -> Result<bool> {
-        let mut conn = self.conn();
-        let tx = conn.transaction()?;
-        let status = match decision {
-            Decision::Confirm => "confirmed",
-            Decision::Dismiss => "dismissed",
-        };
-        let at = now();
-        let changed = tx.execute(
-            "UPDATE matches SET status = ?2, decided_at = ?3, decided_by = ?4, note = ?5,
-                decided_key = material_key, updated_at = ?3
-             WHERE id = ?1 AND status = 'pending'",
-            params![id.0, status, at, actor, note],
-        )?;
-        if changed == 1 {
-            audit(&tx, actor, status, Some(id.0), note.unwrap_or(""))?;
-        } else {
-            match_exists(&tx, id)?;
-        }
-        tx.commit()?;
-        Ok(changed == 1)
-    }
-
     /// Flags pending match `id` for a senior look; it stays pending.
     pub fn escalate(&self, id: MatchId, actor: &str, note: Option<&str>) -> Result<bool> {
         let mut conn = self.conn();
@@ -497,7 +447,7 @@ impl Store {
             .collect::<rusqlite::Result<_>>()?;
         let entries = conn
             .prepare_cached(&format!(
-                "SELECT {ENTRY_COLUMNS} FROM matches m JOIN listings l ON l.id = m.listing_id
+                "SELECT {QUEUE_COLUMNS}, {REVIEW_COLUMNS} FROM matches m JOIN listings l ON l.id = m.listing_id
                  WHERE m.id IN (SELECT value FROM json_each(?1)) ORDER BY m.score DESC, m.id DESC"
             ))?
             .query_map([serde_json::to_string(&ids)?], review_entry)?
@@ -514,7 +464,7 @@ impl Store {
         self.reader()
             .query_row(
                 &format!(
-                    "SELECT {ENTRY_COLUMNS} FROM matches m JOIN listings l ON l.id = m.listing_id
+                    "SELECT {QUEUE_COLUMNS}, {REVIEW_COLUMNS} FROM matches m JOIN listings l ON l.id = m.listing_id
                      WHERE m.id = ?1"
                 ),
                 [id.0],
@@ -528,20 +478,18 @@ impl Store {
     pub fn runs(&self, limit: usize) -> Result<Vec<RunRow>> {
         let conn = self.reader();
         let mut stmt = conn.prepare(
-            "SELECT id, started_at, finished_at, status, targets, summary FROM runs
+            "SELECT id, started_at, finished_at, status, summary FROM runs
              ORDER BY id DESC LIMIT ?1",
         )?;
         let mut runs: Vec<RunRow> = stmt
             .query_map([limit as i64], |r| {
                 let status: String = r.get(3)?;
-                let targets: String = r.get(4)?;
-                let summary: Option<String> = r.get(5)?;
+                let summary: Option<String> = r.get(4)?;
                 Ok(RunRow {
                     id: r.get(0)?,
                     started_at: r.get(1)?,
                     finished_at: r.get(2)?,
                     running: status == "running",
-                    targets: serde_json::from_str(&targets).unwrap_or_default(),
                     summary: summary.and_then(|s| serde_json::from_str(&s).ok()),
                     per_target: Vec::new(),
                     done: 0,
@@ -622,34 +570,15 @@ impl Store {
 
     /// A page of the whole audit log, newest first, and its length.
     pub fn audit_page(&self, offset: usize, limit: usize) -> Result<(Vec<super::AuditRow>, usize)> {
-        let conn = self.conn();
+        let conn = self.reader();
         let total: i64 = conn.query_row("SELECT COUNT(*) FROM audit_log", [], |r| r.get(0))?;
         let mut stmt = conn.prepare_cached(
             "SELECT at, actor, action, match_id, detail FROM audit_log
              ORDER BY id DESC LIMIT ?1 OFFSET ?2",
         )?;
         let rows = stmt
-            .query_map([limit as i64, offset as i64], |r| {
-                Ok(super::AuditRow {
-                    at: r.get(0)?,
-                    actor: r.get(1)?,
-                    action: r.get(2)?,
-                    match_id: r.get(3)?,
-                    detail: r.get(4)?,
-                })
-            })?
+            .query_map([limit as i64, offset as i64], audit_row)?
             .collect::<rusqlite::Result<Vec<_>>>()?;
         Ok((rows, total as usize))
-    }
-}
-
-/// Errors naming the id when there is no match `id`.
-fn match_exists(tx: &rusqlite::Transaction, id: MatchId) -> Result<()> {
-    let found: Option<i64> = tx
-        .query_row("SELECT id FROM matches WHERE id = ?1", [id.0], |r| r.get(0))
-        .optional()?;
-    match found {
-        Some(_) => Ok(()),
-        None => anyhow::bail!("there is no match with id {}", id.0),
     }
 }

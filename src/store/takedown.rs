@@ -67,7 +67,7 @@ impl Store {
             })
             .optional()?;
         match status.as_deref() {
-            None => anyhow::bail!("there is no match with id {}", id.0),
+            None => return Err(super::queue::NoSuchMatch(id.0).into()),
             Some("confirmed") => {}
             Some(other) => anyhow::bail!(
                 "match {} is {other}; only confirmed matches get takedowns",

@@ -125,7 +125,7 @@ pub fn draft(
     for &id in ids {
         let entry = store
             .review_entry(id)?
-            .ok_or_else(|| anyhow::anyhow!("there is no match with id {}", id.0))?;
+            .ok_or(crate::store::NoSuchMatch(id.0))?;
         if entry.entry.status != "confirmed" {
             anyhow::bail!(
                 "match {} is {}; only confirmed matches get takedown notices",
@@ -152,10 +152,7 @@ pub fn draft(
                 item_id: item_id(&e.listing_url),
                 title: e.title.clone().unwrap_or_default(),
                 seller: e.seller.clone().unwrap_or_default(),
-                price: match (e.price, e.currency.as_deref()) {
-                    (Some(p), Some(c)) => format!("{p:.2} {c}"),
-                    _ => String::new(),
-                },
+                price: crate::extract::display_price(e.price, e.currency.as_deref()),
                 product_id: e.product_id.clone(),
                 product_name,
                 bundle: format!("bundle-{}.zip", e.id),

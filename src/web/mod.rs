@@ -75,7 +75,11 @@ pub enum AppError {
 
 impl From<anyhow::Error> for AppError {
     fn from(error: anyhow::Error) -> AppError {
-        AppError::Internal(error)
+        // An unknown id is the reviewer's mistake, not the server's.
+        match error.downcast_ref::<crate::store::NoSuchMatch>() {
+            Some(missing) => AppError::NotFound(format!("There is no match #{}.", missing.0)),
+            None => AppError::Internal(error),
+        }
     }
 }
 
@@ -115,7 +119,7 @@ async fn blocking<T: Send + 'static>(
     tokio::task::spawn_blocking(f)
         .await
         .map_err(|e| AppError::Internal(e.into()))?
-        .map_err(AppError::Internal)
+        .map_err(AppError::from)
 }
 
 /// The review UI's routes.
@@ -164,28 +168,22 @@ const CSP: &str = "default-src 'none'; img-src 'self'; style-src 'self'; script-
 
 async fn security_headers(mut response: Response) -> Response {
     let headers = response.headers_mut();
-    // A handler that set its own (the stored capture's sandbox) keeps it.
-    if !headers.contains_key(header::CONTENT_SECURITY_POLICY) {
-        headers.insert(
-            header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static(CSP),
-        );
+    // A handler that set its own (the stored capture's sandbox CSP, an
+    // image's cache lifetime) keeps it. The referrer policy is not
+    // "no-referrer": with it, browsers send `Origin: null` on our own form
+    // posts, which the origin check must refuse; marketplace links carry
+    // rel=noreferrer instead.
+    for (name, value) in [
+        (header::CONTENT_SECURITY_POLICY, CSP),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::X_FRAME_OPTIONS, "DENY"),
+        (header::REFERRER_POLICY, "same-origin"),
+        (header::CACHE_CONTROL, "no-store"),
+    ] {
+        headers
+            .entry(name)
+            .or_insert(HeaderValue::from_static(value));
     }
-    headers.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    // Not "no-referrer": with it, browsers send `Origin: null` on our own
-    // form posts, which the origin check must refuse. Marketplace links
-    // carry rel=noreferrer instead.
-    headers.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("same-origin"),
-    );
-    headers
-        .entry(header::CACHE_CONTROL)
-        .or_insert(HeaderValue::from_static("no-store"));
     response
 }
 
@@ -335,6 +333,7 @@ async fn login(
 ) -> Result<Response> {
     let form = Form::parse(&body);
     let name = form.get("name").unwrap_or("").to_string();
+    // Not `get`, which trims: spaces may belong to a password.
     let password = form
         .0
         .iter()
@@ -657,19 +656,8 @@ async fn act(
     let text = text.map(|t| t.chars().take(2000).collect::<String>());
     let store = state.store.clone();
     let actor = session.user.name.clone();
-    let done = blocking(move || {
-        // An unknown id is the reviewer's mistake, not the server's.
-        match apply(&store, MatchId(id), &action, &actor, text.as_deref()) {
-            Ok(done) => Ok(Some(done)),
-            Err(e) if e.to_string().starts_with("there is no match") => Ok(None),
-            Err(e) => Err(e),
-        }
-    })
-    .await?;
-    match done {
-        None => Err(AppError::NotFound(format!("There is no match #{id}."))),
-        Some(_) => Ok(Redirect::to(&form.back()).into_response()),
-    }
+    blocking(move || apply(&store, MatchId(id), &action, &actor, text.as_deref())).await?;
+    Ok(Redirect::to(&form.back()).into_response())
 }
 
 async fn bulk(

@@ -5,6 +5,7 @@
 use maud::{html, Markup, DOCTYPE};
 
 use crate::config::{Config, Product};
+use crate::extract::display_price;
 use crate::matching::score::Signals;
 use crate::store::{AuditRow, QueueFilter, ReviewEntry, Role, RunRow, Session};
 
@@ -91,10 +92,6 @@ pub fn message(title: &str, text: &str, session: Option<&Session>) -> Markup {
             }
         },
     )
-}
-
-fn money(amount: f64, currency: &str) -> String {
-    format!("{amount:.2} {currency}")
 }
 
 /// The query string of a filter, for links that keep it.
@@ -249,11 +246,7 @@ pub fn seller_listings(
                         td { (l.target) }
                         td { (l.listing.title.as_deref().unwrap_or("—")) }
                         td {
-                            @match (l.listing.price, l.listing.currency.as_deref()) {
-                                (Some(price), Some(cur)) => { (money(price, cur)) }
-                                (Some(price), None) => { (format!("{price:.2}")) }
-                                _ => { "—" }
-                            }
+                            (display_price(l.listing.price, l.listing.currency.as_deref()))
                         }
                         td { a href=(l.url) rel="noopener noreferrer nofollow" target="_blank" { "live ↗" } }
                     }
@@ -352,13 +345,9 @@ pub fn match_card(config: &Config, session: &Session, entry: &ReviewEntry, back:
                 dl {
                     dt { "Price" }
                     dd {
-                        @match (e.price, e.currency.as_deref()) {
-                            (Some(price), Some(cur)) => { (money(price, cur)) }
-                            (Some(price), None) => { (format!("{price:.2}")) }
-                            _ => { "—" }
-                        }
+                        (display_price(e.price, e.currency.as_deref()))
                         @if let Some(price) = signals.as_ref().and_then(|s| s.price.as_ref()) {
-                            " · " strong { (format!("{:.0}%", price.ratio * 100.0)) } " of MSRP " (money(price.msrp, &price.msrp_currency))
+                            " · " strong { (format!("{:.0}%", price.ratio * 100.0)) } " of MSRP " (display_price(Some(price.msrp), Some(&price.msrp_currency)))
                         }
                     }
                     dt { "Seller" }
@@ -414,9 +403,7 @@ pub fn match_card(config: &Config, session: &Session, entry: &ReviewEntry, back:
                     details.dismiss {
                         summary { "Dismiss " kbd { "d" } }
                         form method="post" action=(format!("/match/{}/dismiss", e.id)) {
-                            input type="hidden" name="csrf" value=(session.csrf);
-                            input type="hidden" name="back" value=(back);
-                            input type="hidden" name="next" value="";
+                            (action_fields(session, back))
                             @for (n, reason) in DISMISS_REASONS.iter().enumerate() {
                                 button.reason type="submit" name="reason" value=(reason) data-key=(n + 1) { kbd { (n + 1) } " " (reason) }
                             }
@@ -426,9 +413,7 @@ pub fn match_card(config: &Config, session: &Session, entry: &ReviewEntry, back:
                     details.note {
                         summary { "Note " kbd { "n" } }
                         form method="post" action=(format!("/match/{}/note", e.id)) {
-                            input type="hidden" name="csrf" value=(session.csrf);
-                            input type="hidden" name="back" value=(back);
-                            input type="hidden" name="next" value="";
+                            (action_fields(session, back))
                             input name="note" placeholder="note, Enter" required;
                         }
                     }
@@ -438,12 +423,20 @@ pub fn match_card(config: &Config, session: &Session, entry: &ReviewEntry, back:
     }
 }
 
+/// What every action form carries: the CSRF token, the page to return
+/// to, and the match to land on (filled in by the keyboard script).
+fn action_fields(session: &Session, back: &str) -> Markup {
+    html! {
+        input type="hidden" name="csrf" value=(session.csrf);
+        input type="hidden" name="back" value=(back);
+        input type="hidden" name="next" value="";
+    }
+}
+
 fn action_form(session: &Session, id: i64, action: &str, back: &str, button: Markup) -> Markup {
     html! {
         form method="post" action=(format!("/match/{id}/{action}")) data-action=(action) {
-            input type="hidden" name="csrf" value=(session.csrf);
-            input type="hidden" name="back" value=(back);
-            input type="hidden" name="next" value="";
+            (action_fields(session, back))
             (button)
         }
     }
