@@ -54,7 +54,7 @@ fn fill(
     pages: &[Vec<u8>],
     photos: &[Vec<Vec<u8>>],
 ) -> Vec<MatchId> {
-    let run = store.start_run(&["shopfront".into()], None).unwrap();
+    let run = store.start_run(&["shopfront".into()], None, &[]).unwrap();
     let items: Vec<NewItem> = (0..pages.len())
         .map(|i| NewItem {
             target: "shopfront".into(),

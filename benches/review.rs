@@ -42,7 +42,7 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 
 /// Listings `from..to` stored, each pending against two products.
 fn fill(store: &Store, products: &[String], from: usize, to: usize) {
-    let run = store.start_run(&["shopfront".into()], None).unwrap();
+    let run = store.start_run(&["shopfront".into()], None, &[]).unwrap();
     let items: Vec<NewItem> = (from..to)
         .map(|i| NewItem {
             target: "shopfront".into(),

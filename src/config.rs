@@ -81,8 +81,11 @@ pub struct CrawlSettings {
     pub connect_timeout: Duration,
     /// Whole-request timeout, body included.
     pub request_timeout: Duration,
-    /// Crawl-delay and Retry-After above this are capped (Crawl-delay) or give up the URL (Retry-After).
+    /// A Retry-After longer than this defers the host's remaining items to the next run.
     pub max_wait: Duration,
+    /// A robots.txt Crawl-delay above this is capped: a site asking for an
+    /// hour between requests gets one request a minute by default.
+    pub max_crawl_delay: Duration,
 }
 
 /// One marketplace site, from `targets/NAME.toml`.
@@ -92,6 +95,10 @@ pub struct Target {
     /// The file it came from, for messages.
     pub file: PathBuf,
     pub base_url: Url,
+    /// Other origins of the site in loopback/private address space (its
+    /// image server on the same network, say): `private_origins`. Such
+    /// space is reachable only at a target's exact origins.
+    pub private_origins: Vec<Url>,
     pub rate: Rate,
     pub search: Option<Search>,
     pub results: Option<ResultSelectors>,
@@ -359,6 +366,21 @@ fn push(problems: &RefCell<Vec<Problem>>, file: &Path, key: &str, message: Strin
     });
 }
 
+/// A number as a person would write it: `1e300`, not three hundred digits.
+fn number_text(value: f64) -> String {
+    let size = value.abs();
+    if size == 0.0 || (1e-4..1e16).contains(&size) || !size.is_finite() {
+        value.to_string()
+    } else {
+        format!("{value:e}")
+    }
+}
+
+/// Slowest rate a target may ask for: one request every 1,000 s.
+const MIN_RATE: f64 = 0.001;
+/// Fastest: far beyond anything polite, but a finite spacing.
+const MAX_RATE: f64 = 1000.0;
+
 fn load_settings(workspace: &Path, problems: &RefCell<Vec<Problem>>) -> Settings {
     let path = workspace.join("knockoff.toml");
     let shown = display_path(workspace, "knockoff.toml");
@@ -376,7 +398,7 @@ fn load_settings(workspace: &Path, problems: &RefCell<Vec<Problem>>) -> Settings
     let crawl = CrawlSettings {
         user_agent,
         default_requests_per_second: crawl_table
-            .positive_f64("default_requests_per_second")
+            .f64_in("default_requests_per_second", MIN_RATE, MAX_RATE)
             .unwrap_or(2.0),
         default_concurrency: crawl_table.count("default_concurrency", 1, 64).unwrap_or(2),
         max_page_bytes: crawl_table
@@ -393,19 +415,18 @@ fn load_settings(workspace: &Path, problems: &RefCell<Vec<Problem>>) -> Settings
             .unwrap_or(12),
         max_redirects: crawl_table.count("max_redirects", 0, 20).unwrap_or(5),
         max_attempts: crawl_table.count("max_attempts", 1, 10).unwrap_or(4),
-        connect_timeout: Duration::from_secs_f64(
-            crawl_table
-                .positive_f64("connect_timeout_secs")
-                .unwrap_or(10.0),
-        ),
-        request_timeout: Duration::from_secs_f64(
-            crawl_table
-                .positive_f64("request_timeout_secs")
-                .unwrap_or(30.0),
-        ),
-        max_wait: Duration::from_secs_f64(
-            crawl_table.positive_f64("max_wait_secs").unwrap_or(120.0),
-        ),
+        connect_timeout: crawl_table
+            .seconds("connect_timeout_secs", 0.1, 600.0)
+            .unwrap_or(Duration::from_secs(10)),
+        request_timeout: crawl_table
+            .seconds("request_timeout_secs", 0.1, 3600.0)
+            .unwrap_or(Duration::from_secs(30)),
+        max_wait: crawl_table
+            .seconds("max_wait_secs", 0.0, 86_400.0)
+            .unwrap_or(Duration::from_secs(120)),
+        max_crawl_delay: crawl_table
+            .seconds("max_crawl_delay_secs", 0.0, 3600.0)
+            .unwrap_or(Duration::from_secs(60)),
     };
     crawl_table.finish();
 
@@ -568,10 +589,32 @@ fn parse_target(
             }
         });
 
+    let private_origins = root
+        .string_list("private_origins")
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|raw| match Url::parse(&raw) {
+            Ok(url)
+                if matches!(url.scheme(), "http" | "https")
+                    && url.host().is_some()
+                    && url.path() == "/" =>
+            {
+                Some(url)
+            }
+            _ => {
+                root.problem(
+                    "private_origins",
+                    format!("`{raw}` is not an origin such as http://10.0.0.5:8080"),
+                );
+                None
+            }
+        })
+        .collect();
+
     let mut rate_table = root.table("rate");
     let rate = Rate {
         requests_per_second: rate_table
-            .positive_f64("requests_per_second")
+            .f64_in("requests_per_second", MIN_RATE, MAX_RATE)
             .unwrap_or(settings.crawl.default_requests_per_second),
         burst: rate_table.count("burst", 1, 100).unwrap_or(1),
         concurrency: rate_table.count("concurrency", 1, 64).unwrap_or(2),
@@ -641,6 +684,7 @@ fn parse_target(
         name,
         file: shown.to_path_buf(),
         base_url: base_url?,
+        private_origins,
         rate,
         search,
         results,
@@ -896,6 +940,12 @@ impl<'a> TableReader<'a> {
         }
     }
 
+    /// A number of seconds in `low..=high`, as a `Duration`: the range is
+    /// checked before the conversion, which panics on huge values.
+    fn seconds(&mut self, key: &'static str, low: f64, high: f64) -> Option<Duration> {
+        self.f64_in(key, low, high).map(Duration::from_secs_f64)
+    }
+
     fn f64_in(&mut self, key: &'static str, low: f64, high: f64) -> Option<f64> {
         let value = self.number(key)?;
         if (low..=high).contains(&value) {
@@ -903,7 +953,10 @@ impl<'a> TableReader<'a> {
         } else {
             self.problem(
                 key,
-                format!("must be between {low} and {high}, found {value}"),
+                format!(
+                    "must be between {low} and {high}, found {}",
+                    number_text(value)
+                ),
             );
             None
         }

@@ -7,8 +7,47 @@
 //! 100 KB costs a header read, not gigabytes.
 
 use std::io::Cursor;
+use std::sync::{Condvar, Mutex};
 
-use image::{DynamicImage, ImageFormat, ImageReader, Limits, RgbImage};
+use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader, Limits, RgbImage};
+
+/// Bytes that every decode in the process may hold at once. A photo whose
+/// decode needs more is refused; decodes that together would need more
+/// wait their turn. Twelve 6300×6300 16-bit PNGs (300 KB each on the
+/// wire) would otherwise take gigabytes.
+pub const DECODE_BUDGET: u64 = 192 << 20;
+
+/// The budget's bytes in use.
+static IN_USE: Mutex<u64> = Mutex::new(0);
+static RELEASED: Condvar = Condvar::new();
+
+/// Bytes of the budget held until dropped.
+struct Reservation(u64);
+
+impl Reservation {
+    fn take(bytes: u64) -> Result<Reservation, PhotoError> {
+        if bytes > DECODE_BUDGET {
+            return Err(PhotoError::OverBudget {
+                bytes,
+                budget: DECODE_BUDGET,
+            });
+        }
+        let mut in_use = IN_USE.lock().unwrap_or_else(|e| e.into_inner());
+        while *in_use + bytes > DECODE_BUDGET {
+            in_use = RELEASED.wait(in_use).unwrap_or_else(|e| e.into_inner());
+        }
+        *in_use += bytes;
+        Ok(Reservation(bytes))
+    }
+}
+
+impl Drop for Reservation {
+    fn drop(&mut self) {
+        let mut in_use = IN_USE.lock().unwrap_or_else(|e| e.into_inner());
+        *in_use -= self.0;
+        RELEASED.notify_all();
+    }
+}
 
 /// Why image bytes were refused.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -23,6 +62,8 @@ pub enum PhotoError {
     TooManyPixels { width: u32, height: u32, limit: u64 },
     #[error("image data is corrupt: {0}")]
     Corrupt(String),
+    #[error("decoding the image would take {bytes} bytes, over the {budget}-byte decode budget")]
+    OverBudget { bytes: u64, budget: u64 },
 }
 
 /// An image library error as one line: decoders put newlines in theirs.
@@ -74,21 +115,37 @@ pub fn inspect(bytes: &[u8], max_pixels: u64) -> Result<PhotoInfo, PhotoError> {
     })
 }
 
-/// Inspects, then decodes with allocation limits that match `max_pixels`.
+/// Inspects, then decodes with allocation limits that match `max_pixels`,
+/// within the process's [`DECODE_BUDGET`].
 pub fn decode(bytes: &[u8], max_pixels: u64) -> Result<(PhotoInfo, DynamicImage), PhotoError> {
+    let (info, image, _reservation) = decode_reserving(bytes, max_pixels, 0)?;
+    Ok((info, image))
+}
+
+/// Decodes holding a reservation for the pixels plus `extra_per_pixel`
+/// bytes a pixel for what the caller does next; the caller drops it.
+fn decode_reserving(
+    bytes: &[u8],
+    max_pixels: u64,
+    extra_per_pixel: u64,
+) -> Result<(PhotoInfo, DynamicImage, Reservation), PhotoError> {
     let info = inspect(bytes, max_pixels)?;
     let format = image::guess_format(bytes).map_err(|_| PhotoError::NotAnImage)?;
-    let mut reader = ImageReader::with_format(Cursor::new(bytes), format);
+    let corrupt = |e| PhotoError::Corrupt(one_line(e));
+    let mut decoder = ImageReader::with_format(Cursor::new(bytes), format)
+        .into_decoder()
+        .map_err(corrupt)?;
     let mut limits = Limits::default();
     limits.max_image_width = Some(info.width);
     limits.max_image_height = Some(info.height);
     // RGBA at 8 bits plus the decoder's own buffers.
     limits.max_alloc = Some(max_pixels.saturating_mul(8));
-    reader.limits(limits);
-    let image = reader
-        .decode()
-        .map_err(|e| PhotoError::Corrupt(one_line(e)))?;
-    Ok((info, image))
+    decoder.set_limits(limits).map_err(corrupt)?;
+    let pixels = info.width as u64 * info.height as u64;
+    let reservation =
+        Reservation::take(decoder.total_bytes().saturating_add(pixels * extra_per_pixel))?;
+    let image = DynamicImage::from_decoder(decoder).map_err(corrupt)?;
+    Ok((info, image, reservation))
 }
 
 /// Inspects, then decodes to a small RGB image whose sides are about
@@ -114,7 +171,8 @@ pub fn decode_small(
             return Ok((info, small?));
         }
     }
-    let (info, image) = decode(bytes, max_pixels)?;
+    // The RGB copy below needs 3 more bytes a pixel while the decode lives.
+    let (info, image, _reservation) = decode_reserving(bytes, max_pixels, 3)?;
     let (w, h) = (image.width(), image.height());
     let shortest = w.min(h).max(1);
     let scale = (side as f32 / shortest as f32).min(1.0);
@@ -143,6 +201,17 @@ fn decode_jpeg_scaled(
     // The decoder is fuzzed, but these bytes come from hostile sites: a
     // panic inside it must cost one photo, not the run.
     let decoded = std::panic::catch_unwind(move || -> Result<_, PhotoError> {
+        decoder.read_info().map_err(corrupt)?;
+        let header = decoder
+            .info()
+            .ok_or_else(|| PhotoError::Corrupt("no frame header".into()))?;
+        // A progressive JPEG keeps every coefficient (2 bytes a sample) of
+        // the whole image until the end, whatever the output scale.
+        let full = header.width as u64 * header.height as u64;
+        let _reservation = Reservation::take(match header.coding_process {
+            jpeg_decoder::CodingProcess::DctProgressive => full * 4 * 2,
+            _ => full * 4 / 8 + width as u64 * height as u64 * 8,
+        })?;
         let (w, h) = decoder.scale(width, height).map_err(corrupt)?;
         let pixels = decoder.decode().map_err(corrupt)?;
         let format = decoder
@@ -224,6 +293,45 @@ mod tests {
         assert_eq!(small_png.dimensions(), (150, 100));
         let garbage = crate::demo::site::corrupt_jpeg();
         assert!(decode_small(&garbage, 1_000_000, 96).is_err());
+    }
+
+    /// A PNG of `side`×`side` RGBA at 16 bits whose pixel data is cut
+    /// short: enough for every header read, costless to make.
+    fn huge_png_header(side: u32) -> Vec<u8> {
+        let chunk = |out: &mut Vec<u8>, kind: &[u8], data: &[u8]| {
+            out.extend((data.len() as u32).to_be_bytes());
+            let mut crc = flate2::Crc::new();
+            crc.update(kind);
+            crc.update(data);
+            out.extend(kind);
+            out.extend(data);
+            out.extend(crc.sum().to_be_bytes());
+        };
+        let mut out = b"\x89PNG\r\n\x1a\n".to_vec();
+        let mut ihdr = Vec::new();
+        ihdr.extend(side.to_be_bytes());
+        ihdr.extend(side.to_be_bytes());
+        ihdr.extend([16, 6, 0, 0, 0]);
+        chunk(&mut out, b"IHDR", &ihdr);
+        chunk(&mut out, b"IDAT", &[0x78, 0x01]);
+        chunk(&mut out, b"IEND", &[]);
+        out
+    }
+
+    #[test]
+    fn a_decode_over_the_budget_is_refused_from_the_header() {
+        // 6300×6300 RGBA at 16 bits: 317 MB of pixels, under the pixel limit.
+        let png = huge_png_header(6300);
+        assert_eq!(inspect(&png, 40_000_000).unwrap().width, 6300);
+        let refused = decode_small(&png, 40_000_000, 96).unwrap_err();
+        assert!(
+            matches!(refused, PhotoError::OverBudget { bytes, .. } if bytes > DECODE_BUDGET),
+            "{refused}"
+        );
+        assert!(matches!(
+            decode(&png, 40_000_000),
+            Err(PhotoError::OverBudget { .. })
+        ));
     }
 
     #[test]

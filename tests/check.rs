@@ -80,7 +80,7 @@ fn a_dozen_broken_configs_each_get_their_one_line_message() {
         "targets/g.toml: invalid TOML at line 2",
         "targets/h.toml: results: a target with [search] needs a [results] table with `item` and `link` selectors",
         "targets/i.toml: name: target name `c` is already used by",
-        "targets/j.toml: rate.requests_per_second: must be greater than 0, found 0",
+        "targets/j.toml: rate.requests_per_second: must be between 0.001 and 1000, found 0",
         "targets/j.toml: rate.burst: must be between 1 and 100, found 0",
         "reference-images/products.toml: product[0].currency: `dollars` is not an ISO 4217 code such as USD or EUR",
         "reference-images/products.toml: product[0].images: `one/missing.jpg` does not exist in reference-images/",
@@ -100,6 +100,35 @@ fn a_dozen_broken_configs_each_get_their_one_line_message() {
         "{} configuration problem(s); nothing was run\n",
         expected.len()
     )));
+}
+
+#[test]
+fn absurd_durations_and_rates_are_config_errors_not_panics() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write(
+        d,
+        "knockoff.toml",
+        "[crawl]\nrequest_timeout_secs = 1e300\nconnect_timeout_secs = -1\nmax_wait_secs = 1e30\ndefault_requests_per_second = 1e300\n",
+    );
+    write(
+        d,
+        "targets/a.toml",
+        &format!("{GOOD_TARGET}[rate]\nrequests_per_second = 1e-300\n"),
+    );
+    write(d, "reference-images/products.toml", "[brand]\nname = \"Orvane\"\n");
+    let output = knockoff(d, &["check"]);
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    for line in [
+        "knockoff.toml: crawl.request_timeout_secs: must be between 0.1 and 3600, found 1e300",
+        "knockoff.toml: crawl.connect_timeout_secs: must be between 0.1 and 600, found -1",
+        "knockoff.toml: crawl.max_wait_secs: must be between 0 and 86400, found 1e30",
+        "knockoff.toml: crawl.default_requests_per_second: must be between 0.001 and 1000, found 1e300",
+        "targets/a.toml: rate.requests_per_second: must be between 0.001 and 1000, found 1e-300",
+    ] {
+        assert!(stderr.contains(line), "missing {line} in:\n{stderr}");
+    }
 }
 
 #[test]

@@ -205,3 +205,24 @@ fn the_extract_command_prints_the_listing_fields_as_json() {
     assert_eq!(missing.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&missing.stderr).contains("reading nope.html"));
 }
+
+#[test]
+fn every_real_page_is_read_whole_within_the_parse_budget() {
+    let Some(dir) = util::realpages() else { return };
+    let mut pages = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let name = entry.unwrap().file_name().to_string_lossy().into_owned();
+        let Some(stem) = name.strip_suffix(".html.gz") else {
+            continue;
+        };
+        let html = page(&dir, stem);
+        let url = Url::parse("https://shop.example/item/1").unwrap();
+        let warnings = extract::listing(&html, &url, None).warnings;
+        assert!(
+            !warnings.iter().any(|w| w.contains("nests deeper")),
+            "{name}: {warnings:?}"
+        );
+        pages += 1;
+    }
+    assert!(pages >= 15, "only {pages} real pages read");
+}

@@ -9,6 +9,7 @@ mod check;
 mod crawl;
 mod evidence;
 mod extract;
+mod hostile;
 mod listings;
 mod matching;
 mod queue;

@@ -85,6 +85,7 @@ pub fn write_demo_workspace(dir: &Path, catalog: &Catalog, market: &Marketplace,
         let text = std::fs::read_to_string(&path).unwrap();
         let text = text
             .replace(&format!("http://127.0.0.1:{from_port}"), to)
+            .replace("http://127.0.0.1:7803", &origin(&market.cdn))
             .replace(
                 "requests_per_second = 8.0",
                 &format!("requests_per_second = {rps:.1}"),
@@ -226,4 +227,41 @@ pub fn realpages() -> Option<PathBuf> {
         );
         None
     }
+}
+
+/// Whether an outside tool a test needs is installed. When it is not, the
+/// test (or its part) is skipped with a loud message — unless
+/// `KNOCKOFF_REQUIRE_EXTERNAL` is set, as `.ci/run` does, where a missing
+/// tool fails the test.
+pub fn have_external(what: &str, present: bool, install: &str) -> bool {
+    if present {
+        return true;
+    }
+    let message = format!("{what} is not installed ({install}; .ci/run does)");
+    assert!(
+        std::env::var_os("KNOCKOFF_REQUIRE_EXTERNAL").is_none(),
+        "{message}, and KNOCKOFF_REQUIRE_EXTERNAL makes it required"
+    );
+    eprintln!("\n*** SKIPPED: {message} ***\n");
+    false
+}
+
+/// Debian's Chromium and chromedriver, for the browser and screenshot tests.
+pub fn have_chromium(with_driver: bool) -> bool {
+    let present = Path::new("/usr/bin/chromium").exists()
+        && (!with_driver || Path::new("/usr/bin/chromedriver").exists());
+    have_external(
+        "Chromium",
+        present,
+        "apt-get install chromium chromium-driver",
+    )
+}
+
+/// Python's warcio, the independent WARC reader of the evidence tests.
+pub fn have_warcio() -> bool {
+    let present = Command::new("python3")
+        .args(["-c", "import warcio"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    have_external("Python's warcio", present, "pip install warcio")
 }

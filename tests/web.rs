@@ -643,3 +643,38 @@ fn user_add_reads_the_password_from_stdin_and_refuses_duplicates() {
     assert_eq!(short.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&short.stderr).contains("too short"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crawl_and_reviewers_write_to_the_store_side_by_side() {
+    let ui = Reviewed::start(SessionPolicy::default()).await;
+    let rita = ui.sign_in("rita").await;
+    let (_, page) = ui.get("/", &rita).await;
+    let csrf = Reviewed::csrf(&page);
+    let id = ui.pending_ids()[0];
+    // A second night's crawl in another process, through the same file.
+    let workspace = ui._fixture.path().to_path_buf();
+    let crawl = tokio::task::spawn_blocking(move || util::knockoff_outcome(&workspace, &["crawl"]));
+    let mut notes = 0;
+    while !crawl.is_finished() {
+        let status = ui
+            .post(
+                &format!("/match/{id}/note"),
+                &rita,
+                &[("csrf", &csrf), ("note", &format!("note {notes}"))],
+            )
+            .await;
+        assert_eq!(status, StatusCode::SEE_OTHER, "note {notes} refused");
+        notes += 1;
+    }
+    let (code, _, stderr) = crawl.await.unwrap();
+    assert_eq!(code, 0, "the crawl failed beside the review UI: {stderr}");
+    assert!(notes >= 5, "only {notes} notes were posted during the crawl");
+    let audited = ui
+        .store
+        .audit_log(Some(MatchId(id)))
+        .unwrap()
+        .iter()
+        .filter(|row| row.action == "note")
+        .count();
+    assert_eq!(audited, notes);
+}

@@ -20,13 +20,12 @@ use tokio::sync::OnceCell;
 use tokio::time::Instant;
 use url::Url;
 
-use super::limiter::HostGate;
+use super::limiter::{clamped_secs, HostGate, LONGEST_WAIT};
 use crate::config::{Config, CrawlSettings, Rate};
 use crate::store::Exchange;
 
-/// Crawl-delay above this is capped: a site asking for an hour between
-/// requests gets one request a minute.
-const MAX_CRAWL_DELAY: Duration = Duration::from_secs(60);
+/// Redirects followed for robots.txt (RFC 9309: at least five).
+const MAX_ROBOTS_REDIRECTS: usize = 5;
 /// Largest robots.txt read (RFC 9309 asks crawlers to parse at least 500 KiB).
 const MAX_ROBOTS_BYTES: u64 = 512 * 1024;
 
@@ -66,6 +65,14 @@ pub enum FetchError {
         host: String,
         addr: IpAddr,
     },
+    #[error("{url} refused: {origin} is in loopback/private address space but is not the origin of a target (its base_url or private_origins)")]
+    PrivateOrigin { url: String, origin: String },
+    #[error("{url} deferred to the next run: {host} asked us to wait {seconds} s (Retry-After), over the max_wait limit")]
+    HostDeferred {
+        url: String,
+        host: String,
+        seconds: u64,
+    },
     #[error("{url} answered HTTP {status}")]
     Status { url: String, status: u16 },
     #[error("{url} still answered HTTP {status} after {attempts} attempts")]
@@ -101,12 +108,24 @@ pub enum FetchError {
 }
 
 impl FetchError {
+    /// Whether the item should be tried again in the next run rather than
+    /// given up: its host asked for a pause longer than `max_wait`.
+    pub fn is_deferral(&self) -> bool {
+        matches!(
+            self,
+            FetchError::HostDeferred { .. } | FetchError::RetryAfterTooLong { .. }
+        )
+    }
+
     /// A short stable name, used to count errors by kind in run summaries.
     pub fn kind(&self) -> &'static str {
         match self {
             FetchError::RobotsDenied { .. } => "robots_denied",
             FetchError::RobotsUnavailable { .. } => "robots_unavailable",
-            FetchError::BlockedAddress { .. } => "blocked_address",
+            FetchError::BlockedAddress { .. } | FetchError::PrivateOrigin { .. } => {
+                "blocked_address"
+            }
+            FetchError::HostDeferred { .. } => "deferred",
             FetchError::Status { status, .. } if *status >= 500 => "http_5xx",
             FetchError::Status { .. } => "http_4xx",
             FetchError::GaveUp { .. } => "gave_up",
@@ -161,12 +180,22 @@ pub fn is_public(ip: IpAddr) -> bool {
     }
 }
 
-/// The resolver reqwest uses: drops every address that is not public and not
-/// where a target's own base_url lives, so a hostile link or redirect cannot
-/// reach the operator's network.
+/// (scheme, host, port): the unit the address guard allows.
+fn origin_of(url: &Url) -> (String, String, u16) {
+    (
+        url.scheme().to_string(),
+        url.host_str().unwrap_or_default().to_ascii_lowercase(),
+        url.port_or_known_default().unwrap_or(0),
+    )
+}
+
+/// The resolver reqwest uses: drops every address that is not public unless
+/// the name is the host of a target origin in private space, so a hostile
+/// link, redirect or DNS answer cannot reach the operator's network. (The
+/// port is checked before the request: a resolver never sees it.)
 #[derive(Clone)]
 struct GuardedResolver {
-    allowed: Arc<HashSet<IpAddr>>,
+    private_hosts: Arc<HashSet<String>>,
 }
 
 /// Returned by the resolver when a host has only forbidden addresses.
@@ -179,15 +208,15 @@ struct Forbidden {
 
 impl reqwest::dns::Resolve for GuardedResolver {
     fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
-        let allowed = self.allowed.clone();
-        let host = name.as_str().to_string();
+        let host = name.as_str().to_ascii_lowercase();
+        let trusted = self.private_hosts.contains(&host);
         Box::pin(async move {
             let addrs: Vec<SocketAddr> =
                 tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
             let usable: Vec<SocketAddr> = addrs
                 .iter()
                 .copied()
-                .filter(|a| is_public(a.ip()) || allowed.contains(&a.ip()))
+                .filter(|a| trusted || is_public(a.ip()))
                 .collect();
             match (usable.is_empty(), addrs.first()) {
                 (true, Some(first)) => Err(Box::new(Forbidden {
@@ -228,26 +257,33 @@ pub struct Fetcher {
     /// Rates of the hosts targets name; every other host gets the default.
     host_rates: HashMap<String, Rate>,
     default_rate: Rate,
-    allowed: Arc<HashSet<IpAddr>>,
+    /// Origins of targets (base_url and private_origins) that live in
+    /// loopback/private space: the only such origins knockoff may reach.
+    private_origins: HashSet<(String, String, u16)>,
+    /// Their hosts: a URL on one of these with another port or scheme is refused.
+    private_hosts: Arc<HashSet<String>>,
     gates: Mutex<HashMap<String, Arc<HostGate>>>,
     robots: Mutex<HashMap<String, Arc<OnceCell<Arc<Robots>>>>>,
+    /// Hosts that asked for a pause over `max_wait`, with the seconds asked:
+    /// their remaining items wait for the next run.
+    deferred: Mutex<HashMap<String, u64>>,
 }
 
 impl Fetcher {
     /// Builds the fetcher for `config`'s targets. Loopback and private
-    /// addresses are allowed only where a target's base_url resolves.
+    /// addresses are reachable only at the exact origins targets name.
     pub async fn new(config: &Config) -> anyhow::Result<Fetcher> {
-        let mut allowed = HashSet::new();
+        let mut private_origins = HashSet::new();
         let mut host_rates: HashMap<String, Rate> = HashMap::new();
         for target in &config.targets {
-            let host = target
-                .base_url
-                .host_str()
-                .unwrap_or_default()
-                .trim_matches(['[', ']']);
-            let port = target.base_url.port_or_known_default().unwrap_or(80);
-            if let Ok(addrs) = tokio::net::lookup_host((host, port)).await {
-                allowed.extend(addrs.map(|a| a.ip()));
+            for url in std::iter::once(&target.base_url).chain(&target.private_origins) {
+                let host = url.host_str().unwrap_or_default().trim_matches(['[', ']']);
+                let port = url.port_or_known_default().unwrap_or(80);
+                if let Ok(mut addrs) = tokio::net::lookup_host((host, port)).await {
+                    if addrs.any(|a| !is_public(a.ip())) {
+                        private_origins.insert(origin_of(url));
+                    }
+                }
             }
             let key = host_key(&target.base_url);
             let rate = match host_rates.remove(&key) {
@@ -265,13 +301,18 @@ impl Fetcher {
             host_rates.insert(key, rate);
         }
         let settings = config.settings.crawl.clone();
-        let allowed = Arc::new(allowed);
+        let private_hosts: Arc<HashSet<String>> = Arc::new(
+            private_origins
+                .iter()
+                .map(|(_, host, _)| host.clone())
+                .collect(),
+        );
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(settings.connect_timeout)
             .timeout(settings.request_timeout)
             .dns_resolver(Arc::new(GuardedResolver {
-                allowed: allowed.clone(),
+                private_hosts: private_hosts.clone(),
             }))
             .build()?;
         let agent = settings
@@ -291,9 +332,11 @@ impl Fetcher {
             settings,
             agent,
             host_rates,
-            allowed,
+            private_origins,
+            private_hosts,
             gates: Mutex::new(HashMap::new()),
             robots: Mutex::new(HashMap::new()),
+            deferred: Mutex::new(HashMap::new()),
         })
     }
 
@@ -379,33 +422,16 @@ impl Fetcher {
         }
     }
 
-    /// Scheme, literal-address and robots.txt checks for one URL.
+    /// Scheme, address-guard, deferral and robots.txt checks for one URL.
     async fn check_allowed(
         &self,
         url: &Url,
         exchanges: &mut Vec<Exchange>,
     ) -> Result<(), FetchError> {
-        if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
-            return Err(FetchError::BadUrl {
-                url: url.to_string(),
-            });
-        }
-        let literal = match url.host() {
-            Some(url::Host::Ipv4(ip)) => Some(IpAddr::V4(ip)),
-            Some(url::Host::Ipv6(ip)) => Some(IpAddr::V6(ip)),
-            _ => None,
-        };
-        if let Some(ip) = literal {
-            if !is_public(ip) && !self.allowed.contains(&ip) {
-                return Err(FetchError::BlockedAddress {
-                    url: url.to_string(),
-                    host: ip.to_string(),
-                    addr: ip,
-                });
-            }
-        }
+        self.check_address(url)?;
         let host = host_key(url);
-        if !self.rate_for(&host).respect_robots {
+        let rate = self.rate_for(&host);
+        if !rate.respect_robots {
             return Ok(());
         }
         match &*self.robots_for(url, exchanges).await {
@@ -418,6 +444,7 @@ impl Fetcher {
                     addr: *addr,
                 })
             }
+            Robots::Unavailable(error) if error.is_deferral() => Err(self.deferral(url)),
             Robots::Unavailable(error) => Err(FetchError::RobotsUnavailable {
                 url: url.to_string(),
                 reason: error.to_string(),
@@ -426,6 +453,51 @@ impl Fetcher {
             Robots::Rules(_) => Err(FetchError::RobotsDenied {
                 url: url.to_string(),
             }),
+        }
+    }
+
+    /// The checks that need no request: an http(s) URL with a host; in
+    /// loopback/private space only at a target's exact origin; its host not
+    /// deferred to the next run.
+    fn check_address(&self, url: &Url) -> Result<(), FetchError> {
+        if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+            return Err(FetchError::BadUrl {
+                url: url.to_string(),
+            });
+        }
+        let literal = match url.host() {
+            Some(url::Host::Ipv4(ip)) => Some(IpAddr::V4(ip)),
+            Some(url::Host::Ipv6(ip)) => Some(IpAddr::V6(ip)),
+            _ => None,
+        };
+        let origin = origin_of(url);
+        let private = match literal {
+            Some(ip) => !is_public(ip),
+            None => self.private_hosts.contains(&origin.1),
+        };
+        if private && !self.private_origins.contains(&origin) {
+            return Err(FetchError::PrivateOrigin {
+                url: url.to_string(),
+                origin: url.origin().ascii_serialization(),
+            });
+        }
+        if self.deferred_seconds(&host_key(url)).is_some() {
+            return Err(self.deferral(url));
+        }
+        Ok(())
+    }
+
+    fn deferred_seconds(&self, host: &str) -> Option<u64> {
+        let deferred = self.deferred.lock().unwrap_or_else(|e| e.into_inner());
+        deferred.get(host).copied()
+    }
+
+    fn deferral(&self, url: &Url) -> FetchError {
+        let host = host_key(url);
+        FetchError::HostDeferred {
+            url: url.to_string(),
+            seconds: self.deferred_seconds(&host).unwrap_or_default(),
+            host,
         }
     }
 
@@ -442,23 +514,21 @@ impl Fetcher {
             robots_url.set_path("/robots.txt");
             robots_url.set_query(None);
             robots_url.set_fragment(None);
-            let robots = match self
-                .get_with_retries(&robots_url, MAX_ROBOTS_BYTES, exchanges)
-                .await
-            {
-                Ok(Step::Done { body, .. }) => match texting_robots::Robot::new(&self.agent, &body)
-                {
+            let robots = match self.get_robots_txt(robots_url, exchanges).await {
+                Ok(Some(body)) => match texting_robots::Robot::new(&self.agent, &body) {
                     Ok(robot) => {
-                        if let Some(delay) = robot.delay.filter(|d| d.is_finite() && *d > 0.0) {
-                            let delay = Duration::from_secs_f32(delay).min(MAX_CRAWL_DELAY);
-                            self.gate(&host).apply_crawl_delay(delay);
+                        if let Some(delay) = robot.delay {
+                            let delay = clamped_secs(delay.into()).min(self.settings.max_crawl_delay);
+                            if !delay.is_zero() {
+                                self.gate(&host).apply_crawl_delay(delay);
+                            }
                         }
                         Robots::Rules(Box::new(robot))
                     }
                     Err(_) => Robots::AllowAll,
                 },
-                // RFC 9309: a redirect we do not follow and 4xx mean no rules.
-                Ok(Step::Redirect(_)) => Robots::AllowAll,
+                // RFC 9309: 4xx, or more than five redirects, mean no rules.
+                Ok(None) => Robots::AllowAll,
                 Err(FetchError::Status { status, .. }) if status < 500 => Robots::AllowAll,
                 Err(error) => Robots::Unavailable(error),
             };
@@ -466,6 +536,30 @@ impl Fetcher {
         })
         .await
         .clone()
+    }
+
+    /// robots.txt's bytes, following up to five redirects as RFC 9309 asks
+    /// (`example.com` → `www.example.com` is common); every hop passes the
+    /// address guard and its host's gate. `None` when there are more.
+    async fn get_robots_txt(
+        &self,
+        mut current: Url,
+        exchanges: &mut Vec<Exchange>,
+    ) -> Result<Option<Vec<u8>>, FetchError> {
+        for _ in 0..=MAX_ROBOTS_REDIRECTS {
+            self.check_address(&current)?;
+            match self
+                .get_with_retries(&current, MAX_ROBOTS_BYTES, exchanges)
+                .await?
+            {
+                Step::Done { body, .. } => return Ok(Some(body)),
+                Step::Redirect(location) => match current.join(&location) {
+                    Ok(next) if next != current => current = next,
+                    _ => return Ok(None),
+                },
+            }
+        }
+        Ok(None)
     }
 
     /// One URL, without following redirects, retried on 429/503 (after
@@ -494,7 +588,11 @@ impl Fetcher {
                 } => {
                     if let Some(wait) = retry_after {
                         if wait > self.settings.max_wait {
-                            gate.pause_until(Instant::now() + wait);
+                            // Waiting would hold the run (and the crawl lock)
+                            // for hours: the host's items go to the next run.
+                            let mut deferred =
+                                self.deferred.lock().unwrap_or_else(|e| e.into_inner());
+                            deferred.insert(host.clone(), wait.as_secs());
                             return Err(FetchError::RetryAfterTooLong {
                                 url: url.to_string(),
                                 seconds: wait.as_secs(),
@@ -502,7 +600,7 @@ impl Fetcher {
                             });
                         }
                         // The whole host waits, not just this request.
-                        gate.pause_until(Instant::now() + wait);
+                        gate.pause_for(wait);
                     }
                     if last {
                         return Err(FetchError::GaveUp {
@@ -734,16 +832,18 @@ fn header_pairs(headers: &HeaderMap) -> Vec<(String, String)> {
 }
 
 /// `Retry-After` as delta-seconds or an HTTP date.
+/// At most [`LONGEST_WAIT`], however long the server asks for.
 pub fn parse_retry_after(value: &str) -> Option<Duration> {
     let value = value.trim();
-    if let Ok(seconds) = value.parse::<u64>() {
-        return Some(Duration::from_secs(seconds));
-    }
-    let when = httpdate::parse_http_date(value).ok()?;
-    Some(
+    let wait = if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
+        // More digits than a u64 holds is still just "very long".
+        Duration::from_secs(value.parse::<u64>().unwrap_or(u64::MAX))
+    } else {
+        let when = httpdate::parse_http_date(value).ok()?;
         when.duration_since(std::time::SystemTime::now())
-            .unwrap_or_default(),
-    )
+            .unwrap_or_default()
+    };
+    Some(wait.min(LONGEST_WAIT))
 }
 
 /// Exponential backoff with full jitter: up to 0.5 s, 1 s, 2 s, … capped at 30 s.
@@ -794,6 +894,11 @@ mod tests {
             "{wait:?}"
         );
         assert_eq!(parse_retry_after("soon"), None);
+        assert_eq!(parse_retry_after("18446744073709551615"), Some(LONGEST_WAIT));
+        assert_eq!(
+            parse_retry_after("99999999999999999999999999"),
+            Some(LONGEST_WAIT)
+        );
     }
 
     #[test]

@@ -18,6 +18,21 @@ use tokio::time::Instant;
 
 use crate::config::Rate;
 
+/// The longest wait anything from outside can ask for (a `Retry-After`, a
+/// Crawl-delay, a spacing from a tiny rate): past it a `Duration` or an
+/// `Instant` sum would overflow and panic.
+pub const LONGEST_WAIT: Duration = Duration::from_secs(7 * 24 * 3600);
+
+/// `secs` as a `Duration` in `0..=LONGEST_WAIT`: NaN and negatives are zero,
+/// huge and infinite values are `LONGEST_WAIT`. Every number of seconds
+/// that comes from a server or a file passes through here.
+pub fn clamped_secs(secs: f64) -> Duration {
+    if secs.is_nan() || secs <= 0.0 {
+        return Duration::ZERO;
+    }
+    Duration::try_from_secs_f64(secs).map_or(LONGEST_WAIT, |d| d.min(LONGEST_WAIT))
+}
+
 /// Slack added to the 1 s ceiling window, so that requests spaced exactly at
 /// the limit by the client are not seen closer than that by the server.
 const MARGIN: Duration = Duration::from_millis(20);
@@ -49,7 +64,7 @@ impl HostGate {
         HostGate {
             permits: Semaphore::new(rate.concurrency.max(1) as usize),
             schedule: Mutex::new(Schedule {
-                interval: Duration::from_secs_f64(1.0 / rate.requests_per_second),
+                interval: clamped_secs(1.0 / rate.requests_per_second),
                 burst: (rate.burst.max(1) as usize).min(per_second),
                 per_second,
                 sent: VecDeque::new(),
@@ -71,8 +86,12 @@ impl HostGate {
         }
     }
 
-    /// Sends nothing to this host before `until` (a `Retry-After`).
-    pub fn pause_until(&self, until: Instant) {
+    /// Sends nothing to this host for `wait` (a `Retry-After`).
+    pub fn pause_for(&self, wait: Duration) {
+        let now = Instant::now();
+        let until = now
+            .checked_add(wait.min(LONGEST_WAIT))
+            .unwrap_or(now + LONGEST_WAIT);
         let mut schedule = self.schedule();
         if schedule.paused_until.is_none_or(|current| current < until) {
             schedule.paused_until = Some(until);
@@ -212,6 +231,20 @@ mod tests {
     }
 
     #[test]
+    fn outside_numbers_of_seconds_never_overflow() {
+        assert_eq!(clamped_secs(f64::NAN), Duration::ZERO);
+        assert_eq!(clamped_secs(-3.0), Duration::ZERO);
+        assert_eq!(clamped_secs(1e30), LONGEST_WAIT);
+        assert_eq!(clamped_secs(f64::INFINITY), LONGEST_WAIT);
+        assert_eq!(clamped_secs(1.5), Duration::from_millis(1500));
+        // A rate of 1e-300 per second is a spacing of 1e300 s: clamped, no panic.
+        let gate = HostGate::new(&rate(1e-300, 1));
+        assert_eq!(gate.interval(), LONGEST_WAIT);
+        gate.pause_for(Duration::MAX);
+        assert!(gate.try_send(Instant::now()).is_err());
+    }
+
+    #[test]
     fn burst_goes_back_to_back_then_spacing_applies() {
         let gate = HostGate::new(&rate(4.0, 2));
         let sent = send_times(&gate, 4);
@@ -223,7 +256,7 @@ mod tests {
     fn pause_and_crawl_delay_push_slots_later() {
         let gate = HostGate::new(&rate(10.0, 1));
         let now = Instant::now();
-        gate.pause_until(now + Duration::from_secs(3));
+        gate.pause_for(Duration::from_secs(3));
         assert!(gate.try_send(now).unwrap_err() >= now + Duration::from_secs(3));
         gate.apply_crawl_delay(Duration::from_secs(2));
         let sent = send_times(&gate, 2);

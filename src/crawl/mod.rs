@@ -105,12 +105,8 @@ pub async fn crawl(
             let seeds = seed_items(config, &names, options.max_pages);
             let max_pages = options.max_pages;
             let store = store.clone();
-            tokio::task::spawn_blocking(move || -> Result<Run> {
-                let run = store.start_run(&names, max_pages)?;
-                store.add_items(run.id, &seeds)?;
-                Ok(run)
-            })
-            .await??
+            tokio::task::spawn_blocking(move || store.start_run(&names, max_pages, &seeds))
+                .await??
         }
     };
     let fetcher = Arc::new(Fetcher::new(config).await?);
@@ -174,12 +170,8 @@ pub async fn recheck(config: &Config, store: Arc<Store>) -> Result<RecheckReport
                 let selector = config.target(&target).and_then(|t| t.item.removed.as_ref());
                 let (html, _) =
                     extract::decode_html(&fetched.body, fetched.content_type.as_deref());
-                let says_removed = selector.is_some_and(|s| {
-                    scraper::Html::parse_document(&html)
-                        .select(&s.css)
-                        .next()
-                        .is_some()
-                });
+                let says_removed =
+                    selector.is_some_and(|s| extract::parse_page(&html).0.select(&s.css).next().is_some());
                 says_removed.then(|| "the page says the listing is no longer available".to_string())
             }
         };
@@ -256,7 +248,9 @@ async fn drive(ctx: &Arc<Shared>, progress: Progress) -> Result<()> {
     for item in pending {
         enqueue(&mut queues, item);
     }
-    let mut tasks: JoinSet<(String, String, Result<Vec<FrontierItem>>)> = JoinSet::new();
+    let mut tasks: JoinSet<Result<Vec<FrontierItem>>> = JoinSet::new();
+    // What each task works on, so a panic can be pinned on its item.
+    let mut working: HashMap<tokio::task::Id, (String, FrontierItem)> = HashMap::new();
     loop {
         for (host, queue) in queues.iter_mut() {
             let limit = ctx.fetcher.concurrency(host);
@@ -264,27 +258,66 @@ async fn drive(ctx: &Arc<Shared>, progress: Progress) -> Result<()> {
             while *busy < limit {
                 let Some(item) = queue.pop_front() else { break };
                 *busy += 1;
-                let ctx = ctx.clone();
-                let host = host.clone();
-                tasks.spawn(async move {
-                    let target = item.target.clone();
-                    let result = process(&ctx, item).await;
-                    (host, target, result)
-                });
+                let task_ctx = ctx.clone();
+                let task_item = item.clone();
+                let handle = tasks.spawn(async move { process(&task_ctx, task_item).await });
+                working.insert(handle.id(), (host.clone(), item));
             }
         }
-        let Some(joined) = tasks.join_next().await else {
+        let Some(joined) = tasks.join_next_with_id().await else {
             break;
         };
-        let (host, target, result) = joined.context("a crawl task panicked")?;
+        let (id, result) = match joined {
+            Ok((id, result)) => (id, result),
+            Err(error) => (error.id(), Err(ItemPanicked(panic_text(error)).into())),
+        };
+        let Some((host, item)) = working.remove(&id) else {
+            anyhow::bail!("a crawl task finished that was never started");
+        };
         *in_flight.entry(host).or_default() -= 1;
-        progress.finished(&target);
-        for item in result? {
+        progress.finished(&item.target);
+        let added = match result {
+            Ok(added) => added,
+            // One hostile page must not end the run: the panic is that
+            // item's failure, recorded like any other.
+            Err(error) if error.is::<ItemPanicked>() => {
+                tracing::error!(url = %item.url, "{error}");
+                let failure = CrawlError {
+                    kind: "panic".into(),
+                    message: format!("{}: {error}", item.url),
+                };
+                blocking(ctx, move |ctx| {
+                    ctx.store.fail_item(ctx.run.id, &item, &[], &failure)
+                })
+                .await?;
+                Vec::new()
+            }
+            Err(error) => return Err(error),
+        };
+        for item in added {
             enqueue(&mut queues, item);
         }
     }
     progress.done();
     Ok(())
+}
+
+/// Work on one item panicked; the crawl records it and goes on.
+#[derive(Debug, thiserror::Error)]
+#[error("processing panicked: {0}")]
+struct ItemPanicked(String);
+
+/// The message a panicking task left, as text.
+fn panic_text(error: tokio::task::JoinError) -> String {
+    if !error.is_panic() {
+        return error.to_string();
+    }
+    let payload = error.into_panic();
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic without a message".to_string())
 }
 
 /// Fetches one item and stores what it yields; returns the new items it
@@ -328,14 +361,18 @@ async fn process(ctx: &Arc<Shared>, item: FrontierItem) -> Result<Vec<FrontierIt
         }
         Err(FetchFailure { error, exchanges }) => {
             tracing::warn!(kind = error.kind(), "{error}");
+            let deferral = error.is_deferral();
             let error = CrawlError {
                 kind: error.kind().to_string(),
                 message: error.to_string(),
             };
             blocking(ctx, move |ctx| {
-                ctx.store
-                    .fail_item(ctx.run.id, &item, &exchanges, &error)
-                    .map(|_| vec![])
+                if deferral {
+                    ctx.store.defer_item(ctx.run.id, &item, &exchanges, &error)?;
+                } else {
+                    ctx.store.fail_item(ctx.run.id, &item, &exchanges, &error)?;
+                }
+                Ok(vec![])
             })
             .await
         }
@@ -348,9 +385,10 @@ async fn blocking<T: Send + 'static>(
     work: impl FnOnce(&Shared) -> Result<T> + Send + 'static,
 ) -> Result<T> {
     let ctx = ctx.clone();
-    tokio::task::spawn_blocking(move || work(&ctx))
-        .await
-        .context("a store task panicked")?
+    match tokio::task::spawn_blocking(move || work(&ctx)).await {
+        Ok(result) => result,
+        Err(error) => Err(ItemPanicked(panic_text(error)).into()),
+    }
 }
 
 fn store_search(
@@ -457,10 +495,13 @@ fn store_listing(
     Ok(added)
 }
 
+/// Stores an image after checking its header only (format, dimensions
+/// under `max_image_pixels`): decoding is judging's work, under the decode
+/// budget, so a crawl never holds a hostile photo's pixels.
 fn store_image(ctx: &Shared, item: &FrontierItem, fetched: fetch::Fetched) -> Result<()> {
     let max_pixels = ctx.config.settings.crawl.max_image_pixels;
-    let (info, error) = match photo::decode(&fetched.body, max_pixels) {
-        Ok((info, _)) => (
+    let (info, error) = match photo::inspect(&fetched.body, max_pixels) {
+        Ok(info) => (
             ImageInfo {
                 format: Some(info.format.to_string()),
                 width: Some(info.width),

@@ -83,6 +83,7 @@ fn point_at(config: &mut Config, market: &Marketplace) {
             tracing::info!(target_name = %target.name, from = %target.base_url, to = %actual, "demo port taken; using another");
             target.base_url = actual.clone();
         }
+        target.private_origins = vec![market.cdn.clone()];
     }
 }
 

@@ -8,6 +8,7 @@
 //! Scraped pages are hostile: fields are whitespace-collapsed and cut to a
 //! bounded length, image lists are bounded, only http(s) URLs survive.
 
+mod budget;
 mod price;
 mod structured;
 
@@ -59,8 +60,8 @@ struct Partial {
 /// Extracts a listing from a page, with `item` selectors first (when the
 /// target has them) and structured data for whatever they do not give.
 pub fn listing(html: &str, page_url: &Url, item: Option<&ItemSelectors>) -> Extracted {
-    let doc = scraper::Html::parse_document(html);
-    let mut warnings = Vec::new();
+    let (doc, cut) = parse_page(html);
+    let mut warnings: Vec<String> = cut.into_iter().collect();
     let mut methods: Vec<(&str, Partial)> = Vec::new();
     if let Some(item) = item {
         methods.push(("selector", from_selectors(&doc, item)));
@@ -109,13 +110,13 @@ pub fn listing(html: &str, page_url: &Url, item: Option<&ItemSelectors>) -> Extr
     }
     Extracted {
         listing: Listing {
-            title: merged.title.map(|t| truncate(&t, MAX_TITLE_CHARS)),
+            title: merged.title.map(|t| plain(&t, MAX_TITLE_CHARS)),
             price: parsed_price.map(|p| p.amount),
             currency,
-            seller: merged.seller.map(|s| truncate(&s, MAX_TITLE_CHARS)),
+            seller: merged.seller.map(|s| plain(&s, MAX_TITLE_CHARS)),
             description: merged
                 .description
-                .map(|d| truncate(&d, MAX_DESCRIPTION_CHARS)),
+                .map(|d| plain(&d, MAX_DESCRIPTION_CHARS)),
             images,
         },
         sources,
@@ -130,7 +131,7 @@ pub fn result_links(
     page_url: &Url,
     results: &ResultSelectors,
 ) -> (Vec<Url>, Option<Url>) {
-    let doc = scraper::Html::parse_document(html);
+    let (doc, _) = parse_page(html);
     let mut links: Vec<Url> = Vec::new();
     for card in doc.select(&results.item.css) {
         // The card may itself be the link (`item = "a.product"`).
@@ -152,6 +153,21 @@ pub fn result_links(
             .and_then(|href| resolve(page_url, &href))
     });
     (links, next)
+}
+
+/// Parses a page within the parse budget: a page nesting deeper than
+/// [`budget::MAX_DEPTH`] is read up to that point, and the warning says so.
+pub fn parse_page(html: &str) -> (scraper::Html, Option<String>) {
+    match budget::too_deep_at(html, budget::MAX_DEPTH) {
+        Some(at) => (
+            scraper::Html::parse_document(&html[..at]),
+            Some(format!(
+                "the page nests deeper than {} elements at byte {at}; the rest was not read",
+                budget::MAX_DEPTH
+            )),
+        ),
+        None => (scraper::Html::parse_document(html), None),
+    }
 }
 
 fn from_selectors(doc: &scraper::Html, item: &ItemSelectors) -> Partial {
@@ -211,6 +227,20 @@ fn text_of(element: scraper::ElementRef<'_>) -> String {
 /// Collapses whitespace and trims.
 fn clean(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Scraped text as it may be stored and shown: no control characters (a
+/// terminal obeys ESC sequences: clipboard writes, screen clears) and no
+/// bidirectional overrides (which make text read backwards), cut to
+/// `max_chars`.
+fn plain(text: &str, max_chars: usize) -> String {
+    let kept: String = text.chars().filter(|c| !is_unsafe_char(*c)).collect();
+    truncate(kept.trim(), max_chars)
+}
+
+/// Control characters and the bidi embedding/override/isolate controls.
+pub fn is_unsafe_char(c: char) -> bool {
+    c.is_control() || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
 }
 
 fn truncate(text: &str, max_chars: usize) -> String {
@@ -358,6 +388,39 @@ mod tests {
         assert_eq!(url.as_str(), "https://cdn.example/item/8");
         assert_eq!(canonicalize(&page, "javascript:alert(1)"), None);
         assert_eq!(canonicalize(&page, "mailto:a@b"), None);
+    }
+
+    #[test]
+    fn control_characters_never_reach_the_fields() {
+        let page = "<h1 class=t>Orvane\u{1b}]52;c;ZXZpbA==\u{7}\u{1b}[2J bag\u{202e}gab</h1>\
+                    <span class=s>\u{9b}31mseller</span><div class=d>line\u{0}one</div>";
+        let item = crate::config::ItemSelectors {
+            title: Some(crate::config::Selector::parse("h1.t").unwrap()),
+            seller: Some(crate::config::Selector::parse("span.s").unwrap()),
+            description: Some(crate::config::Selector::parse("div.d").unwrap()),
+            ..Default::default()
+        };
+        let url = Url::parse("https://shop.example/1").unwrap();
+        let listing = listing(page, &url, Some(&item)).listing;
+        assert_eq!(listing.title.as_deref(), Some("Orvane]52;c;ZXZpbA==[2J baggab"));
+        assert_eq!(listing.seller.as_deref(), Some("31mseller"));
+        assert_eq!(listing.description.as_deref(), Some("lineone"));
+    }
+
+    #[test]
+    fn a_page_nested_two_hundred_thousand_deep_is_read_up_to_the_budget() {
+        let page = format!(
+            "<html><head><title>x</title><meta property=\"og:title\" content=\"Deep\"></head><body>{}</body></html>",
+            "<div>".repeat(200_000)
+        );
+        let url = Url::parse("https://shop.example/1").unwrap();
+        let extracted = listing(&page, &url, None);
+        assert_eq!(extracted.listing.title.as_deref(), Some("Deep"));
+        assert!(
+            extracted.warnings.iter().any(|w| w.contains("nests deeper than 512")),
+            "{:?}",
+            extracted.warnings
+        );
     }
 
     #[test]

@@ -47,6 +47,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("migrations/003_review.sql")),
         M::up(include_str!("migrations/004_takedown.sql")),
         M::up(include_str!("migrations/005_screenshots.sql")),
+        M::up(include_str!("migrations/006_deferred.sql")),
     ])
 }
 
@@ -238,6 +239,9 @@ fn headers_json(headers: &[(String, String)]) -> String {
     serde_json::to_string(headers).expect("string pairs always serialise")
 }
 
+/// How long a write waits for another process's write to finish.
+const WRITE_BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
 impl Store {
     /// Opens (creating if needed) the store at `path` and migrates it.
     pub fn open(path: &Path) -> Result<Store> {
@@ -270,7 +274,13 @@ impl Store {
     }
 
     fn init(mut conn: Connection) -> Result<Store> {
-        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        // Writers from two processes (a crawl and the review UI) take turns:
+        // every transaction takes the write lock when it begins, so none
+        // has to upgrade a read lock (which SQLite refuses at once, busy
+        // handler or not), and a writer that finds the lock taken retries
+        // with SQLite's back-off (1 ms growing to 100 ms) for up to 30 s.
+        conn.set_transaction_behavior(rusqlite::TransactionBehavior::Immediate);
+        conn.busy_timeout(WRITE_BUSY_TIMEOUT)?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         migrations().to_latest(&mut conn)?;
         Ok(Store {
@@ -327,26 +337,6 @@ impl Store {
         )
         .optional()
         .context("looking for an unfinished run")
-    }
-
-    /// Records the start of a new run.
-    pub fn start_run(&self, targets: &[String], max_pages: Option<u32>) -> Result<Run> {
-        let started_at = Utc::now();
-        let conn = self.conn();
-        conn.execute(
-            "INSERT INTO runs (started_at, status, targets, max_pages) VALUES (?1, 'running', ?2, ?3)",
-            params![
-                timestamp(started_at),
-                serde_json::to_string(targets)?,
-                max_pages
-            ],
-        )?;
-        Ok(Run {
-            id: RunId(conn.last_insert_rowid()),
-            targets: targets.to_vec(),
-            max_pages,
-            started_at,
-        })
     }
 
     /// Marks a run finished and keeps its summary.
@@ -565,6 +555,88 @@ impl Store {
         set_state(&tx, item.id, "failed")?;
         tx.commit()?;
         Ok(())
+    }
+
+    /// Puts an item off to the next run (its host asked for a pause over
+    /// `max_wait`): records its exchanges and why, and keeps a copy that
+    /// [`Store::start_run`] gives the next run.
+    pub fn defer_item(
+        &self,
+        run: RunId,
+        item: &FrontierItem,
+        exchanges: &[Exchange],
+        error: &CrawlError,
+    ) -> Result<()> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        insert_exchanges(&tx, run, exchanges)?;
+        insert_error(&tx, run, &item.target, &item.url, error)?;
+        set_state(&tx, item.id, "failed")?;
+        tx.execute(
+            "INSERT INTO deferred_items (run_id, target, kind, url, query, page)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![
+                run.0,
+                item.target,
+                item.kind.as_str(),
+                item.url,
+                item.query,
+                item.page
+            ],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Starts a run seeded with `seeds` and every item earlier runs deferred
+    /// for its targets, in one transaction: a crash leaves either no run or
+    /// a seeded one, and a deferred item is handed over exactly once.
+    pub fn start_run(
+        &self,
+        targets: &[String],
+        max_pages: Option<u32>,
+        seeds: &[NewItem],
+    ) -> Result<Run> {
+        let started_at = Utc::now();
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        tx.execute(
+            "INSERT INTO runs (started_at, status, targets, max_pages) VALUES (?1, 'running', ?2, ?3)",
+            params![
+                timestamp(started_at),
+                serde_json::to_string(targets)?,
+                max_pages
+            ],
+        )?;
+        let run = Run {
+            id: RunId(tx.last_insert_rowid()),
+            targets: targets.to_vec(),
+            max_pages,
+            started_at,
+        };
+        let mut items: Vec<NewItem> = seeds.to_vec();
+        {
+            let mut stmt = tx.prepare(
+                "DELETE FROM deferred_items WHERE target IN (SELECT value FROM json_each(?1))
+                 RETURNING target, kind, url, query, page",
+            )?;
+            let rows = stmt.query_map([serde_json::to_string(targets)?], |row| {
+                let kind: String = row.get(1)?;
+                Ok(NewItem {
+                    target: row.get(0)?,
+                    kind: ItemKind::parse(&kind),
+                    url: row.get(2)?,
+                    query: row.get(3)?,
+                    page: row.get(4)?,
+                })
+            })?;
+            for row in rows {
+                items.push(row?);
+            }
+        }
+        insert_items(&tx, run.id, &items)?;
+        tx.commit()?;
+        Ok(run)
     }
 
     /// Records an error that belongs to no frontier item (robots.txt, say).
@@ -863,7 +935,7 @@ mod tests {
     #[test]
     fn blobs_round_trip_exact_bytes_compressed_or_not() {
         let store = Store::open_in_memory().unwrap();
-        let run = store.start_run(&["t".into()], None).unwrap();
+        let run = store.start_run(&["t".into()], None, &[]).unwrap();
         let page = b"<html>".repeat(1000);
         // Incompressible bytes, like a JPEG's.
         let noise: Vec<u8> = (0..200u32)

@@ -481,7 +481,7 @@ mod tests {
 
     fn store_with_listing() -> (Store, ListingId) {
         let store = Store::open_in_memory().unwrap();
-        let run = store.start_run(&["t".into()], None).unwrap();
+        let run = store.start_run(&["t".into()], None, &[]).unwrap();
         store
             .conn()
             .execute(
