@@ -48,6 +48,9 @@ pub struct Settings {
     pub schedule_timezone: String,
     /// `[server] bind`.
     pub server_bind: SocketAddr,
+    /// `[server] trusted_proxies`: reverse proxies whose X-Forwarded-For
+    /// names the client (for the sign-in limits and the audit log).
+    pub trusted_proxies: Vec<std::net::IpAddr>,
     /// `[notify] webhook_url`: Slack-compatible JSON after each scheduled run.
     pub notify_webhook: Option<url::Url>,
     /// `[evidence] screenshot`: render each new or changed listing page.
@@ -487,6 +490,21 @@ fn load_settings(workspace: &Path, problems: &RefCell<Vec<Problem>>) -> Settings
     let server_bind = server
         .parsed::<SocketAddr>("bind", "an address such as 127.0.0.1:7878")
         .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 7878)));
+    let trusted_proxies = server
+        .string_list("trusted_proxies")
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|raw| match raw.parse::<std::net::IpAddr>() {
+            Ok(ip) => Some(ip),
+            Err(_) => {
+                server.problem(
+                    "trusted_proxies",
+                    format!("`{raw}` is not an IP address such as 127.0.0.1"),
+                );
+                None
+            }
+        })
+        .collect();
     server.finish();
     root.finish();
 
@@ -502,6 +520,7 @@ fn load_settings(workspace: &Path, problems: &RefCell<Vec<Problem>>) -> Settings
         evidence_screenshot,
         evidence_chromium,
         server_bind,
+        trusted_proxies,
     }
 }
 

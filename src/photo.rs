@@ -142,8 +142,11 @@ fn decode_reserving(
     limits.max_alloc = Some(max_pixels.saturating_mul(8));
     decoder.set_limits(limits).map_err(corrupt)?;
     let pixels = info.width as u64 * info.height as u64;
-    let reservation =
-        Reservation::take(decoder.total_bytes().saturating_add(pixels * extra_per_pixel))?;
+    let reservation = Reservation::take(
+        decoder
+            .total_bytes()
+            .saturating_add(pixels * extra_per_pixel),
+    )?;
     let image = DynamicImage::from_decoder(decoder).map_err(corrupt)?;
     Ok((info, image, reservation))
 }

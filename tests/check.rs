@@ -116,7 +116,11 @@ fn absurd_durations_and_rates_are_config_errors_not_panics() {
         "targets/a.toml",
         &format!("{GOOD_TARGET}[rate]\nrequests_per_second = 1e-300\n"),
     );
-    write(d, "reference-images/products.toml", "[brand]\nname = \"Orvane\"\n");
+    write(
+        d,
+        "reference-images/products.toml",
+        "[brand]\nname = \"Orvane\"\n",
+    );
     let output = knockoff(d, &["check"]);
     let stderr = String::from_utf8(output.stderr).unwrap();
     assert_eq!(output.status.code(), Some(2), "{stderr}");

@@ -219,8 +219,16 @@ async fn long_retry_after_defers_the_host(retry_after: &'static str) {
     .await
     .unwrap();
     first.assert_finished();
-    assert!(first.seconds < 30.0, "the run waited {:.0} s", first.seconds);
-    assert!(first.stdout.contains("retry_after_too_long 1"), "{}", first.stdout);
+    assert!(
+        first.seconds < 30.0,
+        "the run waited {:.0} s",
+        first.seconds
+    );
+    assert!(
+        first.stdout.contains("retry_after_too_long 1"),
+        "{}",
+        first.stdout
+    );
     let kinds: Vec<String> = errors(&store(&path)).into_iter().map(|(k, _)| k).collect();
     assert_eq!(kinds, ["retry_after_too_long", "deferred"]);
     assert!(titles(&store(&path)).is_empty());

@@ -43,7 +43,16 @@ pub fn hostile_catalog(seed: u64, listings: usize) -> Catalog {
 
 impl Reviewed {
     pub async fn start(sessions: SessionPolicy) -> Reviewed {
-        let (fixture, config, store) = util::judged_workspace(hostile_catalog(41, 30)).await;
+        Reviewed::start_configured(sessions, |_| {}).await
+    }
+
+    /// [`Reviewed::start`] with `edit` applied to the loaded config.
+    pub async fn start_configured(
+        sessions: SessionPolicy,
+        edit: impl FnOnce(&mut Config),
+    ) -> Reviewed {
+        let (fixture, mut config, store) = util::judged_workspace(hostile_catalog(41, 30)).await;
+        edit(&mut config);
         let hash = auth::hash_password(PASSWORD).unwrap();
         for (name, role) in [
             ("ana", Role::Admin),
@@ -668,7 +677,10 @@ async fn a_crawl_and_reviewers_write_to_the_store_side_by_side() {
     }
     let (code, _, stderr) = crawl.await.unwrap();
     assert_eq!(code, 0, "the crawl failed beside the review UI: {stderr}");
-    assert!(notes >= 5, "only {notes} notes were posted during the crawl");
+    assert!(
+        notes >= 5,
+        "only {notes} notes were posted during the crawl"
+    );
     let audited = ui
         .store
         .audit_log(Some(MatchId(id)))
@@ -677,4 +689,124 @@ async fn a_crawl_and_reviewers_write_to_the_store_side_by_side() {
         .filter(|row| row.action == "note")
         .count();
     assert_eq!(audited, notes);
+}
+
+/// Audit rows and their bytes (actor and detail) so far.
+fn audit_size(store: &Store) -> (usize, usize) {
+    let rows = store.audit_log(None).unwrap();
+    let bytes = rows
+        .iter()
+        .map(|r| r.actor.len() + r.detail.as_deref().map_or(0, str::len))
+        .sum();
+    (rows.len(), bytes)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sign_in_floods_cannot_fill_the_disk() {
+    let ui = Reviewed::start(SessionPolicy::default()).await;
+    let before = audit_size(&ui.store);
+    let client = Reviewed::client();
+    let huge = "n".repeat(2 << 20);
+    for _ in 0..30 {
+        let response = client
+            .post(format!("{}/login", ui.base))
+            .form(&[("name", huge.as_str()), ("password", "nope")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    }
+    assert_eq!(
+        audit_size(&ui.store),
+        before,
+        "refused bodies are not logged"
+    );
+    // Under the body limit: the name is cut before lookup and logging, and
+    // once the limiter refuses, one row says so for the whole lock.
+    let long = "m".repeat(40_000);
+    for _ in 0..30 {
+        client
+            .post(format!("{}/login", ui.base))
+            .form(&[("name", long.as_str()), ("password", "nope")])
+            .send()
+            .await
+            .unwrap();
+    }
+    let after = audit_size(&ui.store);
+    assert_eq!(after.0 - before.0, 6, "five failures and one refusal");
+    assert!(
+        after.1 - before.1 < 2_000,
+        "{} bytes logged",
+        after.1 - before.1
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn behind_a_trusted_proxy_one_client_cannot_lock_out_the_others() {
+    let ui = Reviewed::start_configured(SessionPolicy::default(), |config| {
+        config.settings.trusted_proxies = vec!["127.0.0.1".parse().unwrap()];
+    })
+    .await;
+    let client = Reviewed::client();
+    let attempt = |from: &'static str, name: &'static str, password: &'static str| {
+        client
+            .post(format!("{}/login", ui.base))
+            .header("x-forwarded-for", from)
+            .form(&[("name", name), ("password", password)])
+            .send()
+    };
+    // One client fails thirty times, against several names and ana's.
+    for name in ["ana", "bo", "cy", "dee", "ed", "flo"]
+        .iter()
+        .cycle()
+        .take(30)
+    {
+        attempt("198.51.100.7", name, "nope").await.unwrap();
+    }
+    let attacker = attempt("198.51.100.7", "ana", PASSWORD).await.unwrap();
+    assert_eq!(attacker.status(), StatusCode::TOO_MANY_REQUESTS);
+    // Ana, at her own desk behind the same proxy, signs in.
+    let ana = attempt("192.0.2.44", "ana", PASSWORD).await.unwrap();
+    assert_eq!(ana.status(), StatusCode::SEE_OTHER);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_never_finishes_its_headers_is_cut_off() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let ui = Reviewed::start(SessionPolicy::default()).await;
+    let address = ui.base.trim_start_matches("http://").to_string();
+    let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
+    stream
+        .write_all(b"GET /login HTTP/1.1\r\nHost: x\r\n")
+        .await
+        .unwrap();
+    let mut buffer = [0u8; 1024];
+    let read = tokio::time::timeout(Duration::from_secs(30), stream.read(&mut buffer))
+        .await
+        .expect("the server still holds the connection after 30 s");
+    assert!(matches!(read, Ok(0) | Err(_)), "{read:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_stops_accepting_and_returns_on_shutdown() {
+    let (fixture, config, store) = util::judged_workspace(Catalog::generate(47, 4)).await;
+    let state = Arc::new(AppState::new(config, store, None));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(web::serve_until(state, listener, async {
+        let _ = stopped.await;
+    }));
+    let login = reqwest::get(format!("http://{address}/login"))
+        .await
+        .unwrap();
+    assert_eq!(login.status(), StatusCode::OK);
+    stop.send(()).unwrap();
+    tokio::time::timeout(Duration::from_secs(15), server)
+        .await
+        .expect("serve returned")
+        .unwrap()
+        .unwrap();
+    assert!(tokio::net::TcpStream::connect(address).await.is_err());
+    drop(fixture);
 }

@@ -518,7 +518,8 @@ impl Fetcher {
                 Ok(Some(body)) => match texting_robots::Robot::new(&self.agent, &body) {
                     Ok(robot) => {
                         if let Some(delay) = robot.delay {
-                            let delay = clamped_secs(delay.into()).min(self.settings.max_crawl_delay);
+                            let delay =
+                                clamped_secs(delay.into()).min(self.settings.max_crawl_delay);
                             if !delay.is_zero() {
                                 self.gate(&host).apply_crawl_delay(delay);
                             }
@@ -894,7 +895,10 @@ mod tests {
             "{wait:?}"
         );
         assert_eq!(parse_retry_after("soon"), None);
-        assert_eq!(parse_retry_after("18446744073709551615"), Some(LONGEST_WAIT));
+        assert_eq!(
+            parse_retry_after("18446744073709551615"),
+            Some(LONGEST_WAIT)
+        );
         assert_eq!(
             parse_retry_after("99999999999999999999999999"),
             Some(LONGEST_WAIT)

@@ -170,8 +170,8 @@ pub async fn recheck(config: &Config, store: Arc<Store>) -> Result<RecheckReport
                 let selector = config.target(&target).and_then(|t| t.item.removed.as_ref());
                 let (html, _) =
                     extract::decode_html(&fetched.body, fetched.content_type.as_deref());
-                let says_removed =
-                    selector.is_some_and(|s| extract::parse_page(&html).0.select(&s.css).next().is_some());
+                let says_removed = selector
+                    .is_some_and(|s| extract::parse_page(&html).0.select(&s.css).next().is_some());
                 says_removed.then(|| "the page says the listing is no longer available".to_string())
             }
         };
@@ -368,7 +368,8 @@ async fn process(ctx: &Arc<Shared>, item: FrontierItem) -> Result<Vec<FrontierIt
             };
             blocking(ctx, move |ctx| {
                 if deferral {
-                    ctx.store.defer_item(ctx.run.id, &item, &exchanges, &error)?;
+                    ctx.store
+                        .defer_item(ctx.run.id, &item, &exchanges, &error)?;
                 } else {
                     ctx.store.fail_item(ctx.run.id, &item, &exchanges, &error)?;
                 }

@@ -13,14 +13,14 @@ pub const MAX_DEPTH: usize = 512;
 
 /// Elements that never hold children.
 const VOID: &[&str] = &[
-    "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param",
-    "source", "track", "wbr",
+    "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param", "source",
+    "track", "wbr",
 ];
 /// Elements whose end tag is optional: pages leave them open and the parser
 /// closes them, so counting them would see depth that is not there.
 const OPTIONAL_END: &[&str] = &[
-    "html", "head", "body", "p", "li", "dt", "dd", "option", "optgroup", "tr", "td", "th",
-    "thead", "tbody", "tfoot", "colgroup", "caption", "rb", "rt", "rp",
+    "html", "head", "body", "p", "li", "dt", "dd", "option", "optgroup", "tr", "td", "th", "thead",
+    "tbody", "tfoot", "colgroup", "caption", "rb", "rt", "rp",
 ];
 /// Elements whose content is text up to their end tag.
 const RAW_TEXT: &[&str] = &[
@@ -115,7 +115,8 @@ mod tests {
 
     #[test]
     fn ordinary_pages_are_within_budget() {
-        let page = "<html><head><title>a<div></title><script>if (a<b) { x = '<div>'; }</script></head>\
+        let page =
+            "<html><head><title>a<div></title><script>if (a<b) { x = '<div>'; }</script></head>\
                     <body><ul><li>one<li>two</ul><p>para<p>again<!-- <div><div> --><br><img src=x>\
                     <div class=\"a>b\"><span>ok</span></div></body></html>";
         assert_eq!(too_deep_at(page, 3), None);

@@ -114,9 +114,7 @@ pub fn listing(html: &str, page_url: &Url, item: Option<&ItemSelectors>) -> Extr
             price: parsed_price.map(|p| p.amount),
             currency,
             seller: merged.seller.map(|s| plain(&s, MAX_TITLE_CHARS)),
-            description: merged
-                .description
-                .map(|d| plain(&d, MAX_DESCRIPTION_CHARS)),
+            description: merged.description.map(|d| plain(&d, MAX_DESCRIPTION_CHARS)),
             images,
         },
         sources,
@@ -402,7 +400,10 @@ mod tests {
         };
         let url = Url::parse("https://shop.example/1").unwrap();
         let listing = listing(page, &url, Some(&item)).listing;
-        assert_eq!(listing.title.as_deref(), Some("Orvane]52;c;ZXZpbA==[2J baggab"));
+        assert_eq!(
+            listing.title.as_deref(),
+            Some("Orvane]52;c;ZXZpbA==[2J baggab")
+        );
         assert_eq!(listing.seller.as_deref(), Some("31mseller"));
         assert_eq!(listing.description.as_deref(), Some("lineone"));
     }
@@ -417,7 +418,10 @@ mod tests {
         let extracted = listing(&page, &url, None);
         assert_eq!(extracted.listing.title.as_deref(), Some("Deep"));
         assert!(
-            extracted.warnings.iter().any(|w| w.contains("nests deeper than 512")),
+            extracted
+                .warnings
+                .iter()
+                .any(|w| w.contains("nests deeper than 512")),
             "{:?}",
             extracted.warnings
         );

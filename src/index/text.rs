@@ -75,9 +75,11 @@ impl TextIndex {
 
     fn from_index(index: Index) -> Result<TextIndex> {
         let (_, [id, title, body, seller]) = schema();
+        // Another process (a crawl from cron, the scheduler's judging pass)
+        // commits to the same folder: the reader follows its commits.
         let reader = index
             .reader_builder()
-            .reload_policy(ReloadPolicy::Manual)
+            .reload_policy(ReloadPolicy::OnCommitWithDelay)
             .try_into()
             .context("opening a text index reader")?;
         Ok(TextIndex {
@@ -181,6 +183,27 @@ impl TextIndex {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_reader_sees_what_another_instance_commits() {
+        let dir = tempfile::tempdir().unwrap();
+        let serving = TextIndex::open(&dir.path().join("text")).unwrap();
+        assert!(serving.search("tidewatch", 10).unwrap().is_empty());
+        // The scheduler's judging pass opens its own instance and commits.
+        let judging = TextIndex::open(&dir.path().join("text")).unwrap();
+        let doc = TextDoc {
+            id: 7,
+            title: "Orvane Tidewatch",
+            description: "",
+            seller: "",
+        };
+        judging.upsert(&[doc], false).unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while serving.search("tidewatch", 10).unwrap() != [7] {
+            assert!(std::time::Instant::now() < deadline, "never saw the commit");
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    }
 
     #[test]
     fn fuzzy_product_queries_and_search_over_a_real_index() {

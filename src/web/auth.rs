@@ -83,8 +83,59 @@ pub fn clear_cookie(secure: bool) -> String {
     )
 }
 
-/// Failed sign-ins allowed per account, and per client address, in
-/// `window`.
+/// Longest user name `user add` accepts; a sign-in form's name is cut to
+/// this before it is looked up or logged.
+pub const MAX_NAME_BYTES: usize = 64;
+
+/// A user name from a sign-in form as it may be looked up and logged: no
+/// control characters, at most [`MAX_NAME_BYTES`].
+pub fn login_name(raw: &str) -> String {
+    let mut name = String::new();
+    for c in raw.trim().chars().filter(|c| !c.is_control()) {
+        if name.len() + c.len_utf8() > MAX_NAME_BYTES {
+            break;
+        }
+        name.push(c);
+    }
+    name
+}
+
+/// Whether `password` is right for the account whose stored hash is
+/// `hash`; for a name with no account, a hash of the same cost is checked
+/// anyway, so the answer takes as long whether the name exists or not.
+pub fn verify_login(password: &str, hash: Option<&str>) -> bool {
+    static DECOY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    match hash {
+        Some(hash) => verify_password(password, hash),
+        None => {
+            let decoy = DECOY.get_or_init(|| hash_password("no such account").unwrap_or_default());
+            verify_password(password, decoy);
+            false
+        }
+    }
+}
+
+/// The client's address: the peer, or — when the peer is a trusted
+/// reverse proxy — the nearest address in X-Forwarded-For that is not one
+/// of the trusted proxies.
+pub fn client_address(
+    peer: std::net::IpAddr,
+    forwarded_for: Option<&str>,
+    trusted: &[std::net::IpAddr],
+) -> std::net::IpAddr {
+    if !trusted.contains(&peer) {
+        return peer;
+    }
+    forwarded_for
+        .into_iter()
+        .flat_map(|list| list.rsplit(','))
+        .map_while(|entry| entry.trim().parse::<std::net::IpAddr>().ok())
+        .find(|ip| !trusted.contains(ip))
+        .unwrap_or(peer)
+}
+
+/// Failed sign-ins allowed per account from one address, and per address,
+/// in `window`.
 #[derive(Debug, Clone, Copy)]
 pub struct LoginLimits {
     pub per_account: usize,
@@ -102,32 +153,54 @@ impl Default for LoginLimits {
     }
 }
 
-/// Counts failed sign-ins per account and per address over a sliding
-/// window; a key over its limit is refused until its oldest failure ages
-/// out. In memory: a restart forgives, which costs an attacker a restart.
+/// A sign-in the limiter refuses: how long to wait, and whether this is
+/// the first refusal of this lock (the only one worth an audit row).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Refusal {
+    pub wait: Duration,
+    pub first: bool,
+}
+
+/// Counts failed sign-ins per (account, address) and per address over a
+/// sliding window; a key over its limit is refused until its oldest
+/// failure ages out. Counting an account per address means nobody can
+/// lock a colleague out from elsewhere; behind a proxy, set
+/// `[server] trusted_proxies` so each client has its own address. In
+/// memory: a restart forgives, which costs an attacker a restart.
 #[derive(Debug, Default)]
 pub struct LoginLimiter {
     limits: LoginLimits,
     failures: Mutex<HashMap<String, VecDeque<Instant>>>,
+    /// Keys whose current lock has been reported, and since when.
+    reported: Mutex<HashMap<String, Instant>>,
 }
 
 impl LoginLimiter {
     pub fn new(limits: LoginLimits) -> LoginLimiter {
         LoginLimiter {
             limits,
-            failures: Mutex::default(),
+            ..LoginLimiter::default()
         }
     }
 
-    /// How long until `account` from `address` may try again; `None` when it may now.
-    pub fn wait(&self, account: &str, address: &str) -> Option<Duration> {
+    fn keys(account: &str, address: &str) -> [(String, bool); 2] {
+        [
+            (format!("account:{account}@{address}"), true),
+            (format!("address:{address}"), false),
+        ]
+    }
+
+    /// Whether `account` from `address` must wait before trying again.
+    pub fn check(&self, account: &str, address: &str) -> Option<Refusal> {
         let now = Instant::now();
         let mut failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
-        let mut longest = None;
-        for (key, limit) in [
-            (format!("account:{account}"), self.limits.per_account),
-            (format!("address:{address}"), self.limits.per_address),
-        ] {
+        let mut refusal: Option<(Duration, String)> = None;
+        for (key, per_account) in Self::keys(account, address) {
+            let limit = if per_account {
+                self.limits.per_account
+            } else {
+                self.limits.per_address
+            };
             let Some(times) = failures.get_mut(&key) else {
                 continue;
             };
@@ -137,20 +210,33 @@ impl LoginLimiter {
             {
                 times.pop_front();
             }
+            if times.is_empty() {
+                failures.remove(&key);
+                continue;
+            }
             if times.len() >= limit {
                 let oldest = *times.front().expect("over a positive limit, so not empty");
                 let wait = self.limits.window - now.duration_since(oldest);
-                longest = Some(longest.map_or(wait, |w: Duration| w.max(wait)));
+                if refusal.as_ref().is_none_or(|(w, _)| wait > *w) {
+                    refusal = Some((wait, key));
+                }
             }
         }
-        longest
+        let (wait, key) = refusal?;
+        let mut reported = self.reported.lock().unwrap_or_else(|e| e.into_inner());
+        reported.retain(|_, since| now.duration_since(*since) < self.limits.window);
+        let first = !reported.contains_key(&key);
+        if first {
+            reported.insert(key, now);
+        }
+        Some(Refusal { wait, first })
     }
 
     /// Counts a failed sign-in.
     pub fn failed(&self, account: &str, address: &str) {
         let now = Instant::now();
         let mut failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
-        for key in [format!("account:{account}"), format!("address:{address}")] {
+        for (key, _) in Self::keys(account, address) {
             failures.entry(key).or_default().push_back(now);
         }
     }
@@ -186,18 +272,67 @@ mod tests {
     }
 
     #[test]
-    fn the_limiter_refuses_after_the_limit_per_account_and_per_address() {
+    fn the_limiter_refuses_per_account_and_address_and_per_address() {
         let limiter = LoginLimiter::new(LoginLimits {
             per_account: 2,
             per_address: 3,
             window: Duration::from_secs(60),
         });
-        assert_eq!(limiter.wait("ana", "10.0.0.1"), None);
+        assert_eq!(limiter.check("ana", "10.0.0.1"), None);
         limiter.failed("ana", "10.0.0.1");
         limiter.failed("ana", "10.0.0.1");
-        assert!(limiter.wait("ana", "10.0.0.2").is_some(), "per account");
-        assert_eq!(limiter.wait("bo", "10.0.0.2"), None);
+        let refused = limiter.check("ana", "10.0.0.1").unwrap();
+        assert!(refused.first);
+        assert!(
+            !limiter.check("ana", "10.0.0.1").unwrap().first,
+            "reported once"
+        );
+        // Failures elsewhere do not lock ana out of her own desk.
+        assert_eq!(limiter.check("ana", "10.0.0.2"), None);
+        assert_eq!(limiter.check("bo", "10.0.0.2"), None);
         limiter.failed("cy", "10.0.0.1");
-        assert!(limiter.wait("bo", "10.0.0.1").is_some(), "per address");
+        assert!(limiter.check("bo", "10.0.0.1").is_some(), "per address");
+    }
+
+    #[test]
+    fn names_are_cut_and_cleaned_before_lookup() {
+        assert_eq!(login_name(" ana "), "ana");
+        assert_eq!(login_name("a\u{1b}[2Jna\n"), "a[2Jna");
+        let long = login_name(&"é".repeat(1_000_000));
+        assert_eq!(long.len(), MAX_NAME_BYTES);
+    }
+
+    #[test]
+    fn the_client_address_comes_from_a_trusted_proxy_only() {
+        let proxy: std::net::IpAddr = "10.0.0.9".parse().unwrap();
+        let peer: std::net::IpAddr = "203.0.113.5".parse().unwrap();
+        let xff = Some("198.51.100.1, 192.0.2.7");
+        assert_eq!(client_address(peer, xff, &[proxy]), peer);
+        assert_eq!(
+            client_address(proxy, xff, &[proxy]),
+            "192.0.2.7".parse::<std::net::IpAddr>().unwrap()
+        );
+        assert_eq!(client_address(proxy, Some("junk"), &[proxy]), proxy);
+        assert_eq!(client_address(proxy, None, &[proxy]), proxy);
+    }
+
+    #[test]
+    fn unknown_names_cost_a_hash_check_too() {
+        let hash = hash_password("right one").unwrap();
+        assert!(verify_login("right one", Some(&hash)));
+        assert!(!verify_login("right one", None));
+        let time = |hash: Option<&str>| {
+            let start = Instant::now();
+            verify_login("wrong", hash);
+            start.elapsed()
+        };
+        time(None);
+        // The same work both ways: within a factor of four, far from the
+        // thousandfold gap of skipping argon2.
+        let (known, unknown) = (time(Some(&hash)), time(None));
+        assert!(
+            unknown * 4 > known && known * 4 > unknown,
+            "{known:?} {unknown:?}"
+        );
     }
 }

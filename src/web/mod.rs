@@ -15,9 +15,8 @@ mod pages;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-use anyhow::Context;
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, Path, Query, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
@@ -150,17 +149,93 @@ pub fn router(state: Shared) -> Router {
         .fallback(|| async { AppError::NotFound("There is no such page.".into()) })
         .layer(middleware::from_fn(same_origin_posts))
         .layer(middleware::map_response(security_headers))
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state)
 }
 
-/// Serves the router on `listener` until the process ends.
+/// Longest a client may take to send a request's headers (slowloris).
+const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// Longest requests in flight get to finish once shutdown is asked for.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
+/// Largest request body: forms are small; a 2 MB user name is an attack.
+const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// Serves the router on `listener` until SIGINT or SIGTERM, then stops
+/// accepting and lets requests in flight finish (for up to 10 s).
 pub async fn serve(state: Shared, listener: tokio::net::TcpListener) -> anyhow::Result<()> {
-    axum::serve(
-        listener,
-        router(state).into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .await
-    .context("serving the review UI")
+    serve_until(state, listener, shutdown_signal()).await
+}
+
+/// [`serve`] until `shutdown` completes.
+pub async fn serve_until(
+    state: Shared,
+    listener: tokio::net::TcpListener,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> anyhow::Result<()> {
+    use tower::ServiceExt as _;
+    let app = router(state);
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(e) => {
+                    // Out of file descriptors, say: wait, do not spin.
+                    tracing::warn!("accepting a connection: {e}");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let app = app.clone();
+        let service = hyper::service::service_fn(move |mut request: hyper::Request<_>| {
+            request.extensions_mut().insert(ConnectInfo(peer));
+            app.clone().oneshot(request.map(axum::body::Body::new))
+        });
+        let connection = hyper::server::conn::http1::Builder::new()
+            .timer(hyper_util::rt::TokioTimer::new())
+            .header_read_timeout(HEADER_READ_TIMEOUT)
+            .serve_connection(hyper_util::rt::TokioIo::new(stream), service);
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            if let Err(e) = connection.await {
+                tracing::debug!(%peer, "connection ended: {e}");
+            }
+        });
+    }
+    tracing::info!("shutting down: letting requests in flight finish");
+    if tokio::time::timeout(DRAIN_TIMEOUT, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!("some requests were still running after {DRAIN_TIMEOUT:?}");
+    }
+    Ok(())
+}
+
+/// SIGINT (Ctrl-C) or SIGTERM (systemd, docker stop).
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut terminate =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(signal) => signal,
+                Err(e) => {
+                    tracing::warn!("SIGTERM will not stop the server gracefully: {e}");
+                    let _ = interrupt.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = interrupt => {}
+            _ = terminate.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = interrupt.await;
 }
 
 const CSP: &str = "default-src 'none'; img-src 'self'; style-src 'self'; script-src 'self'; \
@@ -332,7 +407,7 @@ async fn login(
     body: Bytes,
 ) -> Result<Response> {
     let form = Form::parse(&body);
-    let name = form.get("name").unwrap_or("").to_string();
+    let name = auth::login_name(form.get("name").unwrap_or(""));
     // Not `get`, which trims: spaces may belong to a password.
     let password = form
         .0
@@ -340,22 +415,30 @@ async fn login(
         .find(|(k, _)| k == "password")
         .map(|(_, v)| v.clone())
         .unwrap_or_default();
-    let address = peer.ip().to_string();
-    if let Some(wait) = state.limiter.wait(&name, &address) {
-        let store = state.store.clone();
-        let detail = format!("from {address}: rate limited");
-        let actor = name.clone();
-        blocking(move || store.record_event(&actor, "sign-in refused", &detail)).await?;
-        return Err(AppError::TooManyAttempts(wait));
+    let forwarded = headers.get("x-forwarded-for").and_then(|v| v.to_str().ok());
+    let address =
+        auth::client_address(peer.ip(), forwarded, &state.config.settings.trusted_proxies)
+            .to_string();
+    if let Some(refusal) = state.limiter.check(&name, &address) {
+        // One audit row per lock, not per attempt: refused attempts cost
+        // an attacker nothing, so they must cost the disk nothing either.
+        if refusal.first {
+            let store = state.store.clone();
+            let detail = format!(
+                "from {address}: rate limited; further attempts until it lifts are not logged"
+            );
+            let actor = name.clone();
+            blocking(move || store.record_event(&actor, "sign-in refused", &detail)).await?;
+        }
+        return Err(AppError::TooManyAttempts(refusal.wait));
     }
     let store = state.store.clone();
     let lookup = name.clone();
     // argon2 is deliberately slow: off the async workers.
     let user = blocking(move || {
-        Ok(store
-            .user_credentials(&lookup)?
-            .filter(|(_, hash)| auth::verify_password(&password, hash))
-            .map(|(user, _)| user))
+        let credentials = store.user_credentials(&lookup)?;
+        let verified = auth::verify_login(&password, credentials.as_ref().map(|(_, h)| h.as_str()));
+        Ok(credentials.filter(|_| verified).map(|(user, _)| user))
     })
     .await?;
     let Some(user) = user else {
