@@ -388,7 +388,21 @@ fn evidence(workspace: &Path, action: EvidenceAction) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         EvidenceAction::Verify { file, key } => {
-            match crate::evidence::verify(&file, key.as_deref()) {
+            // The key to trust: --key, else this workspace's own.
+            let trusted = match key {
+                Some(key) => Some(key),
+                None => crate::evidence::workspace_public_key(workspace)?,
+            };
+            match crate::evidence::verify(&file, trusted.as_deref()) {
+                Ok(verified) if !verified.key_checked => {
+                    eprintln!(
+                        "{}: every file and the signature check out, but the signing key {} was not checked: \
+                         pass --key HEX (the brand's published key), or run this in the workspace that signed it",
+                        file.display(),
+                        verified.manifest.signature.public_key
+                    );
+                    Ok(ExitCode::from(1))
+                }
                 Ok(verified) => {
                     let m = &verified.manifest;
                     println!(

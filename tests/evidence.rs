@@ -311,3 +311,199 @@ async fn screenshots_are_taken_at_capture_time_and_bundled() {
         .trim()
         .ends_with("resource"));
 }
+
+/// A workspace with one exported bundle: (fixture, bundle path, its files).
+async fn exported_bundle(seed: u64) -> (util::DemoFixture, PathBuf, Vec<(String, Vec<u8>)>) {
+    let (fixture, _, store) = util::judged_workspace(Catalog::generate(seed, 12)).await;
+    let id = store.queue(Some("pending")).unwrap()[0].id;
+    let out = util::knockoff(fixture.path(), &["evidence", "export", &id.to_string()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let bundle = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+    let files = entries(&bundle);
+    (fixture, bundle, files)
+}
+
+/// `files` with `path` replaced by `bytes`, the manifest updated to match
+/// and signed by `key`: a forgery only the key check can catch.
+fn resigned(
+    files: &[(String, Vec<u8>)],
+    path: &str,
+    bytes: &[u8],
+    key: &ed25519_dalek::SigningKey,
+) -> Vec<(String, Vec<u8>)> {
+    use ed25519_dalek::Signer;
+    use sha2::Digest;
+    let mut files = files.to_vec();
+    let mut manifest: serde_json::Value =
+        serde_json::from_slice(&files.iter().find(|(n, _)| n == "manifest.json").unwrap().1)
+            .unwrap();
+    for entry in manifest["files"].as_array_mut().unwrap() {
+        if entry["path"] == path {
+            entry["sha256"] = hex::encode(sha2::Sha256::digest(bytes)).into();
+            entry["bytes"] = bytes.len().into();
+        }
+    }
+    manifest["signature"]["public_key"] = hex::encode(key.verifying_key().to_bytes()).into();
+    let manifest = serde_json::to_vec_pretty(&manifest).unwrap();
+    let signature = hex::encode(key.sign(&manifest).to_bytes());
+    for (name, content) in files.iter_mut() {
+        match name.as_str() {
+            "manifest.json" => *content = manifest.clone(),
+            "manifest.sig" => *content = signature.clone().into_bytes(),
+            n if n == path => *content = bytes.to_vec(),
+            _ => {}
+        }
+    }
+    files
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bundle_resigned_with_another_key_is_refused_or_flagged_unchecked() {
+    let (fixture, _, files) = exported_bundle(61).await;
+    let attacker = tempfile::tempdir().unwrap();
+    let key = knockoff::evidence::signing_key(attacker.path()).unwrap();
+    let forged = resigned(&files, "page.html", b"<h1>nothing to see</h1>", &key);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("forged.zip");
+    write_zip(&path, &forged);
+    // In the workspace that signed the original, its own key is the one trusted.
+    let (code, stderr) = verify(fixture.path(), &path, &[]);
+    assert_eq!(code, 1);
+    assert!(stderr.contains("not the expected"), "{stderr}");
+    // Elsewhere, with no key to trust, it says so and does not pass.
+    let nowhere = tempfile::tempdir().unwrap();
+    let (code, stderr) = verify(nowhere.path(), &path, &[]);
+    assert_eq!(code, 1);
+    assert!(stderr.contains("was not checked: pass --key"), "{stderr}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn duplicate_names_directory_data_and_symlinks_are_refused() {
+    let (fixture, _, files) = exported_bundle(67).await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("crafted.zip");
+    let crafted = |patch: &dyn Fn(&mut Vec<(String, Vec<u8>)>), rename: Option<(&str, &str)>| {
+        let mut changed = files.clone();
+        patch(&mut changed);
+        write_zip(&path, &changed);
+        if let Some((from, to)) = rename {
+            // Same length, so every offset in the zip stays right.
+            let bytes = std::fs::read(&path).unwrap();
+            let (from, to) = (from.as_bytes(), to.as_bytes());
+            let mut out = Vec::with_capacity(bytes.len());
+            let mut i = 0;
+            while i < bytes.len() {
+                if bytes[i..].starts_with(from) {
+                    out.extend_from_slice(to);
+                    i += from.len();
+                } else {
+                    out.push(bytes[i]);
+                    i += 1;
+                }
+            }
+            std::fs::write(&path, out).unwrap();
+        }
+        verify(fixture.path(), &path, &[])
+    };
+    // An unlisted page.html placed first: what `unzip` would show.
+    let (code, stderr) = crafted(
+        &|f| f.insert(0, ("page.htmX".into(), b"<h1>fake</h1>".to_vec())),
+        Some(("page.htmX", "page.html")),
+    );
+    assert_eq!(code, 1);
+    assert!(
+        stderr.contains("two entries with the same name"),
+        "{stderr}"
+    );
+    // A directory entry that carries data.
+    let (code, stderr) = crafted(
+        &|f| f.push(("hiddenX".into(), b"payload".to_vec())),
+        Some(("hiddenX", "hidden/")),
+    );
+    assert_eq!(code, 1);
+    assert!(
+        stderr.contains("`hidden/` is a directory entry that carries data"),
+        "{stderr}"
+    );
+    // A listed file replaced by a symbolic link whose target is its text.
+    let notice = files
+        .iter()
+        .find(|(n, _)| n == "notice.txt")
+        .unwrap()
+        .1
+        .clone();
+    let mut zip = zip::ZipWriter::new(std::fs::File::create(&path).unwrap());
+    let options = zip::write::SimpleFileOptions::default();
+    for (name, bytes) in &files {
+        if name == "notice.txt" {
+            zip.add_symlink(
+                name.as_str(),
+                String::from_utf8(notice.clone()).unwrap(),
+                options,
+            )
+            .unwrap();
+        } else {
+            zip.start_file(name.as_str(), options).unwrap();
+            zip.write_all(bytes).unwrap();
+        }
+    }
+    zip.finish().unwrap();
+    let (code, stderr) = verify(fixture.path(), &path, &[]);
+    assert_eq!(code, 1);
+    assert!(
+        stderr.contains("`notice.txt` is not a regular file"),
+        "{stderr}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn verifying_huge_listed_entries_streams_them() {
+    let (fixture, _, files) = exported_bundle(71).await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("huge.zip");
+    // Four listed entries of 128 MB each (zeros: a few hundred KB zipped).
+    let mut zip = zip::ZipWriter::new(std::fs::File::create(&path).unwrap());
+    let options = zip::write::SimpleFileOptions::default().large_file(true);
+    let zeros = vec![0u8; 1 << 20];
+    let big: Vec<String> = (0..4)
+        .map(|i| format!("images/listing-{}.jpg", i + 1))
+        .collect();
+    for (name, bytes) in &files {
+        zip.start_file(name.as_str(), options).unwrap();
+        if big.contains(name) {
+            for _ in 0..128 {
+                zip.write_all(&zeros).unwrap();
+            }
+        } else {
+            zip.write_all(bytes).unwrap();
+        }
+    }
+    for name in big.iter().filter(|n| !files.iter().any(|(f, _)| f == *n)) {
+        zip.start_file(name.as_str(), options).unwrap();
+        for _ in 0..128 {
+            zip.write_all(&zeros).unwrap();
+        }
+    }
+    zip.finish().unwrap();
+    let bundle = path.to_str().unwrap();
+    let done = util::run_measured(
+        fixture.path(),
+        &["evidence", "verify", bundle],
+        std::time::Duration::from_secs(120),
+    );
+    assert_eq!(done.code, 1, "{}", done.stderr);
+    assert!(
+        done.stderr.contains("differs from the manifest"),
+        "{}",
+        done.stderr
+    );
+    assert!(
+        done.peak_rss_mb < 64.0,
+        "verifying held {:.0} MB",
+        done.peak_rss_mb
+    );
+}

@@ -5,7 +5,6 @@
 
 use std::io::Write as _;
 use std::path::Path;
-use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -15,84 +14,24 @@ use axum::response::IntoResponse;
 use axum::Router;
 use knockoff::store::Store;
 
-use crate::util::{self, Hits};
+use crate::util::{self, Hits, Measured};
 
 /// Peak resident memory any crawl here may reach.
 const RSS_LIMIT_MB: f64 = 300.0;
 
-/// How a crawl child ended.
-struct Crawled {
-    code: i32,
-    stdout: String,
-    stderr: String,
-    peak_rss_mb: f64,
-    seconds: f64,
-}
-
-impl Crawled {
-    fn assert_finished(&self) {
-        assert_eq!(self.code, 0, "the crawl failed:\n{}", self.stderr);
-        assert!(
-            self.peak_rss_mb < RSS_LIMIT_MB,
-            "the crawl peaked at {:.0} MB",
-            self.peak_rss_mb
-        );
-    }
-}
-
 /// Runs `knockoff crawl` in `workspace`, killed after `limit`.
-///
-/// Peak memory is the child's own high-water mark (VmHWM), sampled every
-/// 10 ms: its rusage would count the test process too, whose address space
-/// the child shares until exec (posix_spawn uses vfork).
-fn crawl(workspace: &Path, limit: Duration) -> Crawled {
-    let started = Instant::now();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_knockoff"))
-        .arg("--workspace")
-        .arg(workspace)
-        .arg("crawl")
-        .env("RUST_LOG", "knockoff=warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let status_file = format!("/proc/{}/status", child.id());
-    let mut stdout = child.stdout.take().unwrap();
-    let mut stderr = child.stderr.take().unwrap();
-    let out_reader = std::thread::spawn(move || {
-        let mut text = String::new();
-        std::io::Read::read_to_string(&mut stdout, &mut text).ok();
-        text
-    });
-    let err_reader = std::thread::spawn(move || {
-        let mut text = String::new();
-        std::io::Read::read_to_string(&mut stderr, &mut text).ok();
-        text
-    });
-    let mut peak_kb = 0u64;
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if let Ok(text) = std::fs::read_to_string(&status_file) {
-            let hwm = text
-                .lines()
-                .find_map(|l| l.strip_prefix("VmHWM:"))
-                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok());
-            peak_kb = peak_kb.max(hwm.unwrap_or(0));
-        }
-        if started.elapsed() > limit {
-            child.kill().unwrap();
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    };
-    Crawled {
-        code: status.code().unwrap_or(-1),
-        stdout: out_reader.join().unwrap(),
-        stderr: err_reader.join().unwrap(),
-        peak_rss_mb: peak_kb as f64 / 1024.0,
-        seconds: started.elapsed().as_secs_f64(),
-    }
+fn crawl(workspace: &Path, limit: Duration) -> Measured {
+    util::run_measured(workspace, &["crawl"], limit)
+}
+
+fn assert_finished(done: &Measured) {
+    assert_eq!(done.code, 0, "the crawl failed:\n{}", done.stderr);
+    eprintln!("crawl peaked at {:.0} MB", done.peak_rss_mb);
+    assert!(
+        done.peak_rss_mb < RSS_LIMIT_MB,
+        "the crawl peaked at {:.0} MB",
+        done.peak_rss_mb
+    );
 }
 
 /// A workspace with one target on `base` whose search page is `/search`.
@@ -174,7 +113,7 @@ async fn a_crawl_delay_of_1e30_is_capped_and_the_crawl_finishes() {
     })
     .await
     .unwrap();
-    done.assert_finished();
+    assert_finished(&done);
     assert_eq!(titles(&store(dir.path())), ["Kept"]);
     // The capped delay still spaces every request.
     let times: Vec<Instant> = hits.all().iter().map(|(t, _)| *t).collect();
@@ -218,7 +157,7 @@ async fn long_retry_after_defers_the_host(retry_after: &'static str) {
     })
     .await
     .unwrap();
-    first.assert_finished();
+    assert_finished(&first);
     assert!(
         first.seconds < 30.0,
         "the run waited {:.0} s",
@@ -237,7 +176,7 @@ async fn long_retry_after_defers_the_host(retry_after: &'static str) {
     let second = tokio::task::spawn_blocking(move || crawl(&path, Duration::from_secs(60)))
         .await
         .unwrap();
-    second.assert_finished();
+    assert_finished(&second);
     assert_eq!(titles(&store(dir.path())), ["A", "B"]);
     assert!(errors(&store(dir.path())).is_empty());
 }
@@ -281,7 +220,7 @@ async fn robots_txt_behind_redirects_is_followed_and_obeyed() {
     let done = tokio::task::spawn_blocking(move || crawl(&path, Duration::from_secs(60)))
         .await
         .unwrap();
-    done.assert_finished();
+    assert_finished(&done);
     assert_eq!(titles(&store(dir.path())), ["Ok"]);
     assert!(!hits.paths().iter().any(|p| p.starts_with("/secret")));
     assert!(errors(&store(dir.path()))
@@ -333,7 +272,7 @@ async fn other_ports_on_the_targets_own_address_are_refused() {
     let done = tokio::task::spawn_blocking(move || crawl(&path, Duration::from_secs(60)))
         .await
         .unwrap();
-    done.assert_finished();
+    assert_finished(&done);
     assert!(
         victim_hits.paths().is_empty(),
         "reached another port: {:?}",
@@ -370,7 +309,7 @@ async fn two_hundred_thousand_nested_divs_cost_a_page_not_the_night() {
     let done = tokio::task::spawn_blocking(move || crawl(&path, Duration::from_secs(90)))
         .await
         .unwrap();
-    done.assert_finished();
+    assert_finished(&done);
     assert_eq!(titles(&store(dir.path())), ["After", "Deep"]);
 }
 
@@ -435,7 +374,7 @@ async fn twelve_huge_sixteen_bit_pngs_stay_under_the_memory_limit() {
     let done = tokio::task::spawn_blocking(move || crawl(&path, Duration::from_secs(120)))
         .await
         .unwrap();
-    done.assert_finished();
+    assert_finished(&done);
     let store = store(dir.path());
     assert_eq!(titles(&store), ["Heavy"]);
     let stored = store

@@ -265,3 +265,64 @@ pub fn have_warcio() -> bool {
         .is_ok_and(|o| o.status.success());
     have_external("Python's warcio", present, "pip install warcio")
 }
+
+/// How a child knockoff ended, and what it cost.
+pub struct Measured {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+    pub peak_rss_mb: f64,
+    pub seconds: f64,
+}
+
+/// Runs the knockoff binary in `workspace`, killed after `limit`.
+///
+/// Peak memory is the child's own high-water mark (VmHWM), sampled every
+/// 10 ms: its rusage would count the test process too, whose address space
+/// the child shares until exec (posix_spawn uses vfork).
+pub fn run_measured(workspace: &Path, args: &[&str], limit: std::time::Duration) -> Measured {
+    let started = Instant::now();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_knockoff"))
+        .arg("--workspace")
+        .arg(workspace)
+        .args(args)
+        .env("RUST_LOG", "knockoff=warn")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let status_file = format!("/proc/{}/status", child.id());
+    let read_all = |mut pipe: Box<dyn std::io::Read + Send>| {
+        std::thread::spawn(move || {
+            let mut text = String::new();
+            pipe.read_to_string(&mut text).ok();
+            text
+        })
+    };
+    let out_reader = read_all(Box::new(child.stdout.take().unwrap()));
+    let err_reader = read_all(Box::new(child.stderr.take().unwrap()));
+    let mut peak_kb = 0u64;
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if let Ok(text) = std::fs::read_to_string(&status_file) {
+            let hwm = text
+                .lines()
+                .find_map(|l| l.strip_prefix("VmHWM:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok());
+            peak_kb = peak_kb.max(hwm.unwrap_or(0));
+        }
+        if started.elapsed() > limit {
+            child.kill().unwrap();
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    };
+    Measured {
+        code: status.code().unwrap_or(-1),
+        stdout: out_reader.join().unwrap(),
+        stderr: err_reader.join().unwrap(),
+        peak_rss_mb: peak_kb as f64 / 1024.0,
+        seconds: started.elapsed().as_secs_f64(),
+    }
+}

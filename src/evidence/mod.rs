@@ -14,7 +14,7 @@ mod report;
 pub mod screenshot;
 pub mod warc;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
@@ -32,6 +32,12 @@ pub const FORMAT_VERSION: u32 = 1;
 pub const KEY_FILE: &str = "evidence-signing.key";
 /// Largest file a bundle may hold, so a hostile zip cannot exhaust memory.
 const MAX_ENTRY_BYTES: u64 = 512 << 20;
+/// Largest total a bundle may unpack to.
+const MAX_BUNDLE_BYTES: u64 = 2 << 30;
+/// Most entries a bundle may hold.
+const MAX_ENTRIES: usize = 10_000;
+/// Largest manifest read.
+const MAX_MANIFEST_BYTES: u64 = 16 << 20;
 
 /// One file of a bundle as the manifest lists it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -295,6 +301,9 @@ pub fn export(config: &Config, store: &Store, id: MatchId, out_dir: &Path) -> Re
 #[derive(Debug, Clone)]
 pub struct Verified {
     pub manifest: Manifest,
+    /// Whether the signing key was checked against a trusted one; if not,
+    /// anyone could have re-signed the bundle with a key of their own.
+    pub key_checked: bool,
 }
 
 /// Why a bundle does not verify: one sentence naming the file.
@@ -320,7 +329,23 @@ pub fn verify(path: &Path, expected_key: Option<&str>) -> Result<Verified, Verif
         .or_else(|e| fail(format!("{} cannot be opened ({e})", path.display())))?;
     let mut zip = zip::ZipArchive::new(file)
         .or_else(|e| fail(format!("{} is not a zip file ({e})", path.display())))?;
-    let mut contents: BTreeMap<String, Vec<u8>> = BTreeMap::new();
+    if zip.has_duplicate_names() {
+        // `unzip` would show one copy and we would check another.
+        return fail(format!(
+            "{} holds two entries with the same name",
+            path.display()
+        ));
+    }
+    if zip.len() > MAX_ENTRIES {
+        return fail(format!(
+            "{} holds {} entries, over the limit of {MAX_ENTRIES}",
+            path.display(),
+            zip.len()
+        ));
+    }
+    // Every entry's name and kind first, from the central directory alone.
+    let mut unlisted: BTreeSet<String> = BTreeSet::new();
+    let mut total: u64 = 0;
     for i in 0..zip.len() {
         let entry = zip.by_index_raw(i).or_else(|e| {
             fail(format!(
@@ -339,28 +364,45 @@ pub fn verify(path: &Path, expected_key: Option<&str>) -> Result<Verified, Verif
                 "`{name}` has a path outside the bundle (absolute or with ..)"
             ));
         }
+        let kind = entry.unix_mode().map(|mode| mode & 0o170000);
         if entry.is_dir() {
+            if entry.size() > 0 || entry.compressed_size() > 0 {
+                return fail(format!("`{name}` is a directory entry that carries data"));
+            }
             continue;
+        }
+        if kind.is_some_and(|kind| kind != 0 && kind != 0o100000) {
+            return fail(format!(
+                "`{name}` is not a regular file (a symbolic link or device entry)"
+            ));
         }
         if entry.size() > MAX_ENTRY_BYTES {
             return fail(format!("`{name}` is larger than {MAX_ENTRY_BYTES} bytes"));
         }
-        drop(entry);
+        total = total.saturating_add(entry.size());
+        if total > MAX_BUNDLE_BYTES {
+            return fail(format!(
+                "{} unpacks to more than {MAX_BUNDLE_BYTES} bytes",
+                path.display()
+            ));
+        }
+        unlisted.insert(name);
+    }
+    let mut read_small = |name: &str, limit: u64| -> Result<Vec<u8>, VerifyError> {
         let entry = zip
-            .by_index(i)
-            .or_else(|e| fail(format!("`{name}` is unreadable ({e})")))?;
+            .by_name(name)
+            .or_else(|_| fail(format!("`{name}` is missing")))?;
         let mut bytes = Vec::new();
         entry
-            .take(MAX_ENTRY_BYTES + 1)
+            .take(limit + 1)
             .read_to_end(&mut bytes)
             .or_else(|e| fail(format!("`{name}` is unreadable ({e})")))?;
-        if contents.insert(name.clone(), bytes).is_some() {
-            return fail(format!("`{name}` is in the bundle twice"));
+        if bytes.len() as u64 > limit {
+            return fail(format!("`{name}` is larger than {limit} bytes"));
         }
-    }
-    let manifest_bytes = contents
-        .remove("manifest.json")
-        .ok_or_else(|| VerifyError("`manifest.json` is missing".into()))?;
+        Ok(bytes)
+    };
+    let manifest_bytes = read_small("manifest.json", MAX_MANIFEST_BYTES)?;
     let manifest: Manifest = serde_json::from_slice(&manifest_bytes)
         .or_else(|e| fail(format!("`manifest.json` is not a knockoff manifest ({e})")))?;
     if manifest.format_version != FORMAT_VERSION {
@@ -369,31 +411,37 @@ pub fn verify(path: &Path, expected_key: Option<&str>) -> Result<Verified, Verif
             manifest.format_version
         ));
     }
-    let signature_text = contents.remove(&manifest.signature.file).ok_or_else(|| {
-        VerifyError(format!(
+    let signature_text = read_small(&manifest.signature.file, 1024).or_else(|_| {
+        fail(format!(
             "`{}` (the signature) is missing",
             manifest.signature.file
         ))
     })?;
+    unlisted.remove("manifest.json");
+    unlisted.remove(&manifest.signature.file);
     for listed in &manifest.files {
-        let Some(bytes) = contents.remove(&listed.path) else {
+        if !unlisted.remove(&listed.path) {
             return fail(format!(
                 "`{}` is in the manifest but missing from the bundle",
                 listed.path
             ));
-        };
-        if bytes.len() as u64 != listed.bytes || sha256_hex(&bytes) != listed.sha256 {
+        }
+        // Hashed while it streams: a bundle's size never becomes memory.
+        let entry = zip
+            .by_name(&listed.path)
+            .or_else(|e| fail(format!("`{}` is unreadable ({e})", listed.path)))?;
+        let mut hasher = Sha256::new();
+        let bytes = std::io::copy(&mut entry.take(MAX_ENTRY_BYTES + 1), &mut hasher)
+            .or_else(|e| fail(format!("`{}` is unreadable ({e})", listed.path)))?;
+        let sha256 = hex::encode(hasher.finalize());
+        if bytes != listed.bytes || sha256 != listed.sha256 {
             return fail(format!(
-                "`{}` differs from the manifest: sha256 {} ({} bytes), expected {} ({} bytes)",
-                listed.path,
-                sha256_hex(&bytes),
-                bytes.len(),
-                listed.sha256,
-                listed.bytes
+                "`{}` differs from the manifest: sha256 {sha256} ({bytes} bytes), expected {} ({} bytes)",
+                listed.path, listed.sha256, listed.bytes
             ));
         }
     }
-    if let Some(extra) = contents.keys().next() {
+    if let Some(extra) = unlisted.iter().next() {
         return fail(format!(
             "`{extra}` is in the bundle but not in the manifest"
         ));
@@ -432,7 +480,18 @@ pub fn verify(path: &Path, expected_key: Option<&str>) -> Result<Verified, Verif
             ));
         }
     }
-    Ok(Verified { manifest })
+    Ok(Verified {
+        manifest,
+        key_checked: expected_key.is_some(),
+    })
+}
+
+/// The workspace's public signing key, hex, if it has one (never creates it).
+pub fn workspace_public_key(workspace: &Path) -> Result<Option<String>> {
+    if !workspace.join(KEY_FILE).exists() {
+        return Ok(None);
+    }
+    signing_key(workspace).map(|key| Some(public_key_hex(&key)))
 }
 
 #[cfg(test)]
