@@ -810,3 +810,56 @@ async fn serve_stops_accepting_and_returns_on_shutdown() {
     assert!(tokio::net::TcpStream::connect(address).await.is_err());
     drop(fixture);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bundles_are_exported_once_by_a_reviewer_and_races_are_reported() {
+    let ui = Reviewed::start(SessionPolicy::default()).await;
+    let (rita, ana, vic) = (
+        ui.sign_in("rita").await,
+        ui.sign_in("ana").await,
+        ui.sign_in("vic").await,
+    );
+    let (_, page) = ui.get("/", &rita).await;
+    let rita_csrf = Reviewed::csrf(&page);
+    let (_, page) = ui.get("/", &ana).await;
+    let ana_csrf = Reviewed::csrf(&page);
+    let id = ui.pending_ids()[0];
+    let path = format!("/match/{id}/confirm");
+    assert_eq!(
+        ui.post(&path, &rita, &[("csrf", &rita_csrf)]).await,
+        StatusCode::SEE_OTHER
+    );
+    // Ana was looking at the same match: she is told, and nothing changes.
+    let late = Reviewed::client()
+        .post(format!("{}/match/{id}/dismiss", ui.base))
+        .header("cookie", &ana)
+        .form(&[("csrf", ana_csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(late.status(), StatusCode::CONFLICT);
+    assert!(late.text().await.unwrap().contains("is confirmed now"));
+    assert_eq!(ui.status_of(id), "confirmed");
+
+    let bundle = format!("/match/{id}/bundle");
+    assert_eq!(
+        ui.fetch(&bundle, &vic).await.status(),
+        StatusCode::FORBIDDEN
+    );
+    let first = ui.fetch(&bundle, &rita).await.bytes().await.unwrap();
+    let again = ui.fetch(&bundle, &vic).await;
+    assert_eq!(again.status(), StatusCode::OK);
+    assert_eq!(
+        again.bytes().await.unwrap(),
+        first,
+        "served, not re-exported"
+    );
+    let exports = ui
+        .store
+        .audit_log(Some(MatchId(id)))
+        .unwrap()
+        .into_iter()
+        .filter(|row| row.action == "evidence exported" && row.actor == "rita")
+        .count();
+    assert_eq!(exports, 1);
+}

@@ -93,6 +93,29 @@ pub struct AuditRow {
     pub detail: Option<String>,
 }
 
+/// What a new verdict does to a match that already exists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Transition {
+    /// Status unchanged (score and signals are refreshed).
+    Stay,
+    /// Dismissed → pending: the listing changed materially since.
+    Reopen,
+    /// Pending → dismissed by the matcher: it no longer scores enough.
+    Withdraw,
+}
+
+/// The queue's state machine for the matcher's side: `above` is whether the
+/// new score reaches the threshold (false when the product is no longer
+/// judged at all). Confirmed stays confirmed; an escalated match waits for
+/// the senior reviewer it was escalated to, whatever the score does.
+fn transition(status: &str, escalated: bool, above: bool, material_changed: bool) -> Transition {
+    match status {
+        "dismissed" if above && material_changed => Transition::Reopen,
+        "pending" if !above && !escalated => Transition::Withdraw,
+        _ => Transition::Stay,
+    }
+}
+
 /// There is no match with this id: the caller's mistake, not the store's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("there is no match with id {0}")]
@@ -280,12 +303,13 @@ impl Store {
         let tx = conn.transaction()?;
         let mut changes = QueueChanges::default();
         let at = now();
-        let existing: Vec<(i64, String, String, Option<String>)> = {
+        let existing: Vec<(i64, String, String, Option<String>, bool)> = {
             let mut stmt = tx.prepare_cached(
-                "SELECT id, product_id, status, decided_key FROM matches WHERE listing_id = ?1",
+                "SELECT id, product_id, status, decided_key, escalated_at IS NOT NULL
+                 FROM matches WHERE listing_id = ?1",
             )?;
             let rows = stmt.query_map([listing.0], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
             })?;
             rows.collect::<rusqlite::Result<_>>()?
         };
@@ -312,11 +336,15 @@ impl Store {
                     changes.queued_high += (verdict.score >= HIGH_SCORE) as u32;
                 }
                 None => {}
-                Some((id, _, status, decided_key)) => {
-                    let reopen = status == "dismissed"
-                        && above
-                        && decided_key.as_deref() != Some(material_key);
-                    let withdraw = status == "pending" && !above;
+                Some((id, _, status, decided_key, escalated)) => {
+                    let step = transition(
+                        status,
+                        *escalated,
+                        above,
+                        decided_key.as_deref() != Some(material_key),
+                    );
+                    let reopen = step == Transition::Reopen;
+                    let withdraw = step == Transition::Withdraw;
                     let new_status = if reopen {
                         "pending"
                     } else if withdraw {
@@ -362,8 +390,9 @@ impl Store {
             }
         }
         // Pending matches of products no longer judged for this listing.
-        for (id, product, status, _) in &existing {
-            if status == "pending" && !verdicts.iter().any(|v| &v.product_id == product) {
+        for (id, product, status, _, escalated) in &existing {
+            let judged = verdicts.iter().any(|v| &v.product_id == product);
+            if !judged && transition(status, *escalated, false, false) == Transition::Withdraw {
                 tx.execute(
                     "UPDATE matches SET status = 'dismissed', decided_at = ?2, decided_by = ?3,
                         decided_key = material_key, note = 'withdrawn: no longer matches', updated_at = ?2
@@ -543,5 +572,47 @@ mod tests {
             .unwrap();
         assert_eq!(below.withdrawn, 1);
         assert_eq!(status(&store), "dismissed");
+    }
+
+    #[test]
+    fn the_matcher_side_of_the_state_machine() {
+        use Transition::*;
+        // (status, escalated, above, material change) → transition
+        for (status, escalated, above, changed, expected) in [
+            ("pending", false, true, false, Stay),
+            ("pending", false, false, false, Withdraw),
+            ("pending", true, false, false, Stay),
+            ("pending", true, false, true, Stay),
+            ("dismissed", false, true, true, Reopen),
+            ("dismissed", false, true, false, Stay),
+            ("dismissed", false, false, true, Stay),
+            ("confirmed", false, false, true, Stay),
+            ("confirmed", false, true, true, Stay),
+        ] {
+            assert_eq!(
+                transition(status, escalated, above, changed),
+                expected,
+                "{status} escalated={escalated} above={above} changed={changed}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_escalated_match_stays_pending_when_its_score_falls() {
+        let (store, listing) = store_with_listing();
+        store
+            .record_verdicts(listing, "k1", "m1", &[verdict(0.9)], 0.5)
+            .unwrap();
+        let id = MatchId(store.queue(None).unwrap()[0].id);
+        assert!(store.escalate(id, "rita", Some("ask legal")).unwrap());
+        let below = store
+            .record_verdicts(listing, "k2", "m1", &[verdict(0.2)], 0.5)
+            .unwrap();
+        assert_eq!(below.withdrawn, 0);
+        let gone = store
+            .record_verdicts(listing, "k3", "m1", &[], 0.5)
+            .unwrap();
+        assert_eq!(gone.withdrawn, 0);
+        assert_eq!(status(&store), "pending");
     }
 }

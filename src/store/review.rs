@@ -353,6 +353,21 @@ impl Store {
         Ok(())
     }
 
+    /// Appends an audit row about match `id` (an evidence export, say).
+    pub fn record_match_event(
+        &self,
+        id: MatchId,
+        actor: &str,
+        action: &str,
+        detail: &str,
+    ) -> Result<()> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        audit(&tx, actor, action, Some(id.0), detail)?;
+        tx.commit()?;
+        Ok(())
+    }
+
     /// Flags pending match `id` for a senior look; it stays pending.
     pub fn escalate(&self, id: MatchId, actor: &str, note: Option<&str>) -> Result<bool> {
         let mut conn = self.conn();

@@ -68,6 +68,8 @@ pub enum AppError {
     NotFound(String),
     Forbidden(String),
     BadRequest(String),
+    /// Someone else changed it first (two reviewers, one match).
+    Conflict(String),
     TooManyAttempts(std::time::Duration),
     Internal(anyhow::Error),
 }
@@ -88,6 +90,7 @@ impl IntoResponse for AppError {
             AppError::NotFound(text) => (StatusCode::NOT_FOUND, "Not found", text),
             AppError::Forbidden(text) => (StatusCode::FORBIDDEN, "Not allowed", text),
             AppError::BadRequest(text) => (StatusCode::BAD_REQUEST, "Bad request", text),
+            AppError::Conflict(text) => (StatusCode::CONFLICT, "Already decided", text),
             AppError::TooManyAttempts(wait) => (
                 StatusCode::TOO_MANY_REQUESTS,
                 "Too many attempts",
@@ -97,11 +100,15 @@ impl IntoResponse for AppError {
                 ),
             ),
             AppError::Internal(error) => {
-                tracing::error!("{error:#}");
+                // The chain names files, paths and SQL: for the log only.
+                let reference = &auth::random_token()[..8];
+                tracing::error!(reference, "{error:#}");
                 (
                     StatusCode::INTERNAL_SERVER_ERROR,
                     "Something went wrong",
-                    format!("{error:#}"),
+                    format!(
+                        "The server could not do that. The server's log has the details under reference {reference}."
+                    ),
                 )
             }
         };
@@ -363,10 +370,7 @@ impl Form {
     /// Where to go after an action: the page it came from (a local path
     /// only), at the next match.
     fn back(&self) -> String {
-        let back = self
-            .get("back")
-            .filter(|b| b.starts_with('/') && !b.starts_with("//") && !b.contains('\\'))
-            .unwrap_or("/");
+        let back = self.get("back").filter(|b| is_local_path(b)).unwrap_or("/");
         match self
             .get("next")
             .filter(|n| n.bytes().all(|b| b.is_ascii_digit()))
@@ -375,6 +379,16 @@ impl Form {
             None => back.to_string(),
         }
     }
+}
+
+/// A path on this server and nothing else. Browsers drop tabs and
+/// newlines from URLs and read `\\` as `/`, so `/\t/evil.example` would be
+/// `//evil.example`: no control characters, no backslash, and never a
+/// second slash at the start.
+fn is_local_path(path: &str) -> bool {
+    path.starts_with('/')
+        && path.as_bytes().get(1) != Some(&b'/')
+        && !path.chars().any(|c| c.is_control() || c == '\\')
 }
 
 fn require_decider(session: &Session) -> Result<()> {
@@ -739,7 +753,17 @@ async fn act(
     let text = text.map(|t| t.chars().take(2000).collect::<String>());
     let store = state.store.clone();
     let actor = session.user.name.clone();
-    blocking(move || apply(&store, MatchId(id), &action, &actor, text.as_deref())).await?;
+    let verb = action.clone();
+    let applied =
+        blocking(move || apply(&store, MatchId(id), &action, &actor, text.as_deref())).await?;
+    if !applied {
+        let store = state.store.clone();
+        let now = blocking(move || store.review_entry(MatchId(id))).await?;
+        let status = now.map_or("gone".to_string(), |e| e.entry.status);
+        return Err(AppError::Conflict(format!(
+            "Match #{id} is {status} now: someone decided it first, so your {verb} changed nothing."
+        )));
+    }
     Ok(Redirect::to(&form.back()).into_response())
 }
 
@@ -778,39 +802,59 @@ async fn bulk(
     Ok(Redirect::to(&form.back()).into_response())
 }
 
-/// The evidence bundle of a confirmed match, exported now and downloaded.
-async fn bundle(State(state): State<Shared>, Path(id): Path<i64>) -> Result<Response> {
+/// The evidence bundle of a confirmed match. An exported bundle is served
+/// as it is, never re-exported behind counsel's back; when there is none
+/// yet, a reviewer's download exports it (audited) and a viewer is told
+/// to ask one.
+async fn bundle(
+    State(state): State<Shared>,
+    Extension(session): Extension<Session>,
+    Path(id): Path<i64>,
+) -> Result<Response> {
     let store = state.store.clone();
     let config = state.config.clone();
+    let may_export = session.user.role.can_decide();
+    let actor = session.user.name.clone();
     let bytes = blocking(move || {
         let Some(entry) = store.review_entry(MatchId(id))? else {
-            return Ok(None);
+            return Ok(Err(AppError::NotFound(format!("There is no match #{id}."))));
         };
         if entry.entry.status != "confirmed" {
-            return Ok(Some(Err(entry.entry.status)));
+            return Ok(Err(AppError::BadRequest(format!(
+                "Match #{id} is {}; bundles are for confirmed matches.",
+                entry.entry.status
+            ))));
         }
         let out = config.workspace.join("evidence");
-        let path = crate::evidence::export(&config, &store, MatchId(id), &out)?;
-        Ok(Some(Ok(std::fs::read(&path)?)))
+        let path = out.join(format!("bundle-{id}.zip"));
+        if !path.exists() {
+            if !may_export {
+                return Ok(Err(AppError::Forbidden(format!(
+                    "Match #{id} has no evidence bundle yet; a reviewer's download exports it."
+                ))));
+            }
+            let written = crate::evidence::export(&config, &store, MatchId(id), &out)?;
+            store.record_match_event(
+                MatchId(id),
+                &actor,
+                "evidence exported",
+                &written.display().to_string(),
+            )?;
+        }
+        Ok(Ok(std::fs::read(&path)?))
     })
     .await?;
-    match bytes {
-        None => Err(AppError::NotFound(format!("There is no match #{id}."))),
-        Some(Err(status)) => Err(AppError::BadRequest(format!(
-            "Match #{id} is {status}; bundles are for confirmed matches."
-        ))),
-        Some(Ok(bytes)) => Ok((
-            [
-                (header::CONTENT_TYPE, "application/zip".to_string()),
-                (
-                    header::CONTENT_DISPOSITION,
-                    format!("attachment; filename=\"bundle-{id}.zip\""),
-                ),
-            ],
-            bytes,
-        )
-            .into_response()),
-    }
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/zip".to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"bundle-{id}.zip\""),
+            ),
+        ],
+        bytes?,
+    )
+        .into_response())
 }
 
 /// Drafts the takedown notice of one confirmed match and downloads it.
@@ -1026,4 +1070,33 @@ async fn script() -> Response {
         include_str!("assets/app.js"),
     )
         .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_local_paths_are_followed_back() {
+        for good in [
+            "/",
+            "/?status=pending&q=orvane bag",
+            "/match/12#m13",
+            "/seller?name=café",
+        ] {
+            assert!(is_local_path(good), "{good}");
+        }
+        for evil in [
+            "//evil.example",
+            "/\\evil.example",
+            "/\t/evil.example",
+            "/\n/evil.example",
+            "\\\\evil.example",
+            "https://evil.example",
+            "evil",
+            "",
+        ] {
+            assert!(!is_local_path(evil), "{evil:?}");
+        }
+    }
 }
