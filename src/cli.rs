@@ -589,6 +589,28 @@ pub fn render_judge_report(report: &JudgeReport) -> String {
     )
 }
 
+/// Scraped text as a terminal may show it: control characters (ESC
+/// sequences write the clipboard, clear the screen, retitle the window)
+/// and bidi overrides are dropped. Extraction drops them too; stores
+/// written before it did may still hold some.
+fn terminal(text: &str) -> String {
+    text.chars()
+        .filter(|c| !crate::extract::is_unsafe_char(*c))
+        .collect()
+}
+
+/// A CSV cell a spreadsheet will not run: text starting with `=`, `+`,
+/// `-`, `@`, tab or carriage return gets a leading `'` (OWASP's advice).
+/// Numbers stay numbers.
+fn csv_cell(text: String) -> String {
+    let formula = text.starts_with(['=', '+', '-', '@', '\t', '\r']);
+    if formula && text.parse::<f64>().is_err() {
+        format!("'{text}")
+    } else {
+        text
+    }
+}
+
 /// The reasons of a queue entry, from its stored signals.
 fn reasons(entry: &QueueEntry) -> String {
     serde_json::from_value::<crate::matching::score::Signals>(entry.signals.clone())
@@ -622,21 +644,24 @@ pub fn write_queue(out: &mut dyn Write, entries: &[QueueEntry], format: Format) 
                 "reasons",
             ])?;
             for e in entries {
-                writer.write_record([
-                    e.id.to_string(),
-                    e.status.clone(),
-                    format!("{:.3}", e.score),
-                    e.product_id.clone(),
-                    e.target.clone(),
-                    e.listing_url.clone(),
-                    e.title.clone().unwrap_or_default(),
-                    e.price.map(|p| p.to_string()).unwrap_or_default(),
-                    e.currency.clone().unwrap_or_default(),
-                    e.seller.clone().unwrap_or_default(),
-                    e.first_seen.clone(),
-                    e.last_seen.clone(),
-                    reasons(e),
-                ])?;
+                writer.write_record(
+                    [
+                        e.id.to_string(),
+                        e.status.clone(),
+                        format!("{:.3}", e.score),
+                        e.product_id.clone(),
+                        e.target.clone(),
+                        e.listing_url.clone(),
+                        e.title.clone().unwrap_or_default(),
+                        e.price.map(|p| p.to_string()).unwrap_or_default(),
+                        e.currency.clone().unwrap_or_default(),
+                        e.seller.clone().unwrap_or_default(),
+                        e.first_seen.clone(),
+                        e.last_seen.clone(),
+                        reasons(e),
+                    ]
+                    .map(csv_cell),
+                )?;
             }
             writer.flush()?;
         }
@@ -650,11 +675,11 @@ pub fn write_queue(out: &mut dyn Write, entries: &[QueueEntry], format: Format) 
                     e.score,
                     e.product_id,
                     e.target,
-                    e.title.as_deref().unwrap_or("-"),
-                    e.seller.as_deref().unwrap_or("-"),
+                    terminal(e.title.as_deref().unwrap_or("-")),
+                    terminal(e.seller.as_deref().unwrap_or("-")),
                 )?;
-                writeln!(out, "        {}", e.listing_url)?;
-                writeln!(out, "        why: {}", reasons(e))?;
+                writeln!(out, "        {}", terminal(&e.listing_url))?;
+                writeln!(out, "        why: {}", terminal(&reasons(e)))?;
             }
             writeln!(out, "{} matches", entries.len())?;
         }
@@ -754,18 +779,21 @@ pub fn write_listings(
             ])?;
             for l in listings {
                 let field = |v: &Option<String>| v.clone().unwrap_or_default();
-                writer.write_record([
-                    l.url.clone(),
-                    l.target.clone(),
-                    field(&l.listing.title),
-                    l.listing.price.map(|p| p.to_string()).unwrap_or_default(),
-                    field(&l.listing.currency),
-                    field(&l.listing.seller),
-                    field(&l.listing.description),
-                    l.listing.images.join(" "),
-                    l.first_seen.clone(),
-                    l.last_seen.clone(),
-                ])?;
+                writer.write_record(
+                    [
+                        l.url.clone(),
+                        l.target.clone(),
+                        field(&l.listing.title),
+                        l.listing.price.map(|p| p.to_string()).unwrap_or_default(),
+                        field(&l.listing.currency),
+                        field(&l.listing.seller),
+                        field(&l.listing.description),
+                        l.listing.images.join(" "),
+                        l.first_seen.clone(),
+                        l.last_seen.clone(),
+                    ]
+                    .map(csv_cell),
+                )?;
             }
             writer.flush()?;
         }
@@ -777,7 +805,7 @@ pub fn write_listings(
             )?;
             for l in listings {
                 let cut = |s: &Option<String>, n: usize| {
-                    let s = s.as_deref().unwrap_or("-");
+                    let s = terminal(s.as_deref().unwrap_or("-"));
                     if s.chars().count() > n {
                         format!("{}…", s.chars().take(n - 1).collect::<String>())
                     } else {
@@ -794,14 +822,62 @@ pub fn write_listings(
                     "{:<10} {:>10} {:<3} {:<20} {:<44} {}",
                     l.target,
                     price,
-                    l.listing.currency.as_deref().unwrap_or("-"),
+                    terminal(l.listing.currency.as_deref().unwrap_or("-")),
                     cut(&l.listing.seller, 20),
                     cut(&l.listing.title, 44),
-                    l.url
+                    terminal(&l.url)
                 )?;
             }
             writeln!(out, "{} listings", listings.len())?;
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn listing(title: &str, seller: &str) -> StoredListing {
+        StoredListing {
+            id: crate::store::ListingId(1),
+            url: "https://shop.example/1".into(),
+            target: "shop".into(),
+            listing: crate::extract::Listing {
+                title: Some(title.into()),
+                price: Some(-0.0),
+                seller: Some(seller.into()),
+                ..Default::default()
+            },
+            first_seen: "t".into(),
+            last_seen: "t".into(),
+            last_changed: "t".into(),
+        }
+    }
+
+    #[test]
+    fn escape_sequences_never_reach_the_terminal() {
+        let mut out = Vec::new();
+        let l = listing("Bag\u{1b}]52;c;ZXZpbA==\u{7}\u{1b}[2J", "\u{9b}31mshop");
+        write_listings(&mut out, &[l], Format::Table).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(
+            !text.chars().any(|c| c.is_control() && c != '\n'),
+            "{text:?}"
+        );
+        assert!(text.contains("Bag]52;c;ZXZpbA==[2J"));
+    }
+
+    #[test]
+    fn formulas_become_text_in_csv() {
+        let mut out = Vec::new();
+        let l = listing("=HYPERLINK(\"http://evil.example\",\"x\")", "@SUM(1)");
+        write_listings(&mut out, &[l], Format::Csv).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.contains("\"'=HYPERLINK("), "{text}");
+        assert!(text.contains(",'@SUM(1),"), "{text}");
+        assert_eq!(csv_cell("-12.5".into()), "-12.5");
+        assert_eq!(csv_cell("-1+2".into()), "'-1+2");
+        assert_eq!(csv_cell("plain".into()), "plain");
+    }
 }

@@ -711,6 +711,14 @@ fn parse_target(
     })
 }
 
+/// Whether `rel` under `dir`, symbolic links resolved, is still in `dir`.
+fn stays_inside(dir: &Path, rel: &Path) -> bool {
+    match (dir.canonicalize(), dir.join(rel).canonicalize()) {
+        (Ok(dir), Ok(file)) => file.starts_with(dir),
+        _ => false,
+    }
+}
+
 fn load_catalog(workspace: &Path, problems: &RefCell<Vec<Problem>>) -> Catalog {
     let dir = workspace.join("reference-images");
     let path = dir.join("products.toml");
@@ -771,6 +779,13 @@ fn load_catalog(workspace: &Path, problems: &RefCell<Vec<Problem>>) -> Catalog {
                 p.problem(
                     "images",
                     format!("`{rel}` does not exist in reference-images/"),
+                );
+            } else if !stays_inside(&dir, &rel_path) {
+                // A symbolic link out of the folder would put any file the
+                // server can read into the review UI and evidence bundles.
+                p.problem(
+                    "images",
+                    format!("`{rel}` leads outside reference-images/ (through a symbolic link)"),
                 );
             } else {
                 images.push(rel_path);

@@ -166,3 +166,37 @@ fn unknown_target_and_bad_flags_are_usage_errors() {
         Some(2)
     );
 }
+
+#[cfg(unix)]
+#[test]
+fn reference_photos_linked_from_outside_the_folder_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write(d, "targets/a.toml", GOOD_TARGET);
+    write(d, "outside/secret.png", "not for the review UI");
+    write(d, "reference-images/inside/real.png", "a photo");
+    std::os::unix::fs::symlink(
+        d.join("outside/secret.png"),
+        d.join("reference-images/leak.png"),
+    )
+    .unwrap();
+    // A link that stays inside the folder is fine.
+    std::os::unix::fs::symlink(
+        d.join("reference-images/inside/real.png"),
+        d.join("reference-images/alias.png"),
+    )
+    .unwrap();
+    write(
+        d,
+        "reference-images/products.toml",
+        "[brand]\nname = \"Orvane\"\n\n[[product]]\nid = \"P1\"\nname = \"One\"\nimages = [\"leak.png\", \"alias.png\"]\n",
+    );
+    let output = knockoff(d, &["check"]);
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("product[0].images: `leak.png` leads outside reference-images/"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("alias.png"), "{stderr}");
+}
