@@ -312,6 +312,9 @@ async fn screenshots_are_taken_at_capture_time_and_bundled() {
         .ends_with("resource"));
 }
 
+/// A bundle's files: (name, bytes), in zip order.
+type Files = Vec<(String, Vec<u8>)>;
+
 /// A workspace with one exported bundle: (fixture, bundle path, its files).
 async fn exported_bundle(seed: u64) -> (util::DemoFixture, PathBuf, Vec<(String, Vec<u8>)>) {
     let (fixture, _, store) = util::judged_workspace(Catalog::generate(seed, 12)).await;
@@ -386,7 +389,7 @@ async fn duplicate_names_directory_data_and_symlinks_are_refused() {
     let (fixture, _, files) = exported_bundle(67).await;
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("crafted.zip");
-    let crafted = |patch: &dyn Fn(&mut Vec<(String, Vec<u8>)>), rename: Option<(&str, &str)>| {
+    let crafted = |patch: &dyn Fn(&mut Files), rename: Option<(&str, &str)>| {
         let mut changed = files.clone();
         patch(&mut changed);
         write_zip(&path, &changed);
@@ -505,5 +508,21 @@ async fn verifying_huge_listed_entries_streams_them() {
         done.peak_rss_mb < 64.0,
         "verifying held {:.0} MB",
         done.peak_rss_mb
+    );
+}
+
+#[test]
+fn captured_pages_render_without_running_their_scripts() {
+    if !util::have_chromium(false) {
+        return;
+    }
+    let page = b"<html><body style=\"margin:0;background:#00ff00\">\
+        <script>document.body.style.background = '#ff0000';</script></body></html>";
+    let png = knockoff::evidence::screenshot::render(Path::new("/usr/bin/chromium"), page).unwrap();
+    let image = image::load_from_memory(&png).unwrap().to_rgb8();
+    assert_eq!(
+        image.get_pixel(20, 20).0,
+        [0, 255, 0],
+        "the page's script ran"
     );
 }

@@ -9,6 +9,7 @@ mod check;
 mod crawl;
 mod evidence;
 mod extract;
+mod fuzz;
 mod hostile;
 mod listings;
 mod matching;

@@ -289,7 +289,7 @@ async fn sign_in_roles_csrf_and_escaping() {
         (last.actor.as_str(), last.action.as_str()),
         ("rita", "confirmed")
     );
-    // Deciding it again is a no-op, not a second decision.
+    // Deciding it again is a no-op, not a second decision, and says so.
     assert_eq!(
         ui.post(
             &format!("/match/{target}/dismiss"),
@@ -297,7 +297,7 @@ async fn sign_in_roles_csrf_and_escaping() {
             &[("csrf", &csrf)]
         )
         .await,
-        StatusCode::SEE_OTHER
+        StatusCode::CONFLICT
     );
     assert_eq!(ui.status_of(target), "confirmed");
     assert_eq!(
