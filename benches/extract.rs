@@ -2,7 +2,8 @@
 //!
 //! `cargo bench --bench extract`. Pages are the demo marketplace's, padded
 //! with related-product cards to 100 KB (a typical listing page), plus a
-//! real Wayfair page when shared/realpages is present.
+//! real Wayfair page when shared/realpages is present, and a hostile page
+//! nested 200,000 deep.
 
 use std::hint::black_box;
 use std::io::Read;
@@ -73,6 +74,17 @@ fn bench(c: &mut Criterion) {
             })
         });
     }
+    // A hostile page: 200,000 nested <div>s (2.2 MB). Unbudgeted, html5ever's
+    // scope checks made this minutes of CPU; the parse budget reads it up
+    // to depth 512.
+    let deep = format!(
+        "<html><head><meta property=\"og:title\" content=\"Deep\"></head><body>{}</body></html>",
+        "<div>".repeat(200_000)
+    );
+    group.sample_size(10);
+    group.bench_function("hostile: 200,000 nested divs (2.2 MB)", |b| {
+        b.iter(|| extract::listing(black_box(&deep), &url, None))
+    });
     group.finish();
 }
 
