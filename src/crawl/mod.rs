@@ -116,7 +116,7 @@ pub async fn crawl(
         fetcher,
         run: run.clone(),
     });
-    drive(&ctx, progress).await?;
+    drive(&ctx, progress, process).await?;
 
     let summary = tokio::task::spawn_blocking(move || -> Result<RunSummary> {
         let summary = store.run_summary(&run)?;
@@ -232,7 +232,12 @@ struct Shared {
 }
 
 /// Runs every pending item of the run to completion, host by host.
-async fn drive(ctx: &Arc<Shared>, progress: Progress) -> Result<()> {
+/// `work` is [`process`] (a parameter so a test can make one item panic).
+async fn drive<Work, Done>(ctx: &Arc<Shared>, progress: Progress, work: Work) -> Result<()>
+where
+    Work: Fn(Arc<Shared>, FrontierItem) -> Done,
+    Done: std::future::Future<Output = Result<Vec<FrontierItem>>> + Send + 'static,
+{
     let store = ctx.store.clone();
     let run_id = ctx.run.id;
     let pending = tokio::task::spawn_blocking(move || store.pending_items(run_id)).await??;
@@ -260,7 +265,7 @@ async fn drive(ctx: &Arc<Shared>, progress: Progress) -> Result<()> {
                 *busy += 1;
                 let task_ctx = ctx.clone();
                 let task_item = item.clone();
-                let handle = tasks.spawn(async move { process(&task_ctx, task_item).await });
+                let handle = tasks.spawn(work(task_ctx, task_item));
                 working.insert(handle.id(), (host.clone(), item));
             }
         }
@@ -323,7 +328,8 @@ fn panic_text(error: tokio::task::JoinError) -> String {
 /// Fetches one item and stores what it yields; returns the new items it
 /// added to the frontier. Fetch failures are recorded, not returned: only a
 /// store failure stops the run.
-async fn process(ctx: &Arc<Shared>, item: FrontierItem) -> Result<Vec<FrontierItem>> {
+async fn process(ctx: Arc<Shared>, item: FrontierItem) -> Result<Vec<FrontierItem>> {
+    let ctx = &ctx;
     let Some(target) = ctx.config.target(&item.target).cloned() else {
         anyhow::bail!(
             "the run names target `{}`, which is no longer configured",
@@ -565,4 +571,65 @@ pub fn render_summary(summary: &RunSummary) -> String {
         let _ = writeln!(out, "  errors: {}", errors.join(", "));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_panic_in_one_item_is_that_items_failure_not_the_runs() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("targets")).unwrap();
+        std::fs::create_dir_all(dir.path().join("reference-images")).unwrap();
+        std::fs::write(
+            dir.path().join("targets/t.toml"),
+            "base_url = \"http://127.0.0.1:9\"\n",
+        )
+        .unwrap();
+        std::fs::write(
+            dir.path().join("reference-images/products.toml"),
+            "[brand]\nname = \"Orvane\"\n",
+        )
+        .unwrap();
+        let config = crate::config::load(dir.path()).unwrap();
+        let store = Arc::new(Store::open_in_memory().unwrap());
+        let seeds: Vec<NewItem> = ["/a", "/boom", "/c"]
+            .iter()
+            .map(|path| NewItem {
+                target: "t".into(),
+                kind: ItemKind::Listing,
+                url: format!("http://127.0.0.1:9{path}"),
+                query: None,
+                page: None,
+            })
+            .collect();
+        let run = store.start_run(&["t".into()], None, &seeds).unwrap();
+        let ctx = Arc::new(Shared {
+            fetcher: Arc::new(Fetcher::new(&config).await.unwrap()),
+            config,
+            store: store.clone(),
+            run: run.clone(),
+        });
+        // Stands in for a parser bug that a hostile page sets off.
+        let work = |ctx: Arc<Shared>, item: FrontierItem| async move {
+            assert!(!item.url.ends_with("/boom"), "a parser bug");
+            blocking(&ctx, move |ctx| {
+                let error = CrawlError {
+                    kind: "http_4xx".into(),
+                    message: "gone".into(),
+                };
+                ctx.store.fail_item(ctx.run.id, &item, &[], &error)?;
+                Ok(vec![])
+            })
+            .await
+        };
+        drive(&ctx, Progress::hidden(), work).await.unwrap();
+        let errors = store.run_errors(run.id).unwrap();
+        let panics: Vec<_> = errors.iter().filter(|(kind, ..)| kind == "panic").collect();
+        assert_eq!(panics.len(), 1, "{errors:?}");
+        assert!(panics[0].1.ends_with("/boom") && panics[0].2.contains("a parser bug"));
+        assert_eq!(errors.len(), 3, "the other items were done too");
+        assert!(store.pending_items(run.id).unwrap().is_empty());
+    }
 }

@@ -550,9 +550,7 @@ impl Store {
     ) -> Result<()> {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
-        insert_exchanges(&tx, run, exchanges)?;
-        insert_error(&tx, run, &item.target, &item.url, error)?;
-        set_state(&tx, item.id, "failed")?;
+        fail_in(&tx, run, item, exchanges, error)?;
         tx.commit()?;
         Ok(())
     }
@@ -569,9 +567,7 @@ impl Store {
     ) -> Result<()> {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
-        insert_exchanges(&tx, run, exchanges)?;
-        insert_error(&tx, run, &item.target, &item.url, error)?;
-        set_state(&tx, item.id, "failed")?;
+        fail_in(&tx, run, item, exchanges, error)?;
         tx.execute(
             "INSERT INTO deferred_items (run_id, target, kind, url, query, page)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -835,6 +831,19 @@ fn insert_items(tx: &Transaction, run: RunId, items: &[NewItem]) -> Result<Vec<F
         }
     }
     Ok(added)
+}
+
+/// Gives up on `item` inside `tx`: its exchanges, the error, state failed.
+fn fail_in(
+    tx: &Transaction,
+    run: RunId,
+    item: &FrontierItem,
+    exchanges: &[Exchange],
+    error: &CrawlError,
+) -> Result<()> {
+    insert_exchanges(tx, run, exchanges)?;
+    insert_error(tx, run, &item.target, &item.url, error)?;
+    set_state(tx, item.id, "failed")
 }
 
 fn set_state(tx: &Transaction, item: ItemId, state: &str) -> Result<()> {
