@@ -33,8 +33,13 @@ pub struct Config {
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub crawl: CrawlSettings,
-    /// `[matching] threshold`: score at or above which a match is queued.
-    pub threshold: f64,
+    /// `[matching]` queue rules: `threshold`, `official_photo`,
+    /// `photo_strength`, `price_floor`, `used_price_floor`,
+    /// `counterfeit_vocabulary`.
+    pub policy: crate::matching::policy::QueuePolicy,
+    /// `[matching] used_words` and `new_words`: condition words.
+    pub used_words: Vec<String>,
+    pub new_words: Vec<String>,
     /// `[matching] counterfeit_words`: phrases sellers of fakes use.
     pub counterfeit_words: Vec<String>,
     /// `[matching] accessory_phrases`: phrasing of accessories ("case for");
@@ -434,8 +439,34 @@ fn load_settings(workspace: &Path, problems: &RefCell<Vec<Problem>>) -> Settings
     crawl_table.finish();
 
     let mut matching = root.table("matching");
-    let threshold = matching.f64_in("threshold", 0.0, 1.0).unwrap_or(0.5);
+    let defaults = crate::matching::policy::QueuePolicy::default();
+    let policy = crate::matching::policy::QueuePolicy {
+        threshold: matching
+            .f64_in("threshold", 0.0, 1.0)
+            .unwrap_or(defaults.threshold),
+        official_photo: matching
+            .boolean("official_photo")
+            .unwrap_or(defaults.official_photo),
+        photo_strength: matching
+            .f64_in("photo_strength", 0.0, 1.0)
+            .unwrap_or(defaults.photo_strength),
+        price_floor: matching
+            .f64_in("price_floor", 0.0, 1.0)
+            .unwrap_or(defaults.price_floor),
+        used_price_floor: matching
+            .f64_in("used_price_floor", 0.0, 1.0)
+            .unwrap_or(defaults.used_price_floor),
+        counterfeit_vocabulary: matching
+            .boolean("counterfeit_vocabulary")
+            .unwrap_or(defaults.counterfeit_vocabulary),
+    };
     let owned = |list: &[&str]| list.iter().map(|w| w.to_string()).collect();
+    let used_words = matching
+        .string_list("used_words")
+        .unwrap_or_else(|| owned(&crate::matching::signals::DEFAULT_USED_WORDS));
+    let new_words = matching
+        .string_list("new_words")
+        .unwrap_or_else(|| owned(&crate::matching::signals::DEFAULT_NEW_WORDS));
     let counterfeit_words = matching
         .string_list("counterfeit_words")
         .unwrap_or_else(|| owned(&crate::matching::signals::DEFAULT_COUNTERFEIT_WORDS));
@@ -510,7 +541,9 @@ fn load_settings(workspace: &Path, problems: &RefCell<Vec<Problem>>) -> Settings
 
     Settings {
         crawl,
-        threshold,
+        policy,
+        used_words,
+        new_words,
         counterfeit_words,
         accessory_phrases,
         fx,
@@ -1120,7 +1153,7 @@ mod tests {
              accessory_phrases = [\"sleeve for\"]\n[matching.fx]\nCHF = 1.13\nEUR = 1.2\n",
         );
         assert!(problems.is_empty(), "{problems:?}");
-        assert_eq!(settings.threshold, 0.7);
+        assert_eq!(settings.policy.threshold, 0.7);
         assert_eq!(settings.counterfeit_words, ["fake"]);
         assert_eq!(settings.accessory_phrases, ["sleeve for"]);
         assert_eq!(settings.fx["CHF"], 1.13);
@@ -1128,7 +1161,7 @@ mod tests {
         // The built-in table still answers for the rest.
         assert_eq!(settings.fx["USD"], 1.0);
         let (defaults, _) = settings_of("");
-        assert_eq!(defaults.threshold, 0.5);
+        assert_eq!(defaults.policy.threshold, 0.5);
         assert!(defaults.counterfeit_words.iter().any(|w| w == "replica"));
     }
 

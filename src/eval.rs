@@ -54,8 +54,9 @@ pub struct EvalReport {
     pub by_transformation: BTreeMap<String, GroupRecall>,
     /// False positives per kind of listing.
     pub false_positives_by_kind: BTreeMap<String, usize>,
-    /// The listings judged wrong: (id, kind, transformation, best score, title).
-    pub mistakes: Vec<(u32, String, String, f64, String)>,
+    /// The listings judged wrong: (id, kind, transformation, best score,
+    /// title, the rules that queued it — empty for a miss).
+    pub mistakes: Vec<(u32, String, String, f64, String, Vec<String>)>,
 }
 
 /// Generates the labelled set for `seed` and judges it.
@@ -84,7 +85,7 @@ pub fn evaluate(seed: u64, n_listings: usize) -> Result<EvalReport> {
             candidates.entry(id).or_default().push(p);
         }
     }
-    let threshold = config.settings.threshold;
+    let threshold = config.settings.policy.threshold;
     let mut report = EvalReport {
         seed,
         listings: catalog.listings.len(),
@@ -118,8 +119,12 @@ pub fn evaluate(seed: u64, n_listings: usize) -> Result<EvalReport> {
             .map(Vec::as_slice)
             .unwrap_or(&[]);
         let verdicts = judge.judge(&facts, Some(listed));
-        let best = verdicts.iter().max_by(|a, b| a.score.total_cmp(&b.score));
-        let flagged = best.is_some_and(|b| b.score >= threshold);
+        // The queue's view: the highest-scoring verdict a rule queued.
+        let best = verdicts
+            .iter()
+            .filter(|v| v.queued)
+            .max_by(|a, b| a.score.total_cmp(&b.score));
+        let flagged = best.is_some();
         let truth = listing.kind.is_infringing();
         let group = match listing.kind {
             Kind::CopiedPhoto => listing.transform().map(|t| t.name()).unwrap_or("copied"),
@@ -159,8 +164,17 @@ pub fn evaluate(seed: u64, n_listings: usize) -> Result<EvalReport> {
                 listing.id,
                 listing.kind.name().to_string(),
                 group.to_string(),
-                best.map_or(0.0, |b| b.score),
+                verdicts.iter().map(|v| v.score).fold(0.0, f64::max),
                 listing.title.clone(),
+                best.map(|b| {
+                    b.signals
+                        .rules
+                        .iter()
+                        .filter(|r| r.fired)
+                        .map(|r| format!("{}: {}", r.rule, r.why))
+                        .collect()
+                })
+                .unwrap_or_default(),
             ));
         }
     }
@@ -225,11 +239,14 @@ pub fn render(report: &EvalReport) -> String {
             report.false_positives_by_kind
         );
     }
-    for (id, kind, group, score, title) in report.mistakes.iter().take(20) {
+    for (id, kind, group, score, title, rules) in report.mistakes.iter().take(20) {
         let _ = writeln!(
             out,
             "  wrong: {id} {kind} {group} score {score:.3} {title:?}"
         );
+        for rule in rules {
+            let _ = writeln!(out, "         queued by {rule}");
+        }
     }
     out
 }

@@ -17,7 +17,7 @@ use sha2::{Digest, Sha256};
 use crate::config::Config;
 use crate::index::{self, PRINT_VERSION};
 use crate::matching::image::{listing_prints, Print, WORK_SIDE};
-use crate::matching::score::{Judge, JudgedProduct, ListingFacts, MatchSettings};
+use crate::matching::score::{phrases, Judge, JudgedProduct, ListingFacts, MatchSettings};
 use crate::matching::text::{normalised_text, ProductTerms};
 use crate::photo;
 use crate::store::{ListingToJudge, QueueChanges, Store, StoredVerdict};
@@ -55,11 +55,16 @@ pub fn judge_for(
             })
             .collect(),
         references,
-        settings: MatchSettings::new(
-            &settings.counterfeit_words,
-            &settings.accessory_phrases,
-            settings.fx.clone(),
-        ),
+        settings: MatchSettings {
+            used_words: phrases(&settings.used_words),
+            new_words: phrases(&settings.new_words),
+            policy: settings.policy.clone(),
+            ..MatchSettings::new(
+                &settings.counterfeit_words,
+                &settings.accessory_phrases,
+                settings.fx.clone(),
+            )
+        },
         authorized_sellers: brand.authorized_sellers.clone(),
     }
 }
@@ -77,7 +82,9 @@ fn settings_key(config: &Config, references_key: &str) -> String {
     let text = serde_json::json!([
         references_key,
         PRINT_VERSION,
-        s.threshold,
+        format!("{:?}", s.policy),
+        s.used_words,
+        s.new_words,
         s.counterfeit_words,
         s.accessory_phrases,
         s.fx,
@@ -205,6 +212,7 @@ pub fn judge_workspace(config: &Config, store: &Store) -> Result<JudgeReport> {
                 .map(|v| StoredVerdict {
                     product_id: judge.products[v.product].id.clone(),
                     score: v.score,
+                    queued: v.queued,
                     signals: serde_json::to_string(&v.signals).expect("signals always serialise"),
                 })
                 .collect();
@@ -213,7 +221,6 @@ pub fn judge_workspace(config: &Config, store: &Store) -> Result<JudgeReport> {
                 key,
                 &material_key(listing),
                 &verdicts,
-                config.settings.threshold,
             )?;
             report.judged += 1;
         }

@@ -3,10 +3,12 @@
 //! [`image`] fingerprints photos; [`references`] finds and verifies the
 //! reference prints near a listing print; [`text`] finds the brand and
 //! product names in listing text, however they are spelled; [`signals`]
-//! reads price, vocabulary and seller; [`score`] turns all of it into one
-//! score per (listing, product) with its reasons in words.
+//! reads price, vocabulary, condition and seller; [`score`] turns all of it
+//! into one score per (listing, product) with its reasons in words; and
+//! [`policy`]'s rules decide which of them enter the review queue.
 
 pub mod image;
+pub mod policy;
 pub mod references;
 pub mod score;
 pub mod signals;

@@ -21,8 +21,11 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::image::Print;
+use super::policy::{decide, queued, QueuePolicy, RuleOutcome};
 use super::references::ReferenceIndex;
-use super::signals::{is_authorized, phrases_in, price_signal, Phrase, PriceSignal};
+use super::signals::{
+    condition_of, is_authorized, phrases_in, price_signal, Condition, Phrase, PriceSignal,
+};
 use super::text::{match_text, ProductTerms, TextMatch};
 
 /// The matching settings of `[matching]` in knockoff.toml.
@@ -30,8 +33,13 @@ use super::text::{match_text, ProductTerms, TextMatch};
 pub struct MatchSettings {
     pub counterfeit_words: Vec<Phrase>,
     pub accessory_phrases: Vec<Phrase>,
+    /// Condition words: second-hand, and new.
+    pub used_words: Vec<Phrase>,
+    pub new_words: Vec<Phrase>,
     /// US dollars per unit of each currency.
     pub fx: BTreeMap<String, f64>,
+    /// Which verdicts enter the queue.
+    pub policy: QueuePolicy,
 }
 
 impl MatchSettings {
@@ -44,12 +52,16 @@ impl MatchSettings {
         MatchSettings {
             counterfeit_words: phrases(counterfeit_words),
             accessory_phrases: phrases(accessory_phrases),
+            used_words: phrases(&super::signals::DEFAULT_USED_WORDS),
+            new_words: phrases(&super::signals::DEFAULT_NEW_WORDS),
             fx,
+            policy: QueuePolicy::default(),
         }
     }
 }
 
-fn phrases(list: &[impl AsRef<str>]) -> Vec<Phrase> {
+/// Configured phrases, parsed.
+pub fn phrases(list: &[impl AsRef<str>]) -> Vec<Phrase> {
     list.iter().map(|w| Phrase::new(w.as_ref())).collect()
 }
 
@@ -114,10 +126,19 @@ pub struct Signals {
     pub counterfeit_words: Vec<String>,
     pub accessory_phrases: Vec<String>,
     pub seller_confirmed: u32,
+    /// What the listing says of the item's condition, and the words.
+    #[serde(default)]
+    pub condition: Condition,
+    #[serde(default)]
+    pub condition_words: Vec<String>,
     /// 0..1: is this listing about this product.
     pub identity: f64,
     /// 0..1: given that, is it an infringement.
     pub infringement: f64,
+    /// Every queue rule, fired or not (empty in signals stored before the
+    /// rules existed).
+    #[serde(default)]
+    pub rules: Vec<RuleOutcome>,
 }
 
 /// The judgement of one listing against one product.
@@ -126,6 +147,8 @@ pub struct Verdict {
     /// Index of the product in the judge's list.
     pub product: usize,
     pub score: f64,
+    /// Whether a queue rule fired: what decides the queue.
+    pub queued: bool,
     pub signals: Signals,
 }
 
@@ -187,6 +210,11 @@ impl Judge {
         let all_text = format!("{}\n{}", facts.title, facts.description);
         let counterfeit_words = phrases_in(&self.settings.counterfeit_words, &all_text);
         let accessory_phrases = phrases_in(&self.settings.accessory_phrases, &all_text);
+        let (condition, condition_words) = condition_of(
+            &self.settings.used_words,
+            &self.settings.new_words,
+            &all_text,
+        );
         considered
             .into_iter()
             .filter(|&p| p < self.products.len())
@@ -210,12 +238,18 @@ impl Judge {
                     counterfeit_words: counterfeit_words.clone(),
                     accessory_phrases: accessory_phrases.clone(),
                     seller_confirmed: facts.seller_confirmed,
+                    condition,
+                    condition_words: condition_words.clone(),
                     infringement: 0.0,
+                    rules: Vec::new(),
                 };
                 signals.infringement = infringement(&signals);
+                let score = round3(signals.identity * signals.infringement);
+                signals.rules = decide(&self.settings.policy, &signals, score);
                 Verdict {
                     product: p,
-                    score: round3(signals.identity * signals.infringement),
+                    score,
+                    queued: queued(&signals.rules),
                     signals,
                 }
             })
@@ -282,7 +316,12 @@ fn percent(x: f64) -> String {
 impl Signals {
     /// The why of a score, one short phrase per signal, strongest first.
     pub fn reasons(&self) -> Vec<String> {
-        let mut reasons = Vec::new();
+        let mut reasons: Vec<String> = self
+            .rules
+            .iter()
+            .filter(|r| r.fired)
+            .map(|r| format!("queued by rule '{}': {}", r.rule, r.why))
+            .collect();
         if let Some(image) = &self.image {
             let variant = if image.variant == "as is" {
                 String::new()
@@ -336,6 +375,17 @@ impl Signals {
             reasons.push(format!(
                 "seller has {} confirmed infringement(s)",
                 self.seller_confirmed
+            ));
+        }
+        if self.condition != Condition::Unknown {
+            reasons.push(format!(
+                "condition: {} ('{}')",
+                if self.condition == Condition::Used {
+                    "second-hand"
+                } else {
+                    "new"
+                },
+                self.condition_words.join("', '")
             ));
         }
         for phrase in &self.accessory_phrases {

@@ -43,6 +43,82 @@ pub const DEFAULT_ACCESSORY_PHRASES: [&str; 13] = [
     "accessory for",
 ];
 
+/// Words that say an item is not new, in several languages; `[matching]
+/// used_words` replaces them. ("Occasion" alone is not here: "for any
+/// occasion" sells new things too.)
+pub const DEFAULT_USED_WORDS: [&str; 27] = [
+    "used",
+    "pre-owned",
+    "preowned",
+    "second hand",
+    "secondhand",
+    "like new",
+    "refurbished",
+    "renewed",
+    "for parts",
+    "not working",
+    "open box",
+    "gebraucht",
+    "generalüberholt",
+    "d'occasion",
+    "reconditionné",
+    "usado",
+    "usada",
+    "seminuevo",
+    "reacondicionado",
+    "usato",
+    "usata",
+    "ricondizionato",
+    "gebruikt",
+    "begagnad",
+    "używany",
+    "中古",
+    "二手",
+];
+
+/// Words that say an item is new; `[matching] new_words` replaces them.
+pub const DEFAULT_NEW_WORDS: [&str; 13] = [
+    "new",
+    "brand new",
+    "sealed",
+    "bnib",
+    "bnwt",
+    "nwt",
+    "neu",
+    "neuf",
+    "nuevo",
+    "nueva",
+    "nuovo",
+    "nieuw",
+    "全新",
+];
+
+/// What a listing says of the item's condition.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Condition {
+    /// Says neither.
+    #[default]
+    Unknown,
+    New,
+    /// Second-hand, refurbished or for parts: wins over "new" ("like new").
+    Used,
+}
+
+/// The condition `text` states, and the words that said it.
+pub fn condition_of(used: &[Phrase], new: &[Phrase], text: &str) -> (Condition, Vec<String>) {
+    let said_used = phrases_in(used, text);
+    if !said_used.is_empty() {
+        return (Condition::Used, said_used);
+    }
+    let said_new = phrases_in(new, text);
+    if said_new.is_empty() {
+        (Condition::Unknown, said_new)
+    } else {
+        (Condition::New, said_new)
+    }
+}
+
 /// US dollars per unit of each currency; `[matching.fx]` adds to and
 /// overrides these. Rough mid-2026 rates: a price ratio needs the right
 /// order of magnitude, not the day's rate.
@@ -226,6 +302,36 @@ mod tests {
             ["compatible with"]
         );
         assert!(phrases_in(&accessories, "Orvane Tidewatch replica").is_empty());
+    }
+
+    #[test]
+    fn condition_words_in_several_languages() {
+        let used: Vec<Phrase> = DEFAULT_USED_WORDS.iter().map(|w| Phrase::new(w)).collect();
+        let new: Vec<Phrase> = DEFAULT_NEW_WORDS.iter().map(|w| Phrase::new(w)).collect();
+        let condition = |text: &str| condition_of(&used, &new, text).0;
+        assert_eq!(
+            condition("Used Orvane Tidewatch, good condition"),
+            Condition::Used
+        );
+        assert_eq!(condition("Orvane Tidewatch pre-owned"), Condition::Used);
+        assert_eq!(condition("Orvane Tidewatch - like new!"), Condition::Used);
+        assert_eq!(condition("Orvane Tidewatch gebraucht"), Condition::Used);
+        assert_eq!(condition("Montre Orvane d'occasion"), Condition::Used);
+        assert_eq!(condition("Reloj Orvane usado"), Condition::Used);
+        assert_eq!(
+            condition("Orvane Tidewatch for parts / not working"),
+            Condition::Used
+        );
+        assert_eq!(condition("NEW Orvane Tidewatch sealed"), Condition::New);
+        assert_eq!(condition("Orvane Tidewatch neu OVP"), Condition::New);
+        assert_eq!(
+            condition("Orvane Tidewatch, a gift for any occasion"),
+            Condition::Unknown
+        );
+        assert_eq!(
+            condition_of(&used, &new, "Refurbished Orvane Pulse Buds").1,
+            ["refurbished"]
+        );
     }
 
     #[test]

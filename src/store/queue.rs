@@ -29,6 +29,8 @@ pub struct ListingToJudge {
 pub struct StoredVerdict {
     pub product_id: String,
     pub score: f64,
+    /// Whether a queue rule fired (the matching policy's decision).
+    pub queued: bool,
     /// JSON of the signals.
     pub signals: String,
 }
@@ -286,18 +288,18 @@ impl Store {
         Ok(())
     }
 
-    /// Records a listing's verdicts in one transaction: new matches at or
-    /// above `threshold` are queued; existing ones get the new score and
-    /// signals; a pending match that fell below the threshold (or was not
-    /// judged again) is withdrawn; a dismissed one is reopened only when
-    /// the listing changed materially since the decision.
+    /// Records a listing's verdicts in one transaction: new matches that a
+    /// queue rule queued (`StoredVerdict::queued`) are queued; existing ones
+    /// get the new score and signals; a pending match no rule queues any
+    /// more (or not judged again) is withdrawn unless escalated; a
+    /// dismissed one is reopened only when the listing changed materially
+    /// since the decision.
     pub fn record_verdicts(
         &self,
         listing: ListingId,
         judge_key: &str,
         material_key: &str,
         verdicts: &[StoredVerdict],
-        threshold: f64,
     ) -> Result<QueueChanges> {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
@@ -314,7 +316,7 @@ impl Store {
             rows.collect::<rusqlite::Result<_>>()?
         };
         for verdict in verdicts {
-            let above = verdict.score >= threshold;
+            let above = verdict.queued;
             let current = existing.iter().find(|e| e.1 == verdict.product_id);
             match current {
                 None if above => {
@@ -373,14 +375,14 @@ impl Store {
                         tx.execute(
                             "UPDATE matches SET decided_at = ?2, decided_by = ?3, decided_key = material_key,
                                 note = ?4 WHERE id = ?1",
-                            params![id, at, MATCHER, format!("withdrawn: score {:.3} is below the threshold {threshold}", verdict.score)],
+                            params![id, at, MATCHER, format!("withdrawn: no queue rule fires now (score {:.3})", verdict.score)],
                         )?;
                         audit(
                             &tx,
                             MATCHER,
                             "withdrawn",
                             Some(*id),
-                            &format!("score {:.3} below threshold {threshold}", verdict.score),
+                            &format!("no queue rule fires now (score {:.3})", verdict.score),
                         )?;
                         changes.withdrawn += 1;
                     } else {
@@ -527,6 +529,7 @@ mod tests {
         StoredVerdict {
             product_id: "ORV-CS3".into(),
             score,
+            queued: score >= 0.5,
             signals: "{}".into(),
         }
     }
@@ -539,7 +542,7 @@ mod tests {
     fn a_dismissed_match_reopens_only_when_the_listing_changes_materially() {
         let (store, listing) = store_with_listing();
         let queued = store
-            .record_verdicts(listing, "k1", "price-band-3", &[verdict(0.9)], 0.5)
+            .record_verdicts(listing, "k1", "price-band-3", &[verdict(0.9)])
             .unwrap();
         assert_eq!((queued.queued, queued.queued_high), (1, 1));
         let id = MatchId(store.queue(None).unwrap()[0].id);
@@ -548,13 +551,13 @@ mod tests {
             .unwrap();
         // Re-judged, same material facts (a re-crawl): stays dismissed.
         let again = store
-            .record_verdicts(listing, "k2", "price-band-3", &[verdict(0.95)], 0.5)
+            .record_verdicts(listing, "k2", "price-band-3", &[verdict(0.95)])
             .unwrap();
         assert_eq!((again.reopened, again.queued), (0, 0));
         assert_eq!(status(&store), "dismissed");
         // The price moved to another band: back in the queue, once.
         let changed = store
-            .record_verdicts(listing, "k3", "price-band-1", &[verdict(0.95)], 0.5)
+            .record_verdicts(listing, "k3", "price-band-1", &[verdict(0.95)])
             .unwrap();
         assert_eq!(changed.reopened, 1);
         assert_eq!(status(&store), "pending");
@@ -568,7 +571,7 @@ mod tests {
         assert_eq!(actions, ["queued", "dismissed", "reopened"]);
         // Falling below the threshold withdraws it, by the matcher.
         let below = store
-            .record_verdicts(listing, "k4", "price-band-1", &[verdict(0.2)], 0.5)
+            .record_verdicts(listing, "k4", "price-band-1", &[verdict(0.2)])
             .unwrap();
         assert_eq!(below.withdrawn, 1);
         assert_eq!(status(&store), "dismissed");
@@ -601,17 +604,15 @@ mod tests {
     fn an_escalated_match_stays_pending_when_its_score_falls() {
         let (store, listing) = store_with_listing();
         store
-            .record_verdicts(listing, "k1", "m1", &[verdict(0.9)], 0.5)
+            .record_verdicts(listing, "k1", "m1", &[verdict(0.9)])
             .unwrap();
         let id = MatchId(store.queue(None).unwrap()[0].id);
         assert!(store.escalate(id, "rita", Some("ask legal")).unwrap());
         let below = store
-            .record_verdicts(listing, "k2", "m1", &[verdict(0.2)], 0.5)
+            .record_verdicts(listing, "k2", "m1", &[verdict(0.2)])
             .unwrap();
         assert_eq!(below.withdrawn, 0);
-        let gone = store
-            .record_verdicts(listing, "k3", "m1", &[], 0.5)
-            .unwrap();
+        let gone = store.record_verdicts(listing, "k3", "m1", &[]).unwrap();
         assert_eq!(gone.withdrawn, 0);
         assert_eq!(status(&store), "pending");
     }
