@@ -116,9 +116,9 @@ fn fill(
                 &[StoredVerdict {
                     product_id: products[i % products.len()].clone(),
                     score: 0.9,
+                    queued: true,
                     signals: signals.into(),
                 }],
-                0.5,
             )
             .unwrap();
     }

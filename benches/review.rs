@@ -84,11 +84,12 @@ fn fill(store: &Store, products: &[String], from: usize, to: usize) {
             .map(|p| StoredVerdict {
                 product_id: p.clone(),
                 score: rng.random_range(0.5..1.0),
+                queued: true,
                 signals: signals.to_string(),
             })
             .collect();
         store
-            .record_verdicts(stored.id, "bench", "bench", &verdicts, 0.5)
+            .record_verdicts(stored.id, "bench", "bench", &verdicts)
             .unwrap();
     }
 }

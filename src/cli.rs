@@ -29,6 +29,14 @@ pub struct Cli {
     pub command: Command,
 }
 
+/// Output formats of `explain`.
+#[derive(Debug, Clone, Copy, ValueEnum, Default)]
+pub enum ExplainFormat {
+    #[default]
+    Text,
+    Json,
+}
+
 /// Output formats of list commands.
 #[derive(Debug, Clone, Copy, ValueEnum, Default)]
 pub enum Format {
@@ -75,6 +83,14 @@ pub enum Command {
     /// (Re)build the reference and text indexes under index/ and re-judge
     /// every listing they change.
     Index,
+    /// Why a listing is or is not in the queue: every product considered,
+    /// every signal, each rule fired or not, the score.
+    Explain {
+        /// The listing's id (as in `queue list`) or its canonical URL.
+        listing: String,
+        #[arg(long, value_enum, default_value_t = ExplainFormat::Text)]
+        format: ExplainFormat,
+    },
     /// The review queue: list it, confirm or dismiss a match.
     Queue {
         #[command(subcommand)]
@@ -288,6 +304,23 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Extract { file, url, target } => {
             extract_file(workspace, &file, url, target.as_deref())
+        }
+        Command::Explain { listing, format } => {
+            let config = config::load(workspace)?;
+            let store = open_store(&config)?;
+            let explanation = crate::explain::explain(&config, &store, &listing).map_err(|e| {
+                match e.downcast_ref::<crate::explain::NoSuchListing>() {
+                    Some(missing) => UsageError(missing.to_string()).into(),
+                    None => e,
+                }
+            })?;
+            match format {
+                ExplainFormat::Text => print!("{}", crate::explain::render(&explanation)),
+                ExplainFormat::Json => {
+                    println!("{}", serde_json::to_string_pretty(&explanation)?)
+                }
+            }
+            Ok(ExitCode::SUCCESS)
         }
         Command::Index => {
             let config = config::load(workspace)?;

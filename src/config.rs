@@ -1166,6 +1166,30 @@ mod tests {
     }
 
     #[test]
+    fn queue_rules_and_condition_words_are_settings() {
+        let (settings, problems) = settings_of(
+            "[matching]\nofficial_photo = false\nphoto_strength = 0.9\nprice_floor = 0.4\n\
+             used_price_floor = 0.3\ncounterfeit_vocabulary = false\nused_words = [\"gebraucht\"]\n\
+             new_words = [\"neu\"]\n",
+        );
+        assert!(problems.is_empty(), "{problems:?}");
+        let expected = crate::matching::policy::QueuePolicy {
+            threshold: 0.5,
+            official_photo: false,
+            photo_strength: 0.9,
+            price_floor: 0.4,
+            used_price_floor: 0.3,
+            counterfeit_vocabulary: false,
+        };
+        assert_eq!(settings.policy, expected);
+        assert_eq!(settings.used_words, ["gebraucht"]);
+        assert_eq!(settings.new_words, ["neu"]);
+        let (_, problems) =
+            settings_of("[matching]\nprice_floor = 1.5\nofficial_photo = \"yes\"\n");
+        assert_eq!(problems.len(), 2, "{problems:?}");
+    }
+
+    #[test]
     fn bad_fx_entries_are_named() {
         let (_, problems) = settings_of("[matching.fx]\neuro = 1.1\nGBP = -2\n");
         let lines: Vec<String> = problems.iter().map(|p| p.to_string()).collect();

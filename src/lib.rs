@@ -4,7 +4,8 @@
 //! → [`extract`] → [`store`] → [`matching`] (judged by [`queue`], with
 //! [`index`]) → [`web`] (the review UI, run by [`serve`] with [`schedule`])
 //! → [`evidence`] and [`takedown`]; [`photo`] checks image bytes; [`demo`]
-//! is the embedded marketplace and [`eval`] the accuracy harness. `main.rs`
+//! is the embedded marketplace, [`eval`] the accuracy harness and
+//! [`explain`] says why a listing is or is not queued. `main.rs`
 //! only parses the command line and calls [`cli::run`]. See ARCHITECTURE.md
 //! for the map.
 
@@ -14,6 +15,7 @@ pub mod crawl;
 pub mod demo;
 pub mod eval;
 pub mod evidence;
+pub mod explain;
 pub mod extract;
 pub mod index;
 pub mod matching;

@@ -153,6 +153,33 @@ fn photo_prints(
     Ok(prints)
 }
 
+/// What the judge knows of a stored listing: its fields and its photos'
+/// prints (from the cache, else decoded and cached; `printed` counts those).
+pub(crate) fn facts_of(
+    store: &Store,
+    listing: &ListingToJudge,
+    max_pixels: u64,
+    printed: &mut usize,
+) -> Result<ListingFacts> {
+    let l = &listing.listing.listing;
+    let mut photos = Vec::with_capacity(listing.photo_digests.len());
+    for digest in &listing.photo_digests {
+        photos.push(match digest {
+            Some(sha) => photo_prints(store, sha, max_pixels, printed)?,
+            None => Vec::new(),
+        });
+    }
+    Ok(ListingFacts {
+        title: l.title.clone().unwrap_or_default(),
+        description: l.description.clone().unwrap_or_default(),
+        seller: l.seller.clone(),
+        price: l.price,
+        currency: l.currency.clone(),
+        photos,
+        seller_confirmed: listing.seller_confirmed,
+    })
+}
+
 /// Brings the indexes up to date and judges every listing whose judge key
 /// changed. Blocking: call it from the blocking pool in async code.
 pub fn judge_workspace(config: &Config, store: &Store) -> Result<JudgeReport> {
@@ -185,23 +212,7 @@ pub fn judge_workspace(config: &Config, store: &Store) -> Result<JudgeReport> {
         }
         let max_pixels = config.settings.crawl.max_image_pixels;
         for (listing, key) in &stale {
-            let l = &listing.listing.listing;
-            let mut photos = Vec::with_capacity(listing.photo_digests.len());
-            for digest in &listing.photo_digests {
-                photos.push(match digest {
-                    Some(sha) => photo_prints(store, sha, max_pixels, &mut report.photos_printed)?,
-                    None => Vec::new(),
-                });
-            }
-            let facts = ListingFacts {
-                title: l.title.clone().unwrap_or_default(),
-                description: l.description.clone().unwrap_or_default(),
-                seller: l.seller.clone(),
-                price: l.price,
-                currency: l.currency.clone(),
-                photos,
-                seller_confirmed: listing.seller_confirmed,
-            };
+            let facts = facts_of(store, listing, max_pixels, &mut report.photos_printed)?;
             let candidates = text_candidates
                 .get(&listing.listing.id.0)
                 .map(Vec::as_slice)

@@ -202,18 +202,33 @@ fn knockoff_demo_ends_with_a_correct_non_empty_queue() {
         .iter()
         .filter(|l| l.kind.is_infringing())
         .count();
-    // Nearly every fake is queued, and nothing else is.
+    // Nearly every fake is queued.
     assert!(
         pending.len() * 100 >= fakes * 95,
         "{} of {fakes}",
         pending.len()
     );
-    // Every queued listing is a fake, and its highest-scored entry names
-    // the product it copies (the queue is sorted by score).
+    // Recall first: a listing that is not a fake enters the queue only
+    // through the official-photo rule (a look-alike photographed the way
+    // the brand photographs its product), and rarely; every fake's
+    // highest-scored entry names the product it copies (the queue is
+    // sorted by score).
     let mut seen = std::collections::BTreeSet::new();
+    let mut not_fakes = 0;
     for entry in &pending {
         let listing = catalog.listing(demo_id(&entry.listing_url)).unwrap();
-        assert!(listing.kind.is_infringing(), "{}", entry.listing_url);
+        if !listing.kind.is_infringing() {
+            let fired: Vec<&str> = entry.signals["rules"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|r| r["fired"] == true)
+                .map(|r| r["rule"].as_str().unwrap())
+                .collect();
+            assert_eq!(fired, ["official photo"], "{}", entry.listing_url);
+            not_fakes += 1;
+            continue;
+        }
         if seen.insert(listing.id) {
             assert_eq!(
                 entry.product_id,
@@ -224,4 +239,9 @@ fn knockoff_demo_ends_with_a_correct_non_empty_queue() {
         }
     }
     assert!(seen.len() * 100 >= fakes * 95, "{} of {fakes}", seen.len());
+    assert!(
+        not_fakes * 100 <= pending.len() * 5,
+        "{not_fakes} of {} queued are not fakes",
+        pending.len()
+    );
 }

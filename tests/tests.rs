@@ -8,6 +8,7 @@ mod browser;
 mod check;
 mod crawl;
 mod evidence;
+mod explain;
 mod extract;
 mod fuzz;
 mod hostile;

@@ -80,13 +80,17 @@ pub fn decide(policy: &QueuePolicy, signals: &Signals, score: f64) -> Vec<RuleOu
     };
     let accessory = signals.accessory_phrases.first();
     let ratio = signals.price.as_ref().map(|p| p.ratio);
-    // The brand as written or disguised. A product word alone is not
+    // Which product: a photo match, or at least half of the product's
+    // name in words. The brand alone names every product at once.
+    let share = signals.text.phrase_share;
+    let identified = signals.image.is_some() || share >= 0.5;
+    // The brand as written or disguised. A product noun alone is not
     // enough for the price rule: other brands' look-alikes share nouns
     // ("Everyday Tidewatch") and sell cheap.
     let brand_named = signals.text.brand.is_some();
-    let product_named = brand_named || signals.text.phrase_share >= 0.99;
+    let product_named = signals.image.is_some() || share >= 0.99 || (brand_named && identified);
     let used = signals.condition == Condition::Used;
-    let share = |r: f64| format!("{:.0}% of MSRP", r * 100.0);
+    let share_of_msrp = |r: f64| format!("{:.0}% of MSRP", r * 100.0);
 
     let photo = match &signals.image {
         _ if !policy.official_photo => outcome("official photo", false, "rule off".into()),
@@ -113,7 +117,7 @@ pub fn decide(policy: &QueuePolicy, signals: &Signals, score: f64) -> Vec<RuleOu
             format!(
                 "a copied photo, but second-hand ({}) at a plausible price{}",
                 signals.condition_words.join(", "),
-                ratio.map_or(String::new(), |r| format!(" ({})", share(r)))
+                ratio.map_or(String::new(), |r| format!(" ({})", share_of_msrp(r)))
             ),
         ),
         Some(image) => outcome(
@@ -133,13 +137,18 @@ pub fn decide(policy: &QueuePolicy, signals: &Signals, score: f64) -> Vec<RuleOu
             false,
             "the text does not name the brand (as written or disguised)".into(),
         ),
+        Some(_) if !identified => outcome(
+            "price floor",
+            false,
+            "the brand is named, but not this product (in words or a photo)".into(),
+        ),
         Some(r) if r >= policy.price_floor => outcome(
             "price floor",
             false,
             format!(
                 "{} is not under the floor of {}",
-                share(r),
-                share(policy.price_floor)
+                share_of_msrp(r),
+                share_of_msrp(policy.price_floor)
             ),
         ),
         Some(r) if used => outcome(
@@ -147,7 +156,7 @@ pub fn decide(policy: &QueuePolicy, signals: &Signals, score: f64) -> Vec<RuleOu
             false,
             format!(
                 "{} but second-hand ({})",
-                share(r),
+                share_of_msrp(r),
                 signals.condition_words.join(", ")
             ),
         ),
@@ -164,8 +173,8 @@ pub fn decide(policy: &QueuePolicy, signals: &Signals, score: f64) -> Vec<RuleOu
             true,
             format!(
                 "named at {}, under the floor of {}",
-                share(r),
-                share(policy.price_floor)
+                share_of_msrp(r),
+                share_of_msrp(policy.price_floor)
             ),
         ),
     };
@@ -179,7 +188,7 @@ pub fn decide(policy: &QueuePolicy, signals: &Signals, score: f64) -> Vec<RuleOu
             false,
             "no counterfeit words".into(),
         )
-    } else if !product_named && signals.image.is_none() {
+    } else if !product_named {
         outcome(
             "counterfeit vocabulary",
             false,
@@ -344,6 +353,16 @@ mod tests {
             ..cheap.clone()
         };
         assert!(fired(&used, 0.1).is_empty());
+        // The brand alone names every product: not this one in particular.
+        let brand_only = Signals {
+            text: TextMatch {
+                product_words: vec![],
+                phrase_share: 0.0,
+                ..brand()
+            },
+            ..cheap.clone()
+        };
+        assert!(fired(&brand_only, 0.1).is_empty());
         // A product noun alone (another brand's look-alike) is not enough.
         let noun_only = Signals {
             text: TextMatch {

@@ -215,7 +215,7 @@ impl Judge {
             &self.settings.new_words,
             &all_text,
         );
-        considered
+        let mut verdicts = considered
             .into_iter()
             .filter(|&p| p < self.products.len())
             .map(|p| {
@@ -249,11 +249,16 @@ impl Judge {
                 Verdict {
                     product: p,
                     score,
-                    queued: queued(&signals.rules),
+                    queued: false,
                     signals,
                 }
             })
-            .collect()
+            .collect::<Vec<_>>();
+        one_product_per_photo(&mut verdicts, |p| self.products[p].id.as_str());
+        for verdict in &mut verdicts {
+            verdict.queued = queued(&verdict.signals.rules);
+        }
+        verdicts
     }
 
     /// The strongest verified image match per product.
@@ -302,6 +307,45 @@ impl Judge {
             }
         }
         best
+    }
+}
+
+/// A listing photo is a copy of one product's photo, not of several: when
+/// one photo matches more than one product (the other tiles of a collage,
+/// a look-alike of a neighbour), the official-photo rule fires only for
+/// the product it identifies best (photo and words together).
+fn one_product_per_photo<'a>(verdicts: &mut [Verdict], product_id: impl Fn(usize) -> &'a str) {
+    let photo_rule = |v: &Verdict| {
+        v.signals
+            .rules
+            .iter()
+            .position(|r| r.rule == "official photo" && r.fired)
+    };
+    let firing: Vec<(usize, usize, f64)> = verdicts
+        .iter()
+        .enumerate()
+        .filter(|(_, v)| photo_rule(v).is_some())
+        .filter_map(|(i, v)| Some((i, v.signals.image.as_ref()?.photo, v.signals.identity)))
+        .collect();
+    for &(i, photo, identity) in &firing {
+        let better = firing.iter().find(|&&(j, other_photo, other_identity)| {
+            j != i
+                && other_photo == photo
+                && (other_identity > identity || (other_identity == identity && j < i))
+        });
+        if let Some(&(j, ..)) = better {
+            let winner = verdicts[j].product;
+            let verdict = &mut verdicts[i];
+            if let Some(at) = photo_rule(verdict) {
+                let rule = &mut verdict.signals.rules[at];
+                rule.fired = false;
+                rule.why = format!(
+                    "{}; but the same photo identifies {} better",
+                    rule.why,
+                    product_id(winner)
+                );
+            }
+        }
     }
 }
 

@@ -726,6 +726,22 @@ impl Store {
             .context("reading listings")
     }
 
+    /// The listing with id `id_or_url` (digits) or that canonical URL.
+    pub fn listing_by_id_or_url(&self, id_or_url: &str) -> Result<Option<StoredListing>> {
+        let conn = self.reader();
+        let (column, value) = match id_or_url.parse::<i64>() {
+            Ok(id) => ("id", rusqlite::types::Value::Integer(id)),
+            Err(_) => ("url", rusqlite::types::Value::Text(id_or_url.to_string())),
+        };
+        conn.query_row(
+            &format!("SELECT {LISTING_COLUMNS} FROM listings WHERE {column} = ?1"),
+            [value],
+            stored_listing,
+        )
+        .optional()
+        .with_context(|| format!("looking up listing {id_or_url}"))
+    }
+
     /// A seller's listings, newest first, at most `limit`.
     pub fn seller_listings(&self, seller: &str, limit: usize) -> Result<Vec<StoredListing>> {
         let conn = self.reader();

@@ -205,6 +205,29 @@ impl Store {
     /// and the key it was last judged with.
     pub fn listings_to_judge(&self) -> Result<Vec<ListingToJudge>> {
         let listings = self.listings(None)?;
+        self.judge_inputs(listings)
+    }
+
+    /// One listing, by id or by its canonical URL, as the judge sees it.
+    pub fn listing_to_judge(&self, id_or_url: &str) -> Result<Option<ListingToJudge>> {
+        let Some(listing) = self.listing_by_id_or_url(id_or_url)? else {
+            return Ok(None);
+        };
+        Ok(self.judge_inputs(vec![listing])?.pop())
+    }
+
+    /// The stored matches of a listing: (product id, match id, status).
+    pub fn listing_matches(&self, listing: ListingId) -> Result<Vec<(String, i64, String)>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached(
+            "SELECT product_id, id, status FROM matches WHERE listing_id = ?1 ORDER BY id",
+        )?;
+        let rows = stmt.query_map([listing.0], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+        rows.collect::<rusqlite::Result<_>>()
+            .context("reading a listing's matches")
+    }
+
+    fn judge_inputs(&self, listings: Vec<StoredListing>) -> Result<Vec<ListingToJudge>> {
         let conn = self.conn();
         let mut hash_stmt =
             conn.prepare_cached("SELECT content_hash FROM listings WHERE id = ?1")?;

@@ -689,15 +689,27 @@ async fn match_page(
     Path(id): Path<i64>,
 ) -> Result<Markup> {
     let store = state.store.clone();
-    let (entry, history) = blocking(move || {
-        Ok((
-            store.review_entry(MatchId(id))?,
-            store.audit_log(Some(MatchId(id)))?,
-        ))
+    let config = state.config.clone();
+    let (entry, history, explanation) = blocking(move || {
+        let entry = store.review_entry(MatchId(id))?;
+        // The listing judged again against every product, as `knockoff
+        // explain` does; a failure costs the section, not the page.
+        let explanation = entry.as_ref().and_then(|e| {
+            crate::explain::explain(&config, &store, &e.listing_id.to_string())
+                .map_err(|error| tracing::warn!("explaining match #{id}: {error:#}"))
+                .ok()
+        });
+        Ok((entry, store.audit_log(Some(MatchId(id)))?, explanation))
     })
     .await?;
     let entry = entry.ok_or_else(|| AppError::NotFound(format!("There is no match #{id}.")))?;
-    Ok(pages::match_page(&state.config, &session, &entry, &history))
+    Ok(pages::match_page(
+        &state.config,
+        &session,
+        &entry,
+        &history,
+        explanation.as_ref(),
+    ))
 }
 
 /// Applies one action to one match; `Ok(false)` when it was no longer pending.

@@ -5,6 +5,7 @@
 use maud::{html, Markup, DOCTYPE};
 
 use crate::config::{Config, Product};
+use crate::explain::Explanation;
 use crate::extract::display_price;
 use crate::matching::score::Signals;
 use crate::store::{AuditRow, QueueFilter, ReviewEntry, Role, RunRow, Session};
@@ -453,6 +454,7 @@ pub fn match_page(
     session: &Session,
     entry: &ReviewEntry,
     history: &[AuditRow],
+    explanation: Option<&Explanation>,
 ) -> Markup {
     let back = format!("/match/{}", entry.entry.id);
     layout(
@@ -461,10 +463,52 @@ pub fn match_page(
         html! {
             p { a href="/" { "← Queue" } }
             ol.matches { (match_card(config, session, entry, &back)) }
+            @if let Some(explanation) = explanation {
+                h2 { "Why (every product, every rule)" }
+                (explain_section(explanation))
+            }
             h2 { "History" }
             (audit_table(history))
         },
     )
+}
+
+/// What `knockoff explain` prints, as a page section.
+fn explain_section(e: &Explanation) -> Markup {
+    html! {
+        @if e.authorized_seller {
+            p { "The seller is authorized by the brand: never judged, never queued." }
+        }
+        @for p in &e.products {
+            section.explain {
+                h3 {
+                    (p.product_id) " " (p.product_name) ": "
+                    @if p.queued { strong { "queued" } } @else { "not queued" }
+                    @if let (Some(id), Some(status)) = (p.match_id, &p.status) {
+                        " (" a href=(format!("/match/{id}")) { "#" (id) } ", " (status) ")"
+                    }
+                }
+                p.muted {
+                    (format!(
+                        "score {:.3} = identity {:.3} × infringement {:.3}",
+                        p.score, p.signals.identity, p.signals.infringement
+                    ))
+                }
+                ul.rules {
+                    @for rule in &p.signals.rules {
+                        li class=(if rule.fired { "fired" } else { "idle" }) {
+                            (if rule.fired { "✔ " } else { "· " }) strong { (rule.rule) } ": " (rule.why)
+                        }
+                    }
+                }
+                ul.reasons {
+                    @for reason in p.reasons.iter().filter(|r| !r.starts_with("queued by")) {
+                        li { (reason) }
+                    }
+                }
+            }
+        }
+    }
 }
 
 fn audit_table(rows: &[AuditRow]) -> Markup {

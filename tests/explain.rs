@@ -1,0 +1,65 @@
+//! `knockoff explain`: every product considered, every rule fired or not,
+//! for queued and unqueued listings, as text and JSON, and on the review
+//! UI's match page.
+
+use knockoff::demo::catalog::{Catalog, Kind};
+
+use crate::queue::demo_id;
+use crate::util;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn explain_says_why_a_listing_is_or_is_not_queued() {
+    let catalog = Catalog::generate(83, 40);
+    let (fixture, _, store) = util::judged_workspace(catalog.clone()).await;
+    let kind_of = |url: &str| {
+        let id = demo_id(url);
+        catalog.listings.iter().find(|l| l.id == id).unwrap().kind
+    };
+    let listings = store.listings(None).unwrap();
+    let queued = store.queue(Some("pending")).unwrap().remove(0);
+    let unqueued = listings
+        .iter()
+        .find(|l| kind_of(&l.url) == Kind::SecondHand)
+        .expect("the catalogue has second-hand listings");
+
+    // A queued listing, by id: the queued product first, with its match.
+    let queued_listing = listings
+        .iter()
+        .find(|l| l.url == queued.listing_url)
+        .unwrap();
+    let (code, out, err) = util::knockoff_outcome(
+        fixture.path(),
+        &[
+            "explain",
+            &queued_listing.id.0.to_string(),
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    let json: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let first = &json["products"][0];
+    assert_eq!(first["queued"], true);
+    assert_eq!(first["match_id"], queued.id);
+    assert_eq!(first["status"], "pending");
+    let rules = first["signals"]["rules"].as_array().unwrap();
+    assert_eq!(rules.len(), 4);
+    assert!(rules.iter().any(|r| r["fired"] == true));
+    assert!(rules.iter().all(|r| !r["why"].as_str().unwrap().is_empty()));
+    assert!(
+        json["products"].as_array().unwrap().len() > 1,
+        "every product is considered"
+    );
+
+    // A second-hand listing, by URL: nothing fires, and the text says why.
+    let (code, text, err) = util::knockoff_outcome(fixture.path(), &["explain", &unqueued.url]);
+    assert_eq!(code, 0, "{err}");
+    assert!(!text.contains("QUEUED"), "{text}");
+    assert!(text.contains("[ ] official photo:"), "{text}");
+    assert!(text.contains("[ ] price floor:"), "{text}");
+    assert!(text.contains("condition: second-hand"), "{text}");
+
+    let (code, _, err) = util::knockoff_outcome(fixture.path(), &["explain", "99999"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("no listing with id or URL `99999`"), "{err}");
+}
