@@ -29,6 +29,16 @@ pub struct Cli {
     pub command: Command,
 }
 
+/// The labelled sets of `eval`.
+#[derive(Debug, Clone, Copy, ValueEnum, Default)]
+pub enum EvalSet {
+    /// The demo generator's labelled listings.
+    #[default]
+    Demo,
+    /// Real product photographs under every trick (`--photos DIR`).
+    RealPhotos,
+}
+
 /// Output formats of `explain`.
 #[derive(Debug, Clone, Copy, ValueEnum, Default)]
 pub enum ExplainFormat {
@@ -99,12 +109,19 @@ pub enum Command {
     /// Measure the matcher on a labelled set from the demo generator:
     /// precision, recall, F1, recall per transformation.
     Eval {
-        /// Seed of the labelled set (the held-out one by default).
+        /// Which set: `demo` (the generator, labelled listings) or
+        /// `real-photos` (real photographs under every trick; needs --photos).
+        #[arg(long, value_enum, default_value_t = EvalSet::Demo)]
+        set: EvalSet,
+        /// Seed of the demo set (the held-out one by default).
         #[arg(long, default_value_t = crate::eval::HELD_OUT_SEED)]
         seed: u64,
-        /// Listings in the set.
+        /// Listings in the demo set.
         #[arg(long, default_value_t = 400)]
         listings: usize,
+        /// Folder of real product photographs, for `--set real-photos`.
+        #[arg(long, env = "KNOCKOFF_REAL_PHOTOS")]
+        photos: Option<PathBuf>,
     },
     /// Start the embedded demo marketplace on loopback and run the whole job against it.
     Demo,
@@ -360,9 +377,29 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Eval { seed, listings } => {
-            let report = crate::eval::evaluate(seed, listings)?;
-            print!("{}", crate::eval::render(&report));
+        Command::Eval {
+            set,
+            seed,
+            listings,
+            photos,
+        } => {
+            match set {
+                EvalSet::Demo => {
+                    let report = crate::eval::evaluate(seed, listings)?;
+                    print!("{}", crate::eval::render(&report));
+                }
+                EvalSet::RealPhotos => {
+                    let dir = photos.ok_or_else(|| {
+                        UsageError(
+                            "--set real-photos needs --photos DIR (or KNOCKOFF_REAL_PHOTOS): \
+                             a folder of real product photographs"
+                                .into(),
+                        )
+                    })?;
+                    let report = crate::eval::photos::evaluate_photos(&dir, usize::MAX)?;
+                    print!("{}", crate::eval::photos::render_photos(&report));
+                }
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::Serve { bind } => {

@@ -15,5 +15,6 @@ mod hostile;
 mod listings;
 mod matching;
 mod queue;
+mod real_photos;
 mod takedown;
 mod web;

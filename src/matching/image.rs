@@ -522,14 +522,21 @@ fn print_region(pixels: &Pixels, region: Region, as_is: bool, out: &mut Vec<Prin
 }
 
 /// Prints of a listing photo (already reduced to about [`WORK_SIDE`]).
+///
+/// The parts of a photo (below a banner, above a footer, collage tiles) are
+/// printed trimmed to their object when they sit on a uniform background;
+/// a photo whose border is not uniform — a real scene, a red sales banner,
+/// a collage of real photos — gets them as they are too, since there is no
+/// background to trim to. (Studio photos, the common case, skip that work.)
 pub fn listing_prints(photo: &RgbImage) -> Vec<Print> {
     let pixels = Pixels::new(photo);
     let mut prints = Vec::with_capacity(10);
     print_region(&pixels, Region::Whole, true, &mut prints);
-    print_region(&pixels, Region::BelowBanner, false, &mut prints);
-    print_region(&pixels, Region::AboveFooter, false, &mut prints);
+    let cluttered = border_colour(photo, Rect::of(photo)).is_none();
+    print_region(&pixels, Region::BelowBanner, cluttered, &mut prints);
+    print_region(&pixels, Region::AboveFooter, cluttered, &mut prints);
     for quadrant in 0..4 {
-        print_region(&pixels, Region::Quadrant(quadrant), false, &mut prints);
+        print_region(&pixels, Region::Quadrant(quadrant), cluttered, &mut prints);
     }
     prints
 }

@@ -215,12 +215,19 @@ impl Judge {
             &self.settings.new_words,
             &all_text,
         );
-        let mut verdicts = considered
+        let texts: BTreeMap<usize, TextMatch> = considered
+            .iter()
+            .filter(|&&p| p < self.products.len())
+            .map(|&p| {
+                let terms = &self.products[p].terms;
+                (p, match_text(terms, &facts.title, &facts.description))
+            })
+            .collect();
+        let images = one_product_per_tile(images, &texts);
+        let mut verdicts = texts
             .into_iter()
-            .filter(|&p| p < self.products.len())
-            .map(|p| {
+            .map(|(p, text)| {
                 let product = &self.products[p];
-                let text = match_text(&product.terms, &facts.title, &facts.description);
                 let image = images.get(&p).cloned();
                 let price = price_signal(
                     facts.price,
@@ -308,6 +315,31 @@ impl Judge {
         }
         best
     }
+}
+
+/// A collage shows the seller's other goods beside the one the listing is
+/// about: when one listing photo matches several products and the words
+/// name some of them (half their name or more), the photo's matches of
+/// products the words do not name are dropped.
+fn one_product_per_tile(
+    mut images: BTreeMap<usize, ImageSignal>,
+    texts: &BTreeMap<usize, TextMatch>,
+) -> BTreeMap<usize, ImageSignal> {
+    let named = |p: &usize| texts.get(p).is_some_and(|t| t.phrase_share >= 0.5);
+    let photos: Vec<usize> = images.values().map(|i| i.photo).collect();
+    for photo in photos {
+        let on_photo: Vec<usize> = images
+            .iter()
+            .filter(|(_, i)| i.photo == photo)
+            .map(|(p, _)| *p)
+            .collect();
+        if on_photo.len() > 1 && on_photo.iter().any(named) {
+            for p in on_photo.iter().filter(|p| !named(p)) {
+                images.remove(p);
+            }
+        }
+    }
+    images
 }
 
 /// A listing photo is a copy of one product's photo, not of several: when

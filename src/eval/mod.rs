@@ -5,6 +5,8 @@
 //! Tune on [`TUNING_SEED`]; report [`HELD_OUT_SEED`] too, which nothing was
 //! tuned on.
 
+pub mod photos;
+
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 

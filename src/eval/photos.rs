@@ -1,0 +1,290 @@
+//! Photo matching on real photographs, which knockoff's generator did not
+//! make: `knockoff eval --set real-photos --photos DIR`.
+//!
+//! DIR holds real product photographs (the tests and CI use the 54 of
+//! Vendure's demo catalogue, `npm pack @vendure/create`, photographers on
+//! Unsplash): products on real, non-uniform backgrounds. Half of them,
+//! chosen by name, are the brand's protected reference photos; the other
+//! half are other products. Each reference gets every counterfeiter's
+//! trick — with real photographs as the new background and as the other
+//! collage tiles — and must be found by the photo alone; the other products,
+//! as they are and with the same tricks, must match nothing.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use image::{imageops, Rgb, RgbImage};
+
+use crate::demo::draw::{self, Transform};
+use crate::index::print_reference;
+use crate::matching::image::{listing_prints, WORK_SIDE};
+use crate::matching::references::{ReferenceIndex, ReferencePrint};
+use crate::photo;
+
+/// Long side of the photos as a marketplace serves them.
+const LISTING_SIDE: u32 = 800;
+/// Image strength that counts as "found" in the table (the accuracy
+/// harness's own bar) and the official-photo rule's default bar.
+const FOUND: f64 = 0.5;
+const RULE: f64 = 0.75;
+
+/// Recall of one trick: (found at FOUND, found at RULE, tried).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TrickRecall {
+    pub found: usize,
+    pub found_for_rule: usize,
+    pub tried: usize,
+}
+
+/// What the real-photograph set measured.
+#[derive(Debug, Clone, Default)]
+pub struct PhotoEvalReport {
+    pub references: usize,
+    pub others: usize,
+    pub by_trick: BTreeMap<String, TrickRecall>,
+    /// Other products' photos (with tricks) tried, and how many matched
+    /// some reference at FOUND and at RULE.
+    pub negatives: usize,
+    pub false_matches: usize,
+    pub false_matches_for_rule: usize,
+    /// (trick, photo) of each miss, for looking at.
+    pub misses: Vec<(String, String)>,
+}
+
+/// A photo of the set, at marketplace size.
+struct Photo {
+    name: String,
+    pixels: RgbImage,
+}
+
+fn load(dir: &Path, limit: usize) -> Result<Vec<Photo>> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .with_context(|| format!("reading the photo folder {}", dir.display()))?
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| {
+            let n = n.to_ascii_lowercase();
+            n.ends_with(".jpg") || n.ends_with(".jpeg") || n.ends_with(".png")
+        })
+        .collect();
+    names.sort();
+    names.truncate(limit);
+    let mut photos = Vec::with_capacity(names.len());
+    for name in names {
+        let path = dir.join(&name);
+        let bytes = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+        let (_, image) = photo::decode(&bytes, 100_000_000)
+            .with_context(|| format!("decoding {}", path.display()))?;
+        let rgb = image.into_rgb8();
+        let (w, h) = rgb.dimensions();
+        let scale = LISTING_SIDE as f32 / w.max(h) as f32;
+        let pixels = imageops::resize(
+            &rgb,
+            ((w as f32 * scale).round() as u32).max(1),
+            ((h as f32 * scale).round() as u32).max(1),
+            imageops::FilterType::Triangle,
+        );
+        photos.push(Photo { name, pixels });
+    }
+    anyhow::ensure!(
+        photos.len() >= 8,
+        "{} holds {} photos; the real-photograph set needs at least 8",
+        dir.display(),
+        photos.len()
+    );
+    Ok(photos)
+}
+
+/// `photo` pasted at 60% onto `background` (a real scene, not a plain
+/// canvas), off-centre.
+fn pad_onto(photo: &RgbImage, background: &RgbImage) -> RgbImage {
+    let (w, h) = photo.dimensions();
+    let canvas_w = (w as f32 / 0.6) as u32;
+    let canvas_h = (h as f32 / 0.6) as u32;
+    let mut canvas = imageops::resize(
+        background,
+        canvas_w,
+        canvas_h,
+        imageops::FilterType::Triangle,
+    );
+    imageops::overlay(
+        &mut canvas,
+        photo,
+        ((canvas_w - w) / 3) as i64,
+        ((canvas_h - h) / 2) as i64,
+    );
+    canvas
+}
+
+/// A 2×2 collage: `photo` top-left, three other real photos beside it.
+fn collage(photo: &RgbImage, others: [&RgbImage; 3]) -> RgbImage {
+    let tile = photo.width().max(photo.height()) / 2;
+    let mut out = RgbImage::from_pixel(tile * 2, tile * 2, Rgb([255, 255, 255]));
+    let square = |img: &RgbImage| imageops::resize(img, tile, tile, imageops::FilterType::Triangle);
+    imageops::overlay(&mut out, &square(photo), 0, 0);
+    for (other, (x, y)) in others.iter().zip([(tile, 0), (0, tile), (tile, tile)]) {
+        imageops::overlay(&mut out, &square(other), x as i64, y as i64);
+    }
+    out
+}
+
+/// Every trick on `photo`, with `others` as backgrounds and collage tiles:
+/// (name, listing photo as served).
+fn tricks(photo: &RgbImage, others: [&RgbImage; 3]) -> Vec<(String, Vec<u8>)> {
+    let mut out: Vec<(String, Vec<u8>)> = [
+        Transform::Recompress,
+        Transform::Downscale,
+        Transform::Crop([0.12, 0.1, 0.15, 0.08]),
+        Transform::Mirror,
+        Transform::Rotate(-8.0),
+        Transform::Rotate90,
+        Transform::Watermark("SHOP4DEALS".into()),
+        Transform::Recolour {
+            hue: 30,
+            brightness: -20,
+        },
+        Transform::Banner("SALE 70% OFF".into()),
+        Transform::Pad {
+            factor: 1.6,
+            colour: [236, 236, 240],
+        },
+    ]
+    .iter()
+    .map(|t| {
+        let quality = t.jpeg_quality();
+        (
+            t.name().to_string(),
+            draw::jpeg(&draw::apply(photo, t), quality),
+        )
+    })
+    .collect();
+    out.push((
+        "pad onto a real scene".into(),
+        draw::jpeg(&pad_onto(photo, others[0]), 82),
+    ));
+    out.push(("collage".into(), draw::jpeg(&collage(photo, others), 82)));
+    out
+}
+
+/// The best strength with which `listing` (bytes) matches each reference.
+fn matches(index: &ReferenceIndex, listing: &[u8]) -> BTreeMap<u32, f64> {
+    let mut best = BTreeMap::new();
+    let Ok((_, small)) = photo::decode_small(listing, 100_000_000, WORK_SIDE) else {
+        return best;
+    };
+    for print in listing_prints(&small) {
+        for hit in index.lookup(&print) {
+            let strength = best.entry(hit.reference.product).or_insert(0.0);
+            *strength = hit.strength.max(*strength);
+        }
+    }
+    best
+}
+
+/// Measures photo matching on the real photographs in `dir` (the first
+/// `limit` by name).
+pub fn evaluate_photos(dir: &Path, limit: usize) -> Result<PhotoEvalReport> {
+    let photos = load(dir, limit)?;
+    // Alternate by name: references and others are drawn from the whole set.
+    let references: Vec<&Photo> = photos.iter().step_by(2).collect();
+    let others: Vec<&Photo> = photos.iter().skip(1).step_by(2).collect();
+    let mut prints = Vec::new();
+    for (product, reference) in references.iter().enumerate() {
+        let bytes = draw::jpeg(&reference.pixels, 90);
+        for (variant, print) in print_reference(&bytes, 100_000_000)? {
+            prints.push(ReferencePrint {
+                product: product as u32,
+                image: reference.name.clone(),
+                variant,
+                print,
+            });
+        }
+    }
+    let index = ReferenceIndex::new(prints);
+    let mut report = PhotoEvalReport {
+        references: references.len(),
+        others: others.len(),
+        ..PhotoEvalReport::default()
+    };
+    let other_at = |k: usize| &others[k % others.len()].pixels;
+    for (product, reference) in references.iter().enumerate() {
+        let scenes = [
+            other_at(product),
+            other_at(product + 1),
+            other_at(product + 2),
+        ];
+        for (trick, listing) in tricks(&reference.pixels, scenes) {
+            let strength = matches(&index, &listing)
+                .get(&(product as u32))
+                .copied()
+                .unwrap_or(0.0);
+            let recall = report.by_trick.entry(trick.clone()).or_default();
+            recall.tried += 1;
+            recall.found += (strength >= FOUND) as usize;
+            recall.found_for_rule += (strength >= RULE) as usize;
+            if strength < FOUND {
+                report.misses.push((trick, reference.name.clone()));
+            }
+        }
+    }
+    // Other products, as they are and under the same tricks (with other
+    // non-reference photos as scenes), must match no reference.
+    for (k, other) in others.iter().enumerate() {
+        let scenes = [other_at(k + 1), other_at(k + 2), other_at(k + 3)];
+        let as_is = ("as is".to_string(), draw::jpeg(&other.pixels, 82));
+        for (_, listing) in std::iter::once(as_is).chain(tricks(&other.pixels, scenes)) {
+            let best = matches(&index, &listing)
+                .values()
+                .copied()
+                .fold(0.0, f64::max);
+            report.negatives += 1;
+            report.false_matches += (best >= FOUND) as usize;
+            report.false_matches_for_rule += (best >= RULE) as usize;
+        }
+    }
+    Ok(report)
+}
+
+/// The report as printed by `knockoff eval --set real-photos`.
+pub fn render_photos(report: &PhotoEvalReport) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "real photographs: {} reference photos, {} other products",
+        report.references, report.others
+    );
+    let _ = writeln!(
+        out,
+        "recall by the photo alone (strength ≥ {FOUND}; ≥ {RULE}, the official-photo rule):"
+    );
+    for (trick, r) in &report.by_trick {
+        let _ = writeln!(
+            out,
+            "  {trick:<22} {:>2}/{:<2} {:.3}   rule {:.3}",
+            r.found,
+            r.tried,
+            r.found as f64 / r.tried.max(1) as f64,
+            r.found_for_rule as f64 / r.tried.max(1) as f64
+        );
+    }
+    let (found, tried) = report
+        .by_trick
+        .values()
+        .fold((0, 0), |(f, t), r| (f + r.found, t + r.tried));
+    let _ = writeln!(
+        out,
+        "  all tricks             {found}/{tried} {:.3}",
+        found as f64 / tried.max(1) as f64
+    );
+    let _ = writeln!(
+        out,
+        "other products matched a reference: {}/{} at ≥ {FOUND}, {}/{} at ≥ {RULE}",
+        report.false_matches, report.negatives, report.false_matches_for_rule, report.negatives
+    );
+    for (trick, name) in report.misses.iter().take(20) {
+        let _ = writeln!(out, "  missed: {trick} of {name}");
+    }
+    out
+}
