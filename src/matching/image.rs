@@ -63,7 +63,8 @@ pub struct Variant {
     pub mirrored: bool,
     /// Extra rotation in degrees, clockwise.
     pub tilt: i8,
-    /// Side cut off (0 left, 1 top, 2 right, 3 bottom) and how much, in percent.
+    /// Side cut off (0 left, 1 top, 2 right, 3 bottom, [`EVERY_SIDE`]) and
+    /// how much, in percent.
     pub crop: Option<(u8, u8)>,
     /// Shortest side, in pixels, the photo is reduced to: the size of one
     /// tile of a 2×2 collage once the listing photo is decoded to
@@ -71,6 +72,9 @@ pub struct Variant {
     #[serde(default)]
     pub reduced_to: Option<u8>,
 }
+
+/// `Variant::crop`'s side for a crop of every side at once.
+pub const EVERY_SIDE: u8 = 4;
 
 impl std::fmt::Display for Variant {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -85,7 +89,8 @@ impl std::fmt::Display for Variant {
             parts.push(format!("tilt {:+}°", self.tilt));
         }
         if let Some((side, percent)) = self.crop {
-            let side = ["left", "top", "right", "bottom"][side as usize % 4];
+            let side =
+                ["left", "top", "right", "bottom", "every side"][side.min(EVERY_SIDE) as usize];
             parts.push(format!("crop {percent}% {side}"));
         }
         if let Some(side) = self.reduced_to {
@@ -518,6 +523,20 @@ fn print_region(pixels: &Pixels, region: Region, as_is: bool, out: &mut Vec<Prin
             region,
             true,
         ));
+        // A photo pasted onto a plain canvas is its own rectangle, not a
+        // square: print that too when the whole photo's object is clearly
+        // not square (a real photo of 3:2, say).
+        let aspect = object.w / object.h.max(1.0);
+        if region == Region::Whole && !(0.85..=1.18).contains(&aspect) {
+            out.extend(print_view(
+                pixels,
+                object,
+                background,
+                Some(background),
+                region,
+                true,
+            ));
+        }
     }
 }
 
@@ -568,6 +587,14 @@ pub fn reference_variants() -> Vec<Variant> {
             });
         }
     }
+    // Cropped on every side at once: the zoom-in a reseller's square
+    // template makes of a real photo.
+    for percent in [8, 14] {
+        variants.push(Variant {
+            crop: Some((EVERY_SIDE, percent)),
+            ..Variant::default()
+        });
+    }
     for mirrored in [false, true] {
         variants.push(Variant {
             mirrored,
@@ -603,6 +630,7 @@ pub fn apply_variant(photo: &RgbImage, variant: Variant) -> RgbImage {
             0 => (cut_w, 0, w - cut_w, h),
             1 => (0, cut_h, w, h - cut_h),
             2 => (0, 0, w - cut_w, h),
+            EVERY_SIDE => (cut_w, cut_h, w - 2 * cut_w, h - 2 * cut_h),
             _ => (0, 0, w, h - cut_h),
         };
         out = imageops::crop_imm(&out, x, y, cw, ch).to_image();
