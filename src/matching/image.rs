@@ -756,7 +756,15 @@ mod tests {
             variants.iter().filter(|v| v.reduced_to.is_some()).count(),
             2
         );
-        assert_eq!(variants.iter().filter(|v| v.crop.is_some()).count(), 12);
+        assert_eq!(variants.iter().filter(|v| v.crop.is_some()).count(), 14);
+        assert_eq!(
+            Variant {
+                crop: Some((EVERY_SIDE, 8)),
+                ..Variant::default()
+            }
+            .to_string(),
+            "crop 8% every side"
+        );
         assert_eq!(
             Variant {
                 mirrored: true,
