@@ -101,6 +101,13 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = ExplainFormat::Text)]
         format: ExplainFormat,
     },
+    /// Fit the infringement weights to the workspace's confirmed and
+    /// dismissed matches; before and after on held-out folds.
+    Tune {
+        /// Write the fitted weights to `[matching.weights]` in knockoff.toml.
+        #[arg(long)]
+        write: bool,
+    },
     /// The review queue: list it, confirm or dismiss a match.
     Queue {
         #[command(subcommand)]
@@ -336,6 +343,32 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                 ExplainFormat::Json => {
                     println!("{}", serde_json::to_string_pretty(&explanation)?)
                 }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Tune { write } => {
+            let config = config::load(workspace)?;
+            let store = open_store(&config)?;
+            let examples = crate::tune::examples(&store.decisions()?);
+            let report = crate::tune::tune(
+                &examples,
+                config.settings.weights,
+                config.settings.policy.threshold,
+            )
+            .map_err(|e| match e.downcast_ref::<crate::tune::TooFewDecisions>() {
+                Some(few) => UsageError(few.to_string()).into(),
+                None => e,
+            })?;
+            print!("{}", crate::tune::render(&report));
+            if write {
+                let path = workspace.join("knockoff.toml");
+                crate::tune::write_weights(&path, &report.fitted)?;
+                println!(
+                    "written to {}; `knockoff index` re-judges with them",
+                    path.display()
+                );
+            } else {
+                println!("not written: run `knockoff tune --write` to use the fitted weights");
             }
             Ok(ExitCode::SUCCESS)
         }

@@ -37,6 +37,8 @@ pub struct Settings {
     /// `photo_strength`, `price_floor`, `used_price_floor`,
     /// `counterfeit_vocabulary`.
     pub policy: crate::matching::policy::QueuePolicy,
+    /// `[matching.weights]`: the infringement logistic's weights.
+    pub weights: crate::matching::score::Weights,
     /// `[matching] used_words` and `new_words`: condition words.
     pub used_words: Vec<String>,
     pub new_words: Vec<String>,
@@ -473,6 +475,15 @@ fn load_settings(workspace: &Path, problems: &RefCell<Vec<Problem>>) -> Settings
     let accessory_phrases = matching
         .string_list("accessory_phrases")
         .unwrap_or_else(|| owned(&crate::matching::signals::DEFAULT_ACCESSORY_PHRASES));
+    let mut weights_table = matching.table("weights");
+    let mut weights = crate::matching::score::Weights::default().to_array();
+    for (weight, name) in weights.iter_mut().zip(crate::matching::score::WEIGHT_NAMES) {
+        if let Some(value) = weights_table.f64_in(name, -50.0, 50.0) {
+            *weight = value;
+        }
+    }
+    weights_table.finish();
+    let weights = crate::matching::score::Weights::from_array(weights);
     let mut fx = crate::matching::signals::default_fx();
     let mut fx_table = matching.table("fx");
     for (code, rate) in fx_table.positive_numbers() {
@@ -542,6 +553,7 @@ fn load_settings(workspace: &Path, problems: &RefCell<Vec<Problem>>) -> Settings
     Settings {
         crawl,
         policy,
+        weights,
         used_words,
         new_words,
         counterfeit_words,
@@ -1187,6 +1199,22 @@ mod tests {
         let (_, problems) =
             settings_of("[matching]\nprice_floor = 1.5\nofficial_photo = \"yes\"\n");
         assert_eq!(problems.len(), 2, "{problems:?}");
+        let (tuned, problems) =
+            settings_of("[matching.weights]\ndiscount = 1.25\naccessory = -2\n");
+        assert!(problems.is_empty(), "{problems:?}");
+        assert_eq!(
+            (tuned.weights.discount, tuned.weights.accessory),
+            (1.25, -2.0)
+        );
+        assert_eq!(
+            tuned.weights.bias,
+            crate::matching::score::Weights::default().bias
+        );
+        let (_, problems) = settings_of("[matching.weights]\ndiscont = 1\n");
+        assert!(
+            problems[0].to_string().contains("did you mean `discount`"),
+            "{problems:?}"
+        );
     }
 
     #[test]

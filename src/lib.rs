@@ -5,7 +5,8 @@
 //! [`index`]) → [`web`] (the review UI, run by [`serve`] with [`schedule`])
 //! → [`evidence`] and [`takedown`]; [`photo`] checks image bytes; [`demo`]
 //! is the embedded marketplace, [`eval`] the accuracy harness and
-//! [`explain`] says why a listing is or is not queued. `main.rs`
+//! [`explain`] says why a listing is or is not queued; [`tune`] fits the
+//! infringement weights to the team's decisions. `main.rs`
 //! only parses the command line and calls [`cli::run`]. See ARCHITECTURE.md
 //! for the map.
 
@@ -25,4 +26,5 @@ pub mod schedule;
 pub mod serve;
 pub mod store;
 pub mod takedown;
+pub mod tune;
 pub mod web;

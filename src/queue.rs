@@ -59,6 +59,7 @@ pub fn judge_for(
             used_words: phrases(&settings.used_words),
             new_words: phrases(&settings.new_words),
             policy: settings.policy.clone(),
+            weights: settings.weights,
             ..MatchSettings::new(
                 &settings.counterfeit_words,
                 &settings.accessory_phrases,
@@ -82,7 +83,7 @@ fn settings_key(config: &Config, references_key: &str) -> String {
     let text = serde_json::json!([
         references_key,
         PRINT_VERSION,
-        format!("{:?}", s.policy),
+        format!("{:?} {:?}", s.policy, s.weights),
         s.used_words,
         s.new_words,
         s.counterfeit_words,

@@ -17,4 +17,5 @@ mod matching;
 mod queue;
 mod real_photos;
 mod takedown;
+mod tune;
 mod web;

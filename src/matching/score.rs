@@ -40,6 +40,8 @@ pub struct MatchSettings {
     pub fx: BTreeMap<String, f64>,
     /// Which verdicts enter the queue.
     pub policy: QueuePolicy,
+    /// The infringement logistic's weights.
+    pub weights: Weights,
 }
 
 impl MatchSettings {
@@ -56,6 +58,7 @@ impl MatchSettings {
             new_words: phrases(&super::signals::DEFAULT_NEW_WORDS),
             fx,
             policy: QueuePolicy::default(),
+            weights: Weights::default(),
         }
     }
 }
@@ -160,34 +163,120 @@ pub struct Judge {
     pub authorized_sellers: Vec<String>,
 }
 
-fn sigmoid(z: f64) -> f64 {
+pub fn sigmoid(z: f64) -> f64 {
     1.0 / (1.0 + (-z).exp())
 }
 
-/// How strongly the price says "fake": +1 at a quarter of MSRP or less,
-/// 0 at 45%, −1 (a fair price) at 70% or more.
+/// Price ratio at which the discount tell is neutral (0).
+const NEUTRAL_RATIO: f64 = 0.45;
+/// Distance from the neutral ratio at which the tell is full (±1): +1 at a
+/// fifth of MSRP or less, −1 (a fair price) at 70% or more.
+const FULL_TELL_SPAN: f64 = 0.25;
+
+/// How strongly the price says "fake": +1 deep under MSRP, 0 at 45%, −1 at
+/// a fair price.
 pub fn discount_tell(ratio: f64) -> f64 {
-    ((0.45 - ratio) / 0.25).clamp(-1.0, 1.0)
+    ((NEUTRAL_RATIO - ratio) / FULL_TELL_SPAN).clamp(-1.0, 1.0)
+}
+
+/// The infringement logistic's weights: `[matching.weights]` in
+/// knockoff.toml, fitted to a team's own decisions by `knockoff tune`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Weights {
+    /// Where the logistic starts when no tell is present.
+    pub bias: f64,
+    /// Counterfeit vocabulary in the title or description.
+    pub counterfeit_words: f64,
+    /// Times the discount tell (+1 deep under MSRP, −1 at a fair price).
+    pub discount: f64,
+    /// The brand written to dodge filters ("0rvane").
+    pub brand_disguised: f64,
+    /// The seller has a confirmed infringement on another listing.
+    pub seller_record: f64,
+    /// Each further confirmed infringement of the seller, up to three.
+    pub seller_record_step: f64,
+    /// Accessory phrasing ("case for"): negative, it pulls down.
+    pub accessory: f64,
+}
+
+impl Default for Weights {
+    /// The weights set by hand on the demo generator (issue 3).
+    fn default() -> Weights {
+        Weights {
+            bias: -2.0,
+            counterfeit_words: 3.0,
+            discount: 2.5,
+            brand_disguised: 1.2,
+            seller_record: 1.5,
+            seller_record_step: 0.5,
+            accessory: -5.0,
+        }
+    }
+}
+
+/// The names of [`Weights`]' fields, in [`Weights::to_array`] order: the
+/// keys of `[matching.weights]`.
+pub const WEIGHT_NAMES: [&str; 7] = [
+    "bias",
+    "counterfeit_words",
+    "discount",
+    "brand_disguised",
+    "seller_record",
+    "seller_record_step",
+    "accessory",
+];
+
+impl Weights {
+    pub fn to_array(self) -> [f64; 7] {
+        [
+            self.bias,
+            self.counterfeit_words,
+            self.discount,
+            self.brand_disguised,
+            self.seller_record,
+            self.seller_record_step,
+            self.accessory,
+        ]
+    }
+
+    pub fn from_array(w: [f64; 7]) -> Weights {
+        Weights {
+            bias: w[0],
+            counterfeit_words: w[1],
+            discount: w[2],
+            brand_disguised: w[3],
+            seller_record: w[4],
+            seller_record_step: w[5],
+            accessory: w[6],
+        }
+    }
+}
+
+/// The tells of `signals` as numbers, in [`WEIGHT_NAMES`] order (the
+/// first, the bias's, is always 1).
+pub fn tells(signals: &Signals) -> [f64; 7] {
+    let flag = |b: bool| if b { 1.0 } else { 0.0 };
+    [
+        1.0,
+        flag(!signals.counterfeit_words.is_empty()),
+        signals
+            .price
+            .as_ref()
+            .map_or(0.0, |p| discount_tell(p.ratio)),
+        flag(signals.text.brand_disguised),
+        flag(signals.seller_confirmed > 0),
+        signals.seller_confirmed.clamp(1, 3) as f64 - 1.0,
+        flag(!signals.accessory_phrases.is_empty()),
+    ]
 }
 
 /// The infringement logistic over the tells.
-pub fn infringement(signals: &Signals) -> f64 {
-    let mut z = -2.0;
-    if !signals.counterfeit_words.is_empty() {
-        z += 3.0;
-    }
-    if let Some(price) = &signals.price {
-        z += 2.5 * discount_tell(price.ratio);
-    }
-    if signals.text.brand_disguised {
-        z += 1.2;
-    }
-    if signals.seller_confirmed > 0 {
-        z += 1.5 + 0.5 * (signals.seller_confirmed.min(3) - 1) as f64;
-    }
-    if !signals.accessory_phrases.is_empty() {
-        z -= 5.0;
-    }
+pub fn infringement(signals: &Signals, weights: &Weights) -> f64 {
+    let z: f64 = tells(signals)
+        .iter()
+        .zip(weights.to_array())
+        .map(|(x, w)| x * w)
+        .sum();
     sigmoid(z)
 }
 
@@ -250,7 +339,7 @@ impl Judge {
                     infringement: 0.0,
                     rules: Vec::new(),
                 };
-                signals.infringement = infringement(&signals);
+                signals.infringement = infringement(&signals, &self.settings.weights);
                 let score = round3(signals.identity * signals.infringement);
                 signals.rules = decide(&self.settings.policy, &signals, score);
                 Verdict {

@@ -216,6 +216,21 @@ impl Store {
         Ok(self.judge_inputs(vec![listing])?.pop())
     }
 
+    /// Every match a person decided (not the matcher's withdrawals):
+    /// (confirmed, score, signals JSON), oldest decision first.
+    pub fn decisions(&self) -> Result<Vec<(bool, f64, String)>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(
+            "SELECT status = 'confirmed', score, signals FROM matches
+             WHERE status IN ('confirmed', 'dismissed') AND decided_by IS NOT NULL
+               AND decided_by != ?1
+             ORDER BY decided_at, id",
+        )?;
+        let rows = stmt.query_map([MATCHER], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+        rows.collect::<rusqlite::Result<_>>()
+            .context("reading the reviewers' decisions")
+    }
+
     /// The stored matches of a listing: (product id, match id, status).
     pub fn listing_matches(&self, listing: ListingId) -> Result<Vec<(String, i64, String)>> {
         let conn = self.conn();
