@@ -157,7 +157,7 @@ pub fn render(explanation: &Explanation) -> String {
             let mark = if rule.fired { "[x]" } else { "[ ]" };
             let _ = writeln!(out, "  {mark} {}: {}", rule.rule, rule.why);
         }
-        for reason in p.reasons.iter().filter(|r| !r.starts_with("queued by")) {
+        for reason in p.signals.signal_reasons() {
             let _ = writeln!(out, "  - {reason}");
         }
     }

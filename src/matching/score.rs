@@ -479,14 +479,30 @@ fn percent(x: f64) -> String {
 }
 
 impl Signals {
-    /// The why of a score, one short phrase per signal, strongest first.
+    /// The why of a score: the rules that queued it, then one short phrase
+    /// per signal, strongest first.
     pub fn reasons(&self) -> Vec<String> {
-        let mut reasons: Vec<String> = self
+        self.queued_by()
+            .into_iter()
+            .chain(self.signal_reasons())
+            .collect()
+    }
+
+    /// Which rules queued it, by name (`explain` and the match page give
+    /// each rule's reason in full).
+    pub fn queued_by(&self) -> Option<String> {
+        let fired: Vec<&str> = self
             .rules
             .iter()
             .filter(|r| r.fired)
-            .map(|r| format!("queued by rule '{}': {}", r.rule, r.why))
+            .map(|r| r.rule.as_str())
             .collect();
+        (!fired.is_empty()).then(|| format!("queued by: {}", fired.join(", ")))
+    }
+
+    /// The signals in words, without the rules.
+    pub fn signal_reasons(&self) -> Vec<String> {
+        let mut reasons = Vec::new();
         if let Some(image) = &self.image {
             let variant = if image.variant == "as is" {
                 String::new()

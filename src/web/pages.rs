@@ -502,7 +502,7 @@ fn explain_section(e: &Explanation) -> Markup {
                     }
                 }
                 ul.reasons {
-                    @for reason in p.reasons.iter().filter(|r| !r.starts_with("queued by")) {
+                    @for reason in p.signals.signal_reasons() {
                         li { (reason) }
                     }
                 }
