@@ -8,7 +8,7 @@ use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughpu
 use knockoff::demo::catalog::Catalog;
 use knockoff::demo::draw::{self, View};
 use knockoff::index::print_reference;
-use knockoff::matching::image::{listing_prints, Print, Region, Variant, WORK_SIDE};
+use knockoff::matching::image::{listing_prints, window_prints, Print, Region, Variant, WORK_SIDE};
 use knockoff::matching::references::{ReferenceIndex, ReferencePrint};
 use knockoff::matching::score::{Judge, JudgedProduct, ListingFacts, MatchSettings};
 use knockoff::matching::text::ProductTerms;
@@ -40,6 +40,16 @@ fn photo_to_prints(c: &mut Criterion) {
             })
         });
     }
+    // The judge's slow path, per candidate photo: decode again and print
+    // every sliding window (lookups not included).
+    let jpeg = draw::jpeg(&grainy, 85);
+    group.sample_size(20);
+    group.bench_function("800x800 with grain: slow path, every window print", |b| {
+        b.iter(|| {
+            let (_, small) = photo::decode_small(&jpeg, 40_000_000, WORK_SIDE).unwrap();
+            window_prints(&small)
+        })
+    });
     group.finish();
 }
 

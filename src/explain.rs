@@ -14,7 +14,7 @@ use crate::config::Config;
 use crate::index;
 use crate::matching::score::Signals;
 use crate::matching::signals::is_authorized;
-use crate::queue::{facts_of, judge_for};
+use crate::queue::{facts_of, judge_for, photo_pixels};
 use crate::store::Store;
 
 /// Everything `explain` says about one listing.
@@ -63,15 +63,13 @@ pub fn explain(config: &Config, store: &Store, id_or_url: &str) -> Result<Explan
     let references = index::references(config).context("loading the reference index")?;
     let judge = judge_for(config, references.index);
     let mut printed = 0;
-    let facts = facts_of(
-        store,
-        &listing,
-        config.settings.crawl.max_image_pixels,
-        &mut printed,
-    )?;
+    let max_pixels = config.settings.crawl.max_image_pixels;
+    let facts = facts_of(store, &listing, max_pixels, &mut printed)?;
     let stored = store.listing_matches(listing.listing.id)?;
     let mut products: Vec<ProductExplanation> = judge
-        .judge(&facts, None)
+        .judge_with_windows(&facts, None, |i| {
+            photo_pixels(store, &listing, i, max_pixels)
+        })
         .into_iter()
         .map(|verdict| {
             let product = &judge.products[verdict.product];

@@ -154,6 +154,21 @@ fn photo_prints(
     Ok(prints)
 }
 
+/// Photo `i` of `listing` at work size, decoded from the store (for the
+/// judge's slow path); `None` when it is missing or does not decode.
+pub(crate) fn photo_pixels(
+    store: &Store,
+    listing: &ListingToJudge,
+    i: usize,
+    max_pixels: u64,
+) -> Option<image::RgbImage> {
+    let sha = listing.photo_digests.get(i)?.as_ref()?;
+    let bytes = store.blob(sha).ok()??;
+    photo::decode_small(&bytes, max_pixels, WORK_SIDE)
+        .ok()
+        .map(|(_, small)| small)
+}
+
 /// What the judge knows of a stored listing: its fields and its photos'
 /// prints (from the cache, else decoded and cached; `printed` counts those).
 pub(crate) fn facts_of(
@@ -219,7 +234,9 @@ pub fn judge_workspace(config: &Config, store: &Store) -> Result<JudgeReport> {
                 .map(Vec::as_slice)
                 .unwrap_or(&[]);
             let verdicts: Vec<StoredVerdict> = judge
-                .judge(&facts, Some(candidates))
+                .judge_with_windows(&facts, Some(candidates), |i| {
+                    photo_pixels(store, listing, i, max_pixels)
+                })
                 .into_iter()
                 .map(|v| StoredVerdict {
                     product_id: judge.products[v.product].id.clone(),

@@ -8,7 +8,7 @@
 use knockoff::demo::catalog::{Catalog, LISTING_SIZE};
 use knockoff::demo::draw::{self, Design, Pattern, Transform, View};
 use knockoff::index::print_reference;
-use knockoff::matching::image::{listing_prints, WORK_SIDE};
+use knockoff::matching::image::{listing_prints, window_prints, WORK_SIDE};
 use knockoff::matching::references::{ReferenceIndex, ReferencePrint};
 use knockoff::photo;
 
@@ -156,4 +156,60 @@ fn lookalikes_shot_the_same_way_do_not_match() {
             );
         }
     }
+}
+
+/// The photo as a crawl prints it on the judge's slow path too.
+fn best_match_with_windows(index: &ReferenceIndex, jpeg: &[u8]) -> Option<(u32, f64)> {
+    let (_, small) = photo::decode_small(jpeg, 40_000_000, WORK_SIDE).unwrap();
+    listing_prints(&small)
+        .iter()
+        .chain(window_prints(&small).iter())
+        .flat_map(|print| index.lookup(print).into_iter().take(1))
+        .map(|hit| (hit.reference.product, hit.strength))
+        .max_by(|a, b| a.1.total_cmp(&b.1))
+}
+
+/// `photo` at 60% pasted onto `scene`, off-centre: no background to trim to.
+fn onto_scene(photo: &image::RgbImage, scene: &image::RgbImage) -> image::RgbImage {
+    let mut canvas = scene.clone();
+    let side = scene.width() * 6 / 10;
+    let small = image::imageops::resize(photo, side, side, image::imageops::FilterType::Triangle);
+    image::imageops::overlay(
+        &mut canvas,
+        &small,
+        (scene.width() / 8) as i64,
+        (scene.height() / 5) as i64,
+    );
+    canvas
+}
+
+#[test]
+fn a_copy_pasted_onto_a_scene_is_found_by_the_slow_path_only() {
+    let catalog = Catalog::generate(3, 0);
+    let index = index(&catalog);
+    let wood = View {
+        background: draw::Background::Wood,
+        ..View::studio()
+    };
+    let mut found = 0;
+    for p in 0..PRODUCTS {
+        // Another brand's product photographed on a wooden table.
+        let scene = draw::render(
+            &lookalike(&catalog.products[p + 4].design, p),
+            &wood,
+            LISTING_SIZE,
+        );
+        let official = catalog.reference_photo(p, 0);
+        let jpeg = draw::jpeg(&onto_scene(&official, &scene), 82);
+        if let Some((product, strength)) = best_match_with_windows(&index, &jpeg) {
+            if strength >= MATCHED {
+                assert_eq!(product, p as u32);
+                found += 1;
+            }
+        }
+        // The scene alone matches nothing, windows or not.
+        let alone = best_match_with_windows(&index, &draw::jpeg(&scene, 82));
+        assert!(alone.is_none_or(|(_, s)| s < MATCHED), "{p}: {alone:?}");
+    }
+    assert!(found >= PRODUCTS - 1, "{found} of {PRODUCTS} found");
 }

@@ -120,7 +120,12 @@ pub fn evaluate(seed: u64, n_listings: usize) -> Result<EvalReport> {
             .get(&(listing.id as i64))
             .map(Vec::as_slice)
             .unwrap_or(&[]);
-        let verdicts = judge.judge(&facts, Some(listed));
+        let verdicts = judge.judge_with_windows(&facts, Some(listed), |i| {
+            let bytes = catalog.listing_photo(listing.photos.get(i)?);
+            photo::decode_small(&bytes, 40_000_000, WORK_SIDE)
+                .ok()
+                .map(|(_, small)| small)
+        });
         // The queue's view: the highest-scoring verdict a rule queued.
         let best = verdicts
             .iter()

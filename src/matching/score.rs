@@ -357,6 +357,32 @@ impl Judge {
         verdicts
     }
 
+    /// [`Judge::judge`], then — when the words name a product that no
+    /// photo matched — again with every photo's sliding-window prints (the
+    /// slow path: a copy pasted onto a real scene). `pixels(i)` gives photo
+    /// `i` at work size; the caller does the decoding, so judging stays pure.
+    pub fn judge_with_windows(
+        &self,
+        facts: &ListingFacts,
+        text_candidates: Option<&[usize]>,
+        mut pixels: impl FnMut(usize) -> Option<image::RgbImage>,
+    ) -> Vec<Verdict> {
+        let verdicts = self.judge(facts, text_candidates);
+        let named_but_unseen = verdicts
+            .iter()
+            .any(|v| v.signals.image.is_none() && v.signals.text.phrase_share >= 0.5);
+        if !named_but_unseen || facts.photos.is_empty() {
+            return verdicts;
+        }
+        let mut slow = facts.clone();
+        for (i, prints) in slow.photos.iter_mut().enumerate() {
+            if let Some(photo) = pixels(i) {
+                prints.extend(super::image::window_prints(&photo));
+            }
+        }
+        self.judge(&slow, text_candidates)
+    }
+
     /// The strongest verified image match per product.
     fn image_matches(&self, facts: &ListingFacts) -> BTreeMap<usize, ImageSignal> {
         let mut best: BTreeMap<usize, ImageSignal> = BTreeMap::new();
@@ -374,6 +400,7 @@ impl Judge {
                         super::image::Region::Whole => "whole photo".to_string(),
                         super::image::Region::BelowBanner => "below a banner".to_string(),
                         super::image::Region::AboveFooter => "above a footer".to_string(),
+                        super::image::Region::Window => "a part of the photo".to_string(),
                         super::image::Region::Quadrant(q) => {
                             format!(
                                 "{} tile",
