@@ -358,7 +358,8 @@ impl Judge {
     }
 
     /// [`Judge::judge`], then — when the words name a product that no
-    /// photo matched — again with every photo's sliding-window prints (the
+    /// photo matched and no rule queued — again with every photo's
+    /// sliding-window prints (the
     /// slow path: a copy pasted onto a real scene). `pixels(i)` gives photo
     /// `i` at work size; the caller does the decoding, so judging stays pure.
     pub fn judge_with_windows(
@@ -368,9 +369,11 @@ impl Judge {
         mut pixels: impl FnMut(usize) -> Option<image::RgbImage>,
     ) -> Vec<Verdict> {
         let verdicts = self.judge(facts, text_candidates);
+        // Only where it can change the queue: a product the words name,
+        // that no photo matched and that no rule queued yet.
         let named_but_unseen = verdicts
             .iter()
-            .any(|v| v.signals.image.is_none() && v.signals.text.phrase_share >= 0.5);
+            .any(|v| v.signals.image.is_none() && v.signals.text.phrase_share >= 0.5 && !v.queued);
         if !named_but_unseen || facts.photos.is_empty() {
             return verdicts;
         }
