@@ -53,15 +53,21 @@ fn photo_to_prints(c: &mut Criterion) {
     group.finish();
 }
 
-fn synthetic_index(n: usize, planted: &[Print]) -> ReferenceIndex {
+/// `views` random view prints and `windows` random crop-window prints,
+/// with `planted` among them.
+fn synthetic_index(views: usize, windows: usize, planted: &[Print]) -> ReferenceIndex {
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
-    let mut prints: Vec<ReferencePrint> = (0..n)
+    let mut prints: Vec<ReferencePrint> = (0..views + windows)
         .map(|i| ReferencePrint {
             product: (i % 1000) as u32,
             image: String::new(),
             variant: Variant::default(),
             print: Print {
-                region: Region::Whole,
+                region: if i < views {
+                    Region::Whole
+                } else {
+                    Region::Window
+                },
                 trimmed: false,
                 phash: rng.random(),
                 dhash: rng.random(),
@@ -98,15 +104,19 @@ fn lookups(c: &mut Criterion) {
     )
     .remove(0);
     let mut group = c.benchmark_group("lookup");
-    for n in [10_000usize, 1_000_000] {
-        let index = synthetic_index(n, &planted);
+    // 10,000 and 1,000,000 view prints; then a brand of 1,000 reference
+    // photos (about 64 views and 624 crop windows each) as the whole
+    // photo's print sees it (it probes both).
+    for (views, windows) in [(10_000usize, 0usize), (1_000_000, 0), (64_000, 624_000)] {
+        let index = synthetic_index(views, windows, &planted);
         assert!(
             !index.lookup(&query).is_empty(),
             "the planted reference is found"
         );
-        group.bench_function(format!("one print against {n} reference prints"), |b| {
-            b.iter(|| index.lookup(&query).len())
-        });
+        group.bench_function(
+            format!("one print against {views} view prints and {windows} crop windows"),
+            |b| b.iter(|| index.lookup(&query).len()),
+        );
     }
     group.finish();
 }

@@ -11,7 +11,9 @@
 //!   banner), trimmed; and its four quadrants (a 2×2 collage), trimmed.
 //! - reference side: all 8 **dihedral variants** (quarter turns × mirror),
 //!   small tilts (±5°, ±9°) of the upright and mirrored photo, and crops of
-//!   10–20% off each side, each as is and trimmed.
+//!   10–20% off each side, each as is and trimmed; and 624 **crop windows**
+//!   (0–24% off each side in 6% steps, as they are), since a crop of a
+//!   photo with no plain background cannot be trimmed back.
 //!
 //! Each view carries two hash families computed from one 32×32 grey
 //! sample — **pHash** (DCT, the low 8×8 coefficients against their median,
@@ -53,7 +55,9 @@ pub enum Region {
     AboveFooter,
     /// Quadrant 0–3 (top-left, top-right, bottom-left, bottom-right) of a collage.
     Quadrant(u8),
-    /// One of the slow path's sliding windows ([`window_prints`]).
+    /// A sub-window: of a listing photo, one of the slow path's sliding
+    /// windows ([`window_prints`]); of a reference photo, one of its crop
+    /// windows ([`reference_prints`]).
     Window,
 }
 
@@ -65,18 +69,14 @@ pub struct Variant {
     pub mirrored: bool,
     /// Extra rotation in degrees, clockwise.
     pub tilt: i8,
-    /// Side cut off (0 left, 1 top, 2 right, 3 bottom, [`EVERY_SIDE`]) and
-    /// how much, in percent.
-    pub crop: Option<(u8, u8)>,
+    /// Percent cut off the left, top, right and bottom sides.
+    pub crop: Option<[u8; 4]>,
     /// Shortest side, in pixels, the photo is reduced to: the size of one
     /// tile of a 2×2 collage once the listing photo is decoded to
     /// [`WORK_SIDE`], so both sides are printed from equally blurred pixels.
     #[serde(default)]
     pub reduced_to: Option<u8>,
 }
-
-/// `Variant::crop`'s side for a crop of every side at once.
-pub const EVERY_SIDE: u8 = 4;
 
 impl std::fmt::Display for Variant {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -90,10 +90,18 @@ impl std::fmt::Display for Variant {
         if self.tilt != 0 {
             parts.push(format!("tilt {:+}°", self.tilt));
         }
-        if let Some((side, percent)) = self.crop {
-            let side =
-                ["left", "top", "right", "bottom", "every side"][side.min(EVERY_SIDE) as usize];
-            parts.push(format!("crop {percent}% {side}"));
+        if let Some(cut) = self.crop {
+            parts.push(if cut.iter().all(|&p| p == cut[0]) {
+                format!("crop {}% every side", cut[0])
+            } else {
+                let sides = ["left", "top", "right", "bottom"]
+                    .iter()
+                    .zip(cut)
+                    .filter(|(_, p)| *p > 0)
+                    .map(|(side, p)| format!("{p}% {side}"))
+                    .collect::<Vec<_>>();
+                format!("crop {}", sides.join(", "))
+            });
         }
         if let Some(side) = self.reduced_to {
             parts.push(format!("reduced to {side} px"));
@@ -542,6 +550,19 @@ fn print_region(pixels: &Pixels, region: Region, as_is: bool, out: &mut Vec<Prin
     }
 }
 
+/// The print of a sub-window of a photo, as it is.
+fn print_window(pixels: &Pixels, rect: Rect) -> Option<Print> {
+    let background = border_colour(pixels.img, rect);
+    print_view(
+        pixels,
+        rect,
+        [255, 255, 255],
+        background,
+        Region::Window,
+        false,
+    )
+}
+
 /// Prints of a listing photo (already reduced to about [`WORK_SIDE`]).
 ///
 /// The parts of a photo (below a banner, above a footer, collage tiles) are
@@ -587,15 +608,7 @@ pub fn window_prints(photo: &RgbImage) -> Vec<Print> {
                     w,
                     h,
                 };
-                let background = border_colour(photo, rect);
-                prints.extend(print_view(
-                    &pixels,
-                    rect,
-                    [255, 255, 255],
-                    background,
-                    Region::Window,
-                    false,
-                ));
+                prints.extend(print_window(&pixels, rect));
             }
         }
     }
@@ -623,8 +636,10 @@ pub fn reference_variants() -> Vec<Variant> {
     }
     for side in 0..4 {
         for percent in [10, 15, 20] {
+            let mut cut = [0; 4];
+            cut[side] = percent;
             variants.push(Variant {
-                crop: Some((side, percent)),
+                crop: Some(cut),
                 ..Variant::default()
             });
         }
@@ -633,7 +648,7 @@ pub fn reference_variants() -> Vec<Variant> {
     // template makes of a real photo.
     for percent in [8, 14] {
         variants.push(Variant {
-            crop: Some((EVERY_SIDE, percent)),
+            crop: Some([percent; 4]),
             ..Variant::default()
         });
     }
@@ -665,16 +680,11 @@ pub fn apply_variant(photo: &RgbImage, variant: Variant) -> RgbImage {
         let background = border_colour(&out, Rect::of(&out)).unwrap_or([255, 255, 255]);
         out = rotate(&out, variant.tilt as f32, background);
     }
-    if let Some((side, percent)) = variant.crop {
+    if let Some([left, top, right, bottom]) = variant.crop {
         let (w, h) = out.dimensions();
-        let (cut_w, cut_h) = (w * percent as u32 / 100, h * percent as u32 / 100);
-        let (x, y, cw, ch) = match side {
-            0 => (cut_w, 0, w - cut_w, h),
-            1 => (0, cut_h, w, h - cut_h),
-            2 => (0, 0, w - cut_w, h),
-            EVERY_SIDE => (cut_w, cut_h, w - 2 * cut_w, h - 2 * cut_h),
-            _ => (0, 0, w, h - cut_h),
-        };
+        let cut = |n: u32, percent: u8| n * percent.min(45) as u32 / 100;
+        let (x, y) = (cut(w, left), cut(h, top));
+        let (cw, ch) = (w - x - cut(w, right), h - y - cut(h, bottom));
         out = imageops::crop_imm(&out, x, y, cw, ch).to_image();
     }
     if let Some(side) = variant.reduced_to {
@@ -688,7 +698,30 @@ pub fn apply_variant(photo: &RgbImage, variant: Variant) -> RgbImage {
     out
 }
 
+/// Percent a crop window may cut off each side, in steps of
+/// [`CROP_STEP`]: crops of a photo with no background to trim to.
+const CROP_MAX: u8 = 24;
+const CROP_STEP: u8 = 6;
+
+/// Every crop window of a cluttered reference photo: each side cut by 0,
+/// 6, … 24%, so any crop of up to a quarter of each side is within 3% of a
+/// window on every side — close enough for the hashes.
+fn crop_windows() -> impl Iterator<Item = [u8; 4]> {
+    let cuts = || (0..=CROP_MAX).step_by(CROP_STEP as usize);
+    cuts()
+        .flat_map(move |l| cuts().map(move |t| (l, t)))
+        .flat_map(move |(l, t)| cuts().map(move |r| (l, t, r)))
+        .flat_map(move |(l, t, r)| cuts().map(move |b| [l, t, r, b]))
+        .filter(|cut| cut.iter().any(|&c| c > 0))
+}
+
 /// Prints of a reference photo in every variant: (variant, print).
+///
+/// A photo without a uniform border (a product in a real scene) also gets
+/// a print of every crop window ([`crop_windows`]): a crop of such a photo
+/// cannot be undone by trimming, so the reference side holds the crops —
+/// sub-region hashing of the reference, at index time, so the listing's
+/// fast path pays only for the longer lookup table.
 pub fn reference_prints(photo: &RgbImage) -> Vec<(Variant, Print)> {
     let mut prints = Vec::new();
     for variant in reference_variants() {
@@ -696,6 +729,24 @@ pub fn reference_prints(photo: &RgbImage) -> Vec<(Variant, Print)> {
         let mut views = Vec::new();
         print_region(&Pixels::new(&altered), Region::Whole, true, &mut views);
         prints.extend(views.into_iter().map(|p| (variant, p)));
+    }
+    let whole = Rect::of(photo);
+    {
+        let pixels = Pixels::new(photo);
+        for cut in crop_windows() {
+            let share = |p: u8| p as f32 / 100.0;
+            let rect = Rect {
+                x: whole.w * share(cut[0]),
+                y: whole.h * share(cut[1]),
+                w: whole.w * (1.0 - share(cut[0]) - share(cut[2])),
+                h: whole.h * (1.0 - share(cut[1]) - share(cut[3])),
+            };
+            let variant = Variant {
+                crop: Some(cut),
+                ..Variant::default()
+            };
+            prints.extend(print_window(&pixels, rect).map(|p| (variant, p)));
+        }
     }
     prints
 }
@@ -801,11 +852,19 @@ mod tests {
         assert_eq!(variants.iter().filter(|v| v.crop.is_some()).count(), 14);
         assert_eq!(
             Variant {
-                crop: Some((EVERY_SIDE, 8)),
+                crop: Some([8; 4]),
                 ..Variant::default()
             }
             .to_string(),
             "crop 8% every side"
+        );
+        assert_eq!(
+            Variant {
+                crop: Some([12, 6, 0, 18]),
+                ..Variant::default()
+            }
+            .to_string(),
+            "crop 12% left, 6% top, 18% bottom"
         );
         assert_eq!(
             Variant {

@@ -10,10 +10,15 @@
 //! 4 × 697 probes whatever the size of the index. There is one such index
 //! per hash family: a candidate needs to be close in one family to be
 //! found, then within the limits of both.
+//!
+//! A reference's crop windows ([`Region::Window`] prints, 255 per photo)
+//! have their own pair of indexes, which the slow path's windows (a copy
+//! pasted into a scene, not cropped) do not probe: its thousand lookups
+//! stay as cheap as before.
 
 use serde::{Deserialize, Serialize};
 
-use super::image::{distance, layout_distance, Print, Variant};
+use super::image::{distance, layout_distance, Print, Region, Variant};
 
 /// One print of one reference photo.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -37,13 +42,62 @@ pub const MAX_DHASH: u32 = 22;
 pub const MAX_HASHES: u32 = 32;
 /// Colour-layout distance at or above which a candidate is rejected.
 pub const MAX_LAYOUT: f32 = 20.0;
+/// Crop windows of one reference photo colour-checked per listing print,
+/// nearest by hashes first.
+const WINDOWS_CHECKED_PER_PHOTO: usize = 4;
 
-/// Reference prints with a multi-index over each hash family.
+/// Reference prints with a multi-index over each hash family, for the
+/// views and for the crop windows.
 #[derive(Debug, Clone, Default)]
 pub struct ReferenceIndex {
     prints: Vec<ReferencePrint>,
+    views: FamilyIndex,
+    crop_windows: FamilyIndex,
+}
+
+/// One multi-index per hash family over some of the prints; `ids` maps
+/// the tables' positions back to `ReferenceIndex::prints`.
+#[derive(Debug, Clone, Default)]
+struct FamilyIndex {
+    ids: Vec<u32>,
     by_phash: MultiIndex,
     by_dhash: MultiIndex,
+}
+
+impl FamilyIndex {
+    fn new(prints: &[ReferencePrint], ids: Vec<u32>) -> FamilyIndex {
+        let hashes = |of: fn(&Print) -> u64| -> Vec<u64> {
+            ids.iter()
+                .map(|&id| of(&prints[id as usize].print))
+                .collect()
+        };
+        FamilyIndex {
+            by_phash: MultiIndex::new(&hashes(|p| p.phash)),
+            by_dhash: MultiIndex::new(&hashes(|p| p.dhash)),
+            ids,
+        }
+    }
+
+    /// Passes the ids of the prints whose pHash or dHash is within
+    /// `radius` to `found`, each once.
+    fn within(
+        &self,
+        prints: &[ReferencePrint],
+        phash: u64,
+        dhash: u64,
+        radius: u32,
+        found: &mut Vec<u32>,
+    ) {
+        self.by_phash
+            .within(phash, radius, |i| found.push(self.ids[i as usize]));
+        self.by_dhash.within(dhash, radius, |i| {
+            let id = self.ids[i as usize];
+            // Already found through its pHash.
+            if distance(prints[id as usize].print.phash, phash) > radius {
+                found.push(id);
+            }
+        });
+    }
 }
 
 /// Four tables, one per 16-bit chunk: for each chunk value, the ids of the
@@ -178,45 +232,73 @@ impl MultiIndex {
 impl ReferenceIndex {
     /// Indexes `prints`.
     pub fn new(prints: Vec<ReferencePrint>) -> ReferenceIndex {
-        let phashes: Vec<u64> = prints.iter().map(|p| p.print.phash).collect();
-        let dhashes: Vec<u64> = prints.iter().map(|p| p.print.dhash).collect();
+        let (windows, views): (Vec<u32>, Vec<u32>) = (0..prints.len() as u32)
+            .partition(|&id| prints[id as usize].print.region == Region::Window);
         ReferenceIndex {
-            by_phash: MultiIndex::new(&phashes),
-            by_dhash: MultiIndex::new(&dhashes),
+            views: FamilyIndex::new(&prints, views),
+            crop_windows: FamilyIndex::new(&prints, windows),
             prints,
         }
     }
 
+    /// How many prints are indexed.
+    pub fn len(&self) -> usize {
+        self.prints.len()
+    }
+
+    /// Whether nothing is indexed.
+    pub fn is_empty(&self) -> bool {
+        self.prints.is_empty()
+    }
+
     /// Indices of the prints whose pHash or dHash is within `radius` (at
-    /// most [`FIND_RADIUS`]) of the listing print's, each once.
-    pub fn candidates(&self, phash: u64, dhash: u64, radius: u32) -> Vec<u32> {
+    /// most [`FIND_RADIUS`]) of the listing print's, each once; crop
+    /// windows not for the slow path's windows.
+    pub fn candidates(&self, listing: &Print, radius: u32) -> Vec<u32> {
         let mut found = Vec::new();
         let radius = radius.min(FIND_RADIUS);
-        self.by_phash.within(phash, radius, |id| found.push(id));
-        self.by_dhash.within(dhash, radius, |id| {
-            // Already found through its pHash.
-            if distance(self.prints[id as usize].print.phash, phash) > radius {
-                found.push(id);
-            }
-        });
+        let (phash, dhash) = (listing.phash, listing.dhash);
+        self.views
+            .within(&self.prints, phash, dhash, radius, &mut found);
+        if listing.region == Region::Whole {
+            self.crop_windows
+                .within(&self.prints, phash, dhash, radius, &mut found);
+        }
         found
     }
 
     /// The verified matches of one listing print, strongest first.
     pub fn lookup(&self, listing: &Print) -> Vec<ImageHit<'_>> {
-        let mut hits: Vec<ImageHit> = self
-            .candidates(listing.phash, listing.dhash, FIND_RADIUS)
+        // Candidates within the hash limits, nearest first.
+        let mut near: Vec<(u32, u32, &ReferencePrint)> = self
+            .candidates(listing, FIND_RADIUS)
             .into_iter()
             .filter_map(|id| {
                 let reference = &self.prints[id as usize];
                 let dhash_distance = distance(listing.dhash, reference.print.dhash);
                 let phash_distance = distance(listing.phash, reference.print.phash);
-                if dhash_distance > MAX_DHASH
-                    || phash_distance > MAX_PHASH
-                    || phash_distance + dhash_distance > MAX_HASHES
-                {
-                    return None;
+                (dhash_distance <= MAX_DHASH
+                    && phash_distance <= MAX_PHASH
+                    && phash_distance + dhash_distance <= MAX_HASHES)
+                    .then_some((phash_distance, dhash_distance, reference))
+            })
+            .collect();
+        near.sort_by_key(|&(p, d, _)| p + d);
+        // A copy is near hundreds of one photo's overlapping crop windows;
+        // the nearest few of each photo are the ones worth a colour check.
+        let mut windows_checked: Vec<(u32, &str)> = Vec::new();
+        let mut hits: Vec<ImageHit> = near
+            .into_iter()
+            .filter(|(_, _, reference)| {
+                if reference.print.region != Region::Window {
+                    return true;
                 }
+                let photo = (reference.product, reference.image.as_str());
+                let seen = windows_checked.iter().filter(|&&p| p == photo).count();
+                windows_checked.push(photo);
+                seen < WINDOWS_CHECKED_PER_PHOTO
+            })
+            .filter_map(|(phash_distance, dhash_distance, reference)| {
                 let layout_distance = layout_distance(listing, &reference.print);
                 let strength = strength(phash_distance, dhash_distance, layout_distance);
                 (strength > 0.0).then_some(ImageHit {
@@ -268,7 +350,7 @@ mod tests {
         }
         let index = ReferenceIndex::new(pairs.iter().map(|&(p, d)| print(p, d)).collect());
         for radius in [0, 5, 12, 15] {
-            let mut found = index.candidates(qp, qd, radius);
+            let mut found = index.candidates(&print(qp, qd).print, radius);
             found.sort();
             let scanned: Vec<u32> = (0..pairs.len() as u32)
                 .filter(|&i| {
