@@ -35,6 +35,8 @@ pub enum EvalSet {
     /// The demo generator's labelled listings.
     #[default]
     Demo,
+    /// A second generator's, written apart from the demo's and never tuned on.
+    Independent,
     /// Real product photographs under every trick (`--photos DIR`).
     RealPhotos,
 }
@@ -113,17 +115,18 @@ pub enum Command {
         #[command(subcommand)]
         action: QueueAction,
     },
-    /// Measure the matcher on a labelled set from the demo generator:
-    /// precision, recall, F1, recall per transformation.
+    /// Measure the matcher on a labelled set: precision, recall, F1,
+    /// recall per transformation.
     Eval {
-        /// Which set: `demo` (the generator, labelled listings) or
-        /// `real-photos` (real photographs under every trick; needs --photos).
+        /// Which set: `demo` (the demo generator's labelled listings),
+        /// `independent` (a second generator's) or `real-photos` (real
+        /// photographs under every trick; needs --photos).
         #[arg(long, value_enum, default_value_t = EvalSet::Demo)]
         set: EvalSet,
-        /// Seed of the demo set (the held-out one by default).
+        /// Seed of a generated set (the demo's held-out one by default).
         #[arg(long, default_value_t = crate::eval::HELD_OUT_SEED)]
         seed: u64,
-        /// Listings in the demo set.
+        /// Listings in a generated set.
         #[arg(long, default_value_t = 400)]
         listings: usize,
         /// Folder of real product photographs, for `--set real-photos`.
@@ -419,6 +422,10 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             match set {
                 EvalSet::Demo => {
                     let report = crate::eval::evaluate(seed, listings)?;
+                    print!("{}", crate::eval::render(&report));
+                }
+                EvalSet::Independent => {
+                    let report = crate::eval::evaluate_independent(seed, listings)?;
                     print!("{}", crate::eval::render(&report));
                 }
                 EvalSet::RealPhotos => {

@@ -1,10 +1,13 @@
-//! The accuracy harness: a labelled set from the demo generator, judged
+//! The accuracy harness: a labelled set — from the demo generator, or from
+//! [`independent`], a second generator written apart from it — judged
 //! through the same path as a crawl (reference index from the workspace's
 //! photos, tantivy candidates, the judge), scored against its truth.
+//! [`photos`] measures the photo path alone on real photographs.
 //!
-//! Tune on [`TUNING_SEED`]; report [`HELD_OUT_SEED`] too, which nothing was
-//! tuned on.
+//! Tune on the demo's [`TUNING_SEED`]; report [`HELD_OUT_SEED`] and the
+//! independent set too, which nothing was tuned on.
 
+pub mod independent;
 pub mod photos;
 
 use std::collections::BTreeMap;
@@ -15,6 +18,7 @@ use serde::Serialize;
 
 use crate::config;
 use crate::demo::catalog::{Catalog, Kind};
+use crate::demo::draw::Transform;
 use crate::demo::write_workspace;
 use crate::index::{self, TextDoc, TextIndex};
 use crate::matching::image::{listing_prints, WORK_SIDE};
@@ -40,6 +44,8 @@ pub struct GroupRecall {
 /// The harness's numbers.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct EvalReport {
+    /// "demo" or "independent".
+    pub set: String,
     pub seed: u64,
     pub listings: usize,
     pub products: usize,
@@ -57,20 +63,97 @@ pub struct EvalReport {
     /// False positives per kind of listing.
     pub false_positives_by_kind: BTreeMap<String, usize>,
     /// The listings judged wrong: (id, kind, transformation, best score,
-    /// title, the rules that queued it — empty for a miss).
+    /// title, the rules that queued it — for a miss, why none did).
     pub mistakes: Vec<(u32, String, String, f64, String, Vec<String>)>,
 }
 
-/// Generates the labelled set for `seed` and judges it.
-pub fn evaluate(seed: u64, n_listings: usize) -> Result<EvalReport> {
+/// One listing of a labelled set, with its truth.
+#[derive(Debug, Clone, Default)]
+pub struct LabelledListing {
+    pub id: u32,
+    pub title: String,
+    pub description: String,
+    pub seller: String,
+    pub price: f64,
+    pub currency: String,
+    /// The photos as a marketplace serves them.
+    pub photos: Vec<Vec<u8>>,
+    pub infringing: bool,
+    /// The product (index in the catalogue) it infringes or imitates.
+    pub product: Option<usize>,
+    /// What kind of listing it is ("copied_photo", "lookalike", …).
+    pub kind: String,
+    /// For an infringing listing: the trick on the official photo, or
+    /// "own_photo".
+    pub group: String,
+}
+
+/// Labelled listings of a brand whose workspace was written beside them.
+#[derive(Debug, Clone, Default)]
+pub struct LabelledSet {
+    pub products: usize,
+    pub listings: Vec<LabelledListing>,
+}
+
+/// The demo generator's labelled set for `seed`, its workspace in `dir`.
+fn demo_set(seed: u64, n_listings: usize, dir: &std::path::Path) -> Result<LabelledSet> {
     let catalog = Catalog::generate(seed, n_listings);
+    write_workspace(dir, &catalog)?;
+    let listings = catalog
+        .listings
+        .iter()
+        .map(|l| LabelledListing {
+            id: l.id,
+            title: l.title.clone(),
+            description: l.description.clone(),
+            seller: l.seller.clone(),
+            price: l.price,
+            currency: l.currency.clone(),
+            photos: l.photos.iter().map(|p| catalog.listing_photo(p)).collect(),
+            infringing: l.kind.is_infringing(),
+            product: l.product,
+            kind: l.kind.name().to_string(),
+            group: match l.kind {
+                Kind::CopiedPhoto => l.transform().map(Transform::name).unwrap_or("copied"),
+                Kind::OwnPhoto => "own_photo",
+                _ => "",
+            }
+            .to_string(),
+        })
+        .collect();
+    Ok(LabelledSet {
+        products: catalog.products.len(),
+        listings,
+    })
+}
+
+/// Generates the demo generator's labelled set for `seed` and judges it.
+pub fn evaluate(seed: u64, n_listings: usize) -> Result<EvalReport> {
     let dir = tempfile::tempdir()?;
-    write_workspace(dir.path(), &catalog)?;
-    let config = config::load(dir.path())?;
+    let set = demo_set(seed, n_listings, dir.path())?;
+    judge_set("demo", seed, &set, dir.path())
+}
+
+/// Generates the independent generator's labelled set for `seed` and
+/// judges it.
+pub fn evaluate_independent(seed: u64, n_listings: usize) -> Result<EvalReport> {
+    let dir = tempfile::tempdir()?;
+    let set = independent::generate(seed, n_listings, dir.path())?;
+    judge_set("independent", seed, &set, dir.path())
+}
+
+/// Judges `set` with the workspace in `dir`, as a crawl would.
+fn judge_set(
+    name: &str,
+    seed: u64,
+    set: &LabelledSet,
+    dir: &std::path::Path,
+) -> Result<EvalReport> {
+    let config = config::load(dir)?;
     let references = index::references(&config)?;
     let judge = judge_for(&config, references.index);
     let text = TextIndex::in_memory()?;
-    let docs: Vec<TextDoc> = catalog
+    let docs: Vec<TextDoc> = set
         .listings
         .iter()
         .map(|l| TextDoc {
@@ -89,20 +172,20 @@ pub fn evaluate(seed: u64, n_listings: usize) -> Result<EvalReport> {
     }
     let threshold = config.settings.policy.threshold;
     let mut report = EvalReport {
+        set: name.to_string(),
         seed,
-        listings: catalog.listings.len(),
-        products: catalog.products.len(),
+        listings: set.listings.len(),
+        products: set.products,
         threshold,
         ..EvalReport::default()
     };
     let mut attributed = 0;
-    for listing in &catalog.listings {
+    for listing in &set.listings {
         let photos = listing
             .photos
             .iter()
-            .map(|p| {
-                let bytes = catalog.listing_photo(p);
-                photo::decode_small(&bytes, 40_000_000, WORK_SIDE)
+            .map(|bytes| {
+                photo::decode_small(bytes, 40_000_000, WORK_SIDE)
                     .map(|(_, small)| listing_prints(&small))
                     .unwrap_or_default()
             })
@@ -121,8 +204,7 @@ pub fn evaluate(seed: u64, n_listings: usize) -> Result<EvalReport> {
             .map(Vec::as_slice)
             .unwrap_or(&[]);
         let verdicts = judge.judge_with_windows(&facts, Some(listed), |i| {
-            let bytes = catalog.listing_photo(listing.photos.get(i)?);
-            photo::decode_small(&bytes, 40_000_000, WORK_SIDE)
+            photo::decode_small(listing.photos.get(i)?, 40_000_000, WORK_SIDE)
                 .ok()
                 .map(|(_, small)| small)
         });
@@ -132,16 +214,11 @@ pub fn evaluate(seed: u64, n_listings: usize) -> Result<EvalReport> {
             .filter(|v| v.queued)
             .max_by(|a, b| a.score.total_cmp(&b.score));
         let flagged = best.is_some();
-        let truth = listing.kind.is_infringing();
-        let group = match listing.kind {
-            Kind::CopiedPhoto => listing.transform().map(|t| t.name()).unwrap_or("copied"),
-            Kind::OwnPhoto => "own_photo",
-            _ => "",
-        };
+        let truth = listing.infringing;
         if truth {
             let entry = report
                 .by_transformation
-                .entry(group.to_string())
+                .entry(listing.group.clone())
                 .or_default();
             entry.listings += 1;
             entry.caught += flagged as usize;
@@ -160,7 +237,7 @@ pub fn evaluate(seed: u64, n_listings: usize) -> Result<EvalReport> {
                 report.false_positives += 1;
                 *report
                     .false_positives_by_kind
-                    .entry(listing.kind.name().to_string())
+                    .entry(listing.kind.clone())
                     .or_default() += 1;
             }
             (false, true) => report.false_negatives += 1,
@@ -169,19 +246,32 @@ pub fn evaluate(seed: u64, n_listings: usize) -> Result<EvalReport> {
         if flagged != truth {
             report.mistakes.push((
                 listing.id,
-                listing.kind.name().to_string(),
-                group.to_string(),
+                listing.kind.clone(),
+                listing.group.clone(),
                 verdicts.iter().map(|v| v.score).fold(0.0, f64::max),
                 listing.title.clone(),
-                best.map(|b| {
-                    b.signals
+                // A false positive: the rules that queued it; a miss: why
+                // each rule of its best verdict did not.
+                match best {
+                    Some(b) => b
+                        .signals
                         .rules
                         .iter()
                         .filter(|r| r.fired)
-                        .map(|r| format!("{}: {}", r.rule, r.why))
-                        .collect()
-                })
-                .unwrap_or_default(),
+                        .map(|r| format!("queued by {}: {}", r.rule, r.why))
+                        .collect(),
+                    None => verdicts
+                        .iter()
+                        .max_by(|a, b| a.score.total_cmp(&b.score))
+                        .map(|v| {
+                            v.signals
+                                .rules
+                                .iter()
+                                .map(|r| format!("not {}: {}", r.rule, r.why))
+                                .collect()
+                        })
+                        .unwrap_or_default(),
+                },
             ));
         }
     }
@@ -214,8 +304,8 @@ pub fn render(report: &EvalReport) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "seed {}: {} listings, {} products, threshold {}",
-        report.seed, report.listings, report.products, report.threshold
+        "{} set, seed {}: {} listings, {} products, threshold {}",
+        report.set, report.seed, report.listings, report.products, report.threshold
     );
     let _ = writeln!(
         out,
@@ -252,7 +342,7 @@ pub fn render(report: &EvalReport) -> String {
             "  wrong: {id} {kind} {group} score {score:.3} {title:?}"
         );
         for rule in rules {
-            let _ = writeln!(out, "         queued by {rule}");
+            let _ = writeln!(out, "         {rule}");
         }
     }
     out

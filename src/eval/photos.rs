@@ -140,42 +140,53 @@ fn crop_for(k: usize) -> [f32; 4] {
     })
 }
 
-/// Every trick on the `k`th photo, with `others` as backgrounds and collage
-/// tiles: (name, listing photo as served).
-fn tricks(k: usize, photo: &RgbImage, others: [&RgbImage; 3]) -> Vec<(String, Vec<u8>)> {
-    let mut out: Vec<(String, Vec<u8>)> = [
-        Transform::Recompress,
-        Transform::Downscale,
-        Transform::Crop(crop_for(k)),
-        Transform::Mirror,
-        Transform::Rotate(-8.0),
-        Transform::Rotate90,
-        Transform::Watermark("SHOP4DEALS".into()),
-        Transform::Recolour {
+/// How many tricks [`trick`] knows.
+pub(crate) const TRICKS: usize = 12;
+
+/// Trick `which` (0..[`TRICKS`]) on the `k`th photo, with `others` as new
+/// backgrounds and collage tiles: (name, listing photo as served).
+pub(crate) fn trick(
+    which: usize,
+    k: usize,
+    photo: &RgbImage,
+    others: [&RgbImage; 3],
+) -> (String, Vec<u8>) {
+    let transform = match which % TRICKS {
+        0 => Transform::Recompress,
+        1 => Transform::Downscale,
+        2 => Transform::Crop(crop_for(k)),
+        3 => Transform::Mirror,
+        4 => Transform::Rotate(-8.0),
+        5 => Transform::Rotate90,
+        6 => Transform::Watermark("SHOP4DEALS".into()),
+        7 => Transform::Recolour {
             hue: 30,
             brightness: -20,
         },
-        Transform::Banner("SALE 70% OFF".into()),
-        Transform::Pad {
+        8 => Transform::Banner("SALE 70% OFF".into()),
+        9 => Transform::Pad {
             factor: 1.6,
             colour: [236, 236, 240],
         },
-    ]
-    .iter()
-    .map(|t| {
-        let quality = t.jpeg_quality();
-        (
-            t.name().to_string(),
-            draw::jpeg(&draw::apply(photo, t), quality),
-        )
-    })
-    .collect();
-    out.push((
-        "pad onto a real scene".into(),
-        draw::jpeg(&pad_onto(photo, others[0]), 82),
-    ));
-    out.push(("collage".into(), draw::jpeg(&collage(photo, others), 82)));
-    out
+        10 => {
+            return (
+                "pad onto a real scene".into(),
+                draw::jpeg(&pad_onto(photo, others[0]), 82),
+            )
+        }
+        _ => return ("collage".into(), draw::jpeg(&collage(photo, others), 82)),
+    };
+    (
+        transform.name().to_string(),
+        draw::jpeg(&draw::apply(photo, &transform), transform.jpeg_quality()),
+    )
+}
+
+/// Every trick on the `k`th photo.
+fn tricks(k: usize, photo: &RgbImage, others: [&RgbImage; 3]) -> Vec<(String, Vec<u8>)> {
+    (0..TRICKS)
+        .map(|which| trick(which, k, photo, others))
+        .collect()
 }
 
 /// The best strength with which `listing` (bytes) matches each reference.
