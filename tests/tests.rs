@@ -7,6 +7,7 @@ mod util;
 mod browser;
 mod check;
 mod crawl;
+mod eval;
 mod evidence;
 mod explain;
 mod extract;

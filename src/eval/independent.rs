@@ -437,6 +437,14 @@ pub fn generate(seed: u64, n_listings: usize, dir: &Path) -> Result<LabelledSet>
         })
         .collect();
     write_workspace(dir, &official)?;
+    // Other goods in rooms: the new backgrounds and collage tiles of copies.
+    let scenes: Vec<RgbImage> = (0..8)
+        .map(|k| {
+            let design = random_design(&mut rng);
+            let pose = random_pose(&mut rng);
+            paint(&design, pose, &random_scene(&mut rng), 500 + k)
+        })
+        .collect();
 
     let mut listings = Vec::with_capacity(n_listings);
     for id in 0..n_listings as u32 {
@@ -489,21 +497,10 @@ pub fn generate(seed: u64, n_listings: usize, dir: &Path) -> Result<LabelledSet>
                     "{spec}. {}. Ships within 48 h.",
                     TAGLINES.choose(&mut rng).copied().unwrap_or("")
                 );
-                let others: Vec<RgbImage> = (0..3)
-                    .map(|k| {
-                        let design = random_design(&mut rng);
-                        let scene = random_scene(&mut rng);
-                        paint(&design, random_pose(&mut rng), &scene, grain + k)
-                    })
-                    .collect();
+                let others = [0; 3].map(|_| &scenes[rng.random_range(0..scenes.len())]);
                 let which = rng.random_range(0..TRICKS);
                 let photo = &official[product][rng.random_range(0..2)];
-                let (name, bytes) = trick(
-                    which,
-                    id as usize,
-                    photo,
-                    [&others[0], &others[1], &others[2]],
-                );
+                let (name, bytes) = trick(which, id as usize, photo, others);
                 listing.group = name;
                 listing.photos.push(bytes);
                 listing.infringing = true;

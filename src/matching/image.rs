@@ -492,7 +492,10 @@ fn print_view(
                     .iter()
                     .sum::<f32>();
             }
-            *value = sum / ((xb - xa) * (yb - ya)) as f32;
+            // Whole grey levels, as imagehash compares 8-bit pixels: a
+            // difference of less than a level in a flat backdrop is no
+            // gradient, not a coin toss decided by grain.
+            *value = (sum / ((xb - xa) * (yb - ya)) as f32).round();
         }
     }
     let layout = sample(pixels, rect, LAYOUT_SIDE, outside)

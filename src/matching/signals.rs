@@ -9,13 +9,16 @@ use serde::{Deserialize, Serialize};
 use super::text::{normalise, Word};
 
 /// Words sellers of fakes use; `[matching] counterfeit_words` replaces them.
-pub const DEFAULT_COUNTERFEIT_WORDS: [&str; 13] = [
+pub const DEFAULT_COUNTERFEIT_WORDS: [&str; 17] = [
     "replica",
     "1:1",
     "AAA",
     "super copy",
     "mirror quality",
     "mirror image",
+    "mirror version",
+    "top version",
+    "same factory",
     "dupe",
     "inspired by",
     "fake",
@@ -23,36 +26,82 @@ pub const DEFAULT_COUNTERFEIT_WORDS: [&str; 13] = [
     "same as original",
     "high imitation",
     "knockoff",
+    "imitación",
 ];
 
-/// Phrasing of accessories and parts that name the product they fit; "…"
-/// stands for up to four words. `[matching] accessory_phrases` replaces them.
-pub const DEFAULT_ACCESSORY_PHRASES: [&str; 13] = [
+/// Phrasing of accessories and parts that name the product they fit, in
+/// several languages; "…" stands for up to four words, a trailing "*" for
+/// the rest of a word (German compounds: "Ersatzfilter für").
+/// `[matching] accessory_phrases` replaces them.
+pub const DEFAULT_ACCESSORY_PHRASES: [&str; 44] = [
     "compatible with",
     "case for",
     "cover for",
+    "sleeve for",
+    "lid for",
+    "filter for",
+    "cable for",
+    "charger for",
     "strap fits",
     "strap for",
     "band for",
     "laces for",
     "protector for",
-    "charger for",
+    "pads for",
+    "parts for",
     "replacement … for",
     "replacement … fits",
     "spare … for",
+    "spare … fits",
     "accessory for",
+    "hülle für",
+    "passend für",
+    "kompatibel mit",
+    "ersatz* für",
+    "zubehör für",
+    "armband für",
+    "coque pour",
+    "housse pour",
+    "étui pour",
+    "compatible avec",
+    "accessoire pour",
+    "bracelet pour",
+    "funda para",
+    "compatible con",
+    "repuesto para",
+    "recambio para",
+    "correa para",
+    "custodia per",
+    "compatibile con",
+    "ricambio per",
+    "cinturino per",
+    "hoes voor",
+    "geschikt voor",
+    "capa para",
 ];
 
 /// Words that say an item is not new, in several languages; `[matching]
 /// used_words` replaces them. ("Occasion" alone is not here: "for any
 /// occasion" sells new things too.)
-pub const DEFAULT_USED_WORDS: [&str; 27] = [
+pub const DEFAULT_USED_WORDS: [&str; 39] = [
     "used",
     "pre-owned",
     "preowned",
+    "pre-loved",
+    "preloved",
     "second hand",
     "secondhand",
     "like new",
+    "good condition",
+    "excellent condition",
+    "bon état",
+    "comme neuf",
+    "buen estado",
+    "como nuevo",
+    "guter zustand",
+    "wie neu",
+    "buone condizioni",
+    "come nuovo",
     "refurbished",
     "renewed",
     "for parts",
@@ -141,40 +190,60 @@ pub const DEFAULT_FX: [(&str, f64); 12] = [
 #[derive(Debug, Clone, PartialEq)]
 pub struct Phrase {
     pub text: String,
-    words: Vec<Option<String>>,
+    tokens: Vec<Token>,
+}
+
+/// One element of a phrase.
+#[derive(Debug, Clone, PartialEq)]
+enum Token {
+    Word(String),
+    /// A word starting with this.
+    Prefix(String),
+    /// Up to four words.
+    Gap,
 }
 
 impl Phrase {
-    /// Parses a configured phrase; "…" or "..." is a gap.
+    /// Parses a configured phrase; "…" or "..." is a gap, a word ending in
+    /// "*" matches any word it starts.
     pub fn new(text: &str) -> Phrase {
         let marked = text.replace("...", " \u{1} ").replace('…', " \u{1} ");
-        let mut words = Vec::new();
+        let mut tokens = Vec::new();
         for part in marked.split_whitespace() {
             if part == "\u{1}" {
-                words.push(None);
+                tokens.push(Token::Gap);
+            } else if let Some(stem) = part.strip_suffix('*').filter(|s| !s.is_empty()) {
+                tokens.extend(normalise(stem).into_iter().map(|w| Token::Prefix(w.norm)));
             } else {
-                words.extend(normalise(part).into_iter().map(|w| Some(w.norm)));
+                tokens.extend(normalise(part).into_iter().map(|w| Token::Word(w.norm)));
             }
         }
         Phrase {
             text: text.to_string(),
-            words,
+            tokens,
         }
     }
 
     /// Whether the phrase occurs in `words`.
     pub fn occurs_in(&self, words: &[Word]) -> bool {
-        (0..words.len()).any(|start| matches_at(&self.words, &words[start..]))
+        (0..words.len()).any(|start| matches_at(&self.tokens, &words[start..]))
     }
 }
 
-fn matches_at(pattern: &[Option<String>], words: &[Word]) -> bool {
-    match pattern.split_first() {
-        None => true,
-        Some((None, rest)) => (0..=4.min(words.len())).any(|skip| matches_at(rest, &words[skip..])),
-        Some((Some(word), rest)) => words
-            .first()
-            .is_some_and(|w| &w.norm == word && matches_at(rest, &words[1..])),
+fn matches_at(pattern: &[Token], words: &[Word]) -> bool {
+    let Some((token, rest)) = pattern.split_first() else {
+        return true;
+    };
+    let first = words.first();
+    match token {
+        Token::Gap => (0..=4.min(words.len())).any(|skip| matches_at(rest, &words[skip..])),
+        Token::Word(word) => {
+            first.is_some_and(|w| &w.norm == word) && matches_at(rest, &words[1..])
+        }
+        Token::Prefix(stem) => {
+            first.is_some_and(|w| w.norm.starts_with(stem.as_str()))
+                && matches_at(rest, &words[1..])
+        }
     }
 }
 
@@ -302,6 +371,23 @@ mod tests {
             ["compatible with"]
         );
         assert!(phrases_in(&accessories, "Orvane Tidewatch replica").is_empty());
+        // Other languages, and a German compound through "ersatz* für".
+        for (title, phrase) in [
+            ("Funda para Orvane Tidewatch", "funda para"),
+            ("Ersatzfilter für Orvane Aero Bottle", "ersatz* für"),
+            ("Coque pour Orvane Pulse Buds", "coque pour"),
+            ("Cinturino per Orvane Tidewatch", "cinturino per"),
+            ("Spare cable fits Orvane Pulse Buds", "spare … fits"),
+        ] {
+            assert_eq!(phrases_in(&accessories, title), [phrase], "{title}");
+        }
+        // A prefix matches only the start of a word.
+        assert!(phrases_in(&accessories, "Orvane Aero Bottle, ersatzlos für dich").len() == 1);
+        assert!(phrases_in(&accessories, "Neuer Orvane für Ersatz").is_empty());
+        assert_eq!(
+            phrases_in(&words, "Orvane Tidewatch mirror version"),
+            ["mirror version"]
+        );
     }
 
     #[test]
@@ -318,6 +404,12 @@ mod tests {
         assert_eq!(condition("Orvane Tidewatch gebraucht"), Condition::Used);
         assert_eq!(condition("Montre Orvane d'occasion"), Condition::Used);
         assert_eq!(condition("Reloj Orvane usado"), Condition::Used);
+        assert_eq!(
+            condition("Montre Orvane (occasion, très bon état)"),
+            Condition::Used
+        );
+        assert_eq!(condition("Orvane Uhr, wie neu"), Condition::Used);
+        assert_eq!(condition("Reloj Orvane en buen estado"), Condition::Used);
         assert_eq!(
             condition("Orvane Tidewatch for parts / not working"),
             Condition::Used
