@@ -41,6 +41,19 @@ pub enum EvalSet {
     RealPhotos,
 }
 
+/// `knockoff target` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum TargetAction {
+    /// The built-in presets and the domains that choose them.
+    List,
+    /// Write targets/NAME.toml for a marketplace site from its preset
+    /// (a conservative rate, robots.txt respected).
+    Add {
+        /// The marketplace site, such as https://www.ebay.de.
+        url: Url,
+    },
+}
+
 /// Output formats of `explain`.
 #[derive(Debug, Clone, Copy, ValueEnum, Default)]
 pub enum ExplainFormat {
@@ -88,9 +101,15 @@ pub enum Command {
         /// The URL the page was saved from (relative links resolve against it).
         #[arg(long)]
         url: Option<Url>,
-        /// Use this target's `[item]` selectors; otherwise zero-config.
+        /// Use this target's selectors; otherwise the built-in preset for
+        /// the URL's domain, else zero-config.
         #[arg(long)]
         target: Option<String>,
+    },
+    /// The built-in marketplace presets, and targets made from them.
+    Target {
+        #[command(subcommand)]
+        action: TargetAction,
     },
     /// (Re)build the reference and text indexes under index/ and re-judge
     /// every listing they change.
@@ -332,6 +351,45 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Extract { file, url, target } => {
             extract_file(workspace, &file, url, target.as_deref())
         }
+        Command::Target { action } => match action {
+            TargetAction::List => {
+                for preset in &crate::presets::PRESETS {
+                    let table = crate::presets::table(preset);
+                    let base = table.get("base_url").and_then(|v| v.as_str()).unwrap_or("");
+                    let domains: Vec<String> =
+                        preset.labels.iter().map(|l| format!("{l}.*")).collect();
+                    println!("{:<13} {:<34} e.g. {base}", preset.name, domains.join(", "));
+                }
+                Ok(ExitCode::SUCCESS)
+            }
+            TargetAction::Add { url } => {
+                let preset = crate::presets::for_url(&url).ok_or_else(|| {
+                    UsageError(format!(
+                        "no built-in preset for {} (see `knockoff target list`); write a target by hand",
+                        url.host_str().unwrap_or(url.as_str())
+                    ))
+                })?;
+                let (name, text) = crate::presets::target_file(preset, &url);
+                let path = workspace.join("targets").join(format!("{name}.toml"));
+                if path.exists() {
+                    return Err(UsageError(format!(
+                        "{} exists already; edit it, or remove it first",
+                        path.display()
+                    ))
+                    .into());
+                }
+                std::fs::create_dir_all(workspace.join("targets"))
+                    .with_context(|| format!("creating {}", workspace.join("targets").display()))?;
+                std::fs::write(&path, text)
+                    .with_context(|| format!("writing {}", path.display()))?;
+                println!(
+                    "wrote {} from the `{}` preset; `knockoff check` validates it",
+                    path.display(),
+                    preset.name
+                );
+                Ok(ExitCode::SUCCESS)
+            }
+        },
         Command::Explain { listing, format } => {
             let config = config::load(workspace)?;
             let store = open_store(&config)?;
@@ -821,8 +879,8 @@ fn extract_file(
     target: Option<&str>,
 ) -> Result<ExitCode> {
     let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
-    let target = match target {
-        Some(name) => {
+    let target = match (target, &url) {
+        (Some(name), _) => {
             let config = config::load(workspace)?;
             let target = config.target(name).cloned().ok_or_else(|| {
                 UsageError(format!(
@@ -832,7 +890,12 @@ fn extract_file(
             })?;
             Some(target)
         }
-        None => None,
+        // No target named: the built-in preset for the URL's domain.
+        (None, Some(url)) => match crate::presets::for_url(url) {
+            Some(preset) => Some(config::preset_target(workspace, preset, url)?),
+            None => None,
+        },
+        (None, None) => None,
     };
     let page_url = match (url, &target) {
         (Some(url), _) => url,
@@ -846,6 +909,12 @@ fn extract_file(
     };
     let (html, _) = extract::decode_html(&bytes, None);
     let extracted = extract::listing(&html, &page_url, target.as_ref().map(|t| &t.item));
+    // A search results page: its cards, when the target reads them.
+    let cards = target
+        .as_ref()
+        .and_then(|t| t.results.as_ref())
+        .map(|results| extract::cards(&html, &page_url, results))
+        .unwrap_or_default();
     let json = serde_json::json!({
         "url": page_url.as_str(),
         "target": target.as_ref().map(|t| t.name.as_str()),
@@ -857,6 +926,7 @@ fn extract_file(
         "images": extracted.listing.images,
         "sources": extracted.sources,
         "warnings": extracted.warnings,
+        "cards": cards,
     });
     println!("{}", serde_json::to_string_pretty(&json)?);
     Ok(ExitCode::SUCCESS)

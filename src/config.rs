@@ -133,12 +133,27 @@ pub struct Search {
     pub max_pages: u32,
 }
 
-/// `[results]`: how to find listing links on a search results page.
+/// `[results]`: how to find listing links on a search results page, and
+/// what each card says of its listing (selectors relative to the card).
 #[derive(Debug, Clone)]
 pub struct ResultSelectors {
     pub item: Selector,
     pub link: Selector,
     pub next_page: Option<Selector>,
+    pub card: CardSelectors,
+}
+
+/// `[results]` card fields, each relative to one card.
+#[derive(Debug, Clone, Default)]
+pub struct CardSelectors {
+    pub title: Option<Selector>,
+    pub price: Option<Selector>,
+    pub currency: Option<Selector>,
+    pub seller: Option<Selector>,
+    pub image: Option<Selector>,
+    /// `[results] site_currency`: what a card's price is in when it does
+    /// not say, or says only "$" or "¥".
+    pub site_currency: Option<String>,
 }
 
 /// `[item]`: where each listing field lives on a listing page. Missing ones
@@ -156,12 +171,13 @@ pub struct ItemSelectors {
     pub removed: Option<Selector>,
 }
 
-/// A CSS selector optionally followed by `@attribute`.
+/// A CSS selector optionally followed by `@attribute`, or several such
+/// alternatives separated by `||`: the first alternative that finds a
+/// value wins (marketplaces change their markup; a preset lists the old
+/// and the new).
 #[derive(Clone)]
 pub struct Selector {
-    pub css: scraper::Selector,
-    /// Attribute to read; the element's text when `None`.
-    pub attr: Option<String>,
+    alternatives: Vec<(scraper::Selector, Option<String>)>,
     source: String,
 }
 
@@ -172,42 +188,57 @@ impl fmt::Debug for Selector {
 }
 
 impl Selector {
-    /// Parses `css` or `css@attr`; the error says what is wrong in one phrase.
+    /// Parses `css`, `css@attr` or alternatives joined by `||`; the error
+    /// says what is wrong in one phrase.
     pub fn parse(source: &str) -> Result<Selector, String> {
         let source = source.trim();
-        let (css, attr) = match source.rfind('@') {
-            Some(at) => {
-                let attr = &source[at + 1..];
-                let valid = !attr.is_empty()
-                    && attr
-                        .chars()
-                        .all(|c| c.is_ascii_alphanumeric() || "-_:.".contains(c));
-                if !valid {
-                    return Err(format!(
-                        "`@` must be followed by an attribute name such as `@href`, found `@{attr}`"
-                    ));
-                }
-                (&source[..at], Some(attr.to_ascii_lowercase()))
-            }
-            None => (source, None),
-        };
-        if css.trim().is_empty() {
-            return Err("the CSS selector before `@` is empty".to_string());
-        }
-        // scraper's error text spans several lines; the position is not useful here.
-        let parsed = scraper::Selector::parse(css)
-            .map_err(|_| format!("`{css}` is not a valid CSS selector"))?;
+        let alternatives = source
+            .split("||")
+            .map(parse_alternative)
+            .collect::<Result<Vec<_>, String>>()?;
         Ok(Selector {
-            css: parsed,
-            attr,
+            alternatives,
             source: source.to_string(),
         })
+    }
+
+    /// The alternatives, in order: a CSS selector and the attribute to
+    /// read (the element's text when `None`). `extract` evaluates them.
+    pub fn alternatives(&self) -> &[(scraper::Selector, Option<String>)] {
+        &self.alternatives
     }
 
     /// The selector as written in the config.
     pub fn as_str(&self) -> &str {
         &self.source
     }
+}
+
+fn parse_alternative(source: &str) -> Result<(scraper::Selector, Option<String>), String> {
+    let source = source.trim();
+    let (css, attr) = match source.rfind('@') {
+        Some(at) => {
+            let attr = &source[at + 1..];
+            let valid = !attr.is_empty()
+                && attr
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_:.".contains(c));
+            if !valid {
+                return Err(format!(
+                    "`@` must be followed by an attribute name such as `@href`, found `@{attr}`"
+                ));
+            }
+            (&source[..at], Some(attr.to_ascii_lowercase()))
+        }
+        None => (source, None),
+    };
+    if css.trim().is_empty() {
+        return Err("a CSS selector (before `@`, between `||`) is empty".to_string());
+    }
+    // scraper's error text spans several lines; the position is not useful here.
+    let parsed = scraper::Selector::parse(css)
+        .map_err(|_| format!("`{css}` is not a valid CSS selector"))?;
+    Ok((parsed, attr))
 }
 
 /// `reference-images/products.toml`.
@@ -593,6 +624,9 @@ fn load_targets(
         let Some(table) = read_toml(&path, &shown, problems) else {
             continue;
         };
+        let Some(table) = with_preset(table, &shown, problems) else {
+            continue;
+        };
         let Some(target) = parse_target(&table, &shown, &stem, settings, problems) else {
             continue;
         };
@@ -613,6 +647,64 @@ fn load_targets(
     }
     targets.sort_by(|a, b| a.name.cmp(&b.name));
     targets
+}
+
+/// A target file's table on top of the built-in preset it names
+/// (`preset = "ebay"`), key by key; `None` (with a problem) for an unknown
+/// preset.
+fn with_preset(
+    mut table: toml::Table,
+    shown: &Path,
+    problems: &RefCell<Vec<Problem>>,
+) -> Option<toml::Table> {
+    let Some(named) = table.remove("preset") else {
+        return Some(table);
+    };
+    let preset = named.as_str().and_then(crate::presets::named);
+    match preset {
+        Some(preset) => Some(crate::presets::merged(
+            crate::presets::table(preset),
+            &table,
+        )),
+        None => {
+            let known: Vec<&str> = crate::presets::PRESETS.iter().map(|p| p.name).collect();
+            push(
+                problems,
+                shown,
+                "preset",
+                format!("`{named}` is not a built-in preset ({})", known.join(", ")),
+            );
+            None
+        }
+    }
+}
+
+/// The target a built-in preset makes for `base_url` (its scheme and
+/// host), with the workspace's settings (or the defaults where there is no
+/// knockoff.toml): what `extract --url` uses when no `--target` is given.
+pub fn preset_target(
+    workspace: &Path,
+    preset: &crate::presets::Preset,
+    base_url: &Url,
+) -> Result<Target, ConfigErrors> {
+    let problems = RefCell::new(Vec::new());
+    let settings = load_settings(workspace, &problems);
+    let mut over = toml::Table::new();
+    over.insert(
+        "base_url".into(),
+        toml::Value::String(format!(
+            "{}://{}",
+            base_url.scheme(),
+            base_url.host_str().unwrap_or_default()
+        )),
+    );
+    let table = crate::presets::merged(crate::presets::table(preset), &over);
+    let shown = PathBuf::from(format!("preset {}", preset.name));
+    let target = parse_target(&table, &shown, preset.name, &settings, &problems);
+    match target {
+        Some(target) if problems.borrow().is_empty() => Ok(target),
+        _ => Err(ConfigErrors(problems.into_inner())),
+    }
 }
 
 fn parse_target(
@@ -711,12 +803,21 @@ fn parse_target(
         let item = t.required_selector("item");
         let link = t.required_selector("link");
         let next_page = t.selector("next_page");
+        let card = CardSelectors {
+            title: t.selector("title"),
+            price: t.selector("price"),
+            currency: t.selector("currency"),
+            seller: t.selector("seller"),
+            image: t.selector("image"),
+            site_currency: t.currency_code("site_currency"),
+        };
         t.finish();
         match (item, link) {
             (Some(item), Some(link)) => Some(ResultSelectors {
                 item,
                 link,
                 next_page,
+                card,
             }),
             _ => None,
         }
@@ -803,15 +904,7 @@ fn load_catalog(workspace: &Path, problems: &RefCell<Vec<Problem>>) -> Catalog {
         let keywords = p.string_list("keywords").unwrap_or_default();
         let search_queries = p.string_list("search_queries").unwrap_or_default();
         let msrp = p.positive_f64("msrp");
-        let currency = p.string("currency");
-        if let Some(code) = &currency {
-            if code.len() != 3 || !code.chars().all(|c| c.is_ascii_uppercase()) {
-                p.problem(
-                    "currency",
-                    format!("`{code}` is not an ISO 4217 code such as USD or EUR"),
-                );
-            }
-        }
+        let currency = p.currency_code("currency");
         let mut images = Vec::new();
         for rel in p.string_list("images").unwrap_or_default() {
             let rel_path = PathBuf::from(&rel);
@@ -958,6 +1051,19 @@ impl<'a> TableReader<'a> {
                 None
             }
         }
+    }
+
+    /// An ISO 4217 code such as EUR; anything else is a problem (and kept,
+    /// so one mistake is reported once).
+    fn currency_code(&mut self, key: &'static str) -> Option<String> {
+        let code = self.string(key)?;
+        if code.len() != 3 || !code.chars().all(|c| c.is_ascii_uppercase()) {
+            self.problem(
+                key,
+                format!("`{code}` is not an ISO 4217 code such as USD or EUR"),
+            );
+        }
+        Some(code)
     }
 
     fn required_string(&mut self, key: &'static str) -> Option<String> {
@@ -1232,11 +1338,21 @@ mod tests {
     }
 
     #[test]
-    fn selector_with_and_without_attribute() {
-        let s = Selector::parse("div.gallery img@data-src").unwrap();
-        assert_eq!(s.attr.as_deref(), Some("data-src"));
-        let s = Selector::parse("h1.title").unwrap();
-        assert_eq!(s.attr, None);
+    fn selector_with_and_without_attribute_and_alternatives() {
+        let attrs = |source: &str| -> Vec<Option<String>> {
+            let s = Selector::parse(source).unwrap();
+            s.alternatives().iter().map(|(_, a)| a.clone()).collect()
+        };
+        assert_eq!(
+            attrs("div.gallery img@data-src"),
+            [Some("data-src".to_string())]
+        );
+        assert_eq!(attrs("h1.title"), [None]);
+        assert_eq!(
+            attrs("img@data-src || img.main@SRC || h1"),
+            [Some("data-src".into()), Some("src".into()), None]
+        );
+        assert!(Selector::parse("h1 || ").unwrap_err().contains("empty"));
         assert!(Selector::parse("a.next@")
             .unwrap_err()
             .contains("attribute name"));

@@ -21,6 +21,7 @@ pub mod extract;
 pub mod index;
 pub mod matching;
 pub mod photo;
+pub mod presets;
 pub mod queue;
 pub mod schedule;
 pub mod serve;

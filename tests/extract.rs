@@ -2,23 +2,11 @@
 //! sites with structured data, the ready-made Amazon target on sites without,
 //! and the `extract` command.
 
-use std::io::Read;
-use std::path::Path;
-
 use knockoff::config;
 use knockoff::extract::{self, Listing};
 use url::Url;
 
-use crate::util;
-
-fn page(dir: &Path, name: &str) -> String {
-    let mut html = String::new();
-    let file = std::fs::File::open(dir.join(format!("{name}.html.gz"))).unwrap();
-    flate2::read::GzDecoder::new(file)
-        .read_to_string(&mut html)
-        .unwrap();
-    html
-}
+use crate::util::{self, realpage as page};
 
 /// (page, title start, price, currency, seller, first image)
 type AmazonCase = (
@@ -118,15 +106,8 @@ fn structured_data_pages_need_no_selectors() {
 }
 
 #[test]
-fn the_ready_made_amazon_target_extracts_amazon_pages() {
+fn the_amazon_preset_extracts_amazon_pages_of_every_locale() {
     let Some(dir) = util::realpages() else { return };
-    let toml = std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/targets/amazon.toml"),
-    )
-    .unwrap();
-    let workspace = util::workspace_with_target(&toml);
-    let config = config::load(workspace.path()).unwrap();
-    let item = &config.target("amazon").unwrap().item;
     let cases: [AmazonCase; 5] = [
         ("metascraper_amazon-com_product-url", "The Whole Truth (A. Shaw Book 1)", Some(10.99), Some("USD"), None,
             "https://m.media-amazon.com/images/W/MEDIAX_792452-T2/images/I/91c7gvGFyvL._SL1500_.jpg"),
@@ -140,13 +121,18 @@ fn the_ready_made_amazon_target_extracts_amazon_pages() {
         ("msshop_amazon-gorilla", "Gorilla Black Duct Tape, 1.88\" x 12 yd, Black, (Pack of 2)", Some(12.48), Some("USD"), None,
             "https://m.media-amazon.com/images/I/91WVWYPWe5L._AC_SL1500_.jpg"),
     ];
+    let workspace = tempfile::tempdir().unwrap();
     for (name, title, price, currency, seller, image) in cases {
-        let got = extract::listing(
-            &page(&dir, name),
-            &Url::parse("https://www.amazon.com/dp/X").unwrap(),
-            Some(item),
-        )
-        .listing;
+        // The preset comes from the domain, whatever the locale.
+        let domain = match name {
+            "metascraper_amazon-co-uk_product-url" => "amazon.co.uk",
+            "metascraper_amazon-es_product-url" => "amazon.es",
+            _ => "amazon.com",
+        };
+        let url = Url::parse(&format!("https://www.{domain}/dp/X")).unwrap();
+        let preset = knockoff::presets::for_url(&url).expect("amazon is a preset");
+        let target = config::preset_target(workspace.path(), preset, &url).unwrap();
+        let got = extract::listing(&page(&dir, name), &url, Some(&target.item)).listing;
         assert!(
             got.title.as_deref().unwrap_or_default().starts_with(title),
             "{name}: {:?}",
@@ -175,21 +161,7 @@ fn the_extract_command_prints_the_listing_fields_as_json() {
            "offers":{"price":"59.00","priceCurrency":"USD","seller":{"name":"luxe-deals-88"}}}</script>"#,
     )
     .unwrap();
-    let output = util::knockoff(
-        dir.path(),
-        &[
-            "extract",
-            file.to_str().unwrap(),
-            "--url",
-            "https://bazaar.example/l/1",
-        ],
-    );
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let json = util::extract_json(dir.path(), &file, "https://bazaar.example/l/1");
     assert_eq!(json["url"], "https://bazaar.example/l/1");
     assert_eq!(json["title"], "Orvane Tidewatch <b>AAA</b>");
     assert_eq!(json["price"], 59.0);

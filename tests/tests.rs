@@ -15,6 +15,7 @@ mod fuzz;
 mod hostile;
 mod listings;
 mod matching;
+mod presets;
 mod queue;
 mod real_photos;
 mod takedown;

@@ -215,6 +215,32 @@ pub fn knockoff(workspace: &Path, args: &[&str]) -> Output {
         .unwrap()
 }
 
+/// `knockoff extract FILE --url URL` in `workspace`: its JSON, after
+/// asserting it succeeded.
+pub fn extract_json(workspace: &Path, file: &Path, url: &str) -> serde_json::Value {
+    let output = knockoff(
+        workspace,
+        &["extract", file.to_str().unwrap(), "--url", url],
+    );
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
+/// One gzipped page of the shared real pages, as text.
+pub fn realpage(dir: &Path, name: &str) -> String {
+    use std::io::Read;
+    let mut html = String::new();
+    let file = std::fs::File::open(dir.join(format!("{name}.html.gz"))).unwrap();
+    flate2::read::GzDecoder::new(file)
+        .read_to_string(&mut html)
+        .unwrap();
+    html
+}
+
 /// The shared real marketplace pages, when this checkout has them.
 pub fn realpages() -> Option<PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/realpages");

@@ -170,8 +170,7 @@ pub async fn recheck(config: &Config, store: Arc<Store>) -> Result<RecheckReport
                 let selector = config.target(&target).and_then(|t| t.item.removed.as_ref());
                 let (html, _) =
                     extract::decode_html(&fetched.body, fetched.content_type.as_deref());
-                let says_removed = selector
-                    .is_some_and(|s| extract::parse_page(&html).0.select(&s.css).next().is_some());
+                let says_removed = selector.is_some_and(|s| extract::page_has(&html, s));
                 says_removed.then(|| "the page says the listing is no longer available".to_string())
             }
         };

@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use url::Url;
 
 use crate::config::{ItemSelectors, ResultSelectors, Selector};
-pub use price::{display_price, normalise_currency, parse_price, Price};
+pub use price::{currency_at_site, display_price, normalise_currency, parse_price, Price};
 
 /// Longest title kept, in characters.
 const MAX_TITLE_CHARS: usize = 500;
@@ -131,12 +131,9 @@ pub fn result_links(
 ) -> (Vec<Url>, Option<Url>) {
     let (doc, _) = parse_page(html);
     let mut links: Vec<Url> = Vec::new();
-    for card in doc.select(&results.item.css) {
+    for card in elements(&doc, &results.item) {
         // The card may itself be the link (`item = "a.product"`).
-        let mut candidates = std::iter::once(card)
-            .filter(|card| results.link.css.matches(card))
-            .chain(card.select(&results.link.css));
-        let Some(href) = candidates.find_map(|e| value_of(e, &results.link)) else {
+        let Some(href) = first(&results.link, card) else {
             continue;
         };
         if let Some(url) = canonicalize(page_url, &href) {
@@ -145,12 +142,71 @@ pub fn result_links(
             }
         }
     }
-    let next = results.next_page.as_ref().and_then(|selector| {
-        doc.select(&selector.css)
-            .find_map(|e| value_of(e, selector))
-            .and_then(|href| resolve(page_url, &href))
-    });
+    let next = results
+        .next_page
+        .as_ref()
+        .and_then(|selector| first(selector, doc.root_element()))
+        .and_then(|href| resolve(page_url, &href));
     (links, next)
+}
+
+/// What a search results card says of its listing.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Card {
+    /// The listing's page, canonical.
+    pub url: String,
+    pub title: Option<String>,
+    pub price: Option<f64>,
+    pub currency: Option<String>,
+    pub seller: Option<String>,
+    /// The card's photo, absolute.
+    pub image: Option<String>,
+}
+
+/// Every card on a search results page that links to a listing, in page
+/// order, each listing once, with the fields `[results]` names.
+pub fn cards(html: &str, page_url: &Url, results: &ResultSelectors) -> Vec<Card> {
+    let (doc, _) = parse_page(html);
+    let selectors = &results.card;
+    let mut cards: Vec<Card> = Vec::new();
+    for element in elements(&doc, &results.item) {
+        let Some(url) = first(&results.link, element).and_then(|h| canonicalize(page_url, &h))
+        else {
+            continue;
+        };
+        if cards.iter().any(|c| c.url == url.as_str()) {
+            continue;
+        }
+        let field = |s: &Option<Selector>| s.as_ref().and_then(|s| first(s, element));
+        let price_text = selectors
+            .price
+            .as_ref()
+            .and_then(|s| price_text(s, element));
+        let price = price_text.as_deref().and_then(parse_price);
+        // The currency element's text, else the price's, read against the
+        // site's own currency.
+        let said = field(&selectors.currency)
+            .or(price_text)
+            .unwrap_or_default();
+        cards.push(Card {
+            url: url.to_string(),
+            title: field(&selectors.title).map(|t| plain(&t, MAX_TITLE_CHARS)),
+            currency: currency_at_site(&said, selectors.site_currency.as_deref()),
+            price: price.map(|p| p.amount),
+            seller: field(&selectors.seller).map(|s| plain(&s, MAX_TITLE_CHARS)),
+            image: selectors
+                .image
+                .as_ref()
+                .and_then(|s| values(s, element).find_map(|src| resolve(page_url, &src)))
+                .map(String::from),
+        });
+    }
+    cards
+}
+
+/// Whether `selector` matches anything on the page.
+pub fn page_has(html: &str, selector: &Selector) -> bool {
+    !elements(&parse_page(html).0, selector).is_empty()
 }
 
 /// Parses a page within the parse budget: a page nesting deeper than
@@ -169,40 +225,61 @@ pub fn parse_page(html: &str) -> (scraper::Html, Option<String>) {
 }
 
 fn from_selectors(doc: &scraper::Html, item: &ItemSelectors) -> Partial {
-    let first = |selector: &Option<Selector>| {
-        selector
-            .as_ref()
-            .and_then(|s| doc.select(&s.css).find_map(|e| value_of(e, s)))
-    };
-    // The first match that holds a number: "See price in cart" or an empty
-    // format swatch earlier in the page must not hide the real price.
-    let price = item.price.as_ref().and_then(|s| {
-        doc.select(&s.css)
-            .filter_map(|e| value_of(e, s))
-            .find(|text| parse_price(text).is_some())
-    });
+    let root = doc.root_element();
+    let first = |selector: &Option<Selector>| selector.as_ref().and_then(|s| first(s, root));
     Partial {
         title: first(&item.title),
-        price,
+        price: item.price.as_ref().and_then(|s| price_text(s, root)),
         currency: first(&item.currency),
         seller: first(&item.seller),
         description: first(&item.description),
         images: item
             .images
             .as_ref()
-            .map(|s| {
-                doc.select(&s.css)
-                    .filter_map(|e| value_of(e, s))
-                    .take(MAX_IMAGES)
-                    .collect()
-            })
+            .map(|s| values(s, root).take(MAX_IMAGES).collect())
             .unwrap_or_default(),
     }
 }
 
-/// The selector's value on one element: the attribute, or the text.
-fn value_of(element: scraper::ElementRef<'_>, selector: &Selector) -> Option<String> {
-    let value = match &selector.attr {
+/// The first value of `selector` that holds a number: "See price in cart"
+/// or an empty format swatch earlier in the page must not hide the price.
+fn price_text(selector: &Selector, scope: scraper::ElementRef<'_>) -> Option<String> {
+    values(selector, scope).find(|text| parse_price(text).is_some())
+}
+
+/// Elements `selector` matches in `doc` (its first alternative that
+/// matches any, so a fallback layout does not mix with the current one).
+fn elements<'a>(doc: &'a scraper::Html, selector: &'a Selector) -> Vec<scraper::ElementRef<'a>> {
+    selector
+        .alternatives()
+        .iter()
+        .map(|(css, _)| doc.select(css).collect::<Vec<_>>())
+        .find(|found| !found.is_empty())
+        .unwrap_or_default()
+}
+
+/// Values of `selector` under `scope` (its descendants, and itself): the
+/// first alternative's in document order, then the next's.
+fn values<'a>(
+    selector: &'a Selector,
+    scope: scraper::ElementRef<'a>,
+) -> impl Iterator<Item = String> + 'a {
+    selector.alternatives().iter().flat_map(move |(css, attr)| {
+        std::iter::once(scope)
+            .filter(move |e| css.matches(e))
+            .chain(scope.select(css))
+            .filter_map(move |e| value_of(e, attr.as_deref()))
+    })
+}
+
+/// The first value of `selector` under `scope`.
+fn first(selector: &Selector, scope: scraper::ElementRef<'_>) -> Option<String> {
+    values(selector, scope).next()
+}
+
+/// An element's attribute, or its text; `None` when empty.
+fn value_of(element: scraper::ElementRef<'_>, attr: Option<&str>) -> Option<String> {
+    let value = match attr {
         Some(attr) => element.value().attr(attr).map(clean),
         None => Some(text_of(element)),
     };
@@ -376,6 +453,51 @@ fn meta_charset(head: &[u8]) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::{CardSelectors, Selector};
+
+    #[test]
+    fn cards_take_the_first_alternative_that_finds_something() {
+        let page = "<ul><li class=c><a href=/l/1>x</a><h3><b>New</b> Tidewatch</h3>\
+                    <img src=/s1.jpg><span class=p>$ 1.299</span></li>\
+                    <li class=c><a href=/l/2>x</a><h3>Cloudstep</h3><img data-src=/lazy2.jpg src=/blank.gif>\
+                    <span class=p>US $5</span></li>\
+                    <li class=c><a href=/l/1>again</a></li><li class=c>no link</li></ul>";
+        let sel = |s: &str| Some(Selector::parse(s).unwrap());
+        let results = ResultSelectors {
+            item: Selector::parse("li.card || li.c").unwrap(),
+            link: Selector::parse("a@href").unwrap(),
+            next_page: None,
+            card: CardSelectors {
+                title: sel("h3"),
+                price: sel(".p"),
+                image: sel("img@data-src || img@src"),
+                site_currency: Some("MXN".into()),
+                ..CardSelectors::default()
+            },
+        };
+        let page_url = Url::parse("https://shop.example/search?q=x").unwrap();
+        let cards = cards(page, &page_url, &results);
+        assert_eq!(cards.len(), 2, "{cards:?}");
+        assert_eq!(cards[0].url, "https://shop.example/l/1");
+        assert_eq!(cards[0].title.as_deref(), Some("New Tidewatch"));
+        assert_eq!(
+            cards[0].image.as_deref(),
+            Some("https://shop.example/s1.jpg")
+        );
+        // A bare "$" is the site's currency; "US $" says which dollar.
+        assert_eq!(
+            (cards[0].price, cards[0].currency.as_deref()),
+            (Some(1299.0), Some("MXN"))
+        );
+        assert_eq!(
+            (cards[1].price, cards[1].currency.as_deref()),
+            (Some(5.0), Some("USD"))
+        );
+        assert_eq!(
+            cards[1].image.as_deref(),
+            Some("https://shop.example/lazy2.jpg")
+        );
+    }
 
     #[test]
     fn canonical_urls_drop_fragments_and_tracking() {

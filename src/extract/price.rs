@@ -63,11 +63,26 @@ pub fn display_price(amount: Option<f64>, currency: Option<&str>) -> String {
 
 /// Finds the currency named in `text`, if any.
 pub fn currency_in(text: &str) -> Option<String> {
+    marker_in(text).map(|(_, code)| code.to_string())
+}
+
+/// The first (longest) currency marker in `text` and its code.
+fn marker_in(text: &str) -> Option<(&'static str, &'static str)> {
     let upper = text.to_uppercase();
     MARKERS
         .iter()
         .find(|(marker, _)| upper.contains(&marker.to_uppercase()))
-        .map(|(_, code)| code.to_string())
+        .copied()
+}
+
+/// The currency `text` names, with a site's own currency for what does
+/// not say, or says only "$" or "¥" (dollars and yen or yuan of many
+/// countries): JD's "¥1699" is yuan, Mercado Libre Mexico's "$ 249" pesos.
+pub fn currency_at_site(text: &str, site_currency: Option<&str>) -> Option<String> {
+    match (marker_in(text), site_currency) {
+        (Some(("$" | "¥", _)) | None, Some(site)) => Some(site.to_string()),
+        (found, _) => found.map(|(_, code)| code.to_string()),
+    }
 }
 
 /// Normalises a currency as a page writes it ("usd", "€") to an ISO code.
