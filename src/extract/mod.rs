@@ -9,6 +9,7 @@
 //! bounded length, image lists are bounded, only http(s) URLs survive.
 
 mod budget;
+mod generic;
 mod price;
 mod structured;
 
@@ -69,6 +70,12 @@ pub fn listing(html: &str, page_url: &Url, item: Option<&ItemSelectors>) -> Extr
     methods.push(("json-ld", structured::json_ld(&doc, &mut warnings)));
     methods.push(("microdata", structured::microdata(&doc)));
     methods.push(("opengraph", structured::opengraph(&doc)));
+    // Only where no selector names the title or price: a target's price
+    // selector finding nothing (out of stock) must not be second-guessed
+    // by a heuristic.
+    if item.is_none_or(|i| i.title.is_none() && i.price.is_none()) {
+        methods.push(("generic", generic::generic(&doc, page_url)));
+    }
 
     let mut merged = Partial::default();
     let mut sources = Vec::new();
@@ -106,7 +113,7 @@ pub fn listing(html: &str, page_url: &Url, item: Option<&ItemSelectors>) -> Extr
         .or_else(|| parsed_price.as_ref().and_then(|p| p.currency.clone()));
     let images = resolve_all(page_url, &merged.images);
     if merged.title.is_none() {
-        warnings.push("no title found by selectors or structured data".to_string());
+        warnings.push("no title found by selectors, structured data or an <h1>".to_string());
     }
     Extracted {
         listing: Listing {
@@ -287,7 +294,7 @@ fn value_of(element: scraper::ElementRef<'_>, attr: Option<&str>) -> Option<Stri
 }
 
 /// An element's text with whitespace collapsed.
-fn text_of(element: scraper::ElementRef<'_>) -> String {
+pub(super) fn text_of(element: scraper::ElementRef<'_>) -> String {
     let mut out = String::new();
     for piece in element.text() {
         if out.len() > MAX_DESCRIPTION_CHARS * 4 {
