@@ -171,14 +171,28 @@ pub struct ItemSelectors {
     pub removed: Option<Selector>,
 }
 
-/// A CSS selector optionally followed by `@attribute`, or several such
-/// alternatives separated by `||`: the first alternative that finds a
-/// value wins (marketplaces change their markup; a preset lists the old
-/// and the new).
+/// A CSS selector optionally followed by `@attribute`, or data embedded in
+/// a script (`script:NAME@JSONPATH`), or several such alternatives
+/// separated by `||`: the first alternative that finds a value wins
+/// (marketplaces change their markup; a preset lists the old and the new).
 #[derive(Clone)]
 pub struct Selector {
-    alternatives: Vec<(scraper::Selector, Option<String>)>,
+    alternatives: Vec<Alternative>,
     source: String,
+}
+
+/// One alternative of a [`Selector`].
+#[derive(Clone)]
+pub enum Alternative {
+    /// Elements, and the attribute to read (their text when `None`).
+    Css(scraper::Selector, Option<String>),
+    /// A script's data: the one whose id is `name` (`__NEXT_DATA__`, a
+    /// JSON island) or that assigns `name` (`window.runParams = {…}`),
+    /// queried with a JSONPath (RFC 9535).
+    Script {
+        name: String,
+        path: serde_json_path::JsonPath,
+    },
 }
 
 impl fmt::Debug for Selector {
@@ -188,8 +202,8 @@ impl fmt::Debug for Selector {
 }
 
 impl Selector {
-    /// Parses `css`, `css@attr` or alternatives joined by `||`; the error
-    /// says what is wrong in one phrase.
+    /// Parses `css`, `css@attr`, `script:NAME@PATH` or alternatives joined
+    /// by `||`; the error says what is wrong in one phrase.
     pub fn parse(source: &str) -> Result<Selector, String> {
         let source = source.trim();
         let alternatives = source
@@ -202,9 +216,8 @@ impl Selector {
         })
     }
 
-    /// The alternatives, in order: a CSS selector and the attribute to
-    /// read (the element's text when `None`). `extract` evaluates them.
-    pub fn alternatives(&self) -> &[(scraper::Selector, Option<String>)] {
+    /// The alternatives, in order. `extract` evaluates them.
+    pub fn alternatives(&self) -> &[Alternative] {
         &self.alternatives
     }
 
@@ -214,8 +227,33 @@ impl Selector {
     }
 }
 
-fn parse_alternative(source: &str) -> Result<(scraper::Selector, Option<String>), String> {
+fn parse_alternative(source: &str) -> Result<Alternative, String> {
     let source = source.trim();
+    if let Some(script) = source.strip_prefix("script:") {
+        let (name, path) = script.split_once('@').ok_or_else(|| {
+            format!("`{source}` needs a path after `@`, such as `script:runParams@$.data.title`")
+        })?;
+        let name = name.trim();
+        if name.is_empty()
+            || !name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "_$.-".contains(c))
+        {
+            return Err(format!("`{name}` is not a script id or variable name"));
+        }
+        let path = path.trim();
+        let path = if path.starts_with('$') {
+            path.to_string()
+        } else {
+            format!("$.{path}")
+        };
+        let path = serde_json_path::JsonPath::parse(&path)
+            .map_err(|_| format!("`{path}` is not a valid JSONPath"))?;
+        return Ok(Alternative::Script {
+            name: name.to_string(),
+            path,
+        });
+    }
     let (css, attr) = match source.rfind('@') {
         Some(at) => {
             let attr = &source[at + 1..];
@@ -238,7 +276,7 @@ fn parse_alternative(source: &str) -> Result<(scraper::Selector, Option<String>)
     // scraper's error text spans several lines; the position is not useful here.
     let parsed = scraper::Selector::parse(css)
         .map_err(|_| format!("`{css}` is not a valid CSS selector"))?;
-    Ok((parsed, attr))
+    Ok(Alternative::Css(parsed, attr))
 }
 
 /// `reference-images/products.toml`.
@@ -1341,7 +1379,13 @@ mod tests {
     fn selector_with_and_without_attribute_and_alternatives() {
         let attrs = |source: &str| -> Vec<Option<String>> {
             let s = Selector::parse(source).unwrap();
-            s.alternatives().iter().map(|(_, a)| a.clone()).collect()
+            s.alternatives()
+                .iter()
+                .map(|a| match a {
+                    Alternative::Css(_, attr) => attr.clone(),
+                    Alternative::Script { name, .. } => Some(format!("script {name}")),
+                })
+                .collect()
         };
         assert_eq!(
             attrs("div.gallery img@data-src"),
@@ -1353,6 +1397,16 @@ mod tests {
             [Some("data-src".into()), Some("src".into()), None]
         );
         assert!(Selector::parse("h1 || ").unwrap_err().contains("empty"));
+        assert_eq!(
+            attrs("script:runParams@data.titleModule.subject || h1"),
+            [Some("script runParams".into()), None]
+        );
+        assert!(Selector::parse("script:runParams")
+            .unwrap_err()
+            .contains("needs a path"));
+        assert!(Selector::parse("script:x@$.a[")
+            .unwrap_err()
+            .contains("not a valid JSONPath"));
         assert!(Selector::parse("a.next@")
             .unwrap_err()
             .contains("attribute name"));

@@ -206,3 +206,93 @@ fn every_real_page_is_read_whole_within_the_parse_budget() {
     }
     assert!(pages >= 15, "only {pages} real pages read");
 }
+
+#[test]
+fn embedded_page_data_is_read_by_script_selectors() {
+    // Built the way AliExpress (an object literal in a script, more code
+    // after it) and Next.js shops (a JSON island) build their item pages.
+    let workspace = util::workspace_with_target(
+        r#"name = "site"
+base_url = "https://shop.example"
+
+[item]
+title = "script:runParams@data.titleModule.subject || script:__NEXT_DATA__@props.pageProps.product.name"
+price = "script:runParams@data.priceModule.formatedActivityPrice || script:__NEXT_DATA__@props.pageProps.product.price.display"
+seller = "script:runParams@data.storeModule.storeName"
+images = "script:runParams@data.imageModule.imagePathList[*] || script:__NEXT_DATA__@props.pageProps.product.images[*].url"
+"#,
+    );
+    let run_params = workspace.path().join("aliexpress.html");
+    std::fs::write(
+        &run_params,
+        r#"<html><body><div id="root"></div><script>
+window.runParams = {
+  data: {titleModule: {subject: 'Orvane Tidewatch 1:1 "mirror"'}, priceModule: {formatedActivityPrice: 'US $59.50'},
+         storeModule: {storeName: "luxe-deals-88"},
+         imageModule: {imagePathList: ['https://ae01.example/a.jpg', 'https://ae01.example/b.jpg',]}},
+  csrfToken: 'x', isLogin: !1,
+};
+var loaded = true; if (loaded && window.x) { run("}"); }
+</script></body></html>"#,
+    )
+    .unwrap();
+    let next_data = workspace.path().join("next.html");
+    std::fs::write(
+        &next_data,
+        r#"<html><body><script id="__NEXT_DATA__" type="application/json">{"props":{"pageProps":{"product":
+{"name":"Orvane Cloudstep 3","price":{"display":"$39.00"},"images":[{"url":"/img/1.jpg"},{"url":"/img/2.jpg"}]}}}}</script></body></html>"#,
+    )
+    .unwrap();
+    let output = util::knockoff(
+        workspace.path(),
+        &[
+            "extract",
+            run_params.to_str().unwrap(),
+            "--target",
+            "site",
+            "--url",
+            "https://shop.example/item/1.html",
+        ],
+    );
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(json["title"], "Orvane Tidewatch 1:1 \"mirror\"");
+    assert_eq!(
+        (json["price"].as_f64(), json["currency"].as_str()),
+        (Some(59.5), Some("USD"))
+    );
+    assert_eq!(json["seller"], "luxe-deals-88");
+    assert_eq!(
+        json["images"],
+        serde_json::json!(["https://ae01.example/a.jpg", "https://ae01.example/b.jpg"])
+    );
+    let output = util::knockoff(
+        workspace.path(),
+        &[
+            "extract",
+            next_data.to_str().unwrap(),
+            "--target",
+            "site",
+            "--url",
+            "https://shop.example/p/2",
+        ],
+    );
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(json["title"], "Orvane Cloudstep 3");
+    assert_eq!(json["price"], 39.0);
+    assert_eq!(
+        json["images"],
+        serde_json::json!([
+            "https://shop.example/img/1.jpg",
+            "https://shop.example/img/2.jpg"
+        ])
+    );
+    assert!(json["sources"]
+        .as_array()
+        .unwrap()
+        .contains(&serde_json::json!("title: selector")));
+}

@@ -9,6 +9,7 @@
 //! bounded length, image lists are bounded, only http(s) URLs survive.
 
 mod budget;
+mod embedded;
 mod generic;
 mod price;
 mod structured;
@@ -16,7 +17,7 @@ mod structured;
 use serde::{Deserialize, Serialize};
 use url::Url;
 
-use crate::config::{ItemSelectors, ResultSelectors, Selector};
+use crate::config::{Alternative, ItemSelectors, ResultSelectors, Selector};
 pub use price::{currency_at_site, display_price, normalise_currency, parse_price, Price};
 
 /// Longest title kept, in characters.
@@ -255,28 +256,63 @@ fn price_text(selector: &Selector, scope: scraper::ElementRef<'_>) -> Option<Str
 }
 
 /// Elements `selector` matches in `doc` (its first alternative that
-/// matches any, so a fallback layout does not mix with the current one).
+/// matches any, so a fallback layout does not mix with the current one;
+/// script data names no elements).
 fn elements<'a>(doc: &'a scraper::Html, selector: &'a Selector) -> Vec<scraper::ElementRef<'a>> {
     selector
         .alternatives()
         .iter()
-        .map(|(css, _)| doc.select(css).collect::<Vec<_>>())
+        .map(|alternative| match alternative {
+            Alternative::Css(css, _) => doc.select(css).collect::<Vec<_>>(),
+            Alternative::Script { .. } => Vec::new(),
+        })
         .find(|found| !found.is_empty())
         .unwrap_or_default()
 }
 
 /// Values of `selector` under `scope` (its descendants, and itself): the
-/// first alternative's in document order, then the next's.
+/// first alternative's in document order, then the next's. A script
+/// alternative reads the scripts of `scope`'s whole page.
 fn values<'a>(
     selector: &'a Selector,
     scope: scraper::ElementRef<'a>,
 ) -> impl Iterator<Item = String> + 'a {
-    selector.alternatives().iter().flat_map(move |(css, attr)| {
-        std::iter::once(scope)
-            .filter(move |e| css.matches(e))
-            .chain(scope.select(css))
-            .filter_map(move |e| value_of(e, attr.as_deref()))
-    })
+    selector.alternatives().iter().flat_map(
+        move |alternative| -> Box<dyn Iterator<Item = String> + 'a> {
+            match alternative {
+                Alternative::Css(css, attr) => Box::new(
+                    std::iter::once(scope)
+                        .filter(move |e| css.matches(e))
+                        .chain(scope.select(css))
+                        .filter_map(move |e| value_of(e, attr.as_deref())),
+                ),
+                Alternative::Script { name, path } => {
+                    let root = page_root(scope);
+                    let found: Vec<String> = embedded::script_data(root, name)
+                        .map(|data| {
+                            path.query(&data)
+                                .all()
+                                .into_iter()
+                                .filter_map(embedded::as_text)
+                                .map(|t| clean(&t))
+                                .filter(|t| !t.is_empty())
+                                .collect()
+                        })
+                        .unwrap_or_default();
+                    Box::new(found.into_iter())
+                }
+            }
+        },
+    )
+}
+
+/// The root element of the page `element` is in.
+fn page_root(element: scraper::ElementRef<'_>) -> scraper::ElementRef<'_> {
+    element
+        .ancestors()
+        .filter_map(scraper::ElementRef::wrap)
+        .last()
+        .unwrap_or(element)
 }
 
 /// The first value of `selector` under `scope`.
