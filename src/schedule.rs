@@ -62,6 +62,8 @@ pub enum Outcome {
         queued: u32,
         high_score: u32,
         errors: u64,
+        /// The run's warning that pages yielded no fields, if any.
+        warning: Option<String>,
     },
     /// Another crawl held the lock (one from cron, say).
     Skipped(String),
@@ -78,10 +80,12 @@ impl Outcome {
                 queued,
                 high_score,
                 errors,
+                warning,
             } => format!(
                 "knockoff ({workspace}): crawl #{run_id} finished: {listings_new} new listings, \
-                 {queued} new matches queued ({high_score} with score ≥ {}), {errors} errors",
-                crate::store::HIGH_SCORE
+                 {queued} new matches queued ({high_score} with score ≥ {}), {errors} errors{}",
+                crate::store::HIGH_SCORE,
+                warning.as_ref().map_or(String::new(), |w| format!(". {w}"))
             ),
             Outcome::Skipped(why) => {
                 format!("knockoff ({workspace}): scheduled crawl skipped: {why}")
@@ -121,6 +125,7 @@ pub async fn run_once(config: &Config, store: Arc<Store>) -> Outcome {
             queued: report.changes.queued,
             high_score: report.changes.queued_high,
             errors: summary.errors.values().sum(),
+            warning: crawl::no_fields_warning(&summary),
         },
         Ok(Err(e)) => Outcome::Failed(format!("judging after crawl #{}: {e:#}", summary.run_id)),
         Err(e) => Outcome::Failed(format!("judging after crawl #{}: {e}", summary.run_id)),

@@ -599,3 +599,41 @@ async fn a_crawl_killed_mid_run_resumes_without_loss_or_duplicates() {
         ["0"]
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_that_suddenly_yield_no_fields_are_failures_and_the_run_says_so() {
+    let fixture = DemoFixture::start(Catalog::generate(5, 30), false, FAST).await;
+    // The shopfront "changes its markup": the target's selectors find nothing.
+    let path = fixture.path().join("targets/shopfront.toml");
+    let before = std::fs::read_to_string(&path).unwrap();
+    let after = before
+        .replace("title = \"h1.title\"", "title = \"h1.renamed\"")
+        .replace("price = \"span.price\"", "price = \"span.gone\"");
+    assert!(
+        after.contains("h1.renamed") && after.contains("span.gone"),
+        "the fixture's selectors moved: {before}"
+    );
+    std::fs::write(&path, after).unwrap();
+
+    let workspace = fixture.path().to_path_buf();
+    let (code, stdout, stderr) =
+        tokio::task::spawn_blocking(move || util::knockoff_outcome(&workspace, &["crawl"]))
+            .await
+            .unwrap();
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("no_fields"), "{stdout}");
+    assert!(
+        stdout.contains("WARNING: ") && stdout.contains("changed its markup"),
+        "{stdout}"
+    );
+    // No empty shopfront listing was stored; the bazaar's were.
+    let config = knockoff::config::load(fixture.path()).unwrap();
+    let store = Store::open(&config.db_path()).unwrap();
+    let listings = store.listings(None).unwrap();
+    assert!(
+        listings.iter().all(|l| l.target == "bazaar"),
+        "{listings:?}"
+    );
+    assert!(!listings.is_empty());
+    assert!(listings.iter().all(|l| l.listing.title.is_some()));
+}

@@ -466,6 +466,22 @@ fn store_listing(
     for warning in &extracted.warnings {
         tracing::debug!(url = %item.url, "{warning}");
     }
+    // A listing page with neither title nor price is a page whose markup
+    // changed (or not a listing): a failure to see, not an empty listing.
+    if extracted.listing.title.is_none() && extracted.listing.price.is_none() {
+        let error = CrawlError {
+            kind: NO_FIELDS.to_string(),
+            message: format!(
+                "target `{}`: the page yielded no title and no price; its markup may have \
+                 changed (try `knockoff extract saved.html --target {}`)",
+                target.name, target.name
+            ),
+        };
+        tracing::warn!(url = %item.url, "{}", error.message);
+        ctx.store
+            .fail_item(ctx.run.id, item, &fetched.exchanges, &error)?;
+        return Ok(vec![]);
+    }
     let max_images = ctx.config.settings.crawl.max_images_per_listing as usize;
     let images: Vec<NewItem> = extracted
         .listing
@@ -537,6 +553,20 @@ fn store_image(ctx: &Shared, item: &FrontierItem, fetched: fetch::Fetched) -> Re
         .complete_image(ctx.run.id, item, &fetched.exchanges, &info, error.as_ref())
 }
 
+/// The failure kind of a listing page that yielded no title and no price.
+pub const NO_FIELDS: &str = "no_fields";
+
+/// The warning a run with [`NO_FIELDS`] failures ends with.
+pub fn no_fields_warning(summary: &RunSummary) -> Option<String> {
+    let n = summary.errors.get(NO_FIELDS).copied().unwrap_or(0);
+    (n > 0).then(|| {
+        format!(
+            "WARNING: {n} listing page(s) yielded no title and no price and were not stored — \
+             a marketplace may have changed its markup; the failures name the target"
+        )
+    })
+}
+
 /// The run summary as printed at the end of a crawl.
 pub fn render_summary(summary: &RunSummary) -> String {
     let mut out = String::new();
@@ -568,6 +598,9 @@ pub fn render_summary(summary: &RunSummary) -> String {
             .map(|(kind, n)| format!("{kind} {n}"))
             .collect();
         let _ = writeln!(out, "  errors: {}", errors.join(", "));
+    }
+    if let Some(warning) = no_fields_warning(summary) {
+        let _ = writeln!(out, "  {warning}");
     }
     out
 }
