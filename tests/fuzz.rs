@@ -31,6 +31,11 @@ fn markup() -> impl Strategy<Value = String> {
         Just("\"offers\":{\"price\":\"".to_string()),
         Just("<meta property=\"og:title\" content=\"".to_string()),
         Just("<!--".to_string()),
+        Just("<script>window.runParams = {data: {t: '".to_string()),
+        Just("<script id=\"__NEXT_DATA__\" type=\"application/json\">{\"p\":[".to_string()),
+        Just("'}, x: !0, y: undefined, z: [1,2,],};".to_string()),
+        Just("{[\"'`\\".to_string()),
+        Just("H.A.L.V.A.R.D O R V A N E".to_string()),
         Just("&amp;&#0;&#x110000;".to_string()),
         Just("\u{1b}[2J\u{202e}\u{0}".to_string()),
         "[<>/\"'=a-z0-9 ]{0,12}",
@@ -52,7 +57,14 @@ proptest! {
             images: Some(knockoff::config::Selector::parse("img.i@src").unwrap()),
             ..Default::default()
         };
-        for selectors in [None, Some(&item)] {
+        // Embedded data: a script's object literal and a JSON island.
+        let embedded = knockoff::config::ItemSelectors {
+            title: Some(knockoff::config::Selector::parse("script:runParams@data.t || script:__NEXT_DATA__@p[0]").unwrap()),
+            price: Some(knockoff::config::Selector::parse("script:runParams@$..price").unwrap()),
+            images: Some(knockoff::config::Selector::parse("script:__NEXT_DATA__@p[*]").unwrap()),
+            ..Default::default()
+        };
+        for selectors in [None, Some(&item), Some(&embedded)] {
             let listing = extract::listing(&html, &url, selectors).listing;
             for text in [&listing.title, &listing.seller, &listing.description].into_iter().flatten() {
                 prop_assert!(!text.chars().any(extract::is_unsafe_char), "{text:?}");
@@ -174,5 +186,19 @@ proptest! {
         }
         std::fs::write(&path, &zip).unwrap();
         prop_assert!(knockoff::evidence::verify(&path, None).is_err());
+    }
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    /// Words (spelled-out letters joined included) are read from any text
+    /// without a panic, each as written in it.
+    #[test]
+    fn normalising_any_text_keeps_each_word_as_written(text in "([A-Za-z0-9]{1,3}[ .\\-_@é€]{0,2}|\\PC{0,3}){0,40}") {
+        for word in knockoff::matching::text::normalise(&text) {
+            prop_assert!(text.contains(&word.raw), "{:?} not in {text:?}", word.raw);
+            prop_assert!(!word.norm.is_empty());
+        }
     }
 }
