@@ -191,3 +191,67 @@ fn target_add_writes_a_target_that_check_accepts_and_the_preset_fills() {
         assert!(listed.contains(preset.name), "{listed}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_shopfronts_search_cards_match_its_catalogue() {
+    use knockoff::demo::catalog::{Catalog, Site};
+    let fixture = util::DemoFixture::start(Catalog::generate(3, 300), false, util::FAST).await;
+    let config = config::load(fixture.path()).unwrap();
+    let target = config.target("shopfront").unwrap();
+    // A product's name, encoded as the crawler encodes {query}.
+    let query = fixture.catalog.products[0].name.replace(' ', "%20");
+    let url = fixture
+        .market
+        .shopfront
+        .join(&format!("search?q={query}&page=1"))
+        .unwrap();
+    let html = reqwest::get(url.clone())
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let cards = extract::cards(&html, &url, target.results.as_ref().unwrap());
+    let listed: Vec<_> = fixture
+        .catalog
+        .listings
+        .iter()
+        .filter(|l| l.site == Site::Shopfront)
+        .collect();
+    assert!(
+        cards.len() >= 5,
+        "{cards:?} from {url}: {}",
+        &html[..html.len().min(600)]
+    );
+    for card in &cards {
+        // The sponsored slot's link is a card without a listing behind it.
+        let Some(id) = card
+            .url
+            .split("/item/")
+            .nth(1)
+            .and_then(|rest| rest.split('?').next().and_then(|id| id.parse::<u32>().ok()))
+        else {
+            continue;
+        };
+        let listing = listed
+            .iter()
+            .find(|l| l.id == id)
+            .expect("a catalogue listing");
+        assert_eq!(
+            card.title.as_deref(),
+            Some(listing.title.as_str()),
+            "{card:?}"
+        );
+        assert_eq!(card.price, Some(listing.price), "{card:?}");
+        assert_eq!(
+            card.currency.as_deref(),
+            Some(listing.currency.as_str()),
+            "{card:?}"
+        );
+        assert!(card
+            .image
+            .as_deref()
+            .unwrap()
+            .starts_with(fixture.market.cdn.as_str()));
+    }
+}
