@@ -560,6 +560,51 @@ fn slug(title: &str) -> String {
 /// A bazaar listing page: JSON-LD only, its shape varying by listing.
 pub fn bazaar_page(cdn: &Url, listing: &DemoListing) -> String {
     let images = photo_urls(cdn, listing);
+    // Some pages keep the listing in a script instead, as AliExpress
+    // (`window.runParams = {…}` and more code after it) and Next.js shops
+    // (a `__NEXT_DATA__` JSON island) do.
+    let quoted = |text: &str| serde_json::json!(text).to_string().replace("</", "<\\/");
+    let shell = |script: String| {
+        format!(
+            "<!doctype html><html><head><meta charset=\"utf-8\"><title>Bazaar</title></head>\
+             <body><div id=\"app\" data-listing=\"{id}\"></div>{script}</body></html>",
+            id = listing.id
+        )
+    };
+    let display = price_text(listing.price, &listing.currency);
+    match listing.id % 5 {
+        3 => {
+            let data = serde_json::json!({"props": {"pageProps": {"listing": {
+                "title": listing.title, "description": listing.description,
+                "price": {"display": display, "currency": listing.currency},
+                "seller": {"name": listing.seller},
+                "images": images.iter().map(|u| serde_json::json!({"url": u})).collect::<Vec<_>>(),
+            }}}});
+            let json = data.to_string().replace("</", "<\\/");
+            return shell(format!(
+                "<script id=\"__NEXT_DATA__\" type=\"application/json\">{json}</script>"
+            ));
+        }
+        4 => {
+            // A JavaScript object literal: unquoted keys, a trailing comma,
+            // `!0`, and code after it that holds a closing brace in a string.
+            let image_list: Vec<String> = images.iter().map(|u| quoted(u)).collect();
+            return shell(format!(
+                "<script>var csrf = 'x';\nwindow.runParams = {{data: {{titleModule: {{subject: {title}}}, \
+                 priceModule: {{formatedActivityPrice: {price}, currencyCode: {currency}}}, \
+                 storeModule: {{storeName: {seller}}}, descriptionModule: {{text: {description}}}, \
+                 imageModule: {{imagePathList: [{images}],}}}}, isLogin: !1,}};\n\
+                 if (window.track) {{ track(\"}}\"); }}</script>",
+                title = quoted(&listing.title),
+                price = quoted(&display),
+                currency = quoted(&listing.currency),
+                seller = quoted(&listing.seller),
+                description = quoted(&listing.description),
+                images = image_list.join(","),
+            ));
+        }
+        _ => {}
+    }
     let image = match listing.id % 3 {
         0 => serde_json::json!(images),
         1 => serde_json::json!(images
