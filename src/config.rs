@@ -193,6 +193,9 @@ pub enum Alternative {
         name: String,
         path: serde_json_path::JsonPath,
     },
+    /// `json:PATH`: within a search card that is a node of script data
+    /// (`[results] item = "script:…@…[*]"`), a JSONPath from that node.
+    Json(serde_json_path::JsonPath),
 }
 
 impl fmt::Debug for Selector {
@@ -227,8 +230,22 @@ impl Selector {
     }
 }
 
+/// A JSONPath, `$.` optional.
+fn json_path(path: &str) -> Result<serde_json_path::JsonPath, String> {
+    let path = path.trim();
+    let path = if path.starts_with('$') {
+        path.to_string()
+    } else {
+        format!("$.{path}")
+    };
+    serde_json_path::JsonPath::parse(&path).map_err(|_| format!("`{path}` is not a valid JSONPath"))
+}
+
 fn parse_alternative(source: &str) -> Result<Alternative, String> {
     let source = source.trim();
+    if let Some(path) = source.strip_prefix("json:") {
+        return json_path(path).map(Alternative::Json);
+    }
     if let Some(script) = source.strip_prefix("script:") {
         let (name, path) = script.split_once('@').ok_or_else(|| {
             format!("`{source}` needs a path after `@`, such as `script:runParams@$.data.title`")
@@ -241,17 +258,9 @@ fn parse_alternative(source: &str) -> Result<Alternative, String> {
         {
             return Err(format!("`{name}` is not a script id or variable name"));
         }
-        let path = path.trim();
-        let path = if path.starts_with('$') {
-            path.to_string()
-        } else {
-            format!("$.{path}")
-        };
-        let path = serde_json_path::JsonPath::parse(&path)
-            .map_err(|_| format!("`{path}` is not a valid JSONPath"))?;
         return Ok(Alternative::Script {
             name: name.to_string(),
-            path,
+            path: json_path(path)?,
         });
     }
     let (css, attr) = match source.rfind('@') {
@@ -1384,6 +1393,7 @@ mod tests {
                 .map(|a| match a {
                     Alternative::Css(_, attr) => attr.clone(),
                     Alternative::Script { name, .. } => Some(format!("script {name}")),
+                    Alternative::Json(_) => Some("json".into()),
                 })
                 .collect()
         };

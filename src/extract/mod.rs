@@ -138,18 +138,10 @@ pub fn result_links(
     results: &ResultSelectors,
 ) -> (Vec<Url>, Option<Url>) {
     let (doc, _) = parse_page(html);
-    let mut links: Vec<Url> = Vec::new();
-    for card in elements(&doc, &results.item) {
-        // The card may itself be the link (`item = "a.product"`).
-        let Some(href) = first(&results.link, card) else {
-            continue;
-        };
-        if let Some(url) = canonicalize(page_url, &href) {
-            if !links.contains(&url) {
-                links.push(url);
-            }
-        }
-    }
+    let links = read_cards(&doc, page_url, results)
+        .into_iter()
+        .filter_map(|card| Url::parse(&card.url).ok())
+        .collect();
     let next = results
         .next_page
         .as_ref()
@@ -174,22 +166,86 @@ pub struct Card {
 /// Every card on a search results page that links to a listing, in page
 /// order, each listing once, with the fields `[results]` names.
 pub fn cards(html: &str, page_url: &Url, results: &ResultSelectors) -> Vec<Card> {
-    let (doc, _) = parse_page(html);
+    read_cards(&parse_page(html).0, page_url, results)
+}
+
+/// One search card: an element of the page, or a node of script data.
+enum CardScope<'a> {
+    Element(scraper::ElementRef<'a>),
+    Data(serde_json::Value),
+}
+
+impl CardScope<'_> {
+    /// The values of `selector` in this card: CSS alternatives read an
+    /// element, `json:` alternatives a data node.
+    fn values(&self, selector: &Selector) -> Vec<String> {
+        match self {
+            CardScope::Element(element) => values(selector, *element).collect(),
+            CardScope::Data(node) => selector
+                .alternatives()
+                .iter()
+                .flat_map(|alternative| match alternative {
+                    Alternative::Json(path) => path
+                        .query(node)
+                        .all()
+                        .into_iter()
+                        .filter_map(embedded::as_text)
+                        .map(|t| clean(&t))
+                        .filter(|t| !t.is_empty())
+                        .collect(),
+                    _ => Vec::new(),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// The cards `results.item` names: elements (its first CSS alternative
+/// that matches any) or, for a `script:` alternative, the data nodes its
+/// path selects.
+fn card_scopes<'a>(doc: &'a scraper::Html, item: &Selector) -> Vec<CardScope<'a>> {
+    for alternative in item.alternatives() {
+        let found: Vec<CardScope> = match alternative {
+            Alternative::Css(css, _) => doc.select(css).map(CardScope::Element).collect(),
+            Alternative::Script { name, path } => embedded::script_data(doc.root_element(), name)
+                .map(|data| {
+                    path.query(&data)
+                        .all()
+                        .into_iter()
+                        .map(|node| CardScope::Data(node.clone()))
+                        .collect()
+                })
+                .unwrap_or_default(),
+            Alternative::Json(_) => Vec::new(),
+        };
+        if !found.is_empty() {
+            return found;
+        }
+    }
+    Vec::new()
+}
+
+fn read_cards(doc: &scraper::Html, page_url: &Url, results: &ResultSelectors) -> Vec<Card> {
     let selectors = &results.card;
     let mut cards: Vec<Card> = Vec::new();
-    for element in elements(&doc, &results.item) {
-        let Some(url) = first(&results.link, element).and_then(|h| canonicalize(page_url, &h))
-        else {
+    for scope in card_scopes(doc, &results.item) {
+        let field =
+            |s: &Option<Selector>| s.as_ref().and_then(|s| scope.values(s).into_iter().next());
+        // The card may itself be the link (`item = "a.product"`).
+        let link = scope.values(&results.link).into_iter().next();
+        let Some(url) = link.and_then(|h| canonicalize(page_url, &h)) else {
             continue;
         };
         if cards.iter().any(|c| c.url == url.as_str()) {
             continue;
         }
-        let field = |s: &Option<Selector>| s.as_ref().and_then(|s| first(s, element));
-        let price_text = selectors
-            .price
-            .as_ref()
-            .and_then(|s| price_text(s, element));
+        // The first price that holds a number.
+        let price_text = selectors.price.as_ref().and_then(|s| {
+            scope
+                .values(s)
+                .into_iter()
+                .find(|t| parse_price(t).is_some())
+        });
         let price = price_text.as_deref().and_then(parse_price);
         // The currency element's text, else the price's, read against the
         // site's own currency.
@@ -202,11 +258,13 @@ pub fn cards(html: &str, page_url: &Url, results: &ResultSelectors) -> Vec<Card>
             currency: currency_at_site(&said, selectors.site_currency.as_deref()),
             price: price.map(|p| p.amount),
             seller: field(&selectors.seller).map(|s| plain(&s, MAX_TITLE_CHARS)),
-            image: selectors
-                .image
-                .as_ref()
-                .and_then(|s| values(s, element).find_map(|src| resolve(page_url, &src)))
-                .map(String::from),
+            image: selectors.image.as_ref().and_then(|s| {
+                scope
+                    .values(s)
+                    .into_iter()
+                    .find_map(|src| resolve(page_url, &src))
+                    .map(String::from)
+            }),
         });
     }
     cards
@@ -264,7 +322,7 @@ fn elements<'a>(doc: &'a scraper::Html, selector: &'a Selector) -> Vec<scraper::
         .iter()
         .map(|alternative| match alternative {
             Alternative::Css(css, _) => doc.select(css).collect::<Vec<_>>(),
-            Alternative::Script { .. } => Vec::new(),
+            Alternative::Script { .. } | Alternative::Json(_) => Vec::new(),
         })
         .find(|found| !found.is_empty())
         .unwrap_or_default()
@@ -286,6 +344,7 @@ fn values<'a>(
                         .chain(scope.select(css))
                         .filter_map(move |e| value_of(e, attr.as_deref())),
                 ),
+                Alternative::Json(_) => Box::new(std::iter::empty()),
                 Alternative::Script { name, path } => {
                     let root = page_root(scope);
                     let found: Vec<String> = embedded::script_data(root, name)
@@ -497,6 +556,45 @@ fn meta_charset(head: &[u8]) -> Option<String> {
 mod tests {
     use super::*;
     use crate::config::{CardSelectors, Selector};
+
+    #[test]
+    fn cards_from_script_data_read_their_fields_by_json_paths() {
+        let page = r#"<div id="root"></div><script id="__NEXT_DATA__" type="application/json">
+            {"props":{"pageProps":{"search":{"items":[
+              {"name":"Orvane Tidewatch","url":"/ip/1","price":{"text":"$59.00"},"image":{"src":"https://i.example/1.jpg"},"seller":"luxe"},
+              {"name":"Orvane Cloudstep","url":"/ip/2","price":{"text":"$39.00"},"image":{"src":"https://i.example/2.jpg"}},
+              {"name":"no link"}
+            ]}}}}</script>"#;
+        let sel = |s: &str| Some(Selector::parse(s).unwrap());
+        let results = ResultSelectors {
+            item: Selector::parse(
+                "li.card || script:__NEXT_DATA__@props.pageProps.search.items[*]",
+            )
+            .unwrap(),
+            link: Selector::parse("a@href || json:url").unwrap(),
+            next_page: None,
+            card: CardSelectors {
+                title: sel("json:name"),
+                price: sel("json:price.text"),
+                seller: sel("json:seller"),
+                image: sel("json:$.image.src"),
+                ..CardSelectors::default()
+            },
+        };
+        let page_url = Url::parse("https://www.walmart.com/search?q=orvane").unwrap();
+        let cards = cards(page, &page_url, &results);
+        assert_eq!(cards.len(), 2, "{cards:?}");
+        assert_eq!(cards[0].url, "https://www.walmart.com/ip/1");
+        assert_eq!(cards[0].title.as_deref(), Some("Orvane Tidewatch"));
+        assert_eq!(
+            (cards[0].price, cards[0].currency.as_deref()),
+            (Some(59.0), Some("USD"))
+        );
+        assert_eq!(cards[0].seller.as_deref(), Some("luxe"));
+        assert_eq!(cards[1].image.as_deref(), Some("https://i.example/2.jpg"));
+        let (links, _) = result_links(page, &page_url, &results);
+        assert_eq!(links.len(), 2);
+    }
 
     #[test]
     fn cards_take_the_first_alternative_that_finds_something() {
