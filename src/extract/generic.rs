@@ -55,7 +55,7 @@ pub(super) fn generic(doc: &Html, page_url: &Url) -> Partial {
         .iter()
         .enumerate()
         .filter_map(|(i, e)| {
-            let text = text_of(*e);
+            let text = short_text(*e)?;
             let score = price_score(*e, &text, i, title_at)?;
             Some((score, i, text))
         })
@@ -116,7 +116,7 @@ fn price_score(
     index: usize,
     title_at: Option<usize>,
 ) -> Option<f64> {
-    if text.is_empty() || text.chars().count() > MAX_PRICE_TEXT {
+    if text.is_empty() {
         return None;
     }
     parse_price(text)?;
@@ -131,7 +131,7 @@ fn price_score(
     if element
         .children()
         .filter_map(ElementRef::wrap)
-        .any(|child| parse_price(&text_of(child)).is_some())
+        .any(|child| short_text(child).is_some_and(|t| parse_price(&t).is_some()))
     {
         return None;
     }
@@ -168,6 +168,22 @@ fn price_score(
         }
     }
     Some(score)
+}
+
+/// An element's text when it is short enough to be a price, read no
+/// further than that (every element of a page is asked: reading whole
+/// subtrees would cost the page's size times its depth).
+fn short_text(element: ElementRef) -> Option<String> {
+    let mut text = String::new();
+    for piece in element.text() {
+        text.push_str(piece);
+        text.push(' ');
+        if text.len() > MAX_PRICE_TEXT * 4 {
+            return None;
+        }
+    }
+    let text: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    (text.chars().count() <= MAX_PRICE_TEXT).then_some(text)
 }
 
 /// An element's class, id and itemprop, lower case, as one string.

@@ -71,33 +71,23 @@ pub fn listing(html: &str, page_url: &Url, item: Option<&ItemSelectors>) -> Extr
     methods.push(("json-ld", structured::json_ld(&doc, &mut warnings)));
     methods.push(("microdata", structured::microdata(&doc)));
     methods.push(("opengraph", structured::opengraph(&doc)));
-    // Only where no selector names the title or price: a target's price
-    // selector finding nothing (out of stock) must not be second-guessed
-    // by a heuristic.
-    if item.is_none_or(|i| i.title.is_none() && i.price.is_none()) {
-        methods.push(("generic", generic::generic(&doc, page_url)));
-    }
 
     let mut merged = Partial::default();
     let mut sources = Vec::new();
     for (method, partial) in methods {
-        let mut take = |name: &str, slot: &mut Option<String>, value: Option<String>| {
-            if slot.is_none() {
-                if let Some(value) = value.filter(|v| !v.is_empty()) {
-                    *slot = Some(value);
-                    sources.push(format!("{name}: {method}"));
-                }
-            }
-        };
-        take("title", &mut merged.title, partial.title);
-        take("price", &mut merged.price, partial.price);
-        take("currency", &mut merged.currency, partial.currency);
-        take("seller", &mut merged.seller, partial.seller);
-        take("description", &mut merged.description, partial.description);
-        if merged.images.is_empty() && !partial.images.is_empty() {
-            merged.images = partial.images;
-            sources.push(format!("images: {method}"));
-        }
+        merge(&mut merged, &mut sources, method, partial);
+    }
+    // The generic reading, only for what is still missing and only where
+    // no selector names the title or price: a target's price selector
+    // finding nothing (out of stock) must not be second-guessed.
+    let generic_allowed = item.is_none_or(|i| i.title.is_none() && i.price.is_none());
+    if generic_allowed && (merged.title.is_none() || merged.price.is_none()) {
+        merge(
+            &mut merged,
+            &mut sources,
+            "generic",
+            generic::generic(&doc, page_url),
+        );
     }
 
     let parsed_price = merged.price.as_deref().and_then(parse_price);
@@ -127,6 +117,28 @@ pub fn listing(html: &str, page_url: &Url, item: Option<&ItemSelectors>) -> Extr
         },
         sources,
         warnings,
+    }
+}
+
+/// Fills what `merged` still lacks from `partial`, noting each field's
+/// method in `sources`.
+fn merge(merged: &mut Partial, sources: &mut Vec<String>, method: &str, partial: Partial) {
+    let mut take = |name: &str, slot: &mut Option<String>, value: Option<String>| {
+        if slot.is_none() {
+            if let Some(value) = value.filter(|v| !v.is_empty()) {
+                *slot = Some(value);
+                sources.push(format!("{name}: {method}"));
+            }
+        }
+    };
+    take("title", &mut merged.title, partial.title);
+    take("price", &mut merged.price, partial.price);
+    take("currency", &mut merged.currency, partial.currency);
+    take("seller", &mut merged.seller, partial.seller);
+    take("description", &mut merged.description, partial.description);
+    if merged.images.is_empty() && !partial.images.is_empty() {
+        merged.images = partial.images;
+        sources.push(format!("images: {method}"));
     }
 }
 
