@@ -27,7 +27,7 @@ fn main() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(async {
         let catalog = Arc::new(Catalog::generate(DEMO_SEED, n_listings));
-        let market = Marketplace::start(catalog.clone(), SiteOptions { ports: [0, 0, 0], faults: false, cheap_photos: true })
+        let market = Marketplace::start(catalog.clone(), SiteOptions { ports: [0, 0, 0], faults: false, cheap_photos: true, ..Default::default() })
             .await
             .unwrap();
         let dir = tempfile::tempdir().unwrap();

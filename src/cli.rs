@@ -148,6 +148,11 @@ pub enum Command {
         /// Listings in a generated set.
         #[arg(long, default_value_t = 400)]
         listings: usize,
+        /// Judge each listing as its search card shows it (title, price, a
+        /// thumbnail), with this `prefilter`: how many item pages a
+        /// two-stage crawl would fetch, and which counterfeits it would miss.
+        #[arg(long, value_name = "PREFILTER")]
+        cards: Option<f64>,
         /// Folder of real product photographs, for `--set real-photos`.
         #[arg(long, env = "KNOCKOFF_REAL_PHOTOS")]
         photos: Option<PathBuf>,
@@ -475,15 +480,16 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             set,
             seed,
             listings,
+            cards,
             photos,
         } => {
             match set {
                 EvalSet::Demo => {
-                    let report = crate::eval::evaluate(seed, listings)?;
+                    let report = crate::eval::evaluate(seed, listings, cards)?;
                     print!("{}", crate::eval::render(&report));
                 }
                 EvalSet::Independent => {
-                    let report = crate::eval::evaluate_independent(seed, listings)?;
+                    let report = crate::eval::evaluate_independent(seed, listings, cards)?;
                     print!("{}", crate::eval::render(&report));
                 }
                 EvalSet::RealPhotos => {
@@ -810,6 +816,7 @@ pub fn write_queue(out: &mut dyn Write, entries: &[QueueEntry], format: Format) 
                 "first_seen",
                 "last_seen",
                 "reasons",
+                "stage",
             ])?;
             for e in entries {
                 writer.write_record(
@@ -827,6 +834,7 @@ pub fn write_queue(out: &mut dyn Write, entries: &[QueueEntry], format: Format) 
                         e.first_seen.clone(),
                         e.last_seen.clone(),
                         reasons(e),
+                        e.stage.as_str().to_string(),
                     ]
                     .map(csv_cell),
                 )?;
@@ -847,6 +855,12 @@ pub fn write_queue(out: &mut dyn Write, entries: &[QueueEntry], format: Format) 
                     terminal(e.seller.as_deref().unwrap_or("-")),
                 )?;
                 writeln!(out, "        {}", terminal(&e.listing_url))?;
+                if e.stage == crate::store::Stage::Card {
+                    writeln!(
+                        out,
+                        "        judged from its search card only (item page not fetched)"
+                    )?;
+                }
                 writeln!(out, "        why: {}", terminal(&reasons(e)))?;
             }
             writeln!(out, "{} matches", entries.len())?;
@@ -1032,6 +1046,7 @@ mod tests {
             first_seen: "t".into(),
             last_seen: "t".into(),
             last_changed: "t".into(),
+            stage: crate::store::Stage::Item,
         }
     }
 

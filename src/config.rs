@@ -113,6 +113,48 @@ pub struct Target {
     pub search: Option<Search>,
     pub results: Option<ResultSelectors>,
     pub item: ItemSelectors,
+    /// `[crawl]` of a target: which item pages a crawl fetches.
+    pub stages: Stages,
+}
+
+impl Target {
+    /// Whether search cards are stored and judged before item pages (the
+    /// target names what a card shows, a title at least).
+    pub fn two_stage(&self) -> bool {
+        self.results
+            .as_ref()
+            .is_some_and(|r| r.card.title.is_some())
+    }
+}
+
+/// `[crawl]` of a target. When `[results]` names a card `title`, every
+/// card is stored as a listing and judged from what it shows; its item
+/// page (and full-size photos) is fetched only as `item_pages` says.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Stages {
+    /// `prefilter`: the card score at or above which the item page is
+    /// fetched (a card any queue rule queues is fetched too).
+    pub prefilter: f64,
+    /// `item_pages = "all"` fetches every new or changed card's item page.
+    pub item_pages: ItemPages,
+}
+
+impl Default for Stages {
+    fn default() -> Self {
+        Stages {
+            prefilter: 0.2,
+            item_pages: ItemPages::Candidates,
+        }
+    }
+}
+
+/// Which cards' item pages a two-stage crawl fetches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ItemPages {
+    /// Only the cards the judge scores at or above `prefilter`.
+    Candidates,
+    /// Every new or changed card.
+    All,
 }
 
 /// `[rate]` of a target: a hard ceiling per host.
@@ -879,6 +921,26 @@ fn parse_target(
         None
     };
 
+    let mut t = root.table("crawl");
+    let defaults = Stages::default();
+    let stages = Stages {
+        prefilter: t
+            .f64_in("prefilter", 0.0, 1.0)
+            .unwrap_or(defaults.prefilter),
+        item_pages: match t.string("item_pages").as_deref() {
+            None | Some("candidates") => defaults.item_pages,
+            Some("all") => ItemPages::All,
+            Some(other) => {
+                t.problem(
+                    "item_pages",
+                    format!("must be \"candidates\" or \"all\", found \"{other}\""),
+                );
+                defaults.item_pages
+            }
+        },
+    };
+    t.finish();
+
     let mut t = root.table("item");
     let item = ItemSelectors {
         title: t.selector("title"),
@@ -901,6 +963,7 @@ fn parse_target(
         search,
         results,
         item,
+        stages,
     })
 }
 

@@ -15,7 +15,7 @@ use crate::index;
 use crate::matching::score::Signals;
 use crate::matching::signals::is_authorized;
 use crate::queue::{facts_of, judge_for, photo_pixels};
-use crate::store::Store;
+use crate::store::{Stage, Store};
 
 /// Everything `explain` says about one listing.
 #[derive(Debug, Clone, Serialize)]
@@ -29,6 +29,8 @@ pub struct Explanation {
     pub seller: Option<String>,
     /// The seller is one of the brand's authorized sellers: never queued.
     pub authorized_seller: bool,
+    /// What the listing was read from: its search card only, or its page.
+    pub stage: Stage,
     /// Every product considered, queued first, then by score.
     pub products: Vec<ProductExplanation>,
 }
@@ -107,6 +109,7 @@ pub fn explain(config: &Config, store: &Store, id_or_url: &str) -> Result<Explan
         price: l.listing.price,
         currency: l.listing.currency,
         seller: l.listing.seller,
+        stage: l.stage,
         products,
     })
 }
@@ -133,6 +136,12 @@ pub fn render(explanation: &Explanation) -> String {
         "  {price}, seller {}",
         e.seller.as_deref().unwrap_or("unknown")
     );
+    if e.stage == Stage::Card {
+        let _ = writeln!(
+            out,
+            "  judged from its search results card only (title, price, thumbnail): the item page was not fetched"
+        );
+    }
     if e.authorized_seller {
         let _ = writeln!(
             out,

@@ -20,7 +20,7 @@ use crate::matching::image::{listing_prints, Print, WORK_SIDE};
 use crate::matching::score::{phrases, Judge, JudgedProduct, ListingFacts, MatchSettings};
 use crate::matching::text::{normalised_text, ProductTerms};
 use crate::photo;
-use crate::store::{ListingToJudge, QueueChanges, Store, StoredVerdict};
+use crate::store::{ListingToJudge, QueueChanges, Store, StoredListing, StoredVerdict};
 
 /// What a judging pass did.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -196,6 +196,55 @@ pub(crate) fn facts_of(
     })
 }
 
+/// Which listings (by id) the full-text index says name each product (by
+/// its place in `judge.products`).
+fn text_candidates(judge: &Judge, text: &index::TextIndex) -> Result<HashMap<i64, Vec<usize>>> {
+    let mut candidates: HashMap<i64, Vec<usize>> = HashMap::new();
+    for (p, product) in judge.products.iter().enumerate() {
+        for id in text.product_hits(&product.terms)? {
+            candidates.entry(id).or_default().push(p);
+        }
+    }
+    Ok(candidates)
+}
+
+/// The stage-one listings (read from search cards) worth their item page
+/// (`Judge::card_worth_page`: from the card's words, price and thumbnail,
+/// queued by a rule, scored at or above the target's `prefilter`, or
+/// using counterfeit vocabulary).
+/// Reads only; the verdicts are recorded by [`judge_workspace`] after the
+/// crawl, like any other.
+pub fn card_candidates(
+    config: &Config,
+    store: &Store,
+    cards: Vec<StoredListing>,
+) -> Result<Vec<StoredListing>> {
+    let references = index::references(config)?;
+    let (text, _) = index::text_index(config, store)?;
+    let judge = judge_for(config, references.index);
+    let text_candidates = text_candidates(&judge, &text)?;
+    let max_pixels = config.settings.crawl.max_image_pixels;
+    let mut printed = 0;
+    let mut picked = Vec::new();
+    for listing in store.judge_inputs(cards)? {
+        let Some(target) = config.target(&listing.listing.target) else {
+            continue;
+        };
+        let facts = facts_of(store, &listing, max_pixels, &mut printed)?;
+        let candidates = text_candidates
+            .get(&listing.listing.id.0)
+            .map(Vec::as_slice)
+            .unwrap_or(&[]);
+        let verdicts = judge.judge_with_windows(&facts, Some(candidates), |i| {
+            photo_pixels(store, &listing, i, max_pixels)
+        });
+        if judge.card_worth_page(&facts, &verdicts, target.stages.prefilter) {
+            picked.push(listing.listing);
+        }
+    }
+    Ok(picked)
+}
+
 /// Brings the indexes up to date and judges every listing whose judge key
 /// changed. Blocking: call it from the blocking pool in async code.
 pub fn judge_workspace(config: &Config, store: &Store) -> Result<JudgeReport> {
@@ -219,13 +268,7 @@ pub fn judge_workspace(config: &Config, store: &Store) -> Result<JudgeReport> {
         })
         .collect();
     if !stale.is_empty() {
-        // Which listings the full-text index says name each product.
-        let mut text_candidates: HashMap<i64, Vec<usize>> = HashMap::new();
-        for (p, product) in judge.products.iter().enumerate() {
-            for id in text.product_hits(&product.terms)? {
-                text_candidates.entry(id).or_default().push(p);
-            }
-        }
+        let text_candidates = text_candidates(&judge, &text)?;
         let max_pixels = config.settings.crawl.max_image_pixels;
         for (listing, key) in &stale {
             let facts = facts_of(store, listing, max_pixels, &mut report.photos_printed)?;

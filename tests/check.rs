@@ -58,6 +58,11 @@ fn a_dozen_broken_configs_each_get_their_one_line_message() {
     );
     write(
         d,
+        "targets/k.toml",
+        "base_url = \"https://k.example\"\n[crawl]\nprefilter = 2\nitem_pages = \"some\"\n",
+    );
+    write(
+        d,
         "reference-images/products.toml",
         "[brand]\nname = \"Orvane\"\n\n[[product]]\nid = \"P1\"\nname = \"One\"\nimages = [\"one/missing.jpg\"]\ncurrency = \"dollars\"\n\n[[product]]\nid = \"P1\"\nname = \"Two\"\nmrsp = 10\n",
     );
@@ -82,6 +87,8 @@ fn a_dozen_broken_configs_each_get_their_one_line_message() {
         "targets/i.toml: name: target name `c` is already used by",
         "targets/j.toml: rate.requests_per_second: must be between 0.001 and 1000, found 0",
         "targets/j.toml: rate.burst: must be between 1 and 100, found 0",
+        "targets/k.toml: crawl.prefilter: must be between 0 and 1, found 2",
+        "targets/k.toml: crawl.item_pages: must be \"candidates\" or \"all\", found \"some\"",
         "reference-images/products.toml: product[0].currency: `dollars` is not an ISO 4217 code such as USD or EUR",
         "reference-images/products.toml: product[0].images: `one/missing.jpg` does not exist in reference-images/",
         "reference-images/products.toml: product[1].id: product id `P1` is used twice",

@@ -10,7 +10,7 @@ use axum::Router;
 use knockoff::crawl::CrawlOptions;
 use knockoff::demo::catalog::{Catalog, Kind, Site};
 use knockoff::demo::site::{self, Host};
-use knockoff::store::Store;
+use knockoff::store::{Stage, Store};
 
 use crate::util::{self, DemoFixture, Hits, Rates};
 
@@ -52,6 +52,7 @@ async fn demo_crawl_extracts_exact_fields_from_both_site_styles_within_the_rate(
         .map(|l| (l.url.clone(), l))
         .collect();
     let mut checked = BTreeSet::new();
+    let mut stages = BTreeSet::new();
     for listing in &fixture.catalog.listings {
         let url = match listing.site {
             Site::Shopfront => format!("{}item/{}", fixture.market.shopfront, listing.id),
@@ -98,6 +99,21 @@ async fn demo_crawl_extracts_exact_fields_from_both_site_styles_within_the_rate(
             Some(listing.currency.as_str()),
             "{url}"
         );
+        if got.stage == Stage::Card {
+            // Read from its search card only (the judge did not pick it out
+            // for its item page): what the card shows, and its thumbnail.
+            assert_eq!(listing.site, Site::Shopfront, "{url}");
+            assert_eq!(got.listing.seller, None, "{url}");
+            assert_eq!(got.listing.description, None, "{url}");
+            assert_eq!(
+                got.listing.images,
+                [site::thumbnail_url(&fixture.market.cdn, listing)],
+                "{url}"
+            );
+            stages.insert(Stage::Card);
+            continue;
+        }
+        stages.insert(Stage::Item);
         assert_eq!(
             got.listing.seller.as_deref(),
             Some(listing.seller.as_str()),
@@ -124,6 +140,7 @@ async fn demo_crawl_extracts_exact_fields_from_both_site_styles_within_the_rate(
         checked.insert(listing.site);
     }
     assert_eq!(checked.len(), 2, "both site styles were checked");
+    assert_eq!(stages.len(), 2, "listings from cards and from item pages");
     assert_eq!(summary.listings_new as usize, stored.len());
     assert!(stored.len() >= 30, "only {} listings stored", stored.len());
 
@@ -456,6 +473,7 @@ async fn a_second_night_updates_last_seen_and_notices_changed_listings() {
                 ports,
                 faults: false,
                 cheap_photos: false,
+                ..Default::default()
             },
         )
         .await
@@ -606,11 +624,13 @@ async fn pages_that_suddenly_yield_no_fields_are_failures_and_the_run_says_so() 
     // The shopfront "changes its markup": the target's selectors find nothing.
     let path = fixture.path().join("targets/shopfront.toml");
     let before = std::fs::read_to_string(&path).unwrap();
+    // Every card's item page is fetched, so every one of them fails.
     let after = before
         .replace("title = \"h1.title\"", "title = \"h1.renamed\"")
-        .replace("price = \"span.price\"", "price = \"span.gone\"");
+        .replace("price = \"span.price\"", "price = \"span.gone\"")
+        .replace("[item]\n", "[crawl]\nitem_pages = \"all\"\n\n[item]\n");
     assert!(
-        after.contains("h1.renamed") && after.contains("span.gone"),
+        after.contains("h1.renamed") && after.contains("span.gone") && after.contains("[crawl]"),
         "the fixture's selectors moved: {before}"
     );
     std::fs::write(&path, after).unwrap();
@@ -626,12 +646,14 @@ async fn pages_that_suddenly_yield_no_fields_are_failures_and_the_run_says_so() 
         stdout.contains("WARNING: ") && stdout.contains("changed its markup"),
         "{stdout}"
     );
-    // No empty shopfront listing was stored; the bazaar's were.
+    // No empty shopfront listing was stored: only what its cards showed.
     let config = knockoff::config::load(fixture.path()).unwrap();
     let store = Store::open(&config.db_path()).unwrap();
     let listings = store.listings(None).unwrap();
     assert!(
-        listings.iter().all(|l| l.target == "bazaar"),
+        listings
+            .iter()
+            .all(|l| l.target == "bazaar" || l.stage == Stage::Card),
         "{listings:?}"
     );
     assert!(!listings.is_empty());

@@ -4,7 +4,7 @@
 
 #[test]
 fn the_independent_set_is_judged_at_the_bar() {
-    let report = knockoff::eval::evaluate_independent(99, 100).unwrap();
+    let report = knockoff::eval::evaluate_independent(99, 100, None).unwrap();
     let text = knockoff::eval::render(&report);
     assert_eq!(report.set, "independent");
     assert_eq!(report.listings, 100);

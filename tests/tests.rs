@@ -20,4 +20,5 @@ mod queue;
 mod real_photos;
 mod takedown;
 mod tune;
+mod two_stage;
 mod web;

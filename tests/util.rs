@@ -33,17 +33,17 @@ pub struct DemoFixture {
 impl DemoFixture {
     /// Starts a marketplace for `catalog` and writes a workspace aimed at it.
     pub async fn start(catalog: Catalog, faults: bool, rates: Rates) -> DemoFixture {
+        let options = SiteOptions {
+            faults,
+            ..Default::default()
+        };
+        DemoFixture::start_with(catalog, options, rates).await
+    }
+
+    /// [`DemoFixture::start`] with the marketplace's every option.
+    pub async fn start_with(catalog: Catalog, options: SiteOptions, rates: Rates) -> DemoFixture {
         let catalog = Arc::new(catalog);
-        let market = Marketplace::start(
-            catalog.clone(),
-            SiteOptions {
-                ports: [0, 0, 0],
-                faults,
-                cheap_photos: false,
-            },
-        )
-        .await
-        .unwrap();
+        let market = Marketplace::start(catalog.clone(), options).await.unwrap();
         let dir = tempfile::tempdir().unwrap();
         write_demo_workspace(dir.path(), &catalog, &market, &rates);
         DemoFixture {
@@ -351,4 +351,18 @@ pub fn run_measured(workspace: &Path, args: &[&str], limit: std::time::Duration)
         peak_rss_mb: peak_kb as f64 / 1024.0,
         seconds: started.elapsed().as_secs_f64(),
     }
+}
+
+/// Rewrites a fixture file through `edit`; fails when the edit changes
+/// nothing (the text it looked for has moved).
+pub fn edit_file(path: &Path, edit: impl FnOnce(&str) -> String) {
+    let before = std::fs::read_to_string(path).unwrap();
+    let after = edit(&before);
+    assert_ne!(
+        before,
+        after,
+        "the edit of {} changed nothing",
+        path.display()
+    );
+    std::fs::write(path, after).unwrap();
 }

@@ -26,7 +26,7 @@ use crate::config::{Config, Target};
 use crate::extract;
 use crate::photo;
 use crate::store::{
-    CrawlError, FrontierItem, ImageInfo, ItemKind, NewItem, Run, RunSummary, Store,
+    CardListing, CrawlError, FrontierItem, ImageInfo, ItemKind, NewItem, Run, RunSummary, Store,
 };
 use fetch::{host_key, BodyKind, FetchFailure, Fetcher};
 pub use progress::Progress;
@@ -116,7 +116,21 @@ pub async fn crawl(
         fetcher,
         run: run.clone(),
     });
-    drive(&ctx, progress, process).await?;
+    // Stage one: search pages, cards, thumbnails and linked pages. Then the
+    // item pages of the cards the judge picks out, until it picks no more
+    // (on a resumed run, those already fetched are not fetched again).
+    loop {
+        drive(&ctx, &progress, process).await?;
+        let picked = blocking(&ctx, promote_cards).await?;
+        if picked == 0 {
+            break;
+        }
+        tracing::info!(
+            item_pages = picked,
+            "fetching the item pages of the cards judged candidates"
+        );
+    }
+    progress.done();
 
     let summary = tokio::task::spawn_blocking(move || -> Result<RunSummary> {
         let summary = store.run_summary(&run)?;
@@ -232,7 +246,7 @@ struct Shared {
 
 /// Runs every pending item of the run to completion, host by host.
 /// `work` is [`process`] (a parameter so a test can make one item panic).
-async fn drive<Work, Done>(ctx: &Arc<Shared>, progress: Progress, work: Work) -> Result<()>
+async fn drive<Work, Done>(ctx: &Arc<Shared>, progress: &Progress, work: Work) -> Result<()>
 where
     Work: Fn(Arc<Shared>, FrontierItem) -> Done,
     Done: std::future::Future<Output = Result<Vec<FrontierItem>>> + Send + 'static,
@@ -302,8 +316,42 @@ where
             enqueue(&mut queues, item);
         }
     }
-    progress.done();
     Ok(())
+}
+
+/// Adds to the frontier the item pages of this run's cards that the judge
+/// scores at or above their target's `prefilter` (or queues); returns how
+/// many were not there yet.
+fn promote_cards(ctx: &Shared) -> Result<usize> {
+    let targets: Vec<String> = ctx
+        .run
+        .targets
+        .iter()
+        .filter(|name| {
+            ctx.config.target(name).is_some_and(|t| {
+                t.two_stage() && t.stages.item_pages == crate::config::ItemPages::Candidates
+            })
+        })
+        .cloned()
+        .collect();
+    if targets.is_empty() {
+        return Ok(0);
+    }
+    let cards = ctx.store.cards_seen_in(ctx.run.id, &targets)?;
+    if cards.is_empty() {
+        return Ok(0);
+    }
+    let items: Vec<NewItem> = crate::queue::card_candidates(&ctx.config, &ctx.store, cards)?
+        .into_iter()
+        .map(|listing| NewItem {
+            target: listing.target,
+            kind: ItemKind::Listing,
+            url: listing.url,
+            query: None,
+            page: None,
+        })
+        .collect();
+    ctx.store.add_items(ctx.run.id, &items)
 }
 
 /// Work on one item panicked; the crawl records it and goes on.
@@ -404,16 +452,37 @@ fn store_search(
     fetched: fetch::Fetched,
 ) -> Result<Vec<FrontierItem>> {
     let (html, _) = extract::decode_html(&fetched.body, fetched.content_type.as_deref());
-    let (links, next_link) = match &target.results {
-        Some(results) => extract::result_links(&html, &fetched.final_url, results),
+    let (found, next_link) = match &target.results {
+        Some(results) => extract::search_page(&html, &fetched.final_url, results),
         None => (Vec::new(), None),
     };
-    let listings: Vec<NewItem> = links
+    // On a two-stage target, a card showing a title and a price or photo is
+    // a listing already; any other card is a link to its page.
+    let (cards, links): (Vec<_>, Vec<_>) = found.into_iter().partition(|card| {
+        target.two_stage() && card.title.is_some() && (card.price.is_some() || card.image.is_some())
+    });
+    let always_fetch_item = target.stages.item_pages == crate::config::ItemPages::All;
+    let cards: Vec<CardListing> = cards
         .into_iter()
-        .map(|url| NewItem {
+        .map(|card| CardListing {
+            url: card.url,
+            listing: extract::Listing {
+                title: card.title,
+                price: card.price,
+                currency: card.currency,
+                seller: card.seller,
+                description: None,
+                images: card.image.into_iter().collect(),
+            },
+            always_fetch_item,
+        })
+        .collect();
+    let links: Vec<NewItem> = links
+        .into_iter()
+        .map(|card| NewItem {
             target: target.name.clone(),
             kind: ItemKind::Listing,
-            url: url.to_string(),
+            url: card.url,
             query: None,
             page: None,
         })
@@ -446,9 +515,10 @@ fn store_search(
     });
     let (added, next_item) = ctx.store.complete_search(
         ctx.run.id,
-        item.id,
+        item,
         &fetched.exchanges,
-        &listings,
+        &cards,
+        &links,
         next.as_ref(),
     )?;
     tracing::debug!(url = %item.url, new_listings = added.len(), "search page done");
@@ -656,7 +726,7 @@ mod tests {
             })
             .await
         };
-        drive(&ctx, Progress::hidden(), work).await.unwrap();
+        drive(&ctx, &Progress::hidden(), work).await.unwrap();
         let errors = store.run_errors(run.id).unwrap();
         let panics: Vec<_> = errors.iter().filter(|(kind, ..)| kind == "panic").collect();
         assert_eq!(panics.len(), 1, "{errors:?}");

@@ -21,6 +21,8 @@ pub const DEMO_LISTINGS: usize = 120;
 pub const REFERENCE_SIZE: u32 = 480;
 /// Size of listing photos before alteration, pixels.
 pub const LISTING_SIZE: u32 = 400;
+/// Longer side of a search card's thumbnail, as marketplaces show them.
+pub const THUMBNAIL_SIZE: u32 = 200;
 
 /// Which demo site a listing is on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -379,6 +381,22 @@ fn generic_noun(shape: Shape) -> &'static str {
     }
 }
 
+/// What other brands' sellers call their own products of a shape.
+fn crowd_noun(shape: Shape) -> &'static str {
+    match shape {
+        Shape::Sneaker => "trainers",
+        Shape::Watch => "analog wristwatch",
+        Shape::Tote => "canvas handbag",
+        Shape::Bottle => "insulated flask",
+        Shape::Earbuds => "bluetooth headphones",
+        Shape::Backpack => "daypack",
+        Shape::Sunglasses => "polarized eyewear",
+        Shape::Hoodie => "fleece pullover",
+        Shape::Cap => "snapback hat",
+        Shape::Wallet => "card holder",
+    }
+}
+
 /// A look-alike of `design`: same silhouette, other colours, pattern and logo.
 fn lookalike_of(design: &Design, rng: &mut ChaCha8Rng, mark: char) -> Design {
     let colour = |rng: &mut ChaCha8Rng| {
@@ -408,6 +426,19 @@ fn lookalike_of(design: &Design, rng: &mut ChaCha8Rng, mark: char) -> Design {
         pattern,
         mark,
     }
+}
+
+/// `n` photos a seller took of `design`, each from its own view.
+fn own_photos(design: &Design, n: usize, rng: &mut ChaCha8Rng) -> Vec<Photo> {
+    (0..n)
+        .map(|_| Photo {
+            source: PhotoSource::Own {
+                design: design.clone(),
+                view: own_view(rng),
+            },
+            transform: None,
+        })
+        .collect()
 }
 
 /// A seller's own photo: another angle, another background, other light.
@@ -580,15 +611,8 @@ impl Catalog {
                         mark: product.design.mark,
                         ..product.design.clone()
                     };
-                    let photos = (0..rng.random_range(1..3))
-                        .map(|_| Photo {
-                            source: PhotoSource::Own {
-                                design: design.clone(),
-                                view: own_view(&mut rng),
-                            },
-                            transform: None,
-                        })
-                        .collect();
+                    let n = rng.random_range(1..3);
+                    let photos = own_photos(&design, n, &mut rng);
                     DemoListing {
                         id, site, kind, product: Some(p),
                         title: format!("{} {model} {word}", spelling(&mut rng)),
@@ -732,6 +756,43 @@ impl Catalog {
         }
     }
 
+    /// The catalogue with `per_product` more listings for each product's
+    /// search on the shopfront: other brands' products of the same kind at
+    /// ordinary prices, each with three photos of its own — the crowd a
+    /// real marketplace's search results mostly are.
+    pub fn with_crowd(mut self, per_product: usize) -> Catalog {
+        let mut rng = ChaCha8Rng::seed_from_u64(self.seed ^ 0xC20D);
+        let mut id = self.listings.iter().map(|l| l.id).max().unwrap_or(999) + 1;
+        for (p, product) in self.products.iter().enumerate() {
+            let noun = crowd_noun(product.design.shape);
+            for _ in 0..per_product {
+                let other = OTHER_BRANDS[rng.random_range(0..OTHER_BRANDS.len())];
+                let mut design = lookalike_of(&product.design, &mut rng, 'X');
+                design.mark = other.chars().next().unwrap_or('X');
+                let photos = own_photos(&design, 3, &mut rng);
+                let adjective = ["Classic", "Sport", "Urban", "Everyday", "Pro", "Lite"]
+                    [rng.random_range(0..6)];
+                self.listings.push(DemoListing {
+                    id,
+                    site: Site::Shopfront,
+                    // Another brand's product of the same kind, as the
+                    // look-alikes, but photographed as sellers do.
+                    kind: Kind::Lookalike,
+                    product: Some(p),
+                    title: format!("{other} {adjective} {noun} {}", rng.random_range(2..40) * 5),
+                    price: round_price(product.msrp * rng.random_range(0.4..1.3), "USD"),
+                    currency: "USD".into(),
+                    seller: GENERIC_SELLERS[rng.random_range(0..GENERIC_SELLERS.len())].into(),
+                    description: format!("The {other} {noun}. Ships in two days."),
+                    photos,
+                    tags: product.keywords.clone(),
+                });
+                id += 1;
+            }
+        }
+        self
+    }
+
     /// The listing with `id`.
     pub fn listing(&self, id: u32) -> Option<&DemoListing> {
         self.listings.iter().find(|l| l.id == id)
@@ -757,6 +818,24 @@ impl Catalog {
 
     /// A listing photo as the marketplace serves it (JPEG bytes).
     pub fn listing_photo(&self, photo: &Photo) -> Vec<u8> {
+        let quality = photo.transform.as_ref().map_or(85, |t| t.jpeg_quality());
+        draw::jpeg(&self.listing_pixels(photo), quality)
+    }
+
+    /// The search card's thumbnail of a listing photo: the photo as the
+    /// listing shows it, reduced to [`THUMBNAIL_SIZE`] on its longer side.
+    pub fn listing_thumbnail(&self, photo: &Photo) -> Vec<u8> {
+        let full = self.listing_pixels(photo);
+        let scale = THUMBNAIL_SIZE as f64 / full.width().max(full.height()) as f64;
+        let (w, h) = (
+            ((full.width() as f64 * scale).round() as u32).max(1),
+            ((full.height() as f64 * scale).round() as u32).max(1),
+        );
+        let small = image::imageops::resize(&full, w, h, image::imageops::FilterType::Triangle);
+        draw::jpeg(&small, 80)
+    }
+
+    fn listing_pixels(&self, photo: &Photo) -> image::RgbImage {
         let base = match &photo.source {
             PhotoSource::Reference { product, view } => {
                 let reference = self.reference_photo(*product, *view);
@@ -770,8 +849,8 @@ impl Catalog {
             PhotoSource::Own { design, view } => draw::render(design, view, LISTING_SIZE),
         };
         match &photo.transform {
-            Some(transform) => draw::jpeg(&draw::apply(&base, transform), transform.jpeg_quality()),
-            None => draw::jpeg(&base, 85),
+            Some(transform) => draw::apply(&base, transform),
+            None => base,
         }
     }
 

@@ -109,6 +109,7 @@ pub async fn run(workspace: &Path, progress: Progress) -> Result<DemoReport> {
             ports: DEMO_PORTS,
             faults: true,
             cheap_photos: false,
+            ..Default::default()
         },
     )
     .await

@@ -28,7 +28,7 @@ use url::Url;
 
 use super::catalog::{Catalog, DemoListing, Site};
 
-/// Listings per search results page.
+/// Listings per search results page, unless [`SiteOptions::page_size`] says.
 const PAGE_SIZE: usize = 6;
 
 /// Which server a request reached.
@@ -104,6 +104,9 @@ pub struct SiteOptions {
     /// instead of drawing every photo: for benchmarks that measure the
     /// crawler, not the marketplace.
     pub cheap_photos: bool,
+    /// Cards per search results page (6 by default; real marketplaces
+    /// show 24–60).
+    pub page_size: usize,
 }
 
 impl Default for SiteOptions {
@@ -112,6 +115,7 @@ impl Default for SiteOptions {
             ports: [0, 0, 0],
             faults: true,
             cheap_photos: false,
+            page_size: PAGE_SIZE,
         }
     }
 }
@@ -143,6 +147,7 @@ struct Shared {
     haystacks: Vec<String>,
     /// The pre-drawn photo of `SiteOptions::cheap_photos`.
     cheap_photo: Option<Vec<u8>>,
+    page_size: usize,
     listing_hits: AtomicU64,
     first_tries: Mutex<std::collections::HashSet<String>>,
     /// Listings the marketplace took down (after a notice, in tests).
@@ -195,6 +200,7 @@ impl Marketplace {
             log: log.clone(),
             faults: options.faults,
             cheap_photo,
+            page_size: options.page_size.max(1),
             listing_hits: AtomicU64::new(0),
             first_tries: Mutex::new(Default::default()),
             taken_down: Arc::default(),
@@ -399,11 +405,15 @@ fn shopfront(shared: &Shared, path: &str, param: &dyn Fn(&str) -> Option<String>
                 hits[0].id
             ));
         }
-        for listing in hits.iter().skip((page - 1) * PAGE_SIZE).take(PAGE_SIZE) {
+        for listing in hits
+            .iter()
+            .skip((page - 1) * shared.page_size)
+            .take(shared.page_size)
+        {
             cards.push_str(&format!(
                 "<div class=\"result\"><img src=\"{thumb}\" alt=\"\"><a class=\"title\" href=\"/item/{id}?ref=search&amp;utm_source=shopfront#top\">{title}</a>\
                  <span class=\"price\">{price}</span></div>\n",
-                thumb = photo_urls(&shared.cdn, listing).first().cloned().unwrap_or_default(),
+                thumb = thumbnail_url(&shared.cdn, listing),
                 id = listing.id,
                 title = esc(&listing.title),
                 price = esc(&price_text(listing.price, &listing.currency)),
@@ -490,7 +500,11 @@ fn bazaar(shared: &Shared, path: &str, param: &dyn Fn(&str) -> Option<String>) -
                 hits[0].id
             ));
         }
-        for listing in hits.iter().skip((page - 1) * PAGE_SIZE).take(PAGE_SIZE) {
+        for listing in hits
+            .iter()
+            .skip((page - 1) * shared.page_size)
+            .take(shared.page_size)
+        {
             cards.push_str(&format!(
                 "<li class=\"card\"><a href=\"/listing/{}-{}?utm_medium=search\">{}</a></li>\n",
                 listing.id,
@@ -498,7 +512,7 @@ fn bazaar(shared: &Shared, path: &str, param: &dyn Fn(&str) -> Option<String>) -
                 esc(&listing.title)
             ));
         }
-        let next = if page * PAGE_SIZE < hits.len() {
+        let next = if page * shared.page_size < hits.len() {
             let q: String = url::form_urlencoded::byte_serialize(query.as_bytes()).collect();
             format!(
                 "<a rel=\"next\" href=\"/s?k={q}&amp;p={}\">Next &raquo;</a>",
@@ -653,7 +667,26 @@ pub fn bazaar_page(cdn: &Url, listing: &DemoListing) -> String {
     )
 }
 
+/// A listing's search card thumbnail on the CDN.
+pub fn thumbnail_url(cdn: &Url, listing: &DemoListing) -> String {
+    format!("{cdn}thumb/{}.jpg", listing.id)
+}
+
 fn cdn(shared: &Shared, path: &str) -> Response {
+    if let Some(id) = path
+        .strip_prefix("/thumb/")
+        .and_then(|f| f.strip_suffix(".jpg"))
+        .and_then(|id| id.parse::<u32>().ok())
+    {
+        let Some(photo) = shared.catalog.listing(id).and_then(|l| l.photos.first()) else {
+            return not_found();
+        };
+        let body = match &shared.cheap_photo {
+            Some(photo) => unique_copy(photo, path),
+            None => shared.catalog.listing_thumbnail(photo),
+        };
+        return ([(header::CONTENT_TYPE, "image/jpeg")], Body::from(body)).into_response();
+    }
     let Some(rest) = path.strip_prefix("/img/") else {
         return not_found();
     };

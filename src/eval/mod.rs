@@ -17,7 +17,7 @@ use anyhow::Result;
 use serde::Serialize;
 
 use crate::config;
-use crate::demo::catalog::{Catalog, Kind};
+use crate::demo::catalog::{Catalog, Kind, THUMBNAIL_SIZE};
 use crate::demo::draw::Transform;
 use crate::demo::write_workspace;
 use crate::index::{self, TextDoc, TextIndex};
@@ -46,6 +46,9 @@ pub struct GroupRecall {
 pub struct EvalReport {
     /// "demo" or "independent".
     pub set: String,
+    /// Judged as the search cards show the listings (title, price and a
+    /// thumbnail) with this `prefilter`: a flag is an item page fetched.
+    pub cards_prefilter: Option<f64>,
     pub seed: u64,
     pub listings: usize,
     pub products: usize,
@@ -127,19 +130,48 @@ fn demo_set(seed: u64, n_listings: usize, dir: &std::path::Path) -> Result<Label
     })
 }
 
-/// Generates the demo generator's labelled set for `seed` and judges it.
-pub fn evaluate(seed: u64, n_listings: usize) -> Result<EvalReport> {
+/// Generates the demo generator's labelled set for `seed` and judges it
+/// (as search cards with `cards_prefilter`, when given).
+pub fn evaluate(seed: u64, n_listings: usize, cards_prefilter: Option<f64>) -> Result<EvalReport> {
     let dir = tempfile::tempdir()?;
     let set = demo_set(seed, n_listings, dir.path())?;
-    judge_set("demo", seed, &set, dir.path())
+    judge_set("demo", seed, &set, dir.path(), cards_prefilter)
 }
 
 /// Generates the independent generator's labelled set for `seed` and
 /// judges it.
-pub fn evaluate_independent(seed: u64, n_listings: usize) -> Result<EvalReport> {
+pub fn evaluate_independent(
+    seed: u64,
+    n_listings: usize,
+    cards_prefilter: Option<f64>,
+) -> Result<EvalReport> {
     let dir = tempfile::tempdir()?;
     let set = independent::generate(seed, n_listings, dir.path())?;
-    judge_set("independent", seed, &set, dir.path())
+    judge_set("independent", seed, &set, dir.path(), cards_prefilter)
+}
+
+/// `listing` as a search results card shows it: title, price and a
+/// thumbnail of its first photo ([`THUMBNAIL_SIZE`] on the longer side).
+fn as_card(listing: &LabelledListing) -> LabelledListing {
+    let thumbnail = listing.photos.first().and_then(|bytes| {
+        let (_, full) = photo::decode(bytes, 40_000_000).ok()?;
+        let full = full.to_rgb8();
+        let scale = THUMBNAIL_SIZE as f64 / full.width().max(full.height()) as f64;
+        let side = |n: u32| ((n as f64 * scale).round() as u32).max(1);
+        let small = image::imageops::resize(
+            &full,
+            side(full.width()),
+            side(full.height()),
+            image::imageops::FilterType::Triangle,
+        );
+        Some(crate::demo::draw::jpeg(&small, 80))
+    });
+    LabelledListing {
+        description: String::new(),
+        seller: String::new(),
+        photos: thumbnail.into_iter().collect(),
+        ..listing.clone()
+    }
 }
 
 /// Judges `set` with the workspace in `dir`, as a crawl would.
@@ -148,13 +180,21 @@ fn judge_set(
     seed: u64,
     set: &LabelledSet,
     dir: &std::path::Path,
+    cards_prefilter: Option<f64>,
 ) -> Result<EvalReport> {
+    let cards: Vec<LabelledListing>;
+    let listings = match cards_prefilter {
+        Some(_) => {
+            cards = set.listings.iter().map(as_card).collect();
+            &cards
+        }
+        None => &set.listings,
+    };
     let config = config::load(dir)?;
     let references = index::references(&config)?;
     let judge = judge_for(&config, references.index);
     let text = TextIndex::in_memory()?;
-    let docs: Vec<TextDoc> = set
-        .listings
+    let docs: Vec<TextDoc> = listings
         .iter()
         .map(|l| TextDoc {
             id: l.id as i64,
@@ -173,6 +213,7 @@ fn judge_set(
     let threshold = config.settings.policy.threshold;
     let mut report = EvalReport {
         set: name.to_string(),
+        cards_prefilter,
         seed,
         listings: set.listings.len(),
         products: set.products,
@@ -180,7 +221,7 @@ fn judge_set(
         ..EvalReport::default()
     };
     let mut attributed = 0;
-    for listing in &set.listings {
+    for listing in listings {
         let photos = listing
             .photos
             .iter()
@@ -193,7 +234,7 @@ fn judge_set(
         let facts = ListingFacts {
             title: listing.title.clone(),
             description: listing.description.clone(),
-            seller: Some(listing.seller.clone()),
+            seller: Some(listing.seller.clone()).filter(|s| !s.is_empty()),
             price: Some(listing.price),
             currency: Some(listing.currency.clone()),
             photos,
@@ -208,12 +249,16 @@ fn judge_set(
                 .ok()
                 .map(|(_, small)| small)
         });
-        // The queue's view: the highest-scoring verdict a rule queued.
+        // The queue's view: the highest-scoring verdict a rule queued (or,
+        // for a card, whether its item page would be fetched).
         let best = verdicts
             .iter()
-            .filter(|v| v.queued)
+            .filter(|v| v.queued || cards_prefilter.is_some_and(|p| v.score >= p))
             .max_by(|a, b| a.score.total_cmp(&b.score));
-        let flagged = best.is_some();
+        let flagged = match cards_prefilter {
+            Some(prefilter) => judge.card_worth_page(&facts, &verdicts, prefilter),
+            None => best.is_some(),
+        };
         let truth = listing.infringing;
         if truth {
             let entry = report
@@ -307,6 +352,16 @@ pub fn render(report: &EvalReport) -> String {
         "{} set, seed {}: {} listings, {} products, threshold {}",
         report.set, report.seed, report.listings, report.products, report.threshold
     );
+    if let Some(prefilter) = report.cards_prefilter {
+        let fetched = report.true_positives + report.false_positives;
+        let _ = writeln!(
+            out,
+            "judged from search cards (title, price, {THUMBNAIL_SIZE} px thumbnail), prefilter \
+             {prefilter}: a flag is an item page fetched — {fetched} of {} listings ({:.3})",
+            report.listings,
+            fetched as f64 / report.listings.max(1) as f64
+        );
+    }
     let _ = writeln!(
         out,
         "precision {:.3}  recall {:.3}  F1 {:.3}  attribution {:.3}  (TP {} FP {} FN {})",

@@ -142,24 +142,22 @@ fn merge(merged: &mut Partial, sources: &mut Vec<String>, method: &str, partial:
     }
 }
 
-/// Listing links on a search results page (canonical, in page order, without
-/// repeats) and the next page's URL when the target names a selector for it.
-pub fn result_links(
+/// The cards of a search results page (each listing once, in page order,
+/// with the fields `[results]` names) and the next page's URL when the
+/// target names a selector for it.
+pub fn search_page(
     html: &str,
     page_url: &Url,
     results: &ResultSelectors,
-) -> (Vec<Url>, Option<Url>) {
+) -> (Vec<Card>, Option<Url>) {
     let (doc, _) = parse_page(html);
-    let links = read_cards(&doc, page_url, results)
-        .into_iter()
-        .filter_map(|card| Url::parse(&card.url).ok())
-        .collect();
+    let cards = read_cards(&doc, page_url, results);
     let next = results
         .next_page
         .as_ref()
         .and_then(|selector| first(selector, doc.root_element()))
         .and_then(|href| resolve(page_url, &href));
-    (links, next)
+    (cards, next)
 }
 
 /// What a search results card says of its listing.
@@ -604,8 +602,8 @@ mod tests {
         );
         assert_eq!(cards[0].seller.as_deref(), Some("luxe"));
         assert_eq!(cards[1].image.as_deref(), Some("https://i.example/2.jpg"));
-        let (links, _) = result_links(page, &page_url, &results);
-        assert_eq!(links.len(), 2);
+        let (found, _) = search_page(page, &page_url, &results);
+        assert_eq!(found, cards);
     }
 
     #[test]

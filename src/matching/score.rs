@@ -386,6 +386,25 @@ impl Judge {
         self.judge(&slow, text_candidates)
     }
 
+    /// Whether a listing seen only on a search card (`facts`, judged as
+    /// `verdicts`) is worth fetching its item page: a rule queues it, it
+    /// scores at least `prefilter`, or its words are counterfeit vocabulary
+    /// — in results of a search for the brand's products that is reason
+    /// enough to look, even when a thumbnail is too small to recognise.
+    pub fn card_worth_page(
+        &self,
+        facts: &ListingFacts,
+        verdicts: &[Verdict],
+        prefilter: f64,
+    ) -> bool {
+        verdicts.iter().any(|v| v.queued || v.score >= prefilter)
+            || !phrases_in(
+                &self.settings.counterfeit_words,
+                &format!("{}\n{}", facts.title, facts.description),
+            )
+            .is_empty()
+    }
+
     /// The strongest verified image match per product.
     fn image_matches(&self, facts: &ListingFacts) -> BTreeMap<usize, ImageSignal> {
         let mut best: BTreeMap<usize, ImageSignal> = BTreeMap::new();

@@ -48,6 +48,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("migrations/004_takedown.sql")),
         M::up(include_str!("migrations/005_screenshots.sql")),
         M::up(include_str!("migrations/006_deferred.sql")),
+        M::up(include_str!("migrations/007_cards.sql")),
     ])
 }
 
@@ -183,6 +184,47 @@ pub struct StoredListing {
     pub first_seen: String,
     pub last_seen: String,
     pub last_changed: String,
+    pub stage: Stage,
+}
+
+/// What a stored listing was read from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Stage {
+    /// A search results card (title, price, thumbnail; the item page was
+    /// not fetched).
+    Card,
+    /// The listing's own page.
+    Item,
+}
+
+impl Stage {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Stage::Card => "card",
+            Stage::Item => "item",
+        }
+    }
+
+    pub(crate) fn parse(text: &str) -> Stage {
+        if text == "card" {
+            Stage::Card
+        } else {
+            Stage::Item
+        }
+    }
+}
+
+/// A listing as a search results card shows it (two-stage crawls).
+#[derive(Debug, Clone)]
+pub struct CardListing {
+    /// The listing page's canonical URL.
+    pub url: String,
+    /// The card's fields; its images are the card's thumbnail.
+    pub listing: Listing,
+    /// Fetch the item page whenever the card is new or changed, whatever
+    /// the judge makes of the card (`[crawl] item_pages = "all"`).
+    pub always_fetch_item: bool,
 }
 
 /// A finished run in numbers, computed from the store so it stays right
@@ -203,7 +245,7 @@ pub struct RunSummary {
 
 const LISTING_COLUMNS: &str =
     "id, url, target, title, price, currency, seller, description, images,
-    first_seen, last_seen, last_changed";
+    first_seen, last_seen, last_changed, stage";
 
 /// A `listings` row read with [`LISTING_COLUMNS`].
 fn stored_listing(row: &rusqlite::Row) -> rusqlite::Result<StoredListing> {
@@ -223,6 +265,7 @@ fn stored_listing(row: &rusqlite::Row) -> rusqlite::Result<StoredListing> {
         first_seen: row.get(9)?,
         last_seen: row.get(10)?,
         last_changed: row.get(11)?,
+        stage: Stage::parse(&row.get::<_, String>(12)?),
     })
 }
 
@@ -380,30 +423,60 @@ impl Store {
             .context("reading the frontier")
     }
 
-    /// Finishes a search page: records its exchanges, adds the listings it
-    /// linked to, and — only when at least one of them was new to this run —
-    /// the next page. Returns the listing items and the next page item added.
+    /// Finishes a search page in one transaction: records its exchanges,
+    /// stores its cards as listings (stage `card`, the search page as their
+    /// capture), adds the pages it linked to and the items its cards need,
+    /// and — only when a link or card was new to this run — the next page.
+    /// Returns the items added and the next page item.
+    ///
+    /// Per card: a new one is stored and its thumbnail fetched; an
+    /// unchanged one (same fields as last time) costs nothing more, so a
+    /// re-crawl skips its item page; a changed one is stored again while it
+    /// is only a card, and its item page is fetched when the listing was
+    /// already read from it (stage `item`).
     pub fn complete_search(
         &self,
         run: RunId,
-        item: ItemId,
+        item: &FrontierItem,
         exchanges: &[Exchange],
-        listings: &[NewItem],
+        cards: &[CardListing],
+        links: &[NewItem],
         next_page: Option<&NewItem>,
     ) -> Result<(Vec<FrontierItem>, Option<FrontierItem>)> {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
-        insert_exchanges(&tx, run, exchanges)?;
-        let added = insert_items(&tx, run, listings)?;
+        let fetch_id = insert_exchanges(&tx, run, exchanges)?.last().copied();
+        let mut added = insert_items(&tx, run, links)?;
+        let mut fresh = !added.is_empty();
+        for card in cards {
+            let (new_to_run, wanted) = upsert_card(&tx, run, &item.target, fetch_id, card)?;
+            fresh |= new_to_run;
+            added.extend(insert_items(&tx, run, &wanted)?);
+        }
         let next = match next_page {
-            Some(next) if !added.is_empty() => {
-                insert_items(&tx, run, std::slice::from_ref(next))?.pop()
-            }
+            Some(next) if fresh => insert_items(&tx, run, std::slice::from_ref(next))?.pop(),
             _ => None,
         };
-        set_state(&tx, item, "done")?;
+        set_state(&tx, item.id, "done")?;
         tx.commit()?;
         Ok((added, next))
+    }
+
+    /// Listings of `targets` seen in `run` only on a card so far: the
+    /// candidates for an item page.
+    pub fn cards_seen_in(&self, run: RunId, targets: &[String]) -> Result<Vec<StoredListing>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT {LISTING_COLUMNS} FROM listings
+             WHERE stage = 'card' AND last_run = ?1 AND target IN (SELECT value FROM json_each(?2))
+             ORDER BY id"
+        ))?;
+        let rows = stmt.query_map(
+            params![run.0, serde_json::to_string(targets)?],
+            stored_listing,
+        )?;
+        rows.collect::<rusqlite::Result<_>>()
+            .context("reading the cards of a run")
     }
 
     /// Finishes a listing page: records its exchanges, upserts the listing
@@ -432,6 +505,8 @@ impl Store {
             )
             .optional()?;
         let images_json = serde_json::to_string(&listing.images)?;
+        // Read from its own page now, whatever a card said before.
+        tx.execute("UPDATE listings SET stage = 'item' WHERE url = ?1", [url])?;
         let change = match previous {
             None => {
                 tx.execute(
@@ -819,6 +894,95 @@ impl Store {
     }
 }
 
+/// Stores one search card (see [`Store::complete_search`]); returns
+/// whether its listing is new to this run and the items it needs.
+fn upsert_card(
+    tx: &Transaction,
+    run: RunId,
+    target: &str,
+    fetch_id: Option<i64>,
+    card: &CardListing,
+) -> Result<(bool, Vec<NewItem>)> {
+    let hash = content_hash(&card.listing);
+    let seen = now();
+    let previous: Option<(i64, String, Option<String>)> = tx
+        .query_row(
+            "SELECT last_run, stage, card_hash FROM listings WHERE url = ?1",
+            [&card.url],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .optional()?;
+    let l = &card.listing;
+    let images_json = serde_json::to_string(&l.images)?;
+    let item_page = || NewItem {
+        target: target.to_string(),
+        kind: ItemKind::Listing,
+        url: card.url.clone(),
+        query: None,
+        page: None,
+    };
+    let mut wanted = Vec::new();
+    let new_to_run = previous.as_ref().is_none_or(|p| p.0 != run.0);
+    let stored_as_card = match &previous {
+        None => {
+            tx.execute(
+                "INSERT INTO listings (url, target, title, price, currency, seller, description,
+                    images, content_hash, first_seen, last_seen, last_changed,
+                    first_run, last_run, changed_run, fetch_id, stage, card_hash)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, NULL, ?7, ?8, ?9, ?9, ?9, ?10, ?10, ?10, ?11, 'card', ?8)",
+                params![card.url, target, l.title, l.price, l.currency, l.seller, images_json, hash, seen, run.0, fetch_id],
+            )?;
+            true
+        }
+        Some((_, _, old)) if old.as_deref() == Some(hash.as_str()) => {
+            tx.execute(
+                "UPDATE listings SET last_seen = ?2, last_run = ?3 WHERE url = ?1",
+                params![card.url, seen, run.0],
+            )?;
+            return Ok((new_to_run, wanted));
+        }
+        Some((_, stage, _)) if Stage::parse(stage) == Stage::Card => {
+            tx.execute(
+                "UPDATE listings SET target = ?2, title = ?3, price = ?4, currency = ?5, seller = ?6,
+                    images = ?7, content_hash = ?8, card_hash = ?8, last_seen = ?9, last_changed = ?9,
+                    last_run = ?10, changed_run = ?10, fetch_id = ?11
+                 WHERE url = ?1",
+                params![card.url, target, l.title, l.price, l.currency, l.seller, images_json, hash, seen, run.0, fetch_id],
+            )?;
+            true
+        }
+        Some(_) => {
+            // Read from its page before, and the card changed: read the
+            // page again (the listing keeps the page's fields till then).
+            tx.execute(
+                "UPDATE listings SET card_hash = ?2, last_seen = ?3, last_run = ?4 WHERE url = ?1",
+                params![card.url, hash, seen, run.0],
+            )?;
+            wanted.push(item_page());
+            false
+        }
+    };
+    if stored_as_card {
+        let mut have =
+            tx.prepare_cached("SELECT 1 FROM images WHERE url = ?1 AND error IS NULL")?;
+        for url in &l.images {
+            if !have.exists([url])? {
+                wanted.push(NewItem {
+                    target: target.to_string(),
+                    kind: ItemKind::Image,
+                    url: url.clone(),
+                    query: None,
+                    page: None,
+                });
+            }
+        }
+        if card.always_fetch_item {
+            wanted.push(item_page());
+        }
+    }
+    Ok((new_to_run, wanted))
+}
+
 /// Inserts items not yet in the run's frontier; returns those it inserted.
 fn insert_items(tx: &Transaction, run: RunId, items: &[NewItem]) -> Result<Vec<FrontierItem>> {
     let mut stmt = tx.prepare_cached(
@@ -982,5 +1146,79 @@ mod tests {
             .query_strings("SELECT compression FROM blobs ORDER BY bytes")
             .unwrap();
         assert_eq!(kinds, ["deflate", "none"]);
+    }
+
+    /// Finishes a search page of run `run` showing `cards`; returns the
+    /// kinds and URLs of the items it added.
+    fn search_with(store: &Store, run: &Run, cards: &[CardListing]) -> Vec<(ItemKind, String)> {
+        let page = NewItem {
+            target: "t".into(),
+            kind: ItemKind::Search,
+            url: format!("http://x/s?run={}", run.id.0),
+            query: None,
+            page: Some(1),
+        };
+        let item = store
+            .add_items(run.id, std::slice::from_ref(&page))
+            .unwrap();
+        assert_eq!(item, 1);
+        let item = store.pending_items(run.id).unwrap().pop().unwrap();
+        let (added, _) = store
+            .complete_search(run.id, &item, &[], cards, &[], None)
+            .unwrap();
+        added.into_iter().map(|i| (i.kind, i.url)).collect()
+    }
+
+    #[test]
+    fn cards_cost_their_item_page_only_when_new_to_it_or_changed_after_it() {
+        let store = Store::open_in_memory().unwrap();
+        let card = |price: f64| CardListing {
+            url: "http://x/item/1".into(),
+            listing: Listing {
+                title: Some("Tidewatch".into()),
+                price: Some(price),
+                images: vec!["http://x/thumb/1.jpg".into()],
+                ..Listing::default()
+            },
+            always_fetch_item: false,
+        };
+        let run = store.start_run(&["t".into()], None, &[]).unwrap();
+        // New: stored as a card; only its thumbnail is asked for.
+        assert_eq!(
+            search_with(&store, &run, &[card(10.0)]),
+            [(ItemKind::Image, "http://x/thumb/1.jpg".to_string())]
+        );
+        assert_eq!(store.listings(None).unwrap()[0].stage, Stage::Card);
+        // Its item page is read (as the judge asks, after stage one).
+        let page = NewItem {
+            target: "t".into(),
+            kind: ItemKind::Listing,
+            url: "http://x/item/1".into(),
+            query: None,
+            page: None,
+        };
+        store.add_items(run.id, &[page]).unwrap();
+        let item = store.pending_items(run.id).unwrap().pop().unwrap();
+        let full = Listing {
+            description: Some("From its page".into()),
+            ..card(10.0).listing
+        };
+        store
+            .complete_listing(run.id, &item, &[], &full, &[])
+            .unwrap();
+        assert_eq!(store.listings(None).unwrap()[0].stage, Stage::Item);
+
+        // Next night, the same card: nothing to fetch, the page's fields kept.
+        let run = store.start_run(&["t".into()], None, &[]).unwrap();
+        assert!(search_with(&store, &run, &[card(10.0)]).is_empty());
+        let stored = &store.listings(None).unwrap()[0];
+        assert_eq!(stored.listing.description.as_deref(), Some("From its page"));
+        // The card changed: its item page is read again.
+        let run = store.start_run(&["t".into()], None, &[]).unwrap();
+        assert_eq!(
+            search_with(&store, &run, &[card(12.0)]),
+            [(ItemKind::Listing, "http://x/item/1".to_string())]
+        );
+        assert_eq!(store.listings(None).unwrap()[0].stage, Stage::Item);
     }
 }

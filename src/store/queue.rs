@@ -76,6 +76,9 @@ pub struct QueueEntry {
     pub decided_at: Option<String>,
     pub decided_by: Option<String>,
     pub note: Option<String>,
+    /// What the verdict was judged from: the search card only, or the
+    /// listing's own page.
+    pub stage: super::Stage,
 }
 
 /// A reviewer's decision.
@@ -132,7 +135,7 @@ enum Guard {
 /// The columns [`queue_entry`] reads, in its order (`m` matches, `l` listings).
 pub(super) const QUEUE_COLUMNS: &str = "m.id, m.status, m.score, m.product_id, l.target, l.url,
     l.title, l.price, l.currency, l.seller, l.first_seen, l.last_seen, m.signals, m.first_queued,
-    m.decided_at, m.decided_by, m.note";
+    m.decided_at, m.decided_by, m.note, l.stage";
 
 /// A queue entry from a row that starts with [`QUEUE_COLUMNS`].
 pub(super) fn queue_entry(r: &rusqlite::Row) -> rusqlite::Result<QueueEntry> {
@@ -155,6 +158,7 @@ pub(super) fn queue_entry(r: &rusqlite::Row) -> rusqlite::Result<QueueEntry> {
         decided_at: r.get(14)?,
         decided_by: r.get(15)?,
         note: r.get(16)?,
+        stage: super::Stage::parse(&r.get::<_, String>(17)?),
     })
 }
 
@@ -242,7 +246,8 @@ impl Store {
             .context("reading a listing's matches")
     }
 
-    fn judge_inputs(&self, listings: Vec<StoredListing>) -> Result<Vec<ListingToJudge>> {
+    /// `listings` as the judge sees them.
+    pub fn judge_inputs(&self, listings: Vec<StoredListing>) -> Result<Vec<ListingToJudge>> {
         let conn = self.conn();
         let mut hash_stmt =
             conn.prepare_cached("SELECT content_hash FROM listings WHERE id = ?1")?;

@@ -158,7 +158,7 @@ pub struct RunRow {
     pub to_do: u64,
 }
 
-/// What the review page reads beyond [`QUEUE_COLUMNS`], from column 17 on.
+/// What the review page reads beyond [`QUEUE_COLUMNS`], from column 18 on.
 /// The seller count's CROSS JOIN fixes the join order: from the seller's
 /// listings (few) to their matches, never from every confirmed match to its
 /// listing.
@@ -167,15 +167,15 @@ const REVIEW_COLUMNS: &str = "l.id, l.images, m.escalated_at, m.escalated_by,
       WHERE cl.seller = l.seller AND cm.status = 'confirmed'), m.takedown";
 
 fn review_entry(r: &rusqlite::Row) -> rusqlite::Result<ReviewEntry> {
-    let images: String = r.get(18)?;
+    let images: String = r.get(19)?;
     Ok(ReviewEntry {
         entry: queue_entry(r)?,
-        listing_id: r.get(17)?,
+        listing_id: r.get(18)?,
         images: serde_json::from_str(&images).unwrap_or_default(),
-        escalated_at: r.get(19)?,
-        escalated_by: r.get(20)?,
-        seller_confirmed: r.get::<_, i64>(21)? as u64,
-        takedown: r.get(22)?,
+        escalated_at: r.get(20)?,
+        escalated_by: r.get(21)?,
+        seller_confirmed: r.get::<_, i64>(22)? as u64,
+        takedown: r.get(23)?,
     })
 }
 

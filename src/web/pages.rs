@@ -8,7 +8,7 @@ use crate::config::{Config, Product};
 use crate::explain::Explanation;
 use crate::extract::display_price;
 use crate::matching::score::Signals;
-use crate::store::{AuditRow, QueueFilter, ReviewEntry, Role, RunRow, Session};
+use crate::store::{AuditRow, QueueFilter, ReviewEntry, Role, RunRow, Session, Stage};
 
 /// Reasons offered when dismissing; the list is numbered for the keyboard.
 pub const DISMISS_REASONS: [&str; 5] = [
@@ -319,6 +319,9 @@ pub fn match_card(config: &Config, session: &Session, entry: &ReviewEntry, back:
                 @if entry.escalated_at.is_some() {
                     span.status.escalated title=[entry.escalated_by.as_deref()] { "escalated" }
                 }
+                @if e.stage == Stage::Card {
+                    span.status.card title="judged from its search results card only; the item page was not fetched" { "card only" }
+                }
             }
             div.photos {
                 figure {
@@ -359,6 +362,13 @@ pub fn match_card(config: &Config, session: &Session, entry: &ReviewEntry, back:
                         } @else { "—" }
                     }
                     dt { "Seen" } dd { (day(&e.first_seen)) " → " (day(&e.last_seen)) }
+                    dt { "Judged from" }
+                    dd.stage {
+                        @match e.stage {
+                            Stage::Card => { span.warn { "its search results card only" } " (title, price, thumbnail; the item page was not fetched)" }
+                            Stage::Item => { "the listing's own page" }
+                        }
+                    }
                     dt { "Links" }
                     dd {
                         a.live href=(e.listing_url) rel="noopener noreferrer nofollow" target="_blank" { "live listing ↗" }
