@@ -115,15 +115,47 @@ pub struct Target {
     pub item: ItemSelectors,
     /// `[crawl]` of a target: which item pages a crawl fetches.
     pub stages: Stages,
+    /// `kind`: HTML pages (the default) or a marketplace's API.
+    pub kind: TargetKind,
+    /// `render = "chromium"`: pages are rendered by headless Chromium (the
+    /// `[evidence] chromium` browser) before they are read.
+    pub render: bool,
+}
+
+/// Where the eBay Browse API lives (`base_url` of an `ebay-browse` target
+/// that names none).
+pub const EBAY_API: &str = "https://api.ebay.com";
+
+/// How a target's listings are read.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TargetKind {
+    /// Search and listing pages, read with selectors and structured data.
+    Html,
+    /// `kind = "ebay-browse"`: the eBay Browse API (item summaries as
+    /// search cards, getItem as the item page, search by image).
+    EbayBrowse(EbayBrowse),
+}
+
+/// `[ebay]` of an `ebay-browse` target.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EbayBrowse {
+    /// `marketplace`: the X-EBAY-C-MARKETPLACE-ID sent (EBAY_US, EBAY_DE…).
+    pub marketplace: String,
+    /// `image_search`: also search by each reference photo.
+    pub image_search: bool,
+    /// `limit`: item summaries per page (1–200).
+    pub limit: u32,
 }
 
 impl Target {
     /// Whether search cards are stored and judged before item pages (the
     /// target names what a card shows, a title at least).
     pub fn two_stage(&self) -> bool {
-        self.results
-            .as_ref()
-            .is_some_and(|r| r.card.title.is_some())
+        matches!(self.kind, TargetKind::EbayBrowse(_))
+            || self
+                .results
+                .as_ref()
+                .is_some_and(|r| r.card.title.is_some())
     }
 }
 
@@ -815,24 +847,55 @@ fn parse_target(
             format!("`{name}` is not a valid target name (use letters, digits, `-`, `_`, `.`)"),
         );
     }
-    let base_url = root
-        .required_string("base_url")
-        .and_then(|raw| match Url::parse(&raw) {
-            Ok(url) if matches!(url.scheme(), "http" | "https") && url.host().is_some() => {
-                Some(url)
-            }
-            Ok(_) => {
-                root.problem(
-                    "base_url",
-                    format!("`{raw}` must be an http or https URL with a host"),
-                );
-                None
-            }
-            Err(e) => {
-                root.problem("base_url", format!("`{raw}` is not a valid URL ({e})"));
-                None
-            }
-        });
+    let kind = match root.string("kind").as_deref() {
+        None | Some("html") => TargetKind::Html,
+        Some("ebay-browse") => {
+            let mut t = root.table("ebay");
+            let ebay = EbayBrowse {
+                marketplace: t.string("marketplace").unwrap_or_else(|| "EBAY_US".into()),
+                image_search: t.boolean("image_search").unwrap_or(true),
+                limit: t.count("limit", 1, 200).unwrap_or(50),
+            };
+            t.finish();
+            TargetKind::EbayBrowse(ebay)
+        }
+        Some(other) => {
+            root.problem(
+                "kind",
+                format!("must be \"html\" or \"ebay-browse\", found \"{other}\""),
+            );
+            TargetKind::Html
+        }
+    };
+    let render = match root.string("render").as_deref() {
+        None | Some("none") => false,
+        Some("chromium") => true,
+        Some(other) => {
+            root.problem(
+                "render",
+                format!("must be \"chromium\" (or \"none\"), found \"{other}\""),
+            );
+            false
+        }
+    };
+    let base_url = match (&kind, root.has("base_url")) {
+        (TargetKind::EbayBrowse(_), false) => Some(EBAY_API.to_string()),
+        _ => root.required_string("base_url"),
+    };
+    let base_url = base_url.and_then(|raw| match Url::parse(&raw) {
+        Ok(url) if matches!(url.scheme(), "http" | "https") && url.host().is_some() => Some(url),
+        Ok(_) => {
+            root.problem(
+                "base_url",
+                format!("`{raw}` must be an http or https URL with a host"),
+            );
+            None
+        }
+        Err(e) => {
+            root.problem("base_url", format!("`{raw}` is not a valid URL ({e})"));
+            None
+        }
+    });
 
     let private_origins = root
         .string_list("private_origins")
@@ -869,7 +932,11 @@ fn parse_target(
 
     let search = if root.has("search") {
         let mut t = root.table("search");
-        let url = t.required_string("url");
+        let url = match kind {
+            // The API's own search: the queries are all it needs.
+            TargetKind::EbayBrowse(_) => t.string("url").or_else(|| Some("{query}".into())),
+            TargetKind::Html => t.required_string("url"),
+        };
         if let Some(url) = &url {
             if !url.contains("{query}") {
                 t.problem("url", format!("`{url}` must contain `{{query}}`"));
@@ -911,7 +978,7 @@ fn parse_target(
             _ => None,
         }
     } else {
-        if search.is_some() {
+        if search.is_some() && kind == TargetKind::Html {
             root.problem(
                 "results",
                 "a target with [search] needs a [results] table with `item` and `link` selectors"
@@ -964,6 +1031,8 @@ fn parse_target(
         results,
         item,
         stages,
+        kind,
+        render,
     })
 }
 
@@ -1360,6 +1429,25 @@ impl<'a> TableReader<'a> {
             self.problem(key, format!("unknown key{suggestion}{expected}"));
         }
     }
+}
+
+/// A workspace in a temporary folder with one target `t` (its file's
+/// text) and a brand without products, loaded: for unit tests.
+#[cfg(test)]
+pub(crate) fn with_target(target: &str) -> (tempfile::TempDir, Config) {
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let write = |rel: &str, text: &str| {
+        let path = dir.path().join(rel);
+        std::fs::create_dir_all(path.parent().expect("a parent folder")).expect("a folder");
+        std::fs::write(path, text).expect("a written file");
+    };
+    write("targets/t.toml", target);
+    write(
+        "reference-images/products.toml",
+        "[brand]\nname = \"Orvane\"\n",
+    );
+    let config = load(dir.path()).expect("a valid workspace");
+    (dir, config)
 }
 
 #[cfg(test)]

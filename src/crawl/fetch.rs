@@ -13,9 +13,7 @@ use std::time::Duration;
 
 use chrono::Utc;
 use rand::Rng;
-use reqwest::header::{
-    HeaderMap, ACCEPT, ACCEPT_ENCODING, CONTENT_TYPE, LOCATION, RETRY_AFTER, USER_AGENT,
-};
+use reqwest::header::{HeaderMap, CONTENT_TYPE, LOCATION, RETRY_AFTER};
 use tokio::sync::OnceCell;
 use tokio::time::Instant;
 use url::Url;
@@ -34,6 +32,38 @@ const MAX_ROBOTS_BYTES: u64 = 512 * 1024;
 pub enum BodyKind {
     Page,
     Image,
+}
+
+/// A request to a marketplace's API ([`Fetcher::send`]): a method, headers
+/// and body besides the URL.
+#[derive(Debug, Clone)]
+pub struct ApiRequest {
+    pub method: reqwest::Method,
+    pub url: Url,
+    /// Sent as they are; a header named in `secret` is recorded in the
+    /// exchange as `[redacted]` (credentials never reach the store).
+    pub headers: Vec<(String, String)>,
+    pub secret: &'static [&'static str],
+    pub body: Option<Vec<u8>>,
+    /// Keep the response body in the exchange (not for a token response).
+    pub keep_body: bool,
+}
+
+impl ApiRequest {
+    /// A plain GET, as pages and images are fetched.
+    fn get(url: &Url) -> ApiRequest {
+        ApiRequest {
+            method: reqwest::Method::GET,
+            url: url.clone(),
+            headers: vec![(
+                "Accept".to_string(),
+                "text/html,application/xhtml+xml,image/*;q=0.9,*/*;q=0.8".to_string(),
+            )],
+            secret: &[],
+            body: None,
+            keep_body: true,
+        }
+    }
 }
 
 /// A successful fetch: the final response and every exchange on the way.
@@ -105,6 +135,8 @@ pub enum FetchError {
     },
     #[error("{url} is not an http(s) URL")]
     BadUrl { url: String },
+    #[error("{url} could not be rendered: {detail}")]
+    Render { url: String, detail: String },
 }
 
 impl FetchError {
@@ -137,6 +169,7 @@ impl FetchError {
             FetchError::Timeout { .. } => "timeout",
             FetchError::Connection { .. } => "connection",
             FetchError::BadUrl { .. } => "bad_url",
+            FetchError::Render { .. } => "render",
         }
     }
 }
@@ -374,7 +407,8 @@ impl Fetcher {
                 return fail(error, exchanges);
             }
             visited.push(current.clone());
-            match self.get_with_retries(&current, limit, &mut exchanges).await {
+            let request = ApiRequest::get(&current);
+            match self.get_with_retries(&request, limit, &mut exchanges).await {
                 Ok(Step::Done { content_type, body }) => {
                     return Ok(Fetched {
                         final_url: current,
@@ -419,6 +453,46 @@ impl Fetcher {
                 }
                 Err(error) => return fail(error, exchanges),
             }
+        }
+    }
+
+    /// Sends an API request: the address guard, the host gate, retries
+    /// (429 with Retry-After pauses the host) and the body limit apply;
+    /// robots.txt does not (an API's terms and limits govern it) and
+    /// redirects are not followed.
+    pub async fn send(&self, request: &ApiRequest) -> Result<Fetched, FetchFailure> {
+        let mut exchanges = Vec::new();
+        let url = &request.url;
+        let checked = if !matches!(url.scheme(), "http" | "https") {
+            Err(FetchError::BadUrl {
+                url: url.to_string(),
+            })
+        } else if self.deferred_seconds(&host_key(url)).is_some() {
+            Err(self.deferral(url))
+        } else {
+            self.check_address(url)
+        };
+        if let Err(error) = checked {
+            return Err(FetchFailure { error, exchanges });
+        }
+        match self
+            .get_with_retries(request, self.settings.max_page_bytes, &mut exchanges)
+            .await
+        {
+            Ok(Step::Done { content_type, body }) => Ok(Fetched {
+                final_url: url.clone(),
+                content_type,
+                body,
+                exchanges,
+            }),
+            Ok(Step::Redirect(_)) => Err(FetchFailure {
+                error: FetchError::Status {
+                    url: url.to_string(),
+                    status: exchanges.last().and_then(|e| e.status).unwrap_or(300),
+                },
+                exchanges,
+            }),
+            Err(error) => Err(FetchFailure { error, exchanges }),
         }
     }
 
@@ -550,7 +624,7 @@ impl Fetcher {
         for _ in 0..=MAX_ROBOTS_REDIRECTS {
             self.check_address(&current)?;
             match self
-                .get_with_retries(&current, MAX_ROBOTS_BYTES, exchanges)
+                .get_with_retries(&ApiRequest::get(&current), MAX_ROBOTS_BYTES, exchanges)
                 .await?
             {
                 Step::Done { body, .. } => return Ok(Some(body)),
@@ -567,10 +641,11 @@ impl Fetcher {
     /// Retry-After), other 5xx, timeouts and connection failures.
     async fn get_with_retries(
         &self,
-        url: &Url,
+        request: &ApiRequest,
         limit: u64,
         exchanges: &mut Vec<Exchange>,
     ) -> Result<Step, FetchError> {
+        let url = &request.url;
         let host = host_key(url);
         let gate = self.gate(&host);
         let max_attempts = self.settings.max_attempts;
@@ -578,7 +653,7 @@ impl Fetcher {
         loop {
             attempt += 1;
             let last = attempt >= max_attempts;
-            let (outcome, exchange) = self.attempt(url, limit, &gate).await;
+            let (outcome, exchange) = self.attempt(request, limit, &gate).await;
             exchanges.push(exchange);
             let retry_in = match outcome {
                 Attempt::Done(step) => return Ok(step),
@@ -640,41 +715,49 @@ impl Fetcher {
     }
 
     /// One HTTP exchange through the host's gate.
-    async fn attempt(&self, url: &Url, limit: u64, gate: &HostGate) -> (Attempt, Exchange) {
-        let request_headers = vec![
+    async fn attempt(
+        &self,
+        request: &ApiRequest,
+        limit: u64,
+        gate: &HostGate,
+    ) -> (Attempt, Exchange) {
+        let url = &request.url;
+        let mut headers = vec![
             (
                 "Host".to_string(),
                 url.host_str().unwrap_or_default().to_string(),
             ),
             ("User-Agent".to_string(), self.settings.user_agent.clone()),
-            (
-                "Accept".to_string(),
-                "text/html,application/xhtml+xml,image/*;q=0.9,*/*;q=0.8".to_string(),
-            ),
             // Identity keeps the bytes stored exactly the bytes on the wire.
             ("Accept-Encoding".to_string(), "identity".to_string()),
         ];
+        headers.extend(request.headers.iter().cloned());
+        let request_headers = headers
+            .iter()
+            .map(|(name, value)| {
+                let secret = request.secret.iter().any(|s| s.eq_ignore_ascii_case(name));
+                let shown = if secret { "[redacted]" } else { value.as_str() };
+                (name.clone(), shown.to_string())
+            })
+            .collect();
         let permit = gate.acquire().await;
         let started_at = Utc::now();
         let clock = Instant::now();
         let mut exchange = Exchange {
             url: url.to_string(),
-            method: "GET".to_string(),
+            method: request.method.to_string(),
             request_headers,
             started_at,
             ..Exchange::default()
         };
-        let sent = self
-            .client
-            .get(url.clone())
-            .header(USER_AGENT, &self.settings.user_agent)
-            .header(
-                ACCEPT,
-                "text/html,application/xhtml+xml,image/*;q=0.9,*/*;q=0.8",
-            )
-            .header(ACCEPT_ENCODING, "identity")
-            .send()
-            .await;
+        let mut builder = self.client.request(request.method.clone(), url.clone());
+        for (name, value) in headers.iter().skip(1) {
+            builder = builder.header(name.as_str(), value.as_str());
+        }
+        if let Some(body) = &request.body {
+            builder = builder.body(body.clone());
+        }
+        let sent = builder.send().await;
         let outcome = match sent {
             Err(error) => {
                 exchange.error = Some(error_chain(&error));
@@ -717,7 +800,9 @@ impl Fetcher {
                 } else {
                     match read_body(&mut response, limit).await {
                         Ok(body) => {
-                            exchange.body = Some(body.clone());
+                            if request.keep_body {
+                                exchange.body = Some(body.clone());
+                            }
                             Attempt::Done(Step::Done { content_type, body })
                         }
                         Err(BodyError::TooLarge) => {

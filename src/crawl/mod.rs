@@ -10,9 +10,11 @@
 //! Network I/O happens only in [`fetch`]; parsing and SQLite run on the
 //! blocking pool.
 
+pub mod ebay;
 pub mod fetch;
 pub mod limiter;
 mod progress;
+pub mod render;
 
 use std::collections::{HashMap, VecDeque};
 use std::fmt::Write as _;
@@ -22,7 +24,7 @@ use anyhow::{Context, Result};
 use tokio::task::JoinSet;
 use url::Url;
 
-use crate::config::{Config, Target};
+use crate::config::{Config, EbayBrowse, Target, TargetKind};
 use crate::extract;
 use crate::photo;
 use crate::store::{
@@ -87,6 +89,10 @@ pub async fn crawl(
             );
         }
     }
+    // Credentials and browsers first: a run that cannot read its targets
+    // never starts.
+    let mut clients = ebay_clients(config, &options.targets)?;
+    check_browser(config, &options.targets)?;
     let _lock = lock(config)?;
     let store_for_lookup = store.clone();
     let unfinished =
@@ -110,11 +116,15 @@ pub async fn crawl(
         }
     };
     let fetcher = Arc::new(Fetcher::new(config).await?);
+    clients.extend(ebay_clients(config, &run.targets)?);
+    check_browser(config, &run.targets)?;
     let ctx = Arc::new(Shared {
         config: config.clone(),
         store: store.clone(),
         fetcher,
         run: run.clone(),
+        ebay: clients,
+        renderer: render::Renderer::new(&config.settings.evidence_chromium),
     });
     // Stage one: search pages, cards, thumbnails and linked pages. Then the
     // item pages of the cards the judge picks out, until it picks no more
@@ -139,6 +149,42 @@ pub async fn crawl(
     })
     .await??;
     Ok(summary)
+}
+
+/// API clients for the `ebay-browse` targets among `names` (every target
+/// when empty); missing credentials are an error naming the target.
+fn ebay_clients(config: &Config, names: &[String]) -> Result<HashMap<String, ebay::EbayClient>> {
+    let mut clients = HashMap::new();
+    for target in &config.targets {
+        if !names.is_empty() && !names.contains(&target.name) {
+            continue;
+        }
+        if let TargetKind::EbayBrowse(_) = target.kind {
+            clients.insert(target.name.clone(), ebay::EbayClient::from_env(target)?);
+        }
+    }
+    Ok(clients)
+}
+
+/// Chromium must be there for a `render = "chromium"` target among
+/// `names` (every target when empty).
+fn check_browser(config: &Config, names: &[String]) -> Result<()> {
+    let chromium = &config.settings.evidence_chromium;
+    let needs = config
+        .targets
+        .iter()
+        .filter(|t| t.render && (names.is_empty() || names.contains(&t.name)));
+    for target in needs {
+        if !chromium.is_file() {
+            anyhow::bail!(
+                "target `{}` has render = \"chromium\", but there is no Chromium at {} (install \
+                 it, or name it in knockoff.toml: [evidence] chromium = \"/path/to/chromium\")",
+                target.name,
+                chromium.display()
+            );
+        }
+    }
+    Ok(())
 }
 
 /// What `crawl --recheck` found.
@@ -208,7 +254,14 @@ pub async fn recheck(config: &Config, store: Arc<Store>) -> Result<RecheckReport
 fn seed_items(config: &Config, names: &[String], max_pages: Option<u32>) -> Vec<NewItem> {
     let mut items = Vec::new();
     for target in config.targets.iter().filter(|t| names.contains(&t.name)) {
-        if target.search.is_none() || max_pages == Some(0) {
+        if max_pages == Some(0) {
+            continue;
+        }
+        if let TargetKind::EbayBrowse(api) = &target.kind {
+            items.extend(ebay_seeds(config, target, api));
+            continue;
+        }
+        if target.search.is_none() {
             continue;
         }
         for query in config.queries_for(target) {
@@ -220,6 +273,34 @@ fn seed_items(config: &Config, names: &[String], max_pages: Option<u32>) -> Vec<
                     query: Some(query),
                     page: Some(1),
                 });
+            }
+        }
+    }
+    items
+}
+
+/// An `ebay-browse` target's first searches: every query, and every
+/// reference photo when it searches by image.
+fn ebay_seeds(config: &Config, target: &Target, api: &EbayBrowse) -> Vec<NewItem> {
+    let search = |url: Url, query: String| NewItem {
+        target: target.name.clone(),
+        kind: ItemKind::Search,
+        url: url.to_string(),
+        query: Some(query),
+        page: Some(1),
+    };
+    let mut items: Vec<NewItem> = config
+        .queries_for(target)
+        .into_iter()
+        .filter_map(|q| Some(search(ebay::search_url(target, api, &q)?, q)))
+        .collect();
+    if api.image_search {
+        for product in &config.catalog.products {
+            for photo in &product.images {
+                let photo = photo.to_string_lossy().replace('\\', "/");
+                if let Some(url) = ebay::image_search_url(target, api, &photo) {
+                    items.push(search(url, format!("photo:{photo}")));
+                }
             }
         }
     }
@@ -242,6 +323,10 @@ struct Shared {
     store: Arc<Store>,
     fetcher: Arc<Fetcher>,
     run: Run,
+    /// The API clients of the run's `ebay-browse` targets, by target name.
+    ebay: HashMap<String, ebay::EbayClient>,
+    /// The browsers of `render = "chromium"` targets.
+    renderer: render::Renderer,
 }
 
 /// Runs every pending item of the run to completion, host by host.
@@ -398,12 +483,23 @@ async fn process(ctx: Arc<Shared>, item: FrontierItem) -> Result<Vec<FrontierIte
             .await;
         }
     };
+    if let TargetKind::EbayBrowse(api) = &target.kind {
+        if item.kind != ItemKind::Image {
+            let api = api.clone();
+            return process_ebay(ctx, target, &api, item).await;
+        }
+    }
     let body_kind = if item.kind == ItemKind::Image {
         BodyKind::Image
     } else {
         BodyKind::Page
     };
-    match ctx.fetcher.get(&url, body_kind).await {
+    let fetched = if target.render && body_kind == BodyKind::Page {
+        ctx.renderer.render(ctx.fetcher.clone(), &url).await
+    } else {
+        ctx.fetcher.get(&url, body_kind).await
+    };
+    match fetched {
         Ok(fetched) => {
             blocking(ctx, move |ctx| match item.kind {
                 ItemKind::Search => store_search(ctx, &target, &item, fetched),
@@ -412,25 +508,140 @@ async fn process(ctx: Arc<Shared>, item: FrontierItem) -> Result<Vec<FrontierIte
             })
             .await
         }
-        Err(FetchFailure { error, exchanges }) => {
-            tracing::warn!(kind = error.kind(), "{error}");
-            let deferral = error.is_deferral();
-            let error = CrawlError {
-                kind: error.kind().to_string(),
-                message: error.to_string(),
-            };
-            blocking(ctx, move |ctx| {
-                if deferral {
-                    ctx.store
-                        .defer_item(ctx.run.id, &item, &exchanges, &error)?;
-                } else {
-                    ctx.store.fail_item(ctx.run.id, &item, &exchanges, &error)?;
-                }
-                Ok(vec![])
-            })
-            .await
-        }
+        Err(failure) => record_failure(ctx, item, failure).await,
     }
+}
+
+/// Records a failed fetch: the item is put off to the next run when its
+/// host asked for a long pause, else given up; the run goes on.
+async fn record_failure(
+    ctx: &Arc<Shared>,
+    item: FrontierItem,
+    FetchFailure { error, exchanges }: FetchFailure,
+) -> Result<Vec<FrontierItem>> {
+    tracing::warn!(kind = error.kind(), "{error}");
+    let deferral = error.is_deferral();
+    let error = CrawlError {
+        kind: error.kind().to_string(),
+        message: error.to_string(),
+    };
+    store_failure(ctx, item, exchanges, error, deferral).await
+}
+
+/// Gives up on `item` for a reason of our own (not a fetch's).
+async fn fail_with(
+    ctx: &Arc<Shared>,
+    item: FrontierItem,
+    kind: &str,
+    message: String,
+) -> Result<Vec<FrontierItem>> {
+    tracing::warn!(url = %item.url, "{message}");
+    let error = CrawlError {
+        kind: kind.to_string(),
+        message,
+    };
+    store_failure(ctx, item, Vec::new(), error, false).await
+}
+
+async fn store_failure(
+    ctx: &Arc<Shared>,
+    item: FrontierItem,
+    exchanges: Vec<crate::store::Exchange>,
+    error: CrawlError,
+    deferral: bool,
+) -> Result<Vec<FrontierItem>> {
+    blocking(ctx, move |ctx| {
+        if deferral {
+            ctx.store
+                .defer_item(ctx.run.id, &item, &exchanges, &error)?;
+        } else {
+            ctx.store.fail_item(ctx.run.id, &item, &exchanges, &error)?;
+        }
+        Ok(vec![])
+    })
+    .await
+}
+
+/// A search or item of an `ebay-browse` target: an API call instead of a
+/// page (images are fetched as any image).
+async fn process_ebay(
+    ctx: &Arc<Shared>,
+    target: Target,
+    api: &EbayBrowse,
+    item: FrontierItem,
+) -> Result<Vec<FrontierItem>> {
+    let Some(client) = ctx.ebay.get(&target.name) else {
+        anyhow::bail!("target `{}` has no eBay API client", target.name);
+    };
+    let (url, body) = match item.kind {
+        ItemKind::Listing => match ebay::item_url(&target, &item.url) {
+            Some(url) => (url, None),
+            None => {
+                let message = format!("{}: not an eBay item URL (…/itm/ID)", item.url);
+                return fail_with(ctx, item, "bad_url", message).await;
+            }
+        },
+        _ => {
+            let Ok(url) = Url::parse(&item.url) else {
+                let message = format!("{} is not a URL", item.url);
+                return fail_with(ctx, item, "bad_url", message).await;
+            };
+            let body = match ebay::searched_photo(&url) {
+                Some(photo) => {
+                    let path = ctx.config.workspace.join("reference-images").join(&photo);
+                    match std::fs::read(&path) {
+                        Ok(bytes) => Some(ebay::image_search_body(&bytes)),
+                        Err(e) => {
+                            let message =
+                                format!("reading the reference photo {}: {e}", path.display());
+                            return fail_with(ctx, item, "bad_reference", message).await;
+                        }
+                    }
+                }
+                None => None,
+            };
+            (url, body)
+        }
+    };
+    let fetched = match client.call(&ctx.fetcher, &target, api, &url, body).await {
+        Ok(fetched) => fetched,
+        Err(failure) => return record_failure(ctx, item, failure).await,
+    };
+    blocking(ctx, move |ctx| {
+        let bad_response = |e: serde_json::Error| CrawlError {
+            kind: "bad_response".into(),
+            message: format!("{}: the API's answer is not what it documents ({e})", url),
+        };
+        match item.kind {
+            ItemKind::Listing => match ebay::item(&fetched.body) {
+                Ok(listing) => {
+                    store_read_listing(ctx, &target, &item, &fetched.exchanges, &listing, None)
+                }
+                Err(e) => {
+                    let error = bad_response(e);
+                    ctx.store
+                        .fail_item(ctx.run.id, &item, &fetched.exchanges, &error)?;
+                    Ok(vec![])
+                }
+            },
+            _ => match ebay::summaries(&fetched.body) {
+                Ok((cards, mut next)) => {
+                    // The next page of an image search is that photo's too.
+                    if let Some(next) = next.as_mut() {
+                        next.set_fragment(url.fragment());
+                    }
+                    store_cards(ctx, &target, &item, &fetched.exchanges, cards, next)
+                }
+                Err(e) => {
+                    let error = bad_response(e);
+                    ctx.store
+                        .fail_item(ctx.run.id, &item, &fetched.exchanges, &error)?;
+                    Ok(vec![])
+                }
+            },
+        }
+    })
+    .await
 }
 
 /// Runs store and parsing work on the blocking pool.
@@ -456,6 +667,32 @@ fn store_search(
         Some(results) => extract::search_page(&html, &fetched.final_url, results),
         None => (Vec::new(), None),
     };
+    let next_link = if target
+        .results
+        .as_ref()
+        .is_some_and(|r| r.next_page.is_some())
+    {
+        next_link
+    } else {
+        let page = item.page.unwrap_or(1);
+        item.query
+            .as_deref()
+            .and_then(|q| search_url(target, q, page + 1))
+    };
+    store_cards(ctx, target, item, &fetched.exchanges, found, next_link)
+}
+
+/// Stores what a search page (or an API's search response) showed: its
+/// cards as listings (two-stage targets), other links as pages to fetch,
+/// and `next_link` as the next page unless the run's page limit is reached.
+fn store_cards(
+    ctx: &Shared,
+    target: &Target,
+    item: &FrontierItem,
+    exchanges: &[crate::store::Exchange],
+    found: Vec<extract::Card>,
+    next_link: Option<Url>,
+) -> Result<Vec<FrontierItem>> {
     // On a two-stage target, a card showing a title and a price or photo is
     // a listing already; any other card is a link to its page.
     let (cards, links): (Vec<_>, Vec<_>) = found.into_iter().partition(|card| {
@@ -493,19 +730,7 @@ fn store_search(
         .max_pages
         .or(target.search.as_ref().map(|s| s.max_pages))
         .unwrap_or(1);
-    let next_url = if page >= max_pages {
-        None
-    } else if target
-        .results
-        .as_ref()
-        .is_some_and(|r| r.next_page.is_some())
-    {
-        next_link
-    } else {
-        item.query
-            .as_deref()
-            .and_then(|q| search_url(target, q, page + 1))
-    };
+    let next_url = next_link.filter(|_| page < max_pages);
     let next = next_url.map(|url| NewItem {
         target: target.name.clone(),
         kind: ItemKind::Search,
@@ -513,14 +738,9 @@ fn store_search(
         query: item.query.clone(),
         page: Some(page + 1),
     });
-    let (added, next_item) = ctx.store.complete_search(
-        ctx.run.id,
-        item,
-        &fetched.exchanges,
-        &cards,
-        &links,
-        next.as_ref(),
-    )?;
+    let (added, next_item) =
+        ctx.store
+            .complete_search(ctx.run.id, item, exchanges, &cards, &links, next.as_ref())?;
     tracing::debug!(url = %item.url, new_listings = added.len(), "search page done");
     Ok(added.into_iter().chain(next_item).collect())
 }
@@ -536,9 +756,29 @@ fn store_listing(
     for warning in &extracted.warnings {
         tracing::debug!(url = %item.url, "{warning}");
     }
+    store_read_listing(
+        ctx,
+        target,
+        item,
+        &fetched.exchanges,
+        &extracted.listing,
+        Some(&fetched.body),
+    )
+}
+
+/// Stores a listing read from its page (or an API's item response) and
+/// asks for its photos; `page` is the HTML a screenshot is rendered from.
+fn store_read_listing(
+    ctx: &Shared,
+    target: &Target,
+    item: &FrontierItem,
+    exchanges: &[crate::store::Exchange],
+    listing: &extract::Listing,
+    page: Option<&[u8]>,
+) -> Result<Vec<FrontierItem>> {
     // A listing page with neither title nor price is a page whose markup
     // changed (or not a listing): a failure to see, not an empty listing.
-    if extracted.listing.title.is_none() && extracted.listing.price.is_none() {
+    if listing.title.is_none() && listing.price.is_none() {
         let error = CrawlError {
             kind: NO_FIELDS.to_string(),
             message: format!(
@@ -548,13 +788,11 @@ fn store_listing(
             ),
         };
         tracing::warn!(url = %item.url, "{}", error.message);
-        ctx.store
-            .fail_item(ctx.run.id, item, &fetched.exchanges, &error)?;
+        ctx.store.fail_item(ctx.run.id, item, exchanges, &error)?;
         return Ok(vec![]);
     }
     let max_images = ctx.config.settings.crawl.max_images_per_listing as usize;
-    let images: Vec<NewItem> = extracted
-        .listing
+    let images: Vec<NewItem> = listing
         .images
         .iter()
         .take(max_images)
@@ -566,18 +804,17 @@ fn store_listing(
             page: None,
         })
         .collect();
-    let (change, added) = ctx.store.complete_listing(
-        ctx.run.id,
-        item,
-        &fetched.exchanges,
-        &extracted.listing,
-        &images,
-    )?;
+    let (change, added) = ctx
+        .store
+        .complete_listing(ctx.run.id, item, exchanges, listing, &images)?;
     tracing::debug!(url = %item.url, ?change, "listing stored");
     let settings = &ctx.config.settings;
-    if settings.evidence_screenshot && change != crate::store::ListingChange::Unchanged {
+    let page = page.filter(|_| {
+        settings.evidence_screenshot && change != crate::store::ListingChange::Unchanged
+    });
+    if let Some(page) = page {
         // A failed rendering costs the screenshot, never the listing.
-        match crate::evidence::screenshot::render(&settings.evidence_chromium, &fetched.body)
+        match crate::evidence::screenshot::render(&settings.evidence_chromium, page)
             .and_then(|png| ctx.store.put_screenshot(&item.url, &png))
         {
             Ok(()) => tracing::debug!(url = %item.url, "screenshot stored"),
@@ -681,20 +918,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_panic_in_one_item_is_that_items_failure_not_the_runs() {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::create_dir_all(dir.path().join("targets")).unwrap();
-        std::fs::create_dir_all(dir.path().join("reference-images")).unwrap();
-        std::fs::write(
-            dir.path().join("targets/t.toml"),
-            "base_url = \"http://127.0.0.1:9\"\n",
-        )
-        .unwrap();
-        std::fs::write(
-            dir.path().join("reference-images/products.toml"),
-            "[brand]\nname = \"Orvane\"\n",
-        )
-        .unwrap();
-        let config = crate::config::load(dir.path()).unwrap();
+        let (_dir, config) = crate::config::with_target("base_url = \"http://127.0.0.1:9\"\n");
         let store = Arc::new(Store::open_in_memory().unwrap());
         let seeds: Vec<NewItem> = ["/a", "/boom", "/c"]
             .iter()
@@ -712,6 +936,8 @@ mod tests {
             config,
             store: store.clone(),
             run: run.clone(),
+            ebay: HashMap::new(),
+            renderer: render::Renderer::new(std::path::Path::new("/nonexistent")),
         });
         // Stands in for a parser bug that a hostile page sets off.
         let work = |ctx: Arc<Shared>, item: FrontierItem| async move {

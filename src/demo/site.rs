@@ -500,15 +500,24 @@ fn bazaar(shared: &Shared, path: &str, param: &dyn Fn(&str) -> Option<String>) -
                 hits[0].id
             ));
         }
+        // `app=1`: the same results, linking to the pages built in the browser.
+        let app = param("app").is_some();
         for listing in hits
             .iter()
             .skip((page - 1) * shared.page_size)
             .take(shared.page_size)
         {
+            let href = if app {
+                format!("/app/listing/{}", listing.id)
+            } else {
+                format!(
+                    "/listing/{}-{}?utm_medium=search",
+                    listing.id,
+                    slug(&listing.title)
+                )
+            };
             cards.push_str(&format!(
-                "<li class=\"card\"><a href=\"/listing/{}-{}?utm_medium=search\">{}</a></li>\n",
-                listing.id,
-                slug(&listing.title),
+                "<li class=\"card\"><a href=\"{href}\">{}</a></li>\n",
                 esc(&listing.title)
             ));
         }
@@ -525,6 +534,9 @@ fn bazaar(shared: &Shared, path: &str, param: &dyn Fn(&str) -> Option<String>) -
             "<!doctype html><html><head><title>{q} — Bazaar</title></head><body><ul class=\"grid\">\n{cards}</ul>{next}</body></html>",
             q = esc(&query)
         ));
+    }
+    if let Some(response) = bazaar_app(shared, path) {
+        return response;
     }
     if let Some(rest) = path.strip_prefix("/listing/") {
         let Some(id) = rest.split('-').next().and_then(|s| s.parse::<u32>().ok()) else {
@@ -665,6 +677,66 @@ pub fn bazaar_page(cdn: &Url, listing: &DemoListing) -> String {
          <body><div id=\"app\" data-listing=\"{id}\"><noscript>Enable JavaScript to view this listing.</noscript></div></body></html>",
         id = listing.id
     )
+}
+
+/// The bazaar's pages built in the browser: `/app/listing/ID` is an empty
+/// shell whose script asks `/api/listing/ID` (JSON) and writes the listing
+/// into the page; it also asks for a web font and a tracking pixel (which a
+/// renderer need not fetch).
+fn bazaar_app(shared: &Shared, path: &str) -> Option<Response> {
+    if path == "/static/listing.js" {
+        let script = "fetch('/api/listing/' + document.body.dataset.listing)\
+             .then(r => r.json()).then(l => {\
+               const h = document.createElement('h1'); h.className = 'title'; h.textContent = l.title;\
+               const p = document.createElement('span'); p.className = 'price'; p.textContent = l.price;\
+               p.dataset.currency = l.currency;\
+               const s = document.createElement('a'); s.className = 'seller'; s.textContent = l.seller;\
+               const d = document.createElement('p'); d.id = 'description'; d.textContent = l.description;\
+               const g = document.createElement('div'); g.className = 'gallery';\
+               for (const src of l.images) { const i = document.createElement('img'); i.dataset.src = src; g.appendChild(i); }\
+               document.getElementById('app').replaceChildren(h, p, s, d, g);\
+             });";
+        return Some(([(header::CONTENT_TYPE, "text/javascript")], script).into_response());
+    }
+    if path == "/static/brand.woff2" || path == "/pixel.gif" {
+        return Some(not_found());
+    }
+    let listing_of = |id: Option<&str>| {
+        id.and_then(|id| id.parse::<u32>().ok())
+            .and_then(|id| shared.catalog.listing(id))
+            .filter(|l| l.site == Site::Bazaar)
+    };
+    if let Some(rest) = path.strip_prefix("/api/listing/") {
+        let Some(listing) = listing_of(Some(rest)) else {
+            return Some(not_found());
+        };
+        let body = serde_json::json!({
+            "title": listing.title,
+            "price": price_text(listing.price, &listing.currency),
+            "currency": listing.currency,
+            "seller": listing.seller,
+            "description": listing.description,
+            "images": photo_urls(&shared.cdn, listing),
+        });
+        return Some(
+            (
+                [(header::CONTENT_TYPE, "application/json")],
+                body.to_string(),
+            )
+                .into_response(),
+        );
+    }
+    let id = path.strip_prefix("/app/listing/")?;
+    let Some(listing) = listing_of(Some(id)) else {
+        return Some(not_found());
+    };
+    Some(html(format!(
+        "<!doctype html><html><head><meta charset=\"utf-8\"><title>Bazaar</title>\
+         <style>@font-face {{ font-family: Brand; src: url(/static/brand.woff2); }} body {{ font-family: Brand; }}</style>\
+         <script src=\"/static/listing.js\" defer></script></head>\
+         <body data-listing=\"{}\"><div id=\"app\">Loading…</div><img src=\"/pixel.gif\" alt=\"\"></body></html>",
+        listing.id
+    )))
 }
 
 /// A listing's search card thumbnail on the CDN.

@@ -21,11 +21,11 @@ use crate::config::{Alternative, ItemSelectors, ResultSelectors, Selector};
 pub use price::{currency_at_site, display_price, normalise_currency, parse_price, Price};
 
 /// Longest title kept, in characters.
-const MAX_TITLE_CHARS: usize = 500;
+pub(crate) const MAX_TITLE_CHARS: usize = 500;
 /// Longest description kept, in characters.
-const MAX_DESCRIPTION_CHARS: usize = 20_000;
+pub(crate) const MAX_DESCRIPTION_CHARS: usize = 20_000;
 /// Most image URLs taken from one page, before the crawler's own cap.
-const MAX_IMAGES: usize = 100;
+pub(crate) const MAX_IMAGES: usize = 100;
 
 /// What a listing page says about the item. Every field may be missing.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -420,7 +420,7 @@ fn clean(text: &str) -> String {
 /// terminal obeys ESC sequences: clipboard writes, screen clears) and no
 /// bidirectional overrides (which make text read backwards), cut to
 /// `max_chars`.
-fn plain(text: &str, max_chars: usize) -> String {
+pub(crate) fn plain(text: &str, max_chars: usize) -> String {
     let kept: String = text.chars().filter(|c| !is_unsafe_char(*c)).collect();
     truncate(kept.trim(), max_chars)
 }

@@ -757,7 +757,10 @@ impl Store {
         }
         Ok(RunSummary {
             run_id: run.id.0,
-            requests: count("SELECT COUNT(*) FROM fetches WHERE run_id = ?1")?,
+            // A rendered DOM is kept as an exchange but was never a request.
+            requests: count(
+                "SELECT COUNT(*) FROM fetches WHERE run_id = ?1 AND method != 'RENDER'",
+            )?,
             pages: count(
                 "SELECT COUNT(*) FROM frontier WHERE run_id = ?1 AND kind != 'image' AND state = 'done'",
             )?,
