@@ -7,6 +7,9 @@
 //! rusage is the crawler's own cost: fetch + extract + store + image checks,
 //! search pages included. Prints wall time, CPU per listing and peak RSS.
 
+// getrusage (the crawl child's CPU time and peak memory) has no safe wrapper here.
+#![allow(unsafe_code)]
+
 use std::sync::Arc;
 use std::time::Instant;
 

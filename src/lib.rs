@@ -10,6 +10,10 @@
 //! only parses the command line and calls [`cli::run`]. See ARCHITECTURE.md
 //! for the map.
 
+#![forbid(unsafe_code)]
+// Scraped input is hostile: a panic is a crashed crawl. `unwrap` is for tests.
+#![cfg_attr(not(test), deny(clippy::unwrap_used))]
+
 pub mod cli;
 pub mod config;
 pub mod crawl;

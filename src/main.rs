@@ -2,6 +2,8 @@
 //! turn the outcome into an exit code (0 ok, 1 runtime failure, 2 bad usage
 //! or invalid config).
 
+#![forbid(unsafe_code)]
+
 use std::process::ExitCode;
 
 use clap::Parser;

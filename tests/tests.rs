@@ -21,6 +21,7 @@ mod queue;
 mod real_photos;
 mod render;
 mod takedown;
+mod tidy;
 mod tune;
 mod two_stage;
 mod web;

@@ -15,7 +15,7 @@ use tokio::sync::Mutex;
 use tokio::time::Instant;
 use url::Url;
 
-use super::fetch::{ApiRequest, FetchError, FetchFailure, Fetched, Fetcher};
+use super::fetch::{ApiRequest, FetchError, FetchFailure, Fetched, Fetcher, Method};
 use crate::config::{EbayBrowse, Target};
 use crate::extract::{Card, Listing};
 
@@ -105,9 +105,9 @@ impl EbayClient {
             }
             let request = ApiRequest {
                 method: if body.is_some() {
-                    reqwest::Method::POST
+                    Method::Post
                 } else {
-                    reqwest::Method::GET
+                    Method::Get
                 },
                 url: without_fragment(url),
                 headers,
@@ -163,7 +163,7 @@ impl EbayClient {
             .append_pair("scope", SCOPE)
             .finish();
         let request = ApiRequest {
-            method: reqwest::Method::POST,
+            method: Method::Post,
             url: url.clone(),
             headers: vec![
                 ("Authorization".to_string(), format!("Basic {basic}")),

@@ -38,7 +38,7 @@ pub enum BodyKind {
 /// and body besides the URL.
 #[derive(Debug, Clone)]
 pub struct ApiRequest {
-    pub method: reqwest::Method,
+    pub method: Method,
     pub url: Url,
     /// Sent as they are; a header named in `secret` is recorded in the
     /// exchange as `[redacted]` (credentials never reach the store).
@@ -49,11 +49,27 @@ pub struct ApiRequest {
     pub keep_body: bool,
 }
 
+/// The HTTP methods knockoff sends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    Get,
+    Post,
+}
+
+impl Method {
+    fn as_reqwest(self) -> reqwest::Method {
+        match self {
+            Method::Get => reqwest::Method::GET,
+            Method::Post => reqwest::Method::POST,
+        }
+    }
+}
+
 impl ApiRequest {
     /// A plain GET, as pages and images are fetched.
     fn get(url: &Url) -> ApiRequest {
         ApiRequest {
-            method: reqwest::Method::GET,
+            method: Method::Get,
             url: url.clone(),
             headers: vec![(
                 "Accept".to_string(),
@@ -745,12 +761,14 @@ impl Fetcher {
         let clock = Instant::now();
         let mut exchange = Exchange {
             url: url.to_string(),
-            method: request.method.to_string(),
+            method: request.method.as_reqwest().to_string(),
             request_headers,
             started_at,
             ..Exchange::default()
         };
-        let mut builder = self.client.request(request.method.clone(), url.clone());
+        let mut builder = self
+            .client
+            .request(request.method.as_reqwest(), url.clone());
         for (name, value) in headers.iter().skip(1) {
             builder = builder.header(name.as_str(), value.as_str());
         }

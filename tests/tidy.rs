@@ -1,0 +1,86 @@
+//! The invariants ARCHITECTURE.md states that the compiler does not check,
+//! checked on the source (in the style of rust-analyzer's tidy test): SQL
+//! and the SQLite crate only in `store`, the HTTP client only in the
+//! fetcher and the scheduler's webhook, a `//!` header on every module.
+
+use std::path::{Path, PathBuf};
+
+/// Every `.rs` file under `dir`, sorted.
+fn sources(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            out.extend(sources(&path));
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
+        }
+    }
+    out.sort();
+    out
+}
+
+/// The source files (relative to `src/`, `/`-separated) with their text.
+fn src() -> Vec<(String, String)> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    sources(&root)
+        .into_iter()
+        .map(|path| {
+            let rel = path
+                .strip_prefix(&root)
+                .unwrap()
+                .to_string_lossy()
+                .replace('\\', "/");
+            (rel, std::fs::read_to_string(&path).unwrap())
+        })
+        .collect()
+}
+
+/// The files mentioning `needle` that `allowed` does not admit.
+fn offenders(needle: &str, allowed: impl Fn(&str) -> bool) -> Vec<String> {
+    src()
+        .into_iter()
+        .filter(|(rel, text)| text.contains(needle) && !allowed(rel))
+        .map(|(rel, _)| rel)
+        .collect()
+}
+
+#[test]
+fn sqlite_only_in_the_store() {
+    let outside = offenders("rusqlite", |rel| rel.starts_with("store/"));
+    assert!(
+        outside.is_empty(),
+        "rusqlite used outside src/store/: {outside:?}"
+    );
+}
+
+#[test]
+fn the_http_client_only_in_the_fetcher_and_the_webhook() {
+    let outside = offenders("reqwest", |rel| {
+        rel == "crawl/fetch.rs" || rel == "schedule.rs"
+    });
+    assert!(
+        outside.is_empty(),
+        "reqwest used outside crawl/fetch.rs and schedule.rs: {outside:?}"
+    );
+}
+
+#[test]
+fn every_module_says_what_it_is_first() {
+    let bare: Vec<String> = src()
+        .into_iter()
+        .filter(|(_, text)| !text.starts_with("//!"))
+        .map(|(rel, _)| rel)
+        .collect();
+    assert!(bare.is_empty(), "modules without a //! header: {bare:?}");
+}
+
+#[test]
+fn the_crate_forbids_unsafe_code() {
+    for root in ["lib.rs", "main.rs"] {
+        let text =
+            std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("src").join(root))
+                .unwrap();
+        assert!(text.contains("#![forbid(unsafe_code)]"), "src/{root}");
+    }
+}
