@@ -838,6 +838,78 @@ pub fn layout_distance(listing: &Print, reference: &Print) -> f32 {
 mod tests {
     use super::*;
 
+    /// Grey test patterns, row-major (the Python that pinned the hashes
+    /// draws the same ones).
+    fn pattern(name: &str, w: usize, h: usize) -> Vec<f32> {
+        let mut out = Vec::with_capacity(w * h);
+        for y in 0..h {
+            for x in 0..w {
+                let i = (y * w + x) as u64;
+                let v = match name {
+                    "noise" => ((i * 1_103_515_245 + 12_345) >> 16) & 255,
+                    "gradient" => {
+                        (x as f64 * 255.0 / (w - 1) as f64 * 0.7
+                            + 60.0 * (1.0 + (y as f64 / 3.0).sin()) / 2.0)
+                            as u64
+                    }
+                    // Irregular, so no coefficient ties with the median: a
+                    // tie is decided by rounding noise, in Python as here.
+                    "checker" => {
+                        if (x / 5 + y / 3) % 2 == 0 {
+                            230 - 3 * x as u64
+                        } else {
+                            25 + 2 * y as u64
+                        }
+                    }
+                    _ => {
+                        let (cx, cy) = (w as f64 * 0.4, h as f64 * 0.55);
+                        let r = w.min(h) as f64 / 3.0;
+                        let (dx, dy) = (x as f64 - cx, y as f64 - cy);
+                        if dx * dx + dy * dy <= r * r {
+                            40
+                        } else {
+                            210 - x as u64
+                        }
+                    }
+                };
+                out.push(v as f32);
+            }
+        }
+        out
+    }
+
+    /// pHash and dHash pinned to Python imagehash 4.3.2's values for the
+    /// same pixels (a 32×32 and a 9×8 grey image, so its resize is the
+    /// identity): a change to either hash fails here before it silently
+    /// mixes prints of two versions. The values came from:
+    ///
+    /// ```python
+    /// img = Image.new("L", (32, 32)); img.putdata(pattern(name, 32, 32))
+    /// small = Image.new("L", (9, 8)); small.putdata(pattern(name, 9, 8))
+    /// str(imagehash.phash(img)), str(imagehash.dhash(small))
+    /// ```
+    #[test]
+    fn hashes_match_python_imagehash_on_fixed_pixels() {
+        let expected = [
+            (
+                "noise",
+                0xead5_ead5_5581_c861_u64,
+                0x8808_0808_1010_1011_u64,
+            ),
+            ("gradient", 0xaacd_b4ea_3475_443a, 0xffff_ffff_ffff_ffff),
+            ("checker", 0xde06_1e06_5e06_fe1e, 0x0000_0008_0808_0000),
+            ("disc", 0xbfc0_c02f_cf36_2e30, 0x0000_0804_0202_0408),
+        ];
+        for (name, phash_value, dhash_value) in expected {
+            assert_eq!(
+                phash(&pattern(name, 32, 32)),
+                phash_value,
+                "pHash of {name}"
+            );
+            assert_eq!(dhash(&pattern(name, 9, 8)), dhash_value, "dHash of {name}");
+        }
+    }
+
     #[test]
     fn variants_cover_dihedral_tilts_and_crops() {
         let variants = reference_variants();
