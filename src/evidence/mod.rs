@@ -139,6 +139,21 @@ fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }
 
+/// The length and SHA-256 (hex) of what `reader` yields, read in chunks.
+fn sha256_of_stream(mut reader: impl std::io::Read) -> std::io::Result<(u64, String)> {
+    let mut hasher = Sha256::new();
+    let mut chunk = vec![0u8; 64 * 1024];
+    let mut total = 0u64;
+    loop {
+        let n = reader.read(&mut chunk)?;
+        if n == 0 {
+            return Ok((total, hex::encode(hasher.finalize())));
+        }
+        hasher.update(&chunk[..n]);
+        total += n as u64;
+    }
+}
+
 /// The file name a URL's image gets inside the bundle.
 fn image_name(n: usize, bytes: &[u8]) -> String {
     let ext = match crate::photo::inspect(bytes, u64::MAX).map(|i| i.format) {
@@ -430,10 +445,8 @@ pub fn verify(path: &Path, expected_key: Option<&str>) -> Result<Verified, Verif
         let entry = zip
             .by_name(&listed.path)
             .or_else(|e| fail(format!("`{}` is unreadable ({e})", listed.path)))?;
-        let mut hasher = Sha256::new();
-        let bytes = std::io::copy(&mut entry.take(MAX_ENTRY_BYTES + 1), &mut hasher)
+        let (bytes, sha256) = sha256_of_stream(entry.take(MAX_ENTRY_BYTES + 1))
             .or_else(|e| fail(format!("`{}` is unreadable ({e})", listed.path)))?;
-        let sha256 = hex::encode(hasher.finalize());
         if bytes != listed.bytes || sha256 != listed.sha256 {
             return fail(format!(
                 "`{}` differs from the manifest: sha256 {sha256} ({bytes} bytes), expected {} ({} bytes)",

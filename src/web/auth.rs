@@ -5,7 +5,8 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::password_hash::phc::PasswordHash;
+use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use argon2::Argon2;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
@@ -14,14 +15,11 @@ use sha2::{Digest, Sha256};
 pub const COOKIE: &str = "knockoff_session";
 
 /// Hashes a password with argon2id (the crate's defaults: 19 MiB, 2 passes,
-/// as OWASP recommends) and a random salt, as a PHC string.
+/// as OWASP recommends) and a random salt (the operating system's), as a
+/// PHC string.
 pub fn hash_password(password: &str) -> anyhow::Result<String> {
-    let mut salt = [0u8; 16];
-    rand::rng().fill_bytes(&mut salt);
-    let salt = SaltString::encode_b64(&salt)
-        .map_err(|e| anyhow::anyhow!("encoding a password salt: {e}"))?;
     Argon2::default()
-        .hash_password(password.as_bytes(), &salt)
+        .hash_password(password.as_bytes())
         .map(|hash| hash.to_string())
         .map_err(|e| anyhow::anyhow!("hashing a password: {e}"))
 }
