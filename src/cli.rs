@@ -15,7 +15,7 @@ use crate::config::{self, Config};
 use crate::crawl::{self, CrawlOptions, Progress};
 use crate::demo;
 use crate::extract;
-use crate::queue::{self, JudgeReport};
+use crate::queue;
 use crate::store::{Decision, MatchId, QueueEntry, Role, Store, StoredListing};
 
 /// knockoff: marketplace surveillance for counterfeit products.
@@ -333,7 +333,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                 runtime.block_on(crawl::crawl(&config, store.clone(), &options, progress))?;
             print!("{}", crawl::render_summary(&summary));
             let report = queue::judge_workspace(&config, &store)?;
-            print!("{}", render_judge_report(&report));
+            print!("{}", report.render());
             Ok(ExitCode::SUCCESS)
         }
         Command::Listings { target, format } => {
@@ -448,7 +448,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                 report.references_printed,
                 report.reference_images - report.references_printed
             );
-            print!("{}", render_judge_report(&report));
+            print!("{}", report.render());
             Ok(ExitCode::SUCCESS)
         }
         Command::Queue { action } => {
@@ -745,22 +745,6 @@ fn usage_if_no_such_match(error: anyhow::Error) -> anyhow::Error {
         Some(missing) => UsageError(missing.to_string()).into(),
         None => error,
     }
-}
-
-/// What judging did, as printed after a crawl or `index`.
-pub fn render_judge_report(report: &JudgeReport) -> String {
-    let c = &report.changes;
-    format!(
-        "judged {} of {} listings ({} photos printed)  queue: {} new, {} updated, {} reopened, {} withdrawn; {} pending\n",
-        report.judged,
-        report.listings,
-        report.photos_printed,
-        c.queued,
-        c.updated,
-        c.reopened,
-        c.withdrawn,
-        report.pending
-    )
 }
 
 /// Scraped text as a terminal may show it: control characters (ESC

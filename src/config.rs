@@ -12,6 +12,7 @@ use std::collections::BTreeSet;
 use std::fmt;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::str::FromStr;
 use std::time::Duration;
 
 use url::Url;
@@ -120,6 +121,75 @@ pub struct Target {
     /// `render = "chromium"`: pages are rendered by headless Chromium (the
     /// `[evidence] chromium` browser) before they are read.
     pub render: bool,
+}
+
+/// A parsed `[schedule]`.
+#[derive(Debug, Clone)]
+pub struct Schedule {
+    cron: cron::Schedule,
+    timezone: chrono_tz::Tz,
+}
+
+impl Schedule {
+    /// Parses a cron expression — five fields (minute hour day month
+    /// weekday) as crontab has them, or six with seconds first — and an
+    /// IANA time zone name. The error names the key at fault.
+    pub fn parse(expression: &str, timezone: &str) -> Result<Schedule, ScheduleError> {
+        let fields = expression.split_whitespace().count();
+        let full = match fields {
+            5 => format!("0 {expression}"),
+            6 | 7 => expression.to_string(),
+            _ => {
+                return Err(ScheduleError::Crawl(format!(
+                    "`{expression}` is not a cron expression: it needs five fields \
+                     (minute hour day month weekday), such as \"0 2 * * *\""
+                )))
+            }
+        };
+        let cron = cron::Schedule::from_str(&full).map_err(|e| {
+            ScheduleError::Crawl(format!(
+                "`{expression}` is not a valid cron expression ({e})"
+            ))
+        })?;
+        let timezone = chrono_tz::Tz::from_str(timezone).map_err(|_| {
+            ScheduleError::Timezone(format!(
+                "`{timezone}` is not a time zone name such as UTC or Europe/Paris"
+            ))
+        })?;
+        Ok(Schedule { cron, timezone })
+    }
+
+    /// The first time after `after` the schedule fires.
+    pub fn next_after(
+        &self,
+        after: chrono::DateTime<chrono::Utc>,
+    ) -> Option<chrono::DateTime<chrono::Utc>> {
+        self.cron
+            .after(&after.with_timezone(&self.timezone))
+            .next()
+            .map(|t| t.with_timezone(&chrono::Utc))
+    }
+}
+
+/// What is wrong with a `[schedule]`, by key.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ScheduleError {
+    /// `crawl`: not a cron expression.
+    #[error("{0}")]
+    Crawl(String),
+    /// `timezone`: not an IANA time zone name.
+    #[error("{0}")]
+    Timezone(String),
+}
+
+impl ScheduleError {
+    /// The `[schedule]` key at fault.
+    pub fn key(&self) -> &'static str {
+        match self {
+            ScheduleError::Crawl(_) => "crawl",
+            ScheduleError::Timezone(_) => "timezone",
+        }
+    }
 }
 
 /// Where the eBay Browse API lives (`base_url` of an `ebay-browse` target
@@ -654,13 +724,8 @@ fn load_settings(workspace: &Path, problems: &RefCell<Vec<Problem>>) -> Settings
     let schedule_crawl = schedule.string("crawl");
     let schedule_timezone = schedule.string("timezone").unwrap_or_else(|| "UTC".into());
     if let Some(expression) = &schedule_crawl {
-        if let Err(problem) = crate::schedule::Schedule::parse(expression, &schedule_timezone) {
-            let key = if problem.contains("time zone") {
-                "timezone"
-            } else {
-                "crawl"
-            };
-            schedule.problem(key, problem);
+        if let Err(problem) = Schedule::parse(expression, &schedule_timezone) {
+            schedule.problem(problem.key(), problem.to_string());
         }
     }
     schedule.finish();
@@ -1453,6 +1518,31 @@ pub(crate) fn with_target(target: &str) -> (tempfile::TempDir, Config) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn five_field_crontab_in_a_time_zone_and_errors_by_key() {
+        use chrono::{TimeZone, Utc};
+        let schedule = Schedule::parse("0 2 * * *", "Europe/Paris").unwrap();
+        let after = Utc.with_ymd_and_hms(2026, 11, 23, 12, 0, 0).unwrap();
+        // 02:00 in Paris in November is 01:00 UTC.
+        assert_eq!(
+            schedule.next_after(after),
+            Some(Utc.with_ymd_and_hms(2026, 11, 24, 1, 0, 0).unwrap())
+        );
+        let error = |crawl: &str, timezone: &str| {
+            let e = Schedule::parse(crawl, timezone).unwrap_err();
+            (e.key(), e.to_string())
+        };
+        let (key, text) = error("0 2 * *", "UTC");
+        assert_eq!(key, "crawl");
+        assert!(text.contains("five fields"), "{text}");
+        let (key, text) = error("0 25 * * *", "UTC");
+        assert_eq!(key, "crawl");
+        assert!(text.contains("not a valid cron"), "{text}");
+        let (key, text) = error("0 2 * * *", "Mars/Olympus");
+        assert_eq!(key, "timezone");
+        assert!(text.contains("Mars/Olympus"), "{text}");
+    }
 
     fn settings_of(toml: &str) -> (Settings, Vec<Problem>) {
         let dir = tempfile::tempdir().unwrap();

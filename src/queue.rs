@@ -35,6 +35,24 @@ pub struct JudgeReport {
     pub pending: usize,
 }
 
+impl JudgeReport {
+    /// The pass in one line, as the command line and the demo print it.
+    pub fn render(&self) -> String {
+        let c = &self.changes;
+        format!(
+            "judged {} of {} listings ({} photos printed)  queue: {} new, {} updated, {} reopened, {} withdrawn; {} pending\n",
+            self.judged,
+            self.listings,
+            self.photos_printed,
+            c.queued,
+            c.updated,
+            c.reopened,
+            c.withdrawn,
+            self.pending
+        )
+    }
+}
+
 /// The judge for a workspace's catalogue and settings, over `references`.
 pub fn judge_for(
     config: &Config,

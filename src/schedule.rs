@@ -3,55 +3,14 @@
 //! crawl under the workspace's crawl lock, judge, refresh the search index,
 //! and tell `[notify] webhook_url` (Slack-compatible JSON) how it went.
 
-use std::str::FromStr;
 use std::sync::Arc;
 
 use anyhow::Result;
-use chrono::{DateTime, Utc};
 
 use crate::config::Config;
+pub use crate::config::Schedule;
 use crate::crawl::{self, CrawlOptions, Progress};
 use crate::store::Store;
-
-/// A parsed `[schedule]`.
-#[derive(Debug, Clone)]
-pub struct Schedule {
-    cron: cron::Schedule,
-    timezone: chrono_tz::Tz,
-}
-
-impl Schedule {
-    /// Parses a cron expression — five fields (minute hour day month
-    /// weekday) as crontab has them, or six with seconds first — and an
-    /// IANA time zone name. Errors are one sentence about the value.
-    pub fn parse(expression: &str, timezone: &str) -> Result<Schedule, String> {
-        let fields = expression.split_whitespace().count();
-        let full = match fields {
-            5 => format!("0 {expression}"),
-            6 | 7 => expression.to_string(),
-            _ => {
-                return Err(format!(
-                    "`{expression}` is not a cron expression: it needs five fields \
-                     (minute hour day month weekday), such as \"0 2 * * *\""
-                ))
-            }
-        };
-        let cron = cron::Schedule::from_str(&full)
-            .map_err(|e| format!("`{expression}` is not a valid cron expression ({e})"))?;
-        let timezone = chrono_tz::Tz::from_str(timezone).map_err(|_| {
-            format!("`{timezone}` is not a time zone name such as UTC or Europe/Paris")
-        })?;
-        Ok(Schedule { cron, timezone })
-    }
-
-    /// The first time after `after` the schedule fires.
-    pub fn next_after(&self, after: DateTime<Utc>) -> Option<DateTime<Utc>> {
-        self.cron
-            .after(&after.with_timezone(&self.timezone))
-            .next()
-            .map(|t| t.with_timezone(&Utc))
-    }
-}
 
 /// What one scheduled run did, for the log and the webhook.
 #[derive(Debug, Clone, PartialEq)]
@@ -157,30 +116,4 @@ pub async fn notify(webhook: &url::Url, text: &str) -> Result<()> {
         );
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use chrono::TimeZone;
-
-    #[test]
-    fn five_field_crontab_in_a_time_zone() {
-        let schedule = Schedule::parse("0 2 * * *", "Europe/Paris").unwrap();
-        let after = Utc.with_ymd_and_hms(2026, 11, 23, 12, 0, 0).unwrap();
-        // 02:00 in Paris in November is 01:00 UTC.
-        assert_eq!(
-            schedule.next_after(after),
-            Some(Utc.with_ymd_and_hms(2026, 11, 24, 1, 0, 0).unwrap())
-        );
-        assert!(Schedule::parse("0 2 * *", "UTC")
-            .unwrap_err()
-            .contains("five fields"));
-        assert!(Schedule::parse("0 25 * * *", "UTC")
-            .unwrap_err()
-            .contains("not a valid cron"));
-        assert!(Schedule::parse("0 2 * * *", "Mars/Olympus")
-            .unwrap_err()
-            .contains("time zone"));
-    }
 }

@@ -31,7 +31,7 @@ pub async fn run(config: Config, store: Arc<Store>, bind: SocketAddr) -> Result<
     );
     if let Some(expression) = &config.settings.schedule_crawl {
         let schedule = Schedule::parse(expression, &config.settings.schedule_timezone)
-            .map_err(anyhow::Error::msg)?;
+            .map_err(|e| anyhow::anyhow!("knockoff.toml: schedule.{}: {e}", e.key()))?;
         println!(
             "scheduled crawl: \"{expression}\" ({})",
             config.settings.schedule_timezone

@@ -84,3 +84,72 @@ fn the_crate_forbids_unsafe_code() {
         assert!(text.contains("#![forbid(unsafe_code)]"), "src/{root}");
     }
 }
+
+/// Which top-level modules each top-level module names (`crate::x`),
+/// outside its unit tests.
+fn module_graph() -> std::collections::BTreeMap<String, std::collections::BTreeSet<String>> {
+    let mut graph: std::collections::BTreeMap<String, std::collections::BTreeSet<String>> =
+        Default::default();
+    for (rel, text) in src() {
+        let top = rel
+            .split('/')
+            .next()
+            .unwrap()
+            .trim_end_matches(".rs")
+            .to_string();
+        if top == "lib" || top == "main" {
+            continue;
+        }
+        let code = text.split("#[cfg(test)]\nmod tests").next().unwrap();
+        let uses = graph.entry(top.clone()).or_default();
+        for (at, _) in code.match_indices("crate::") {
+            let name: String = code[at + "crate::".len()..]
+                .chars()
+                .take_while(|c| c.is_ascii_lowercase() || *c == '_')
+                .collect();
+            if name != top && !name.is_empty() {
+                uses.insert(name);
+            }
+        }
+    }
+    graph
+}
+
+#[test]
+fn top_level_modules_depend_on_each_other_without_cycles() {
+    let graph = module_graph();
+    assert!(graph.contains_key("config") && graph.contains_key("store"));
+    // Depth-first: a module met again while still on the path closes a cycle.
+    fn visit(
+        module: &str,
+        graph: &std::collections::BTreeMap<String, std::collections::BTreeSet<String>>,
+        path: &mut Vec<String>,
+        done: &mut std::collections::BTreeSet<String>,
+    ) -> Option<Vec<String>> {
+        if let Some(at) = path.iter().position(|m| m == module) {
+            let mut cycle = path[at..].to_vec();
+            cycle.push(module.to_string());
+            return Some(cycle);
+        }
+        if !done.insert(module.to_string()) {
+            return None;
+        }
+        path.push(module.to_string());
+        for next in graph.get(module).into_iter().flatten() {
+            if let Some(cycle) = visit(next, graph, path, done) {
+                return Some(cycle);
+            }
+        }
+        path.pop();
+        None
+    }
+    let mut done = std::collections::BTreeSet::new();
+    for module in graph.keys() {
+        let cycle = visit(module, &graph, &mut Vec::new(), &mut done);
+        assert!(
+            cycle.is_none(),
+            "a dependency cycle: {}",
+            cycle.unwrap().join(" → ")
+        );
+    }
+}

@@ -190,7 +190,7 @@ pub fn render_report(report: &DemoReport, workspace: &Path) -> String {
     for (target, n) in &report.listings_by_target {
         let _ = writeln!(out, "  {target:<12} {n}");
     }
-    out.push_str(&crate::cli::render_judge_report(&report.judged));
+    out.push_str(&report.judged.render());
     let _ = writeln!(out, "top of the review queue:");
     for entry in report.queue.iter().take(8) {
         let reasons =
