@@ -13,6 +13,7 @@ use url::Url;
 
 use crate::config::{self, Config};
 use crate::crawl::{self, CrawlOptions, Progress};
+#[cfg(feature = "demo")]
 use crate::demo;
 use crate::extract;
 use crate::queue;
@@ -30,6 +31,7 @@ pub struct Cli {
 }
 
 /// The labelled sets of `eval`.
+#[cfg(feature = "demo")]
 #[derive(Debug, Clone, Copy, ValueEnum, Default)]
 pub enum EvalSet {
     /// The demo generator's labelled listings.
@@ -136,6 +138,7 @@ pub enum Command {
     },
     /// Measure the matcher on a labelled set: precision, recall, F1,
     /// recall per transformation.
+    #[cfg(feature = "demo")]
     Eval {
         /// Which set: `demo` (the demo generator's labelled listings),
         /// `independent` (a second generator's) or `real-photos` (real
@@ -158,6 +161,7 @@ pub enum Command {
         photos: Option<PathBuf>,
     },
     /// Start the embedded demo marketplace on loopback and run the whole job against it.
+    #[cfg(feature = "demo")]
     Demo,
     /// The review UI in a browser (and the nightly schedule, when configured).
     Serve {
@@ -476,6 +480,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        #[cfg(feature = "demo")]
         Command::Eval {
             set,
             seed,
@@ -539,6 +544,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             add_user(&store, &name, role)?;
             Ok(ExitCode::SUCCESS)
         }
+        #[cfg(feature = "demo")]
         Command::Demo => {
             let progress = Progress::new(std::io::stderr().is_terminal());
             let report = runtime.block_on(demo::run(workspace, progress))?;

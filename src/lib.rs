@@ -17,7 +17,9 @@
 pub mod cli;
 pub mod config;
 pub mod crawl;
+#[cfg(feature = "demo")]
 pub mod demo;
+#[cfg(feature = "demo")]
 pub mod eval;
 pub mod evidence;
 pub mod explain;

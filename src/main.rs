@@ -7,16 +7,21 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use knockoff::cli::{self, Cli, Command, UsageError};
+use knockoff::cli::{self, Cli, UsageError};
 use knockoff::config::ConfigErrors;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     // The demo's marketplace fails on purpose; its report lists what went
     // wrong, so per-URL warnings would only bury it.
-    let default_filter = match cli.command {
-        Command::Demo => "knockoff=error",
-        _ => "knockoff=info",
+    #[cfg(feature = "demo")]
+    let quiet = matches!(cli.command, cli::Command::Demo);
+    #[cfg(not(feature = "demo"))]
+    let quiet = false;
+    let default_filter = if quiet {
+        "knockoff=error"
+    } else {
+        "knockoff=info"
     };
     tracing_subscriber::fmt()
         .with_env_filter(

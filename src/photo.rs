@@ -278,6 +278,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "demo")]
     fn small_decode_scales_jpegs_in_the_idct_and_reduces_others() {
         let img = image::RgbImage::from_fn(800, 600, |x, y| {
             image::Rgb([(x / 4) as u8, (y / 4) as u8, 128])
