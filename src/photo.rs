@@ -78,18 +78,57 @@ fn one_line(error: image::ImageError) -> String {
 /// What the header says.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PhotoInfo {
-    pub format: &'static str,
+    pub format: PhotoFormat,
     pub width: u32,
     pub height: u32,
 }
 
-fn format_name(format: ImageFormat) -> Option<&'static str> {
-    match format {
-        ImageFormat::Jpeg => Some("jpeg"),
-        ImageFormat::Png => Some("png"),
-        ImageFormat::Gif => Some("gif"),
-        ImageFormat::WebP => Some("webp"),
-        _ => None,
+/// The photo formats knockoff reads (and serves back to reviewers).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PhotoFormat {
+    Jpeg,
+    Png,
+    Gif,
+    WebP,
+}
+
+impl PhotoFormat {
+    fn of(format: ImageFormat) -> Option<PhotoFormat> {
+        match format {
+            ImageFormat::Jpeg => Some(PhotoFormat::Jpeg),
+            ImageFormat::Png => Some(PhotoFormat::Png),
+            ImageFormat::Gif => Some(PhotoFormat::Gif),
+            ImageFormat::WebP => Some(PhotoFormat::WebP),
+            _ => None,
+        }
+    }
+
+    /// The name stored with an image (`images.format`).
+    pub fn name(self) -> &'static str {
+        match self {
+            PhotoFormat::Jpeg => "jpeg",
+            PhotoFormat::Png => "png",
+            PhotoFormat::Gif => "gif",
+            PhotoFormat::WebP => "webp",
+        }
+    }
+
+    /// Its media type.
+    pub fn mime(self) -> &'static str {
+        match self {
+            PhotoFormat::Jpeg => "image/jpeg",
+            PhotoFormat::Png => "image/png",
+            PhotoFormat::Gif => "image/gif",
+            PhotoFormat::WebP => "image/webp",
+        }
+    }
+
+    /// A file name extension for it.
+    pub fn extension(self) -> &'static str {
+        match self {
+            PhotoFormat::Jpeg => "jpg",
+            other => other.name(),
+        }
     }
 }
 
@@ -97,7 +136,8 @@ fn format_name(format: ImageFormat) -> Option<&'static str> {
 /// refusing more than `max_pixels`. Decodes nothing.
 pub fn inspect(bytes: &[u8], max_pixels: u64) -> Result<PhotoInfo, PhotoError> {
     let format = image::guess_format(bytes).map_err(|_| PhotoError::NotAnImage)?;
-    let name = format_name(format).ok_or_else(|| PhotoError::Unsupported(format!("{format:?}")))?;
+    let photo_format =
+        PhotoFormat::of(format).ok_or_else(|| PhotoError::Unsupported(format!("{format:?}")))?;
     let (width, height) = ImageReader::with_format(Cursor::new(bytes), format)
         .into_dimensions()
         .map_err(|e| PhotoError::BadHeader(one_line(e)))?;
@@ -109,7 +149,7 @@ pub fn inspect(bytes: &[u8], max_pixels: u64) -> Result<PhotoInfo, PhotoError> {
         });
     }
     Ok(PhotoInfo {
-        format: name,
+        format: photo_format,
         width,
         height,
     })
@@ -162,7 +202,7 @@ pub fn decode_small(
     side: u16,
 ) -> Result<(PhotoInfo, RgbImage), PhotoError> {
     let info = inspect(bytes, max_pixels)?;
-    if info.format == "jpeg" {
+    if info.format == PhotoFormat::Jpeg {
         // Ask for the size at which the shortest side is `side`.
         let shortest = info.width.min(info.height).max(1) as u64;
         let want = |n: u32| {
@@ -268,7 +308,7 @@ mod tests {
         assert_eq!(
             info,
             PhotoInfo {
-                format: "png",
+                format: PhotoFormat::Png,
                 width: 40,
                 height: 30
             }

@@ -263,7 +263,7 @@ async fn screenshots_are_taken_at_capture_time_and_bundled() {
         .unwrap()
         .expect("a screenshot");
     let info = knockoff::photo::inspect(&png, 100_000_000).unwrap();
-    assert_eq!((info.format, info.width), ("png", 1280));
+    assert_eq!((info.format.name(), info.width), ("png", 1280));
 
     let out = util::knockoff(
         fixture.path(),

@@ -832,7 +832,7 @@ fn store_image(ctx: &Shared, item: &FrontierItem, fetched: fetch::Fetched) -> Re
     let (info, error) = match photo::inspect(&fetched.body, max_pixels) {
         Ok(info) => (
             ImageInfo {
-                format: Some(info.format.to_string()),
+                format: Some(info.format.name().to_string()),
                 width: Some(info.width),
                 height: Some(info.height),
             },
@@ -841,7 +841,7 @@ fn store_image(ctx: &Shared, item: &FrontierItem, fetched: fetch::Fetched) -> Re
         Err(e) => {
             let info = photo::inspect(&fetched.body, u64::MAX)
                 .map(|i| ImageInfo {
-                    format: Some(i.format.to_string()),
+                    format: Some(i.format.name().to_string()),
                     width: Some(i.width),
                     height: Some(i.height),
                 })

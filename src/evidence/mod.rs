@@ -156,11 +156,7 @@ fn sha256_of_stream(mut reader: impl std::io::Read) -> std::io::Result<(u64, Str
 
 /// The file name a URL's image gets inside the bundle.
 fn image_name(n: usize, bytes: &[u8]) -> String {
-    let ext = match crate::photo::inspect(bytes, u64::MAX).map(|i| i.format) {
-        Ok("jpeg") => "jpg",
-        Ok(other) => other,
-        Err(_) => "bin",
-    };
+    let ext = crate::photo::inspect(bytes, u64::MAX).map_or("bin", |i| i.format.extension());
     format!("images/listing-{}.{ext}", n + 1)
 }
 

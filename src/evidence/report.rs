@@ -19,13 +19,7 @@ table{border-collapse:collapse;width:100%}td,th{text-align:left;padding:4px 8px;
 th{color:#667085;font-weight:600;width:180px}code{font-size:12px}";
 
 fn data_uri(bytes: &[u8]) -> Option<String> {
-    let mime = match crate::photo::inspect(bytes, u64::MAX).ok()?.format {
-        "jpeg" => "image/jpeg",
-        "png" => "image/png",
-        "gif" => "image/gif",
-        "webp" => "image/webp",
-        _ => return None,
-    };
+    let mime = crate::photo::inspect(bytes, u64::MAX).ok()?.format.mime();
     Some(format!(
         "data:{mime};base64,{}",
         data_encoding::BASE64.encode(bytes)

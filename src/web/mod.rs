@@ -973,17 +973,7 @@ async fn runs_page(
 fn image_response(bytes: Vec<u8>, what: &str) -> Result<Response> {
     let info = photo::inspect(&bytes, u64::MAX)
         .map_err(|e| AppError::NotFound(format!("{what} is not a photo knockoff serves ({e}).")))?;
-    let content_type = match info.format {
-        "jpeg" => "image/jpeg",
-        "png" => "image/png",
-        "gif" => "image/gif",
-        "webp" => "image/webp",
-        other => {
-            return Err(AppError::NotFound(format!(
-                "{what} is a {other}, which knockoff does not serve."
-            )))
-        }
-    };
+    let content_type = info.format.mime();
     Ok((
         [
             (header::CONTENT_TYPE, content_type),
