@@ -2,14 +2,16 @@
 //! exchange a `request`, a `response` (linked by WARC-Concurrent-To) and a
 //! `metadata` record, each with WARC-Block-Digest (and the response with
 //! WARC-Payload-Digest), each gzipped as its own member so readers can seek
-//! record by record. Records are built with the `warc` crate.
+//! record by record. Records are written here (a version line, named
+//! fields, a blank line, the block, two CRLFs — WARC 1.1 §4); the `warc`
+//! crate was dropped for its old `uuid` 0.8 and builder that checked
+//! nothing this writer does not.
 
 use std::io::Write;
 
 use anyhow::{Context, Result};
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
-use warc::{RecordBuilder, RecordType, WarcHeader, WarcWriter};
 
 use crate::store::Capture;
 
@@ -21,8 +23,9 @@ pub fn digest(bytes: &[u8]) -> String {
     )
 }
 
+/// A fresh `<urn:uuid:…>` record id (a random version 4 UUID).
 fn record_id() -> String {
-    warc::Record::<warc::EmptyBody>::generate_record_id()
+    format!("<urn:uuid:{}>", uuid::Uuid::new_v4())
 }
 
 /// A stored RFC 3339 time; now, should it not parse.
@@ -93,18 +96,67 @@ fn http_reason(status: u16) -> &'static str {
     }
 }
 
+/// One WARC record before it is written: its named fields in order, and
+/// its block.
+struct Record {
+    fields: Vec<(&'static str, String)>,
+    block: Vec<u8>,
+}
+
+impl Record {
+    /// A WARC 1.1 record: its type, id, date, content type and block
+    /// digest; more fields are added with [`Record::field`].
+    fn new(
+        kind: &str,
+        id: &str,
+        date: DateTime<Utc>,
+        content_type: &str,
+        block: Vec<u8>,
+    ) -> Record {
+        Record {
+            fields: vec![
+                ("WARC-Type", kind.to_string()),
+                ("WARC-Record-ID", id.to_string()),
+                (
+                    "WARC-Date",
+                    date.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                ),
+                ("Content-Type", content_type.to_string()),
+                ("WARC-Block-Digest", digest(&block)),
+            ],
+            block,
+        }
+    }
+
+    fn field(mut self, name: &'static str, value: impl Into<String>) -> Record {
+        self.fields.push((name, value.into()));
+        self
+    }
+
+    /// The record's bytes (§4): a field value never holds a line break,
+    /// whatever a captured URL or header carried.
+    fn to_bytes(&self) -> Vec<u8> {
+        let mut out = b"WARC/1.1\r\n".to_vec();
+        for (name, value) in &self.fields {
+            let value: String = value
+                .chars()
+                .map(|c| if c.is_control() { ' ' } else { c })
+                .collect();
+            out.extend_from_slice(format!("{name}: {value}\r\n").as_bytes());
+        }
+        out.extend_from_slice(format!("Content-Length: {}\r\n\r\n", self.block.len()).as_bytes());
+        out.extend_from_slice(&self.block);
+        out.extend_from_slice(b"\r\n\r\n");
+        out
+    }
+}
+
 /// Appends one record, gzipped on its own.
-fn push(out: &mut Vec<u8>, record: RecordBuilder) -> Result<()> {
-    let record = record
-        .build()
-        .map_err(|e| anyhow::anyhow!("building a WARC record: {e}"))?;
-    let mut plain = Vec::new();
-    WarcWriter::new(&mut plain)
-        .write(&record)
-        .context("writing a WARC record")?;
+fn push(out: &mut Vec<u8>, record: Record) -> Result<()> {
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-    gz.write_all(&plain)?;
-    out.extend_from_slice(&gz.finish()?);
+    gz.write_all(&record.to_bytes())
+        .context("compressing a WARC record")?;
+    out.extend_from_slice(&gz.finish().context("compressing a WARC record")?);
     Ok(())
 }
 
@@ -122,24 +174,6 @@ pub struct Resource<'a> {
     pub taken_at: &'a str,
     pub content_type: &'a str,
     pub body: &'a [u8],
-}
-
-/// A WARC 1.1 record: its type, id, date, content type, body and block digest.
-fn record(
-    kind: RecordType,
-    id: &str,
-    date: DateTime<Utc>,
-    content_type: &str,
-    body: Vec<u8>,
-) -> RecordBuilder {
-    RecordBuilder::default()
-        .version("1.1".into())
-        .warc_type(kind)
-        .warc_id(id)
-        .date(date)
-        .header(WarcHeader::ContentType, content_type)
-        .header(WarcHeader::BlockDigest, digest(&body))
-        .body(body)
 }
 
 /// A gzipped WARC file of `exchanges`, each with the JSON `metadata` about
@@ -162,26 +196,26 @@ pub fn write(
     .into_bytes();
     push(
         &mut out,
-        record(
-            RecordType::WarcInfo,
+        Record::new(
+            "warcinfo",
             &info_id,
             Utc::now(),
             "application/warc-fields",
             info_body,
         )
-        .header(WarcHeader::Filename, info.filename),
+        .field("WARC-Filename", info.filename),
     )?;
     // Every other record names what it is about and the warcinfo it belongs to.
-    let about = |builder: RecordBuilder, uri: &str| {
+    let about = |builder: Record, uri: &str| {
         builder
-            .header(WarcHeader::TargetURI, uri)
-            .header(WarcHeader::WarcInfoID, info_id.as_str())
+            .field("WARC-Target-URI", uri)
+            .field("WARC-Warcinfo-ID", info_id.as_str())
     };
     for (capture, metadata) in exchanges {
         let date = parse_time(&capture.started_at);
         let uri = capture.url.as_str();
-        let with_ip = |builder: RecordBuilder| match ip_of(capture) {
-            Some(ip) => builder.header(WarcHeader::IPAddress, ip),
+        let with_ip = |builder: Record| match ip_of(capture) {
+            Some(ip) => builder.field("WARC-IP-Address", ip),
             None => builder,
         };
         let request_id = record_id();
@@ -189,8 +223,8 @@ pub fn write(
         push(
             &mut out,
             with_ip(about(
-                record(
-                    RecordType::Request,
+                Record::new(
+                    "request",
                     &request_id,
                     date,
                     "application/http;msgtype=request",
@@ -204,8 +238,8 @@ pub fn write(
         push(
             &mut out,
             with_ip(about(
-                record(
-                    RecordType::Response,
+                Record::new(
+                    "response",
                     &response_id,
                     date,
                     "application/http;msgtype=response",
@@ -213,23 +247,17 @@ pub fn write(
                 ),
                 uri,
             ))
-            .header(WarcHeader::ConcurrentTo, request_id.as_str())
-            .header(WarcHeader::PayloadDigest, digest(&capture.body)),
+            .field("WARC-Concurrent-To", request_id.as_str())
+            .field("WARC-Payload-Digest", digest(&capture.body)),
         )?;
         let metadata = serde_json::to_vec_pretty(metadata)?;
         push(
             &mut out,
             about(
-                record(
-                    RecordType::Metadata,
-                    &record_id(),
-                    date,
-                    "application/json",
-                    metadata,
-                ),
+                Record::new("metadata", &record_id(), date, "application/json", metadata),
                 uri,
             )
-            .header(WarcHeader::ConcurrentTo, response_id.as_str()),
+            .field("WARC-Concurrent-To", response_id.as_str()),
         )?;
     }
     if let Some(resource) = resource {
@@ -238,13 +266,7 @@ pub fn write(
         push(
             &mut out,
             about(
-                record(
-                    RecordType::Resource,
-                    &record_id(),
-                    date,
-                    resource.content_type,
-                    body,
-                ),
+                Record::new("resource", &record_id(), date, resource.content_type, body),
                 &resource.uri,
             ),
         )?;
@@ -259,4 +281,46 @@ fn ip_of(capture: &Capture) -> Option<String> {
         .map(|a| a.ip().to_string())
         .ok()
         .or_else(|| Some(addr.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_record_is_its_version_fields_length_block_and_two_line_ends() {
+        let date = DateTime::parse_from_rfc3339("2026-12-01T10:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let record = Record::new(
+            "metadata",
+            "<urn:uuid:x>",
+            date,
+            "text/plain",
+            b"hi".to_vec(),
+        )
+        .field(
+            "WARC-Target-URI",
+            "https://shop.example/a\r\nWARC-Type: forged",
+        );
+        let text = String::from_utf8(record.to_bytes()).unwrap();
+        assert_eq!(
+            text,
+            "WARC/1.1\r\nWARC-Type: metadata\r\nWARC-Record-ID: <urn:uuid:x>\r\n\
+             WARC-Date: 2026-12-01T10:00:00Z\r\nContent-Type: text/plain\r\n\
+             WARC-Block-Digest: sha256:R5BUGRTER5VZNX4J3WUQDRIXNMIKNWBZMHOTYGWIRNM3FXBSPKSA====\r\n\
+             WARC-Target-URI: https://shop.example/a  WARC-Type: forged\r\n\
+             Content-Length: 2\r\n\r\nhi\r\n\r\n"
+        );
+    }
+
+    #[test]
+    fn record_ids_are_fresh_uuid_urns() {
+        let (a, b) = (record_id(), record_id());
+        assert_ne!(a, b);
+        assert!(
+            a.starts_with("<urn:uuid:") && a.ends_with('>') && a.len() == 47,
+            "{a}"
+        );
+    }
 }
