@@ -19,6 +19,7 @@ pub mod config;
 pub mod crawl;
 #[cfg(feature = "demo")]
 pub mod demo;
+pub mod devtools;
 #[cfg(feature = "demo")]
 pub mod eval;
 pub mod evidence;

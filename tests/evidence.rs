@@ -232,7 +232,7 @@ async fn bundles_verify_and_every_tampering_is_named() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn screenshots_are_taken_at_capture_time_and_bundled() {
-    if !util::have_chromium(false) {
+    if !util::have_chromium() {
         return;
     }
     let fixture = util::DemoFixture::start(Catalog::generate(59, 8), false, util::FAST).await;
@@ -513,7 +513,7 @@ async fn verifying_huge_listed_entries_streams_them() {
 
 #[test]
 fn captured_pages_render_without_running_their_scripts() {
-    if !util::have_chromium(false) {
+    if !util::have_chromium() {
         return;
     }
     let page = b"<html><body style=\"margin:0;background:#00ff00\">\

@@ -46,7 +46,7 @@ fn render_target(fixture: &DemoFixture) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pages_built_in_javascript_are_rendered_and_every_request_goes_through_the_crawler() {
-    if !util::have_chromium(false) {
+    if !util::have_chromium() {
         return;
     }
     let catalog = Catalog::generate(23, 24);

@@ -272,14 +272,12 @@ pub fn have_external(what: &str, present: bool, install: &str) -> bool {
     false
 }
 
-/// Debian's Chromium and chromedriver, for the browser and screenshot tests.
-pub fn have_chromium(with_driver: bool) -> bool {
-    let present = Path::new("/usr/bin/chromium").exists()
-        && (!with_driver || Path::new("/usr/bin/chromedriver").exists());
+/// Debian's Chromium, for the browser, screenshot and rendered-page tests.
+pub fn have_chromium() -> bool {
     have_external(
         "Chromium",
-        present,
-        "apt-get install chromium chromium-driver",
+        Path::new("/usr/bin/chromium").exists(),
+        "apt-get install chromium",
     )
 }
 

@@ -1,8 +1,7 @@
 //! `render = "chromium"`: pages that build their listing in JavaScript,
 //! rendered by headless Chromium over its DevTools protocol.
 //!
-//! Chromium talks over `--remote-debugging-pipe` (file descriptors 3 and 4,
-//! NUL-separated JSON), and every request the page makes is paused
+//! Chromium is driven through [`crate::devtools`], and every request the page makes is paused
 //! (`Fetch.enable`) and either refused — photos, fonts, media, beacons,
 //! anything not a GET, known trackers: the DOM is what is wanted — or
 //! fetched by knockoff's own [`Fetcher`] (robots.txt, the address guard,
@@ -13,20 +12,16 @@
 //! At most [`MAX_BROWSERS`] Chromiums run at once; each page gets a fresh
 //! one with a throwaway profile, killed when the page is read.
 
-use std::collections::VecDeque;
-use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use command_fds::{CommandFdExt, FdMapping};
 use serde_json::{json, Value};
 use url::Url;
 
 use super::fetch::{BodyKind, FetchError, FetchFailure, Fetched, Fetcher};
+use crate::devtools::{result_of, Chromium, Error as RenderError};
 use crate::store::Exchange;
 
 /// Chromiums running at once, in the whole process.
@@ -89,11 +84,6 @@ pub struct Renderer {
     chromium: PathBuf,
     slots: tokio::sync::Semaphore,
 }
-
-/// Why Chromium did not render a page.
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-struct RenderError(String);
 
 impl Renderer {
     pub fn new(chromium: &Path) -> Renderer {
@@ -203,147 +193,10 @@ struct Session<'a> {
     exchanges: Vec<Exchange>,
 }
 
-/// Chromium's end of the pipe: commands out, messages in.
-struct Pipe {
-    child: Child,
-    commands: std::io::PipeWriter,
-    messages: mpsc::Receiver<Value>,
-    /// Events read while waiting for something else.
-    held: VecDeque<Value>,
-    next_id: u64,
-    _profile: tempfile::TempDir,
-}
-
-impl Drop for Pipe {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn running_as_root() -> bool {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::MetadataExt;
-        std::fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0)
-    }
-    #[cfg(not(unix))]
-    false
-}
-
-impl Pipe {
-    fn launch(chromium: &Path) -> Result<Pipe, RenderError> {
-        let io = |what: &str, e: std::io::Error| RenderError(format!("{what}: {e}"));
-        let (to_chromium, commands) = std::io::pipe().map_err(|e| io("a pipe", e))?;
-        let (mut from_chromium, chromium_out) = std::io::pipe().map_err(|e| io("a pipe", e))?;
-        let profile = tempfile::tempdir().map_err(|e| io("a profile folder", e))?;
-        let mut command = Command::new(chromium);
-        command
-            .args([
-                "--headless=new",
-                "--remote-debugging-pipe",
-                "--no-first-run",
-                "--no-default-browser-check",
-                "--disable-gpu",
-                "--disable-extensions",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--mute-audio",
-            ])
-            .arg(format!("--user-data-dir={}", profile.path().display()))
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null());
-        if running_as_root() {
-            command.arg("--no-sandbox");
-        }
-        command.arg("about:blank");
-        command
-            .fd_mappings(vec![
-                FdMapping {
-                    parent_fd: to_chromium.into(),
-                    child_fd: 3,
-                },
-                FdMapping {
-                    parent_fd: chromium_out.into(),
-                    child_fd: 4,
-                },
-            ])
-            .map_err(|e| RenderError(format!("mapping the pipe: {e}")))?;
-        let child = command
-            .spawn()
-            .map_err(|e| io(&format!("starting {}", chromium.display()), e))?;
-        // The command holds our copies of Chromium's ends: drop them, so
-        // the reader sees the end of the pipe when Chromium exits.
-        drop(command);
-        let (send, messages) = mpsc::channel();
-        std::thread::spawn(move || {
-            let mut buffer = Vec::new();
-            let mut chunk = [0u8; 64 * 1024];
-            loop {
-                let n = match from_chromium.read(&mut chunk) {
-                    Ok(0) | Err(_) => return,
-                    Ok(n) => n,
-                };
-                buffer.extend_from_slice(&chunk[..n]);
-                while let Some(end) = buffer.iter().position(|&b| b == 0) {
-                    let message: Vec<u8> = buffer.drain(..=end).collect();
-                    if let Ok(value) = serde_json::from_slice(&message[..end]) {
-                        if send.send(value).is_err() {
-                            return;
-                        }
-                    }
-                }
-            }
-        });
-        Ok(Pipe {
-            child,
-            commands,
-            messages,
-            held: VecDeque::new(),
-            next_id: 0,
-            _profile: profile,
-        })
-    }
-
-    /// Sends a command; returns its id.
-    fn send(
-        &mut self,
-        method: &str,
-        params: Value,
-        session: Option<&str>,
-    ) -> Result<u64, RenderError> {
-        self.next_id += 1;
-        let mut message = json!({ "id": self.next_id, "method": method, "params": params });
-        if let Some(session) = session {
-            message["sessionId"] = json!(session);
-        }
-        let mut bytes = message.to_string().into_bytes();
-        bytes.push(0);
-        self.commands
-            .write_all(&bytes)
-            .map_err(|e| RenderError(format!("Chromium stopped listening: {e}")))?;
-        Ok(self.next_id)
-    }
-
-    /// The next message, or `None` after `wait` without one.
-    fn next(&mut self, wait: Duration) -> Result<Option<Value>, RenderError> {
-        if let Some(held) = self.held.pop_front() {
-            return Ok(Some(held));
-        }
-        match self.messages.recv_timeout(wait) {
-            Ok(message) => Ok(Some(message)),
-            Err(mpsc::RecvTimeoutError::Timeout) => Ok(None),
-            Err(mpsc::RecvTimeoutError::Disconnected) => Err(RenderError("Chromium exited".into())),
-        }
-    }
-}
-
 impl Session<'_> {
     /// Loads the page in a new Chromium and returns its rendered DOM.
     fn run(&mut self, chromium: &Path) -> Result<String, RenderError> {
-        let mut pipe = Pipe::launch(chromium)?;
+        let mut pipe = Chromium::launch(chromium, &[])?;
         let deadline = Instant::now() + LOAD_TIMEOUT;
         let created = self.call(
             &mut pipe,
@@ -398,7 +251,6 @@ impl Session<'_> {
             session,
             Instant::now() + LOAD_TIMEOUT,
         )?;
-        let _ = pipe.send("Browser.close", json!({}), None);
         evaluated["result"]["value"]
             .as_str()
             .map(|dom| format!("<!DOCTYPE html>{dom}"))
@@ -409,7 +261,7 @@ impl Session<'_> {
     /// requests meanwhile.
     fn call(
         &mut self,
-        pipe: &mut Pipe,
+        pipe: &mut Chromium,
         method: &str,
         params: Value,
         session: Option<&str>,
@@ -417,16 +269,13 @@ impl Session<'_> {
     ) -> Result<Value, RenderError> {
         let id = pipe.send(method, params, session)?;
         let answer = self.until(pipe, deadline, |m| m["id"] == id)?;
-        match answer.get("error") {
-            Some(error) => Err(RenderError(format!("Chromium refused {method}: {error}"))),
-            None => Ok(answer["result"].clone()),
-        }
+        result_of(method, &answer)
     }
 
     /// Reads messages (serving the page's requests) until one matches.
     fn until(
         &mut self,
-        pipe: &mut Pipe,
+        pipe: &mut Chromium,
         deadline: Instant,
         wanted: impl Fn(&Value) -> bool,
     ) -> Result<Value, RenderError> {
@@ -450,7 +299,7 @@ impl Session<'_> {
     }
 
     /// Serves a paused request: refused, or fetched through the crawler.
-    fn handle(&mut self, pipe: &mut Pipe, message: Value) -> Result<(), RenderError> {
+    fn handle(&mut self, pipe: &mut Chromium, message: Value) -> Result<(), RenderError> {
         if message["method"] != "Fetch.requestPaused" {
             return Ok(());
         }
@@ -459,7 +308,7 @@ impl Session<'_> {
         let request_id = params["requestId"].clone();
         let method = params["request"]["method"].as_str().unwrap_or("");
         let resource_type = params["resourceType"].as_str().unwrap_or("");
-        let fail = |pipe: &mut Pipe, reason: &str| {
+        let fail = |pipe: &mut Chromium, reason: &str| {
             pipe.send(
                 "Fetch.failRequest",
                 json!({"requestId": request_id, "errorReason": reason}),

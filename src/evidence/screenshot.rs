@@ -23,17 +23,6 @@ const TIMEOUT: Duration = Duration::from_secs(30);
 /// Held while a Chromium runs: one at a time in the whole process.
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 
-/// Whether this process runs as root (Chromium then needs --no-sandbox).
-fn running_as_root() -> bool {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::MetadataExt;
-        std::fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0)
-    }
-    #[cfg(not(unix))]
-    false
-}
-
 /// The policy that keeps the captured page's scripts and plugins from
 /// running. (Chromium's `scriptEnabled=false` setting also stops headless
 /// screenshots.) Policies only ever add up, so the page cannot undo it.
@@ -66,7 +55,7 @@ pub fn render(chromium: &Path, html: &[u8]) -> Result<Vec<u8>> {
     let png = dir.path().join("screenshot.png");
     std::fs::write(&page, without_scripts(html))?;
     let mut command = Command::new(chromium);
-    if running_as_root() {
+    if crate::devtools::running_as_root() {
         command.arg("--no-sandbox");
     }
     let mut child = command

@@ -55,9 +55,11 @@
       if (typing) e.target.blur();
       return;
     }
-    if (typing) return;
+    // d focuses the reason box; a digit typed first there picks a listed
+    // reason (as the help says), anything else is the reviewer's own.
     const dismissing = cards[current] && cards[current].querySelector("details.dismiss[open]");
-    if (dismissing && /^[1-9]$/.test(e.key)) {
+    const emptyReasonBox = typing && e.target.name === "other" && !e.target.value;
+    if (dismissing && /^[1-9]$/.test(e.key) && (!typing || emptyReasonBox)) {
       const reason = dismissing.querySelector("button[data-key='" + e.key + "']");
       if (reason) {
         e.preventDefault();
@@ -69,6 +71,7 @@
       }
       return;
     }
+    if (typing) return;
     switch (e.key) {
       case "j": focus(current + 1); break;
       case "k": focus(current - 1); break;
