@@ -117,7 +117,7 @@ fn fill(
                     product_id: products[i % products.len()].clone(),
                     score: 0.9,
                     queued: true,
-                    signals: signals.into(),
+                    signals: serde_json::from_str(signals).unwrap(),
                 }],
             )
             .unwrap();

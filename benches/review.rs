@@ -22,6 +22,7 @@ use knockoff::config;
 use knockoff::demo::{self, catalog::Catalog};
 use knockoff::extract::Listing;
 use knockoff::matching::score::Signals;
+use knockoff::status::MatchStatus;
 use knockoff::store::{ItemKind, MatchId, NewItem, Role, Store, StoredVerdict};
 use knockoff::web::{self, auth, AppState};
 use rand::{Rng, SeedableRng};
@@ -85,7 +86,7 @@ fn fill(store: &Store, products: &[String], from: usize, to: usize) {
                 product_id: p.clone(),
                 score: rng.random_range(0.5..1.0),
                 queued: true,
-                signals: signals.to_string(),
+                signals: serde_json::from_str(signals).unwrap(),
             })
             .collect();
         store
@@ -353,7 +354,7 @@ fn main() {
                     .unwrap()
                     .entry
                     .status
-                    == "pending"
+                    == MatchStatus::Pending
             })
             .count();
         let raced = accepted.values().filter(|who| who.len() > 1).count();

@@ -17,7 +17,8 @@ use crate::crawl::{self, CrawlOptions, Progress};
 use crate::demo;
 use crate::extract;
 use crate::queue;
-use crate::store::{Decision, MatchId, QueueEntry, Role, Store, StoredListing};
+use crate::status::{Decision, MatchStatus};
+use crate::store::{MatchId, QueueEntry, Role, Store, StoredListing};
 
 /// knockoff: marketplace surveillance for counterfeit products.
 #[derive(Debug, Parser)]
@@ -461,9 +462,9 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             match action {
                 QueueAction::List { status, format } => {
                     let status = match status {
-                        StatusFilter::Pending => Some("pending"),
-                        StatusFilter::Confirmed => Some("confirmed"),
-                        StatusFilter::Dismissed => Some("dismissed"),
+                        StatusFilter::Pending => Some(MatchStatus::Pending),
+                        StatusFilter::Confirmed => Some(MatchStatus::Confirmed),
+                        StatusFilter::Dismissed => Some(MatchStatus::Dismissed),
                         StatusFilter::All => None,
                     };
                     let entries = store.queue(status)?;
@@ -777,7 +778,9 @@ fn csv_cell(text: String) -> String {
 
 /// The reasons of a queue entry, from its stored signals.
 fn reasons(entry: &QueueEntry) -> String {
-    serde_json::from_value::<crate::matching::score::Signals>(entry.signals.clone())
+    entry
+        .signals
+        .as_ref()
         .map(|s| s.reasons().join("; "))
         .unwrap_or_default()
 }
@@ -812,7 +815,7 @@ pub fn write_queue(out: &mut dyn Write, entries: &[QueueEntry], format: Format) 
                 writer.write_record(
                     [
                         e.id.to_string(),
-                        e.status.clone(),
+                        e.status.to_string(),
                         format!("{:.3}", e.score),
                         e.product_id.clone(),
                         e.target.clone(),

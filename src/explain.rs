@@ -45,7 +45,7 @@ pub struct ProductExplanation {
     pub queued: bool,
     /// The match the store holds, if any: its id and status.
     pub match_id: Option<i64>,
-    pub status: Option<String>,
+    pub status: Option<crate::status::MatchStatus>,
     /// The reasons in words, as the review card shows them.
     pub reasons: Vec<String>,
     /// Every signal and every rule, fired or not.
@@ -89,7 +89,7 @@ pub fn explain(config: &Config, store: &Store, id_or_url: &str) -> Result<Explan
                 score: verdict.score,
                 queued: verdict.queued,
                 match_id: held.map(|(_, id, _)| *id),
-                status: held.map(|(_, _, status)| status.clone()),
+                status: held.map(|(_, _, status)| *status),
                 reasons: verdict.signals.reasons(),
                 signals: verdict.signals,
             }

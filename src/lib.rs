@@ -32,6 +32,7 @@ pub mod presets;
 pub mod queue;
 pub mod schedule;
 pub mod serve;
+pub mod status;
 pub mod store;
 pub mod takedown;
 pub mod tune;

@@ -303,7 +303,7 @@ pub fn judge_workspace(config: &Config, store: &Store) -> Result<JudgeReport> {
                     product_id: judge.products[v.product].id.clone(),
                     score: v.score,
                     queued: v.queued,
-                    signals: serde_json::to_string(&v.signals).expect("signals always serialise"),
+                    signals: v.signals,
                 })
                 .collect();
             report.changes += store.record_verdicts(

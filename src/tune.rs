@@ -66,18 +66,14 @@ pub struct TuneReport {
     pub after: Quality,
 }
 
-/// The examples in a store's decisions (signals stored before the rules
-/// existed still parse: the fields they lack default).
-pub fn examples(decisions: &[(bool, f64, String)]) -> Vec<Example> {
+/// The examples in a store's decisions.
+pub fn examples(decisions: &[(bool, f64, Signals)]) -> Vec<Example> {
     decisions
         .iter()
-        .filter_map(|(confirmed, _, json)| {
-            let signals: Signals = serde_json::from_str(json).ok()?;
-            Some(Example {
-                tells: tells(&signals),
-                identity: signals.identity,
-                confirmed: *confirmed,
-            })
+        .map(|(confirmed, _, signals)| Example {
+            tells: tells(signals),
+            identity: signals.identity,
+            confirmed: *confirmed,
         })
         .collect()
 }

@@ -11,6 +11,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use knockoff::devtools::Chromium;
+use knockoff::status::MatchStatus;
 use knockoff::store::{MatchId, SessionPolicy};
 use serde_json::{json, Value};
 
@@ -204,7 +205,7 @@ fn works_the_queue(ui: &Reviewed) {
     let confirmed = tab.current();
     tab.press("c");
     until("the confirmation", || {
-        ui.status_of(confirmed) == "confirmed"
+        ui.status_of(confirmed) == MatchStatus::Confirmed
     });
     tab.queue_ready();
 
@@ -214,13 +215,19 @@ fn works_the_queue(ui: &Reviewed) {
     assert_eq!(dismissed, pending[2], "focus follows to the next match");
     tab.press("d");
     tab.press("2");
-    until("the dismissal", || ui.status_of(dismissed) == "dismissed");
+    until("the dismissal", || {
+        ui.status_of(dismissed) == MatchStatus::Dismissed
+    });
     tab.queue_ready();
 
     let entry = ui.store.review_entry(MatchId(dismissed)).unwrap().unwrap();
     assert_eq!(entry.entry.note.as_deref(), Some("authorized seller"));
     assert_eq!(entry.entry.decided_by.as_deref(), Some("rita"));
-    assert_eq!(ui.status_of(pending[0]), "pending", "j/k decided nothing");
+    assert_eq!(
+        ui.status_of(pending[0]),
+        MatchStatus::Pending,
+        "j/k decided nothing"
+    );
     let audit: Vec<(String, String, Option<i64>)> = ui
         .store
         .audit_log(None)

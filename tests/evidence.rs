@@ -7,6 +7,7 @@ use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 use knockoff::demo::catalog::Catalog;
+use knockoff::status::MatchStatus;
 
 use crate::util;
 
@@ -43,7 +44,7 @@ fn verify(workspace: &Path, path: &Path, extra: &[&str]) -> (i32, String) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bundles_verify_and_every_tampering_is_named() {
     let (fixture, _, store) = util::judged_workspace(Catalog::generate(47, 16)).await;
-    let id = store.queue(Some("pending")).unwrap()[0].id;
+    let id = store.queue(Some(MatchStatus::Pending)).unwrap()[0].id;
     let workspace = fixture.path();
     let out = util::knockoff(workspace, &["evidence", "export", &id.to_string()]);
     assert!(
@@ -253,7 +254,7 @@ async fn screenshots_are_taken_at_capture_time_and_bundled() {
     // Rendering made no request of its own: the crawl stayed polite.
     fixture.assert_polite();
 
-    let entry = store.queue(Some("pending")).unwrap().remove(0);
+    let entry = store.queue(Some(MatchStatus::Pending)).unwrap().remove(0);
     let review = store
         .review_entry(knockoff::store::MatchId(entry.id))
         .unwrap()
@@ -318,7 +319,7 @@ type Files = Vec<(String, Vec<u8>)>;
 /// A workspace with one exported bundle: (fixture, bundle path, its files).
 async fn exported_bundle(seed: u64) -> (util::DemoFixture, PathBuf, Vec<(String, Vec<u8>)>) {
     let (fixture, _, store) = util::judged_workspace(Catalog::generate(seed, 12)).await;
-    let id = store.queue(Some("pending")).unwrap()[0].id;
+    let id = store.queue(Some(MatchStatus::Pending)).unwrap()[0].id;
     let out = util::knockoff(fixture.path(), &["evidence", "export", &id.to_string()]);
     assert!(
         out.status.success(),

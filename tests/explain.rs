@@ -3,6 +3,7 @@
 //! UI's match page.
 
 use knockoff::demo::catalog::{Catalog, Kind};
+use knockoff::status::MatchStatus;
 
 use crate::queue::demo_id;
 use crate::util;
@@ -16,7 +17,7 @@ async fn explain_says_why_a_listing_is_or_is_not_queued() {
         catalog.listings.iter().find(|l| l.id == id).unwrap().kind
     };
     let listings = store.listings(None).unwrap();
-    let queued = store.queue(Some("pending")).unwrap().remove(0);
+    let queued = store.queue(Some(MatchStatus::Pending)).unwrap().remove(0);
     let unqueued = listings
         .iter()
         .find(|l| kind_of(&l.url) == Kind::SecondHand)

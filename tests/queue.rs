@@ -6,6 +6,7 @@ use knockoff::config;
 use knockoff::crawl::CrawlOptions;
 use knockoff::demo::catalog::Catalog;
 use knockoff::queue::judge_workspace;
+use knockoff::status::MatchStatus;
 use knockoff::store::Store;
 
 use crate::util::{self, DemoFixture};
@@ -39,7 +40,7 @@ async fn crawl_queues_the_fakes_once_and_decisions_stick() {
     assert_eq!(first.references_printed, 0, "printed once, by the crawl");
 
     // Every queued match is a fake of the product it names.
-    let pending = store.queue(Some("pending")).unwrap();
+    let pending = store.queue(Some(MatchStatus::Pending)).unwrap();
     assert!(!pending.is_empty());
     for entry in &pending {
         let listing = catalog.listing(demo_id(&entry.listing_url)).unwrap();
@@ -52,7 +53,7 @@ async fn crawl_queues_the_fakes_once_and_decisions_stick() {
         let product = &catalog.products[listing.product.unwrap()];
         assert_eq!(entry.product_id, product.id, "{}", entry.listing_url);
         assert!(entry.score >= 0.5 && entry.score <= 1.0);
-        assert!(entry.signals["identity"].as_f64().unwrap() > 0.0);
+        assert!(entry.signals.as_ref().unwrap().identity > 0.0);
     }
     // And nearly every stored fake is queued.
     let stored_fakes = store
@@ -161,10 +162,10 @@ async fn crawl_queues_the_fakes_once_and_decisions_stick() {
     let store = Store::open(&fixture.path().join("knockoff.db")).unwrap();
     let after: Vec<_> = store.queue(None).unwrap();
     let find = |id: i64| after.iter().find(|e| e.id == id).unwrap();
-    assert_eq!(find(confirm).status, "confirmed");
+    assert_eq!(find(confirm).status, MatchStatus::Confirmed);
     assert_eq!(
         find(dismiss).status,
-        "dismissed",
+        MatchStatus::Dismissed,
         "unchanged listing stays dismissed"
     );
     let audit = store
@@ -196,7 +197,7 @@ fn knockoff_demo_ends_with_a_correct_non_empty_queue() {
     assert!(stdout.contains("why: "), "{stdout}");
     let catalog = Catalog::generate(knockoff::demo::DEMO_SEED, knockoff::demo::DEMO_LISTINGS);
     let store = Store::open(&dir.path().join("knockoff.db")).unwrap();
-    let pending = store.queue(Some("pending")).unwrap();
+    let pending = store.queue(Some(MatchStatus::Pending)).unwrap();
     let fakes = catalog
         .listings
         .iter()
@@ -218,12 +219,14 @@ fn knockoff_demo_ends_with_a_correct_non_empty_queue() {
     for entry in &pending {
         let listing = catalog.listing(demo_id(&entry.listing_url)).unwrap();
         if !listing.kind.is_infringing() {
-            let fired: Vec<&str> = entry.signals["rules"]
-                .as_array()
+            let fired: Vec<&str> = entry
+                .signals
+                .as_ref()
                 .unwrap()
+                .rules
                 .iter()
-                .filter(|r| r["fired"] == true)
-                .map(|r| r["rule"].as_str().unwrap())
+                .filter(|r| r.fired)
+                .map(|r| r.rule.as_str())
                 .collect();
             assert_eq!(fired, ["official photo"], "{}", entry.listing_url);
             not_fakes += 1;

@@ -4,7 +4,9 @@
 //! reported.
 
 use knockoff::demo::catalog::Catalog;
-use knockoff::store::{Decision, MatchId, TakedownState};
+use knockoff::status::Decision;
+use knockoff::status::MatchStatus;
+use knockoff::store::{MatchId, TakedownState};
 
 use crate::queue::demo_id;
 use crate::util;
@@ -15,7 +17,7 @@ async fn notices_per_marketplace_tracking_and_recheck() {
     let workspace = fixture.path();
 
     // Two confirmed matches on each marketplace (one per listing).
-    let pending = store.queue(Some("pending")).unwrap();
+    let pending = store.queue(Some(MatchStatus::Pending)).unwrap();
     let mut chosen = Vec::new();
     for target in ["shopfront", "bazaar"] {
         let mut seen = Vec::new();
@@ -36,7 +38,9 @@ async fn notices_per_marketplace_tracking_and_recheck() {
     let id_args: Vec<&str> = ids.iter().map(String::as_str).collect();
 
     // A pending match gets no notice.
-    let still_pending = store.queue(Some("pending")).unwrap()[0].id.to_string();
+    let still_pending = store.queue(Some(MatchStatus::Pending)).unwrap()[0]
+        .id
+        .to_string();
     let (code, _, stderr) =
         util::knockoff_outcome(workspace, &["takedown", "draft", &still_pending]);
     assert_eq!(code, 2);

@@ -153,3 +153,43 @@ fn top_level_modules_depend_on_each_other_without_cycles() {
         );
     }
 }
+
+/// The judging logic is pure, so it is tested and benchmarked without a
+/// network or a disk: `matching`, `status` and `extract` do no I/O, and
+/// name no other part of knockoff but `config` (`extract` reads
+/// selectors from it). Held here rather than by a separate crate (see
+/// ARCHITECTURE.md, "Why matching is not its own crate").
+#[test]
+fn the_judging_logic_does_no_io() {
+    const IO: &[&str] = &[
+        "std::fs",
+        "std::net",
+        "std::process",
+        "std::env",
+        "File::",
+        "tokio",
+        "reqwest",
+        "rusqlite",
+        "tracing::",
+    ];
+    let graph = module_graph();
+    let mut found = Vec::new();
+    for (rel, text) in src() {
+        let top = rel.split('/').next().unwrap().trim_end_matches(".rs");
+        if !["matching", "status", "extract"].contains(&top) {
+            continue;
+        }
+        let code = text.split("#[cfg(test)]\nmod tests").next().unwrap();
+        for needle in IO.iter().filter(|n| code.contains(*n)) {
+            found.push(format!("{rel} uses {needle}"));
+        }
+    }
+    for module in ["matching", "status", "extract"] {
+        for named in graph.get(module).into_iter().flatten() {
+            if named != "config" || module != "extract" {
+                found.push(format!("{module} names crate::{named}"));
+            }
+        }
+    }
+    assert!(found.is_empty(), "{found:#?}");
+}

@@ -3,7 +3,9 @@
 //! `check` accepts.
 
 use knockoff::demo::catalog::Catalog;
-use knockoff::store::{Decision, MatchId};
+use knockoff::status::Decision;
+use knockoff::status::MatchStatus;
+use knockoff::store::MatchId;
 
 use crate::util;
 
@@ -18,10 +20,11 @@ async fn tune_fits_the_weights_to_the_teams_decisions() {
     );
 
     // This team dismisses what sells above a fifth of MSRP.
-    let pending = store.queue(Some("pending")).unwrap();
+    let pending = store.queue(Some(MatchStatus::Pending)).unwrap();
     assert!(pending.len() >= 30, "{} pending", pending.len());
     for entry in &pending {
-        let ratio = entry.signals["price"]["ratio"].as_f64().unwrap_or(1.0);
+        let price = entry.signals.as_ref().and_then(|s| s.price.as_ref());
+        let ratio = price.map_or(1.0, |p| p.ratio);
         let decision = if ratio < 0.2 {
             Decision::Confirm
         } else {

@@ -7,6 +7,7 @@ use knockoff::crawl::CrawlOptions;
 use knockoff::demo::catalog::{Catalog, Site};
 use knockoff::demo::site::Host;
 use knockoff::demo::SiteOptions;
+use knockoff::status::MatchStatus;
 use knockoff::store::{Stage, Store};
 
 use crate::util::{self, DemoFixture, Rates};
@@ -70,7 +71,7 @@ async fn crawl_shopfront(catalog: &Catalog, cards: bool) -> (DemoFixture, Outcom
 /// The infringing demo listings with a pending match.
 fn caught(store: &Store, catalog: &Catalog) -> BTreeSet<u32> {
     store
-        .queue(Some("pending"))
+        .queue(Some(MatchStatus::Pending))
         .unwrap()
         .iter()
         .filter_map(|e| e.listing_url.rsplit('/').next()?.parse::<u32>().ok())

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use knockoff::config::{self, Config};
 use knockoff::demo::catalog::{Catalog, Kind};
+use knockoff::status::MatchStatus;
 use knockoff::store::{MatchId, Role, SessionPolicy, Store};
 use knockoff::web::{self, auth, AppState};
 use reqwest::redirect::Policy;
@@ -134,14 +135,14 @@ impl Reviewed {
 
     pub fn pending_ids(&self) -> Vec<i64> {
         self.store
-            .queue(Some("pending"))
+            .queue(Some(MatchStatus::Pending))
             .unwrap()
             .iter()
             .map(|e| e.id)
             .collect()
     }
 
-    pub fn status_of(&self, id: i64) -> String {
+    pub fn status_of(&self, id: i64) -> MatchStatus {
         self.store
             .review_entry(MatchId(id))
             .unwrap()
@@ -276,13 +277,17 @@ async fn sign_in_roles_csrf_and_escaping() {
         .await
         .unwrap();
     assert_eq!(cross_site.status(), StatusCode::FORBIDDEN);
-    assert_eq!(ui.status_of(target), "pending", "nothing changed so far");
+    assert_eq!(
+        ui.status_of(target),
+        MatchStatus::Pending,
+        "nothing changed so far"
+    );
     assert_eq!(
         ui.post(&path, &rita, &[("csrf", &csrf), ("back", "/")])
             .await,
         StatusCode::SEE_OTHER
     );
-    assert_eq!(ui.status_of(target), "confirmed");
+    assert_eq!(ui.status_of(target), MatchStatus::Confirmed);
     let history = ui.store.audit_log(Some(MatchId(target))).unwrap();
     let last = history.last().unwrap();
     assert_eq!(
@@ -299,7 +304,7 @@ async fn sign_in_roles_csrf_and_escaping() {
         .await,
         StatusCode::CONFLICT
     );
-    assert_eq!(ui.status_of(target), "confirmed");
+    assert_eq!(ui.status_of(target), MatchStatus::Confirmed);
     assert_eq!(
         ui.store.audit_log(Some(MatchId(target))).unwrap().len(),
         history.len()
@@ -368,7 +373,7 @@ async fn sign_in_roles_csrf_and_escaping() {
         &[("csrf", &csrf), ("reason", "authorized seller")],
     )
     .await;
-    assert_eq!(ui.status_of(dismissed), "dismissed");
+    assert_eq!(ui.status_of(dismissed), MatchStatus::Dismissed);
     let entry = ui.store.review_entry(MatchId(dismissed)).unwrap().unwrap();
     assert_eq!(entry.entry.note.as_deref(), Some("authorized seller"));
     ui.post(
@@ -384,7 +389,7 @@ async fn sign_in_roles_csrf_and_escaping() {
     )
     .await;
     let entry = ui.store.review_entry(MatchId(escalated)).unwrap().unwrap();
-    assert_eq!(entry.entry.status, "pending");
+    assert_eq!(entry.entry.status, MatchStatus::Pending);
     assert_eq!(entry.escalated_by.as_deref(), Some("rita"));
     let (_, detail) = ui.get(&format!("/match/{escalated}"), &rita).await;
     assert!(
@@ -413,7 +418,7 @@ async fn sign_in_roles_csrf_and_escaping() {
         .await,
         StatusCode::FORBIDDEN
     );
-    assert_eq!(ui.status_of(still_pending), "pending");
+    assert_eq!(ui.status_of(still_pending), MatchStatus::Pending);
     assert_eq!(
         ui.post(
             &format!("/match/{target}/notice"),
@@ -489,13 +494,45 @@ async fn sign_in_roles_csrf_and_escaping() {
     assert_eq!(ui.post("/bulk", &rita, &bulk).await, StatusCode::SEE_OTHER);
     for id in &selection {
         let entry = ui.store.review_entry(MatchId(*id)).unwrap().unwrap();
-        assert_eq!(entry.entry.status, "dismissed");
+        assert_eq!(entry.entry.status, MatchStatus::Dismissed);
         assert_eq!(entry.entry.note.as_deref(), Some("not our product"));
     }
 
     // Signing out ends the session on the server.
     ui.post("/logout", &rita, &[("csrf", &csrf)]).await;
     assert_eq!(ui.get("/", &rita).await.0, StatusCode::SEE_OTHER);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unknown_lists_and_actions_are_refused_by_name_and_change_nothing() {
+    let ui = Reviewed::start(SessionPolicy::default()).await;
+    let rita = ui.sign_in("rita").await;
+    let (status, page) = ui.get("/?status=pendng", &rita).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        page.contains("`pendng` is not a status filter"),
+        "the word is named: {page}"
+    );
+    let (_, queue) = ui.get("/", &rita).await;
+    let csrf = Reviewed::csrf(&queue);
+    let id = ui.pending_ids()[0];
+    let unknown = ui
+        .post(&format!("/match/{id}/delete"), &rita, &[("csrf", &csrf)])
+        .await;
+    assert_eq!(unknown, StatusCode::NOT_FOUND);
+    let bulk = ui
+        .post(
+            "/bulk",
+            &rita,
+            &[
+                ("csrf", &csrf),
+                ("action", "note"),
+                ("ids", &id.to_string()),
+            ],
+        )
+        .await;
+    assert_eq!(bulk, StatusCode::BAD_REQUEST, "a note is not a bulk action");
+    assert_eq!(ui.status_of(id), MatchStatus::Pending);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -842,7 +879,7 @@ async fn bundles_are_exported_once_by_a_reviewer_and_races_are_reported() {
         .unwrap();
     assert_eq!(late.status(), StatusCode::CONFLICT);
     assert!(late.text().await.unwrap().contains("is confirmed now"));
-    assert_eq!(ui.status_of(id), "confirmed");
+    assert_eq!(ui.status_of(id), MatchStatus::Confirmed);
 
     let bundle = format!("/match/{id}/bundle");
     assert_eq!(

@@ -136,7 +136,7 @@ pub async fn run(workspace: &Path, progress: Progress) -> Result<DemoReport> {
             store.listings(None)?,
             store.run_errors(run)?,
             judged,
-            store.queue(Some("pending"))?,
+            store.queue(Some(crate::status::MatchStatus::Pending))?,
         ))
     })
     .await??;
@@ -193,10 +193,11 @@ pub fn render_report(report: &DemoReport, workspace: &Path) -> String {
     out.push_str(&report.judged.render());
     let _ = writeln!(out, "top of the review queue:");
     for entry in report.queue.iter().take(8) {
-        let reasons =
-            serde_json::from_value::<crate::matching::score::Signals>(entry.signals.clone())
-                .map(|s| s.reasons().join("; "))
-                .unwrap_or_default();
+        let reasons = entry
+            .signals
+            .as_ref()
+            .map(|s| s.reasons().join("; "))
+            .unwrap_or_default();
         let _ = writeln!(
             out,
             "  #{:<4} {:.2} {:<8} {}\n        why: {reasons}",

@@ -9,7 +9,6 @@ use sha2::{Digest, Sha256};
 use super::Decision;
 use crate::config::{Config, Product};
 use crate::extract::display_price;
-use crate::matching::score::Signals;
 use crate::store::{Capture, ReviewEntry};
 
 const STYLE: &str = "body{font:14px/1.5 -apple-system,Segoe UI,Roboto,Arial,sans-serif;color:#1d2330;max-width:980px;margin:24px auto;padding:0 16px}\
@@ -36,7 +35,7 @@ pub fn report(
     decisions: &[Decision],
 ) -> String {
     let e = &entry.entry;
-    let signals: Option<Signals> = serde_json::from_value(e.signals.clone()).ok();
+    let signals = e.signals.as_ref();
     let photos = |prefix: &str| -> Vec<(String, String)> {
         files
             .iter()

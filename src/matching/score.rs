@@ -121,7 +121,7 @@ pub struct ImageSignal {
 }
 
 /// Every signal behind a score, as stored (JSON) and shown.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Signals {
     pub image: Option<ImageSignal>,
     pub text: TextMatch,

@@ -31,8 +31,8 @@ mod takedown;
 
 pub use evidence::Capture;
 pub use queue::{
-    AuditRow, Decision, ListingToJudge, MatchId, NoSuchMatch, QueueChanges, QueueEntry,
-    StoredVerdict, HIGH_SCORE, MATCHER,
+    AuditRow, ListingToJudge, MatchId, NoSuchMatch, QueueChanges, QueueEntry, StoredVerdict,
+    HIGH_SCORE, MATCHER,
 };
 pub use review::{
     QueueFilter, QueuePage, ReviewEntry, Role, RunRow, Session, SessionPolicy, TargetRun, User,

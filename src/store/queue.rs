@@ -6,6 +6,8 @@ use rusqlite::{params, OptionalExtension, Transaction};
 use serde::Serialize;
 
 use super::{now, ListingId, Store, StoredListing};
+use crate::matching::score::Signals;
+use crate::status::{transition, Decision, MatchStatus, Transition};
 
 /// A queue entry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -31,8 +33,7 @@ pub struct StoredVerdict {
     pub score: f64,
     /// Whether a queue rule fired (the matching policy's decision).
     pub queued: bool,
-    /// JSON of the signals.
-    pub signals: String,
+    pub signals: Signals,
 }
 
 /// What recording a listing's verdicts changed in the queue.
@@ -60,7 +61,7 @@ impl std::ops::AddAssign for QueueChanges {
 #[derive(Debug, Clone, Serialize)]
 pub struct QueueEntry {
     pub id: i64,
-    pub status: String,
+    pub status: MatchStatus,
     pub score: f64,
     pub product_id: String,
     pub target: String,
@@ -71,7 +72,9 @@ pub struct QueueEntry {
     pub seller: Option<String>,
     pub first_seen: String,
     pub last_seen: String,
-    pub signals: serde_json::Value,
+    /// The signals behind the score; `None` for a row whose stored JSON
+    /// no longer reads as [`Signals`] (logged once per read, never guessed).
+    pub signals: Option<Signals>,
     pub first_queued: String,
     pub decided_at: Option<String>,
     pub decided_by: Option<String>,
@@ -79,13 +82,6 @@ pub struct QueueEntry {
     /// What the verdict was judged from: the search card only, or the
     /// listing's own page.
     pub stage: super::Stage,
-}
-
-/// A reviewer's decision.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Decision {
-    Confirm,
-    Dismiss,
 }
 
 /// One audit log row.
@@ -96,29 +92,6 @@ pub struct AuditRow {
     pub action: String,
     pub match_id: Option<i64>,
     pub detail: Option<String>,
-}
-
-/// What a new verdict does to a match that already exists.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Transition {
-    /// Status unchanged (score and signals are refreshed).
-    Stay,
-    /// Dismissed → pending: the listing changed materially since.
-    Reopen,
-    /// Pending → dismissed by the matcher: it no longer scores enough.
-    Withdraw,
-}
-
-/// The queue's state machine for the matcher's side: `above` is whether the
-/// new score reaches the threshold (false when the product is no longer
-/// judged at all). Confirmed stays confirmed; an escalated match waits for
-/// the senior reviewer it was escalated to, whatever the score does.
-fn transition(status: &str, escalated: bool, above: bool, material_changed: bool) -> Transition {
-    match status {
-        "dismissed" if above && material_changed => Transition::Reopen,
-        "pending" if !above && !escalated => Transition::Withdraw,
-        _ => Transition::Stay,
-    }
 }
 
 /// There is no match with this id: the caller's mistake, not the store's.
@@ -139,10 +112,11 @@ pub(super) const QUEUE_COLUMNS: &str = "m.id, m.status, m.score, m.product_id, l
 
 /// A queue entry from a row that starts with [`QUEUE_COLUMNS`].
 pub(super) fn queue_entry(r: &rusqlite::Row) -> rusqlite::Result<QueueEntry> {
+    let id: i64 = r.get(0)?;
     let signals: String = r.get(12)?;
     Ok(QueueEntry {
         id: r.get(0)?,
-        status: r.get(1)?,
+        status: match_status(r, 1)?,
         score: r.get(2)?,
         product_id: r.get(3)?,
         target: r.get(4)?,
@@ -153,12 +127,30 @@ pub(super) fn queue_entry(r: &rusqlite::Row) -> rusqlite::Result<QueueEntry> {
         seller: r.get(9)?,
         first_seen: r.get(10)?,
         last_seen: r.get(11)?,
-        signals: serde_json::from_str(&signals).unwrap_or(serde_json::Value::Null),
+        signals: read_signals(id, &signals),
         first_queued: r.get(13)?,
         decided_at: r.get(14)?,
         decided_by: r.get(15)?,
         note: r.get(16)?,
         stage: super::Stage::parse(&r.get::<_, String>(17)?),
+    })
+}
+
+/// A match's stored signals. Signals stored before a field existed still
+/// read (the fields they lack default); anything else is logged with the
+/// match id and left out rather than shown wrong.
+fn read_signals(match_id: i64, json: &str) -> Option<Signals> {
+    serde_json::from_str(json)
+        .map_err(|e| tracing::warn!(match_id, "the stored signals do not read: {e}"))
+        .ok()
+}
+
+/// The match status in column `column`: a word the store does not know
+/// is an error naming it, never a default.
+pub(super) fn match_status(r: &rusqlite::Row, column: usize) -> rusqlite::Result<MatchStatus> {
+    let word: String = r.get(column)?;
+    word.parse().map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(column, rusqlite::types::Type::Text, Box::new(e))
     })
 }
 
@@ -221,27 +213,36 @@ impl Store {
     }
 
     /// Every match a person decided (not the matcher's withdrawals):
-    /// (confirmed, score, signals JSON), oldest decision first.
-    pub fn decisions(&self) -> Result<Vec<(bool, f64, String)>> {
+    /// (confirmed, score, signals), oldest decision first; a match whose
+    /// signals no longer read is left out (and logged).
+    pub fn decisions(&self) -> Result<Vec<(bool, f64, Signals)>> {
         let conn = self.conn();
         let mut stmt = conn.prepare(
-            "SELECT status = 'confirmed', score, signals FROM matches
+            "SELECT status = 'confirmed', score, signals, id FROM matches
              WHERE status IN ('confirmed', 'dismissed') AND decided_by IS NOT NULL
                AND decided_by != ?1
              ORDER BY decided_at, id",
         )?;
-        let rows = stmt.query_map([MATCHER], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
-        rows.collect::<rusqlite::Result<_>>()
-            .context("reading the reviewers' decisions")
+        let rows = stmt.query_map([MATCHER], |r| {
+            let (confirmed, score, json, id): (bool, f64, String, i64) =
+                (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?);
+            Ok(read_signals(id, &json).map(|s| (confirmed, score, s)))
+        })?;
+        let rows: Vec<Option<_>> = rows
+            .collect::<rusqlite::Result<_>>()
+            .context("reading the reviewers' decisions")?;
+        Ok(rows.into_iter().flatten().collect())
     }
 
     /// The stored matches of a listing: (product id, match id, status).
-    pub fn listing_matches(&self, listing: ListingId) -> Result<Vec<(String, i64, String)>> {
+    pub fn listing_matches(&self, listing: ListingId) -> Result<Vec<(String, i64, MatchStatus)>> {
         let conn = self.conn();
         let mut stmt = conn.prepare_cached(
             "SELECT product_id, id, status FROM matches WHERE listing_id = ?1 ORDER BY id",
         )?;
-        let rows = stmt.query_map([listing.0], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+        let rows = stmt.query_map([listing.0], |r| {
+            Ok((r.get(0)?, r.get(1)?, match_status(r, 2)?))
+        })?;
         rows.collect::<rusqlite::Result<_>>()
             .context("reading a listing's matches")
     }
@@ -348,18 +349,26 @@ impl Store {
         let tx = conn.transaction()?;
         let mut changes = QueueChanges::default();
         let at = now();
-        let existing: Vec<(i64, String, String, Option<String>, bool)> = {
+        let existing: Vec<(i64, String, MatchStatus, Option<String>, bool)> = {
             let mut stmt = tx.prepare_cached(
                 "SELECT id, product_id, status, decided_key, escalated_at IS NOT NULL
                  FROM matches WHERE listing_id = ?1",
             )?;
             let rows = stmt.query_map([listing.0], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    match_status(r, 2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                ))
             })?;
             rows.collect::<rusqlite::Result<_>>()?
         };
         for verdict in verdicts {
             let above = verdict.queued;
+            let signals =
+                serde_json::to_string(&verdict.signals).context("writing a verdict's signals")?;
             let current = existing.iter().find(|e| e.1 == verdict.product_id);
             match current {
                 None if above => {
@@ -367,7 +376,7 @@ impl Store {
                         "INSERT INTO matches (listing_id, product_id, status, score, signals, material_key,
                             first_queued, updated_at)
                          VALUES (?1, ?2, 'pending', ?3, ?4, ?5, ?6, ?6)",
-                        params![listing.0, verdict.product_id, verdict.score, verdict.signals, material_key, at],
+                        params![listing.0, verdict.product_id, verdict.score, signals, material_key, at],
                     )?;
                     let id = tx.last_insert_rowid();
                     audit(
@@ -383,24 +392,24 @@ impl Store {
                 None => {}
                 Some((id, _, status, decided_key, escalated)) => {
                     let step = transition(
-                        status,
+                        *status,
                         *escalated,
                         above,
                         decided_key.as_deref() != Some(material_key),
                     );
                     let reopen = step == Transition::Reopen;
                     let withdraw = step == Transition::Withdraw;
-                    let new_status = if reopen {
-                        "pending"
-                    } else if withdraw {
-                        "dismissed"
-                    } else {
-                        status.as_str()
-                    };
                     tx.execute(
                         "UPDATE matches SET status = ?2, score = ?3, signals = ?4, material_key = ?5,
                             updated_at = ?6 WHERE id = ?1",
-                        params![id, new_status, verdict.score, verdict.signals, material_key, at],
+                        params![
+                            id,
+                            step.status_after(*status).as_str(),
+                            verdict.score,
+                            signals,
+                            material_key,
+                            at
+                        ],
                     )?;
                     if reopen {
                         audit(
@@ -437,12 +446,13 @@ impl Store {
         // Pending matches of products no longer judged for this listing.
         for (id, product, status, _, escalated) in &existing {
             let judged = verdicts.iter().any(|v| &v.product_id == product);
-            if !judged && transition(status, *escalated, false, false) == Transition::Withdraw {
+            let step = transition(*status, *escalated, false, false);
+            if !judged && step == Transition::Withdraw {
                 tx.execute(
-                    "UPDATE matches SET status = 'dismissed', decided_at = ?2, decided_by = ?3,
+                    "UPDATE matches SET status = ?4, decided_at = ?2, decided_by = ?3,
                         decided_key = material_key, note = 'withdrawn: no longer matches', updated_at = ?2
                      WHERE id = ?1",
-                    params![id, at, MATCHER],
+                    params![id, at, MATCHER, step.status_after(*status).as_str()],
                 )?;
                 audit(&tx, MATCHER, "withdrawn", Some(*id), "no longer matches")?;
                 changes.withdrawn += 1;
@@ -468,14 +478,14 @@ impl Store {
     }
 
     /// Queue entries with `status` (all when `None`), highest score first.
-    pub fn queue(&self, status: Option<&str>) -> Result<Vec<QueueEntry>> {
+    pub fn queue(&self, status: Option<MatchStatus>) -> Result<Vec<QueueEntry>> {
         let conn = self.conn();
         let mut stmt = conn.prepare(&format!(
             "SELECT {QUEUE_COLUMNS} FROM matches m JOIN listings l ON l.id = m.listing_id
              WHERE ?1 IS NULL OR m.status = ?1
              ORDER BY m.score DESC, m.id DESC"
         ))?;
-        let rows = stmt.query_map([status], queue_entry)?;
+        let rows = stmt.query_map([status.map(MatchStatus::as_str)], queue_entry)?;
         rows.collect::<rusqlite::Result<_>>()
             .context("reading the queue")
     }
@@ -516,10 +526,7 @@ impl Store {
     ) -> Result<bool> {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
-        let status = match decision {
-            Decision::Confirm => "confirmed",
-            Decision::Dismiss => "dismissed",
-        };
+        let status = decision.status().as_str();
         let only_pending = matches!(guard, Guard::Pending);
         let changed = tx.execute(
             "UPDATE matches SET status = ?2, decided_at = ?3, decided_by = ?4, note = ?5,
@@ -573,12 +580,12 @@ mod tests {
             product_id: "ORV-CS3".into(),
             score,
             queued: score >= 0.5,
-            signals: "{}".into(),
+            signals: Signals::default(),
         }
     }
 
-    fn status(store: &Store) -> String {
-        store.queue(None).unwrap()[0].status.clone()
+    fn status(store: &Store) -> MatchStatus {
+        store.queue(None).unwrap()[0].status
     }
 
     #[test]
@@ -597,13 +604,13 @@ mod tests {
             .record_verdicts(listing, "k2", "price-band-3", &[verdict(0.95)])
             .unwrap();
         assert_eq!((again.reopened, again.queued), (0, 0));
-        assert_eq!(status(&store), "dismissed");
+        assert_eq!(status(&store), MatchStatus::Dismissed);
         // The price moved to another band: back in the queue, once.
         let changed = store
             .record_verdicts(listing, "k3", "price-band-1", &[verdict(0.95)])
             .unwrap();
         assert_eq!(changed.reopened, 1);
-        assert_eq!(status(&store), "pending");
+        assert_eq!(status(&store), MatchStatus::Pending);
         assert_eq!(store.queue(None).unwrap().len(), 1);
         let actions: Vec<String> = store
             .audit_log(Some(id))
@@ -617,30 +624,7 @@ mod tests {
             .record_verdicts(listing, "k4", "price-band-1", &[verdict(0.2)])
             .unwrap();
         assert_eq!(below.withdrawn, 1);
-        assert_eq!(status(&store), "dismissed");
-    }
-
-    #[test]
-    fn the_matcher_side_of_the_state_machine() {
-        use Transition::*;
-        // (status, escalated, above, material change) → transition
-        for (status, escalated, above, changed, expected) in [
-            ("pending", false, true, false, Stay),
-            ("pending", false, false, false, Withdraw),
-            ("pending", true, false, false, Stay),
-            ("pending", true, false, true, Stay),
-            ("dismissed", false, true, true, Reopen),
-            ("dismissed", false, true, false, Stay),
-            ("dismissed", false, false, true, Stay),
-            ("confirmed", false, false, true, Stay),
-            ("confirmed", false, true, true, Stay),
-        ] {
-            assert_eq!(
-                transition(status, escalated, above, changed),
-                expected,
-                "{status} escalated={escalated} above={above} changed={changed}"
-            );
-        }
+        assert_eq!(status(&store), MatchStatus::Dismissed);
     }
 
     #[test]
@@ -657,6 +641,6 @@ mod tests {
         assert_eq!(below.withdrawn, 0);
         let gone = store.record_verdicts(listing, "k3", "m1", &[]).unwrap();
         assert_eq!(gone.withdrawn, 0);
-        assert_eq!(status(&store), "pending");
+        assert_eq!(status(&store), MatchStatus::Pending);
     }
 }

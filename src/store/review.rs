@@ -13,6 +13,7 @@ use super::queue::{
     audit, audit_row, match_exists, queue_entry, MatchId, QueueEntry, QUEUE_COLUMNS,
 };
 use super::{now, timestamp, RunSummary, Store};
+use crate::status::StatusFilter;
 
 /// A user account.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -91,9 +92,7 @@ impl Default for SessionPolicy {
 /// Which queue entries a page shows.
 #[derive(Debug, Clone, Default)]
 pub struct QueueFilter {
-    /// `pending` (the default), `escalated` (pending and escalated),
-    /// `confirmed`, `dismissed` or `all`.
-    pub status: String,
+    pub status: StatusFilter,
     pub product: Option<String>,
     pub target: Option<String>,
     pub seller: Option<String>,
@@ -402,14 +401,12 @@ impl Store {
         let mut clauses: Vec<&str> = Vec::new();
         let mut values: Vec<rusqlite::types::Value> = Vec::new();
         use rusqlite::types::Value;
-        match filter.status.as_str() {
-            "all" => {}
-            "escalated" => clauses.push("m.status = 'pending' AND m.escalated_at IS NOT NULL"),
-            "confirmed" | "dismissed" => {
-                clauses.push("m.status = ?");
-                values.push(Value::Text(filter.status.clone()));
-            }
-            _ => clauses.push("m.status = 'pending'"),
+        if let Some(status) = filter.status.status() {
+            clauses.push("m.status = ?");
+            values.push(Value::Text(status.as_str().into()));
+        }
+        if filter.status == StatusFilter::Escalated {
+            clauses.push("m.escalated_at IS NOT NULL");
         }
         let mut text = |clause: &'static str, value: &Option<String>| {
             if let Some(v) = value.as_ref().filter(|v| !v.is_empty()) {

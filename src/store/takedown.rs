@@ -6,6 +6,7 @@ use rusqlite::{params, OptionalExtension};
 
 use super::queue::{audit, MatchId};
 use super::{now, Store};
+use crate::status::MatchStatus;
 
 /// Where a confirmed match's takedown stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,14 +62,14 @@ impl Store {
     ) -> Result<()> {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
-        let status: Option<String> = tx
+        let status = tx
             .query_row("SELECT status FROM matches WHERE id = ?1", [id.0], |r| {
-                r.get(0)
+                super::queue::match_status(r, 0)
             })
             .optional()?;
-        match status.as_deref() {
+        match status {
             None => return Err(super::queue::NoSuchMatch(id.0).into()),
-            Some("confirmed") => {}
+            Some(MatchStatus::Confirmed) => {}
             Some(other) => anyhow::bail!(
                 "match {} is {other}; only confirmed matches get takedowns",
                 id.0

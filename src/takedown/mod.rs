@@ -126,7 +126,7 @@ pub fn draft(
         let entry = store
             .review_entry(id)?
             .ok_or(crate::store::NoSuchMatch(id.0))?;
-        if entry.entry.status != "confirmed" {
+        if entry.entry.status != crate::status::MatchStatus::Confirmed {
             anyhow::bail!(
                 "match {} is {}; only confirmed matches get takedown notices",
                 id.0,

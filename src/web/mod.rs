@@ -29,7 +29,8 @@ use maud::Markup;
 use crate::config::Config;
 use crate::index::TextIndex;
 use crate::photo;
-use crate::store::{Decision, MatchId, QueueFilter, Session, SessionPolicy, Store};
+use crate::status::{Action, Decision, MatchStatus, StatusFilter};
+use crate::store::{MatchId, QueueFilter, Session, SessionPolicy, Store};
 use auth::{LoginLimiter, LoginLimits};
 pub use pages::{DISMISS_REASONS, PAGE_SIZE};
 
@@ -519,6 +520,16 @@ struct QueueQuery {
     page: Option<usize>,
 }
 
+/// The list's `status` (pending when absent); an unknown one is refused.
+fn status_filter(query: &QueueQuery) -> Result<StatusFilter> {
+    match query.status.as_deref().filter(|s| !s.is_empty()) {
+        None => Ok(StatusFilter::Pending),
+        Some(word) => word
+            .parse()
+            .map_err(|e| AppError::BadRequest(format!("`status`: {e}."))),
+    }
+}
+
 fn score_bound(value: &Option<String>, name: &str) -> Result<Option<f64>> {
     match value.as_deref().map(str::trim).filter(|v| !v.is_empty()) {
         None => Ok(None),
@@ -542,12 +553,7 @@ async fn list(
 ) -> Result<Markup> {
     let started = Instant::now();
     let page = query.page.unwrap_or(1).clamp(1, 1_000_000);
-    let status = query.status.clone().unwrap_or_else(|| "pending".into());
-    if !["pending", "escalated", "confirmed", "dismissed", "all"].contains(&status.as_str()) {
-        return Err(AppError::BadRequest(format!(
-            "`status` must be pending, escalated, confirmed, dismissed or all, not `{status}`."
-        )));
-    }
+    let status = status_filter(&query)?;
     if let Some(since) = query.since.as_deref().filter(|s| !s.is_empty()) {
         if chrono::NaiveDate::parse_from_str(since, "%Y-%m-%d").is_err() {
             return Err(AppError::BadRequest(format!(
@@ -609,13 +615,7 @@ async fn queue_page(
     uri: axum::http::Uri,
     Query(query): Query<QueueQuery>,
 ) -> Result<Markup> {
-    let heading = match query.status.as_deref() {
-        Some("escalated") => "Escalated",
-        Some("confirmed") => "Confirmed",
-        Some("dismissed") => "Dismissed",
-        Some("all") => "Every match",
-        _ => "Pending review",
-    };
+    let heading = status_filter(&query)?.heading();
     list(&state, session, query, heading.into(), this_url(&uri), None).await
 }
 
@@ -716,19 +716,18 @@ async fn match_page(
 fn apply(
     store: &Store,
     id: MatchId,
-    action: &str,
+    action: Action,
     actor: &str,
     text: Option<&str>,
 ) -> anyhow::Result<bool> {
     match action {
-        "confirm" => store.decide_pending(id, Decision::Confirm, actor, text),
-        "dismiss" => store.decide_pending(id, Decision::Dismiss, actor, text),
-        "escalate" => store.escalate(id, actor, text),
-        "note" => {
+        Action::Confirm => store.decide_pending(id, Decision::Confirm, actor, text),
+        Action::Dismiss => store.decide_pending(id, Decision::Dismiss, actor, text),
+        Action::Escalate => store.escalate(id, actor, text),
+        Action::Note => {
             store.add_note(id, actor, text.unwrap_or(""))?;
             Ok(true)
         }
-        _ => anyhow::bail!("unknown action `{action}`"),
     }
 }
 
@@ -741,39 +740,40 @@ async fn act(
     let form = Form::parse(&body);
     form.check_csrf(&session)?;
     require_decider(&session)?;
-    let text = match action.as_str() {
-        "confirm" | "escalate" => form.get("note").map(str::to_string),
-        "dismiss" => Some(
+    match action.as_str() {
+        "notice" => return draft_notice(&state, &session, id, &form).await,
+        "takedown" => return set_takedown(&state, &session, id, &form).await,
+        _ => {}
+    }
+    let action: Action = action
+        .parse()
+        .map_err(|_| AppError::NotFound(format!("There is no action `{action}`.")))?;
+    let text = match action {
+        Action::Confirm | Action::Escalate => form.get("note").map(str::to_string),
+        Action::Dismiss => Some(
             form.get("other")
                 .or(form.get("reason"))
                 .unwrap_or(DISMISS_REASONS[0])
                 .to_string(),
         ),
-        "note" => Some(
+        Action::Note => Some(
             form.get("note")
                 .map(str::to_string)
                 .ok_or_else(|| AppError::BadRequest("A note needs some text.".into()))?,
         ),
-        "notice" => return draft_notice(&state, &session, id, &form).await,
-        "takedown" => return set_takedown(&state, &session, id, &form).await,
-        _ => {
-            return Err(AppError::NotFound(format!(
-                "There is no action `{action}`."
-            )))
-        }
     };
     let text = text.map(|t| t.chars().take(2000).collect::<String>());
     let store = state.store.clone();
     let actor = session.user.name.clone();
-    let verb = action.clone();
     let applied =
-        blocking(move || apply(&store, MatchId(id), &action, &actor, text.as_deref())).await?;
+        blocking(move || apply(&store, MatchId(id), action, &actor, text.as_deref())).await?;
     if !applied {
         let store = state.store.clone();
         let now = blocking(move || store.review_entry(MatchId(id))).await?;
-        let status = now.map_or("gone".to_string(), |e| e.entry.status);
+        let status = now.map_or("gone", |e| e.entry.status.as_str());
         return Err(AppError::Conflict(format!(
-            "Match #{id} is {status} now: someone decided it first, so your {verb} changed nothing."
+            "Match #{id} is {status} now: someone decided it first, so your {} changed nothing.",
+            action.as_str()
         )));
     }
     Ok(Redirect::to(&form.back()).into_response())
@@ -787,12 +787,16 @@ async fn bulk(
     let form = Form::parse(&body);
     form.check_csrf(&session)?;
     require_decider(&session)?;
-    let action = form.get("action").unwrap_or("").to_string();
-    if !["confirm", "dismiss", "escalate"].contains(&action.as_str()) {
-        return Err(AppError::BadRequest(format!(
-            "A bulk action is confirm, dismiss or escalate, not `{action}`."
-        )));
-    }
+    let word = form.get("action").unwrap_or("");
+    let action = word
+        .parse::<Action>()
+        .ok()
+        .filter(|a| Action::BULK.contains(a))
+        .ok_or_else(|| {
+            AppError::BadRequest(format!(
+                "A bulk action is confirm, dismiss or escalate, not `{word}`."
+            ))
+        })?;
     let ids: Vec<i64> = form
         .all("ids")
         .map(|v| {
@@ -800,13 +804,13 @@ async fn bulk(
                 .map_err(|_| AppError::BadRequest(format!("`{v}` is not a match id.")))
         })
         .collect::<Result<_>>()?;
-    let reason =
-        (action == "dismiss").then(|| form.get("reason").unwrap_or(DISMISS_REASONS[0]).to_string());
+    let reason = (action == Action::Dismiss)
+        .then(|| form.get("reason").unwrap_or(DISMISS_REASONS[0]).to_string());
     let store = state.store.clone();
     let actor = session.user.name.clone();
     blocking(move || {
         for id in ids {
-            apply(&store, MatchId(id), &action, &actor, reason.as_deref())?;
+            apply(&store, MatchId(id), action, &actor, reason.as_deref())?;
         }
         Ok(())
     })
@@ -831,7 +835,7 @@ async fn bundle(
         let Some(entry) = store.review_entry(MatchId(id))? else {
             return Ok(Err(AppError::NotFound(format!("There is no match #{id}."))));
         };
-        if entry.entry.status != "confirmed" {
+        if entry.entry.status != MatchStatus::Confirmed {
             return Ok(Err(AppError::BadRequest(format!(
                 "Match #{id} is {}; bundles are for confirmed matches.",
                 entry.entry.status

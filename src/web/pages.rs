@@ -7,7 +7,7 @@ use maud::{html, Markup, DOCTYPE};
 use crate::config::{Config, Product};
 use crate::explain::Explanation;
 use crate::extract::display_price;
-use crate::matching::score::Signals;
+use crate::status::{MatchStatus, StatusFilter};
 use crate::store::{AuditRow, QueueFilter, ReviewEntry, Role, RunRow, Session, Stage};
 
 /// Reasons offered when dismissing; the list is numbered for the keyboard.
@@ -98,8 +98,8 @@ pub fn message(title: &str, text: &str, session: Option<&Session>) -> Markup {
 /// The query string of a filter, for links that keep it.
 pub fn filter_query(filter: &QueueFilter, search: &str, page: usize) -> String {
     let mut query = url::form_urlencoded::Serializer::new(String::new());
-    if filter.status != "pending" {
-        query.append_pair("status", &filter.status);
+    if filter.status != StatusFilter::Pending {
+        query.append_pair("status", filter.status.as_str());
     }
     for (key, value) in [
         ("product", &filter.product),
@@ -158,8 +158,8 @@ pub fn queue(view: &QueueView) -> Markup {
         form.filters method="get" action="/" {
             input #search type="search" name="q" value=(view.search) placeholder="Search all listings  ( / )";
             select name="status" {
-                @for status in ["pending", "escalated", "confirmed", "dismissed", "all"] {
-                    option value=(status) selected[filter.status == status] { (status) }
+                @for status in StatusFilter::ALL {
+                    option value=(status.as_str()) selected[filter.status == status] { (status.as_str()) }
                 }
             }
             select name="product" {
@@ -293,9 +293,9 @@ fn score_class(score: f64) -> &'static str {
 /// One match: photos side by side, the why, the facts, the actions.
 pub fn match_card(config: &Config, session: &Session, entry: &ReviewEntry, back: &str) -> Markup {
     let e = &entry.entry;
-    let signals: Option<Signals> = serde_json::from_value(e.signals.clone()).ok();
+    let signals = e.signals.as_ref();
     let product = product_of(config, &e.product_id);
-    let can_decide = session.user.role.can_decide() && e.status == "pending";
+    let can_decide = session.user.role.can_decide() && e.status == MatchStatus::Pending;
     let listing_photos = entry.images.len().min(3);
     // The reference photo the image match found comes first.
     let matched = signals
@@ -315,7 +315,7 @@ pub fn match_card(config: &Config, session: &Session, entry: &ReviewEntry, back:
                 }
                 span class=(score_class(e.score)) { (format!("{:.2}", e.score)) }
                 a.title href=(format!("/match/{}", e.id)) { (e.title.as_deref().unwrap_or("(no title)")) }
-                span.status class=(e.status.as_str()) { (e.status) }
+                span.status class=(e.status.as_str()) { (e.status.as_str()) }
                 @if entry.escalated_at.is_some() {
                     span.status.escalated title=[entry.escalated_by.as_deref()] { "escalated" }
                 }
@@ -384,7 +384,7 @@ pub fn match_card(config: &Config, session: &Session, entry: &ReviewEntry, back:
                     p.note { (e.decided_by.as_deref().unwrap_or("")) ": " (note) }
                 }
             }
-            @if e.status == "confirmed" {
+            @if e.status == MatchStatus::Confirmed {
                 div.actions {
                     a.button href=(format!("/match/{}/bundle", e.id)) { "Evidence bundle (.zip)" }
                     span.muted { "Takedown: " strong { (entry.takedown.as_deref().unwrap_or("not drafted")) } }
