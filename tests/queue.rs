@@ -174,13 +174,14 @@ async fn crawl_queues_the_fakes_once_and_decisions_stick() {
     let actions: Vec<&str> = audit.iter().map(|a| a.action.as_str()).collect();
     assert_eq!(actions, ["queued", "confirmed"]);
     assert_eq!(audit[1].detail.as_deref(), Some("same photo"));
-    // The audit log refuses edits even from SQL.
-    assert!(store
-        .query_strings("UPDATE audit_log SET actor = 'x' RETURNING id")
-        .is_err());
-    assert!(store
-        .query_strings("DELETE FROM audit_log RETURNING id")
-        .is_err());
+    // The audit log refuses edits even from SQL, in another connection.
+    let db = rusqlite::Connection::open(fixture.path().join("knockoff.db")).unwrap();
+    let edit = db.execute("UPDATE audit_log SET actor = 'x'", []);
+    assert!(
+        edit.as_ref().is_err_and(|e| e.to_string().contains("append-only")),
+        "{edit:?}"
+    );
+    assert!(db.execute("DELETE FROM audit_log", []).is_err());
 }
 
 #[test]

@@ -878,10 +878,12 @@ impl Store {
     }
 
     /// Runs a read-only query and returns the first column of every row as
-    /// text; for tests that check what was written.
+    /// text; for tests that check what was written. A statement that would
+    /// write is refused.
     pub fn query_strings(&self, sql: &str) -> Result<Vec<String>> {
         let conn = self.conn();
         let mut stmt = conn.prepare(sql)?;
+        anyhow::ensure!(stmt.readonly(), "not a read-only query: {sql}");
         let rows = stmt.query_map([], |row| {
             let value: rusqlite::types::Value = row.get(0)?;
             Ok(match value {
@@ -1149,6 +1151,22 @@ mod tests {
             .query_strings("SELECT compression FROM blobs ORDER BY bytes")
             .unwrap();
         assert_eq!(kinds, ["deflate", "none"]);
+    }
+
+    #[test]
+    fn the_test_query_reads_only() {
+        let store = Store::open_in_memory().unwrap();
+        store.start_run(&["t".into()], None, &[]).unwrap();
+        assert_eq!(
+            store.query_strings("SELECT COUNT(*) FROM runs").unwrap(),
+            ["1"]
+        );
+        let write = store.query_strings("DELETE FROM runs RETURNING id");
+        assert!(write.is_err_and(|e| e.to_string().starts_with("not a read-only query")));
+        assert_eq!(
+            store.query_strings("SELECT COUNT(*) FROM runs").unwrap(),
+            ["1"]
+        );
     }
 
     /// Finishes a search page of run `run` showing `cards`; returns the
