@@ -178,7 +178,8 @@ async fn crawl_queues_the_fakes_once_and_decisions_stick() {
     let db = rusqlite::Connection::open(fixture.path().join("knockoff.db")).unwrap();
     let edit = db.execute("UPDATE audit_log SET actor = 'x'", []);
     assert!(
-        edit.as_ref().is_err_and(|e| e.to_string().contains("append-only")),
+        edit.as_ref()
+            .is_err_and(|e| e.to_string().contains("append-only")),
         "{edit:?}"
     );
     assert!(db.execute("DELETE FROM audit_log", []).is_err());

@@ -1,0 +1,717 @@
+//! Workspace configuration: `knockoff.toml`, `targets/*.toml` and
+//! `reference-images/products.toml` turned into one validated [`Config`].
+//!
+//! The model lives here; `load` reads the files into it, walking each with
+//! `reader::TableReader`, which knows the expected keys, so one pass reports every problem at once — wrong type,
+//! out-of-range value, unparsable selector, missing image, unknown key (with a
+//! suggestion for a misspelling) — instead of stopping at the first as serde
+//! would. Everything downstream takes a resolved `&Config`.
+
+use std::collections::BTreeSet;
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::time::Duration;
+
+use url::Url;
+
+/// Everything a workspace configures, validated.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The workspace folder all relative paths resolve against.
+    pub workspace: PathBuf,
+    /// Global settings from `knockoff.toml` (defaults when the file is absent).
+    pub settings: Settings,
+    /// One entry per `targets/*.toml`, sorted by name.
+    pub targets: Vec<Target>,
+    /// The brand and its protected products.
+    pub catalog: Catalog,
+}
+
+/// `knockoff.toml`.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub crawl: CrawlSettings,
+    /// `[matching]` queue rules: `threshold`, `official_photo`,
+    /// `photo_strength`, `price_floor`, `used_price_floor`,
+    /// `counterfeit_vocabulary`.
+    pub policy: crate::matching::policy::QueuePolicy,
+    /// `[matching.weights]`: the infringement logistic's weights.
+    pub weights: crate::matching::score::Weights,
+    /// `[matching] used_words` and `new_words`: condition words.
+    pub used_words: Vec<String>,
+    pub new_words: Vec<String>,
+    /// `[matching] counterfeit_words`: phrases sellers of fakes use.
+    pub counterfeit_words: Vec<String>,
+    /// `[matching] accessory_phrases`: phrasing of accessories ("case for");
+    /// "…" stands for a few words.
+    pub accessory_phrases: Vec<String>,
+    /// `[matching.fx]` over the built-in table: US dollars per unit of a currency.
+    pub fx: std::collections::BTreeMap<String, f64>,
+    /// `[schedule] crawl`: cron expression run by `knockoff serve`.
+    pub schedule_crawl: Option<String>,
+    /// `[schedule] timezone`.
+    pub schedule_timezone: String,
+    /// `[server] bind`.
+    pub server_bind: SocketAddr,
+    /// `[server] trusted_proxies`: reverse proxies whose X-Forwarded-For
+    /// names the client (for the sign-in limits and the audit log).
+    pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// `[notify] webhook_url`: Slack-compatible JSON after each scheduled run.
+    pub notify_webhook: Option<url::Url>,
+    /// `[evidence] screenshot`: render each new or changed listing page.
+    pub evidence_screenshot: bool,
+    /// `[evidence] chromium`: the browser that renders them.
+    pub evidence_chromium: PathBuf,
+}
+
+/// `[crawl]` in `knockoff.toml`: politeness defaults and the hostile-input limits.
+#[derive(Debug, Clone)]
+pub struct CrawlSettings {
+    /// Sent on every request; its product token is the robots.txt agent.
+    pub user_agent: String,
+    /// Rate for hosts no target names (image CDNs).
+    pub default_requests_per_second: f64,
+    /// Requests in flight for hosts no target names.
+    pub default_concurrency: u32,
+    /// Largest page body kept; larger bodies are cut off and recorded as an error.
+    pub max_page_bytes: u64,
+    /// Largest image body kept.
+    pub max_image_bytes: u64,
+    /// Largest decoded image, in pixels; checked from the header before decoding.
+    pub max_image_pixels: u64,
+    /// Images fetched per listing, in page order.
+    pub max_images_per_listing: u32,
+    /// Redirect hops followed before giving up.
+    pub max_redirects: u32,
+    /// Attempts per URL, retries included.
+    pub max_attempts: u32,
+    /// TCP connect timeout.
+    pub connect_timeout: Duration,
+    /// Whole-request timeout, body included.
+    pub request_timeout: Duration,
+    /// A Retry-After longer than this defers the host's remaining items to the next run.
+    pub max_wait: Duration,
+    /// A robots.txt Crawl-delay above this is capped: a site asking for an
+    /// hour between requests gets one request a minute by default.
+    pub max_crawl_delay: Duration,
+}
+
+/// One marketplace site, from `targets/NAME.toml`.
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub name: String,
+    /// The file it came from, for messages.
+    pub file: PathBuf,
+    pub base_url: Url,
+    /// Other origins of the site in loopback/private address space (its
+    /// image server on the same network, say): `private_origins`. Such
+    /// space is reachable only at a target's exact origins.
+    pub private_origins: Vec<Url>,
+    pub rate: Rate,
+    pub search: Option<Search>,
+    pub results: Option<ResultSelectors>,
+    pub item: ItemSelectors,
+    /// `[crawl]` of a target: which item pages a crawl fetches.
+    pub stages: Stages,
+    /// `kind`: HTML pages (the default) or a marketplace's API.
+    pub kind: TargetKind,
+    /// `render = "chromium"`: pages are rendered by headless Chromium (the
+    /// `[evidence] chromium` browser) before they are read.
+    pub render: bool,
+}
+
+/// A parsed `[schedule]`.
+#[derive(Debug, Clone)]
+pub struct Schedule {
+    cron: cron::Schedule,
+    timezone: chrono_tz::Tz,
+}
+
+impl Schedule {
+    /// Parses a cron expression — five fields (minute hour day month
+    /// weekday) as crontab has them, or six with seconds first — and an
+    /// IANA time zone name. The error names the key at fault.
+    pub fn parse(expression: &str, timezone: &str) -> Result<Schedule, ScheduleError> {
+        let fields = expression.split_whitespace().count();
+        let full = match fields {
+            5 => format!("0 {expression}"),
+            6 | 7 => expression.to_string(),
+            _ => {
+                return Err(ScheduleError::Crawl(format!(
+                    "`{expression}` is not a cron expression: it needs five fields \
+                     (minute hour day month weekday), such as \"0 2 * * *\""
+                )))
+            }
+        };
+        let cron = cron::Schedule::from_str(&full).map_err(|e| {
+            ScheduleError::Crawl(format!(
+                "`{expression}` is not a valid cron expression ({e})"
+            ))
+        })?;
+        let timezone = chrono_tz::Tz::from_str(timezone).map_err(|_| {
+            ScheduleError::Timezone(format!(
+                "`{timezone}` is not a time zone name such as UTC or Europe/Paris"
+            ))
+        })?;
+        Ok(Schedule { cron, timezone })
+    }
+
+    /// The first time after `after` the schedule fires.
+    pub fn next_after(
+        &self,
+        after: chrono::DateTime<chrono::Utc>,
+    ) -> Option<chrono::DateTime<chrono::Utc>> {
+        self.cron
+            .after(&after.with_timezone(&self.timezone))
+            .next()
+            .map(|t| t.with_timezone(&chrono::Utc))
+    }
+}
+
+/// What is wrong with a `[schedule]`, by key.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ScheduleError {
+    /// `crawl`: not a cron expression.
+    #[error("{0}")]
+    Crawl(String),
+    /// `timezone`: not an IANA time zone name.
+    #[error("{0}")]
+    Timezone(String),
+}
+
+impl ScheduleError {
+    /// The `[schedule]` key at fault.
+    pub fn key(&self) -> &'static str {
+        match self {
+            ScheduleError::Crawl(_) => "crawl",
+            ScheduleError::Timezone(_) => "timezone",
+        }
+    }
+}
+
+/// Where the eBay Browse API lives (`base_url` of an `ebay-browse` target
+/// that names none).
+pub const EBAY_API: &str = "https://api.ebay.com";
+
+/// How a target's listings are read.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TargetKind {
+    /// Search and listing pages, read with selectors and structured data.
+    Html,
+    /// `kind = "ebay-browse"`: the eBay Browse API (item summaries as
+    /// search cards, getItem as the item page, search by image).
+    EbayBrowse(EbayBrowse),
+}
+
+/// `[ebay]` of an `ebay-browse` target.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EbayBrowse {
+    /// `marketplace`: the X-EBAY-C-MARKETPLACE-ID sent (EBAY_US, EBAY_DE…).
+    pub marketplace: String,
+    /// `image_search`: also search by each reference photo.
+    pub image_search: bool,
+    /// `limit`: item summaries per page (1–200).
+    pub limit: u32,
+}
+
+impl Target {
+    /// Whether search cards are stored and judged before item pages (the
+    /// target names what a card shows, a title at least).
+    pub fn two_stage(&self) -> bool {
+        matches!(self.kind, TargetKind::EbayBrowse(_))
+            || self
+                .results
+                .as_ref()
+                .is_some_and(|r| r.card.title.is_some())
+    }
+}
+
+/// `[crawl]` of a target. When `[results]` names a card `title`, every
+/// card is stored as a listing and judged from what it shows; its item
+/// page (and full-size photos) is fetched only as `item_pages` says.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Stages {
+    /// `prefilter`: the card score at or above which the item page is
+    /// fetched (a card any queue rule queues is fetched too).
+    pub prefilter: f64,
+    /// `item_pages = "all"` fetches every new or changed card's item page.
+    pub item_pages: ItemPages,
+}
+
+impl Default for Stages {
+    fn default() -> Self {
+        Stages {
+            prefilter: 0.2,
+            item_pages: ItemPages::Candidates,
+        }
+    }
+}
+
+/// Which cards' item pages a two-stage crawl fetches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ItemPages {
+    /// Only the cards the judge scores at or above `prefilter`.
+    Candidates,
+    /// Every new or changed card.
+    All,
+}
+
+/// `[rate]` of a target: a hard ceiling per host.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rate {
+    pub requests_per_second: f64,
+    pub burst: u32,
+    pub concurrency: u32,
+    pub respect_robots: bool,
+}
+
+/// `[search]` of a target.
+#[derive(Debug, Clone)]
+pub struct Search {
+    /// Template with `{query}` and `{page}`, relative to `base_url` or absolute.
+    pub url: String,
+    pub queries: Vec<String>,
+    pub max_pages: u32,
+}
+
+/// `[results]`: how to find listing links on a search results page, and
+/// what each card says of its listing (selectors relative to the card).
+#[derive(Debug, Clone)]
+pub struct ResultSelectors {
+    pub item: Selector,
+    pub link: Selector,
+    pub next_page: Option<Selector>,
+    pub card: CardSelectors,
+}
+
+/// `[results]` card fields, each relative to one card.
+#[derive(Debug, Clone, Default)]
+pub struct CardSelectors {
+    pub title: Option<Selector>,
+    pub price: Option<Selector>,
+    pub currency: Option<Selector>,
+    pub seller: Option<Selector>,
+    pub image: Option<Selector>,
+    /// `[results] site_currency`: what a card's price is in when it does
+    /// not say, or says only "$" or "¥".
+    pub site_currency: Option<String>,
+}
+
+/// `[item]`: where each listing field lives on a listing page. Missing ones
+/// fall back to structured data.
+#[derive(Debug, Clone, Default)]
+pub struct ItemSelectors {
+    pub title: Option<Selector>,
+    pub price: Option<Selector>,
+    pub currency: Option<Selector>,
+    pub seller: Option<Selector>,
+    pub description: Option<Selector>,
+    pub images: Option<Selector>,
+    /// `[item] removed`: matches on a page that says the listing is no
+    /// longer available (for `crawl --recheck`).
+    pub removed: Option<Selector>,
+}
+
+/// A CSS selector optionally followed by `@attribute`, or data embedded in
+/// a script (`script:NAME@JSONPATH`), or several such alternatives
+/// separated by `||`: the first alternative that finds a value wins
+/// (marketplaces change their markup; a preset lists the old and the new).
+#[derive(Clone)]
+pub struct Selector {
+    alternatives: Vec<Alternative>,
+    source: String,
+}
+
+/// One alternative of a [`Selector`].
+#[derive(Clone)]
+pub enum Alternative {
+    /// Elements, and the attribute to read (their text when `None`).
+    Css(scraper::Selector, Option<String>),
+    /// A script's data: the one whose id is `name` (`__NEXT_DATA__`, a
+    /// JSON island) or that assigns `name` (`window.runParams = {…}`),
+    /// queried with a JSONPath (RFC 9535).
+    Script {
+        name: String,
+        path: serde_json_path::JsonPath,
+    },
+    /// `json:PATH`: within a search card that is a node of script data
+    /// (`[results] item = "script:…@…[*]"`), a JSONPath from that node.
+    Json(serde_json_path::JsonPath),
+}
+
+impl fmt::Debug for Selector {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Selector({:?})", self.source)
+    }
+}
+
+impl Selector {
+    /// Parses `css`, `css@attr`, `script:NAME@PATH` or alternatives joined
+    /// by `||`; the error says what is wrong in one phrase.
+    pub fn parse(source: &str) -> Result<Selector, String> {
+        let source = source.trim();
+        let alternatives = source
+            .split("||")
+            .map(parse_alternative)
+            .collect::<Result<Vec<_>, String>>()?;
+        Ok(Selector {
+            alternatives,
+            source: source.to_string(),
+        })
+    }
+
+    /// The alternatives, in order. `extract` evaluates them.
+    pub fn alternatives(&self) -> &[Alternative] {
+        &self.alternatives
+    }
+
+    /// The selector as written in the config.
+    pub fn as_str(&self) -> &str {
+        &self.source
+    }
+}
+
+/// A JSONPath, `$.` optional.
+fn json_path(path: &str) -> Result<serde_json_path::JsonPath, String> {
+    let path = path.trim();
+    let path = if path.starts_with('$') {
+        path.to_string()
+    } else {
+        format!("$.{path}")
+    };
+    serde_json_path::JsonPath::parse(&path).map_err(|_| format!("`{path}` is not a valid JSONPath"))
+}
+
+fn parse_alternative(source: &str) -> Result<Alternative, String> {
+    let source = source.trim();
+    if let Some(path) = source.strip_prefix("json:") {
+        return json_path(path).map(Alternative::Json);
+    }
+    if let Some(script) = source.strip_prefix("script:") {
+        let (name, path) = script.split_once('@').ok_or_else(|| {
+            format!("`{source}` needs a path after `@`, such as `script:runParams@$.data.title`")
+        })?;
+        let name = name.trim();
+        if name.is_empty()
+            || !name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "_$.-".contains(c))
+        {
+            return Err(format!("`{name}` is not a script id or variable name"));
+        }
+        return Ok(Alternative::Script {
+            name: name.to_string(),
+            path: json_path(path)?,
+        });
+    }
+    let (css, attr) = match source.rfind('@') {
+        Some(at) => {
+            let attr = &source[at + 1..];
+            let valid = !attr.is_empty()
+                && attr
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_:.".contains(c));
+            if !valid {
+                return Err(format!(
+                    "`@` must be followed by an attribute name such as `@href`, found `@{attr}`"
+                ));
+            }
+            (&source[..at], Some(attr.to_ascii_lowercase()))
+        }
+        None => (source, None),
+    };
+    if css.trim().is_empty() {
+        return Err("a CSS selector (before `@`, between `||`) is empty".to_string());
+    }
+    // scraper's error text spans several lines; the position is not useful here.
+    let parsed = scraper::Selector::parse(css)
+        .map_err(|_| format!("`{css}` is not a valid CSS selector"))?;
+    Ok(Alternative::Css(parsed, attr))
+}
+
+/// `reference-images/products.toml`.
+#[derive(Debug, Clone, Default)]
+pub struct Catalog {
+    pub brand: Brand,
+    pub products: Vec<Product>,
+}
+
+/// `[brand]`.
+#[derive(Debug, Clone, Default)]
+pub struct Brand {
+    pub name: String,
+    pub authorized_sellers: Vec<String>,
+    pub rights_owner: String,
+    pub registrations: Vec<String>,
+    /// `[brand] contact`: who signs takedown notices.
+    pub contact: String,
+    /// `[brand] email`: where marketplaces answer.
+    pub email: String,
+    /// `[brand] address`: postal address, for DMCA notices.
+    pub address: String,
+}
+
+/// One protected product.
+#[derive(Debug, Clone)]
+pub struct Product {
+    pub id: String,
+    pub name: String,
+    pub keywords: Vec<String>,
+    pub search_queries: Vec<String>,
+    pub msrp: Option<f64>,
+    pub currency: Option<String>,
+    /// Paths relative to `reference-images/`.
+    pub images: Vec<PathBuf>,
+}
+
+impl Config {
+    /// Every search query for `target`: its own `queries`, then every
+    /// product's `search_queries`, without repeats.
+    pub fn queries_for(&self, target: &Target) -> Vec<String> {
+        let mut seen = BTreeSet::new();
+        let own = target.search.iter().flat_map(|s| s.queries.iter());
+        let products = self
+            .catalog
+            .products
+            .iter()
+            .flat_map(|p| p.search_queries.iter());
+        own.chain(products)
+            .filter(|q| seen.insert(q.trim().to_lowercase()))
+            .cloned()
+            .collect()
+    }
+
+    /// The target called `name`.
+    pub fn target(&self, name: &str) -> Option<&Target> {
+        self.targets.iter().find(|t| t.name == name)
+    }
+
+    /// Path of the SQLite store.
+    pub fn db_path(&self) -> PathBuf {
+        self.workspace.join("knockoff.db")
+    }
+
+    /// Folder of the reference images.
+    pub fn reference_dir(&self) -> PathBuf {
+        self.workspace.join("reference-images")
+    }
+}
+
+/// One configuration problem: which file, which key, what is wrong.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Problem {
+    pub file: PathBuf,
+    /// Dotted key path, such as `rate.requests_per_second`; empty for the whole file.
+    pub key: String,
+    pub message: String,
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.key.is_empty() {
+            write!(f, "{}: {}", self.file.display(), self.message)
+        } else {
+            write!(f, "{}: {}: {}", self.file.display(), self.key, self.message)
+        }
+    }
+}
+
+/// Every problem found in a workspace's configuration.
+#[derive(Debug, Clone)]
+pub struct ConfigErrors(pub Vec<Problem>);
+
+impl fmt::Display for ConfigErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, problem) in self.0.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "{problem}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ConfigErrors {}
+
+/// Loads and validates the whole workspace; every problem is reported at once.
+mod load;
+mod reader;
+
+pub use load::{load, preset_target};
+
+/// A workspace in a temporary folder with one target `t` (its file's
+/// text) and a brand without products, loaded: for unit tests.
+#[cfg(test)]
+pub(crate) fn with_target(target: &str) -> (tempfile::TempDir, Config) {
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let write = |rel: &str, text: &str| {
+        let path = dir.path().join(rel);
+        std::fs::create_dir_all(path.parent().expect("a parent folder")).expect("a folder");
+        std::fs::write(path, text).expect("a written file");
+    };
+    write("targets/t.toml", target);
+    write(
+        "reference-images/products.toml",
+        "[brand]\nname = \"Orvane\"\n",
+    );
+    let config = load(dir.path()).expect("a valid workspace");
+    (dir, config)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::load::load_settings;
+    use super::*;
+    use std::cell::RefCell;
+
+    #[test]
+    fn five_field_crontab_in_a_time_zone_and_errors_by_key() {
+        use chrono::{TimeZone, Utc};
+        let schedule = Schedule::parse("0 2 * * *", "Europe/Paris").unwrap();
+        let after = Utc.with_ymd_and_hms(2026, 11, 23, 12, 0, 0).unwrap();
+        // 02:00 in Paris in November is 01:00 UTC.
+        assert_eq!(
+            schedule.next_after(after),
+            Some(Utc.with_ymd_and_hms(2026, 11, 24, 1, 0, 0).unwrap())
+        );
+        let error = |crawl: &str, timezone: &str| {
+            let e = Schedule::parse(crawl, timezone).unwrap_err();
+            (e.key(), e.to_string())
+        };
+        let (key, text) = error("0 2 * *", "UTC");
+        assert_eq!(key, "crawl");
+        assert!(text.contains("five fields"), "{text}");
+        let (key, text) = error("0 25 * * *", "UTC");
+        assert_eq!(key, "crawl");
+        assert!(text.contains("not a valid cron"), "{text}");
+        let (key, text) = error("0 2 * * *", "Mars/Olympus");
+        assert_eq!(key, "timezone");
+        assert!(text.contains("Mars/Olympus"), "{text}");
+    }
+
+    fn settings_of(toml: &str) -> (Settings, Vec<Problem>) {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("knockoff.toml"), toml).unwrap();
+        let problems = RefCell::new(Vec::new());
+        let settings = load_settings(dir.path(), &problems);
+        (settings, problems.into_inner())
+    }
+
+    #[test]
+    fn matching_settings_override_the_defaults() {
+        let (settings, problems) = settings_of(
+            "[matching]\nthreshold = 0.7\ncounterfeit_words = [\"fake\"]\n\
+             accessory_phrases = [\"sleeve for\"]\n[matching.fx]\nCHF = 1.13\nEUR = 1.2\n",
+        );
+        assert!(problems.is_empty(), "{problems:?}");
+        assert_eq!(settings.policy.threshold, 0.7);
+        assert_eq!(settings.counterfeit_words, ["fake"]);
+        assert_eq!(settings.accessory_phrases, ["sleeve for"]);
+        assert_eq!(settings.fx["CHF"], 1.13);
+        assert_eq!(settings.fx["EUR"], 1.2);
+        // The built-in table still answers for the rest.
+        assert_eq!(settings.fx["USD"], 1.0);
+        let (defaults, _) = settings_of("");
+        assert_eq!(defaults.policy.threshold, 0.5);
+        assert!(defaults.counterfeit_words.iter().any(|w| w == "replica"));
+    }
+
+    #[test]
+    fn queue_rules_and_condition_words_are_settings() {
+        let (settings, problems) = settings_of(
+            "[matching]\nofficial_photo = false\nphoto_strength = 0.9\nprice_floor = 0.4\n\
+             used_price_floor = 0.3\ncounterfeit_vocabulary = false\nused_words = [\"gebraucht\"]\n\
+             new_words = [\"neu\"]\n",
+        );
+        assert!(problems.is_empty(), "{problems:?}");
+        let expected = crate::matching::policy::QueuePolicy {
+            threshold: 0.5,
+            official_photo: false,
+            photo_strength: 0.9,
+            price_floor: 0.4,
+            used_price_floor: 0.3,
+            counterfeit_vocabulary: false,
+        };
+        assert_eq!(settings.policy, expected);
+        assert_eq!(settings.used_words, ["gebraucht"]);
+        assert_eq!(settings.new_words, ["neu"]);
+        let (_, problems) =
+            settings_of("[matching]\nprice_floor = 1.5\nofficial_photo = \"yes\"\n");
+        assert_eq!(problems.len(), 2, "{problems:?}");
+        let (tuned, problems) =
+            settings_of("[matching.weights]\ndiscount = 1.25\naccessory = -2\n");
+        assert!(problems.is_empty(), "{problems:?}");
+        assert_eq!(
+            (tuned.weights.discount, tuned.weights.accessory),
+            (1.25, -2.0)
+        );
+        assert_eq!(
+            tuned.weights.bias,
+            crate::matching::score::Weights::default().bias
+        );
+        let (_, problems) = settings_of("[matching.weights]\ndiscont = 1\n");
+        assert!(
+            problems[0].to_string().contains("did you mean `discount`"),
+            "{problems:?}"
+        );
+    }
+
+    #[test]
+    fn bad_fx_entries_are_named() {
+        let (_, problems) = settings_of("[matching.fx]\neuro = 1.1\nGBP = -2\n");
+        let lines: Vec<String> = problems.iter().map(|p| p.to_string()).collect();
+        assert_eq!(lines.len(), 2, "{lines:?}");
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.contains("euro") && l.contains("ISO 4217")),
+            "{lines:?}"
+        );
+        assert!(lines.iter().any(|l| l.contains("GBP")), "{lines:?}");
+    }
+
+    #[test]
+    fn selector_with_and_without_attribute_and_alternatives() {
+        let attrs = |source: &str| -> Vec<Option<String>> {
+            let s = Selector::parse(source).unwrap();
+            s.alternatives()
+                .iter()
+                .map(|a| match a {
+                    Alternative::Css(_, attr) => attr.clone(),
+                    Alternative::Script { name, .. } => Some(format!("script {name}")),
+                    Alternative::Json(_) => Some("json".into()),
+                })
+                .collect()
+        };
+        assert_eq!(
+            attrs("div.gallery img@data-src"),
+            [Some("data-src".to_string())]
+        );
+        assert_eq!(attrs("h1.title"), [None]);
+        assert_eq!(
+            attrs("img@data-src || img.main@SRC || h1"),
+            [Some("data-src".into()), Some("src".into()), None]
+        );
+        assert!(Selector::parse("h1 || ").unwrap_err().contains("empty"));
+        assert_eq!(
+            attrs("script:runParams@data.titleModule.subject || h1"),
+            [Some("script runParams".into()), None]
+        );
+        assert!(Selector::parse("script:runParams")
+            .unwrap_err()
+            .contains("needs a path"));
+        assert!(Selector::parse("script:x@$.a[")
+            .unwrap_err()
+            .contains("not a valid JSONPath"));
+        assert!(Selector::parse("a.next@")
+            .unwrap_err()
+            .contains("attribute name"));
+        assert!(Selector::parse("div[[")
+            .unwrap_err()
+            .contains("not a valid CSS selector"));
+        assert!(Selector::parse("@href").unwrap_err().contains("empty"));
+    }
+}
