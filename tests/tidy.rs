@@ -193,3 +193,28 @@ fn the_judging_logic_does_no_io() {
     }
     assert!(found.is_empty(), "{found:#?}");
 }
+
+/// README's settings reference is what `config::keys` declares; run with
+/// `KNOCKOFF_BLESS=1` to rewrite it after changing a key.
+#[test]
+fn the_readme_settings_reference_is_generated_from_the_keys() {
+    const BEGIN: &str =
+        "<!-- settings: generated from src/config/keys.rs; KNOCKOFF_BLESS=1 cargo test updates it -->\n";
+    const END: &str = "<!-- settings: end -->";
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md");
+    let readme = std::fs::read_to_string(&path).unwrap();
+    let start = readme.find(BEGIN).expect("README has the settings markers") + BEGIN.len();
+    let end = readme.find(END).expect("README has the end marker");
+    let wanted = knockoff::config::keys::reference();
+    if readme[start..end] == wanted {
+        return;
+    }
+    if std::env::var_os("KNOCKOFF_BLESS").is_some() {
+        let updated = format!("{}{wanted}{}", &readme[..start], &readme[end..]);
+        std::fs::write(&path, updated).unwrap();
+        return;
+    }
+    panic!(
+        "README.md's settings reference is stale: run `KNOCKOFF_BLESS=1 cargo test --test integration readme`"
+    );
+}

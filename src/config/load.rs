@@ -5,10 +5,10 @@
 use std::cell::RefCell;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use url::Url;
 
+use super::keys::{self, MAX_RATE, MIN_RATE};
 use super::reader::{push, TableReader};
 use super::*;
 
@@ -64,11 +64,6 @@ fn read_toml(path: &Path, shown: &Path, problems: &RefCell<Vec<Problem>>) -> Opt
     }
 }
 
-/// Slowest rate a target may ask for: one request every 1,000 s.
-const MIN_RATE: f64 = 0.001;
-/// Fastest: far beyond anything polite, but a finite spacing.
-const MAX_RATE: f64 = 1000.0;
-
 pub(super) fn load_settings(workspace: &Path, problems: &RefCell<Vec<Problem>>) -> Settings {
     let path = workspace.join("knockoff.toml");
     let shown = display_path(workspace, "knockoff.toml");
@@ -79,81 +74,50 @@ pub(super) fn load_settings(workspace: &Path, problems: &RefCell<Vec<Problem>>) 
     };
     let mut root = TableReader::new(&table, &shown, "", problems);
 
-    let mut crawl_table = root.table("crawl");
+    let mut crawl_table = root.table(keys::USER_AGENT.table);
     let user_agent = crawl_table
-        .string("user_agent")
+        .string(keys::USER_AGENT.name)
         .unwrap_or_else(|| format!("knockoff/{}", env!("CARGO_PKG_VERSION")));
     let crawl = CrawlSettings {
         user_agent,
-        default_requests_per_second: crawl_table
-            .f64_in("default_requests_per_second", MIN_RATE, MAX_RATE)
-            .unwrap_or(2.0),
-        default_concurrency: crawl_table.count("default_concurrency", 1, 64).unwrap_or(2),
-        max_page_bytes: crawl_table
-            .count("max_page_bytes", 1024, u32::MAX)
-            .unwrap_or(5 << 20) as u64,
-        max_image_bytes: crawl_table
-            .count("max_image_bytes", 1024, u32::MAX)
-            .unwrap_or(10 << 20) as u64,
-        max_image_pixels: crawl_table
-            .count("max_image_pixels", 1, u32::MAX)
-            .unwrap_or(40_000_000) as u64,
-        max_images_per_listing: crawl_table
-            .count("max_images_per_listing", 0, 100)
-            .unwrap_or(12),
-        max_redirects: crawl_table.count("max_redirects", 0, 20).unwrap_or(5),
-        max_attempts: crawl_table.count("max_attempts", 1, 10).unwrap_or(4),
-        connect_timeout: crawl_table
-            .seconds("connect_timeout_secs", 0.1, 600.0)
-            .unwrap_or(Duration::from_secs(10)),
-        request_timeout: crawl_table
-            .seconds("request_timeout_secs", 0.1, 3600.0)
-            .unwrap_or(Duration::from_secs(30)),
-        max_wait: crawl_table
-            .seconds("max_wait_secs", 0.0, 86_400.0)
-            .unwrap_or(Duration::from_secs(120)),
-        max_crawl_delay: crawl_table
-            .seconds("max_crawl_delay_secs", 0.0, 3600.0)
-            .unwrap_or(Duration::from_secs(60)),
+        default_requests_per_second: crawl_table.setting(&keys::DEFAULT_REQUESTS_PER_SECOND),
+        default_concurrency: crawl_table.setting_count(&keys::DEFAULT_CONCURRENCY),
+        max_page_bytes: crawl_table.setting_count(&keys::MAX_PAGE_BYTES).into(),
+        max_image_bytes: crawl_table.setting_count(&keys::MAX_IMAGE_BYTES).into(),
+        max_image_pixels: crawl_table.setting_count(&keys::MAX_IMAGE_PIXELS).into(),
+        max_images_per_listing: crawl_table.setting_count(&keys::MAX_IMAGES_PER_LISTING),
+        max_redirects: crawl_table.setting_count(&keys::MAX_REDIRECTS),
+        max_attempts: crawl_table.setting_count(&keys::MAX_ATTEMPTS),
+        connect_timeout: crawl_table.setting_seconds(&keys::CONNECT_TIMEOUT_SECS),
+        request_timeout: crawl_table.setting_seconds(&keys::REQUEST_TIMEOUT_SECS),
+        max_wait: crawl_table.setting_seconds(&keys::MAX_WAIT_SECS),
+        max_crawl_delay: crawl_table.setting_seconds(&keys::MAX_CRAWL_DELAY_SECS),
     };
     crawl_table.finish();
 
-    let mut matching = root.table("matching");
-    let defaults = crate::matching::policy::QueuePolicy::default();
+    let mut matching = root.table(keys::THRESHOLD.table);
     let policy = crate::matching::policy::QueuePolicy {
-        threshold: matching
-            .f64_in("threshold", 0.0, 1.0)
-            .unwrap_or(defaults.threshold),
-        official_photo: matching
-            .boolean("official_photo")
-            .unwrap_or(defaults.official_photo),
-        photo_strength: matching
-            .f64_in("photo_strength", 0.0, 1.0)
-            .unwrap_or(defaults.photo_strength),
-        price_floor: matching
-            .f64_in("price_floor", 0.0, 1.0)
-            .unwrap_or(defaults.price_floor),
-        used_price_floor: matching
-            .f64_in("used_price_floor", 0.0, 1.0)
-            .unwrap_or(defaults.used_price_floor),
-        counterfeit_vocabulary: matching
-            .boolean("counterfeit_vocabulary")
-            .unwrap_or(defaults.counterfeit_vocabulary),
+        threshold: matching.setting(&keys::THRESHOLD),
+        official_photo: matching.setting_flag(&keys::OFFICIAL_PHOTO),
+        photo_strength: matching.setting(&keys::PHOTO_STRENGTH),
+        price_floor: matching.setting(&keys::PRICE_FLOOR),
+        used_price_floor: matching.setting(&keys::USED_PRICE_FLOOR),
+        counterfeit_vocabulary: matching.setting_flag(&keys::COUNTERFEIT_VOCABULARY),
     };
     let owned = |list: &[&str]| list.iter().map(|w| w.to_string()).collect();
     let used_words = matching
-        .string_list("used_words")
+        .string_list(keys::USED_WORDS.name)
         .unwrap_or_else(|| owned(&crate::matching::signals::DEFAULT_USED_WORDS));
     let new_words = matching
-        .string_list("new_words")
+        .string_list(keys::NEW_WORDS.name)
         .unwrap_or_else(|| owned(&crate::matching::signals::DEFAULT_NEW_WORDS));
     let counterfeit_words = matching
-        .string_list("counterfeit_words")
+        .string_list(keys::COUNTERFEIT_WORDS.name)
         .unwrap_or_else(|| owned(&crate::matching::signals::DEFAULT_COUNTERFEIT_WORDS));
     let accessory_phrases = matching
-        .string_list("accessory_phrases")
+        .string_list(keys::ACCESSORY_PHRASES.name)
         .unwrap_or_else(|| owned(&crate::matching::signals::DEFAULT_ACCESSORY_PHRASES));
-    let mut weights_table = matching.table("weights");
+    let mut weights_table = matching.table(keys::WEIGHTS.name);
     let mut weights = crate::matching::score::Weights::default().to_array();
     for (weight, name) in weights.iter_mut().zip(crate::matching::score::WEIGHT_NAMES) {
         if let Some(value) = weights_table.f64_in(name, -50.0, 50.0) {
@@ -163,7 +127,7 @@ pub(super) fn load_settings(workspace: &Path, problems: &RefCell<Vec<Problem>>) 
     weights_table.finish();
     let weights = crate::matching::score::Weights::from_array(weights);
     let mut fx = crate::matching::signals::default_fx();
-    let mut fx_table = matching.table("fx");
+    let mut fx_table = matching.table(keys::FX.name);
     for (code, rate) in fx_table.positive_numbers() {
         if code.len() != 3 || !code.chars().all(|c| c.is_ascii_uppercase()) {
             fx_table.problem(
@@ -176,9 +140,11 @@ pub(super) fn load_settings(workspace: &Path, problems: &RefCell<Vec<Problem>>) 
     }
     matching.finish();
 
-    let mut schedule = root.table("schedule");
-    let schedule_crawl = schedule.string("crawl");
-    let schedule_timezone = schedule.string("timezone").unwrap_or_else(|| "UTC".into());
+    let mut schedule = root.table(keys::SCHEDULE_CRAWL.table);
+    let schedule_crawl = schedule.string(keys::SCHEDULE_CRAWL.name);
+    let schedule_timezone = schedule
+        .string(keys::SCHEDULE_TIMEZONE.name)
+        .unwrap_or_else(|| "UTC".into());
     if let Some(expression) = &schedule_crawl {
         if let Err(problem) = Schedule::parse(expression, &schedule_timezone) {
             schedule.problem(problem.key(), problem.to_string());
@@ -186,34 +152,34 @@ pub(super) fn load_settings(workspace: &Path, problems: &RefCell<Vec<Problem>>) 
     }
     schedule.finish();
 
-    let mut evidence = root.table("evidence");
-    let evidence_screenshot = evidence.boolean("screenshot").unwrap_or(false);
+    let mut evidence = root.table(keys::SCREENSHOT.table);
+    let evidence_screenshot = evidence.setting_flag(&keys::SCREENSHOT);
     let evidence_chromium = evidence
-        .string("chromium")
+        .string(keys::CHROMIUM.name)
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from("/usr/bin/chromium"));
     evidence.finish();
 
-    let mut notify = root.table("notify");
+    let mut notify = root.table(keys::WEBHOOK_URL.table);
     let notify_webhook = notify.parsed::<url::Url>(
-        "webhook_url",
+        keys::WEBHOOK_URL.name,
         "a URL such as https://hooks.slack.com/services/…",
     );
     notify.finish();
 
-    let mut server = root.table("server");
+    let mut server = root.table(keys::BIND.table);
     let server_bind = server
-        .parsed::<SocketAddr>("bind", "an address such as 127.0.0.1:7878")
+        .parsed::<SocketAddr>(keys::BIND.name, "an address such as 127.0.0.1:7878")
         .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 7878)));
     let trusted_proxies = server
-        .string_list("trusted_proxies")
+        .string_list(keys::TRUSTED_PROXIES.name)
         .unwrap_or_default()
         .into_iter()
         .filter_map(|raw| match raw.parse::<std::net::IpAddr>() {
             Ok(ip) => Some(ip),
             Err(_) => {
                 server.problem(
-                    "trusted_proxies",
+                    keys::TRUSTED_PROXIES.name,
                     format!("`{raw}` is not an IP address such as 127.0.0.1"),
                 );
                 None

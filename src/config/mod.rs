@@ -537,6 +537,7 @@ impl fmt::Display for ConfigErrors {
 impl std::error::Error for ConfigErrors {}
 
 /// Loads and validates the whole workspace; every problem is reported at once.
+pub mod keys;
 mod load;
 mod reader;
 
@@ -598,6 +599,41 @@ mod tests {
         let problems = RefCell::new(Vec::new());
         let settings = load_settings(dir.path(), &problems);
         (settings, problems.into_inner())
+    }
+
+    /// `check`'s "unknown key; expected one of …" lists, per table, the
+    /// names `keys::SETTINGS` declares: the loader reads nothing undeclared
+    /// and every declared setting is read.
+    #[test]
+    fn check_lists_exactly_the_declared_settings() {
+        for table in keys::tables() {
+            let (_, problems) = settings_of(&format!("[{table}]\nzzzz_unheard_of = 1\n"));
+            let [problem] = problems.as_slice() else {
+                panic!("{table}: {problems:?}");
+            };
+            let listed = problem
+                .message
+                .split("expected one of ")
+                .nth(1)
+                .unwrap_or_else(|| panic!("{table}: {}", problem.message));
+            let mut listed: Vec<&str> = listed.split(", ").collect();
+            let mut declared: Vec<&str> = keys::SETTINGS
+                .iter()
+                .filter(|k| k.table == table)
+                .map(|k| k.name)
+                .collect();
+            listed.sort();
+            declared.sort();
+            assert_eq!(listed, declared, "[{table}]");
+        }
+        let (_, problems) = settings_of("zzzz_unheard_of = 1\n");
+        let tables = keys::tables();
+        assert!(
+            problems[0]
+                .message
+                .ends_with(&format!("expected one of {}", tables.join(", "))),
+            "{problems:?}"
+        );
     }
 
     #[test]

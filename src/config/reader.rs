@@ -6,6 +6,7 @@ use std::cell::RefCell;
 use std::path::Path;
 use std::time::Duration;
 
+use super::keys::{Key, Kind};
 use super::{Problem, Selector};
 
 pub(super) fn push(problems: &RefCell<Vec<Problem>>, file: &Path, key: &str, message: String) {
@@ -164,6 +165,51 @@ impl<'a> TableReader<'a> {
         Some(value)
     }
 
+    /// A declared setting's number (a count, seconds, a flag as 0/1 are
+    /// read by the siblings below): the value in range, else its default.
+    pub(super) fn setting(&mut self, key: &Key) -> f64 {
+        debug_assert_eq!(
+            self.prefix, key.table,
+            "{} read from the wrong table",
+            key.name
+        );
+        match key.kind {
+            Kind::Number { min, max, default } | Kind::Seconds { min, max, default } => {
+                self.f64_in(key.name, min, max).unwrap_or(default)
+            }
+            Kind::Count { min, max, default } => {
+                f64::from(self.count(key.name, min, max).unwrap_or(default))
+            }
+            Kind::Flag { .. } | Kind::Other { .. } => {
+                unreachable!("{} is not a number", key.name)
+            }
+        }
+    }
+
+    /// A declared whole-number setting.
+    pub(super) fn setting_count(&mut self, key: &Key) -> u32 {
+        self.setting(key) as u32
+    }
+
+    /// A declared seconds setting, as a `Duration`: the range is checked
+    /// before the conversion, which panics on huge values.
+    pub(super) fn setting_seconds(&mut self, key: &Key) -> Duration {
+        Duration::from_secs_f64(self.setting(key))
+    }
+
+    /// A declared true/false setting.
+    pub(super) fn setting_flag(&mut self, key: &Key) -> bool {
+        debug_assert_eq!(
+            self.prefix, key.table,
+            "{} read from the wrong table",
+            key.name
+        );
+        match key.kind {
+            Kind::Flag { default } => self.boolean(key.name).unwrap_or(default),
+            _ => unreachable!("{} is not a flag", key.name),
+        }
+    }
+
     pub(super) fn string_list(&mut self, key: &'static str) -> Option<Vec<String>> {
         match self.value(key)? {
             toml::Value::Array(items) => {
@@ -205,12 +251,6 @@ impl<'a> TableReader<'a> {
             self.problem(key, format!("must be greater than 0, found {value}"));
             None
         }
-    }
-
-    /// A number of seconds in `low..=high`, as a `Duration`: the range is
-    /// checked before the conversion, which panics on huge values.
-    pub(super) fn seconds(&mut self, key: &'static str, low: f64, high: f64) -> Option<Duration> {
-        self.f64_in(key, low, high).map(Duration::from_secs_f64)
     }
 
     pub(super) fn f64_in(&mut self, key: &'static str, low: f64, high: f64) -> Option<f64> {

@@ -1,0 +1,525 @@
+//! Every setting of `knockoff.toml`, declared once: its table, name, kind
+//! (with its range), default and what it does. The loader reads the
+//! ranged settings through these (`TableReader::number` and friends), the
+//! unknown-key message of `knockoff check` lists the same names, and the
+//! README's settings reference is generated from [`reference`] (a test
+//! fails when the README is stale, and `KNOCKOFF_BLESS=1` rewrites it).
+
+/// One setting.
+#[derive(Debug, Clone, Copy)]
+pub struct Key {
+    /// The table it lives in (`crawl`, `matching.weights`, …).
+    pub table: &'static str,
+    pub name: &'static str,
+    pub kind: Kind,
+    /// What it does, in a sentence, for the reference.
+    pub doc: &'static str,
+}
+
+/// What a setting holds, its range and its default.
+#[derive(Debug, Clone, Copy)]
+pub enum Kind {
+    /// A number in `min..=max`.
+    Number {
+        min: f64,
+        max: f64,
+        default: f64,
+    },
+    /// A whole number in `min..=max`.
+    Count {
+        min: u32,
+        max: u32,
+        default: u32,
+    },
+    /// A number of seconds in `min..=max`.
+    Seconds {
+        min: f64,
+        max: f64,
+        default: f64,
+    },
+    Flag {
+        default: bool,
+    },
+    /// Anything else (text, a list, a table); `what` and `default` in words.
+    Other {
+        what: &'static str,
+        default: &'static str,
+    },
+}
+
+const fn key(table: &'static str, name: &'static str, kind: Kind, doc: &'static str) -> Key {
+    Key {
+        table,
+        name,
+        kind,
+        doc,
+    }
+}
+
+/// Slowest rate a target may ask for: one request every 1,000 s.
+pub const MIN_RATE: f64 = 0.001;
+/// Fastest: far beyond anything polite, but a finite spacing.
+pub const MAX_RATE: f64 = 1000.0;
+
+pub const USER_AGENT: Key = key(
+    "crawl",
+    "user_agent",
+    Kind::Other {
+        what: "text",
+        default: "knockoff/VERSION",
+    },
+    "The User-Agent of every request (give a contact URL); robots.txt is read for its product token.",
+);
+pub const DEFAULT_REQUESTS_PER_SECOND: Key = key(
+    "crawl",
+    "default_requests_per_second",
+    Kind::Number {
+        min: MIN_RATE,
+        max: MAX_RATE,
+        default: 2.0,
+    },
+    "Rate for hosts no target names (image CDNs); a target's `[rate]` sets its own.",
+);
+pub const DEFAULT_CONCURRENCY: Key = key(
+    "crawl",
+    "default_concurrency",
+    Kind::Count {
+        min: 1,
+        max: 64,
+        default: 2,
+    },
+    "Requests in flight at once to a host no target names.",
+);
+pub const MAX_PAGE_BYTES: Key = key(
+    "crawl",
+    "max_page_bytes",
+    Kind::Count {
+        min: 1024,
+        max: u32::MAX,
+        default: 5 << 20,
+    },
+    "A page longer than this is not read: the fetch fails as `too_large`.",
+);
+pub const MAX_IMAGE_BYTES: Key = key(
+    "crawl",
+    "max_image_bytes",
+    Kind::Count {
+        min: 1024,
+        max: u32::MAX,
+        default: 10 << 20,
+    },
+    "A photo longer than this is not read: the fetch fails as `too_large`.",
+);
+pub const MAX_IMAGE_PIXELS: Key = key(
+    "crawl",
+    "max_image_pixels",
+    Kind::Count {
+        min: 1,
+        max: u32::MAX,
+        default: 40_000_000,
+    },
+    "A photo whose header declares more pixels is refused before it is decoded.",
+);
+pub const MAX_IMAGES_PER_LISTING: Key = key(
+    "crawl",
+    "max_images_per_listing",
+    Kind::Count {
+        min: 0,
+        max: 100,
+        default: 12,
+    },
+    "Photos fetched per listing, in page order.",
+);
+pub const MAX_REDIRECTS: Key = key(
+    "crawl",
+    "max_redirects",
+    Kind::Count {
+        min: 0,
+        max: 20,
+        default: 5,
+    },
+    "Redirects followed per request, each hop through the address guard and its host's gate.",
+);
+pub const MAX_ATTEMPTS: Key = key(
+    "crawl",
+    "max_attempts",
+    Kind::Count {
+        min: 1,
+        max: 10,
+        default: 4,
+    },
+    "Tries per request on timeouts, 429 and 5xx, with backoff.",
+);
+pub const CONNECT_TIMEOUT_SECS: Key = key(
+    "crawl",
+    "connect_timeout_secs",
+    Kind::Seconds {
+        min: 0.1,
+        max: 600.0,
+        default: 10.0,
+    },
+    "Longest wait for a connection.",
+);
+pub const REQUEST_TIMEOUT_SECS: Key = key(
+    "crawl",
+    "request_timeout_secs",
+    Kind::Seconds {
+        min: 0.1,
+        max: 3600.0,
+        default: 30.0,
+    },
+    "Longest a whole request may take, body included.",
+);
+pub const MAX_WAIT_SECS: Key = key(
+    "crawl",
+    "max_wait_secs",
+    Kind::Seconds {
+        min: 0.0,
+        max: 86_400.0,
+        default: 120.0,
+    },
+    "Longest Retry-After honoured within a run; a longer one defers the host to the next run.",
+);
+pub const MAX_CRAWL_DELAY_SECS: Key = key(
+    "crawl",
+    "max_crawl_delay_secs",
+    Kind::Seconds {
+        min: 0.0,
+        max: 3600.0,
+        default: 60.0,
+    },
+    "Longest robots.txt Crawl-delay honoured as it is; a longer one is capped here.",
+);
+
+pub const THRESHOLD: Key = key(
+    "matching",
+    "threshold",
+    Kind::Number {
+        min: 0.0,
+        max: 1.0,
+        default: 0.5,
+    },
+    "The `score` rule: a match scoring this much is queued.",
+);
+pub const OFFICIAL_PHOTO: Key = key(
+    "matching",
+    "official_photo",
+    Kind::Flag { default: true },
+    "The `official photo` rule: a listing showing a reference photo is queued.",
+);
+pub const PHOTO_STRENGTH: Key = key(
+    "matching",
+    "photo_strength",
+    Kind::Number {
+        min: 0.0,
+        max: 1.0,
+        default: 0.75,
+    },
+    "How close a photo must be for the `official photo` rule.",
+);
+pub const PRICE_FLOOR: Key = key(
+    "matching",
+    "price_floor",
+    Kind::Number {
+        min: 0.0,
+        max: 1.0,
+        default: 0.5,
+    },
+    "The `price floor` rule: a new item identified as the product below this share of MSRP is queued.",
+);
+pub const USED_PRICE_FLOOR: Key = key(
+    "matching",
+    "used_price_floor",
+    Kind::Number {
+        min: 0.0,
+        max: 1.0,
+        default: 0.25,
+    },
+    "The price floor for a listing that says it is used.",
+);
+pub const COUNTERFEIT_VOCABULARY: Key = key(
+    "matching",
+    "counterfeit_vocabulary",
+    Kind::Flag { default: true },
+    "The `counterfeit vocabulary` rule: a listing naming the product with a counterfeit word is queued.",
+);
+pub const USED_WORDS: Key = key(
+    "matching",
+    "used_words",
+    Kind::Other {
+        what: "list of text",
+        default: "built in, several languages (used, gebraucht, d'occasion, 中古, …)",
+    },
+    "Words that mark a listing as used.",
+);
+pub const NEW_WORDS: Key = key(
+    "matching",
+    "new_words",
+    Kind::Other {
+        what: "list of text",
+        default: "built in",
+    },
+    "Words that mark a listing as new, overriding a used word.",
+);
+pub const COUNTERFEIT_WORDS: Key = key(
+    "matching",
+    "counterfeit_words",
+    Kind::Other {
+        what: "list of text",
+        default: "built in (replica, 1:1, AAA, …)",
+    },
+    "Words that say a listing is a copy.",
+);
+pub const ACCESSORY_PHRASES: Key = key(
+    "matching",
+    "accessory_phrases",
+    Kind::Other {
+        what: "list of text",
+        default: "built in (case for, compatible with, …)",
+    },
+    "Phrases that say a listing is for the product, not the product.",
+);
+pub const WEIGHTS: Key = key(
+    "matching",
+    "weights",
+    Kind::Other {
+        what: "table of numbers (-50–50)",
+        default: "built in; `knockoff tune --write` fits them",
+    },
+    "The infringement weights, by name (`bias`, `counterfeit_words`, `discount`, …).",
+);
+pub const FX: Key = key(
+    "matching",
+    "fx",
+    Kind::Other {
+        what: "table of positive numbers",
+        default: "built in for 12 currencies",
+    },
+    "US dollars per unit of a currency, by ISO 4217 code (`EUR = 1.09`).",
+);
+
+pub const SCHEDULE_CRAWL: Key = key(
+    "schedule",
+    "crawl",
+    Kind::Other {
+        what: "five-field crontab",
+        default: "none: `serve` crawls only when asked",
+    },
+    "When `knockoff serve` crawls (`0 2 * * *` is 02:00 daily).",
+);
+pub const SCHEDULE_TIMEZONE: Key = key(
+    "schedule",
+    "timezone",
+    Kind::Other {
+        what: "IANA time zone",
+        default: "UTC",
+    },
+    "The time zone of `crawl`.",
+);
+pub const SCREENSHOT: Key = key(
+    "evidence",
+    "screenshot",
+    Kind::Flag { default: false },
+    "Take a full-page screenshot of each listing page when it is captured.",
+);
+pub const CHROMIUM: Key = key(
+    "evidence",
+    "chromium",
+    Kind::Other {
+        what: "path",
+        default: "/usr/bin/chromium",
+    },
+    "The Chromium that takes screenshots and renders `render = \"chromium\"` targets.",
+);
+pub const WEBHOOK_URL: Key = key(
+    "notify",
+    "webhook_url",
+    Kind::Other {
+        what: "URL",
+        default: "none",
+    },
+    "Where `serve` posts each scheduled run's summary (Slack-compatible JSON).",
+);
+pub const BIND: Key = key(
+    "server",
+    "bind",
+    Kind::Other {
+        what: "address",
+        default: "127.0.0.1:7878",
+    },
+    "Where the review UI listens.",
+);
+pub const TRUSTED_PROXIES: Key = key(
+    "server",
+    "trusted_proxies",
+    Kind::Other {
+        what: "list of IP addresses",
+        default: "none",
+    },
+    "Reverse proxies whose X-Forwarded-For names the client, for sign-in limits and the audit log.",
+);
+
+/// Every setting, in the reference's order.
+pub const SETTINGS: &[Key] = &[
+    USER_AGENT,
+    DEFAULT_REQUESTS_PER_SECOND,
+    DEFAULT_CONCURRENCY,
+    MAX_PAGE_BYTES,
+    MAX_IMAGE_BYTES,
+    MAX_IMAGE_PIXELS,
+    MAX_IMAGES_PER_LISTING,
+    MAX_REDIRECTS,
+    MAX_ATTEMPTS,
+    CONNECT_TIMEOUT_SECS,
+    REQUEST_TIMEOUT_SECS,
+    MAX_WAIT_SECS,
+    MAX_CRAWL_DELAY_SECS,
+    THRESHOLD,
+    OFFICIAL_PHOTO,
+    PHOTO_STRENGTH,
+    PRICE_FLOOR,
+    USED_PRICE_FLOOR,
+    COUNTERFEIT_VOCABULARY,
+    USED_WORDS,
+    NEW_WORDS,
+    COUNTERFEIT_WORDS,
+    ACCESSORY_PHRASES,
+    WEIGHTS,
+    FX,
+    SCHEDULE_CRAWL,
+    SCHEDULE_TIMEZONE,
+    SCREENSHOT,
+    CHROMIUM,
+    WEBHOOK_URL,
+    BIND,
+    TRUSTED_PROXIES,
+];
+
+/// The tables of `knockoff.toml`, in order.
+pub fn tables() -> Vec<&'static str> {
+    let mut tables: Vec<&'static str> = Vec::new();
+    for key in SETTINGS {
+        if !tables.contains(&key.table) {
+            tables.push(key.table);
+        }
+    }
+    tables
+}
+
+/// A number as a person reads it: `5 MiB`, `40,000,000`, `0.001`.
+fn amount(value: f64) -> String {
+    if value >= 1024.0 && value.fract() == 0.0 && (value as u64).is_multiple_of(1 << 20) {
+        format!("{} MiB", value as u64 >> 20)
+    } else if value >= 10_000.0 && value.fract() == 0.0 {
+        let digits = (value as u64).to_string();
+        let mut out = String::new();
+        for (i, c) in digits.chars().enumerate() {
+            if i > 0 && (digits.len() - i).is_multiple_of(3) {
+                out.push(',');
+            }
+            out.push(c);
+        }
+        out
+    } else {
+        value.to_string()
+    }
+}
+
+impl Kind {
+    /// What the setting holds, in words.
+    pub fn what(&self) -> String {
+        let range = |min: f64, max: f64| {
+            if max >= f64::from(u32::MAX) {
+                format!("≥ {}", amount(min))
+            } else {
+                format!("{}–{}", amount(min), amount(max))
+            }
+        };
+        match *self {
+            Kind::Number { min, max, .. } => format!("number, {}", range(min, max)),
+            Kind::Count { min, max, .. } => {
+                format!("whole number, {}", range(f64::from(min), f64::from(max)))
+            }
+            Kind::Seconds { min, max, .. } => format!("seconds, {}", range(min, max)),
+            Kind::Flag { .. } => "true or false".into(),
+            Kind::Other { what, .. } => what.into(),
+        }
+    }
+
+    /// Its default, in words.
+    pub fn default_text(&self) -> String {
+        match *self {
+            Kind::Number { default, .. } | Kind::Seconds { default, .. } => amount(default),
+            Kind::Count { default, .. } => amount(f64::from(default)),
+            Kind::Flag { default } => default.to_string(),
+            Kind::Other { default, .. } => default.into(),
+        }
+    }
+}
+
+/// The settings reference as Markdown: one table per TOML table.
+pub fn reference() -> String {
+    let mut out = String::new();
+    for table in tables() {
+        out.push_str(&format!(
+            "\n`[{table}]`\n\n| key | holds | default | what it does |\n|---|---|---|---|\n"
+        ));
+        for key in SETTINGS.iter().filter(|k| k.table == table) {
+            out.push_str(&format!(
+                "| `{}` | {} | {} | {} |\n",
+                key.name,
+                key.kind.what(),
+                key.kind.default_text(),
+                key.doc.replace('|', "\\|")
+            ));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn amounts_read_as_people_write_them() {
+        assert_eq!(amount(5.0 * 1048576.0), "5 MiB");
+        assert_eq!(amount(40_000_000.0), "40,000,000");
+        assert_eq!(amount(86_400.0), "86,400");
+        assert_eq!(amount(0.001), "0.001");
+        assert_eq!(amount(2.0), "2");
+        assert_eq!(MAX_PAGE_BYTES.kind.what(), "whole number, ≥ 1024");
+    }
+
+    #[test]
+    fn every_setting_is_declared_once() {
+        let mut seen = std::collections::BTreeSet::new();
+        for key in SETTINGS {
+            assert!(
+                seen.insert((key.table, key.name)),
+                "{}.{} twice",
+                key.table,
+                key.name
+            );
+        }
+    }
+
+    #[test]
+    fn the_matching_policy_defaults_are_the_declared_ones() {
+        let policy = crate::matching::policy::QueuePolicy::default();
+        let number = |key: Key| match key.kind {
+            Kind::Number { default, .. } => default,
+            _ => panic!("{} is not a number", key.name),
+        };
+        let flag = |key: Key| match key.kind {
+            Kind::Flag { default } => default,
+            _ => panic!("{} is not a flag", key.name),
+        };
+        assert_eq!(policy.threshold, number(THRESHOLD));
+        assert_eq!(policy.photo_strength, number(PHOTO_STRENGTH));
+        assert_eq!(policy.price_floor, number(PRICE_FLOOR));
+        assert_eq!(policy.used_price_floor, number(USED_PRICE_FLOOR));
+        assert_eq!(policy.official_photo, flag(OFFICIAL_PHOTO));
+        assert_eq!(policy.counterfeit_vocabulary, flag(COUNTERFEIT_VOCABULARY));
+    }
+}
