@@ -622,18 +622,12 @@ async fn a_crawl_killed_mid_run_resumes_without_loss_or_duplicates() {
 async fn pages_that_suddenly_yield_no_fields_are_failures_and_the_run_says_so() {
     let fixture = DemoFixture::start(Catalog::generate(5, 30), false, FAST).await;
     // The shopfront "changes its markup": the target's selectors find nothing.
-    let path = fixture.path().join("targets/shopfront.toml");
-    let before = std::fs::read_to_string(&path).unwrap();
-    // Every card's item page is fetched, so every one of them fails.
-    let after = before
-        .replace("title = \"h1.title\"", "title = \"h1.renamed\"")
-        .replace("price = \"span.price\"", "price = \"span.gone\"")
-        .replace("[item]\n", "[crawl]\nitem_pages = \"all\"\n\n[item]\n");
-    assert!(
-        after.contains("h1.renamed") && after.contains("span.gone") && after.contains("[crawl]"),
-        "the fixture's selectors moved: {before}"
-    );
-    std::fs::write(&path, after).unwrap();
+    util::edit_toml(&fixture.path().join("targets/shopfront.toml"), |doc| {
+        util::rewrite(doc, "item.title", |_| "h1.renamed".into());
+        util::rewrite(doc, "item.price", |_| "span.gone".into());
+        // Every card's item page is fetched, so every one of them fails.
+        util::set(doc, "crawl.item_pages", "all");
+    });
 
     let workspace = fixture.path().to_path_buf();
     let (code, stdout, stderr) =

@@ -237,10 +237,9 @@ async fn screenshots_are_taken_at_capture_time_and_bundled() {
         return;
     }
     let fixture = util::DemoFixture::start(Catalog::generate(59, 8), false, util::FAST).await;
-    let settings = fixture.path().join("knockoff.toml");
-    let mut text = std::fs::read_to_string(&settings).unwrap();
-    text.push_str("\n[evidence]\nscreenshot = true\n");
-    std::fs::write(&settings, text).unwrap();
+    util::edit_toml(&fixture.path().join("knockoff.toml"), |doc| {
+        util::set(doc, "evidence.screenshot", true);
+    });
     let (store, _) =
         util::crawl_workspace(fixture.path(), knockoff::crawl::CrawlOptions::default()).await;
     let config = knockoff::config::load(fixture.path()).unwrap();

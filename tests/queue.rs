@@ -147,12 +147,9 @@ async fn crawl_queues_the_fakes_once_and_decisions_stick() {
     );
 
     // Decisions survive re-judging (new settings force it) and are audited.
-    let settings = std::fs::read_to_string(fixture.path().join("knockoff.toml")).unwrap();
-    std::fs::write(
-        fixture.path().join("knockoff.toml"),
-        settings.replace("threshold = 0.5", "threshold = 0.45"),
-    )
-    .unwrap();
+    util::edit_toml(&fixture.path().join("knockoff.toml"), |doc| {
+        util::set(doc, "matching.threshold", 0.45);
+    });
     let reindex = util::knockoff(fixture.path(), &["index"]);
     assert!(
         reindex.status.success(),

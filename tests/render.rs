@@ -11,36 +11,22 @@ use crate::util::{self, DemoFixture, FAST};
 
 /// The bazaar target reading the pages built in the browser.
 fn render_target(fixture: &DemoFixture) {
-    util::edit_file(&fixture.path().join("targets/bazaar.toml"), |text| {
-        text.replace(
-            "url = \"/s?k={query}&p={page}\"",
-            "url = \"/s?k={query}&p={page}&app=1\"",
-        )
-        .replace("[rate]", "render = \"chromium\"\n\n[rate]")
-        .replace(
-            "title = \"script:runParams",
-            "title = \"h1.title || script:runParams",
-        )
-        .replace(
-            "price = \"script:runParams",
-            "price = \"span.price || script:runParams",
-        )
-        .replace(
-            "currency = \"script:runParams",
-            "currency = \"span.price@data-currency || script:runParams",
-        )
-        .replace(
-            "seller = \"script:runParams",
-            "seller = \"a.seller || script:runParams",
-        )
-        .replace(
-            "description = \"script:runParams",
-            "description = \"#description || script:runParams",
-        )
-        .replace(
-            "images = \"script:runParams",
-            "images = \"div.gallery img@data-src || script:runParams",
-        )
+    util::edit_toml(&fixture.path().join("targets/bazaar.toml"), |doc| {
+        util::rewrite(doc, "search.url", |url| format!("{url}&app=1"));
+        util::set(doc, "render", "chromium");
+        // The page built in the browser has the markup; the script selectors stay as fallbacks.
+        for (field, css) in [
+            ("title", "h1.title"),
+            ("price", "span.price"),
+            ("currency", "span.price@data-currency"),
+            ("seller", "a.seller"),
+            ("description", "#description"),
+            ("images", "div.gallery img@data-src"),
+        ] {
+            util::rewrite(doc, &format!("item.{field}"), |old| {
+                format!("{css} || {old}")
+            });
+        }
     });
 }
 
@@ -109,11 +95,11 @@ fn without_chromium_the_crawl_says_which_target_needs_it() {
     let dir = tempfile::tempdir().unwrap();
     let catalog = Catalog::generate(23, 4);
     knockoff::demo::write_workspace(dir.path(), &catalog).unwrap();
-    util::edit_file(&dir.path().join("targets/bazaar.toml"), |text| {
-        text.replace("[rate]", "render = \"chromium\"\n\n[rate]")
+    util::edit_toml(&dir.path().join("targets/bazaar.toml"), |doc| {
+        util::set(doc, "render", "chromium");
     });
-    util::edit_file(&dir.path().join("knockoff.toml"), |text| {
-        format!("{text}\n[evidence]\nchromium = \"/nonexistent/chromium\"\n")
+    util::edit_toml(&dir.path().join("knockoff.toml"), |doc| {
+        util::set(doc, "evidence.chromium", "/nonexistent/chromium");
     });
     let (code, _, stderr) = util::knockoff_outcome(dir.path(), &["crawl"]);
     assert_eq!(code, 1, "{stderr}");

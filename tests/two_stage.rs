@@ -40,8 +40,8 @@ async fn crawl_shopfront(catalog: &Catalog, cards: bool) -> (DemoFixture, Outcom
     };
     let fixture = DemoFixture::start_with(catalog.clone(), options, RATES).await;
     if !cards {
-        util::edit_file(&fixture.path().join("targets/shopfront.toml"), |text| {
-            text.replace("title = \"a.title\"\n", "")
+        util::edit_toml(&fixture.path().join("targets/shopfront.toml"), |doc| {
+            util::remove(doc, "results.title");
         });
     }
     let options = CrawlOptions {

@@ -80,36 +80,22 @@ impl DemoFixture {
 pub fn write_demo_workspace(dir: &Path, catalog: &Catalog, market: &Marketplace, rates: &Rates) {
     demo::write_workspace(dir, catalog).unwrap();
     let origin = |url: &Url| url.as_str().trim_end_matches('/').to_string();
-    let rewrite = |file: &str, from_port: &str, to: &str, rps: f64| {
-        let path = dir.join(file);
-        let text = std::fs::read_to_string(&path).unwrap();
-        let text = text
-            .replace(&format!("http://127.0.0.1:{from_port}"), to)
-            .replace("http://127.0.0.1:7803", &origin(&market.cdn))
-            .replace(
-                "requests_per_second = 8.0",
-                &format!("requests_per_second = {rps:.1}"),
-            );
-        std::fs::write(path, text).unwrap();
+    let point = |file: &str, at: &Url, rps: f64| {
+        edit_toml(&dir.join(file), |doc| {
+            set(doc, "base_url", origin(at));
+            let cdn: toml_edit::Array = [origin(&market.cdn)].into_iter().collect();
+            set(doc, "private_origins", cdn);
+            set(doc, "rate.requests_per_second", rps);
+        });
     };
-    rewrite(
-        "targets/shopfront.toml",
-        "7801",
-        &origin(&market.shopfront),
-        rates.shopfront,
-    );
-    rewrite(
-        "targets/bazaar.toml",
-        "7802",
-        &origin(&market.bazaar),
-        rates.bazaar,
-    );
-    let settings = std::fs::read_to_string(dir.join("knockoff.toml")).unwrap();
-    let settings = settings.replace(
-        "default_requests_per_second = 20.0",
-        &format!("default_requests_per_second = {:.1}", rates.default),
-    );
-    std::fs::write(dir.join("knockoff.toml"), settings).unwrap();
+    point("targets/shopfront.toml", &market.shopfront, rates.shopfront);
+    point("targets/bazaar.toml", &market.bazaar, rates.bazaar);
+    let default = rates.default;
+    let settings = dir.join("knockoff.toml");
+    let mut doc: toml_edit::DocumentMut =
+        std::fs::read_to_string(&settings).unwrap().parse().unwrap();
+    set(&mut doc, "crawl.default_requests_per_second", default);
+    std::fs::write(settings, doc.to_string()).unwrap();
 }
 
 /// Rates for fixtures whose politeness is not what the test is about.
@@ -351,11 +337,17 @@ pub fn run_measured(workspace: &Path, args: &[&str], limit: std::time::Duration)
     }
 }
 
-/// Rewrites a fixture file through `edit`; fails when the edit changes
-/// nothing (the text it looked for has moved).
-pub fn edit_file(path: &Path, edit: impl FnOnce(&str) -> String) {
+/// Edits a TOML fixture through toml_edit (its comments kept). The
+/// helpers below insist that what they read or replace exists, and an
+/// edit that changes nothing fails, so a fixture whose layout moved fails
+/// loudly instead of silently testing nothing.
+pub fn edit_toml(path: &Path, edit: impl FnOnce(&mut toml_edit::DocumentMut)) {
     let before = std::fs::read_to_string(path).unwrap();
-    let after = edit(&before);
+    let mut doc: toml_edit::DocumentMut = before
+        .parse()
+        .unwrap_or_else(|e| panic!("{} is not TOML: {e}", path.display()));
+    edit(&mut doc);
+    let after = doc.to_string();
     assert_ne!(
         before,
         after,
@@ -363,4 +355,45 @@ pub fn edit_file(path: &Path, edit: impl FnOnce(&str) -> String) {
         path.display()
     );
     std::fs::write(path, after).unwrap();
+}
+
+/// The table holding dotted `key` (tables made as needed), and the last part.
+fn parent<'d>(
+    doc: &'d mut toml_edit::DocumentMut,
+    key: &'d str,
+) -> (&'d mut toml_edit::Table, &'d str) {
+    let mut parts: Vec<&str> = key.split('.').collect();
+    let last = parts.pop().unwrap();
+    let mut table = doc.as_table_mut();
+    for part in parts {
+        table = table
+            .entry(part)
+            .or_insert(toml_edit::table())
+            .as_table_mut()
+            .unwrap_or_else(|| panic!("`{part}` of `{key}` is not a table"));
+    }
+    (table, last)
+}
+
+/// Sets dotted `key` (such as `matching.threshold`) to `value`.
+pub fn set(doc: &mut toml_edit::DocumentMut, key: &str, value: impl Into<toml_edit::Value>) {
+    let (table, last) = parent(doc, key);
+    table[last] = toml_edit::value(value);
+}
+
+/// Replaces the text at dotted `key`, which must be there, with `new(old)`.
+pub fn rewrite(doc: &mut toml_edit::DocumentMut, key: &str, new: impl FnOnce(&str) -> String) {
+    let (table, last) = parent(doc, key);
+    let old = table
+        .get(last)
+        .and_then(|item| item.as_str())
+        .unwrap_or_else(|| panic!("the fixture has no text at `{key}`"))
+        .to_string();
+    table[last] = toml_edit::value(new(&old));
+}
+
+/// Removes dotted `key`, which must be there.
+pub fn remove(doc: &mut toml_edit::DocumentMut, key: &str) {
+    let (table, last) = parent(doc, key);
+    assert!(table.remove(last).is_some(), "the fixture has no `{key}`");
 }
