@@ -22,11 +22,58 @@ pub const PASSWORD: &str = "correct horse battery";
 
 /// A crawled, judged workspace with three users and the UI on a free port.
 pub struct Reviewed {
-    /// Keeps the workspace folder (and its marketplace) alive.
-    pub _fixture: DemoFixture,
+    pub workspace: Workspace,
     pub config: Config,
     pub store: Arc<Store>,
     pub base: String,
+}
+
+/// Where a [`Reviewed`] workspace lives.
+pub enum Workspace {
+    /// A copy of the crawled template: no marketplace behind it.
+    Copied(tempfile::TempDir),
+    /// Crawled for this test, its marketplace still serving.
+    Live(DemoFixture),
+}
+
+impl Workspace {
+    pub fn path(&self) -> &std::path::Path {
+        match self {
+            Workspace::Copied(dir) => dir.path(),
+            Workspace::Live(fixture) => fixture.path(),
+        }
+    }
+}
+
+/// Every file of the workspace crawled and judged once per test process
+/// (the hostile catalogue, seed 41): most review UI tests start from a
+/// copy of it, so one behaviour per test costs milliseconds, not a crawl.
+static TEMPLATE: tokio::sync::OnceCell<Vec<(std::path::PathBuf, Vec<u8>)>> =
+    tokio::sync::OnceCell::const_new();
+
+async fn template() -> &'static [(std::path::PathBuf, Vec<u8>)] {
+    TEMPLATE
+        .get_or_init(|| async {
+            let (fixture, _, store) = util::judged_workspace(hostile_catalog(41, 30)).await;
+            // Closing the store checkpoints its log into the database file.
+            drop(store);
+            let root = fixture.path().to_path_buf();
+            let mut files = Vec::new();
+            let mut folders = vec![root.clone()];
+            while let Some(folder) = folders.pop() {
+                for entry in std::fs::read_dir(&folder).unwrap() {
+                    let path = entry.unwrap().path();
+                    if path.is_dir() {
+                        folders.push(path);
+                    } else {
+                        let rel = path.strip_prefix(&root).unwrap().to_path_buf();
+                        files.push((rel, std::fs::read(&path).unwrap()));
+                    }
+                }
+            }
+            files
+        })
+        .await
 }
 
 /// The demo catalogue with one fake's title and seller made hostile.
@@ -43,6 +90,7 @@ pub fn hostile_catalog(seed: u64, listings: usize) -> Catalog {
 }
 
 impl Reviewed {
+    /// The UI over a fresh copy of the template workspace.
     pub async fn start(sessions: SessionPolicy) -> Reviewed {
         Reviewed::start_configured(sessions, |_| {}).await
     }
@@ -52,7 +100,31 @@ impl Reviewed {
         sessions: SessionPolicy,
         edit: impl FnOnce(&mut Config),
     ) -> Reviewed {
-        let (fixture, mut config, store) = util::judged_workspace(hostile_catalog(41, 30)).await;
+        let dir = tempfile::tempdir().unwrap();
+        for (rel, bytes) in template().await {
+            let path = dir.path().join(rel);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, bytes).unwrap();
+        }
+        let config = config::load(dir.path()).unwrap();
+        let store = Arc::new(Store::open(&config.db_path()).unwrap());
+        Reviewed::serve(Workspace::Copied(dir), config, store, sessions, edit).await
+    }
+
+    /// The UI over a workspace crawled for this test, its marketplace
+    /// still serving (for tests that crawl again).
+    pub async fn start_live(sessions: SessionPolicy) -> Reviewed {
+        let (fixture, config, store) = util::judged_workspace(hostile_catalog(41, 30)).await;
+        Reviewed::serve(Workspace::Live(fixture), config, store, sessions, |_| {}).await
+    }
+
+    async fn serve(
+        workspace: Workspace,
+        mut config: Config,
+        store: Arc<Store>,
+        sessions: SessionPolicy,
+        edit: impl FnOnce(&mut Config),
+    ) -> Reviewed {
         edit(&mut config);
         let hash = auth::hash_password(PASSWORD).unwrap();
         for (name, role) in [
@@ -69,7 +141,7 @@ impl Reviewed {
         let base = format!("http://{}", listener.local_addr().unwrap());
         tokio::spawn(web::serve(Arc::new(state), listener));
         Reviewed {
-            _fixture: fixture,
+            workspace,
             config,
             store,
             base,
@@ -153,11 +225,9 @@ impl Reviewed {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sign_in_roles_csrf_and_escaping() {
+async fn without_a_session_only_the_sign_in_page_and_assets_are_served() {
     let ui = Reviewed::start(SessionPolicy::default()).await;
     let client = Reviewed::client();
-
-    // Nothing but /login and static assets without a session.
     for path in [
         "/",
         "/runs",
@@ -180,14 +250,22 @@ async fn sign_in_roles_csrf_and_escaping() {
         .await
         .unwrap();
     assert_eq!(css.status(), StatusCode::OK);
+}
 
-    // A wrong password is refused and audited.
-    let wrong = client
-        .post(format!("{}/login", ui.base))
-        .form(&[("name", "rita"), ("password", "guess")])
-        .send()
-        .await
-        .unwrap();
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_password_is_refused_and_the_session_cookie_is_guarded() {
+    let ui = Reviewed::start(SessionPolicy::default()).await;
+    let client = Reviewed::client();
+    let sign_in = |password: &'static str, https: bool| {
+        let mut request = client
+            .post(format!("{}/login", ui.base))
+            .form(&[("name", "rita"), ("password", password)]);
+        if https {
+            request = request.header("x-forwarded-proto", "https");
+        }
+        request.send()
+    };
+    let wrong = sign_in("guess", false).await.unwrap();
     assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
     assert!(wrong
         .text()
@@ -195,36 +273,28 @@ async fn sign_in_roles_csrf_and_escaping() {
         .unwrap()
         .contains("Wrong user name or password"));
 
-    // The session cookie is HttpOnly and SameSite=Strict.
-    let response = client
-        .post(format!("{}/login", ui.base))
-        .form(&[("name", "rita"), ("password", PASSWORD)])
-        .send()
-        .await
-        .unwrap();
-    let set_cookie = response.headers()["set-cookie"]
+    let right = sign_in(PASSWORD, false).await.unwrap();
+    let cookie = right.headers()["set-cookie"].to_str().unwrap();
+    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"));
+    assert!(!cookie.contains("Secure"), "plain HTTP on loopback");
+    let proxied = sign_in(PASSWORD, true).await.unwrap();
+    let cookie = proxied.headers()["set-cookie"].to_str().unwrap();
+    assert!(cookie.contains("; Secure"), "behind an HTTPS proxy");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_scraped_text_is_shown_as_text_under_a_strict_policy() {
+    let ui = Reviewed::start(SessionPolicy::default()).await;
+    let rita = ui.sign_in("rita").await;
+    let response = ui.fetch("/", &rita).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let csp = response.headers()["content-security-policy"]
         .to_str()
         .unwrap()
         .to_string();
-    assert!(set_cookie.contains("HttpOnly") && set_cookie.contains("SameSite=Strict"));
-    assert!(!set_cookie.contains("Secure"), "plain HTTP on loopback");
-    let proxied = client
-        .post(format!("{}/login", ui.base))
-        .header("x-forwarded-proto", "https")
-        .form(&[("name", "rita"), ("password", PASSWORD)])
-        .send()
-        .await
-        .unwrap();
-    assert!(proxied.headers()["set-cookie"]
-        .to_str()
-        .unwrap()
-        .contains("; Secure"));
-
-    let rita = ui.sign_in("rita").await;
-    let (status, page) = ui.get("/", &rita).await;
-    assert_eq!(status, StatusCode::OK);
-
-    // Hostile scraped text is shown as text.
+    assert!(csp.contains("default-src 'none'") && csp.contains("script-src 'self'"));
+    assert!(!csp.contains("unsafe-inline"));
+    let page = response.text().await.unwrap();
     assert!(
         page.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
         "the hostile title is queued"
@@ -232,20 +302,17 @@ async fn sign_in_roles_csrf_and_escaping() {
     assert!(!page.contains("<script>alert(1)"));
     assert!(page.contains("&lt;img src=x onerror=alert(2)&gt;"));
     assert!(!page.contains("<img src=x"));
-    let response = ui.fetch("/", &rita).await;
-    let csp = response.headers()["content-security-policy"]
-        .to_str()
-        .unwrap();
-    assert!(csp.contains("default-src 'none'") && csp.contains("script-src 'self'"));
-    assert!(!csp.contains("unsafe-inline"));
+    assert!(!page.contains("src=\"http"), "no hot-linked images");
+}
 
-    // Photos come from the store as images, never hot-linked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn photos_and_captures_come_from_the_store_never_the_marketplace() {
+    let ui = Reviewed::start(SessionPolicy::default()).await;
+    let rita = ui.sign_in("rita").await;
     let pending = ui.pending_ids();
-    assert!(pending.len() >= 3, "{pending:?}");
     let photo = ui.fetch(&format!("/photo/{}/0", pending[0]), &rita).await;
     assert_eq!(photo.status(), StatusCode::OK);
     assert_eq!(photo.headers()["content-type"], "image/jpeg");
-    assert!(!page.contains("src=\"http"), "no hot-linked images");
     let product = &ui.config.catalog.products[0].id;
     let reference = ui.fetch(&format!("/reference/{product}/0"), &rita).await;
     assert_eq!(reference.headers()["content-type"], "image/png");
@@ -258,17 +325,22 @@ async fn sign_in_roles_csrf_and_escaping() {
         .to_str()
         .unwrap()
         .starts_with("sandbox"));
+}
 
-    // A decision needs the session's CSRF token, from this site.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_decision_needs_the_sessions_csrf_token_and_is_made_once() {
+    let ui = Reviewed::start(SessionPolicy::default()).await;
+    let rita = ui.sign_in("rita").await;
+    let (_, page) = ui.get("/", &rita).await;
     let csrf = Reviewed::csrf(&page);
-    let target = pending[0];
+    let target = ui.pending_ids()[0];
     let path = format!("/match/{target}/confirm");
     assert_eq!(ui.post(&path, &rita, &[]).await, StatusCode::FORBIDDEN);
     assert_eq!(
         ui.post(&path, &rita, &[("csrf", &"0".repeat(64))]).await,
         StatusCode::FORBIDDEN
     );
-    let cross_site = client
+    let cross_site = Reviewed::client()
         .post(format!("{}{path}", ui.base))
         .header("cookie", &rita)
         .header("origin", "https://evil.example")
@@ -282,6 +354,7 @@ async fn sign_in_roles_csrf_and_escaping() {
         MatchStatus::Pending,
         "nothing changed so far"
     );
+
     assert_eq!(
         ui.post(&path, &rita, &[("csrf", &csrf), ("back", "/")])
             .await,
@@ -295,23 +368,36 @@ async fn sign_in_roles_csrf_and_escaping() {
         ("rita", "confirmed")
     );
     // Deciding it again is a no-op, not a second decision, and says so.
-    assert_eq!(
-        ui.post(
+    let again = ui
+        .post(
             &format!("/match/{target}/dismiss"),
             &rita,
-            &[("csrf", &csrf)]
+            &[("csrf", &csrf)],
         )
-        .await,
-        StatusCode::CONFLICT
-    );
+        .await;
+    assert_eq!(again, StatusCode::CONFLICT);
     assert_eq!(ui.status_of(target), MatchStatus::Confirmed);
     assert_eq!(
         ui.store.audit_log(Some(MatchId(target))).unwrap().len(),
         history.len()
     );
+}
 
-    // A confirmed match: its evidence bundle downloads and verifies, its
-    // notice is drafted and downloaded, its takedown is tracked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_confirmed_match_has_a_bundle_a_notice_and_a_tracked_takedown() {
+    let ui = Reviewed::start(SessionPolicy::default()).await;
+    let rita = ui.sign_in("rita").await;
+    let (_, page) = ui.get("/", &rita).await;
+    let csrf = Reviewed::csrf(&page);
+    let pending = ui.pending_ids();
+    let target = pending[0];
+    ui.post(
+        &format!("/match/{target}/confirm"),
+        &rita,
+        &[("csrf", &csrf)],
+    )
+    .await;
+
     let zip = ui.fetch(&format!("/match/{target}/bundle"), &rita).await;
     assert_eq!(zip.status(), StatusCode::OK);
     assert_eq!(zip.headers()["content-type"], "application/zip");
@@ -320,7 +406,8 @@ async fn sign_in_roles_csrf_and_escaping() {
     std::fs::write(&bundle, zip.bytes().await.unwrap()).unwrap();
     let verified = knockoff::evidence::verify(&bundle, None).unwrap();
     assert_eq!(verified.manifest.match_id, target);
-    let notice = client
+
+    let notice = Reviewed::client()
         .post(format!("{}/match/{target}/notice", ui.base))
         .header("cookie", &rita)
         .form(&[("csrf", csrf.as_str()), ("template", "dmca")])
@@ -333,27 +420,23 @@ async fn sign_in_roles_csrf_and_escaping() {
         .unwrap()
         .starts_with("attachment"));
     let text = notice.text().await.unwrap();
-    let url = ui
-        .store
-        .review_entry(MatchId(target))
-        .unwrap()
-        .unwrap()
-        .entry
-        .listing_url;
-    assert!(text.contains("512(c)(3)") && text.contains(&url), "{text}");
+    let entry = ui.store.review_entry(MatchId(target)).unwrap().unwrap();
+    assert!(
+        text.contains("512(c)(3)") && text.contains(&entry.entry.listing_url),
+        "{text}"
+    );
     assert_eq!(
         ui.store.takedown(MatchId(target)).unwrap(),
         Some(knockoff::store::TakedownState::Drafted)
     );
-    assert_eq!(
-        ui.post(
+    let submitted = ui
+        .post(
             &format!("/match/{target}/takedown"),
             &rita,
-            &[("csrf", &csrf), ("state", "submitted")]
+            &[("csrf", &csrf), ("state", "submitted")],
         )
-        .await,
-        StatusCode::SEE_OTHER
-    );
+        .await;
+    assert_eq!(submitted, StatusCode::SEE_OTHER);
     assert_eq!(
         ui.store.takedown(MatchId(target)).unwrap(),
         Some(knockoff::store::TakedownState::Submitted)
@@ -363,10 +446,21 @@ async fn sign_in_roles_csrf_and_escaping() {
     let pending_bundle = ui
         .fetch(&format!("/match/{}/bundle", pending[1]), &rita)
         .await;
-    assert_eq!(pending_bundle.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(
+        pending_bundle.status(),
+        StatusCode::BAD_REQUEST,
+        "pending: no bundle"
+    );
+}
 
-    // Dismiss with a reason, escalate, note; an unknown id is a 404.
-    let (dismissed, escalated) = (pending[1], pending[2]);
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dismissals_escalations_and_notes_are_recorded_and_escaped() {
+    let ui = Reviewed::start(SessionPolicy::default()).await;
+    let rita = ui.sign_in("rita").await;
+    let (_, page) = ui.get("/", &rita).await;
+    let csrf = Reviewed::csrf(&page);
+    let pending = ui.pending_ids();
+    let (dismissed, escalated) = (pending[0], pending[1]);
     ui.post(
         &format!("/match/{dismissed}/dismiss"),
         &rita,
@@ -376,6 +470,7 @@ async fn sign_in_roles_csrf_and_escaping() {
     assert_eq!(ui.status_of(dismissed), MatchStatus::Dismissed);
     let entry = ui.store.review_entry(MatchId(dismissed)).unwrap().unwrap();
     assert_eq!(entry.entry.note.as_deref(), Some("authorized seller"));
+
     ui.post(
         &format!("/match/{escalated}/escalate"),
         &rita,
@@ -401,36 +496,73 @@ async fn sign_in_roles_csrf_and_escaping() {
             .await,
         StatusCode::NOT_FOUND
     );
+}
 
-    // A viewer reads but changes nothing, and sees no action buttons.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_viewer_reads_but_decides_drafts_and_bulk_edits_nothing() {
+    let ui = Reviewed::start(SessionPolicy::default()).await;
     let vic = ui.sign_in("vic").await;
-    let (status, viewer_page) = ui.get("/", &vic).await;
+    let (status, page) = ui.get("/", &vic).await;
     assert_eq!(status, StatusCode::OK);
-    assert!(!viewer_page.contains("/confirm\""));
-    let vic_csrf = Reviewed::csrf(&viewer_page);
-    let still_pending = ui.pending_ids()[0];
-    assert_eq!(
-        ui.post(
-            &format!("/match/{still_pending}/confirm"),
+    assert!(!page.contains("/confirm\""), "no action buttons");
+    let csrf = Reviewed::csrf(&page);
+    let pending = ui.pending_ids();
+    let confirm = ui
+        .post(
+            &format!("/match/{}/confirm", pending[0]),
             &vic,
-            &[("csrf", &vic_csrf)]
+            &[("csrf", &csrf)],
         )
-        .await,
-        StatusCode::FORBIDDEN
-    );
-    assert_eq!(ui.status_of(still_pending), MatchStatus::Pending);
-    assert_eq!(
-        ui.post(
-            &format!("/match/{target}/notice"),
+        .await;
+    assert_eq!(confirm, StatusCode::FORBIDDEN);
+    let notice = ui
+        .post(
+            &format!("/match/{}/notice", pending[0]),
             &vic,
-            &[("csrf", &vic_csrf), ("template", "generic")]
+            &[("csrf", &csrf), ("template", "generic")],
         )
-        .await,
-        StatusCode::FORBIDDEN,
-        "viewers draft nothing"
-    );
+        .await;
+    assert_eq!(notice, StatusCode::FORBIDDEN, "viewers draft nothing");
+    let (a, b) = (pending[0].to_string(), pending[1].to_string());
+    let bulk = [
+        ("csrf", csrf.as_str()),
+        ("action", "dismiss"),
+        ("ids", a.as_str()),
+        ("ids", b.as_str()),
+    ];
+    assert_eq!(ui.post("/bulk", &vic, &bulk).await, StatusCode::FORBIDDEN);
+    assert_eq!(ui.pending_ids(), pending, "nothing changed");
+}
 
-    // The audit log page is for admins.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_audit_page_is_for_admins_and_shows_every_kind_of_action() {
+    let ui = Reviewed::start(SessionPolicy::default()).await;
+    let wrong = Reviewed::client()
+        .post(format!("{}/login", ui.base))
+        .form(&[("name", "rita"), ("password", "guess")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
+    let rita = ui.sign_in("rita").await;
+    let (_, page) = ui.get("/", &rita).await;
+    let csrf = Reviewed::csrf(&page);
+    let pending = ui.pending_ids();
+    for (id, action) in [
+        (pending[0], "confirm"),
+        (pending[1], "dismiss"),
+        (pending[2], "escalate"),
+    ] {
+        ui.post(&format!("/match/{id}/{action}"), &rita, &[("csrf", &csrf)])
+            .await;
+    }
+    ui.post(
+        &format!("/match/{}/note", pending[2]),
+        &rita,
+        &[("csrf", &csrf), ("note", "ask legal")],
+    )
+    .await;
+
     assert_eq!(ui.get("/audit", &rita).await.0, StatusCode::FORBIDDEN);
     let ana = ui.sign_in("ana").await;
     let (status, audit) = ui.get("/audit", &ana).await;
@@ -445,8 +577,12 @@ async fn sign_in_roles_csrf_and_escaping() {
     ] {
         assert!(audit.contains(action), "{action} in the audit page");
     }
+}
 
-    // Filters, search, the seller and product pages, the runs page.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn search_filters_and_the_seller_product_and_runs_pages() {
+    let ui = Reviewed::start(SessionPolicy::default()).await;
+    let rita = ui.sign_in("rita").await;
     let (status, search) = ui.get("/?status=all&q=cloudstep", &rita).await;
     assert_eq!(status, StatusCode::OK);
     assert!(
@@ -454,7 +590,7 @@ async fn sign_in_roles_csrf_and_escaping() {
         "search finds the hostile title"
     );
     let (status, _) = ui.get("/?min=2", &rita).await;
-    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(status, StatusCode::BAD_REQUEST, "a score above 1");
     let (status, seller) = ui
         .get(
             "/seller?name=%3Cimg%20src%3Dx%20onerror%3Dalert(2)%3E",
@@ -463,6 +599,9 @@ async fn sign_in_roles_csrf_and_escaping() {
         .await;
     assert_eq!(status, StatusCode::OK);
     assert!(seller.contains("Seller &lt;img"));
+    assert!(seller.contains("All listings by this seller"));
+    assert!(seller.contains("confirmed infringement"));
+    let product = &ui.config.catalog.products[0].id;
     assert_eq!(
         ui.get(&format!("/product/{product}"), &rita).await.0,
         StatusCode::OK
@@ -474,31 +613,37 @@ async fn sign_in_roles_csrf_and_escaping() {
         runs.contains("shopfront") && runs.contains("bazaar"),
         "{runs}"
     );
+}
 
-    assert!(seller.contains("All listings by this seller"));
-    assert!(seller.contains("confirmed infringement"));
-
-    // Bulk: dismiss a selection with one reason; viewers may not.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bulk_dismisses_a_selection_with_one_reason() {
+    let ui = Reviewed::start(SessionPolicy::default()).await;
+    let rita = ui.sign_in("rita").await;
+    let (_, page) = ui.get("/", &rita).await;
+    let csrf = Reviewed::csrf(&page);
     let selection: Vec<i64> = ui.pending_ids().into_iter().take(2).collect();
     let (a, b) = (selection[0].to_string(), selection[1].to_string());
     let bulk = [
-        ("csrf", vic_csrf.as_str()),
+        ("csrf", csrf.as_str()),
         ("action", "dismiss"),
         ("reason", "not our product"),
         ("ids", a.as_str()),
         ("ids", b.as_str()),
     ];
-    assert_eq!(ui.post("/bulk", &vic, &bulk).await, StatusCode::FORBIDDEN);
-    let mut bulk = bulk;
-    bulk[0].1 = csrf.as_str();
     assert_eq!(ui.post("/bulk", &rita, &bulk).await, StatusCode::SEE_OTHER);
     for id in &selection {
         let entry = ui.store.review_entry(MatchId(*id)).unwrap().unwrap();
         assert_eq!(entry.entry.status, MatchStatus::Dismissed);
         assert_eq!(entry.entry.note.as_deref(), Some("not our product"));
     }
+}
 
-    // Signing out ends the session on the server.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signing_out_ends_the_session_on_the_server() {
+    let ui = Reviewed::start(SessionPolicy::default()).await;
+    let rita = ui.sign_in("rita").await;
+    let (_, page) = ui.get("/", &rita).await;
+    let csrf = Reviewed::csrf(&page);
     ui.post("/logout", &rita, &[("csrf", &csrf)]).await;
     assert_eq!(ui.get("/", &rita).await.0, StatusCode::SEE_OTHER);
 }
@@ -692,13 +837,13 @@ fn user_add_reads_the_password_from_stdin_and_refuses_duplicates() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_crawl_and_reviewers_write_to_the_store_side_by_side() {
-    let ui = Reviewed::start(SessionPolicy::default()).await;
+    let ui = Reviewed::start_live(SessionPolicy::default()).await;
     let rita = ui.sign_in("rita").await;
     let (_, page) = ui.get("/", &rita).await;
     let csrf = Reviewed::csrf(&page);
     let id = ui.pending_ids()[0];
     // A second night's crawl in another process, through the same file.
-    let workspace = ui._fixture.path().to_path_buf();
+    let workspace = ui.workspace.path().to_path_buf();
     let crawl = tokio::task::spawn_blocking(move || util::knockoff_outcome(&workspace, &["crawl"]));
     let mut notes = 0;
     while !crawl.is_finished() {
