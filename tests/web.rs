@@ -33,7 +33,7 @@ pub enum Workspace {
     /// A copy of the crawled template: no marketplace behind it.
     Copied(tempfile::TempDir),
     /// Crawled for this test, its marketplace still serving.
-    Live(DemoFixture),
+    Live(Box<DemoFixture>),
 }
 
 impl Workspace {
@@ -115,7 +115,14 @@ impl Reviewed {
     /// still serving (for tests that crawl again).
     pub async fn start_live(sessions: SessionPolicy) -> Reviewed {
         let (fixture, config, store) = util::judged_workspace(hostile_catalog(41, 30)).await;
-        Reviewed::serve(Workspace::Live(fixture), config, store, sessions, |_| {}).await
+        Reviewed::serve(
+            Workspace::Live(Box::new(fixture)),
+            config,
+            store,
+            sessions,
+            |_| {},
+        )
+        .await
     }
 
     async fn serve(
