@@ -203,6 +203,14 @@ impl Reviewed {
             .status()
     }
 
+    /// Signs `name` in: the session cookie and its CSRF token.
+    pub async fn session(&self, name: &str) -> (String, String) {
+        let cookie = self.sign_in(name).await;
+        let (_, page) = self.get("/", &cookie).await;
+        let csrf = Reviewed::csrf(&page);
+        (cookie, csrf)
+    }
+
     /// The CSRF token in a page's forms.
     pub fn csrf(page: &str) -> String {
         let at = page
@@ -337,9 +345,7 @@ async fn photos_and_captures_come_from_the_store_never_the_marketplace() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_decision_needs_the_sessions_csrf_token_and_is_made_once() {
     let ui = Reviewed::start(SessionPolicy::default()).await;
-    let rita = ui.sign_in("rita").await;
-    let (_, page) = ui.get("/", &rita).await;
-    let csrf = Reviewed::csrf(&page);
+    let (rita, csrf) = ui.session("rita").await;
     let target = ui.pending_ids()[0];
     let path = format!("/match/{target}/confirm");
     assert_eq!(ui.post(&path, &rita, &[]).await, StatusCode::FORBIDDEN);
@@ -393,9 +399,7 @@ async fn a_decision_needs_the_sessions_csrf_token_and_is_made_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_confirmed_match_has_a_bundle_a_notice_and_a_tracked_takedown() {
     let ui = Reviewed::start(SessionPolicy::default()).await;
-    let rita = ui.sign_in("rita").await;
-    let (_, page) = ui.get("/", &rita).await;
-    let csrf = Reviewed::csrf(&page);
+    let (rita, csrf) = ui.session("rita").await;
     let pending = ui.pending_ids();
     let target = pending[0];
     ui.post(
@@ -463,9 +467,7 @@ async fn a_confirmed_match_has_a_bundle_a_notice_and_a_tracked_takedown() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dismissals_escalations_and_notes_are_recorded_and_escaped() {
     let ui = Reviewed::start(SessionPolicy::default()).await;
-    let rita = ui.sign_in("rita").await;
-    let (_, page) = ui.get("/", &rita).await;
-    let csrf = Reviewed::csrf(&page);
+    let (rita, csrf) = ui.session("rita").await;
     let pending = ui.pending_ids();
     let (dismissed, escalated) = (pending[0], pending[1]);
     ui.post(
@@ -551,9 +553,7 @@ async fn the_audit_page_is_for_admins_and_shows_every_kind_of_action() {
         .await
         .unwrap();
     assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
-    let rita = ui.sign_in("rita").await;
-    let (_, page) = ui.get("/", &rita).await;
-    let csrf = Reviewed::csrf(&page);
+    let (rita, csrf) = ui.session("rita").await;
     let pending = ui.pending_ids();
     for (id, action) in [
         (pending[0], "confirm"),
@@ -625,9 +625,7 @@ async fn search_filters_and_the_seller_product_and_runs_pages() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bulk_dismisses_a_selection_with_one_reason() {
     let ui = Reviewed::start(SessionPolicy::default()).await;
-    let rita = ui.sign_in("rita").await;
-    let (_, page) = ui.get("/", &rita).await;
-    let csrf = Reviewed::csrf(&page);
+    let (rita, csrf) = ui.session("rita").await;
     let selection: Vec<i64> = ui.pending_ids().into_iter().take(2).collect();
     let (a, b) = (selection[0].to_string(), selection[1].to_string());
     let bulk = [
@@ -648,9 +646,7 @@ async fn bulk_dismisses_a_selection_with_one_reason() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn signing_out_ends_the_session_on_the_server() {
     let ui = Reviewed::start(SessionPolicy::default()).await;
-    let rita = ui.sign_in("rita").await;
-    let (_, page) = ui.get("/", &rita).await;
-    let csrf = Reviewed::csrf(&page);
+    let (rita, csrf) = ui.session("rita").await;
     ui.post("/logout", &rita, &[("csrf", &csrf)]).await;
     assert_eq!(ui.get("/", &rita).await.0, StatusCode::SEE_OTHER);
 }
@@ -845,9 +841,7 @@ fn user_add_reads_the_password_from_stdin_and_refuses_duplicates() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_crawl_and_reviewers_write_to_the_store_side_by_side() {
     let ui = Reviewed::start_live(SessionPolicy::default()).await;
-    let rita = ui.sign_in("rita").await;
-    let (_, page) = ui.get("/", &rita).await;
-    let csrf = Reviewed::csrf(&page);
+    let (rita, csrf) = ui.session("rita").await;
     let id = ui.pending_ids()[0];
     // A second night's crawl in another process, through the same file.
     let workspace = ui.workspace.path().to_path_buf();
