@@ -1,22 +1,19 @@
 //! Takedowns end to end: confirmed matches from a crawl of the demo
 //! marketplace drafted into notices per marketplace with every template,
 //! marked submitted, rechecked after the marketplace took some down, and
-//! reported.
+//! reported. The drafting tests work on copies of one crawled workspace;
+//! the recheck needs its marketplace, so it crawls its own.
 
 use knockoff::demo::catalog::Catalog;
 use knockoff::status::Decision;
 use knockoff::status::MatchStatus;
-use knockoff::store::{MatchId, TakedownState};
+use knockoff::store::{MatchId, QueueEntry, Store, TakedownState};
 
 use crate::queue::demo_id;
 use crate::util;
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn notices_per_marketplace_tracking_and_recheck() {
-    let (fixture, config, store) = util::judged_workspace(Catalog::generate(53, 30)).await;
-    let workspace = fixture.path();
-
-    // Two confirmed matches on each marketplace (one per listing).
+/// Confirms two matches on each marketplace (one per listing); returns them.
+fn confirm_two_per_marketplace(store: &Store) -> Vec<QueueEntry> {
     let pending = store.queue(Some(MatchStatus::Pending)).unwrap();
     let mut chosen = Vec::new();
     for target in ["shopfront", "bazaar"] {
@@ -34,18 +31,33 @@ async fn notices_per_marketplace_tracking_and_recheck() {
             .decide(MatchId(entry.id), Decision::Confirm, "rita", None)
             .unwrap();
     }
-    let ids: Vec<String> = chosen.iter().map(|e| e.id.to_string()).collect();
-    let id_args: Vec<&str> = ids.iter().map(String::as_str).collect();
+    chosen
+}
 
+fn ids(chosen: &[QueueEntry]) -> Vec<String> {
+    chosen.iter().map(|e| e.id.to_string()).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pending_match_gets_no_notice() {
+    let (dir, _, store) = util::judged_copy("takedown 53", || Catalog::generate(53, 30)).await;
     // A pending match gets no notice.
     let still_pending = store.queue(Some(MatchStatus::Pending)).unwrap()[0]
         .id
         .to_string();
     let (code, _, stderr) =
-        util::knockoff_outcome(workspace, &["takedown", "draft", &still_pending]);
+        util::knockoff_outcome(dir.path(), &["takedown", "draft", &still_pending]);
     assert_eq!(code, 2);
     assert!(stderr.contains("only confirmed matches"), "{stderr}");
+}
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_template_makes_one_notice_per_marketplace_with_its_fields() {
+    let (dir, config, store) = util::judged_copy("takedown 53", || Catalog::generate(53, 30)).await;
+    let workspace = dir.path();
+    let chosen = confirm_two_per_marketplace(&store);
+    let ids = ids(&chosen);
+    let id_args: Vec<&str> = ids.iter().map(String::as_str).collect();
     // Every template: one notice per marketplace, every listing in it, and
     // the fields that template must carry.
     let brand = &config.catalog.brand;
@@ -144,7 +156,15 @@ async fn notices_per_marketplace_tracking_and_recheck() {
     );
     // The templates are in the workspace, to edit.
     assert!(workspace.join("takedown-templates/dmca.txt").is_file());
+}
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn submitted_takedowns_are_rechecked_and_reported_per_marketplace() {
+    let (fixture, _, store) = util::judged_workspace(Catalog::generate(53, 30)).await;
+    let workspace = fixture.path();
+    let chosen = confirm_two_per_marketplace(&store);
+    let ids = ids(&chosen);
+    let id_args: Vec<&str> = ids.iter().map(String::as_str).collect();
     // Submitted; then the marketplaces take one listing each down.
     let mut args = vec!["takedown", "mark", "submitted"];
     args.extend(&id_args);

@@ -120,6 +120,63 @@ pub async fn judged_workspace(catalog: Catalog) -> (DemoFixture, config::Config,
     (fixture, config, store)
 }
 
+/// Every file of a workspace (relative path, bytes).
+type Files = Vec<(std::path::PathBuf, Vec<u8>)>;
+
+/// Crawled and judged workspaces by name, each built once per test process.
+static JUDGED: tokio::sync::Mutex<std::collections::BTreeMap<&'static str, Arc<Files>>> =
+    tokio::sync::Mutex::const_new(std::collections::BTreeMap::new());
+
+/// A fresh copy of the workspace `name`, crawled from `catalog()` and
+/// judged once per test process: for tests that read and decide but do not
+/// crawl again (there is no marketplace behind the copy), so one behaviour
+/// per test costs a file copy, not a crawl.
+pub async fn judged_copy(
+    name: &'static str,
+    catalog: impl FnOnce() -> Catalog,
+) -> (tempfile::TempDir, config::Config, Arc<Store>) {
+    let files = {
+        let mut built = JUDGED.lock().await;
+        match built.get(name) {
+            Some(files) => files.clone(),
+            None => {
+                let (fixture, _, store) = judged_workspace(catalog()).await;
+                // Closing the store checkpoints its log into the database file.
+                drop(store);
+                let files = Arc::new(files_under(fixture.path()));
+                built.insert(name, files.clone());
+                files
+            }
+        }
+    };
+    let dir = tempfile::tempdir().unwrap();
+    for (rel, bytes) in files.iter() {
+        let path = dir.path().join(rel);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, bytes).unwrap();
+    }
+    let config = config::load(dir.path()).unwrap();
+    let store = Arc::new(Store::open(&config.db_path()).unwrap());
+    (dir, config, store)
+}
+
+fn files_under(root: &Path) -> Files {
+    let mut files = Vec::new();
+    let mut folders = vec![root.to_path_buf()];
+    while let Some(folder) = folders.pop() {
+        for entry in std::fs::read_dir(&folder).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                folders.push(path);
+            } else {
+                let rel = path.strip_prefix(root).unwrap().to_path_buf();
+                files.push((rel, std::fs::read(&path).unwrap()));
+            }
+        }
+    }
+    files
+}
+
 /// Runs the knockoff binary in `workspace`: (exit code, stdout, stderr).
 pub fn knockoff_outcome(workspace: &Path, args: &[&str]) -> (i32, String, String) {
     let out = knockoff(workspace, args);

@@ -45,37 +45,6 @@ impl Workspace {
     }
 }
 
-/// Every file of the workspace crawled and judged once per test process
-/// (the hostile catalogue, seed 41): most review UI tests start from a
-/// copy of it, so one behaviour per test costs milliseconds, not a crawl.
-static TEMPLATE: tokio::sync::OnceCell<Vec<(std::path::PathBuf, Vec<u8>)>> =
-    tokio::sync::OnceCell::const_new();
-
-async fn template() -> &'static [(std::path::PathBuf, Vec<u8>)] {
-    TEMPLATE
-        .get_or_init(|| async {
-            let (fixture, _, store) = util::judged_workspace(hostile_catalog(41, 30)).await;
-            // Closing the store checkpoints its log into the database file.
-            drop(store);
-            let root = fixture.path().to_path_buf();
-            let mut files = Vec::new();
-            let mut folders = vec![root.clone()];
-            while let Some(folder) = folders.pop() {
-                for entry in std::fs::read_dir(&folder).unwrap() {
-                    let path = entry.unwrap().path();
-                    if path.is_dir() {
-                        folders.push(path);
-                    } else {
-                        let rel = path.strip_prefix(&root).unwrap().to_path_buf();
-                        files.push((rel, std::fs::read(&path).unwrap()));
-                    }
-                }
-            }
-            files
-        })
-        .await
-}
-
 /// The demo catalogue with one fake's title and seller made hostile.
 pub fn hostile_catalog(seed: u64, listings: usize) -> Catalog {
     let mut catalog = Catalog::generate(seed, listings);
@@ -100,14 +69,8 @@ impl Reviewed {
         sessions: SessionPolicy,
         edit: impl FnOnce(&mut Config),
     ) -> Reviewed {
-        let dir = tempfile::tempdir().unwrap();
-        for (rel, bytes) in template().await {
-            let path = dir.path().join(rel);
-            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-            std::fs::write(path, bytes).unwrap();
-        }
-        let config = config::load(dir.path()).unwrap();
-        let store = Arc::new(Store::open(&config.db_path()).unwrap());
+        let (dir, config, store) =
+            util::judged_copy("hostile 41", || hostile_catalog(41, 30)).await;
         Reviewed::serve(Workspace::Copied(dir), config, store, sessions, edit).await
     }
 
