@@ -1,7 +1,8 @@
 //! Evidence bundles end to end: a crawl of the demo marketplace into
 //! SQLite, `knockoff evidence export` through the binary, `evidence verify`
 //! passing on the bundle and failing, by name, on every kind of tampering;
-//! the WARC read back by an independent reader (Python warcio).
+//! the WARC read back by an independent reader (Python warcio). The
+//! bundle tests export from copies of one crawled workspace.
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -42,17 +43,9 @@ fn verify(workspace: &Path, path: &Path, extra: &[&str]) -> (i32, String) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn bundles_verify_and_every_tampering_is_named() {
-    let (fixture, _, store) = util::judged_workspace(Catalog::generate(47, 16)).await;
-    let id = store.queue(Some(MatchStatus::Pending)).unwrap()[0].id;
-    let workspace = fixture.path();
-    let out = util::knockoff(workspace, &["evidence", "export", &id.to_string()]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let bundle = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+async fn export_writes_a_private_key_and_a_bundle_that_verifies() {
+    let (dir, bundle, files, id) = exported_bundle().await;
+    let workspace = dir.path();
     assert_eq!(bundle, workspace.join(format!("evidence/bundle-{id}.zip")));
 
     // The key: once per workspace, private, and the one in the manifest.
@@ -70,7 +63,6 @@ async fn bundles_verify_and_every_tampering_is_named() {
     // A good bundle verifies, with or without the key pinned.
     assert_eq!(verify(workspace, &bundle, &[]).0, 0);
     assert_eq!(verify(workspace, &bundle, &["--key", &key]).0, 0);
-    let files = entries(&bundle);
     let names: Vec<&str> = files.iter().map(|(n, _)| n.as_str()).collect();
     for expected in [
         "manifest.json",
@@ -85,8 +77,7 @@ async fn bundles_verify_and_every_tampering_is_named() {
     assert!(names.iter().any(|n| n.starts_with("images/listing-1.")));
     assert!(names.iter().any(|n| n.starts_with("references/")));
     let manifest: serde_json::Value =
-        serde_json::from_slice(&files.iter().find(|(n, _)| n == "manifest.json").unwrap().1)
-            .unwrap();
+        serde_json::from_slice(file(&files, "manifest.json")).unwrap();
     assert_eq!(manifest["match_id"], id);
     assert_eq!(manifest["signature"]["public_key"], key.as_str());
     assert!(manifest["captured_at"].as_str().unwrap().ends_with('Z'));
@@ -95,20 +86,14 @@ async fn bundles_verify_and_every_tampering_is_named() {
         .unwrap()
         .iter()
         .any(|d| d["action"] == "queued"));
-    let report = String::from_utf8(
-        files
-            .iter()
-            .find(|(n, _)| n == "report.html")
-            .unwrap()
-            .1
-            .clone(),
-    )
-    .unwrap();
+    let report = String::from_utf8(file(&files, "report.html").to_vec()).unwrap();
     assert!(report.contains("data:image/") && !report.contains("<script"));
+}
 
-    let dir = tempfile::tempdir().unwrap();
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_changed_byte_in_any_file_is_named() {
+    let (dir, _, files, _) = exported_bundle().await;
     let tampered = dir.path().join("tampered.zip");
-    // One byte changed in each kind of file.
     for victim in [
         "page.html",
         "listing.warc.gz",
@@ -126,14 +111,19 @@ async fn bundles_verify_and_every_tampering_is_named() {
         bytes[middle] ^= 1;
         let name = name.clone();
         write_zip(&tampered, &changed);
-        let (code, stderr) = verify(workspace, &tampered, &[]);
+        let (code, stderr) = verify(dir.path(), &tampered, &[]);
         assert_eq!(code, 1, "{victim}");
         assert!(
             stderr.contains(&format!("`{name}` differs")),
             "{victim}: {stderr}"
         );
     }
-    // The manifest itself: the signature no longer matches.
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_changed_manifest_no_longer_matches_its_signature() {
+    let (dir, _, files, _) = exported_bundle().await;
+    let tampered = dir.path().join("tampered.zip");
     let mut changed = files.clone();
     let manifest_bytes = &mut changed
         .iter_mut()
@@ -145,13 +135,19 @@ async fn bundles_verify_and_every_tampering_is_named() {
         .replacen("\"match_id\": ", "\"match_id\": 9", 1)
         .into_bytes();
     write_zip(&tampered, &changed);
-    let (code, stderr) = verify(workspace, &tampered, &[]);
+    let (code, stderr) = verify(dir.path(), &tampered, &[]);
     assert_eq!(code, 1);
     assert!(
         stderr.contains("`manifest.sig` does not match `manifest.json`"),
         "{stderr}"
     );
-    // A missing file, an extra file, a path outside the bundle.
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn missing_extra_and_escaping_files_are_named() {
+    let (dir, _, files, _) = exported_bundle().await;
+    let workspace = dir.path();
+    let tampered = workspace.join("tampered.zip");
     let missing: Vec<_> = files
         .iter()
         .filter(|(n, _)| n != "notice.txt")
@@ -184,28 +180,27 @@ async fn bundles_verify_and_every_tampering_is_named() {
             "{stderr}"
         );
     }
-    // Another workspace's key: its own bundle verifies, but not as ours.
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bundle_checked_against_another_workspaces_key_fails() {
+    let (dir, bundle, _, _) = exported_bundle().await;
     let other = tempfile::tempdir().unwrap();
     let other_key =
         String::from_utf8(util::knockoff(other.path(), &["evidence", "key"]).stdout).unwrap();
-    let (code, stderr) = verify(workspace, &bundle, &["--key", other_key.trim()]);
+    let (code, stderr) = verify(dir.path(), &bundle, &["--key", other_key.trim()]);
     assert_eq!(code, 1);
     assert!(stderr.contains("not the expected"), "{stderr}");
+}
 
-    // An independent reader checks every WARC digest.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_independent_reader_checks_every_warc_digest() {
     if !util::have_warcio() {
         return;
     }
+    let (dir, _, files, _) = exported_bundle().await;
     let warc = dir.path().join("listing.warc.gz");
-    std::fs::write(
-        &warc,
-        &files
-            .iter()
-            .find(|(n, _)| n == "listing.warc.gz")
-            .unwrap()
-            .1,
-    )
-    .unwrap();
+    std::fs::write(&warc, file(&files, "listing.warc.gz")).unwrap();
     let script = "import sys\n\
         from warcio.archiveiterator import ArchiveIterator\n\
         kinds = []\n\
@@ -315,11 +310,12 @@ async fn screenshots_are_taken_at_capture_time_and_bundled() {
 /// A bundle's files: (name, bytes), in zip order.
 type Files = Vec<(String, Vec<u8>)>;
 
-/// A workspace with one exported bundle: (fixture, bundle path, its files).
-async fn exported_bundle(seed: u64) -> (util::DemoFixture, PathBuf, Vec<(String, Vec<u8>)>) {
-    let (fixture, _, store) = util::judged_workspace(Catalog::generate(seed, 12)).await;
+/// A copy of the judged evidence workspace with the top match's bundle
+/// exported: (workspace, bundle path, its files, the match id).
+async fn exported_bundle() -> (tempfile::TempDir, PathBuf, Files, i64) {
+    let (dir, _, store) = util::judged_copy("evidence 47", || Catalog::generate(47, 16)).await;
     let id = store.queue(Some(MatchStatus::Pending)).unwrap()[0].id;
-    let out = util::knockoff(fixture.path(), &["evidence", "export", &id.to_string()]);
+    let out = util::knockoff(dir.path(), &["evidence", "export", &id.to_string()]);
     assert!(
         out.status.success(),
         "{}",
@@ -327,7 +323,12 @@ async fn exported_bundle(seed: u64) -> (util::DemoFixture, PathBuf, Vec<(String,
     );
     let bundle = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
     let files = entries(&bundle);
-    (fixture, bundle, files)
+    (dir, bundle, files, id)
+}
+
+/// The bytes of the bundle file `name`.
+fn file<'f>(files: &'f Files, name: &str) -> &'f [u8] {
+    &files.iter().find(|(n, _)| n == name).unwrap().1
 }
 
 /// `files` with `path` replaced by `bytes`, the manifest updated to match
@@ -366,7 +367,7 @@ fn resigned(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_bundle_resigned_with_another_key_is_refused_or_flagged_unchecked() {
-    let (fixture, _, files) = exported_bundle(61).await;
+    let (fixture, _, files, _) = exported_bundle().await;
     let attacker = tempfile::tempdir().unwrap();
     let key = knockoff::evidence::signing_key(attacker.path()).unwrap();
     let forged = resigned(&files, "page.html", b"<h1>nothing to see</h1>", &key);
@@ -386,7 +387,7 @@ async fn a_bundle_resigned_with_another_key_is_refused_or_flagged_unchecked() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn duplicate_names_directory_data_and_symlinks_are_refused() {
-    let (fixture, _, files) = exported_bundle(67).await;
+    let (fixture, _, files, _) = exported_bundle().await;
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("crafted.zip");
     let crafted = |patch: &dyn Fn(&mut Files), rename: Option<(&str, &str)>| {
@@ -465,7 +466,7 @@ async fn duplicate_names_directory_data_and_symlinks_are_refused() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn verifying_huge_listed_entries_streams_them() {
-    let (fixture, _, files) = exported_bundle(71).await;
+    let (fixture, _, files, _) = exported_bundle().await;
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("huge.zip");
     // Four listed entries of 128 MB each (zeros: a few hundred KB zipped).

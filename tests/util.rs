@@ -124,7 +124,7 @@ pub async fn judged_workspace(catalog: Catalog) -> (DemoFixture, config::Config,
 type Files = Vec<(std::path::PathBuf, Vec<u8>)>;
 
 /// Crawled and judged workspaces by name, each built once per test process.
-static JUDGED: tokio::sync::Mutex<std::collections::BTreeMap<&'static str, Arc<Files>>> =
+static JUDGED: tokio::sync::Mutex<std::collections::BTreeMap<String, Arc<Files>>> =
     tokio::sync::Mutex::const_new(std::collections::BTreeMap::new());
 
 /// A fresh copy of the workspace `name`, crawled from `catalog()` and
@@ -132,7 +132,7 @@ static JUDGED: tokio::sync::Mutex<std::collections::BTreeMap<&'static str, Arc<F
 /// crawl again (there is no marketplace behind the copy), so one behaviour
 /// per test costs a file copy, not a crawl.
 pub async fn judged_copy(
-    name: &'static str,
+    name: &str,
     catalog: impl FnOnce() -> Catalog,
 ) -> (tempfile::TempDir, config::Config, Arc<Store>) {
     let files = {
@@ -144,7 +144,7 @@ pub async fn judged_copy(
                 // Closing the store checkpoints its log into the database file.
                 drop(store);
                 let files = Arc::new(files_under(fixture.path()));
-                built.insert(name, files.clone());
+                built.insert(name.to_string(), files.clone());
                 files
             }
         }
