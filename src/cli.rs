@@ -653,7 +653,7 @@ fn takedown(workspace: &Path, action: TakedownAction) -> Result<ExitCode> {
 }
 
 /// `knockoff report`: one line per marketplace.
-pub fn render_takedown_report(reports: &[crate::store::MarketplaceReport]) -> String {
+pub(crate) fn render_takedown_report(reports: &[crate::store::MarketplaceReport]) -> String {
     let mut out = format!(
         "{:<14} {:>9} {:>9} {:>7} {:>8} {:>8} {:>12}\n",
         "MARKETPLACE", "CONFIRMED", "SUBMITTED", "REMOVED", "REJECTED", "SUCCESS", "MEDIAN DAYS"
@@ -787,7 +787,11 @@ fn reasons(entry: &QueueEntry) -> String {
 
 /// Writes queue entries as a table (with the reasons in words), a JSON
 /// array, or CSV.
-pub fn write_queue(out: &mut dyn Write, entries: &[QueueEntry], format: Format) -> Result<()> {
+pub(crate) fn write_queue(
+    out: &mut dyn Write,
+    entries: &[QueueEntry],
+    format: Format,
+) -> Result<()> {
     match format {
         Format::Json => {
             serde_json::to_writer_pretty(&mut *out, entries)?;
@@ -940,7 +944,7 @@ fn extract_file(
 }
 
 /// Writes listings as a table, a JSON array, or CSV.
-pub fn write_listings(
+pub(crate) fn write_listings(
     out: &mut dyn Write,
     listings: &[StoredListing],
     format: Format,

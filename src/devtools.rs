@@ -26,7 +26,7 @@ use serde_json::{json, Value};
 pub struct Error(pub String);
 
 /// Whether this process runs as root (Chromium then needs --no-sandbox).
-pub fn running_as_root() -> bool {
+pub(crate) fn running_as_root() -> bool {
     #[cfg(unix)]
     {
         use std::os::unix::fs::MetadataExt;
@@ -198,7 +198,7 @@ impl Chromium {
 }
 
 /// A command's result, or Chromium's refusal as an error naming it.
-pub fn result_of(method: &str, answer: &Value) -> Result<Value, Error> {
+pub(crate) fn result_of(method: &str, answer: &Value) -> Result<Value, Error> {
     match answer.get("error") {
         Some(error) => Err(Error(format!("Chromium refused {method}: {error}"))),
         None => Ok(answer["result"].clone()),

@@ -55,7 +55,7 @@ pub struct ProductExplanation {
 /// The listing was not found.
 #[derive(Debug, thiserror::Error)]
 #[error("no listing with id or URL `{0}` in the store")]
-pub struct NoSuchListing(pub String);
+pub(crate) struct NoSuchListing(pub String);
 
 /// Explains listing `id_or_url` (an id, or its canonical URL).
 pub fn explain(config: &Config, store: &Store, id_or_url: &str) -> Result<Explanation> {

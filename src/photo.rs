@@ -15,7 +15,7 @@ use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader, Limits, RgbIma
 /// decode needs more is refused; decodes that together would need more
 /// wait their turn. Twelve 6300×6300 16-bit PNGs (300 KB each on the
 /// wire) would otherwise take gigabytes.
-pub const DECODE_BUDGET: u64 = 192 << 20;
+pub(crate) const DECODE_BUDGET: u64 = 192 << 20;
 
 /// The budget's bytes in use.
 static IN_USE: Mutex<u64> = Mutex::new(0);
@@ -114,7 +114,7 @@ impl PhotoFormat {
     }
 
     /// Its media type.
-    pub fn mime(self) -> &'static str {
+    pub(crate) fn mime(self) -> &'static str {
         match self {
             PhotoFormat::Jpeg => "image/jpeg",
             PhotoFormat::Png => "image/png",

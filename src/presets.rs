@@ -98,7 +98,7 @@ pub fn table(preset: &Preset) -> toml::Table {
 
 /// `base` with `over` laid on it key by key: tables merge, anything else
 /// in `over` replaces.
-pub fn merged(mut base: toml::Table, over: &toml::Table) -> toml::Table {
+pub(crate) fn merged(mut base: toml::Table, over: &toml::Table) -> toml::Table {
     for (key, value) in over {
         match (base.get_mut(key), value) {
             (Some(toml::Value::Table(inner)), toml::Value::Table(over_inner)) => {
@@ -116,7 +116,7 @@ pub fn merged(mut base: toml::Table, over: &toml::Table) -> toml::Table {
 /// What `knockoff target add URL` writes: the target's name (the preset's
 /// and the country, `ebay-de`) and its file, which names the preset and
 /// sets only the base URL and a conservative rate.
-pub fn target_file(preset: &Preset, url: &Url) -> (String, String) {
+pub(crate) fn target_file(preset: &Preset, url: &Url) -> (String, String) {
     let host = url.host_str().unwrap_or_default().to_ascii_lowercase();
     let labels: Vec<&str> = host.split('.').collect();
     let country = labels

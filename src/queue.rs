@@ -54,7 +54,7 @@ impl JudgeReport {
 }
 
 /// The judge for a workspace's catalogue and settings, over `references`.
-pub fn judge_for(
+pub(crate) fn judge_for(
     config: &Config,
     references: crate::matching::references::ReferenceIndex,
 ) -> Judge {
@@ -126,7 +126,7 @@ fn judge_key(settings_key: &str, listing: &ListingToJudge) -> String {
 
 /// What makes a listing materially different to a reviewer: its words,
 /// seller and photos, and its price to within 10%.
-pub fn material_key(listing: &ListingToJudge) -> String {
+pub(crate) fn material_key(listing: &ListingToJudge) -> String {
     let l = &listing.listing.listing;
     let price_band = l
         .price
@@ -232,7 +232,7 @@ fn text_candidates(judge: &Judge, text: &index::TextIndex) -> Result<HashMap<i64
 /// using counterfeit vocabulary).
 /// Reads only; the verdicts are recorded by [`judge_workspace`] after the
 /// crawl, like any other.
-pub fn card_candidates(
+pub(crate) fn card_candidates(
     config: &Config,
     store: &Store,
     cards: Vec<StoredListing>,

@@ -92,7 +92,7 @@ pub async fn run_once(config: &Config, store: Arc<Store>) -> Outcome {
 }
 
 /// Posts `text` to a Slack-compatible webhook.
-pub async fn notify(webhook: &url::Url, text: &str) -> Result<()> {
+pub(crate) async fn notify(webhook: &url::Url, text: &str) -> Result<()> {
     let client = reqwest::Client::builder()
         .timeout(std::time::Duration::from_secs(15))
         .build()?;

@@ -76,7 +76,7 @@ pub enum StatusFilter {
 
 impl StatusFilter {
     /// Every filter, in the order the review UI offers them.
-    pub const ALL: [StatusFilter; 5] = [
+    pub(crate) const ALL: [StatusFilter; 5] = [
         StatusFilter::Pending,
         StatusFilter::Escalated,
         StatusFilter::Confirmed,
@@ -149,7 +149,7 @@ impl Decision {
 
 /// What a reviewer does to a match from the review UI.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Action {
+pub(crate) enum Action {
     Confirm,
     Dismiss,
     /// Hands a pending match to a senior reviewer.
@@ -160,7 +160,7 @@ pub enum Action {
 
 impl Action {
     /// The actions that apply to many matches at once.
-    pub const BULK: [Action; 3] = [Action::Confirm, Action::Dismiss, Action::Escalate];
+    pub(crate) const BULK: [Action; 3] = [Action::Confirm, Action::Dismiss, Action::Escalate];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -193,7 +193,7 @@ impl FromStr for Action {
 
 /// What a new verdict does to a match that already exists.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Transition {
+pub(crate) enum Transition {
     /// Status unchanged (score and signals are refreshed).
     Stay,
     /// Dismissed → pending: the listing changed materially since.
@@ -204,7 +204,7 @@ pub enum Transition {
 
 impl Transition {
     /// The status a match in `current` has after this step.
-    pub fn status_after(self, current: MatchStatus) -> MatchStatus {
+    pub(crate) fn status_after(self, current: MatchStatus) -> MatchStatus {
         match self {
             Transition::Stay => current,
             Transition::Reopen => MatchStatus::Pending,
@@ -218,7 +218,7 @@ impl Transition {
 /// longer judged at all); `material_change` whether the listing changed
 /// materially since the match was decided. Confirmed stays confirmed; an
 /// escalated match waits for the senior reviewer, whatever the score does.
-pub fn transition(
+pub(crate) fn transition(
     current: MatchStatus,
     escalated: bool,
     queued: bool,

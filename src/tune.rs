@@ -19,8 +19,8 @@ use anyhow::{Context, Result};
 use crate::matching::score::{sigmoid, tells, Signals, Weights, WEIGHT_NAMES};
 
 /// Fewest decisions `tune` fits on, and fewest of each kind.
-pub const MIN_DECISIONS: usize = 30;
-pub const MIN_EACH: usize = 5;
+pub(crate) const MIN_DECISIONS: usize = 30;
+pub(crate) const MIN_EACH: usize = 5;
 /// Folds of the cross-validation.
 const FOLDS: usize = 5;
 /// Ridge penalty on every weight: keeps them finite when a tell separates
@@ -43,7 +43,7 @@ pub struct Example {
 /// Too few decisions to fit on.
 #[derive(Debug, thiserror::Error)]
 #[error("tune needs at least {MIN_DECISIONS} decided matches, {MIN_EACH} confirmed and {MIN_EACH} dismissed; this store has {confirmed} confirmed and {dismissed} dismissed")]
-pub struct TooFewDecisions {
+pub(crate) struct TooFewDecisions {
     pub confirmed: usize,
     pub dismissed: usize,
 }
@@ -67,7 +67,7 @@ pub struct TuneReport {
 }
 
 /// The examples in a store's decisions.
-pub fn examples(decisions: &[(bool, f64, Signals)]) -> Vec<Example> {
+pub(crate) fn examples(decisions: &[(bool, f64, Signals)]) -> Vec<Example> {
     decisions
         .iter()
         .map(|(confirmed, _, signals)| Example {
@@ -248,7 +248,7 @@ pub fn render(report: &TuneReport) -> String {
 
 /// Writes `weights` as `[matching.weights]` into `path` (knockoff.toml),
 /// keeping every other key and comment.
-pub fn write_weights(path: &Path, weights: &Weights) -> Result<()> {
+pub(crate) fn write_weights(path: &Path, weights: &Weights) -> Result<()> {
     let text = match std::fs::read_to_string(path) {
         Ok(text) => text,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),

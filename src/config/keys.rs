@@ -57,11 +57,11 @@ const fn key(table: &'static str, name: &'static str, kind: Kind, doc: &'static 
 }
 
 /// Slowest rate a target may ask for: one request every 1,000 s.
-pub const MIN_RATE: f64 = 0.001;
+pub(crate) const MIN_RATE: f64 = 0.001;
 /// Fastest: far beyond anything polite, but a finite spacing.
-pub const MAX_RATE: f64 = 1000.0;
+pub(crate) const MAX_RATE: f64 = 1000.0;
 
-pub const USER_AGENT: Key = key(
+pub(crate) const USER_AGENT: Key = key(
     "crawl",
     "user_agent",
     Kind::Other {
@@ -70,7 +70,7 @@ pub const USER_AGENT: Key = key(
     },
     "The User-Agent of every request (give a contact URL); robots.txt is read for its product token.",
 );
-pub const DEFAULT_REQUESTS_PER_SECOND: Key = key(
+pub(crate) const DEFAULT_REQUESTS_PER_SECOND: Key = key(
     "crawl",
     "default_requests_per_second",
     Kind::Number {
@@ -80,7 +80,7 @@ pub const DEFAULT_REQUESTS_PER_SECOND: Key = key(
     },
     "Rate for hosts no target names (image CDNs); a target's `[rate]` sets its own.",
 );
-pub const DEFAULT_CONCURRENCY: Key = key(
+pub(crate) const DEFAULT_CONCURRENCY: Key = key(
     "crawl",
     "default_concurrency",
     Kind::Count {
@@ -90,7 +90,7 @@ pub const DEFAULT_CONCURRENCY: Key = key(
     },
     "Requests in flight at once to a host no target names.",
 );
-pub const MAX_PAGE_BYTES: Key = key(
+pub(crate) const MAX_PAGE_BYTES: Key = key(
     "crawl",
     "max_page_bytes",
     Kind::Count {
@@ -100,7 +100,7 @@ pub const MAX_PAGE_BYTES: Key = key(
     },
     "A page longer than this is not read: the fetch fails as `too_large`.",
 );
-pub const MAX_IMAGE_BYTES: Key = key(
+pub(crate) const MAX_IMAGE_BYTES: Key = key(
     "crawl",
     "max_image_bytes",
     Kind::Count {
@@ -110,7 +110,7 @@ pub const MAX_IMAGE_BYTES: Key = key(
     },
     "A photo longer than this is not read: the fetch fails as `too_large`.",
 );
-pub const MAX_IMAGE_PIXELS: Key = key(
+pub(crate) const MAX_IMAGE_PIXELS: Key = key(
     "crawl",
     "max_image_pixels",
     Kind::Count {
@@ -120,7 +120,7 @@ pub const MAX_IMAGE_PIXELS: Key = key(
     },
     "A photo whose header declares more pixels is refused before it is decoded.",
 );
-pub const MAX_IMAGES_PER_LISTING: Key = key(
+pub(crate) const MAX_IMAGES_PER_LISTING: Key = key(
     "crawl",
     "max_images_per_listing",
     Kind::Count {
@@ -130,7 +130,7 @@ pub const MAX_IMAGES_PER_LISTING: Key = key(
     },
     "Photos fetched per listing, in page order.",
 );
-pub const MAX_REDIRECTS: Key = key(
+pub(crate) const MAX_REDIRECTS: Key = key(
     "crawl",
     "max_redirects",
     Kind::Count {
@@ -140,7 +140,7 @@ pub const MAX_REDIRECTS: Key = key(
     },
     "Redirects followed per request, each hop through the address guard and its host's gate.",
 );
-pub const MAX_ATTEMPTS: Key = key(
+pub(crate) const MAX_ATTEMPTS: Key = key(
     "crawl",
     "max_attempts",
     Kind::Count {
@@ -150,7 +150,7 @@ pub const MAX_ATTEMPTS: Key = key(
     },
     "Tries per request on timeouts, 429 and 5xx, with backoff.",
 );
-pub const CONNECT_TIMEOUT_SECS: Key = key(
+pub(crate) const CONNECT_TIMEOUT_SECS: Key = key(
     "crawl",
     "connect_timeout_secs",
     Kind::Seconds {
@@ -160,7 +160,7 @@ pub const CONNECT_TIMEOUT_SECS: Key = key(
     },
     "Longest wait for a connection.",
 );
-pub const REQUEST_TIMEOUT_SECS: Key = key(
+pub(crate) const REQUEST_TIMEOUT_SECS: Key = key(
     "crawl",
     "request_timeout_secs",
     Kind::Seconds {
@@ -170,7 +170,7 @@ pub const REQUEST_TIMEOUT_SECS: Key = key(
     },
     "Longest a whole request may take, body included.",
 );
-pub const MAX_WAIT_SECS: Key = key(
+pub(crate) const MAX_WAIT_SECS: Key = key(
     "crawl",
     "max_wait_secs",
     Kind::Seconds {
@@ -180,7 +180,7 @@ pub const MAX_WAIT_SECS: Key = key(
     },
     "Longest Retry-After honoured within a run; a longer one defers the host to the next run.",
 );
-pub const MAX_CRAWL_DELAY_SECS: Key = key(
+pub(crate) const MAX_CRAWL_DELAY_SECS: Key = key(
     "crawl",
     "max_crawl_delay_secs",
     Kind::Seconds {
@@ -191,7 +191,7 @@ pub const MAX_CRAWL_DELAY_SECS: Key = key(
     "Longest robots.txt Crawl-delay honoured as it is; a longer one is capped here.",
 );
 
-pub const THRESHOLD: Key = key(
+pub(crate) const THRESHOLD: Key = key(
     "matching",
     "threshold",
     Kind::Number {
@@ -201,13 +201,13 @@ pub const THRESHOLD: Key = key(
     },
     "The `score` rule: a match scoring this much is queued.",
 );
-pub const OFFICIAL_PHOTO: Key = key(
+pub(crate) const OFFICIAL_PHOTO: Key = key(
     "matching",
     "official_photo",
     Kind::Flag { default: true },
     "The `official photo` rule: a listing showing a reference photo is queued.",
 );
-pub const PHOTO_STRENGTH: Key = key(
+pub(crate) const PHOTO_STRENGTH: Key = key(
     "matching",
     "photo_strength",
     Kind::Number {
@@ -217,7 +217,7 @@ pub const PHOTO_STRENGTH: Key = key(
     },
     "How close a photo must be for the `official photo` rule.",
 );
-pub const PRICE_FLOOR: Key = key(
+pub(crate) const PRICE_FLOOR: Key = key(
     "matching",
     "price_floor",
     Kind::Number {
@@ -227,7 +227,7 @@ pub const PRICE_FLOOR: Key = key(
     },
     "The `price floor` rule: a new item identified as the product below this share of MSRP is queued.",
 );
-pub const USED_PRICE_FLOOR: Key = key(
+pub(crate) const USED_PRICE_FLOOR: Key = key(
     "matching",
     "used_price_floor",
     Kind::Number {
@@ -237,13 +237,13 @@ pub const USED_PRICE_FLOOR: Key = key(
     },
     "The price floor for a listing that says it is used.",
 );
-pub const COUNTERFEIT_VOCABULARY: Key = key(
+pub(crate) const COUNTERFEIT_VOCABULARY: Key = key(
     "matching",
     "counterfeit_vocabulary",
     Kind::Flag { default: true },
     "The `counterfeit vocabulary` rule: a listing naming the product with a counterfeit word is queued.",
 );
-pub const USED_WORDS: Key = key(
+pub(crate) const USED_WORDS: Key = key(
     "matching",
     "used_words",
     Kind::Other {
@@ -252,7 +252,7 @@ pub const USED_WORDS: Key = key(
     },
     "Words that mark a listing as used.",
 );
-pub const NEW_WORDS: Key = key(
+pub(crate) const NEW_WORDS: Key = key(
     "matching",
     "new_words",
     Kind::Other {
@@ -261,7 +261,7 @@ pub const NEW_WORDS: Key = key(
     },
     "Words that mark a listing as new, overriding a used word.",
 );
-pub const COUNTERFEIT_WORDS: Key = key(
+pub(crate) const COUNTERFEIT_WORDS: Key = key(
     "matching",
     "counterfeit_words",
     Kind::Other {
@@ -270,7 +270,7 @@ pub const COUNTERFEIT_WORDS: Key = key(
     },
     "Words that say a listing is a copy.",
 );
-pub const ACCESSORY_PHRASES: Key = key(
+pub(crate) const ACCESSORY_PHRASES: Key = key(
     "matching",
     "accessory_phrases",
     Kind::Other {
@@ -279,7 +279,7 @@ pub const ACCESSORY_PHRASES: Key = key(
     },
     "Phrases that say a listing is for the product, not the product.",
 );
-pub const WEIGHTS: Key = key(
+pub(crate) const WEIGHTS: Key = key(
     "matching",
     "weights",
     Kind::Other {
@@ -288,7 +288,7 @@ pub const WEIGHTS: Key = key(
     },
     "The infringement weights, by name (`bias`, `counterfeit_words`, `discount`, …).",
 );
-pub const FX: Key = key(
+pub(crate) const FX: Key = key(
     "matching",
     "fx",
     Kind::Other {
@@ -298,7 +298,7 @@ pub const FX: Key = key(
     "US dollars per unit of a currency, by ISO 4217 code (`EUR = 1.09`).",
 );
 
-pub const SCHEDULE_CRAWL: Key = key(
+pub(crate) const SCHEDULE_CRAWL: Key = key(
     "schedule",
     "crawl",
     Kind::Other {
@@ -307,7 +307,7 @@ pub const SCHEDULE_CRAWL: Key = key(
     },
     "When `knockoff serve` crawls (`0 2 * * *` is 02:00 daily).",
 );
-pub const SCHEDULE_TIMEZONE: Key = key(
+pub(crate) const SCHEDULE_TIMEZONE: Key = key(
     "schedule",
     "timezone",
     Kind::Other {
@@ -316,7 +316,7 @@ pub const SCHEDULE_TIMEZONE: Key = key(
     },
     "The time zone of `crawl`.",
 );
-pub const SCREENSHOT: Key = key(
+pub(crate) const SCREENSHOT: Key = key(
     "evidence",
     "screenshot",
     Kind::Flag { default: false },
@@ -331,7 +331,7 @@ pub const CHROMIUM: Key = key(
     },
     "The Chromium that takes screenshots and renders `render = \"chromium\"` targets.",
 );
-pub const WEBHOOK_URL: Key = key(
+pub(crate) const WEBHOOK_URL: Key = key(
     "notify",
     "webhook_url",
     Kind::Other {
@@ -340,7 +340,7 @@ pub const WEBHOOK_URL: Key = key(
     },
     "Where `serve` posts each scheduled run's summary (Slack-compatible JSON).",
 );
-pub const BIND: Key = key(
+pub(crate) const BIND: Key = key(
     "server",
     "bind",
     Kind::Other {
@@ -349,7 +349,7 @@ pub const BIND: Key = key(
     },
     "Where the review UI listens.",
 );
-pub const TRUSTED_PROXIES: Key = key(
+pub(crate) const TRUSTED_PROXIES: Key = key(
     "server",
     "trusted_proxies",
     Kind::Other {
@@ -360,7 +360,7 @@ pub const TRUSTED_PROXIES: Key = key(
 );
 
 /// Every setting, in the reference's order.
-pub const SETTINGS: &[Key] = &[
+pub(crate) const SETTINGS: &[Key] = &[
     USER_AGENT,
     DEFAULT_REQUESTS_PER_SECOND,
     DEFAULT_CONCURRENCY,
@@ -447,7 +447,7 @@ impl Kind {
     }
 
     /// Its default, in words.
-    pub fn default_text(&self) -> String {
+    pub(crate) fn default_text(&self) -> String {
         match *self {
             Kind::Number { default, .. } | Kind::Seconds { default, .. } => amount(default),
             Kind::Count { default, .. } => amount(f64::from(default)),

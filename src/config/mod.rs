@@ -159,7 +159,7 @@ impl Schedule {
     }
 
     /// The first time after `after` the schedule fires.
-    pub fn next_after(
+    pub(crate) fn next_after(
         &self,
         after: chrono::DateTime<chrono::Utc>,
     ) -> Option<chrono::DateTime<chrono::Utc>> {
@@ -193,7 +193,7 @@ impl ScheduleError {
 
 /// Where the eBay Browse API lives (`base_url` of an `ebay-browse` target
 /// that names none).
-pub const EBAY_API: &str = "https://api.ebay.com";
+pub(crate) const EBAY_API: &str = "https://api.ebay.com";
 
 /// How a target's listings are read.
 #[derive(Debug, Clone, PartialEq)]
@@ -326,7 +326,7 @@ pub struct Selector {
 
 /// One alternative of a [`Selector`].
 #[derive(Clone)]
-pub enum Alternative {
+pub(crate) enum Alternative {
     /// Elements, and the attribute to read (their text when `None`).
     Css(scraper::Selector, Option<String>),
     /// A script's data: the one whose id is `name` (`__NEXT_DATA__`, a
@@ -363,7 +363,7 @@ impl Selector {
     }
 
     /// The alternatives, in order. `extract` evaluates them.
-    pub fn alternatives(&self) -> &[Alternative] {
+    pub(crate) fn alternatives(&self) -> &[Alternative] {
         &self.alternatives
     }
 
@@ -469,7 +469,7 @@ pub struct Product {
 impl Config {
     /// Every search query for `target`: its own `queries`, then every
     /// product's `search_queries`, without repeats.
-    pub fn queries_for(&self, target: &Target) -> Vec<String> {
+    pub(crate) fn queries_for(&self, target: &Target) -> Vec<String> {
         let mut seen = BTreeSet::new();
         let own = target.search.iter().flat_map(|s| s.queries.iter());
         let products = self
@@ -494,7 +494,7 @@ impl Config {
     }
 
     /// Folder of the reference images.
-    pub fn reference_dir(&self) -> PathBuf {
+    pub(crate) fn reference_dir(&self) -> PathBuf {
         self.workspace.join("reference-images")
     }
 }

@@ -20,8 +20,8 @@ use crate::config::{EbayBrowse, Target};
 use crate::extract::{Card, Listing};
 
 /// The environment variables the credentials come from.
-pub const CLIENT_ID: &str = "EBAY_CLIENT_ID";
-pub const CLIENT_SECRET: &str = "EBAY_CLIENT_SECRET";
+pub(crate) const CLIENT_ID: &str = "EBAY_CLIENT_ID";
+pub(crate) const CLIENT_SECRET: &str = "EBAY_CLIENT_SECRET";
 /// The scope of a client-credentials token for the Browse API.
 const SCOPE: &str = "https://api.ebay.com/oauth/api_scope";
 /// Headers never recorded in an exchange.
@@ -33,7 +33,7 @@ const SECRET: &[&str] = &["Authorization"];
     "target `{target}` (kind = \"ebay-browse\") needs {CLIENT_ID} and {CLIENT_SECRET} in the \
      environment (an eBay developer application's keys); they are never read from a file"
 )]
-pub struct MissingCredentials {
+pub(crate) struct MissingCredentials {
     pub target: String,
 }
 
@@ -44,7 +44,7 @@ struct Token {
 }
 
 /// One target's access to the API: its credentials and current token.
-pub struct EbayClient {
+pub(crate) struct EbayClient {
     id: String,
     secret: String,
     token: Mutex<Option<Token>>,
@@ -58,7 +58,7 @@ impl std::fmt::Debug for EbayClient {
 
 impl EbayClient {
     /// The client of `target`, with credentials from the environment.
-    pub fn from_env(target: &Target) -> Result<EbayClient, MissingCredentials> {
+    pub(crate) fn from_env(target: &Target) -> Result<EbayClient, MissingCredentials> {
         let read = |name| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
         match (read(CLIENT_ID), read(CLIENT_SECRET)) {
             (Some(id), Some(secret)) => Ok(EbayClient {
@@ -213,7 +213,7 @@ fn without_fragment(url: &Url) -> Url {
 }
 
 /// The keyword search URL of `query`.
-pub fn search_url(target: &Target, ebay: &EbayBrowse, query: &str) -> Option<Url> {
+pub(crate) fn search_url(target: &Target, ebay: &EbayBrowse, query: &str) -> Option<Url> {
     let mut url = target
         .base_url
         .join("/buy/browse/v1/item_summary/search")
@@ -227,7 +227,7 @@ pub fn search_url(target: &Target, ebay: &EbayBrowse, query: &str) -> Option<Url
 /// The search-by-image URL for the reference photo `photo` (its path
 /// under `reference-images/`, kept in the fragment, which is never sent:
 /// it tells one photo's search from another's in the frontier).
-pub fn image_search_url(target: &Target, ebay: &EbayBrowse, photo: &str) -> Option<Url> {
+pub(crate) fn image_search_url(target: &Target, ebay: &EbayBrowse, photo: &str) -> Option<Url> {
     let mut url = target
         .base_url
         .join("/buy/browse/v1/item_summary/search_by_image")
@@ -239,7 +239,7 @@ pub fn image_search_url(target: &Target, ebay: &EbayBrowse, photo: &str) -> Opti
 }
 
 /// The reference photo an image search URL is for.
-pub fn searched_photo(url: &Url) -> Option<String> {
+pub(crate) fn searched_photo(url: &Url) -> Option<String> {
     url.path()
         .ends_with("/search_by_image")
         .then(|| url.fragment())
@@ -255,7 +255,7 @@ fn percent_decode(text: &str) -> String {
 }
 
 /// The JSON body of a search by image.
-pub fn image_search_body(photo: &[u8]) -> Vec<u8> {
+pub(crate) fn image_search_body(photo: &[u8]) -> Vec<u8> {
     serde_json::json!({ "image": data_encoding::BASE64.encode(photo) })
         .to_string()
         .into_bytes()
@@ -263,7 +263,7 @@ pub fn image_search_body(photo: &[u8]) -> Vec<u8> {
 
 /// The getItem URL of the listing at `listing_url` (its web page,
 /// `…/itm/123456789012`).
-pub fn item_url(target: &Target, listing_url: &str) -> Option<Url> {
+pub(crate) fn item_url(target: &Target, listing_url: &str) -> Option<Url> {
     let web = Url::parse(listing_url).ok()?;
     let id = web
         .path_segments()?

@@ -29,7 +29,7 @@ const MAX_ROBOTS_BYTES: u64 = 512 * 1024;
 
 /// What is being fetched, which decides the body limit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum BodyKind {
+pub(crate) enum BodyKind {
     Page,
     Image,
 }
@@ -37,7 +37,7 @@ pub enum BodyKind {
 /// A request to a marketplace's API ([`Fetcher::send`]): a method, headers
 /// and body besides the URL.
 #[derive(Debug, Clone)]
-pub struct ApiRequest {
+pub(crate) struct ApiRequest {
     pub method: Method,
     pub url: Url,
     /// Sent as they are; a header named in `secret` is recorded in the
@@ -84,7 +84,7 @@ impl ApiRequest {
 
 /// A successful fetch: the final response and every exchange on the way.
 #[derive(Debug)]
-pub struct Fetched {
+pub(crate) struct Fetched {
     pub final_url: Url,
     pub content_type: Option<String>,
     pub body: Vec<u8>,
@@ -93,14 +93,14 @@ pub struct Fetched {
 
 /// A failed fetch: why, and every exchange on the way.
 #[derive(Debug)]
-pub struct FetchFailure {
+pub(crate) struct FetchFailure {
     pub error: FetchError,
     pub exchanges: Vec<Exchange>,
 }
 
 /// Why a URL could not be fetched. The crawl records it and moves on.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
-pub enum FetchError {
+pub(crate) enum FetchError {
     #[error("{url} is disallowed by robots.txt")]
     RobotsDenied { url: String },
     #[error("robots.txt of {url} is unavailable ({reason}); the host is treated as disallowing everything")]
@@ -158,7 +158,7 @@ pub enum FetchError {
 impl FetchError {
     /// Whether the item should be tried again in the next run rather than
     /// given up: its host asked for a pause longer than `max_wait`.
-    pub fn is_deferral(&self) -> bool {
+    pub(crate) fn is_deferral(&self) -> bool {
         matches!(
             self,
             FetchError::HostDeferred { .. } | FetchError::RetryAfterTooLong { .. }
@@ -191,7 +191,7 @@ impl FetchError {
 }
 
 /// "host:port" — the unit of politeness.
-pub fn host_key(url: &Url) -> String {
+pub(crate) fn host_key(url: &Url) -> String {
     format!(
         "{}:{}",
         url.host_str().unwrap_or_default(),
@@ -200,7 +200,7 @@ pub fn host_key(url: &Url) -> String {
 }
 
 /// Whether knockoff may connect to `ip` without a target living there.
-pub fn is_public(ip: IpAddr) -> bool {
+pub(crate) fn is_public(ip: IpAddr) -> bool {
     match ip {
         IpAddr::V4(v4) => {
             let [a, b, ..] = v4.octets();
@@ -298,7 +298,7 @@ enum Robots {
 }
 
 /// The network side of a crawl: one per run.
-pub struct Fetcher {
+pub(crate) struct Fetcher {
     client: reqwest::Client,
     settings: CrawlSettings,
     /// The robots.txt product token, from the User-Agent.
@@ -394,7 +394,7 @@ impl Fetcher {
     }
 
     /// The gate of `host` (host:port), created on first use.
-    pub fn gate(&self, host: &str) -> Arc<HostGate> {
+    pub(crate) fn gate(&self, host: &str) -> Arc<HostGate> {
         let mut gates = self.gates.lock().unwrap_or_else(|e| e.into_inner());
         gates
             .entry(host.to_string())

@@ -39,7 +39,7 @@ const MARGIN: Duration = Duration::from_millis(20);
 
 /// Gate for one host (host:port).
 #[derive(Debug)]
-pub struct HostGate {
+pub(crate) struct HostGate {
     permits: Semaphore,
     schedule: Mutex<Schedule>,
 }
@@ -78,7 +78,7 @@ impl HostGate {
     }
 
     /// Widens the spacing to a robots.txt Crawl-delay when that is stricter.
-    pub fn apply_crawl_delay(&self, delay: Duration) {
+    pub(crate) fn apply_crawl_delay(&self, delay: Duration) {
         let mut schedule = self.schedule();
         if delay > schedule.interval {
             schedule.interval = delay;
@@ -87,7 +87,7 @@ impl HostGate {
     }
 
     /// Sends nothing to this host for `wait` (a `Retry-After`).
-    pub fn pause_for(&self, wait: Duration) {
+    pub(crate) fn pause_for(&self, wait: Duration) {
         let now = Instant::now();
         let until = now
             .checked_add(wait.min(LONGEST_WAIT))
@@ -99,13 +99,14 @@ impl HostGate {
     }
 
     /// The spacing currently enforced.
-    pub fn interval(&self) -> Duration {
+    #[cfg(test)]
+    pub(crate) fn interval(&self) -> Duration {
         self.schedule().interval
     }
 
     /// Waits for a concurrency permit and a send slot; the request may go out
     /// as soon as this returns, and the permit is held until it is dropped.
-    pub async fn acquire(&self) -> SemaphorePermit<'_> {
+    pub(crate) async fn acquire(&self) -> SemaphorePermit<'_> {
         let permit = self
             .permits
             .acquire()

@@ -45,7 +45,7 @@ pub struct CrawlOptions {
 /// Another crawl holds the workspace's lock.
 #[derive(Debug, thiserror::Error)]
 #[error("another knockoff crawl is running in this workspace (it holds {})", .0.display())]
-pub struct CrawlLocked(pub std::path::PathBuf);
+pub(crate) struct CrawlLocked(pub std::path::PathBuf);
 
 /// Holds the workspace's crawl lock for as long as it lives.
 #[derive(Debug)]
@@ -308,7 +308,7 @@ fn ebay_seeds(config: &Config, target: &Target, api: &EbayBrowse) -> Vec<NewItem
 }
 
 /// The search URL of `query`'s `page` for `target`.
-pub fn search_url(target: &Target, query: &str, page: u32) -> Option<Url> {
+pub(crate) fn search_url(target: &Target, query: &str, page: u32) -> Option<Url> {
     let search = target.search.as_ref()?;
     let encoded: String = url::form_urlencoded::byte_serialize(query.as_bytes()).collect();
     let raw = search
@@ -861,10 +861,10 @@ fn store_image(ctx: &Shared, item: &FrontierItem, fetched: fetch::Fetched) -> Re
 }
 
 /// The failure kind of a listing page that yielded no title and no price.
-pub const NO_FIELDS: &str = "no_fields";
+pub(crate) const NO_FIELDS: &str = "no_fields";
 
 /// The warning a run with [`NO_FIELDS`] failures ends with.
-pub fn no_fields_warning(summary: &RunSummary) -> Option<String> {
+pub(crate) fn no_fields_warning(summary: &RunSummary) -> Option<String> {
     let n = summary.errors.get(NO_FIELDS).copied().unwrap_or(0);
     (n > 0).then(|| {
         format!(
@@ -875,7 +875,7 @@ pub fn no_fields_warning(summary: &RunSummary) -> Option<String> {
 }
 
 /// The run summary as printed at the end of a crawl.
-pub fn render_summary(summary: &RunSummary) -> String {
+pub(crate) fn render_summary(summary: &RunSummary) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,

@@ -84,7 +84,7 @@ impl Progress {
     }
 
     /// An item of `target` joined the frontier.
-    pub fn discovered(&self, target: &str) {
+    pub(crate) fn discovered(&self, target: &str) {
         self.update(target, |c| c.discovered += 1);
     }
 

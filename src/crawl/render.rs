@@ -25,7 +25,7 @@ use crate::devtools::{result_of, Chromium, Error as RenderError};
 use crate::store::Exchange;
 
 /// Chromiums running at once, in the whole process.
-pub const MAX_BROWSERS: usize = 2;
+pub(crate) const MAX_BROWSERS: usize = 2;
 /// Longest a page may take to load.
 const LOAD_TIMEOUT: Duration = Duration::from_secs(30);
 /// Quiet time after the load event that means the page's scripts are done.
@@ -69,7 +69,7 @@ const TRACKERS: &[&str] = &[
 ];
 
 /// Whether a page's request is refused without being fetched.
-pub fn is_blocked(url: &Url, method: &str, resource_type: &str) -> bool {
+pub(crate) fn is_blocked(url: &Url, method: &str, resource_type: &str) -> bool {
     let tracker = url.host_str().is_some_and(|host| {
         TRACKERS
             .iter()
@@ -80,7 +80,7 @@ pub fn is_blocked(url: &Url, method: &str, resource_type: &str) -> bool {
 
 /// The browsers of a crawl.
 #[derive(Debug)]
-pub struct Renderer {
+pub(crate) struct Renderer {
     chromium: PathBuf,
     slots: tokio::sync::Semaphore,
 }

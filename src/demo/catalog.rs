@@ -18,11 +18,11 @@ pub const DEMO_SEED: u64 = 20261122;
 /// Listings in the demo marketplace.
 pub const DEMO_LISTINGS: usize = 120;
 /// Size of reference photos, pixels.
-pub const REFERENCE_SIZE: u32 = 480;
+pub(crate) const REFERENCE_SIZE: u32 = 480;
 /// Size of listing photos before alteration, pixels.
 pub const LISTING_SIZE: u32 = 400;
 /// Longer side of a search card's thumbnail, as marketplaces show them.
-pub const THUMBNAIL_SIZE: u32 = 200;
+pub(crate) const THUMBNAIL_SIZE: u32 = 200;
 
 /// Which demo site a listing is on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -463,7 +463,7 @@ fn own_view(rng: &mut ChaCha8Rng) -> View {
 }
 
 /// The view of reference photo `view` (0 front, 1 side) of every product.
-pub fn reference_view(view: usize) -> View {
+pub(crate) fn reference_view(view: usize) -> View {
     match view {
         0 => View::studio(),
         _ => View {
@@ -824,7 +824,7 @@ impl Catalog {
 
     /// The search card's thumbnail of a listing photo: the photo as the
     /// listing shows it, reduced to [`THUMBNAIL_SIZE`] on its longer side.
-    pub fn listing_thumbnail(&self, photo: &Photo) -> Vec<u8> {
+    pub(crate) fn listing_thumbnail(&self, photo: &Photo) -> Vec<u8> {
         let full = self.listing_pixels(photo);
         let scale = THUMBNAIL_SIZE as f64 / full.width().max(full.height()) as f64;
         let (w, h) = (
@@ -855,7 +855,7 @@ impl Catalog {
     }
 
     /// `reference-images/products.toml` for this catalogue.
-    pub fn products_toml(&self) -> String {
+    pub(crate) fn products_toml(&self) -> String {
         let quoted = |items: &[String]| {
             items
                 .iter()

@@ -554,7 +554,7 @@ fn glyph_covers(c: char, u: f32, v: f32, cu: f32, cv: f32, height: f32) -> bool 
 
 /// Writes `text` with its top-left at (x, y), `scale` pixels per glyph dot,
 /// blending `colour` at `alpha`.
-pub fn draw_text(
+pub(crate) fn draw_text(
     img: &mut RgbImage,
     text: &str,
     x: i64,

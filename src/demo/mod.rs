@@ -25,14 +25,14 @@ pub use site::{Marketplace, SiteOptions};
 
 /// Ports the demo targets' base_url name; the demo falls back to free ports
 /// (and rewrites base_url in memory) when these are taken.
-pub const DEMO_PORTS: [u16; 3] = [7801, 7802, 7803];
+pub(crate) const DEMO_PORTS: [u16; 3] = [7801, 7802, 7803];
 
 /// `knockoff.toml` of the demo workspace.
-pub const KNOCKOFF_TOML: &str = include_str!("../../knockoff.toml");
+pub(crate) const KNOCKOFF_TOML: &str = include_str!("../../knockoff.toml");
 /// `targets/shopfront.toml`: a site that needs selectors.
-pub const SHOPFRONT_TOML: &str = include_str!("../../targets/shopfront.toml");
+pub(crate) const SHOPFRONT_TOML: &str = include_str!("../../targets/shopfront.toml");
 /// `targets/bazaar.toml`: a site with JSON-LD only.
-pub const BAZAAR_TOML: &str = include_str!("../../targets/bazaar.toml");
+pub(crate) const BAZAAR_TOML: &str = include_str!("../../targets/bazaar.toml");
 
 /// Writes whichever demo workspace files are missing under `workspace`;
 /// returns the paths written. Existing files are never overwritten.
@@ -167,7 +167,7 @@ pub async fn run(workspace: &Path, progress: Progress) -> Result<DemoReport> {
 }
 
 /// The closing words of `knockoff demo`.
-pub fn render_report(report: &DemoReport, workspace: &Path) -> String {
+pub(crate) fn render_report(report: &DemoReport, workspace: &Path) -> String {
     let mut out = String::new();
     if !report.written.is_empty() {
         let _ = writeln!(

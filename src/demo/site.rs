@@ -345,7 +345,7 @@ fn search<'a>(shared: &'a Shared, site: Site, query: &str) -> Vec<&'a DemoListin
 }
 
 /// How shops write a price.
-pub fn price_text(amount: f64, currency: &str) -> String {
+pub(crate) fn price_text(amount: f64, currency: &str) -> String {
     let grouped = |value: f64, decimals: usize, thousands: char, decimal: char| {
         let text = format!("{value:.decimals$}");
         let (int, frac) = text.split_once('.').unwrap_or((&text, ""));

@@ -27,7 +27,7 @@ use crate::config::Config;
 use crate::store::{MatchId, Store};
 
 /// The bundle format this code writes and reads.
-pub const FORMAT_VERSION: u32 = 1;
+pub(crate) const FORMAT_VERSION: u32 = 1;
 /// The signing key's file in the workspace.
 pub const KEY_FILE: &str = "evidence-signing.key";
 /// Largest file a bundle may hold, so a hostile zip cannot exhaust memory.
@@ -131,7 +131,7 @@ fn restrict(path: &Path) -> Result<()> {
 }
 
 /// The public key, hex, as `knockoff evidence key` prints it.
-pub fn public_key_hex(key: &SigningKey) -> String {
+pub(crate) fn public_key_hex(key: &SigningKey) -> String {
     hex::encode(key.verifying_key().to_bytes())
 }
 
@@ -496,7 +496,7 @@ pub fn verify(path: &Path, expected_key: Option<&str>) -> Result<Verified, Verif
 }
 
 /// The workspace's public signing key, hex, if it has one (never creates it).
-pub fn workspace_public_key(workspace: &Path) -> Result<Option<String>> {
+pub(crate) fn workspace_public_key(workspace: &Path) -> Result<Option<String>> {
     if !workspace.join(KEY_FILE).exists() {
         return Ok(None);
     }

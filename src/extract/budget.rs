@@ -9,7 +9,7 @@
 //! parsed, which keeps the parser linear in practice.
 
 /// Deepest nesting parsed. Real marketplace pages stay under ~60.
-pub const MAX_DEPTH: usize = 512;
+pub(crate) const MAX_DEPTH: usize = 512;
 
 /// Elements that never hold children.
 const VOID: &[&str] = &[
@@ -30,7 +30,7 @@ const RAW_TEXT: &[&str] = &[
 /// The byte offset of the tag at which `html` first nests deeper than
 /// `max_depth`, if it does. An approximation of the HTML tree builder that
 /// errs towards the real depth: end tags close only elements it saw open.
-pub fn too_deep_at(html: &str, max_depth: usize) -> Option<usize> {
+pub(crate) fn too_deep_at(html: &str, max_depth: usize) -> Option<usize> {
     let bytes = html.as_bytes();
     let mut open: Vec<String> = Vec::new();
     let mut i = 0;

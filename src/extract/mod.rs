@@ -145,7 +145,7 @@ fn merge(merged: &mut Partial, sources: &mut Vec<String>, method: &str, partial:
 /// The cards of a search results page (each listing once, in page order,
 /// with the fields `[results]` names) and the next page's URL when the
 /// target names a selector for it.
-pub fn search_page(
+pub(crate) fn search_page(
     html: &str,
     page_url: &Url,
     results: &ResultSelectors,
@@ -281,13 +281,13 @@ fn read_cards(doc: &scraper::Html, page_url: &Url, results: &ResultSelectors) ->
 }
 
 /// Whether `selector` matches anything on the page.
-pub fn page_has(html: &str, selector: &Selector) -> bool {
+pub(crate) fn page_has(html: &str, selector: &Selector) -> bool {
     !elements(&parse_page(html).0, selector).is_empty()
 }
 
 /// Parses a page within the parse budget: a page nesting deeper than
 /// [`budget::MAX_DEPTH`] is read up to that point, and the warning says so.
-pub fn parse_page(html: &str) -> (scraper::Html, Option<String>) {
+pub(crate) fn parse_page(html: &str) -> (scraper::Html, Option<String>) {
     match budget::too_deep_at(html, budget::MAX_DEPTH) {
         Some(at) => (
             scraper::Html::parse_document(&html[..at]),
@@ -497,7 +497,7 @@ fn is_tracking_param(name: &str) -> bool {
 
 /// The canonical form of a listing link: resolved against the page, without
 /// fragment or tracking parameters, so one listing has one URL across queries.
-pub fn canonicalize(page_url: &Url, href: &str) -> Option<Url> {
+pub(crate) fn canonicalize(page_url: &Url, href: &str) -> Option<Url> {
     let mut url = resolve(page_url, href)?;
     url.set_fragment(None);
     if url.query().is_some() {

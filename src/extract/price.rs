@@ -62,7 +62,7 @@ pub fn display_price(amount: Option<f64>, currency: Option<&str>) -> String {
 }
 
 /// Finds the currency named in `text`, if any.
-pub fn currency_in(text: &str) -> Option<String> {
+pub(crate) fn currency_in(text: &str) -> Option<String> {
     marker_in(text).map(|(_, code)| code.to_string())
 }
 

@@ -24,7 +24,7 @@ pub use text::{TextDoc, TextIndex};
 
 /// Version of the photo prints; bump when `matching::image` changes what a
 /// print is, so cached prints are recomputed.
-pub const PRINT_VERSION: u32 = 5;
+pub(crate) const PRINT_VERSION: u32 = 5;
 
 /// Shortest side reference photos are reduced to before printing.
 const REFERENCE_SIDE: u32 = 192;

@@ -68,8 +68,9 @@ impl TextIndex {
         TextIndex::from_index(index)
     }
 
-    /// An index in memory, for the accuracy harness and tests.
-    pub fn in_memory() -> Result<TextIndex> {
+    /// An index in memory, for the accuracy harness.
+    #[cfg(feature = "demo")]
+    pub(crate) fn in_memory() -> Result<TextIndex> {
         TextIndex::from_index(Index::create_in_ram(schema().0))
     }
 
@@ -103,7 +104,7 @@ impl TextIndex {
     }
 
     /// Adds or replaces `docs`; with `clear`, drops everything else first.
-    pub fn upsert(&self, docs: &[TextDoc], clear: bool) -> Result<()> {
+    pub(crate) fn upsert(&self, docs: &[TextDoc], clear: bool) -> Result<()> {
         let mut writer: IndexWriter = self
             .index
             .writer_with_num_threads(1, WRITER_MEMORY)
@@ -127,7 +128,7 @@ impl TextIndex {
 
     /// Ids of the listings whose title or description has a word of the
     /// product's within its allowed edits.
-    pub fn product_hits(&self, terms: &ProductTerms) -> Result<HashSet<i64>> {
+    pub(crate) fn product_hits(&self, terms: &ProductTerms) -> Result<HashSet<i64>> {
         let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
         for word in terms.words() {
             let edits = allowed_edits(word.chars().count()) as u8;

@@ -619,7 +619,7 @@ pub fn window_prints(photo: &RgbImage) -> Vec<Print> {
 }
 
 /// Every variant a reference photo is printed in.
-pub fn reference_variants() -> Vec<Variant> {
+pub(crate) fn reference_variants() -> Vec<Variant> {
     let mut variants = Vec::new();
     for mirrored in [false, true] {
         for quarter_turns in 0..4 {
@@ -667,7 +667,7 @@ pub fn reference_variants() -> Vec<Variant> {
 
 /// A reference photo altered as `variant` says; corners uncovered by a tilt
 /// take the photo's background.
-pub fn apply_variant(photo: &RgbImage, variant: Variant) -> RgbImage {
+pub(crate) fn apply_variant(photo: &RgbImage, variant: Variant) -> RgbImage {
     let mut out = if variant.mirrored {
         imageops::flip_horizontal(photo)
     } else {
@@ -725,7 +725,7 @@ fn crop_windows() -> impl Iterator<Item = [u8; 4]> {
 /// cannot be undone by trimming, so the reference side holds the crops —
 /// sub-region hashing of the reference, at index time, so the listing's
 /// fast path pays only for the longer lookup table.
-pub fn reference_prints(photo: &RgbImage) -> Vec<(Variant, Print)> {
+pub(crate) fn reference_prints(photo: &RgbImage) -> Vec<(Variant, Print)> {
     let mut prints = Vec::new();
     for variant in reference_variants() {
         let altered = apply_variant(photo, variant);
@@ -756,7 +756,7 @@ pub fn reference_prints(photo: &RgbImage) -> Vec<(Variant, Print)> {
 
 /// Rotation about the centre, bilinear, uncovered corners `background`.
 /// (The demo's counterfeiters rotate photos with it too.)
-pub fn rotate(img: &RgbImage, degrees: f32, background: [u8; 3]) -> RgbImage {
+pub(crate) fn rotate(img: &RgbImage, degrees: f32, background: [u8; 3]) -> RgbImage {
     let (w, h) = img.dimensions();
     let (sin, cos) = degrees.to_radians().sin_cos();
     let (cx, cy) = (w as f32 / 2.0, h as f32 / 2.0);
@@ -781,7 +781,7 @@ pub fn rotate(img: &RgbImage, degrees: f32, background: [u8; 3]) -> RgbImage {
 }
 
 /// Hamming distance.
-pub fn distance(a: u64, b: u64) -> u32 {
+pub(crate) fn distance(a: u64, b: u64) -> u32 {
     (a ^ b).count_ones()
 }
 

@@ -33,15 +33,15 @@ pub struct ReferencePrint {
 
 /// A candidate is found when one of its hashes is this close (the
 /// multi-index probes radius 3 per 16-bit chunk).
-pub const FIND_RADIUS: u32 = 15;
+pub(crate) const FIND_RADIUS: u32 = 15;
 /// Largest pHash distance a candidate may have.
-pub const MAX_PHASH: u32 = 22;
+pub(crate) const MAX_PHASH: u32 = 22;
 /// Largest dHash distance a candidate may have.
-pub const MAX_DHASH: u32 = 22;
+pub(crate) const MAX_DHASH: u32 = 22;
 /// Largest sum of both distances a candidate may have.
-pub const MAX_HASHES: u32 = 32;
+pub(crate) const MAX_HASHES: u32 = 32;
 /// Colour-layout distance at or above which a candidate is rejected.
-pub const MAX_LAYOUT: f32 = 20.0;
+pub(crate) const MAX_LAYOUT: f32 = 20.0;
 /// Crop windows of one reference photo colour-checked per listing print,
 /// nearest by hashes first.
 const WINDOWS_CHECKED_PER_PHOTO: usize = 4;

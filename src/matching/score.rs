@@ -64,7 +64,7 @@ impl MatchSettings {
 }
 
 /// Configured phrases, parsed.
-pub fn phrases(list: &[impl AsRef<str>]) -> Vec<Phrase> {
+pub(crate) fn phrases(list: &[impl AsRef<str>]) -> Vec<Phrase> {
     list.iter().map(|w| Phrase::new(w.as_ref())).collect()
 }
 
@@ -163,7 +163,7 @@ pub struct Judge {
     pub authorized_sellers: Vec<String>,
 }
 
-pub fn sigmoid(z: f64) -> f64 {
+pub(crate) fn sigmoid(z: f64) -> f64 {
     1.0 / (1.0 + (-z).exp())
 }
 
@@ -175,7 +175,7 @@ const FULL_TELL_SPAN: f64 = 0.25;
 
 /// How strongly the price says "fake": +1 deep under MSRP, 0 at 45%, −1 at
 /// a fair price.
-pub fn discount_tell(ratio: f64) -> f64 {
+pub(crate) fn discount_tell(ratio: f64) -> f64 {
     ((NEUTRAL_RATIO - ratio) / FULL_TELL_SPAN).clamp(-1.0, 1.0)
 }
 
@@ -216,7 +216,7 @@ impl Default for Weights {
 
 /// The names of [`Weights`]' fields, in [`Weights::to_array`] order: the
 /// keys of `[matching.weights]`.
-pub const WEIGHT_NAMES: [&str; 7] = [
+pub(crate) const WEIGHT_NAMES: [&str; 7] = [
     "bias",
     "counterfeit_words",
     "discount",
@@ -227,7 +227,7 @@ pub const WEIGHT_NAMES: [&str; 7] = [
 ];
 
 impl Weights {
-    pub fn to_array(self) -> [f64; 7] {
+    pub(crate) fn to_array(self) -> [f64; 7] {
         [
             self.bias,
             self.counterfeit_words,
@@ -239,7 +239,7 @@ impl Weights {
         ]
     }
 
-    pub fn from_array(w: [f64; 7]) -> Weights {
+    pub(crate) fn from_array(w: [f64; 7]) -> Weights {
         Weights {
             bias: w[0],
             counterfeit_words: w[1],
@@ -254,7 +254,7 @@ impl Weights {
 
 /// The tells of `signals` as numbers, in [`WEIGHT_NAMES`] order (the
 /// first, the bias's, is always 1).
-pub fn tells(signals: &Signals) -> [f64; 7] {
+pub(crate) fn tells(signals: &Signals) -> [f64; 7] {
     let flag = |b: bool| if b { 1.0 } else { 0.0 };
     [
         1.0,
@@ -362,7 +362,7 @@ impl Judge {
     /// sliding-window prints (the
     /// slow path: a copy pasted onto a real scene). `pixels(i)` gives photo
     /// `i` at work size; the caller does the decoding, so judging stays pure.
-    pub fn judge_with_windows(
+    pub(crate) fn judge_with_windows(
         &self,
         facts: &ListingFacts,
         text_candidates: Option<&[usize]>,
@@ -391,7 +391,7 @@ impl Judge {
     /// scores at least `prefilter`, or its words are counterfeit vocabulary
     /// — in results of a search for the brand's products that is reason
     /// enough to look, even when a thumbnail is too small to recognise.
-    pub fn card_worth_page(
+    pub(crate) fn card_worth_page(
         &self,
         facts: &ListingFacts,
         verdicts: &[Verdict],
@@ -539,7 +539,7 @@ impl Signals {
 
     /// Which rules queued it, by name (`explain` and the match page give
     /// each rule's reason in full).
-    pub fn queued_by(&self) -> Option<String> {
+    pub(crate) fn queued_by(&self) -> Option<String> {
         let fired: Vec<&str> = self
             .rules
             .iter()
@@ -550,7 +550,7 @@ impl Signals {
     }
 
     /// The signals in words, without the rules.
-    pub fn signal_reasons(&self) -> Vec<String> {
+    pub(crate) fn signal_reasons(&self) -> Vec<String> {
         let mut reasons = Vec::new();
         if let Some(image) = &self.image {
             let variant = if image.variant == "as is" {

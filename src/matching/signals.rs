@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use super::text::{normalise, Word};
 
 /// Words sellers of fakes use; `[matching] counterfeit_words` replaces them.
-pub const DEFAULT_COUNTERFEIT_WORDS: [&str; 17] = [
+pub(crate) const DEFAULT_COUNTERFEIT_WORDS: [&str; 17] = [
     "replica",
     "1:1",
     "AAA",
@@ -33,7 +33,7 @@ pub const DEFAULT_COUNTERFEIT_WORDS: [&str; 17] = [
 /// several languages; "…" stands for up to four words, a trailing "*" for
 /// the rest of a word (German compounds: "Ersatzfilter für").
 /// `[matching] accessory_phrases` replaces them.
-pub const DEFAULT_ACCESSORY_PHRASES: [&str; 44] = [
+pub(crate) const DEFAULT_ACCESSORY_PHRASES: [&str; 44] = [
     "compatible with",
     "case for",
     "cover for",
@@ -83,7 +83,7 @@ pub const DEFAULT_ACCESSORY_PHRASES: [&str; 44] = [
 /// Words that say an item is not new, in several languages; `[matching]
 /// used_words` replaces them. ("Occasion" alone is not here: "for any
 /// occasion" sells new things too.)
-pub const DEFAULT_USED_WORDS: [&str; 39] = [
+pub(crate) const DEFAULT_USED_WORDS: [&str; 39] = [
     "used",
     "pre-owned",
     "preowned",
@@ -126,7 +126,7 @@ pub const DEFAULT_USED_WORDS: [&str; 39] = [
 ];
 
 /// Words that say an item is new; `[matching] new_words` replaces them.
-pub const DEFAULT_NEW_WORDS: [&str; 13] = [
+pub(crate) const DEFAULT_NEW_WORDS: [&str; 13] = [
     "new",
     "brand new",
     "sealed",
@@ -155,7 +155,11 @@ pub enum Condition {
 }
 
 /// The condition `text` states, and the words that said it.
-pub fn condition_of(used: &[Phrase], new: &[Phrase], text: &str) -> (Condition, Vec<String>) {
+pub(crate) fn condition_of(
+    used: &[Phrase],
+    new: &[Phrase],
+    text: &str,
+) -> (Condition, Vec<String>) {
     let said_used = phrases_in(used, text);
     if !said_used.is_empty() {
         return (Condition::Used, said_used);
@@ -171,7 +175,7 @@ pub fn condition_of(used: &[Phrase], new: &[Phrase], text: &str) -> (Condition, 
 /// US dollars per unit of each currency; `[matching.fx]` adds to and
 /// overrides these. Rough mid-2026 rates: a price ratio needs the right
 /// order of magnitude, not the day's rate.
-pub const DEFAULT_FX: [(&str, f64); 12] = [
+pub(crate) const DEFAULT_FX: [(&str, f64); 12] = [
     ("USD", 1.0),
     ("EUR", 1.09),
     ("GBP", 1.27),
@@ -225,7 +229,7 @@ impl Phrase {
     }
 
     /// Whether the phrase occurs in `words`.
-    pub fn occurs_in(&self, words: &[Word]) -> bool {
+    pub(crate) fn occurs_in(&self, words: &[Word]) -> bool {
         (0..words.len()).any(|start| matches_at(&self.tokens, &words[start..]))
     }
 }
@@ -248,7 +252,7 @@ fn matches_at(pattern: &[Token], words: &[Word]) -> bool {
 }
 
 /// The configured phrases of `phrases` found in `text`.
-pub fn phrases_in(phrases: &[Phrase], text: &str) -> Vec<String> {
+pub(crate) fn phrases_in(phrases: &[Phrase], text: &str) -> Vec<String> {
     let words = normalise(text);
     phrases
         .iter()
@@ -270,7 +274,7 @@ pub struct PriceSignal {
 
 /// The price ratio, when the price, its currency and the MSRP are known
 /// and both currencies are in `fx` (US dollars per unit).
-pub fn price_signal(
+pub(crate) fn price_signal(
     amount: Option<f64>,
     currency: Option<&str>,
     msrp: Option<f64>,
@@ -296,7 +300,7 @@ pub fn price_signal(
 }
 
 /// The default FX table.
-pub fn default_fx() -> BTreeMap<String, f64> {
+pub(crate) fn default_fx() -> BTreeMap<String, f64> {
     DEFAULT_FX
         .iter()
         .map(|(c, r)| (c.to_string(), *r))
@@ -304,7 +308,7 @@ pub fn default_fx() -> BTreeMap<String, f64> {
 }
 
 /// Whether `seller` is one of `authorized` (case and surrounding space ignored).
-pub fn is_authorized(seller: Option<&str>, authorized: &[String]) -> bool {
+pub(crate) fn is_authorized(seller: Option<&str>, authorized: &[String]) -> bool {
     let Some(seller) = seller.map(str::trim).filter(|s| !s.is_empty()) else {
         return false;
     };

@@ -104,7 +104,7 @@ fn normalise_word(raw: &str) -> String {
 }
 
 /// Normalised text as one string of words, for the full-text index.
-pub fn normalised_text(text: &str) -> String {
+pub(crate) fn normalised_text(text: &str) -> String {
     normalise(text)
         .into_iter()
         .map(|w| w.norm)
@@ -127,7 +127,7 @@ fn fold_accent(c: char) -> char {
 }
 
 /// Edits a term of `len` characters may be away from a word and still match.
-pub fn allowed_edits(len: usize) -> usize {
+pub(crate) fn allowed_edits(len: usize) -> usize {
     match len {
         0..=4 => 0,
         5..=7 => 1,
@@ -215,7 +215,7 @@ impl ProductTerms {
 
     /// Every single normalised word of the product's phrases, for building
     /// a full-text query.
-    pub fn words(&self) -> Vec<String> {
+    pub(crate) fn words(&self) -> Vec<String> {
         let mut words: Vec<String> = self.phrases.iter().flatten().cloned().collect();
         for phrase in &self.phrases {
             if phrase.len() > 1 {
@@ -275,7 +275,7 @@ fn phrase_share(phrase: &[String], words: &[Word], found: &mut Vec<String>) -> f
 }
 
 /// How clearly `title` and `description` name the product.
-pub fn match_text(terms: &ProductTerms, title: &str, description: &str) -> TextMatch {
+pub(crate) fn match_text(terms: &ProductTerms, title: &str, description: &str) -> TextMatch {
     let title_words = normalise(title);
     let description_words = normalise(description);
     let judge = |words: &[Word]| -> (Option<Found>, f64, Vec<String>) {

@@ -81,7 +81,7 @@ impl Store {
     }
 
     /// The last capture of an image URL.
-    pub fn image_capture(&self, url: &str) -> Result<Option<Capture>> {
+    pub(crate) fn image_capture(&self, url: &str) -> Result<Option<Capture>> {
         let fetch: Option<Option<i64>> = self
             .reader()
             .query_row("SELECT fetch_id FROM images WHERE url = ?1", [url], |r| {
@@ -97,7 +97,7 @@ impl Store {
 
 impl Store {
     /// Keeps the screenshot (PNG) of the listing at `url`, replacing an older one.
-    pub fn put_screenshot(&self, url: &str, png: &[u8]) -> Result<()> {
+    pub(crate) fn put_screenshot(&self, url: &str, png: &[u8]) -> Result<()> {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
         let listing: Option<i64> = tx

@@ -217,7 +217,7 @@ impl Stage {
 
 /// A listing as a search results card shows it (two-stage crawls).
 #[derive(Debug, Clone)]
-pub struct CardListing {
+pub(crate) struct CardListing {
     /// The listing page's canonical URL.
     pub url: String,
     /// The card's fields; its images are the card's thumbnail.
@@ -311,8 +311,9 @@ impl Store {
         Ok(store)
     }
 
-    /// An in-memory store, for tests and benchmarks.
-    pub fn open_in_memory() -> Result<Store> {
+    /// An in-memory store, for unit tests.
+    #[cfg(test)]
+    pub(crate) fn open_in_memory() -> Result<Store> {
         Store::init(Connection::open_in_memory()?)
     }
 
@@ -434,7 +435,7 @@ impl Store {
     /// re-crawl skips its item page; a changed one is stored again while it
     /// is only a card, and its item page is fetched when the listing was
     /// already read from it (stage `item`).
-    pub fn complete_search(
+    pub(crate) fn complete_search(
         &self,
         run: RunId,
         item: &FrontierItem,
@@ -464,7 +465,11 @@ impl Store {
 
     /// Listings of `targets` seen in `run` only on a card so far: the
     /// candidates for an item page.
-    pub fn cards_seen_in(&self, run: RunId, targets: &[String]) -> Result<Vec<StoredListing>> {
+    pub(crate) fn cards_seen_in(
+        &self,
+        run: RunId,
+        targets: &[String],
+    ) -> Result<Vec<StoredListing>> {
         let conn = self.conn();
         let mut stmt = conn.prepare_cached(&format!(
             "SELECT {LISTING_COLUMNS} FROM listings
@@ -616,7 +621,7 @@ impl Store {
     }
 
     /// Gives up on an item: records its exchanges and the error.
-    pub fn fail_item(
+    pub(crate) fn fail_item(
         &self,
         run: RunId,
         item: &FrontierItem,
@@ -633,7 +638,7 @@ impl Store {
     /// Puts an item off to the next run (its host asked for a pause over
     /// `max_wait`): records its exchanges and why, and keeps a copy that
     /// [`Store::start_run`] gives the next run.
-    pub fn defer_item(
+    pub(crate) fn defer_item(
         &self,
         run: RunId,
         item: &FrontierItem,
@@ -710,25 +715,9 @@ impl Store {
         Ok(run)
     }
 
-    /// Records an error that belongs to no frontier item (robots.txt, say).
-    pub fn record_error(
-        &self,
-        run: RunId,
-        target: &str,
-        url: &str,
-        exchanges: &[Exchange],
-        error: &CrawlError,
-    ) -> Result<()> {
-        let mut conn = self.conn();
-        let tx = conn.transaction()?;
-        insert_exchanges(&tx, run, exchanges)?;
-        insert_error(&tx, run, target, url, error)?;
-        tx.commit()?;
-        Ok(())
-    }
-
     /// Records exchanges that belong to no frontier item (robots.txt fetches).
-    pub fn record_exchanges(&self, run: RunId, exchanges: &[Exchange]) -> Result<()> {
+    #[cfg(test)]
+    pub(crate) fn record_exchanges(&self, run: RunId, exchanges: &[Exchange]) -> Result<()> {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
         insert_exchanges(&tx, run, exchanges)?;
@@ -737,7 +726,7 @@ impl Store {
     }
 
     /// The run in numbers, from what the store holds.
-    pub fn run_summary(&self, run: &Run) -> Result<RunSummary> {
+    pub(crate) fn run_summary(&self, run: &Run) -> Result<RunSummary> {
         let conn = self.conn();
         let count = |sql: &str| -> Result<u64> {
             Ok(conn.query_row(sql, [run.id.0], |row| row.get::<_, i64>(0))? as u64)
@@ -805,7 +794,7 @@ impl Store {
     }
 
     /// The listing with id `id_or_url` (digits) or that canonical URL.
-    pub fn listing_by_id_or_url(&self, id_or_url: &str) -> Result<Option<StoredListing>> {
+    pub(crate) fn listing_by_id_or_url(&self, id_or_url: &str) -> Result<Option<StoredListing>> {
         let conn = self.reader();
         let (column, value) = match id_or_url.parse::<i64>() {
             Ok(id) => ("id", rusqlite::types::Value::Integer(id)),
@@ -821,7 +810,7 @@ impl Store {
     }
 
     /// A seller's listings, newest first, at most `limit`.
-    pub fn seller_listings(&self, seller: &str, limit: usize) -> Result<Vec<StoredListing>> {
+    pub(crate) fn seller_listings(&self, seller: &str, limit: usize) -> Result<Vec<StoredListing>> {
         let conn = self.reader();
         let mut stmt = conn.prepare_cached(&format!(
             "SELECT {LISTING_COLUMNS} FROM listings WHERE seller = ?1
@@ -867,7 +856,7 @@ impl Store {
     }
 
     /// The body hash of the last stored image capture of `url`.
-    pub fn image_sha256(&self, url: &str) -> Result<Option<String>> {
+    pub(crate) fn image_sha256(&self, url: &str) -> Result<Option<String>> {
         let conn = self.conn();
         Ok(conn
             .query_row("SELECT sha256 FROM images WHERE url = ?1", [url], |row| {

@@ -199,13 +199,13 @@ pub(super) fn audit(
 impl Store {
     /// Every listing with its photo digests, its seller's confirmed record
     /// and the key it was last judged with.
-    pub fn listings_to_judge(&self) -> Result<Vec<ListingToJudge>> {
+    pub(crate) fn listings_to_judge(&self) -> Result<Vec<ListingToJudge>> {
         let listings = self.listings(None)?;
         self.judge_inputs(listings)
     }
 
     /// One listing, by id or by its canonical URL, as the judge sees it.
-    pub fn listing_to_judge(&self, id_or_url: &str) -> Result<Option<ListingToJudge>> {
+    pub(crate) fn listing_to_judge(&self, id_or_url: &str) -> Result<Option<ListingToJudge>> {
         let Some(listing) = self.listing_by_id_or_url(id_or_url)? else {
             return Ok(None);
         };
@@ -235,7 +235,10 @@ impl Store {
     }
 
     /// The stored matches of a listing: (product id, match id, status).
-    pub fn listing_matches(&self, listing: ListingId) -> Result<Vec<(String, i64, MatchStatus)>> {
+    pub(crate) fn listing_matches(
+        &self,
+        listing: ListingId,
+    ) -> Result<Vec<(String, i64, MatchStatus)>> {
         let conn = self.conn();
         let mut stmt = conn.prepare_cached(
             "SELECT product_id, id, status FROM matches WHERE listing_id = ?1 ORDER BY id",
@@ -248,7 +251,7 @@ impl Store {
     }
 
     /// `listings` as the judge sees them.
-    pub fn judge_inputs(&self, listings: Vec<StoredListing>) -> Result<Vec<ListingToJudge>> {
+    pub(crate) fn judge_inputs(&self, listings: Vec<StoredListing>) -> Result<Vec<ListingToJudge>> {
         let conn = self.conn();
         let mut hash_stmt =
             conn.prepare_cached("SELECT content_hash FROM listings WHERE id = ?1")?;
@@ -294,7 +297,7 @@ impl Store {
     }
 
     /// Listings changed after `since` (an RFC 3339 time; all when `None`).
-    pub fn listings_changed_since(&self, since: Option<&str>) -> Result<Vec<StoredListing>> {
+    pub(crate) fn listings_changed_since(&self, since: Option<&str>) -> Result<Vec<StoredListing>> {
         Ok(self
             .listings(None)?
             .into_iter()
@@ -303,7 +306,7 @@ impl Store {
     }
 
     /// Number of stored listings.
-    pub fn listing_count(&self) -> Result<u64> {
+    pub(crate) fn listing_count(&self) -> Result<u64> {
         let n: i64 = self
             .conn()
             .query_row("SELECT COUNT(*) FROM listings", [], |r| r.get(0))?;
@@ -311,7 +314,7 @@ impl Store {
     }
 
     /// Cached prints of a photo, when computed by print `version`.
-    pub fn photo_prints(&self, sha256: &str, version: u32) -> Result<Option<String>> {
+    pub(crate) fn photo_prints(&self, sha256: &str, version: u32) -> Result<Option<String>> {
         Ok(self
             .conn()
             .query_row(
@@ -323,7 +326,7 @@ impl Store {
     }
 
     /// Caches a photo's prints.
-    pub fn put_photo_prints(&self, sha256: &str, version: u32, prints: &str) -> Result<()> {
+    pub(crate) fn put_photo_prints(&self, sha256: &str, version: u32, prints: &str) -> Result<()> {
         self.conn().execute(
             "INSERT INTO photo_prints (sha256, version, prints) VALUES (?1, ?2, ?3)
              ON CONFLICT (sha256) DO UPDATE SET version = excluded.version, prints = excluded.prints",
@@ -506,7 +509,7 @@ impl Store {
 
     /// Decides match `id` only while it is pending: `Ok(false)` when
     /// someone decided it first, so two reviewers never both decide it.
-    pub fn decide_pending(
+    pub(crate) fn decide_pending(
         &self,
         id: MatchId,
         decision: Decision,

@@ -51,7 +51,7 @@ impl Role {
     }
 
     /// Whether this role may confirm, dismiss, escalate and note.
-    pub fn can_decide(self) -> bool {
+    pub(crate) fn can_decide(self) -> bool {
         matches!(self, Role::Admin | Role::Reviewer)
     }
 }
@@ -214,7 +214,7 @@ impl Store {
     }
 
     /// How many accounts exist.
-    pub fn user_count(&self) -> Result<u64> {
+    pub(crate) fn user_count(&self) -> Result<u64> {
         let n: i64 = self
             .conn()
             .query_row("SELECT COUNT(*) FROM users", [], |r| r.get(0))?;
@@ -244,7 +244,7 @@ impl Store {
     }
 
     /// Starts a session for `user` under the digest of its cookie token.
-    pub fn create_session(
+    pub(crate) fn create_session(
         &self,
         user: &User,
         token_sha256: &str,
@@ -331,7 +331,7 @@ impl Store {
     }
 
     /// Ends a session (sign-out), audited.
-    pub fn end_session(&self, token_sha256: &str, user: &str) -> Result<()> {
+    pub(crate) fn end_session(&self, token_sha256: &str, user: &str) -> Result<()> {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
         tx.execute(
@@ -344,7 +344,7 @@ impl Store {
     }
 
     /// Appends an audit row that concerns no match (a refused sign-in, say).
-    pub fn record_event(&self, actor: &str, action: &str, detail: &str) -> Result<()> {
+    pub(crate) fn record_event(&self, actor: &str, action: &str, detail: &str) -> Result<()> {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
         audit(&tx, actor, action, None, detail)?;
@@ -353,7 +353,7 @@ impl Store {
     }
 
     /// Appends an audit row about match `id` (an evidence export, say).
-    pub fn record_match_event(
+    pub(crate) fn record_match_event(
         &self,
         id: MatchId,
         actor: &str,
@@ -387,7 +387,7 @@ impl Store {
     }
 
     /// Adds a reviewer's note to match `id` (the audit log is where notes live).
-    pub fn add_note(&self, id: MatchId, actor: &str, note: &str) -> Result<()> {
+    pub(crate) fn add_note(&self, id: MatchId, actor: &str, note: &str) -> Result<()> {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
         match_exists(&tx, id)?;
@@ -397,7 +397,7 @@ impl Store {
     }
 
     /// One page of the queue under `filter`, highest score first.
-    pub fn queue_page(&self, filter: &QueueFilter) -> Result<QueuePage> {
+    pub(crate) fn queue_page(&self, filter: &QueueFilter) -> Result<QueuePage> {
         let mut clauses: Vec<&str> = Vec::new();
         let mut values: Vec<rusqlite::types::Value> = Vec::new();
         use rusqlite::types::Value;
@@ -564,7 +564,7 @@ impl Store {
     }
 
     /// The bytes of the listing page as last captured, and their URL.
-    pub fn listing_capture(&self, listing_id: i64) -> Result<Option<(String, Vec<u8>)>> {
+    pub(crate) fn listing_capture(&self, listing_id: i64) -> Result<Option<(String, Vec<u8>)>> {
         let row: Option<(String, Option<String>)> = self
             .reader()
             .query_row(
@@ -581,7 +581,11 @@ impl Store {
     }
 
     /// A page of the whole audit log, newest first, and its length.
-    pub fn audit_page(&self, offset: usize, limit: usize) -> Result<(Vec<super::AuditRow>, usize)> {
+    pub(crate) fn audit_page(
+        &self,
+        offset: usize,
+        limit: usize,
+    ) -> Result<(Vec<super::AuditRow>, usize)> {
         let conn = self.reader();
         let total: i64 = conn.query_row("SELECT COUNT(*) FROM audit_log", [], |r| r.get(0))?;
         let mut stmt = conn.prepare_cached(

@@ -53,7 +53,7 @@ pub struct MarketplaceReport {
 impl Store {
     /// Moves confirmed match `id` to `state`, audited as `actor`. Only
     /// confirmed matches have takedowns; errors say why not.
-    pub fn set_takedown(
+    pub(crate) fn set_takedown(
         &self,
         id: MatchId,
         state: TakedownState,
@@ -105,7 +105,7 @@ impl Store {
     }
 
     /// Submitted takedowns whose listing should be rechecked: (match, URL, target).
-    pub fn submitted_takedowns(&self) -> Result<Vec<(MatchId, String, String)>> {
+    pub(crate) fn submitted_takedowns(&self) -> Result<Vec<(MatchId, String, String)>> {
         let conn = self.reader();
         let mut stmt = conn.prepare(
             "SELECT m.id, l.url, l.target FROM matches m JOIN listings l ON l.id = m.listing_id
@@ -117,7 +117,7 @@ impl Store {
     }
 
     /// Confirmed, submitted, removed and rejected per marketplace.
-    pub fn takedown_report(&self) -> Result<Vec<MarketplaceReport>> {
+    pub(crate) fn takedown_report(&self) -> Result<Vec<MarketplaceReport>> {
         let conn = self.reader();
         let mut stmt = conn.prepare(
             "SELECT l.target, m.takedown, m.submitted_at, m.takedown_at

@@ -17,10 +17,10 @@ use crate::config::Config;
 use crate::store::{MatchId, Store, TakedownState};
 
 /// The workspace folder of editable templates.
-pub const TEMPLATE_DIR: &str = "takedown-templates";
+pub(crate) const TEMPLATE_DIR: &str = "takedown-templates";
 
 /// Every built-in template: (name, text).
-pub const TEMPLATES: [(&str, &str); 5] = [
+pub(crate) const TEMPLATES: [(&str, &str); 5] = [
     ("generic", include_str!("templates/generic.txt")),
     ("ebay-vero", include_str!("templates/ebay-vero.txt")),
     ("amazon", include_str!("templates/amazon.txt")),
@@ -29,7 +29,7 @@ pub const TEMPLATES: [(&str, &str); 5] = [
 ];
 
 /// Writes the built-in templates that are missing from the workspace.
-pub fn write_templates(workspace: &Path) -> Result<()> {
+pub(crate) fn write_templates(workspace: &Path) -> Result<()> {
     let dir = workspace.join(TEMPLATE_DIR);
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
     for (name, text) in TEMPLATES {
@@ -63,7 +63,7 @@ fn template(workspace: &Path, name: &str) -> Result<String> {
 
 /// The marketplace's item id in a listing URL: an Amazon ASIN after
 /// `/dp/`, else the last run of digits (eBay item numbers), else the URL.
-pub fn item_id(url: &str) -> String {
+pub(crate) fn item_id(url: &str) -> String {
     if let Some(rest) = url.split("/dp/").nth(1) {
         return rest.split(['/', '?']).next().unwrap_or(rest).to_string();
     }

@@ -12,7 +12,7 @@ use rand::RngCore;
 use sha2::{Digest, Sha256};
 
 /// The session cookie's name.
-pub const COOKIE: &str = "knockoff_session";
+pub(crate) const COOKIE: &str = "knockoff_session";
 
 /// Hashes a password with argon2id (the crate's defaults: 19 MiB, 2 passes,
 /// as OWASP recommends) and a random salt (the operating system's), as a
@@ -34,19 +34,19 @@ pub fn verify_password(password: &str, hash: &str) -> bool {
 }
 
 /// A fresh random token, hex: session cookies and CSRF tokens.
-pub fn random_token() -> String {
+pub(crate) fn random_token() -> String {
     let mut bytes = [0u8; 32];
     rand::rng().fill_bytes(&mut bytes);
     hex::encode(bytes)
 }
 
 /// What the store keeps of a session token.
-pub fn token_digest(token: &str) -> String {
+pub(crate) fn token_digest(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
 /// Compares secrets in time independent of where they differ.
-pub fn same_secret(a: &str, b: &str) -> bool {
+pub(crate) fn same_secret(a: &str, b: &str) -> bool {
     a.len() == b.len()
         && a.bytes()
             .zip(b.bytes())
@@ -55,7 +55,7 @@ pub fn same_secret(a: &str, b: &str) -> bool {
 }
 
 /// The session token in a `Cookie` header, if any.
-pub fn session_cookie(header: &str) -> Option<&str> {
+pub(crate) fn session_cookie(header: &str) -> Option<&str> {
     header
         .split(';')
         .filter_map(|pair| pair.trim().split_once('='))
@@ -65,7 +65,7 @@ pub fn session_cookie(header: &str) -> Option<&str> {
 }
 
 /// The `Set-Cookie` value that starts a session.
-pub fn set_cookie(token: &str, lifetime: Duration, secure: bool) -> String {
+pub(crate) fn set_cookie(token: &str, lifetime: Duration, secure: bool) -> String {
     format!(
         "{COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}{}",
         lifetime.as_secs(),
@@ -74,7 +74,7 @@ pub fn set_cookie(token: &str, lifetime: Duration, secure: bool) -> String {
 }
 
 /// The `Set-Cookie` value that ends one.
-pub fn clear_cookie(secure: bool) -> String {
+pub(crate) fn clear_cookie(secure: bool) -> String {
     format!(
         "{COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0{}",
         if secure { "; Secure" } else { "" }
@@ -83,11 +83,11 @@ pub fn clear_cookie(secure: bool) -> String {
 
 /// Longest user name `user add` accepts; a sign-in form's name is cut to
 /// this before it is looked up or logged.
-pub const MAX_NAME_BYTES: usize = 64;
+pub(crate) const MAX_NAME_BYTES: usize = 64;
 
 /// A user name from a sign-in form as it may be looked up and logged: no
 /// control characters, at most [`MAX_NAME_BYTES`].
-pub fn login_name(raw: &str) -> String {
+pub(crate) fn login_name(raw: &str) -> String {
     let mut name = String::new();
     for c in raw.trim().chars().filter(|c| !c.is_control()) {
         if name.len() + c.len_utf8() > MAX_NAME_BYTES {
@@ -101,7 +101,7 @@ pub fn login_name(raw: &str) -> String {
 /// Whether `password` is right for the account whose stored hash is
 /// `hash`; for a name with no account, a hash of the same cost is checked
 /// anyway, so the answer takes as long whether the name exists or not.
-pub fn verify_login(password: &str, hash: Option<&str>) -> bool {
+pub(crate) fn verify_login(password: &str, hash: Option<&str>) -> bool {
     static DECOY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     match hash {
         Some(hash) => verify_password(password, hash),
@@ -116,7 +116,7 @@ pub fn verify_login(password: &str, hash: Option<&str>) -> bool {
 /// The client's address: the peer, or — when the peer is a trusted
 /// reverse proxy — the nearest address in X-Forwarded-For that is not one
 /// of the trusted proxies.
-pub fn client_address(
+pub(crate) fn client_address(
     peer: std::net::IpAddr,
     forwarded_for: Option<&str>,
     trusted: &[std::net::IpAddr],

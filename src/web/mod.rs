@@ -65,7 +65,7 @@ type Shared = Arc<AppState>;
 
 /// Why a request failed, as the status and page the reviewer sees.
 #[derive(Debug)]
-pub enum AppError {
+pub(crate) enum AppError {
     NotFound(String),
     Forbidden(String),
     BadRequest(String),

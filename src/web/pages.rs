@@ -96,7 +96,7 @@ pub fn message(title: &str, text: &str, session: Option<&Session>) -> Markup {
 }
 
 /// The query string of a filter, for links that keep it.
-pub fn filter_query(filter: &QueueFilter, search: &str, page: usize) -> String {
+pub(crate) fn filter_query(filter: &QueueFilter, search: &str, page: usize) -> String {
     let mut query = url::form_urlencoded::Serializer::new(String::new());
     if filter.status != StatusFilter::Pending {
         query.append_pair("status", filter.status.as_str());
@@ -132,7 +132,7 @@ pub fn filter_query(filter: &QueueFilter, search: &str, page: usize) -> String {
 }
 
 /// What the queue page shows.
-pub struct QueueView<'a> {
+pub(crate) struct QueueView<'a> {
     pub config: &'a Config,
     pub session: &'a Session,
     pub filter: &'a QueueFilter,
@@ -228,7 +228,7 @@ pub fn queue(view: &QueueView) -> Markup {
 }
 
 /// Every listing of a seller, matched or not.
-pub fn seller_listings(
+pub(crate) fn seller_listings(
     listings: &[crate::store::StoredListing],
     limit: usize,
     confirmed: u64,
@@ -291,7 +291,12 @@ fn score_class(score: f64) -> &'static str {
 }
 
 /// One match: photos side by side, the why, the facts, the actions.
-pub fn match_card(config: &Config, session: &Session, entry: &ReviewEntry, back: &str) -> Markup {
+pub(crate) fn match_card(
+    config: &Config,
+    session: &Session,
+    entry: &ReviewEntry,
+    back: &str,
+) -> Markup {
     let e = &entry.entry;
     let signals = e.signals.as_ref();
     let product = product_of(config, &e.product_id);
@@ -459,7 +464,7 @@ fn day(timestamp: &str) -> &str {
 }
 
 /// One match with its whole history.
-pub fn match_page(
+pub(crate) fn match_page(
     config: &Config,
     session: &Session,
     entry: &ReviewEntry,
@@ -541,7 +546,12 @@ fn audit_table(rows: &[AuditRow]) -> Markup {
 }
 
 /// The whole audit log, for admins.
-pub fn audit_page(session: &Session, rows: &[AuditRow], total: usize, page: usize) -> Markup {
+pub(crate) fn audit_page(
+    session: &Session,
+    rows: &[AuditRow],
+    total: usize,
+    page: usize,
+) -> Markup {
     let pages = total.div_ceil(100).max(1);
     layout(
         "Audit log",
@@ -558,7 +568,7 @@ pub fn audit_page(session: &Session, rows: &[AuditRow], total: usize, page: usiz
 }
 
 /// Crawl runs, newest first, a running one with its progress.
-pub fn runs_page(session: &Session, runs: &[RunRow], crawl_state: &str) -> Markup {
+pub(crate) fn runs_page(session: &Session, runs: &[RunRow], crawl_state: &str) -> Markup {
     layout(
         "Runs",
         Some(session),
