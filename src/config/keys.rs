@@ -1,4 +1,5 @@
-//! Every setting of `knockoff.toml`, declared once: its table, name, kind
+//! Every key of `knockoff.toml`, of a target file and of the catalogue,
+//! declared once: its table, name, kind
 //! (with its range), default and what it does. The loader reads the
 //! ranged settings through these (`TableReader::number` and friends), the
 //! unknown-key message of `knockoff check` lists the same names, and the
@@ -8,7 +9,11 @@
 /// One setting.
 #[derive(Debug, Clone, Copy)]
 pub struct Key {
-    /// The table it lives in (`crawl`, `matching.weights`, …).
+    /// The file it is read from: [`SETTINGS_FILE`], [`TARGET_FILE`] or
+    /// [`CATALOG_FILE`].
+    pub file: &'static str,
+    /// The table it lives in (`crawl`, `rate`, …; empty for the top level,
+    /// `product` for each `[[product]]`).
     pub table: &'static str,
     pub name: &'static str,
     pub kind: Kind,
@@ -47,14 +52,49 @@ pub enum Kind {
     },
 }
 
+pub const SETTINGS_FILE: &str = "knockoff.toml";
+pub const TARGET_FILE: &str = "targets/NAME.toml";
+pub const CATALOG_FILE: &str = "reference-images/products.toml";
+
+/// A setting of `knockoff.toml`.
 const fn key(table: &'static str, name: &'static str, kind: Kind, doc: &'static str) -> Key {
     Key {
+        file: SETTINGS_FILE,
         table,
         name,
         kind,
         doc,
     }
 }
+
+/// A key of a target file.
+const fn target(table: &'static str, name: &'static str, kind: Kind, doc: &'static str) -> Key {
+    Key {
+        file: TARGET_FILE,
+        table,
+        name,
+        kind,
+        doc,
+    }
+}
+
+/// A key of the catalogue.
+const fn catalog(table: &'static str, name: &'static str, kind: Kind, doc: &'static str) -> Key {
+    Key {
+        file: CATALOG_FILE,
+        table,
+        name,
+        kind,
+        doc,
+    }
+}
+
+/// A key holding something other than a number or a flag.
+const fn other(what: &'static str, default: &'static str) -> Kind {
+    Kind::Other { what, default }
+}
+
+const SELECTOR: &str = "selector";
 
 /// Slowest rate a target may ask for: one request every 1,000 s.
 pub(crate) const MIN_RATE: f64 = 0.001;
@@ -359,6 +399,195 @@ pub(crate) const TRUSTED_PROXIES: Key = key(
     "Reverse proxies whose X-Forwarded-For names the client, for sign-in limits and the audit log.",
 );
 
+pub const TARGET_EBAY_LIMIT: Key = target(
+    "ebay",
+    "limit",
+    Kind::Count {
+        min: 1,
+        max: 200,
+        default: 50,
+    },
+    "Results per API page.",
+);
+pub const TARGET_IMAGE_SEARCH: Key = target(
+    "ebay",
+    "image_search",
+    Kind::Flag { default: true },
+    "Also search by every reference photo (`search_by_image`).",
+);
+pub const TARGET_BURST: Key = target(
+    "rate",
+    "burst",
+    Kind::Count {
+        min: 1,
+        max: 100,
+        default: 1,
+    },
+    "Requests that may go out back to back before the spacing applies (never more than the rate in any second).",
+);
+pub const TARGET_CONCURRENCY: Key = target(
+    "rate",
+    "concurrency",
+    Kind::Count {
+        min: 1,
+        max: 64,
+        default: 2,
+    },
+    "Requests in flight at once to the marketplace.",
+);
+pub const TARGET_RESPECT_ROBOTS: Key = target(
+    "rate",
+    "respect_robots",
+    Kind::Flag { default: true },
+    "Obey the marketplace's robots.txt (turn off only with its written permission).",
+);
+pub const TARGET_MAX_PAGES: Key = target(
+    "search",
+    "max_pages",
+    Kind::Count {
+        min: 1,
+        max: 1000,
+        default: 5,
+    },
+    "Result pages read per query.",
+);
+pub const TARGET_PREFILTER: Key = target(
+    "crawl",
+    "prefilter",
+    Kind::Number {
+        min: 0.0,
+        max: 1.0,
+        default: 0.2,
+    },
+    "A card scoring this much (or queued, or naming a counterfeit word) earns its item page.",
+);
+
+/// Every key of a target file, in the reference's order.
+pub const TARGET_KEYS: &[Key] = &[
+    target("", "name", other("text", "required"), "The target's name, used on the command line and in reports."),
+    target("", "preset", other("preset name", "none"), "A built-in marketplace (`knockoff target list`) this file adjusts key by key."),
+    target("", "kind", other("`html` or `ebay-browse`", "html"), "Web pages, or eBay's Browse API (credentials from EBAY_CLIENT_ID and EBAY_CLIENT_SECRET)."),
+    target("", "render", other("`chromium` or `none`", "none"), "Render each page in headless Chromium first, for pages built in JavaScript."),
+    target("", "base_url", other("URL", "required (eBay API: https://api.ebay.com)"), "Where the marketplace is; search and listing URLs are relative to it."),
+    target("", "private_origins", other("list of origins", "none"), "Private-network origins (an image CDN on 10.x) this target may reach; all others are refused."),
+    target("ebay", "marketplace", other("eBay marketplace id", "EBAY_US"), "The X-EBAY-C-MARKETPLACE-ID of every call."),
+    TARGET_IMAGE_SEARCH,
+    TARGET_EBAY_LIMIT,
+    target("rate", "requests_per_second", other("number, 0.001–1000", "`[crawl] default_requests_per_second`"), "The marketplace's rate: a hard ceiling in any second, with pauses on 429 and Retry-After."),
+    TARGET_BURST,
+    TARGET_CONCURRENCY,
+    TARGET_RESPECT_ROBOTS,
+    target("search", "url", other("text with `{query}` and `{page}`", "required with `[search]`"), "The search URL, relative to `base_url`."),
+    target("search", "queries", other("list of text", "none"), "Queries of this target's own, beside every product's `search_queries`."),
+    TARGET_MAX_PAGES,
+    target("results", "item", other(SELECTOR, "required with `[search]`"), "One result card."),
+    target("results", "link", other(SELECTOR, "required with `[search]`"), "The card's link to its listing, relative to the card."),
+    target("results", "next_page", other(SELECTOR, "none: `{page}` counts up"), "The link to the next result page."),
+    target("results", "title", other(SELECTOR, "none"), "The card's title; naming it turns on the two-stage crawl."),
+    target("results", "price", other(SELECTOR, "none"), "The card's price."),
+    target("results", "currency", other(SELECTOR, "none"), "The card's currency code."),
+    target("results", "seller", other(SELECTOR, "none"), "The card's seller."),
+    target("results", "image", other(SELECTOR, "none"), "The card's thumbnail."),
+    target("results", "site_currency", other("ISO 4217 code", "from the domain"), "What a bare `$` or `¥` means on this site."),
+    TARGET_PREFILTER,
+    target("crawl", "item_pages", other("`candidates` or `all`", "candidates"), "Fetch item pages only for cards that earn them, or for every new or changed card."),
+    target("item", "title", other(SELECTOR, "structured data, then the page's heading"), "The listing's title."),
+    target("item", "price", other(SELECTOR, "structured data, then the first amount after the title"), "The listing's price."),
+    target("item", "currency", other(SELECTOR, "structured data, the price's symbol, the domain"), "The price's currency."),
+    target("item", "seller", other(SELECTOR, "structured data"), "The seller's name."),
+    target("item", "description", other(SELECTOR, "structured data"), "The description."),
+    target("item", "images", other(SELECTOR, "structured data"), "Every product photo."),
+    target("item", "removed", other(SELECTOR, "none"), "What a taken-down listing's page shows (besides 404 and 410)."),
+];
+
+/// Every key of the catalogue, in the reference's order.
+pub const CATALOG_KEYS: &[Key] = &[
+    catalog(
+        "brand",
+        "name",
+        other("text", "required"),
+        "The protected brand.",
+    ),
+    catalog(
+        "brand",
+        "authorized_sellers",
+        other("list of text", "none"),
+        "Sellers whose listings are never queued.",
+    ),
+    catalog(
+        "brand",
+        "rights_owner",
+        other("text", "none"),
+        "Who owns the rights, as notices name them.",
+    ),
+    catalog(
+        "brand",
+        "registrations",
+        other("list of text", "none"),
+        "Trademark registrations, for notices.",
+    ),
+    catalog(
+        "brand",
+        "contact",
+        other("text", "none"),
+        "The person notices are signed by.",
+    ),
+    catalog(
+        "brand",
+        "email",
+        other("text", "none"),
+        "Their e-mail address.",
+    ),
+    catalog(
+        "brand",
+        "address",
+        other("text", "none"),
+        "Their postal address.",
+    ),
+    catalog(
+        "product",
+        "id",
+        other("text", "required, unique"),
+        "The product's id (in the queue, reports and bundles).",
+    ),
+    catalog(
+        "product",
+        "name",
+        other("text", "required"),
+        "Its name, matched in listing titles.",
+    ),
+    catalog(
+        "product",
+        "keywords",
+        other("list of text", "none"),
+        "More words that name it.",
+    ),
+    catalog(
+        "product",
+        "search_queries",
+        other("list of text", "none"),
+        "What to search every marketplace for.",
+    ),
+    catalog(
+        "product",
+        "msrp",
+        other("positive number", "none: no price signal"),
+        "Its list price, for the price floor.",
+    ),
+    catalog(
+        "product",
+        "currency",
+        other("ISO 4217 code", "USD"),
+        "The MSRP's currency.",
+    ),
+    catalog(
+        "product",
+        "images",
+        other("list of paths", "none"),
+        "Its reference photos, under reference-images/.",
+    ),
+];
+
 /// Every setting, in the reference's order.
 pub(crate) const SETTINGS: &[Key] = &[
     USER_AGENT,
@@ -395,10 +624,10 @@ pub(crate) const SETTINGS: &[Key] = &[
     TRUSTED_PROXIES,
 ];
 
-/// The tables of `knockoff.toml`, in order.
-pub fn tables() -> Vec<&'static str> {
+/// The tables of `keys`, in order of first appearance.
+pub fn tables(keys: &[Key]) -> Vec<&'static str> {
     let mut tables: Vec<&'static str> = Vec::new();
-    for key in SETTINGS {
+    for key in keys {
         if !tables.contains(&key.table) {
             tables.push(key.table);
         }
@@ -457,21 +686,29 @@ impl Kind {
     }
 }
 
-/// The settings reference as Markdown: one table per TOML table.
+/// The settings reference as Markdown: one table per file and TOML table.
 pub fn reference() -> String {
     let mut out = String::new();
-    for table in tables() {
-        out.push_str(&format!(
-            "\n`[{table}]`\n\n| key | holds | default | what it does |\n|---|---|---|---|\n"
-        ));
-        for key in SETTINGS.iter().filter(|k| k.table == table) {
+    for keys in [SETTINGS, TARGET_KEYS, CATALOG_KEYS] {
+        out.push_str(&format!("\n### `{}`\n", keys[0].file));
+        for table in tables(keys) {
+            let heading = match table {
+                "" => "top level".to_string(),
+                "product" => "`[[product]]`, one per product".to_string(),
+                _ => format!("`[{table}]`"),
+            };
             out.push_str(&format!(
-                "| `{}` | {} | {} | {} |\n",
-                key.name,
-                key.kind.what(),
-                key.kind.default_text(),
-                key.doc.replace('|', "\\|")
+                "\n{heading}\n\n| key | holds | default | what it does |\n|---|---|---|---|\n"
             ));
+            for key in keys.iter().filter(|k| k.table == table) {
+                out.push_str(&format!(
+                    "| `{}` | {} | {} | {} |\n",
+                    key.name,
+                    key.kind.what(),
+                    key.kind.default_text(),
+                    key.doc.replace('|', "\\|")
+                ));
+            }
         }
     }
     out
@@ -521,5 +758,9 @@ mod tests {
         assert_eq!(policy.used_price_floor, number(USED_PRICE_FLOOR));
         assert_eq!(policy.official_photo, flag(OFFICIAL_PHOTO));
         assert_eq!(policy.counterfeit_vocabulary, flag(COUNTERFEIT_VOCABULARY));
+        assert_eq!(
+            super::super::Stages::default().prefilter,
+            number(TARGET_PREFILTER)
+        );
     }
 }

@@ -340,8 +340,8 @@ fn parse_target(
             let mut t = root.table("ebay");
             let ebay = EbayBrowse {
                 marketplace: t.string("marketplace").unwrap_or_else(|| "EBAY_US".into()),
-                image_search: t.boolean("image_search").unwrap_or(true),
-                limit: t.count("limit", 1, 200).unwrap_or(50),
+                image_search: t.setting_flag(&keys::TARGET_IMAGE_SEARCH),
+                limit: t.setting_count(&keys::TARGET_EBAY_LIMIT),
             };
             t.finish();
             TargetKind::EbayBrowse(ebay)
@@ -411,9 +411,9 @@ fn parse_target(
         requests_per_second: rate_table
             .f64_in("requests_per_second", MIN_RATE, MAX_RATE)
             .unwrap_or(settings.crawl.default_requests_per_second),
-        burst: rate_table.count("burst", 1, 100).unwrap_or(1),
-        concurrency: rate_table.count("concurrency", 1, 64).unwrap_or(2),
-        respect_robots: rate_table.boolean("respect_robots").unwrap_or(true),
+        burst: rate_table.setting_count(&keys::TARGET_BURST),
+        concurrency: rate_table.setting_count(&keys::TARGET_CONCURRENCY),
+        respect_robots: rate_table.setting_flag(&keys::TARGET_RESPECT_ROBOTS),
     };
     rate_table.finish();
 
@@ -430,7 +430,7 @@ fn parse_target(
             }
         }
         let queries = t.string_list("queries").unwrap_or_default();
-        let max_pages = t.count("max_pages", 1, 1000).unwrap_or(5);
+        let max_pages = t.setting_count(&keys::TARGET_MAX_PAGES);
         t.finish();
         url.map(|url| Search {
             url,
@@ -478,9 +478,7 @@ fn parse_target(
     let mut t = root.table("crawl");
     let defaults = Stages::default();
     let stages = Stages {
-        prefilter: t
-            .f64_in("prefilter", 0.0, 1.0)
-            .unwrap_or(defaults.prefilter),
+        prefilter: t.setting(&keys::TARGET_PREFILTER),
         item_pages: match t.string("item_pages").as_deref() {
             None | Some("candidates") => defaults.item_pages,
             Some("all") => ItemPages::All,

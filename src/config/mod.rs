@@ -601,39 +601,130 @@ mod tests {
         (settings, problems.into_inner())
     }
 
-    /// `check`'s "unknown key; expected one of …" lists, per table, the
-    /// names `keys::SETTINGS` declares: the loader reads nothing undeclared
-    /// and every declared setting is read.
+    /// The names a problem's "unknown key; expected one of …" lists, sorted.
+    fn listed(problems: &[Problem], key: &str) -> Vec<String> {
+        let problem = problems
+            .iter()
+            .find(|p| p.key == key)
+            .unwrap_or_else(|| panic!("no problem at {key}: {problems:?}"));
+        let mut names: Vec<String> = problem
+            .message
+            .split("expected one of ")
+            .nth(1)
+            .unwrap_or_else(|| panic!("{key}: {}", problem.message))
+            .split(", ")
+            .map(str::to_string)
+            .collect();
+        names.sort();
+        names
+    }
+
+    /// What `check` should list for `table`: its declared keys, and at the
+    /// top level the tables too. (`preset` is laid over before reading.)
+    fn declared(keys: &[keys::Key], table: &str) -> Vec<String> {
+        let mut names: Vec<String> = keys
+            .iter()
+            .filter(|k| k.table == table && k.name != "preset")
+            .map(|k| k.name.to_string())
+            .collect();
+        if table.is_empty() {
+            names.extend(
+                keys::tables(keys)
+                    .iter()
+                    .filter(|t| !t.is_empty())
+                    .map(|t| t.to_string()),
+            );
+        }
+        names.sort();
+        names
+    }
+
+    /// `check`'s "unknown key; expected one of …" lists, per table of each
+    /// file, exactly the names `keys` declares: the loader reads nothing
+    /// undeclared and every declared key is read.
     #[test]
-    fn check_lists_exactly_the_declared_settings() {
-        for table in keys::tables() {
-            let (_, problems) = settings_of(&format!("[{table}]\nzzzz_unheard_of = 1\n"));
-            let [problem] = problems.as_slice() else {
-                panic!("{table}: {problems:?}");
+    fn check_lists_exactly_the_declared_keys() {
+        let unknown = |table: &str| {
+            let at = if table.is_empty() {
+                String::new()
+            } else {
+                format!("{table}.")
             };
-            let listed = problem
-                .message
-                .split("expected one of ")
-                .nth(1)
-                .unwrap_or_else(|| panic!("{table}: {}", problem.message));
-            let mut listed: Vec<&str> = listed.split(", ").collect();
-            let mut declared: Vec<&str> = keys::SETTINGS
-                .iter()
-                .filter(|k| k.table == table)
-                .map(|k| k.name)
-                .collect();
-            listed.sort();
-            declared.sort();
-            assert_eq!(listed, declared, "[{table}]");
+            format!("{at}zzzz_unheard_of")
+        };
+        for table in keys::tables(keys::SETTINGS) {
+            let text = if table.is_empty() {
+                "zzzz_unheard_of = 1\n".to_string()
+            } else {
+                format!("[{table}]\nzzzz_unheard_of = 1\n")
+            };
+            let (_, problems) = settings_of(&text);
+            assert_eq!(
+                listed(&problems, &unknown(table)),
+                declared(keys::SETTINGS, table),
+                "[{table}]"
+            );
         }
         let (_, problems) = settings_of("zzzz_unheard_of = 1\n");
-        let tables = keys::tables();
-        assert!(
-            problems[0]
-                .message
-                .ends_with(&format!("expected one of {}", tables.join(", "))),
-            "{problems:?}"
+        assert_eq!(
+            listed(&problems, &unknown("")),
+            declared(keys::SETTINGS, "")
         );
+
+        let html = "name = \"t\"\nbase_url = \"https://shop.example\"\n\
+                    [rate]\n[search]\nurl = \"/s?q={query}\"\n\
+                    [results]\nitem = \"li\"\nlink = \"a@href\"\n[crawl]\n[item]\n";
+        let ebay = "name = \"t\"\nkind = \"ebay-browse\"\n[ebay]\n";
+        for table in keys::tables(keys::TARGET_KEYS) {
+            let base = if table == "ebay" { ebay } else { html };
+            let text = if table.is_empty() {
+                format!("zzzz_unheard_of = 1\n{base}")
+            } else {
+                base.replace(
+                    &format!("[{table}]\n"),
+                    &format!("[{table}]\nzzzz_unheard_of = 1\n"),
+                )
+            };
+            let problems = problems_of(&text, "[brand]\nname = \"Orvane\"\n");
+            let mut expected = declared(keys::TARGET_KEYS, table);
+            if table.is_empty() {
+                // An HTML target never reads [ebay]; the ebay target's own check covers it.
+                expected.retain(|name| name != "ebay");
+            }
+            assert_eq!(
+                listed(&problems, &unknown(table)),
+                expected,
+                "target [{table}]"
+            );
+        }
+
+        let catalog = "[brand]\nname = \"Orvane\"\n[[product]]\nid = \"A\"\nname = \"A\"\n";
+        for (table, at) in [("", ""), ("brand", "brand."), ("product", "product[0].")] {
+            let text = match table {
+                "" => format!("zzzz_unheard_of = 1\n{catalog}"),
+                "brand" => catalog.replace("[brand]\n", "[brand]\nzzzz_unheard_of = 1\n"),
+                _ => format!("{catalog}zzzz_unheard_of = 1\n"),
+            };
+            let problems = problems_of(html, &text);
+            assert_eq!(
+                listed(&problems, &format!("{at}zzzz_unheard_of")),
+                declared(keys::CATALOG_KEYS, table),
+                "catalogue [{table}]"
+            );
+        }
+    }
+
+    /// The problems of a workspace with one target and a catalogue.
+    fn problems_of(target: &str, catalog: &str) -> Vec<Problem> {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("targets")).unwrap();
+        std::fs::create_dir_all(dir.path().join("reference-images")).unwrap();
+        std::fs::write(dir.path().join("targets/t.toml"), target).unwrap();
+        std::fs::write(dir.path().join("reference-images/products.toml"), catalog).unwrap();
+        match load(dir.path()) {
+            Ok(_) => panic!("the unknown key went unnoticed"),
+            Err(ConfigErrors(problems)) => problems,
+        }
     }
 
     #[test]
