@@ -3,7 +3,9 @@
 //! The modules follow the data: [`config`] → [`crawl`] (fetch, politeness)
 //! → [`extract`] → [`store`] → [`matching`] (judged by [`queue`], with
 //! [`index`]) → [`web`] (the review UI, run by [`serve`] with [`schedule`])
-//! → [`evidence`] and [`takedown`]; [`photo`] checks image bytes; [`demo`]
+//! → [`evidence`] and [`takedown`]; [`status`] is a match's life as types
+//! (and the queue's state machine); [`devtools`] drives headless Chromium;
+//! [`photo`] checks image bytes; [`demo`]
 //! is the embedded marketplace, [`eval`] the accuracy harness and
 //! [`explain`] says why a listing is or is not queued; [`tune`] fits the
 //! infringement weights to the team's decisions. `main.rs`
