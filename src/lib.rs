@@ -13,6 +13,10 @@
 //! for the map.
 
 #![forbid(unsafe_code)]
+// These docs are the maintainers' map (`cargo doc --document-private-items`):
+// they link to crate-private items on purpose, and clap's help texts (doc
+// comments) show URLs bare on a terminal.
+#![allow(rustdoc::private_intra_doc_links, rustdoc::bare_urls)]
 // Scraped input is hostile: a panic is a crashed crawl. `unwrap` is for tests.
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
