@@ -31,20 +31,70 @@ fn reachable(catalog: &Catalog, faults: bool) -> Vec<u32> {
         .collect()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn demo_crawl_extracts_exact_fields_from_both_site_styles_within_the_rate() {
-    let fixture = DemoFixture::start(
-        Catalog::generate(11, 40),
-        true,
-        Rates {
-            shopfront: 4.0,
-            bazaar: 5.0,
-            default: 10.0,
-        },
-    )
-    .await;
-    let (store, summary) = util::crawl_workspace(fixture.path(), CrawlOptions::default()).await;
+/// The rates of the shared demo crawl.
+const DEMO_RATES: Rates = Rates {
+    shopfront: 4.0,
+    bazaar: 5.0,
+    default: 10.0,
+};
 
+/// One crawl of the demo marketplace with its faults (seed 11, 40
+/// listings), shared by the tests that each check one thing about it.
+struct DemoCrawl {
+    catalog: Catalog,
+    shopfront: url::Url,
+    bazaar: url::Url,
+    cdn: url::Url,
+    /// The workspace after the crawl.
+    files: util::Files,
+    summary: knockoff::store::RunSummary,
+    /// What the marketplace saw.
+    requests: Vec<site::Request>,
+    /// The most requests each host got in any one second.
+    busiest: Vec<(Host, usize)>,
+}
+
+static DEMO_CRAWL: tokio::sync::OnceCell<DemoCrawl> = tokio::sync::OnceCell::const_new();
+
+async fn demo_crawl() -> &'static DemoCrawl {
+    DEMO_CRAWL
+        .get_or_init(|| async {
+            let fixture = DemoFixture::start(Catalog::generate(11, 40), true, DEMO_RATES).await;
+            let (store, summary) =
+                util::crawl_workspace(fixture.path(), CrawlOptions::default()).await;
+            // Closing the store checkpoints its log into the database file.
+            drop(store);
+            let log = &fixture.market.log;
+            DemoCrawl {
+                catalog: (*fixture.catalog).clone(),
+                shopfront: fixture.market.shopfront.clone(),
+                bazaar: fixture.market.bazaar.clone(),
+                cdn: fixture.market.cdn.clone(),
+                files: util::files_under(fixture.path()),
+                summary,
+                requests: log.requests(),
+                busiest: [Host::Shopfront, Host::Bazaar, Host::Cdn]
+                    .into_iter()
+                    .map(|host| (host, log.busiest_second(host)))
+                    .collect(),
+            }
+        })
+        .await
+}
+
+impl DemoCrawl {
+    /// The crawled store, in a copy of the workspace.
+    fn store(&self) -> (tempfile::TempDir, Store) {
+        let dir = util::restore(&self.files);
+        let store = Store::open(&dir.path().join("knockoff.db")).unwrap();
+        (dir, store)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_crawl_reads_exact_fields_from_both_site_styles() {
+    let crawl = demo_crawl().await;
+    let (_dir, store) = crawl.store();
     let stored: BTreeMap<String, _> = store
         .listings(None)
         .unwrap()
@@ -53,9 +103,9 @@ async fn demo_crawl_extracts_exact_fields_from_both_site_styles_within_the_rate(
         .collect();
     let mut checked = BTreeSet::new();
     let mut stages = BTreeSet::new();
-    for listing in &fixture.catalog.listings {
+    for listing in &crawl.catalog.listings {
         let url = match listing.site {
-            Site::Shopfront => format!("{}item/{}", fixture.market.shopfront, listing.id),
+            Site::Shopfront => format!("{}item/{}", crawl.shopfront, listing.id),
             Site::Bazaar => {
                 let slug: Vec<String> = listing
                     .title
@@ -63,17 +113,12 @@ async fn demo_crawl_extracts_exact_fields_from_both_site_styles_within_the_rate(
                     .filter(|w| !w.is_empty())
                     .map(str::to_lowercase)
                     .collect();
-                format!(
-                    "{}listing/{}-{}",
-                    fixture.market.bazaar,
-                    listing.id,
-                    slug.join("-")
-                )
+                format!("{}listing/{}-{}", crawl.bazaar, listing.id, slug.join("-"))
             }
         };
         let Some(got) = stored.get(&url) else {
             assert!(
-                !reachable(&fixture.catalog, true).contains(&listing.id),
+                !reachable(&crawl.catalog, true).contains(&listing.id),
                 "listing {} ({url}) was not stored",
                 listing.id
             );
@@ -107,7 +152,7 @@ async fn demo_crawl_extracts_exact_fields_from_both_site_styles_within_the_rate(
             assert_eq!(got.listing.description, None, "{url}");
             assert_eq!(
                 got.listing.images,
-                [site::thumbnail_url(&fixture.market.cdn, listing)],
+                [site::thumbnail_url(&crawl.cdn, listing)],
                 "{url}"
             );
             stages.insert(Stage::Card);
@@ -133,7 +178,7 @@ async fn demo_crawl_extracts_exact_fields_from_both_site_styles_within_the_rate(
             );
             assert_eq!(
                 got.listing.images,
-                site::photo_urls(&fixture.market.cdn, listing),
+                site::photo_urls(&crawl.cdn, listing),
                 "{url}"
             );
         }
@@ -141,15 +186,27 @@ async fn demo_crawl_extracts_exact_fields_from_both_site_styles_within_the_rate(
     }
     assert_eq!(checked.len(), 2, "both site styles were checked");
     assert_eq!(stages.len(), 2, "listings from cards and from item pages");
-    assert_eq!(summary.listings_new as usize, stored.len());
+    assert_eq!(crawl.summary.listings_new as usize, stored.len());
     assert!(stored.len() >= 30, "only {} listings stored", stored.len());
+}
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_crawl_keeps_the_rate_and_obeys_robots_txt() {
+    let crawl = demo_crawl().await;
     // Politeness, measured by the server: never over the rate in any 1 s window.
-    fixture.assert_polite();
-    let log = &fixture.market.log;
-
+    for (host, busiest) in &crawl.busiest {
+        let rate = match host {
+            Host::Shopfront => DEMO_RATES.shopfront,
+            Host::Bazaar => DEMO_RATES.bazaar,
+            Host::Cdn => DEMO_RATES.default,
+        };
+        assert!(
+            *busiest as f64 <= rate,
+            "{host:?} got {busiest} requests in one second; its rate is {rate}"
+        );
+    }
     // robots.txt: fetched once per host, its Disallow obeyed, with our User-Agent.
-    let requests = log.requests();
+    let requests = &crawl.requests;
     for host in [Host::Shopfront, Host::Bazaar, Host::Cdn] {
         let robots = requests
             .iter()
@@ -166,15 +223,21 @@ async fn demo_crawl_extracts_exact_fields_from_both_site_styles_within_the_rate(
     assert!(requests
         .iter()
         .all(|r| r.user_agent.starts_with("knockoff/0.1")));
+    let summary = &crawl.summary;
     assert!(
         summary.errors.get("robots_denied").copied().unwrap_or(0) >= 2,
         "{:?}",
         summary.errors
     );
-    // Throttling happened and was retried; broken pages gave up after retries.
+    // Throttling happened and was retried.
     assert!(summary.throttled >= 1, "{summary:?}");
+}
 
-    // Every exchange is recorded with headers and the bytes as received.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_crawl_records_every_exchange_as_received() {
+    let crawl = demo_crawl().await;
+    let (_dir, store) = crawl.store();
+    let stored = store.listings(None).unwrap();
     let bodies = store.query_strings("SELECT COUNT(*) FROM fetches WHERE status = 200 AND body_sha256 IS NOT NULL AND remote_addr LIKE '127.0.0.1:%'").unwrap();
     assert!(bodies[0].parse::<u64>().unwrap() >= stored.len() as u64);
     let sample = store

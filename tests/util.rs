@@ -121,7 +121,7 @@ pub async fn judged_workspace(catalog: Catalog) -> (DemoFixture, config::Config,
 }
 
 /// Every file of a workspace (relative path, bytes).
-type Files = Vec<(std::path::PathBuf, Vec<u8>)>;
+pub type Files = Vec<(std::path::PathBuf, Vec<u8>)>;
 
 /// Crawled and judged workspaces by name, each built once per test process.
 static JUDGED: tokio::sync::Mutex<std::collections::BTreeMap<String, Arc<Files>>> =
@@ -149,18 +149,25 @@ pub async fn judged_copy(
             }
         }
     };
-    let dir = tempfile::tempdir().unwrap();
-    for (rel, bytes) in files.iter() {
-        let path = dir.path().join(rel);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(path, bytes).unwrap();
-    }
+    let dir = restore(&files);
     let config = config::load(dir.path()).unwrap();
     let store = Arc::new(Store::open(&config.db_path()).unwrap());
     (dir, config, store)
 }
 
-fn files_under(root: &Path) -> Files {
+/// A fresh folder holding `files`.
+pub fn restore(files: &Files) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for (rel, bytes) in files {
+        let path = dir.path().join(rel);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, bytes).unwrap();
+    }
+    dir
+}
+
+/// Every file under `root`, read into memory.
+pub fn files_under(root: &Path) -> Files {
     let mut files = Vec::new();
     let mut folders = vec![root.to_path_buf()];
     while let Some(folder) = folders.pop() {
