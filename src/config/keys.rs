@@ -8,7 +8,7 @@
 
 /// One setting.
 #[derive(Debug, Clone, Copy)]
-pub struct Key {
+pub(crate) struct Key {
     /// The file it is read from: [`SETTINGS_FILE`], [`TARGET_FILE`] or
     /// [`CATALOG_FILE`].
     pub file: &'static str,
@@ -23,7 +23,7 @@ pub struct Key {
 
 /// What a setting holds, its range and its default.
 #[derive(Debug, Clone, Copy)]
-pub enum Kind {
+pub(crate) enum Kind {
     /// A number in `min..=max`.
     Number {
         min: f64,
@@ -52,9 +52,9 @@ pub enum Kind {
     },
 }
 
-pub const SETTINGS_FILE: &str = "knockoff.toml";
-pub const TARGET_FILE: &str = "targets/NAME.toml";
-pub const CATALOG_FILE: &str = "reference-images/products.toml";
+pub(crate) const SETTINGS_FILE: &str = "knockoff.toml";
+pub(crate) const TARGET_FILE: &str = "targets/NAME.toml";
+pub(crate) const CATALOG_FILE: &str = "reference-images/products.toml";
 
 /// A setting of `knockoff.toml`.
 const fn key(table: &'static str, name: &'static str, kind: Kind, doc: &'static str) -> Key {
@@ -362,7 +362,7 @@ pub(crate) const SCREENSHOT: Key = key(
     Kind::Flag { default: false },
     "Take a full-page screenshot of each listing page when it is captured.",
 );
-pub const CHROMIUM: Key = key(
+pub(crate) const CHROMIUM: Key = key(
     "evidence",
     "chromium",
     Kind::Other {
@@ -399,7 +399,7 @@ pub(crate) const TRUSTED_PROXIES: Key = key(
     "Reverse proxies whose X-Forwarded-For names the client, for sign-in limits and the audit log.",
 );
 
-pub const TARGET_EBAY_LIMIT: Key = target(
+pub(crate) const TARGET_EBAY_LIMIT: Key = target(
     "ebay",
     "limit",
     Kind::Count {
@@ -409,13 +409,13 @@ pub const TARGET_EBAY_LIMIT: Key = target(
     },
     "Results per API page.",
 );
-pub const TARGET_IMAGE_SEARCH: Key = target(
+pub(crate) const TARGET_IMAGE_SEARCH: Key = target(
     "ebay",
     "image_search",
     Kind::Flag { default: true },
     "Also search by every reference photo (`search_by_image`).",
 );
-pub const TARGET_BURST: Key = target(
+pub(crate) const TARGET_BURST: Key = target(
     "rate",
     "burst",
     Kind::Count {
@@ -425,7 +425,7 @@ pub const TARGET_BURST: Key = target(
     },
     "Requests that may go out back to back before the spacing applies (never more than the rate in any second).",
 );
-pub const TARGET_CONCURRENCY: Key = target(
+pub(crate) const TARGET_CONCURRENCY: Key = target(
     "rate",
     "concurrency",
     Kind::Count {
@@ -435,13 +435,13 @@ pub const TARGET_CONCURRENCY: Key = target(
     },
     "Requests in flight at once to the marketplace.",
 );
-pub const TARGET_RESPECT_ROBOTS: Key = target(
+pub(crate) const TARGET_RESPECT_ROBOTS: Key = target(
     "rate",
     "respect_robots",
     Kind::Flag { default: true },
     "Obey the marketplace's robots.txt (turn off only with its written permission).",
 );
-pub const TARGET_MAX_PAGES: Key = target(
+pub(crate) const TARGET_MAX_PAGES: Key = target(
     "search",
     "max_pages",
     Kind::Count {
@@ -451,7 +451,7 @@ pub const TARGET_MAX_PAGES: Key = target(
     },
     "Result pages read per query.",
 );
-pub const TARGET_PREFILTER: Key = target(
+pub(crate) const TARGET_PREFILTER: Key = target(
     "crawl",
     "prefilter",
     Kind::Number {
@@ -463,7 +463,7 @@ pub const TARGET_PREFILTER: Key = target(
 );
 
 /// Every key of a target file, in the reference's order.
-pub const TARGET_KEYS: &[Key] = &[
+pub(crate) const TARGET_KEYS: &[Key] = &[
     target("", "name", other("text", "required"), "The target's name, used on the command line and in reports."),
     target("", "preset", other("preset name", "none"), "A built-in marketplace (`knockoff target list`) this file adjusts key by key."),
     target("", "kind", other("`html` or `ebay-browse`", "html"), "Web pages, or eBay's Browse API (credentials from EBAY_CLIENT_ID and EBAY_CLIENT_SECRET)."),
@@ -501,7 +501,7 @@ pub const TARGET_KEYS: &[Key] = &[
 ];
 
 /// Every key of the catalogue, in the reference's order.
-pub const CATALOG_KEYS: &[Key] = &[
+pub(crate) const CATALOG_KEYS: &[Key] = &[
     catalog(
         "brand",
         "name",
@@ -625,7 +625,7 @@ pub(crate) const SETTINGS: &[Key] = &[
 ];
 
 /// The tables of `keys`, in order of first appearance.
-pub fn tables(keys: &[Key]) -> Vec<&'static str> {
+pub(crate) fn tables(keys: &[Key]) -> Vec<&'static str> {
     let mut tables: Vec<&'static str> = Vec::new();
     for key in keys {
         if !tables.contains(&key.table) {
@@ -656,7 +656,7 @@ fn amount(value: f64) -> String {
 
 impl Kind {
     /// What the setting holds, in words.
-    pub fn what(&self) -> String {
+    pub(crate) fn what(&self) -> String {
         let range = |min: f64, max: f64| {
             if max >= f64::from(u32::MAX) {
                 format!("≥ {}", amount(min))
