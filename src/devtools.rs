@@ -8,13 +8,17 @@
 //!
 //! Used by `crawl::render` (pages built in JavaScript) and by the review
 //! UI's browser test. What a page does with the browser is the caller's
-//! business: this module only sends commands and hands back messages.
+//! business: this module only sends commands and hands back messages —
+//! and, for a browser that must not reach the network itself, cuts it off
+//! ([`NoNetwork`]).
 
 use std::collections::VecDeque;
 use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 
 use command_fds::{CommandFdExt, FdMapping};
@@ -34,6 +38,71 @@ pub(crate) fn running_as_root() -> bool {
     }
     #[cfg(not(unix))]
     false
+}
+
+/// A Chromium's own network, cut: every connection the browser would open
+/// itself goes to a proxy of ours on loopback that closes it at once —
+/// loopback included (`<-loopback>` drops Chromium's implicit bypass),
+/// WebSockets and workers included; QUIC is off and WebRTC may use no UDP
+/// but through the proxy, and no name resolves. What the caller serves
+/// itself (DevTools' `Fetch.fulfillRequest`) never touches the network, so
+/// that is the only way a page gets anything.
+pub struct NoNetwork {
+    port: u16,
+    attempts: Arc<AtomicUsize>,
+    stop: Arc<AtomicBool>,
+}
+
+impl NoNetwork {
+    /// Binds the refusing proxy on a free loopback port.
+    pub fn start() -> std::io::Result<NoNetwork> {
+        let listener = TcpListener::bind(("127.0.0.1", 0))?;
+        let port = listener.local_addr()?.port();
+        let attempts = Arc::new(AtomicUsize::new(0));
+        let stop = Arc::new(AtomicBool::new(false));
+        let (counted, stopped) = (attempts.clone(), stop.clone());
+        std::thread::spawn(move || {
+            for connection in listener.incoming() {
+                if stopped.load(Ordering::SeqCst) {
+                    return;
+                }
+                counted.fetch_add(1, Ordering::SeqCst);
+                drop(connection);
+            }
+        });
+        Ok(NoNetwork {
+            port,
+            attempts,
+            stop,
+        })
+    }
+
+    /// Chromium's switches that send everything through the proxy.
+    pub fn args(&self) -> Vec<String> {
+        vec![
+            format!("--proxy-server=http://127.0.0.1:{}", self.port),
+            "--proxy-bypass-list=<-loopback>".into(),
+            "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1".into(),
+            "--disable-quic".into(),
+            "--force-webrtc-ip-handling-policy=disable_non_proxied_udp".into(),
+            "--webrtc-ip-handling-policy=disable_non_proxied_udp".into(),
+            "--dns-prefetch-disable".into(),
+            "--disable-features=Prerender2,SpeculationRulesPrefetchProxy,DnsOverHttps,NetworkPrediction".into(),
+        ]
+    }
+
+    /// Connections the browser tried to open itself (all refused).
+    pub fn attempts(&self) -> usize {
+        self.attempts.load(Ordering::SeqCst)
+    }
+}
+
+impl Drop for NoNetwork {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        // Wakes the accept loop so it sees the stop.
+        let _ = TcpStream::connect(("127.0.0.1", self.port));
+    }
 }
 
 /// One headless Chromium and its end of the pipe.

@@ -394,3 +394,100 @@ fn without_credentials_the_crawl_says_which_target_needs_them() {
         }
     );
 }
+
+/// A hostile API: its first search page names a `next` page on another
+/// host (which counts every request and the Authorization it carries);
+/// with `bad_token`, its token endpoint answers 200 with no token.
+async fn hostile_api(bad_token: bool) -> (url::Url, url::Url, util::Hits, Arc<Mutex<Vec<String>>>) {
+    let elsewhere_auth: Arc<Mutex<Vec<String>>> = Arc::default();
+    let elsewhere = {
+        let auth = elsewhere_auth.clone();
+        util::serve(
+            Router::new().fallback(move |headers: HeaderMap| {
+                let auth = auth.clone();
+                async move {
+                    let sent = headers.get("authorization").and_then(|v| v.to_str().ok());
+                    auth.lock().unwrap().push(sent.unwrap_or("").to_string());
+                    json(serde_json::json!({"itemSummaries": []}))
+                }
+            }),
+            "127.0.0.1",
+        )
+        .await
+    };
+    let hits = util::Hits::default();
+    let router = {
+        let (hits, elsewhere) = (hits.clone(), elsewhere.clone());
+        Router::new().fallback(move |uri: Uri| {
+            let (hits, elsewhere) = (hits.clone(), elsewhere.clone());
+            async move {
+                hits.record(uri.path());
+                match uri.path() {
+                    "/identity/v1/oauth2/token" if bad_token => json(serde_json::json!({"oops": 1})),
+                    "/identity/v1/oauth2/token" => {
+                        json(serde_json::json!({"access_token": format!("{TOKEN}x"), "expires_in": 7200}))
+                    }
+                    "/buy/browse/v1/item_summary/search" => json(serde_json::json!({
+                        "itemSummaries": [{
+                            "itemId": "v1|1|0", "title": "NVIDIA Tesla T4",
+                            "price": {"value": "4900.00", "currency": "USD"},
+                            "itemWebUrl": "https://www.ebay.com/itm/1",
+                        }],
+                        "next": format!("{elsewhere}buy/browse/v1/item_summary/search?offset=50"),
+                    })),
+                    _ => StatusCode::NOT_FOUND.into_response(),
+                }
+            }
+        })
+    };
+    let base = util::serve(router, "127.0.0.1").await;
+    (base, elsewhere, hits, elsewhere_auth)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_token_never_leaves_the_apis_origin_and_a_bad_token_answer_says_so() {
+    let credentials = [("EBAY_CLIENT_ID", CLIENT), ("EBAY_CLIENT_SECRET", SECRET)];
+    // A `next` page on another host is not followed, and gets no token.
+    let (base, other_host, hits, elsewhere) = hostile_api(false).await;
+    let dir = tempfile::tempdir().unwrap();
+    workspace(dir.path(), &base);
+    // The guard would let the target reach the other host: only the
+    // token's own rule keeps it there.
+    util::edit_toml(&dir.path().join("targets/ebay.toml"), |doc| {
+        let origin = other_host.as_str().trim_end_matches('/').to_string();
+        util::set(
+            doc,
+            "private_origins",
+            [origin].into_iter().collect::<toml_edit::Array>(),
+        );
+    });
+    let path = dir.path().to_path_buf();
+    let (code, stdout, stderr) =
+        tokio::task::spawn_blocking(move || knockoff_with(&path, &["crawl"], &credentials))
+            .await
+            .unwrap();
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert!(hits
+        .paths()
+        .iter()
+        .any(|p| p.ends_with("/item_summary/search")));
+    assert!(
+        elsewhere.lock().unwrap().is_empty(),
+        "another host got {:?}",
+        elsewhere.lock().unwrap()
+    );
+
+    // A 200 without a token is a bad answer, named as one.
+    let (base, _, _, _) = hostile_api(true).await;
+    let dir = tempfile::tempdir().unwrap();
+    workspace(dir.path(), &base);
+    let path = dir.path().to_path_buf();
+    let (code, stdout, stderr) =
+        tokio::task::spawn_blocking(move || knockoff_with(&path, &["crawl"], &credentials))
+            .await
+            .unwrap();
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert!(stdout.contains("bad_response"), "{stdout}");
+    assert!(!stdout.contains("http_4xx"), "{stdout}");
+    assert!(stderr.contains("not an OAuth token"), "{stderr}");
+}

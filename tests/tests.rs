@@ -20,6 +20,7 @@ mod presets;
 mod queue;
 mod real_photos;
 mod render;
+mod render_hostile;
 mod takedown;
 mod tidy;
 mod tune;

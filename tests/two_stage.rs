@@ -258,3 +258,160 @@ async fn a_second_crawl_skips_the_item_pages_and_thumbnails_of_unchanged_cards()
     assert_eq!(second.listings_new, 0);
     assert_eq!(second.listings_unchanged, first.listings_new);
 }
+
+/// What a workspace's listings and matches are, row by row.
+fn snapshot(store: &Store) -> (Vec<String>, Vec<String>) {
+    let listings = store
+        .query_strings(
+            "SELECT json_array(id, url, target, title, price, seller, images, content_hash, stage, \
+             fetch_id) FROM listings ORDER BY id",
+        )
+        .unwrap();
+    let matches = store
+        .query_strings(
+            "SELECT json_array(id, listing_id, product_id, status, score, updated_at) FROM matches \
+             ORDER BY id",
+        )
+        .unwrap();
+    (listings, matches)
+}
+
+/// The red team's cross-target attack: a search page of target `mirror`
+/// whose cards and links name the shopfront's and the bazaar's listings
+/// (with other titles, prices and photos), a photo on the demo's image
+/// CDN (a private origin only the demo targets name) and addresses the
+/// guard refuses. None of it may change another target's listing, match
+/// or evidence, or reach anything but the mirror's own server.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_card_on_one_target_never_speaks_for_another_targets_listing() {
+    use axum::http::StatusCode;
+    use axum::response::IntoResponse;
+
+    let (fixture, config, store) = util::judged_workspace(Catalog::generate(31, 40)).await;
+    let shopfront = store.listings(Some("shopfront")).unwrap();
+    let bazaar = store.listings(Some("bazaar")).unwrap();
+    let from_card = shopfront.iter().find(|l| l.stage == Stage::Card).unwrap();
+    let from_page = bazaar.iter().find(|l| l.stage == Stage::Item).unwrap();
+    // A confirmed match and its bundle, as counsel holds it.
+    let entry = store
+        .queue(Some(MatchStatus::Pending))
+        .unwrap()
+        .into_iter()
+        .find(|e| e.target == "shopfront")
+        .unwrap();
+    let id = knockoff::store::MatchId(entry.id);
+    store
+        .decide(id, knockoff::status::Decision::Confirm, "cli:ana", None)
+        .unwrap();
+    let page_of = |store: &Store| {
+        let out = tempfile::tempdir().unwrap();
+        let bundle = knockoff::evidence::export(&config, store, id, out.path()).unwrap();
+        let mut zip = zip::ZipArchive::new(std::fs::File::open(&bundle).unwrap()).unwrap();
+        let mut page = Vec::new();
+        std::io::Read::read_to_end(&mut zip.by_name("page.html").unwrap(), &mut page).unwrap();
+        page
+    };
+    // Judged again: the seller's confirmed record moves its other scores.
+    let (for_judge, judged_config) = (store.clone(), config.clone());
+    tokio::task::spawn_blocking(move || {
+        knockoff::queue::judge_workspace(&judged_config, &for_judge)
+    })
+    .await
+    .unwrap()
+    .unwrap();
+    let page_before = page_of(&store);
+    let before = snapshot(&store);
+
+    let entry_url = entry.listing_url.clone();
+    let cdn_photo = format!("{}thumb/1001.jpg", fixture.market.cdn);
+    let search = format!(
+        "<div class=c><a href=\"{card}\">Orvane replica</a><b>$1.00</b><img src=\"{cdn_photo}\"></div>\
+         <div class=c><a href=\"{page}\">Orvane replica</a><b>$1.00</b></div>\
+         <div class=c><a href=\"{entry_url}\">Orvane replica</a><b>$1.00</b></div>\
+         <div class=c><a href=\"{page}?again=1\">plain link</a></div>\
+         <div class=c><a href=\"http://localhost:1/x\">Orvane</a><b>$1.00</b></div>\
+         <div class=c><a href=\"http://2130706433/x\">Orvane</a><b>$1.00</b></div>\
+         <div class=c><a href=\"http://169.254.169.254/latest/meta-data\">Orvane</a><b>$1.00</b></div>\
+         <div class=c><a href=\"/own/1\">Orvane Thing of the mirror</a><b>$9.00</b><img src=\"{cdn_photo}\"></div>",
+        card = from_card.url,
+        page = from_page.url,
+    );
+    let mirror_hits = util::Hits::default();
+    let router = {
+        let hits = mirror_hits.clone();
+        axum::Router::new().fallback(move |uri: axum::http::Uri| {
+            let (hits, search) = (hits.clone(), search.clone());
+            async move {
+                hits.record(uri.path());
+                match uri.path() {
+                    "/robots.txt" => "User-agent: *\nAllow: /\n".into_response(),
+                    "/search" => axum::response::Html(search).into_response(),
+                    "/own/1" => axum::response::Html(
+                        "<h1 class=t>Orvane Thing of the mirror</h1><span class=p>$9.00</span>",
+                    )
+                    .into_response(),
+                    _ => StatusCode::NOT_FOUND.into_response(),
+                }
+            }
+        })
+    };
+    let base = util::serve(router, "127.0.0.1").await;
+    std::fs::write(
+        fixture.path().join("targets/mirror.toml"),
+        format!(
+            "base_url = \"{base}\"\n[rate]\nrequests_per_second = 50.0\n\
+             [search]\nurl = \"/search?q={{query}}&page={{page}}\"\nmax_pages = 1\n\
+             [results]\nitem = \"div.c\"\nlink = \"a@href\"\ntitle = \"a\"\nprice = \"b\"\nimage = \"img@src\"\n\
+             [crawl]\nitem_pages = \"all\"\n\
+             [item]\ntitle = \"h1.t\"\nprice = \"span.p\"\n"
+        ),
+    )
+    .unwrap();
+    let market_before = fixture.market.log.requests().len();
+    let options = CrawlOptions {
+        targets: vec!["mirror".into()],
+        ..Default::default()
+    };
+    let (store, summary) = util::crawl_workspace(fixture.path(), options).await;
+    let with_mirror = knockoff::config::load(fixture.path()).unwrap();
+    let for_judge = store.clone();
+    tokio::task::spawn_blocking(move || knockoff::queue::judge_workspace(&with_mirror, &for_judge))
+        .await
+        .unwrap()
+        .unwrap();
+
+    // The demo marketplace (its shops and its image CDN) heard nothing.
+    let heard: Vec<String> = fixture.market.log.requests()[market_before..]
+        .iter()
+        .map(|r| format!("{:?} {}", r.host, r.path))
+        .collect();
+    assert!(heard.is_empty(), "the mirror's crawl reached {heard:?}");
+    // The mirror's one own listing, nothing else of its page.
+    let mirrored = store.listings(Some("mirror")).unwrap();
+    let urls: Vec<&str> = mirrored.iter().map(|l| l.url.as_str()).collect();
+    assert_eq!(urls, [format!("{base}own/1")], "{summary:?}");
+    assert!(mirrored[0].listing.images.is_empty(), "{mirrored:?}");
+    // The other targets' listings and matches are as they were, row by
+    // row, and the confirmed match's bundle still carries its own page.
+    let (listings, matches) = snapshot(&store);
+    let (listings_before, matches_before) = before;
+    assert_eq!(
+        listings[..listings_before.len()],
+        listings_before[..],
+        "listings changed"
+    );
+    assert_eq!(listings.len(), listings_before.len() + 1);
+    assert_eq!(
+        matches[..matches_before.len()],
+        matches_before[..],
+        "matches changed"
+    );
+    assert_eq!(page_of(&store), page_before);
+    let paths = mirror_hits.paths();
+    assert!(
+        paths
+            .iter()
+            .all(|p| p == "/robots.txt" || p == "/search" || p == "/own/1"),
+        "{paths:?}"
+    );
+}

@@ -462,6 +462,17 @@ pub(crate) const TARGET_PREFILTER: Key = target(
     "A card scoring this much (or queued, or naming a counterfeit word) earns its item page.",
 );
 
+pub(crate) const TARGET_MAX_LISTINGS: Key = target(
+    "crawl",
+    "max_listings",
+    Kind::Count {
+        min: 1,
+        max: 1_000_000,
+        default: 10_000,
+    },
+    "Most listings (cards and links) this target's search pages may add in one run; the rest wait for the next.",
+);
+
 /// Every key of a target file, in the reference's order.
 pub(crate) const TARGET_KEYS: &[Key] = &[
     target("", "name", other("text", "required"), "The target's name, used on the command line and in reports."),
@@ -491,6 +502,7 @@ pub(crate) const TARGET_KEYS: &[Key] = &[
     target("results", "site_currency", other("ISO 4217 code", "from the domain"), "What a bare `$` or `¥` means on this site."),
     TARGET_PREFILTER,
     target("crawl", "item_pages", other("`candidates` or `all`", "candidates"), "Fetch item pages only for cards that earn them, or for every new or changed card."),
+    TARGET_MAX_LISTINGS,
     target("item", "title", other(SELECTOR, "structured data, then the page's heading"), "The listing's title."),
     target("item", "price", other(SELECTOR, "structured data, then the first amount after the title"), "The listing's price."),
     target("item", "currency", other(SELECTOR, "structured data, the price's symbol, the domain"), "The price's currency."),
@@ -761,6 +773,14 @@ mod tests {
         assert_eq!(
             super::super::Stages::default().prefilter,
             number(TARGET_PREFILTER)
+        );
+        let count = |key: Key| match key.kind {
+            Kind::Count { default, .. } => default,
+            _ => panic!("{} is not a count", key.name),
+        };
+        assert_eq!(
+            super::super::Stages::default().max_listings,
+            count(TARGET_MAX_LISTINGS)
         );
     }
 }

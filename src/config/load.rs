@@ -490,6 +490,7 @@ fn parse_target(
                 defaults.item_pages
             }
         },
+        max_listings: t.setting_count(&keys::TARGET_MAX_LISTINGS),
     };
     t.finish();
 

@@ -217,6 +217,38 @@ pub struct EbayBrowse {
 }
 
 impl Target {
+    /// Whether `url` is a page of this target's own site, which its search
+    /// pages may name as a listing or a next page: on a host name, the
+    /// same registrable domain as `base_url` (`item.jd.com` for
+    /// `search.jd.com`, by the public suffix list); on an address or a
+    /// name no registry knows (`localhost`, an intranet host), the exact
+    /// origin of `base_url`. A link to another site is never this target's
+    /// listing, so one marketplace's cards cannot speak for another's.
+    ///
+    /// An `ebay-browse` target's listings are eBay's item pages, on any
+    /// of eBay's own sites (`www.ebay.de`): the API is where it reads them.
+    pub fn owns(&self, url: &Url) -> bool {
+        if !matches!(url.scheme(), "http" | "https") {
+            return false;
+        }
+        if matches!(self.kind, TargetKind::EbayBrowse(_)) {
+            return site_of(url).is_some_and(|site| site.split('.').next() == Some("ebay"));
+        }
+        match (site_of(url), site_of(&self.base_url)) {
+            (Some(site), Some(own)) => site == own,
+            _ => url.origin() == self.base_url.origin(),
+        }
+    }
+
+    /// Whether `url` may be this target's next search page: a page of its
+    /// own site, or for an API, of the API's own origin.
+    pub fn owns_search_page(&self, url: &Url) -> bool {
+        match self.kind {
+            TargetKind::EbayBrowse(_) => url.origin() == self.base_url.origin(),
+            TargetKind::Html => self.owns(url),
+        }
+    }
+
     /// Whether search cards are stored and judged before item pages (the
     /// target names what a card shows, a title at least).
     pub fn two_stage(&self) -> bool {
@@ -226,6 +258,25 @@ impl Target {
                 .as_ref()
                 .is_some_and(|r| r.card.title.is_some())
     }
+}
+
+/// The registrable domain of `url`'s host (`ebay.co.uk` for
+/// `www.ebay.co.uk.`), or `None` for an address or a name under no public
+/// suffix.
+fn site_of(url: &Url) -> Option<String> {
+    let Some(url::Host::Domain(host)) = url.host() else {
+        return None;
+    };
+    let host = host.trim_end_matches('.').to_ascii_lowercase();
+    let domain = psl::domain(host.as_bytes())?;
+    // A name under no listed suffix (`localhost`, `shop.internal`) has no
+    // registry that says where its site ends.
+    if !domain.suffix().is_known() {
+        return None;
+    }
+    std::str::from_utf8(domain.as_bytes())
+        .ok()
+        .map(str::to_string)
 }
 
 /// `[crawl]` of a target. When `[results]` names a card `title`, every
@@ -238,6 +289,9 @@ pub struct Stages {
     pub prefilter: f64,
     /// `item_pages = "all"` fetches every new or changed card's item page.
     pub item_pages: ItemPages,
+    /// `max_listings`: the most listings (cards and links) the target's
+    /// search pages may add in one run.
+    pub max_listings: u32,
 }
 
 impl Default for Stages {
@@ -245,6 +299,7 @@ impl Default for Stages {
         Stages {
             prefilter: 0.2,
             item_pages: ItemPages::Candidates,
+            max_listings: 10_000,
         }
     }
 }
@@ -564,8 +619,66 @@ pub(crate) fn with_target(target: &str) -> (tempfile::TempDir, Config) {
 
 #[cfg(test)]
 mod tests {
-    use super::load::load_settings;
     use super::*;
+
+    #[test]
+    fn a_target_owns_the_links_of_its_own_site_only() {
+        let target = |base: &str| Target {
+            name: "t".into(),
+            file: PathBuf::from("targets/t.toml"),
+            base_url: Url::parse(base).unwrap(),
+            private_origins: Vec::new(),
+            rate: Rate {
+                requests_per_second: 1.0,
+                burst: 1,
+                concurrency: 1,
+                respect_robots: true,
+            },
+            search: None,
+            results: None,
+            item: ItemSelectors::default(),
+            stages: Stages::default(),
+            kind: TargetKind::Html,
+            render: false,
+        };
+        let owns = |base: &str, link: &str| target(base).owns(&Url::parse(link).unwrap());
+        assert!(owns("https://search.jd.com", "https://item.jd.com/1.html"));
+        assert!(owns(
+            "https://www.ebay.co.uk",
+            "https://www.ebay.co.uk./itm/1"
+        ));
+        assert!(owns(
+            "https://www.aliexpress.com",
+            "http://aliexpress.com/item/1"
+        ));
+        assert!(!owns(
+            "https://www.ebay.co.uk",
+            "https://www.amazon.co.uk/dp/1"
+        ));
+        assert!(!owns("https://shop.example.co.uk", "https://other.co.uk/x"));
+        assert!(!owns(
+            "https://www.ebay.de",
+            "javascript://www.ebay.de/%0aalert(1)"
+        ));
+        // Addresses and unregistered names: the exact origin only.
+        assert!(owns(
+            "http://127.0.0.1:7801",
+            "http://127.0.0.1:7801/listing/1"
+        ));
+        assert!(!owns(
+            "http://127.0.0.1:7801",
+            "http://127.0.0.1:7802/listing/1"
+        ));
+        // The same address written as one number is the same origin.
+        assert!(owns("http://127.0.0.1:7801", "http://2130706433:7801/x"));
+        assert!(!owns("http://localhost:7801", "http://localhost:7802/x"));
+        assert!(!owns(
+            "https://www.ebay.de",
+            "http://169.254.169.254/latest"
+        ));
+    }
+
+    use super::load::load_settings;
     use std::cell::RefCell;
 
     #[test]

@@ -83,6 +83,20 @@ impl EbayClient {
         body: Option<Vec<u8>>,
     ) -> Result<Fetched, FetchFailure> {
         let mut exchanges = Vec::new();
+        // The token goes to the API's own origin only, whatever a response
+        // names as its next page.
+        if url.origin() != target.base_url.origin() {
+            return Err(FetchFailure {
+                error: FetchError::BadResponse {
+                    url: url.to_string(),
+                    detail: format!(
+                        "not on the API's origin {}, so it never gets the token",
+                        target.base_url.origin().ascii_serialization()
+                    ),
+                },
+                exchanges,
+            });
+        }
         let mut refused: Option<String> = None;
         loop {
             let token = match self
@@ -115,7 +129,7 @@ impl EbayClient {
                 body: body.clone(),
                 keep_body: true,
             };
-            match fetcher.send(&request).await {
+            match fetcher.send(&target.name, &request).await {
                 Ok(mut fetched) => {
                     exchanges.append(&mut fetched.exchanges);
                     fetched.exchanges = exchanges;
@@ -178,7 +192,7 @@ impl EbayClient {
             // The response is the token itself: its exchange keeps no body.
             keep_body: false,
         };
-        let fetched = match fetcher.send(&request).await {
+        let fetched = match fetcher.send(&target.name, &request).await {
             Ok(fetched) => fetched,
             Err(mut failure) => {
                 exchanges.append(&mut failure.exchanges);
@@ -192,9 +206,9 @@ impl EbayClient {
             expires_in: Option<u64>,
         }
         let parsed: TokenResponse =
-            serde_json::from_slice(&fetched.body).map_err(|_| FetchError::Status {
+            serde_json::from_slice(&fetched.body).map_err(|e| FetchError::BadResponse {
                 url: url.to_string(),
-                status: 200,
+                detail: format!("the token response is not an OAuth token ({e})"),
             })?;
         // A minute's margin, so a token never expires mid-request.
         let lifetime = parsed.expires_in.unwrap_or(7200).saturating_sub(60);

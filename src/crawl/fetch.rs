@@ -111,8 +111,12 @@ pub(crate) enum FetchError {
         host: String,
         addr: IpAddr,
     },
-    #[error("{url} refused: {origin} is in loopback/private address space but is not the origin of a target (its base_url or private_origins)")]
-    PrivateOrigin { url: String, origin: String },
+    #[error("{url} refused: {origin} is in loopback/private address space but is not an origin of target `{target}` (its base_url or private_origins)")]
+    PrivateOrigin {
+        url: String,
+        origin: String,
+        target: String,
+    },
     #[error("{url} deferred to the next run: {host} asked us to wait {seconds} s (Retry-After), over the max_wait limit")]
     HostDeferred {
         url: String,
@@ -153,6 +157,8 @@ pub(crate) enum FetchError {
     BadUrl { url: String },
     #[error("{url} could not be rendered: {detail}")]
     Render { url: String, detail: String },
+    #[error("{url}: the answer is not what the API documents: {detail}")]
+    BadResponse { url: String, detail: String },
 }
 
 impl FetchError {
@@ -186,17 +192,32 @@ impl FetchError {
             FetchError::Connection { .. } => "connection",
             FetchError::BadUrl { .. } => "bad_url",
             FetchError::Render { .. } => "render",
+            FetchError::BadResponse { .. } => "bad_response",
         }
     }
+}
+
+/// A URL's host as politeness and the guard know it: lower case, without
+/// the trailing dot that names the same host (`www.ebay.de.`).
+fn host_of(url: &Url) -> String {
+    url.host_str()
+        .unwrap_or_default()
+        .trim_end_matches('.')
+        .to_ascii_lowercase()
 }
 
 /// "host:port" — the unit of politeness.
 pub(crate) fn host_key(url: &Url) -> String {
     format!(
         "{}:{}",
-        url.host_str().unwrap_or_default(),
+        host_of(url),
         url.port_or_known_default().unwrap_or(0)
     )
+}
+
+/// Whether `host` is a name for loopback whatever DNS says (RFC 6761).
+fn is_localhost(host: &str) -> bool {
+    host == "localhost" || host.ends_with(".localhost")
 }
 
 /// Whether knockoff may connect to `ip` without a target living there.
@@ -230,10 +251,12 @@ pub(crate) fn is_public(ip: IpAddr) -> bool {
 }
 
 /// (scheme, host, port): the unit the address guard allows.
-fn origin_of(url: &Url) -> (String, String, u16) {
+type Origin = (String, String, u16);
+
+fn origin_of(url: &Url) -> Origin {
     (
         url.scheme().to_string(),
-        url.host_str().unwrap_or_default().to_ascii_lowercase(),
+        host_of(url),
         url.port_or_known_default().unwrap_or(0),
     )
 }
@@ -306,10 +329,12 @@ pub(crate) struct Fetcher {
     /// Rates of the hosts targets name; every other host gets the default.
     host_rates: HashMap<String, Rate>,
     default_rate: Rate,
-    /// Origins of targets (base_url and private_origins) that live in
-    /// loopback/private space: the only such origins knockoff may reach.
-    private_origins: HashSet<(String, String, u16)>,
-    /// Their hosts: a URL on one of these with another port or scheme is refused.
+    /// Each target's origins (base_url and private_origins) that live in
+    /// loopback/private space: the only such origins knockoff may reach,
+    /// and only for the target that names them.
+    private_origins: HashMap<String, HashSet<Origin>>,
+    /// Their hosts: a URL on one of these is in private space, whatever
+    /// its port or scheme.
     private_hosts: Arc<HashSet<String>>,
     gates: Mutex<HashMap<String, Arc<HostGate>>>,
     robots: Mutex<HashMap<String, Arc<OnceCell<Arc<Robots>>>>>,
@@ -322,16 +347,21 @@ impl Fetcher {
     /// Builds the fetcher for `config`'s targets. Loopback and private
     /// addresses are reachable only at the exact origins targets name.
     pub async fn new(config: &Config) -> anyhow::Result<Fetcher> {
-        let mut private_origins = HashSet::new();
+        let mut private_origins: HashMap<String, HashSet<Origin>> = HashMap::new();
         let mut host_rates: HashMap<String, Rate> = HashMap::new();
         for target in &config.targets {
             for url in std::iter::once(&target.base_url).chain(&target.private_origins) {
                 let host = url.host_str().unwrap_or_default().trim_matches(['[', ']']);
                 let port = url.port_or_known_default().unwrap_or(80);
-                if let Ok(mut addrs) = tokio::net::lookup_host((host, port)).await {
-                    if addrs.any(|a| !is_public(a.ip())) {
-                        private_origins.insert(origin_of(url));
-                    }
+                let private = is_localhost(&host_of(url))
+                    || tokio::net::lookup_host((host, port))
+                        .await
+                        .is_ok_and(|mut addrs| addrs.any(|a| !is_public(a.ip())));
+                if private {
+                    private_origins
+                        .entry(target.name.clone())
+                        .or_default()
+                        .insert(origin_of(url));
                 }
             }
             let key = host_key(&target.base_url);
@@ -352,7 +382,8 @@ impl Fetcher {
         let settings = config.settings.crawl.clone();
         let private_hosts: Arc<HashSet<String>> = Arc::new(
             private_origins
-                .iter()
+                .values()
+                .flatten()
                 .map(|(_, host, _)| host.clone())
                 .collect(),
         );
@@ -402,14 +433,25 @@ impl Fetcher {
             .clone()
     }
 
+    /// The body limit of a page.
+    pub(crate) fn max_page_bytes(&self) -> u64 {
+        self.settings.max_page_bytes
+    }
+
     /// How many requests `host` may have in flight.
     pub fn concurrency(&self, host: &str) -> usize {
         self.rate_for(host).concurrency.max(1) as usize
     }
 
-    /// Fetches `url`: robots.txt, address guard, rate limit, redirects,
-    /// retries and the body limit all apply.
-    pub async fn get(&self, url: &Url, kind: BodyKind) -> Result<Fetched, FetchFailure> {
+    /// Fetches `url` for `target`: robots.txt, the address guard (the
+    /// target's own private origins only), rate limit, redirects, retries
+    /// and the body limit all apply.
+    pub async fn get(
+        &self,
+        target: &str,
+        url: &Url,
+        kind: BodyKind,
+    ) -> Result<Fetched, FetchFailure> {
         let mut exchanges = Vec::new();
         let mut visited: Vec<Url> = Vec::new();
         let mut current = url.clone();
@@ -419,7 +461,7 @@ impl Fetcher {
         };
         loop {
             let fail = |error, exchanges| Err(FetchFailure { error, exchanges });
-            if let Err(error) = self.check_allowed(&current, &mut exchanges).await {
+            if let Err(error) = self.check_allowed(target, &current, &mut exchanges).await {
                 return fail(error, exchanges);
             }
             visited.push(current.clone());
@@ -476,7 +518,7 @@ impl Fetcher {
     /// (429 with Retry-After pauses the host) and the body limit apply;
     /// robots.txt does not (an API's terms and limits govern it) and
     /// redirects are not followed.
-    pub async fn send(&self, request: &ApiRequest) -> Result<Fetched, FetchFailure> {
+    pub async fn send(&self, target: &str, request: &ApiRequest) -> Result<Fetched, FetchFailure> {
         let mut exchanges = Vec::new();
         let url = &request.url;
         let checked = if !matches!(url.scheme(), "http" | "https") {
@@ -486,7 +528,7 @@ impl Fetcher {
         } else if self.deferred_seconds(&host_key(url)).is_some() {
             Err(self.deferral(url))
         } else {
-            self.check_address(url)
+            self.check_address(target, url)
         };
         if let Err(error) = checked {
             return Err(FetchFailure { error, exchanges });
@@ -515,16 +557,17 @@ impl Fetcher {
     /// Scheme, address-guard, deferral and robots.txt checks for one URL.
     async fn check_allowed(
         &self,
+        target: &str,
         url: &Url,
         exchanges: &mut Vec<Exchange>,
     ) -> Result<(), FetchError> {
-        self.check_address(url)?;
+        self.check_address(target, url)?;
         let host = host_key(url);
         let rate = self.rate_for(&host);
         if !rate.respect_robots {
             return Ok(());
         }
-        match &*self.robots_for(url, exchanges).await {
+        match &*self.robots_for(target, url, exchanges).await {
             Robots::AllowAll => Ok(()),
             // The guard refused the host itself: say that, not "robots.txt unavailable".
             Robots::Unavailable(FetchError::BlockedAddress { host, addr, .. }) => {
@@ -547,9 +590,19 @@ impl Fetcher {
     }
 
     /// The checks that need no request: an http(s) URL with a host; in
-    /// loopback/private space only at a target's exact origin; its host not
-    /// deferred to the next run.
-    fn check_address(&self, url: &Url) -> Result<(), FetchError> {
+    /// loopback/private space only at an exact origin of `target`; its
+    /// host not deferred to the next run.
+    fn check_address(&self, target: &str, url: &Url) -> Result<(), FetchError> {
+        self.check_origin(target, url)?;
+        if self.deferred_seconds(&host_key(url)).is_some() {
+            return Err(self.deferral(url));
+        }
+        Ok(())
+    }
+
+    /// Whether `target` may ever reach `url`, by its scheme and origin
+    /// alone: what the crawl asks of a link before it stores one.
+    pub(crate) fn check_origin(&self, target: &str, url: &Url) -> Result<(), FetchError> {
         if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
             return Err(FetchError::BadUrl {
                 url: url.to_string(),
@@ -563,16 +616,19 @@ impl Fetcher {
         let origin = origin_of(url);
         let private = match literal {
             Some(ip) => !is_public(ip),
-            None => self.private_hosts.contains(&origin.1),
+            None => is_localhost(&origin.1) || self.private_hosts.contains(&origin.1),
         };
-        if private && !self.private_origins.contains(&origin) {
+        let allowed = || {
+            self.private_origins
+                .get(target)
+                .is_some_and(|origins| origins.contains(&origin))
+        };
+        if private && !allowed() {
             return Err(FetchError::PrivateOrigin {
                 url: url.to_string(),
                 origin: url.origin().ascii_serialization(),
+                target: target.to_string(),
             });
-        }
-        if self.deferred_seconds(&host_key(url)).is_some() {
-            return Err(self.deferral(url));
         }
         Ok(())
     }
@@ -593,7 +649,12 @@ impl Fetcher {
 
     /// robots.txt of `url`'s host, fetched once per run; the exchanges of
     /// that fetch are added to the first caller's.
-    async fn robots_for(&self, url: &Url, exchanges: &mut Vec<Exchange>) -> Arc<Robots> {
+    async fn robots_for(
+        &self,
+        target: &str,
+        url: &Url,
+        exchanges: &mut Vec<Exchange>,
+    ) -> Arc<Robots> {
         let host = host_key(url);
         let cell = {
             let mut map = self.robots.lock().unwrap_or_else(|e| e.into_inner());
@@ -604,7 +665,7 @@ impl Fetcher {
             robots_url.set_path("/robots.txt");
             robots_url.set_query(None);
             robots_url.set_fragment(None);
-            let robots = match self.get_robots_txt(robots_url, exchanges).await {
+            let robots = match self.get_robots_txt(target, robots_url, exchanges).await {
                 Ok(Some(body)) => match texting_robots::Robot::new(&self.agent, &body) {
                     Ok(robot) => {
                         if let Some(delay) = robot.delay {
@@ -634,11 +695,12 @@ impl Fetcher {
     /// address guard and its host's gate. `None` when there are more.
     async fn get_robots_txt(
         &self,
+        target: &str,
         mut current: Url,
         exchanges: &mut Vec<Exchange>,
     ) -> Result<Option<Vec<u8>>, FetchError> {
         for _ in 0..=MAX_ROBOTS_REDIRECTS {
-            self.check_address(&current)?;
+            self.check_address(target, &current)?;
             match self
                 .get_with_retries(&ApiRequest::get(&current), MAX_ROBOTS_BYTES, exchanges)
                 .await?

@@ -118,13 +118,19 @@ pub async fn crawl(
     let fetcher = Arc::new(Fetcher::new(config).await?);
     clients.extend(ebay_clients(config, &run.targets)?);
     check_browser(config, &run.targets)?;
+    let rendering: Vec<String> = run
+        .targets
+        .iter()
+        .filter(|name| config.target(name).is_some_and(|t| t.render))
+        .cloned()
+        .collect();
     let ctx = Arc::new(Shared {
         config: config.clone(),
         store: store.clone(),
         fetcher,
         run: run.clone(),
         ebay: clients,
-        renderer: render::Renderer::new(&config.settings.evidence_chromium),
+        renderer: render::Renderer::new(&config.settings.evidence_chromium, &rendering),
     });
     // Stage one: search pages, cards, thumbnails and linked pages. Then the
     // item pages of the cards the judge picks out, until it picks no more
@@ -215,7 +221,7 @@ pub async fn recheck(config: &Config, store: Arc<Store>) -> Result<RecheckReport
                 .push(format!("match {}: `{url}` is not a URL", id.0));
             continue;
         };
-        let removed = match fetcher.get(&parsed, BodyKind::Page).await {
+        let removed = match fetcher.get(&target, &parsed, BodyKind::Page).await {
             Err(FetchFailure {
                 error: fetch::FetchError::Status { status, .. },
                 ..
@@ -495,9 +501,11 @@ async fn process(ctx: Arc<Shared>, item: FrontierItem) -> Result<Vec<FrontierIte
         BodyKind::Page
     };
     let fetched = if target.render && body_kind == BodyKind::Page {
-        ctx.renderer.render(ctx.fetcher.clone(), &url).await
+        ctx.renderer
+            .render(ctx.fetcher.clone(), &target.name, &url)
+            .await
     } else {
-        ctx.fetcher.get(&url, body_kind).await
+        ctx.fetcher.get(&target.name, &url, body_kind).await
     };
     match fetched {
         Ok(fetched) => {
@@ -630,7 +638,7 @@ async fn process_ebay(
                     if let Some(next) = next.as_mut() {
                         next.set_fragment(url.fragment());
                     }
-                    store_cards(ctx, &target, &item, &fetched.exchanges, cards, next)
+                    store_cards(ctx, &target, &item, &fetched.exchanges, cards, next, vec![])
                 }
                 Err(e) => {
                     let error = bad_response(e);
@@ -663,28 +671,56 @@ fn store_search(
     fetched: fetch::Fetched,
 ) -> Result<Vec<FrontierItem>> {
     let (html, _) = extract::decode_html(&fetched.body, fetched.content_type.as_deref());
-    let (found, next_link) = match &target.results {
+    let page = match &target.results {
         Some(results) => extract::search_page(&html, &fetched.final_url, results),
-        None => (Vec::new(), None),
+        None => extract::SearchPage::default(),
     };
     let next_link = if target
         .results
         .as_ref()
         .is_some_and(|r| r.next_page.is_some())
     {
-        next_link
+        page.next
     } else {
         let page = item.page.unwrap_or(1);
         item.query
             .as_deref()
             .and_then(|q| search_url(target, q, page + 1))
     };
-    store_cards(ctx, target, item, &fetched.exchanges, found, next_link)
+    let mut notes = Vec::new();
+    if page.truncated {
+        notes.push(CrawlError {
+            kind: TOO_MANY_CARDS.into(),
+            message: format!(
+                "{}: the page shows more than {} listings; the first {} were kept",
+                item.url,
+                extract::MAX_CARDS_PER_PAGE,
+                extract::MAX_CARDS_PER_PAGE
+            ),
+        });
+    }
+    store_cards(
+        ctx,
+        target,
+        item,
+        &fetched.exchanges,
+        page.cards,
+        next_link,
+        notes,
+    )
 }
+
+/// Failure kind of a search page that showed more cards than are read.
+const TOO_MANY_CARDS: &str = "too_many_cards";
 
 /// Stores what a search page (or an API's search response) showed: its
 /// cards as listings (two-stage targets), other links as pages to fetch,
 /// and `next_link` as the next page unless the run's page limit is reached.
+///
+/// Only links to the target's own site ([`Target::owns`]) that its address
+/// guard lets it reach are kept — a card naming another marketplace's
+/// listing is never this target's listing — and a card's photo the guard
+/// refuses is dropped; `notes` are recorded as the run's errors.
 fn store_cards(
     ctx: &Shared,
     target: &Target,
@@ -692,7 +728,16 @@ fn store_cards(
     exchanges: &[crate::store::Exchange],
     found: Vec<extract::Card>,
     next_link: Option<Url>,
+    notes: Vec<CrawlError>,
 ) -> Result<Vec<FrontierItem>> {
+    let reachable = |url: &str| {
+        Url::parse(url).is_ok_and(|u| ctx.fetcher.check_origin(&target.name, &u).is_ok())
+    };
+    let ours = |url: &str| Url::parse(url).is_ok_and(|u| target.owns(&u)) && reachable(url);
+    let (found, foreign): (Vec<_>, Vec<_>) = found.into_iter().partition(|card| ours(&card.url));
+    if !foreign.is_empty() {
+        tracing::debug!(url = %item.url, links = foreign.len(), "links off the target's site skipped");
+    }
     // On a two-stage target, a card showing a title and a price or photo is
     // a listing already; any other card is a link to its page.
     let (cards, links): (Vec<_>, Vec<_>) = found.into_iter().partition(|card| {
@@ -709,7 +754,7 @@ fn store_cards(
                 currency: card.currency,
                 seller: card.seller,
                 description: None,
-                images: card.image.into_iter().collect(),
+                images: card.image.into_iter().filter(|u| reachable(u)).collect(),
             },
             always_fetch_item,
         })
@@ -730,7 +775,8 @@ fn store_cards(
         .max_pages
         .or(target.search.as_ref().map(|s| s.max_pages))
         .unwrap_or(1);
-    let next_url = next_link.filter(|_| page < max_pages);
+    let next_url = next_link
+        .filter(|url| page < max_pages && target.owns_search_page(url) && reachable(url.as_str()));
     let next = next_url.map(|url| NewItem {
         target: target.name.clone(),
         kind: ItemKind::Search,
@@ -738,9 +784,16 @@ fn store_cards(
         query: item.query.clone(),
         page: Some(page + 1),
     });
-    let (added, next_item) =
-        ctx.store
-            .complete_search(ctx.run.id, item, exchanges, &cards, &links, next.as_ref())?;
+    let found = crate::store::SearchFound {
+        cards: &cards,
+        links: &links,
+        next_page: next.as_ref(),
+        max_listings: target.stages.max_listings as usize,
+        notes: &notes,
+    };
+    let (added, next_item) = ctx
+        .store
+        .complete_search(ctx.run.id, item, exchanges, &found)?;
     tracing::debug!(url = %item.url, new_listings = added.len(), "search page done");
     Ok(added.into_iter().chain(next_item).collect())
 }
@@ -791,6 +844,13 @@ fn store_read_listing(
         ctx.store.fail_item(ctx.run.id, item, exchanges, &error)?;
         return Ok(vec![]);
     }
+    // A photo the target's address guard refuses is not the listing's: it
+    // is never fetched, stored or linked to.
+    let mut listing = listing.clone();
+    listing.images.retain(|url| {
+        Url::parse(url).is_ok_and(|u| ctx.fetcher.check_origin(&target.name, &u).is_ok())
+    });
+    let listing = &listing;
     let max_images = ctx.config.settings.crawl.max_images_per_listing as usize;
     let images: Vec<NewItem> = listing
         .images
@@ -937,7 +997,7 @@ mod tests {
             store: store.clone(),
             run: run.clone(),
             ebay: HashMap::new(),
-            renderer: render::Renderer::new(std::path::Path::new("/nonexistent")),
+            renderer: render::Renderer::new(std::path::Path::new("/nonexistent"), &[]),
         });
         // Stands in for a parser bug that a hostile page sets off.
         let work = |ctx: Arc<Shared>, item: FrontierItem| async move {

@@ -5,13 +5,21 @@
 //! (`Fetch.enable`) and either refused — photos, fonts, media, beacons,
 //! anything not a GET, known trackers: the DOM is what is wanted — or
 //! fetched by knockoff's own [`Fetcher`] (robots.txt, the address guard,
-//! the host gate, retries, bounded bodies) and handed to the page. So the
-//! browser itself never opens a socket. The rendered DOM is kept as an
-//! exchange of its own (method `RENDER`) beside the raw ones.
+//! the host gate, retries, bounded bodies) and handed to the page. The
+//! frames and workers the page starts are served the same way; service
+//! workers, shared workers and prerendered pages are never let run. And
+//! the browser's own network is cut ([`NoNetwork`]): whatever escapes the
+//! interception — a WebSocket, a speculation rule, WebRTC — meets a proxy
+//! that refuses it. The rendered DOM is kept as an exchange of its own
+//! (method `RENDER`) beside the raw ones.
 //!
-//! At most [`MAX_BROWSERS`] Chromiums run at once; each page gets a fresh
-//! one with a throwaway profile, killed when the page is read.
+//! Bounded: one deadline per page covers its load and every request it
+//! makes; a page gets at most [`MAX_REQUESTS`] requests and twice
+//! `max_page_bytes` of bodies. At most [`MAX_BROWSERS`] Chromiums run at
+//! once and each rendering target at most its share of them; each page
+//! gets a fresh one with a throwaway profile, killed when the page is read.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -21,13 +29,16 @@ use serde_json::{json, Value};
 use url::Url;
 
 use super::fetch::{BodyKind, FetchError, FetchFailure, Fetched, Fetcher};
-use crate::devtools::{result_of, Chromium, Error as RenderError};
+use crate::devtools::{result_of, Chromium, Error as RenderError, NoNetwork};
 use crate::store::Exchange;
 
 /// Chromiums running at once, in the whole process.
 pub(crate) const MAX_BROWSERS: usize = 2;
-/// Longest a page may take to load.
+/// Longest a page may take to be read, every request it makes included.
 const LOAD_TIMEOUT: Duration = Duration::from_secs(30);
+/// Most requests a rendered page gets served besides its own document;
+/// with twice `max_page_bytes` of bodies, its budget. The rest are refused.
+const MAX_REQUESTS: usize = 64;
 /// Quiet time after the load event that means the page's scripts are done.
 const QUIET: Duration = Duration::from_millis(500);
 /// Longest wait for the page's scripts after the load event.
@@ -78,46 +89,85 @@ pub(crate) fn is_blocked(url: &Url, method: &str, resource_type: &str) -> bool {
     method != "GET" || tracker || BLOCKED_TYPES.contains(&resource_type)
 }
 
-/// The browsers of a crawl.
+/// The browsers of a crawl: at most [`MAX_BROWSERS`] at once, and each
+/// rendering target at most its share of them, so one target's slow
+/// pages never hold another's.
 #[derive(Debug)]
 pub(crate) struct Renderer {
     chromium: PathBuf,
     slots: tokio::sync::Semaphore,
+    /// Each rendering target's own slots.
+    per_target: HashMap<String, tokio::sync::Semaphore>,
 }
 
 impl Renderer {
-    pub fn new(chromium: &Path) -> Renderer {
+    /// The browsers for `targets`, the names of the targets that render.
+    pub fn new(chromium: &Path, targets: &[String]) -> Renderer {
+        let share = (MAX_BROWSERS / targets.len().max(1)).max(1);
         Renderer {
             chromium: chromium.to_path_buf(),
             slots: tokio::sync::Semaphore::new(MAX_BROWSERS),
+            per_target: targets
+                .iter()
+                .map(|name| (name.clone(), tokio::sync::Semaphore::new(share)))
+                .collect(),
         }
     }
 
-    /// Renders `url`: its rendered DOM as the body, and every exchange —
-    /// the rendered DOM's first, the page's own raw exchange last (the
-    /// listing's capture). A page whose own request fails fails as that
-    /// request did (robots.txt, HTTP status…).
-    pub async fn render(&self, fetcher: Arc<Fetcher>, url: &Url) -> Result<Fetched, FetchFailure> {
-        let _slot = self.slots.acquire().await;
-        let chromium = self.chromium.clone();
-        let page = url.clone();
-        let runtime = tokio::runtime::Handle::current();
-        let outcome = tokio::task::spawn_blocking(move || {
-            let mut session = Session {
-                fetcher: &fetcher,
-                runtime: &runtime,
-                page: &page,
-                document: None,
-                exchanges: Vec::new(),
-            };
-            let dom = session.run(&chromium);
-            (dom, session.document, session.exchanges)
-        })
-        .await;
+    /// Renders `url` for `target`: its rendered DOM as the body, and every
+    /// exchange — the rendered DOM's first, the page's own raw exchange
+    /// last (the listing's capture). A page whose own request fails fails
+    /// as that request did (robots.txt, HTTP status…); a page not read
+    /// within [`LOAD_TIMEOUT`], all its requests included, fails as
+    /// `render`.
+    pub async fn render(
+        &self,
+        fetcher: Arc<Fetcher>,
+        target: &str,
+        url: &Url,
+    ) -> Result<Fetched, FetchFailure> {
         let render_error = |detail: String| FetchError::Render {
             url: url.to_string(),
             detail,
         };
+        let Some(own) = self.per_target.get(target) else {
+            return Err(FetchFailure {
+                error: render_error(format!("target `{target}` does not render")),
+                exchanges: Vec::new(),
+            });
+        };
+        let _own = own.acquire().await;
+        let _slot = self.slots.acquire().await;
+        let chromium = self.chromium.clone();
+        let page = url.clone();
+        let target = target.to_string();
+        let runtime = tokio::runtime::Handle::current();
+        let max_bytes = fetcher.max_page_bytes().saturating_mul(2);
+        let outcome = tokio::task::spawn_blocking(move || {
+            let mut session = Session {
+                fetcher: &fetcher,
+                target: &target,
+                runtime: &runtime,
+                page: &page,
+                deadline: Instant::now() + LOAD_TIMEOUT,
+                document: None,
+                exchanges: Vec::new(),
+                requests: 0,
+                bytes: 0,
+                max_bytes,
+                over_budget: 0,
+            };
+            let dom = session.run(&chromium);
+            if session.over_budget > 0 {
+                tracing::warn!(
+                    url = %page,
+                    refused = session.over_budget,
+                    "a rendered page asked for more than {MAX_REQUESTS} requests or {max_bytes} bytes; the rest were refused"
+                );
+            }
+            (dom, session.document, session.exchanges)
+        })
+        .await;
         let (dom, document, mut exchanges) = match outcome {
             Ok(outcome) => outcome,
             Err(e) => {
@@ -182,28 +232,46 @@ impl Renderer {
     }
 }
 
+/// Targets a page may start whose requests are served like the page's:
+/// frames and dedicated workers. Anything else it starts (a service or
+/// shared worker, a prerendered page) is never let run.
+const SERVED_TARGETS: &[&str] = &["iframe", "worker", "page"];
+
 /// One page in one Chromium.
 struct Session<'a> {
     fetcher: &'a Fetcher,
+    /// The target the page is rendered for: its address guard applies.
+    target: &'a str,
     runtime: &'a tokio::runtime::Handle,
     page: &'a Url,
+    /// When the page must have been read, its requests included.
+    deadline: Instant,
     /// The page's own request, as fetched.
     document: Option<Result<Fetched, FetchFailure>>,
     /// Every other request fetched for the page.
     exchanges: Vec<Exchange>,
+    /// Requests fetched for the page besides its document, and their bytes.
+    requests: usize,
+    bytes: u64,
+    max_bytes: u64,
+    /// Requests refused because the page was over its budget.
+    over_budget: usize,
 }
 
 impl Session<'_> {
-    /// Loads the page in a new Chromium and returns its rendered DOM.
+    /// Loads the page in a new Chromium, its own network cut, and returns
+    /// its rendered DOM.
     fn run(&mut self, chromium: &Path) -> Result<String, RenderError> {
-        let mut pipe = Chromium::launch(chromium, &[])?;
-        let deadline = Instant::now() + LOAD_TIMEOUT;
+        let offline = NoNetwork::start()
+            .map_err(|e| RenderError(format!("starting the refusing proxy: {e}")))?;
+        let args = offline.args();
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let mut pipe = Chromium::launch(chromium, &args)?;
         let created = self.call(
             &mut pipe,
             "Target.createTarget",
             json!({"url": "about:blank"}),
             None,
-            deadline,
         )?;
         let target = created["targetId"].as_str().unwrap_or_default().to_string();
         let attached = self.call(
@@ -211,35 +279,25 @@ impl Session<'_> {
             "Target.attachToTarget",
             json!({"targetId": target, "flatten": true}),
             None,
-            deadline,
         )?;
         let session = attached["sessionId"]
             .as_str()
             .unwrap_or_default()
             .to_string();
+        self.serve_target(&mut pipe, &session)?;
         let session = Some(session.as_str());
-        self.call(
-            &mut pipe,
-            "Fetch.enable",
-            json!({"patterns": [{"urlPattern": "*"}]}),
-            session,
-            deadline,
-        )?;
-        self.call(&mut pipe, "Page.enable", json!({}), session, deadline)?;
+        self.call(&mut pipe, "Page.enable", json!({}), session)?;
         self.call(
             &mut pipe,
             "Page.navigate",
             json!({"url": self.page.as_str()}),
             session,
-            deadline,
         )?;
         // The load event, then quiet: the page's scripts have done their work.
-        self.until(&mut pipe, deadline, |m| {
-            m["method"] == "Page.loadEventFired"
-        })?;
-        let settle = Instant::now() + SETTLE_TIMEOUT;
+        self.until(&mut pipe, |m| m["method"] == "Page.loadEventFired")?;
+        let settle = (Instant::now() + SETTLE_TIMEOUT).min(self.deadline);
         while Instant::now() < settle {
-            match pipe.next(QUIET)? {
+            match pipe.next(QUIET.min(settle.saturating_duration_since(Instant::now())))? {
                 None => break,
                 Some(message) => self.handle(&mut pipe, message)?,
             }
@@ -249,12 +307,34 @@ impl Session<'_> {
             "Runtime.evaluate",
             json!({"expression": "document.documentElement.outerHTML", "returnByValue": true}),
             session,
-            Instant::now() + LOAD_TIMEOUT,
         )?;
+        if offline.attempts() > 0 {
+            tracing::debug!(url = %self.page, attempts = offline.attempts(), "refused the browser's own connections");
+        }
         evaluated["result"]["value"]
             .as_str()
             .map(|dom| format!("<!DOCTYPE html>{dom}"))
             .ok_or_else(|| RenderError("the page has no document to read".into()))
+    }
+
+    /// Pauses every request of the target behind `session` for
+    /// [`Session::handle`], and holds every target it starts until served
+    /// the same way.
+    fn serve_target(&mut self, pipe: &mut Chromium, session: &str) -> Result<(), RenderError> {
+        let session = Some(session);
+        self.call(
+            pipe,
+            "Fetch.enable",
+            json!({"patterns": [{"urlPattern": "*"}]}),
+            session,
+        )?;
+        self.call(
+            pipe,
+            "Target.setAutoAttach",
+            json!({"autoAttach": true, "waitForDebuggerOnStart": true, "flatten": true}),
+            session,
+        )?;
+        Ok(())
     }
 
     /// Sends a command and waits for its answer, serving the page's
@@ -265,28 +345,30 @@ impl Session<'_> {
         method: &str,
         params: Value,
         session: Option<&str>,
-        deadline: Instant,
     ) -> Result<Value, RenderError> {
         let id = pipe.send(method, params, session)?;
-        let answer = self.until(pipe, deadline, |m| m["id"] == id)?;
+        let answer = self.until(pipe, |m| m["id"] == id)?;
         result_of(method, &answer)
+    }
+
+    fn timed_out(&self) -> RenderError {
+        RenderError(format!(
+            "{} was not read within {} s",
+            self.page,
+            LOAD_TIMEOUT.as_secs()
+        ))
     }
 
     /// Reads messages (serving the page's requests) until one matches.
     fn until(
         &mut self,
         pipe: &mut Chromium,
-        deadline: Instant,
         wanted: impl Fn(&Value) -> bool,
     ) -> Result<Value, RenderError> {
         loop {
-            let left = deadline.saturating_duration_since(Instant::now());
+            let left = self.deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
-                return Err(RenderError(format!(
-                    "{} did not load within {} s",
-                    self.page,
-                    LOAD_TIMEOUT.as_secs()
-                )));
+                return Err(self.timed_out());
             }
             let Some(message) = pipe.next(left)? else {
                 continue;
@@ -298,11 +380,43 @@ impl Session<'_> {
         }
     }
 
-    /// Serves a paused request: refused, or fetched through the crawler.
+    /// Serves one message: a paused request (refused, or fetched through
+    /// the crawler), or a target the page started (served like the page,
+    /// or never let run).
     fn handle(&mut self, pipe: &mut Chromium, message: Value) -> Result<(), RenderError> {
-        if message["method"] != "Fetch.requestPaused" {
-            return Ok(());
+        match message["method"].as_str() {
+            Some("Fetch.requestPaused") => self.serve_request(pipe, &message),
+            Some("Target.attachedToTarget") => {
+                let params = &message["params"];
+                let kind = params["targetInfo"]["type"].as_str().unwrap_or("");
+                let Some(child) = params["sessionId"].as_str().map(str::to_string) else {
+                    return Ok(());
+                };
+                if !SERVED_TARGETS.contains(&kind) {
+                    tracing::debug!(url = %self.page, kind, "held a target the page started");
+                    return Ok(());
+                }
+                // Sent without waiting: the child answers once resumed.
+                let child = Some(child.as_str());
+                pipe.send(
+                    "Fetch.enable",
+                    json!({"patterns": [{"urlPattern": "*"}]}),
+                    child,
+                )?;
+                pipe.send(
+                    "Target.setAutoAttach",
+                    json!({"autoAttach": true, "waitForDebuggerOnStart": true, "flatten": true}),
+                    child,
+                )?;
+                pipe.send("Runtime.runIfWaitingForDebugger", json!({}), child)?;
+                Ok(())
+            }
+            _ => Ok(()),
         }
+    }
+
+    /// Serves a paused request: refused, or fetched through the crawler.
+    fn serve_request(&mut self, pipe: &mut Chromium, message: &Value) -> Result<(), RenderError> {
         let session = message["sessionId"].as_str().map(str::to_string);
         let params = &message["params"];
         let request_id = params["requestId"].clone();
@@ -327,9 +441,17 @@ impl Session<'_> {
             return fail(pipe, "BlockedByClient");
         }
         let is_document = resource_type == "Document" && self.document.is_none();
-        let fetched = self
-            .runtime
-            .block_on(self.fetcher.get(&url, BodyKind::Page));
+        if !is_document && (self.requests >= MAX_REQUESTS || self.bytes >= self.max_bytes) {
+            self.over_budget += 1;
+            return fail(pipe, "BlockedByClient");
+        }
+        let left = self.deadline.saturating_duration_since(Instant::now());
+        let fetched = self.runtime.block_on(async {
+            tokio::time::timeout(left, self.fetcher.get(self.target, &url, BodyKind::Page)).await
+        });
+        let Ok(fetched) = fetched else {
+            return Err(self.timed_out());
+        };
         let answer = match &fetched {
             Ok(fetched) => {
                 let content_type = fetched
@@ -353,10 +475,17 @@ impl Session<'_> {
         if is_document {
             self.document = Some(fetched);
         } else {
-            match fetched {
-                Ok(f) => self.exchanges.extend(f.exchanges),
-                Err(f) => self.exchanges.extend(f.exchanges),
-            }
+            self.requests += 1;
+            let exchanges = match fetched {
+                Ok(f) => f.exchanges,
+                Err(f) => f.exchanges,
+            };
+            self.bytes += exchanges
+                .iter()
+                .filter_map(|e| e.body.as_ref())
+                .map(|b| b.len() as u64)
+                .sum::<u64>();
+            self.exchanges.extend(exchanges);
         }
         answer
     }

@@ -142,22 +142,36 @@ fn merge(merged: &mut Partial, sources: &mut Vec<String>, method: &str, partial:
     }
 }
 
-/// The cards of a search results page (each listing once, in page order,
-/// with the fields `[results]` names) and the next page's URL when the
-/// target names a selector for it.
-pub(crate) fn search_page(
-    html: &str,
-    page_url: &Url,
-    results: &ResultSelectors,
-) -> (Vec<Card>, Option<Url>) {
+/// Most cards read from one search results page; a page showing more is
+/// read up to here (real marketplaces show at most a few hundred).
+pub const MAX_CARDS_PER_PAGE: usize = 500;
+
+/// What a search results page shows.
+#[derive(Debug, Default)]
+pub(crate) struct SearchPage {
+    /// Each listing once, in page order, at most [`MAX_CARDS_PER_PAGE`].
+    pub cards: Vec<Card>,
+    /// The next page, when the target names a selector for it.
+    pub next: Option<Url>,
+    /// Whether the page showed more cards than were read.
+    pub truncated: bool,
+}
+
+/// The cards of a search results page (with the fields `[results]`
+/// names) and the next page's URL when the target names a selector for it.
+pub(crate) fn search_page(html: &str, page_url: &Url, results: &ResultSelectors) -> SearchPage {
     let (doc, _) = parse_page(html);
-    let cards = read_cards(&doc, page_url, results);
+    let (cards, truncated) = read_cards(&doc, page_url, results);
     let next = results
         .next_page
         .as_ref()
         .and_then(|selector| first(selector, doc.root_element()))
         .and_then(|href| resolve(page_url, &href));
-    (cards, next)
+    SearchPage {
+        cards,
+        next,
+        truncated,
+    }
 }
 
 /// What a search results card says of its listing.
@@ -174,9 +188,10 @@ pub struct Card {
 }
 
 /// Every card on a search results page that links to a listing, in page
-/// order, each listing once, with the fields `[results]` names.
+/// order, each listing once, with the fields `[results]` names (at most
+/// [`MAX_CARDS_PER_PAGE`]).
 pub fn cards(html: &str, page_url: &Url, results: &ResultSelectors) -> Vec<Card> {
-    read_cards(&parse_page(html).0, page_url, results)
+    read_cards(&parse_page(html).0, page_url, results).0
 }
 
 /// One search card: an element of the page, or a node of script data.
@@ -235,9 +250,12 @@ fn card_scopes<'a>(doc: &'a scraper::Html, item: &Selector) -> Vec<CardScope<'a>
     Vec::new()
 }
 
-fn read_cards(doc: &scraper::Html, page_url: &Url, results: &ResultSelectors) -> Vec<Card> {
+/// The page's cards, at most [`MAX_CARDS_PER_PAGE`], and whether it
+/// showed more.
+fn read_cards(doc: &scraper::Html, page_url: &Url, results: &ResultSelectors) -> (Vec<Card>, bool) {
     let selectors = &results.card;
     let mut cards: Vec<Card> = Vec::new();
+    let mut seen: std::collections::HashSet<String> = std::collections::HashSet::new();
     for scope in card_scopes(doc, &results.item) {
         let field =
             |s: &Option<Selector>| s.as_ref().and_then(|s| scope.values(s).into_iter().next());
@@ -246,9 +264,13 @@ fn read_cards(doc: &scraper::Html, page_url: &Url, results: &ResultSelectors) ->
         let Some(url) = link.and_then(|h| canonicalize(page_url, &h)) else {
             continue;
         };
-        if cards.iter().any(|c| c.url == url.as_str()) {
+        if seen.contains(url.as_str()) {
             continue;
         }
+        if cards.len() == MAX_CARDS_PER_PAGE {
+            return (cards, true);
+        }
+        seen.insert(url.to_string());
         // The first price that holds a number.
         let price_text = selectors.price.as_ref().and_then(|s| {
             scope
@@ -277,7 +299,7 @@ fn read_cards(doc: &scraper::Html, page_url: &Url, results: &ResultSelectors) ->
             }),
         });
     }
-    cards
+    (cards, false)
 }
 
 /// Whether `selector` matches anything on the page.
@@ -602,7 +624,7 @@ mod tests {
         );
         assert_eq!(cards[0].seller.as_deref(), Some("luxe"));
         assert_eq!(cards[1].image.as_deref(), Some("https://i.example/2.jpg"));
-        let (found, _) = search_page(page, &page_url, &results);
+        let found = search_page(page, &page_url, &results).cards;
         assert_eq!(found, cards);
     }
 

@@ -156,6 +156,23 @@ pub struct CrawlError {
     pub message: String,
 }
 
+/// What a search page yielded, for [`Store::complete_search`].
+pub(crate) struct SearchFound<'a> {
+    pub cards: &'a [CardListing],
+    pub links: &'a [NewItem],
+    pub next_page: Option<&'a NewItem>,
+    /// The target's `max_listings` per run.
+    pub max_listings: usize,
+    /// Problems of the page to record with it.
+    pub notes: &'a [CrawlError],
+}
+
+/// Failure kind of the listings a target's run could not keep.
+pub(crate) const LISTING_CAP: &str = "listing_cap";
+
+/// Failure kind of a listing page whose URL another target's listing holds.
+pub(crate) const OTHER_TARGET: &str = "other_target";
+
 /// What a stored image is.
 #[derive(Debug, Clone, Default)]
 pub struct ImageInfo {
@@ -424,37 +441,95 @@ impl Store {
             .context("reading the frontier")
     }
 
-    /// Finishes a search page in one transaction: records its exchanges,
-    /// stores its cards as listings (stage `card`, the search page as their
-    /// capture), adds the pages it linked to and the items its cards need,
-    /// and — only when a link or card was new to this run — the next page.
-    /// Returns the items added and the next page item.
+    /// Finishes a search page in one transaction: records its exchanges
+    /// and `notes`, stores its cards as listings (stage `card`, the search
+    /// page as their capture), adds the pages it linked to and the items
+    /// its cards need, and — only when a link or card was new to this run
+    /// — the next page. Returns the items added and the next page item.
     ///
     /// Per card: a new one is stored and its thumbnail fetched; an
     /// unchanged one (same fields as last time) costs nothing more, so a
     /// re-crawl skips its item page; a changed one is stored again while it
     /// is only a card, and its item page is fetched when the listing was
-    /// already read from it (stage `item`).
+    /// already read from it (stage `item`). A card or link naming a listing
+    /// another target holds is left alone: a listing belongs to the target
+    /// that first stored it, and no other target's page changes it. Past
+    /// the target's `max_listings` for the run, the rest are recorded as
+    /// one `listing_cap` error and not kept.
     pub(crate) fn complete_search(
         &self,
         run: RunId,
         item: &FrontierItem,
         exchanges: &[Exchange],
-        cards: &[CardListing],
-        links: &[NewItem],
-        next_page: Option<&NewItem>,
+        found: &SearchFound,
     ) -> Result<(Vec<FrontierItem>, Option<FrontierItem>)> {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
         let fetch_id = insert_exchanges(&tx, run, exchanges)?.last().copied();
-        let mut added = insert_items(&tx, run, links)?;
+        for note in found.notes {
+            insert_error(&tx, run, &item.target, &item.url, note)?;
+        }
+        let held_elsewhere = |url: &str| -> Result<bool> {
+            let mut stmt =
+                tx.prepare_cached("SELECT 1 FROM listings WHERE url = ?1 AND target != ?2")?;
+            Ok(stmt.exists(params![url, item.target])?)
+        };
+        let mut budget =
+            found
+                .max_listings
+                .saturating_sub(listings_of_run(&tx, run, &item.target)?);
+        let mut over = 0usize;
+        let mut links = Vec::new();
+        for link in found.links {
+            if held_elsewhere(&link.url)? {
+                continue;
+            }
+            let in_run = tx
+                .prepare_cached(
+                    "SELECT 1 FROM frontier WHERE run_id = ?1 AND kind = 'listing' AND url = ?2",
+                )?
+                .exists(params![run.0, link.url])?;
+            if !in_run {
+                if budget == 0 {
+                    over += 1;
+                    continue;
+                }
+                budget -= 1;
+            }
+            links.push(link.clone());
+        }
+        let mut added = insert_items(&tx, run, &links)?;
         let mut fresh = !added.is_empty();
-        for card in cards {
+        for card in found.cards {
+            if held_elsewhere(&card.url)? {
+                continue;
+            }
+            let seen_in_run = tx
+                .prepare_cached("SELECT 1 FROM listings WHERE url = ?1 AND last_run = ?2")?
+                .exists(params![card.url, run.0])?;
+            if !seen_in_run {
+                if budget == 0 {
+                    over += 1;
+                    continue;
+                }
+                budget -= 1;
+            }
             let (new_to_run, wanted) = upsert_card(&tx, run, &item.target, fetch_id, card)?;
             fresh |= new_to_run;
             added.extend(insert_items(&tx, run, &wanted)?);
         }
-        let next = match next_page {
+        if over > 0 {
+            let note = CrawlError {
+                kind: LISTING_CAP.into(),
+                message: format!(
+                    "target `{}` reached its max_listings ({}) for this run; {over} more listings \
+                     on this page wait for the next run",
+                    item.target, found.max_listings
+                ),
+            };
+            insert_error(&tx, run, &item.target, &item.url, &note)?;
+        }
+        let next = match found.next_page {
             Some(next) if fresh => insert_items(&tx, run, std::slice::from_ref(next))?.pop(),
             _ => None,
         };
@@ -502,13 +577,27 @@ impl Store {
         let fetch_id = fetch_ids.last().copied();
         let hash = content_hash(listing);
         let seen = now();
-        let previous: Option<String> = tx
+        let previous: Option<(String, String)> = tx
             .query_row(
-                "SELECT content_hash FROM listings WHERE url = ?1",
+                "SELECT content_hash, target FROM listings WHERE url = ?1",
                 [url],
-                |row| row.get(0),
+                |row| Ok((row.get(0)?, row.get(1)?)),
             )
             .optional()?;
+        // A listing belongs to the target that first stored it: another
+        // target's page never rewrites it (nor its matches or evidence).
+        if let Some((_, holder)) = previous.as_ref().filter(|(_, t)| t != target) {
+            let error = CrawlError {
+                kind: OTHER_TARGET.into(),
+                message: format!(
+                    "{url} is a listing of target `{holder}`; target `{target}` leaves it alone"
+                ),
+            };
+            fail_in(&tx, run, item, exchanges, &error)?;
+            tx.commit()?;
+            return Ok((ListingChange::Unchanged, Vec::new()));
+        }
+        let previous = previous.map(|(hash, _)| hash);
         let images_json = serde_json::to_string(&listing.images)?;
         // Read from its own page now, whatever a card said before.
         tx.execute("UPDATE listings SET stage = 'item' WHERE url = ?1", [url])?;
@@ -545,7 +634,7 @@ impl Store {
             }
             Some(_) => {
                 tx.execute(
-                    "UPDATE listings SET target = ?2, title = ?3, price = ?4, currency = ?5,
+                    "UPDATE listings SET title = ?3, price = ?4, currency = ?5,
                         seller = ?6, description = ?7, images = ?8, content_hash = ?9,
                         last_seen = ?10, last_changed = ?10, last_run = ?11, changed_run = ?11,
                         fetch_id = ?12
@@ -977,6 +1066,20 @@ fn upsert_card(
     Ok((new_to_run, wanted))
 }
 
+/// How many listings `target`'s search pages have added in `run`: its
+/// listing pages in the frontier and its cards, each URL once.
+fn listings_of_run(tx: &Transaction, run: RunId, target: &str) -> Result<usize> {
+    let n: i64 = tx.query_row(
+        "SELECT COUNT(*) FROM (
+            SELECT url FROM frontier WHERE run_id = ?1 AND target = ?2 AND kind = 'listing'
+            UNION
+            SELECT url FROM listings WHERE last_run = ?1 AND target = ?2 AND stage = 'card')",
+        params![run.0, target],
+        |row| row.get(0),
+    )?;
+    Ok(n as usize)
+}
+
 /// Inserts items not yet in the run's frontier; returns those it inserted.
 fn insert_items(tx: &Transaction, run: RunId, items: &[NewItem]) -> Result<Vec<FrontierItem>> {
     let mut stmt = tx.prepare_cached(
@@ -1158,13 +1261,26 @@ mod tests {
         );
     }
 
-    /// Finishes a search page of run `run` showing `cards`; returns the
-    /// kinds and URLs of the items it added.
+    /// Finishes a search page of target `t` in run `run` showing `cards`;
+    /// returns the kinds and URLs of the items it added.
     fn search_with(store: &Store, run: &Run, cards: &[CardListing]) -> Vec<(ItemKind, String)> {
+        search_of("t", store, run, cards, 10_000)
+    }
+
+    /// The same for `target`, with its `max_listings`.
+    fn search_of(
+        target: &str,
+        store: &Store,
+        run: &Run,
+        cards: &[CardListing],
+        max_listings: usize,
+    ) -> Vec<(ItemKind, String)> {
+        static PAGES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = PAGES.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         let page = NewItem {
-            target: "t".into(),
+            target: target.into(),
             kind: ItemKind::Search,
-            url: format!("http://x/s?run={}", run.id.0),
+            url: format!("http://x/s?run={}&page={n}", run.id.0),
             query: None,
             page: Some(1),
         };
@@ -1173,10 +1289,93 @@ mod tests {
             .unwrap();
         assert_eq!(item, 1);
         let item = store.pending_items(run.id).unwrap().pop().unwrap();
-        let (added, _) = store
-            .complete_search(run.id, &item, &[], cards, &[], None)
-            .unwrap();
+        let found = SearchFound {
+            cards,
+            links: &[],
+            next_page: None,
+            max_listings,
+            notes: &[],
+        };
+        let (added, _) = store.complete_search(run.id, &item, &[], &found).unwrap();
         added.into_iter().map(|i| (i.kind, i.url)).collect()
+    }
+
+    fn card_of(url: &str, title: &str, price: f64) -> CardListing {
+        CardListing {
+            url: url.into(),
+            listing: Listing {
+                title: Some(title.into()),
+                price: Some(price),
+                images: vec![format!("{url}.jpg")],
+                ..Listing::default()
+            },
+            always_fetch_item: false,
+        }
+    }
+
+    #[test]
+    fn another_targets_card_or_page_never_changes_a_listing() {
+        let store = Store::open_in_memory().unwrap();
+        let run = store
+            .start_run(&["a".into(), "b".into()], None, &[])
+            .unwrap();
+        search_of(
+            "a",
+            &store,
+            &run,
+            &[card_of("http://a/1", "A's", 10.0)],
+            100,
+        );
+        // Target b shows a card for a's listing, with other fields.
+        let added = search_of("b", &store, &run, &[card_of("http://a/1", "B's", 1.0)], 100);
+        assert!(added.is_empty(), "{added:?}");
+        let held = &store.listings(None).unwrap()[0];
+        assert_eq!(
+            (held.target.as_str(), held.listing.title.as_deref()),
+            ("a", Some("A's"))
+        );
+        // And b's item for that page is refused, by kind, leaving it as it was.
+        let page = NewItem {
+            target: "b".into(),
+            kind: ItemKind::Listing,
+            url: "http://a/1".into(),
+            query: None,
+            page: None,
+        };
+        store.add_items(run.id, &[page]).unwrap();
+        let item = store.pending_items(run.id).unwrap().pop().unwrap();
+        let other = card_of("http://a/1", "B's page", 2.0).listing;
+        store
+            .complete_listing(run.id, &item, &[], &other, &[])
+            .unwrap();
+        let held = &store.listings(None).unwrap()[0];
+        assert_eq!(
+            (held.target.as_str(), held.listing.title.as_deref()),
+            ("a", Some("A's"))
+        );
+        let errors = store.run_errors(run.id).unwrap();
+        assert_eq!(errors.len(), 1);
+        assert_eq!(
+            (errors[0].0.as_str(), errors[0].1.as_str()),
+            (OTHER_TARGET, "http://a/1")
+        );
+    }
+
+    #[test]
+    fn a_run_keeps_at_most_max_listings_of_a_target_and_says_so() {
+        let store = Store::open_in_memory().unwrap();
+        let run = store.start_run(&["t".into()], None, &[]).unwrap();
+        let cards: Vec<CardListing> = (0..5)
+            .map(|i| card_of(&format!("http://x/{i}"), "Tidewatch", 10.0))
+            .collect();
+        search_of("t", &store, &run, &cards[..2], 3);
+        // The same two again cost nothing; one new fits, two do not.
+        search_of("t", &store, &run, &cards, 3);
+        assert_eq!(store.listings(None).unwrap().len(), 3);
+        let errors = store.run_errors(run.id).unwrap();
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert_eq!(errors[0].0, LISTING_CAP);
+        assert!(errors[0].2.contains("2 more listings"), "{}", errors[0].2);
     }
 
     #[test]
