@@ -307,6 +307,37 @@ async fn screenshots_are_taken_at_capture_time_and_bundled() {
         .ends_with("resource"));
 }
 
+#[test]
+fn a_screenshot_reaches_nothing_the_captured_page_names() {
+    if !util::have_chromium() {
+        return;
+    }
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let connections = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = connections.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            drop(stream);
+        }
+    });
+    let away = format!("http://127.0.0.1:{port}");
+    let page = format!(
+        "<!DOCTYPE html><link rel=stylesheet href=\"{away}/s.css\"><h1>Orvane</h1>\
+         <img src=\"{away}/p.png\"><iframe src=\"{away}/frame\"></iframe>\
+         <video src=\"{away}/v.mp4\" autoplay></video><object data=\"{away}/o\"></object>\
+         <img src=\"http://localhost:{port}/l.png\">"
+    );
+    let png = knockoff::evidence::screenshot::render(
+        std::path::Path::new("/usr/bin/chromium"),
+        page.as_bytes(),
+    )
+    .unwrap();
+    assert!(knockoff::photo::inspect(&png, 100_000_000).is_ok());
+    assert_eq!(connections.load(std::sync::atomic::Ordering::SeqCst), 0);
+}
+
 /// A bundle's files: (name, bytes), in zip order.
 type Files = Vec<(String, Vec<u8>)>;
 

@@ -1,6 +1,7 @@
 //! `[evidence] screenshot`: a full-page PNG of a listing page, taken when
 //! it is captured by rendering the captured bytes in headless Chromium
-//! with its network cut off — so the marketplace gets no request beyond the
+//! with its network cut off (`devtools::NoNetwork`) — so the marketplace
+//! (or anything a captured page names) gets no request beyond the
 //! crawler's own, rate-limited one (remote images show as missing), and the
 //! picture is of exactly the bytes the bundle holds.
 //!
@@ -54,6 +55,9 @@ pub fn render(chromium: &Path, html: &[u8]) -> Result<Vec<u8>> {
     let page = dir.path().join("page.html");
     let png = dir.path().join("screenshot.png");
     std::fs::write(&page, without_scripts(html))?;
+    // No network at all: every connection goes to a proxy that refuses it.
+    let offline = crate::devtools::NoNetwork::start()
+        .context("starting the refusing proxy for the screenshot")?;
     let mut command = Command::new(chromium);
     if crate::devtools::running_as_root() {
         command.arg("--no-sandbox");
@@ -67,10 +71,9 @@ pub fn render(chromium: &Path, html: &[u8]) -> Result<Vec<u8>> {
             "--no-first-run",
             "--disable-extensions",
             "--disable-background-networking",
-            // No network at all: every host resolves to nothing.
-            "--host-resolver-rules=MAP * ~NOTFOUND",
             "--window-size=1280,2400",
         ])
+        .args(offline.args())
         .arg(format!(
             "--user-data-dir={}",
             dir.path().join("profile").display()
