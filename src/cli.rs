@@ -128,9 +128,13 @@ pub enum Command {
     /// Fit the infringement weights to the workspace's confirmed and
     /// dismissed matches; before and after on held-out folds.
     Tune {
-        /// Write the fitted weights to `[matching.weights]` in knockoff.toml.
+        /// Write the fitted weights to `[matching.weights]` in knockoff.toml
+        /// (only when they do better on the held-out folds).
         #[arg(long)]
         write: bool,
+        /// With --write: write them even when they do no better.
+        #[arg(long, requires = "write")]
+        force: bool,
     },
     /// The review queue: list it, confirm or dismiss a match.
     Queue {
@@ -417,7 +421,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Tune { write } => {
+        Command::Tune { write, force } => {
             let config = config::load(workspace)?;
             let store = open_store(&config)?;
             let examples = crate::tune::examples(&store.decisions()?);
@@ -431,15 +435,26 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                 None => e,
             })?;
             print!("{}", crate::tune::render(&report));
-            if write {
-                let path = workspace.join("knockoff.toml");
+            let path = workspace.join("knockoff.toml");
+            if write && (report.improves() || force) {
                 crate::tune::write_weights(&path, &report.fitted)?;
                 println!(
                     "written to {}; `knockoff index` re-judges with them",
                     path.display()
                 );
-            } else {
+            } else if write {
+                return Err(UsageError(format!(
+                    "not written to {}: the fitted weights do no better on the held-out folds \
+                     (F1 {:.3} against {:.3} in use); `tune --write --force` writes them anyway",
+                    path.display(),
+                    report.after.f1(),
+                    report.before.f1()
+                ))
+                .into());
+            } else if report.improves() {
                 println!("not written: run `knockoff tune --write` to use the fitted weights");
+            } else {
+                println!("not written: the fitted weights do no better than the ones in use");
             }
             Ok(ExitCode::SUCCESS)
         }

@@ -3,13 +3,20 @@
 //!
 //! Every match a reviewer confirmed or dismissed is an example: its tells
 //! (the features [`crate::matching::score::tells`] reads from the stored
-//! signals) and its label. A logistic regression with a small ridge
-//! penalty is fitted by Newton's method (seven weights: a 7×7 solve per
-//! step, no crate needed — linfa would bring a linear-algebra stack for
-//! this), and judged by 5-fold cross-validation against the weights in use:
-//! precision and recall of "identity × infringement ≥ threshold" on the
-//! held-out folds. `--write` stores the fitted weights in `[matching.weights]`
-//! of knockoff.toml, keeping the rest of the file (and its comments) as is.
+//! signals) and its label. A logistic regression is fitted by Newton's
+//! method (seven weights: a 7×7 solve per step, no crate needed — linfa
+//! would bring a linear-algebra stack for this) with a ridge penalty that
+//! pulls each weight toward the one in use, not toward zero; a weight whose
+//! tell the decisions hardly show (fewer than [`MIN_EACH`] of them) is left
+//! as it is — no evidence, no change. The fit is judged by 5-fold
+//! cross-validation against the weights in use: precision and recall of
+//! "identity × infringement ≥ threshold" on the held-out folds.
+//!
+//! `--write` stores the fitted weights in `[matching.weights]` of
+//! knockoff.toml only when they do better on those folds (F1), unless
+//! `--force`; the rest of the file (and its comments) is kept, and the file
+//! is replaced whole — written beside it, synced, renamed over it, under a
+//! lock — so a reader never sees half a file and a full disk loses nothing.
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -23,9 +30,10 @@ pub(crate) const MIN_DECISIONS: usize = 30;
 pub(crate) const MIN_EACH: usize = 5;
 /// Folds of the cross-validation.
 const FOLDS: usize = 5;
-/// Ridge penalty on every weight: keeps them finite when a tell separates
-/// the decisions perfectly (a team that dismisses everything above one
-/// price does), and when a tell never varies.
+/// Ridge penalty on every weight's distance from the one in use: keeps
+/// them finite when a tell separates the decisions perfectly (a team that
+/// dismisses everything above one price does), and near what is known
+/// when the decisions say little.
 const RIDGE: f64 = 1.0;
 /// Largest change of a weight in one Newton step, and largest weight.
 const MAX_STEP: f64 = 5.0;
@@ -64,6 +72,38 @@ pub struct TuneReport {
     pub fitted: Weights,
     pub before: Quality,
     pub after: Quality,
+    /// The weights the decisions gave no evidence for, kept as they were.
+    pub kept: Vec<&'static str>,
+}
+
+impl Quality {
+    /// The harmonic mean of precision and recall.
+    pub fn f1(self) -> f64 {
+        let sum = self.precision + self.recall;
+        if sum == 0.0 {
+            0.0
+        } else {
+            2.0 * self.precision * self.recall / sum
+        }
+    }
+}
+
+impl TuneReport {
+    /// Whether the fitted weights do better than the ones in use on the
+    /// held-out folds: the only fit `--write` writes without `--force`.
+    pub fn improves(&self) -> bool {
+        self.after.f1() > self.before.f1() + 1e-9
+    }
+}
+
+/// Which weights the decisions give evidence for: the bias always; any
+/// other when its tell shows in at least [`MIN_EACH`] decisions.
+fn evidenced(examples: &[Example]) -> [bool; 7] {
+    let mut free = [true; 7];
+    for (i, slot) in free.iter_mut().enumerate().skip(1) {
+        *slot = examples.iter().filter(|e| e.tells[i] != 0.0).count() >= MIN_EACH;
+    }
+    free
 }
 
 /// The examples in a store's decisions.
@@ -78,10 +118,13 @@ pub(crate) fn examples(decisions: &[(bool, f64, Signals)]) -> Vec<Example> {
         .collect()
 }
 
-/// Logistic regression with a ridge penalty, by damped Newton steps from
-/// `start`.
+/// Logistic regression with a ridge penalty toward `start`, by damped
+/// Newton steps from it; weights without evidence in `examples` stay as
+/// they are in `start`.
 pub fn fit(examples: &[Example], start: Weights) -> Weights {
-    let mut w = start.to_array();
+    let prior = start.to_array();
+    let free = evidenced(examples);
+    let mut w = prior;
     for _ in 0..50 {
         let mut gradient = [0.0; 7];
         let mut hessian = [[0.0; 7]; 7];
@@ -96,8 +139,17 @@ pub fn fit(examples: &[Example], start: Weights) -> Weights {
             }
         }
         for i in 0..7 {
-            gradient[i] += RIDGE * w[i];
+            gradient[i] += RIDGE * (w[i] - prior[i]);
             hessian[i][i] += RIDGE;
+            if !free[i] {
+                // A fixed weight: no step, whatever the others do.
+                gradient[i] = 0.0;
+                for k in 0..7 {
+                    hessian[i][k] = 0.0;
+                    hessian[k][i] = 0.0;
+                }
+                hessian[i][i] = 1.0;
+            }
         }
         let Some(step) = solve(hessian, gradient) else {
             break;
@@ -205,6 +257,7 @@ pub fn tune(examples: &[Example], current: Weights, threshold: f64) -> Result<Tu
         precision: ratio(tp, tp + fp),
         recall: ratio(tp, tp + fneg),
     };
+    let free = evidenced(examples);
     Ok(TuneReport {
         decisions: examples.len(),
         confirmed,
@@ -212,6 +265,12 @@ pub fn tune(examples: &[Example], current: Weights, threshold: f64) -> Result<Tu
         fitted: fit(examples, current),
         before: to_quality(before),
         after: to_quality(after),
+        kept: WEIGHT_NAMES
+            .iter()
+            .zip(free)
+            .filter(|(_, free)| !free)
+            .map(|(name, _)| *name)
+            .collect(),
     })
 }
 
@@ -235,6 +294,13 @@ pub fn render(report: &TuneReport) -> String {
         "  fitted weights: precision {:.3}  recall {:.3}",
         report.after.precision, report.after.recall
     );
+    if !report.kept.is_empty() {
+        let _ = writeln!(
+            out,
+            "  kept as they are (fewer than {MIN_EACH} decisions show their tell): {}",
+            report.kept.join(", ")
+        );
+    }
     let _ = writeln!(out, "[matching.weights]          in use   fitted");
     for ((name, now), fitted) in WEIGHT_NAMES
         .iter()
@@ -247,8 +313,21 @@ pub fn render(report: &TuneReport) -> String {
 }
 
 /// Writes `weights` as `[matching.weights]` into `path` (knockoff.toml),
-/// keeping every other key and comment.
-pub(crate) fn write_weights(path: &Path, weights: &Weights) -> Result<()> {
+/// keeping every other key and comment. The file is read, edited and
+/// replaced under an exclusive lock on `path` + `.lock`, through a
+/// temporary file in the same folder that is synced and renamed over it:
+/// concurrent writers take turns, a reader sees the old file or the new
+/// one, and a failed write (a full disk) leaves the old one as it was.
+pub fn write_weights(path: &Path, weights: &Weights) -> Result<()> {
+    let lock_path = path.with_extension("toml.lock");
+    let lock = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .with_context(|| format!("opening {}", lock_path.display()))?;
+    lock.lock()
+        .with_context(|| format!("locking {}", lock_path.display()))?;
     let text = match std::fs::read_to_string(path) {
         Ok(text) => text,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
@@ -270,7 +349,36 @@ pub(crate) fn write_weights(path: &Path, weights: &Weights) -> Result<()> {
         .decor_mut()
         .set_prefix("\n# Fitted by `knockoff tune --write` to this team's decisions.\n");
     matching.insert("weights", toml_edit::Item::Table(table));
-    std::fs::write(path, doc.to_string()).with_context(|| format!("writing {}", path.display()))
+    replace_file(path, doc.to_string().as_bytes())
+        .with_context(|| format!("writing {} (it was left as it was)", path.display()))
+}
+
+/// Replaces `path` with `bytes` whole: a temporary file beside it, synced,
+/// then renamed over it (its permissions kept); on any failure the
+/// temporary file is removed and `path` is untouched.
+fn replace_file(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    let mut temporary = tempfile::Builder::new()
+        .prefix(".knockoff.toml.")
+        .suffix(".tmp")
+        .tempfile_in(dir)?;
+    if let Ok(metadata) = std::fs::metadata(path) {
+        temporary
+            .as_file()
+            .set_permissions(metadata.permissions())?;
+    }
+    temporary.write_all(bytes)?;
+    temporary.as_file().sync_all()?;
+    temporary.persist(path).map_err(|e| e.error)?;
+    // The rename itself is durable once the folder is synced.
+    if let Ok(folder) = std::fs::File::open(dir) {
+        let _ = folder.sync_all();
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -341,12 +449,53 @@ mod tests {
             ..truth
         };
         let report = tune(&examples, blind, 0.5).unwrap();
-        let f1 = |q: Quality| 2.0 * q.precision * q.recall / (q.precision + q.recall);
-        assert!(f1(report.after) > f1(report.before) + 0.05, "{report:?}");
+        assert!(report.after.f1() > report.before.f1() + 0.05, "{report:?}");
+        assert!(report.improves());
         assert!(
             (report.fitted.discount - truth.discount).abs() < 0.6,
             "{report:?}"
         );
+    }
+
+    /// The red team's case: decisions that never show an accessory. The
+    /// accessory weight stays where it was, and so nearly does the bias
+    /// that would otherwise have taken its place.
+    #[test]
+    fn weights_without_evidence_stay_as_they_are() {
+        let current = Weights::default();
+        let examples: Vec<Example> = synthetic(current, 400)
+            .into_iter()
+            .map(|mut e| {
+                e.tells[6] = 0.0;
+                e
+            })
+            .collect();
+        let fitted = fit(&examples, current);
+        assert_eq!(fitted.accessory, current.accessory);
+        let report = tune(&examples, current, 0.5).unwrap();
+        assert_eq!(report.kept, ["accessory"]);
+        assert_eq!(report.fitted.accessory, current.accessory);
+        // Fitting on decisions the weights in use already explain is no
+        // better than they are: nothing to write.
+        assert!(
+            (report.fitted.bias - current.bias).abs() < 1.0,
+            "{report:?}"
+        );
+    }
+
+    #[test]
+    fn the_fit_is_pulled_toward_the_weights_in_use_not_toward_zero() {
+        // Ten decisions say almost nothing: the weights barely move.
+        let current = Weights::default();
+        let few = synthetic(current, 10);
+        let fitted = fit(&few, current);
+        for ((name, was), now) in WEIGHT_NAMES
+            .iter()
+            .zip(current.to_array())
+            .zip(fitted.to_array())
+        {
+            assert!((was - now).abs() < 1.5, "{name}: {was} → {now}");
+        }
     }
 
     #[test]
