@@ -144,9 +144,9 @@ pub fn fit(examples: &[Example], start: Weights) -> Weights {
             if !free[i] {
                 // A fixed weight: no step, whatever the others do.
                 gradient[i] = 0.0;
-                for k in 0..7 {
-                    hessian[i][k] = 0.0;
-                    hessian[k][i] = 0.0;
+                hessian[i] = [0.0; 7];
+                for row in hessian.iter_mut() {
+                    row[i] = 0.0;
                 }
                 hessian[i][i] = 1.0;
             }
