@@ -301,6 +301,37 @@ pub enum StatusFilter {
     All,
 }
 
+/// Writes command output to stdout. A write error — above all a reader
+/// that went away (`knockoff listings | head`) — returns from the command
+/// as an error, which `main` turns into a quiet exit ([`is_broken_pipe`]),
+/// never a panic.
+macro_rules! out {
+    ($($arg:tt)*) => {
+        write!(std::io::stdout().lock(), $($arg)*)?
+    };
+}
+
+/// [`out!`] with a newline.
+macro_rules! outln {
+    ($($arg:tt)*) => {
+        writeln!(std::io::stdout().lock(), $($arg)*)?
+    };
+}
+
+/// Whether `error` is stdout's reader going away: the command's output
+/// was cut short on purpose (`| head`), which is no failure.
+pub fn is_broken_pipe(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+            || cause
+                .downcast_ref::<serde_json::Error>()
+                .and_then(serde_json::Error::io_error_kind)
+                == Some(std::io::ErrorKind::BrokenPipe)
+    })
+}
+
 /// Marks errors that mean "bad usage or invalid config" (exit 2).
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
@@ -319,7 +350,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             let config = config::load(workspace)?;
             let store = Arc::new(open_store(&config)?);
             let report = runtime.block_on(crawl::recheck(&config, store))?;
-            println!(
+            outln!(
                 "rechecked {} listing(s) with a submitted takedown: {} removed, {} still up, {} could not be checked",
                 report.checked,
                 report.removed,
@@ -327,7 +358,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                 report.errors.len()
             );
             for error in &report.errors {
-                println!("  {error}");
+                outln!("  {error}");
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -340,9 +371,9 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             let progress = Progress::new(std::io::stderr().is_terminal());
             let summary =
                 runtime.block_on(crawl::crawl(&config, store.clone(), &options, progress))?;
-            print!("{}", crawl::render_summary(&summary));
+            out!("{}", crawl::render_summary(&summary));
             let report = queue::judge_workspace(&config, &store)?;
-            print!("{}", report.render());
+            out!("{}", report.render());
             Ok(ExitCode::SUCCESS)
         }
         Command::Listings { target, format } => {
@@ -372,7 +403,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                     let base = table.get("base_url").and_then(|v| v.as_str()).unwrap_or("");
                     let domains: Vec<String> =
                         preset.labels.iter().map(|l| format!("{l}.*")).collect();
-                    println!("{:<13} {:<34} e.g. {base}", preset.name, domains.join(", "));
+                    outln!("{:<13} {:<34} e.g. {base}", preset.name, domains.join(", "));
                 }
                 Ok(ExitCode::SUCCESS)
             }
@@ -396,7 +427,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                     .with_context(|| format!("creating {}", workspace.join("targets").display()))?;
                 std::fs::write(&path, text)
                     .with_context(|| format!("writing {}", path.display()))?;
-                println!(
+                outln!(
                     "wrote {} from the `{}` preset; `knockoff check` validates it",
                     path.display(),
                     preset.name
@@ -414,9 +445,9 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                 }
             })?;
             match format {
-                ExplainFormat::Text => print!("{}", crate::explain::render(&explanation)),
+                ExplainFormat::Text => out!("{}", crate::explain::render(&explanation)),
                 ExplainFormat::Json => {
-                    println!("{}", serde_json::to_string_pretty(&explanation)?)
+                    outln!("{}", serde_json::to_string_pretty(&explanation)?)
                 }
             }
             Ok(ExitCode::SUCCESS)
@@ -434,11 +465,11 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                 Some(few) => UsageError(few.to_string()).into(),
                 None => e,
             })?;
-            print!("{}", crate::tune::render(&report));
+            out!("{}", crate::tune::render(&report));
             let path = workspace.join("knockoff.toml");
             if write && (report.improves() || force) {
                 crate::tune::write_weights(&path, &report.fitted)?;
-                println!(
+                outln!(
                     "written to {}; `knockoff index` re-judges with them",
                     path.display()
                 );
@@ -452,9 +483,9 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                 ))
                 .into());
             } else if report.improves() {
-                println!("not written: run `knockoff tune --write` to use the fitted weights");
+                outln!("not written: run `knockoff tune --write` to use the fitted weights");
             } else {
-                println!("not written: the fitted weights do no better than the ones in use");
+                outln!("not written: the fitted weights do no better than the ones in use");
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -462,13 +493,13 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             let config = config::load(workspace)?;
             let store = open_store(&config)?;
             let report = queue::judge_workspace(&config, &store)?;
-            println!(
+            outln!(
                 "references: {} photos, {} printed now, {} from index/",
                 report.reference_images,
                 report.references_printed,
                 report.reference_images - report.references_printed
             );
-            print!("{}", report.render());
+            out!("{}", report.render());
             Ok(ExitCode::SUCCESS)
         }
         Command::Queue { action } => {
@@ -487,11 +518,11 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                 }
                 QueueAction::Confirm { id, note } => {
                     decide(&store, id, Decision::Confirm, note.as_deref())?;
-                    println!("match {id} confirmed");
+                    outln!("match {id} confirmed");
                 }
                 QueueAction::Dismiss { id, note } => {
                     decide(&store, id, Decision::Dismiss, note.as_deref())?;
-                    println!("match {id} dismissed");
+                    outln!("match {id} dismissed");
                 }
             }
             Ok(ExitCode::SUCCESS)
@@ -507,11 +538,11 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             match set {
                 EvalSet::Demo => {
                     let report = crate::eval::evaluate(seed, listings, cards)?;
-                    print!("{}", crate::eval::render(&report));
+                    out!("{}", crate::eval::render(&report));
                 }
                 EvalSet::Independent => {
                     let report = crate::eval::evaluate_independent(seed, listings, cards)?;
-                    print!("{}", crate::eval::render(&report));
+                    out!("{}", crate::eval::render(&report));
                 }
                 EvalSet::RealPhotos => {
                     let dir = photos.ok_or_else(|| {
@@ -522,7 +553,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                         )
                     })?;
                     let report = crate::eval::photos::evaluate_photos(&dir, usize::MAX)?;
-                    print!("{}", crate::eval::photos::render_photos(&report));
+                    out!("{}", crate::eval::photos::render_photos(&report));
                 }
             }
             Ok(ExitCode::SUCCESS)
@@ -549,7 +580,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Report => {
             let config = config::load(workspace)?;
             let store = open_store(&config)?;
-            print!("{}", render_takedown_report(&store.takedown_report()?));
+            out!("{}", render_takedown_report(&store.takedown_report()?));
             Ok(ExitCode::SUCCESS)
         }
         Command::User {
@@ -564,7 +595,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Demo => {
             let progress = Progress::new(std::io::stderr().is_terminal());
             let report = runtime.block_on(demo::run(workspace, progress))?;
-            print!("{}", demo::render_report(&report, workspace));
+            out!("{}", demo::render_report(&report, workspace));
             Ok(ExitCode::SUCCESS)
         }
     }
@@ -579,7 +610,7 @@ fn evidence(workspace: &Path, action: EvidenceAction) -> Result<ExitCode> {
             for id in ids {
                 let path = crate::evidence::export(&config, &store, MatchId(id), &out)
                     .map_err(usage_if_no_such_match)?;
-                println!("{}", path.display());
+                outln!("{}", path.display());
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -601,7 +632,7 @@ fn evidence(workspace: &Path, action: EvidenceAction) -> Result<ExitCode> {
                 }
                 Ok(verified) => {
                     let m = &verified.manifest;
-                    println!(
+                    outln!(
                         "ok: {} — match {} ({}), {} files, captured {}, signed by {}",
                         file.display(),
                         m.match_id,
@@ -620,7 +651,7 @@ fn evidence(workspace: &Path, action: EvidenceAction) -> Result<ExitCode> {
         }
         EvidenceAction::Key => {
             let key = crate::evidence::signing_key(workspace)?;
-            println!("{}", crate::evidence::public_key_hex(&key));
+            outln!("{}", crate::evidence::public_key_hex(&key));
             Ok(ExitCode::SUCCESS)
         }
     }
@@ -637,7 +668,7 @@ fn takedown(workspace: &Path, action: TakedownAction) -> Result<ExitCode> {
                 crate::takedown::draft(&config, &store, &ids, &template, &out, &cli_actor())
                     .map_err(|e| UsageError(format!("{e:#}")))?;
             for notice in notices {
-                println!(
+                outln!(
                     "{}  ({}, {} listing(s))",
                     notice.path.display(),
                     notice.marketplace,
@@ -660,7 +691,7 @@ fn takedown(workspace: &Path, action: TakedownAction) -> Result<ExitCode> {
                         note.as_deref().unwrap_or(""),
                     )
                     .map_err(|e| UsageError(format!("{e:#}")))?;
-                println!("match {id}: takedown {}", state.as_str());
+                outln!("match {id}: takedown {}", state.as_str());
             }
         }
     }
@@ -739,7 +770,7 @@ fn add_user(store: &Store, name: &str, role: RoleArg) -> Result<()> {
     store
         .add_user(name, role, &hash, &cli_actor())
         .map_err(|e| UsageError(format!("{e:#}")))?;
-    println!("added {name} ({})", role.as_str());
+    outln!("added {name} ({})", role.as_str());
     Ok(())
 }
 
@@ -883,7 +914,7 @@ pub(crate) fn write_queue(
 
 fn check(workspace: &Path) -> Result<ExitCode> {
     let config = config::load(workspace)?;
-    println!(
+    outln!(
         "ok: knockoff.toml, {} targets ({}), {} products of {}",
         config.targets.len(),
         config
@@ -954,7 +985,7 @@ fn extract_file(
         "warnings": extracted.warnings,
         "cards": cards,
     });
-    println!("{}", serde_json::to_string_pretty(&json)?);
+    outln!("{}", serde_json::to_string_pretty(&json)?);
     Ok(ExitCode::SUCCESS)
 }
 

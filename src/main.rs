@@ -32,6 +32,8 @@ fn main() -> ExitCode {
         .init();
     match cli::run(cli) {
         Ok(code) => code,
+        // `knockoff listings | head`: the reader has what it wanted.
+        Err(error) if cli::is_broken_pipe(&error) => ExitCode::SUCCESS,
         Err(error) => {
             if let Some(problems) = error.downcast_ref::<ConfigErrors>() {
                 eprintln!("{problems}");

@@ -72,3 +72,39 @@ async fn listings_print_every_contract_field_in_every_format() {
     assert!(table.starts_with("TARGET"));
     assert!(table.ends_with(&format!("{n_stored} listings\n")));
 }
+
+/// `knockoff … | head`: the reader goes away before the command writes.
+/// It ends quietly (exit 0), never with a panic or "Broken pipe".
+#[test]
+fn output_to_a_closed_pipe_ends_the_command_quietly() {
+    let dir = util::workspace_with_target(
+        "name = \"site\"\nbase_url = \"https://shop.example\"\n[rate]\nrequests_per_second = 1.0\n",
+    );
+    let page = dir.path().join("page.html");
+    std::fs::write(&page, "<h1>Orvane Thing</h1><span>$12.00</span>").unwrap();
+    let page = page.to_str().unwrap();
+    for args in [
+        vec!["listings"],
+        vec!["listings", "--format", "json"],
+        vec!["queue", "list", "--format", "csv"],
+        vec!["target", "list"],
+        vec!["extract", page, "--url", "https://shop.example/1"],
+    ] {
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_knockoff"))
+            .arg("--workspace")
+            .arg(dir.path())
+            .args(&args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {stderr}");
+        assert!(
+            !stderr.contains("panicked") && !stderr.contains("Broken pipe"),
+            "{args:?}: {stderr}"
+        );
+    }
+}

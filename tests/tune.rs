@@ -177,7 +177,8 @@ fn a_full_disk_leaves_knockoff_toml_as_it_was() {
     let _unmount = Unmount(mount.path());
     let settings = mount.path().join("knockoff.toml");
     // Two blocks all but full: the weights need a third.
-    let head = "# our settings\n[crawl]\nuser_agent = \"brand-bot/1.0\"\n[matching]\nthreshold = 0.6\n";
+    let head =
+        "# our settings\n[crawl]\nuser_agent = \"brand-bot/1.0\"\n[matching]\nthreshold = 0.6\n";
     let original = format!("{head}#{}\n", "-".repeat(8192 - 16 - head.len()));
     std::fs::write(&settings, &original).unwrap();
     // Fill what is left.
