@@ -407,33 +407,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                 }
                 Ok(ExitCode::SUCCESS)
             }
-            TargetAction::Add { url } => {
-                let preset = crate::presets::for_url(&url).ok_or_else(|| {
-                    UsageError(format!(
-                        "no built-in preset for {} (see `knockoff target list`); write a target by hand",
-                        url.host_str().unwrap_or(url.as_str())
-                    ))
-                })?;
-                let (name, text) = crate::presets::target_file(preset, &url);
-                let path = workspace.join("targets").join(format!("{name}.toml"));
-                if path.exists() {
-                    return Err(UsageError(format!(
-                        "{} exists already; edit it, or remove it first",
-                        path.display()
-                    ))
-                    .into());
-                }
-                std::fs::create_dir_all(workspace.join("targets"))
-                    .with_context(|| format!("creating {}", workspace.join("targets").display()))?;
-                std::fs::write(&path, text)
-                    .with_context(|| format!("writing {}", path.display()))?;
-                outln!(
-                    "wrote {} from the `{}` preset; `knockoff check` validates it",
-                    path.display(),
-                    preset.name
-                );
-                Ok(ExitCode::SUCCESS)
-            }
+            TargetAction::Add { url } => add_target(workspace, &url),
         },
         Command::Explain { listing, format } => {
             let config = config::load(workspace)?;
@@ -726,6 +700,55 @@ pub(crate) fn render_takedown_report(reports: &[crate::store::MarketplaceReport]
         out.push_str("no confirmed matches yet\n");
     }
     out
+}
+
+/// `knockoff target add URL`: targets/NAME.toml from the preset for the
+/// URL's marketplace. Only an http(s) URL of a site; credentials, path and
+/// a trailing dot are not part of a target; an existing file — or a
+/// symbolic link, dangling or not — is never written through.
+fn add_target(workspace: &Path, url: &Url) -> Result<ExitCode> {
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        return Err(UsageError(format!(
+            "`target add` takes the http(s) address of a marketplace site, such as \
+             https://www.ebay.de, not `{}`",
+            url.as_str()
+        ))
+        .into());
+    }
+    let preset = crate::presets::for_url(url).ok_or_else(|| {
+        UsageError(format!(
+            "no built-in preset for {} (see `knockoff target list`); write a target by hand",
+            url.host_str().unwrap_or(url.as_str())
+        ))
+    })?;
+    let (name, text) = crate::presets::target_file(preset, url);
+    let dir = workspace.join("targets");
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    let path = dir.join(format!("{name}.toml"));
+    let created = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&path);
+    let mut file = match created {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            return Err(UsageError(format!(
+                "{} exists already; edit it, or remove it first",
+                path.display()
+            ))
+            .into())
+        }
+        Err(e) => return Err(e).with_context(|| format!("creating {}", path.display())),
+    };
+    file.write_all(text.as_bytes())
+        .and_then(|()| file.sync_all())
+        .with_context(|| format!("writing {}", path.display()))?;
+    outln!(
+        "wrote {} from the `{}` preset; `knockoff check` validates it",
+        path.display(),
+        preset.name
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 /// `knockoff user add`: the password from KNOCKOFF_PASSWORD, else the

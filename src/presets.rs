@@ -117,7 +117,12 @@ pub(crate) fn merged(mut base: toml::Table, over: &toml::Table) -> toml::Table {
 /// and the country, `ebay-de`) and its file, which names the preset and
 /// sets only the base URL and a conservative rate.
 pub(crate) fn target_file(preset: &Preset, url: &Url) -> (String, String) {
-    let host = url.host_str().unwrap_or_default().to_ascii_lowercase();
+    // `www.ebay.de.` is `www.ebay.de`: one site, one target, one rate.
+    let host = url
+        .host_str()
+        .unwrap_or_default()
+        .trim_end_matches('.')
+        .to_ascii_lowercase();
     let labels: Vec<&str> = host.split('.').collect();
     let country = labels
         .iter()
@@ -129,9 +134,10 @@ pub(crate) fn target_file(preset: &Preset, url: &Url) -> (String, String) {
     } else {
         format!("{}-{}", preset.name, country.trim_start_matches("com-"))
     };
-    let base = format!("{}://{}", url.scheme(), url.host_str().unwrap_or_default());
+    // The site alone: never a user name, password, path or query.
+    let base = format!("{}://{host}", url.scheme());
     let file = format!(
-        "# Written by `knockoff target add {url}`.\n\
+        "# Written by `knockoff target add {base}`.\n\
          # Every key of the built-in `{preset}` preset applies unless set here\n\
          # (`knockoff target list` shows the presets); set [search] queries,\n\
          # or leave them to the products' search_queries.\n\

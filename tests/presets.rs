@@ -182,6 +182,59 @@ fn target_add_writes_a_target_that_check_accepts_and_the_preset_fills() {
         said.contains("bad.toml") && said.contains("preset") && said.contains("ebya"),
         "{said}"
     );
+    // The red team's URLs: only http(s) sites; no credentials, no trailing
+    // dot, never through a symbolic link.
+    for url in [
+        "ftp://www.ebay.de",
+        "ws://www.ebay.de",
+        "javascript://www.ebay.de/",
+        "file:///etc/passwd",
+    ] {
+        let refused = util::knockoff(workspace.path(), &["target", "add", url]);
+        assert_eq!(refused.status.code(), Some(2), "{url}");
+        assert!(
+            String::from_utf8_lossy(&refused.stderr).contains("http(s) address"),
+            "{url}: {}",
+            String::from_utf8_lossy(&refused.stderr)
+        );
+    }
+    let added = util::knockoff(
+        workspace.path(),
+        &[
+            "target",
+            "add",
+            "https://ana:s3cret@www.ebay.co.uk./sch/i.html?q=1",
+        ],
+    );
+    assert!(
+        added.status.success(),
+        "{}",
+        String::from_utf8_lossy(&added.stderr)
+    );
+    let written = std::fs::read_to_string(workspace.path().join("targets/ebay-co-uk.toml")).unwrap();
+    assert!(
+        !written.contains("ana") && !written.contains("s3cret"),
+        "{written}"
+    );
+    assert!(
+        written.contains("base_url = \"https://www.ebay.co.uk\"\n"),
+        "{written}"
+    );
+    let outside = tempfile::tempdir().unwrap();
+    let aim = outside.path().join("planted.toml");
+    std::os::unix::fs::symlink(&aim, workspace.path().join("targets/ebay-it.toml")).unwrap();
+    let through = util::knockoff(workspace.path(), &["target", "add", "https://www.ebay.it"]);
+    assert_eq!(through.status.code(), Some(2));
+    assert!(!aim.exists(), "written through the symbolic link");
+    std::fs::remove_file(workspace.path().join("targets/ebay-it.toml")).unwrap();
+    std::fs::remove_file(workspace.path().join("targets/bad.toml")).unwrap();
+    let check = util::knockoff(workspace.path(), &["check"]);
+    assert!(
+        check.status.success(),
+        "{}",
+        String::from_utf8_lossy(&check.stderr)
+    );
+
     let list = util::knockoff(workspace.path(), &["target", "list"]);
     let listed = String::from_utf8_lossy(&list.stdout);
     for preset in &presets::PRESETS {
