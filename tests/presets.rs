@@ -211,7 +211,8 @@ fn target_add_writes_a_target_that_check_accepts_and_the_preset_fills() {
         "{}",
         String::from_utf8_lossy(&added.stderr)
     );
-    let written = std::fs::read_to_string(workspace.path().join("targets/ebay-co-uk.toml")).unwrap();
+    let written =
+        std::fs::read_to_string(workspace.path().join("targets/ebay-co-uk.toml")).unwrap();
     assert!(
         !written.contains("ana") && !written.contains("s3cret"),
         "{written}"

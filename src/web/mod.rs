@@ -156,6 +156,7 @@ pub fn router(state: Shared) -> Router {
         .merge(private)
         .fallback(|| async { AppError::NotFound("There is no such page.".into()) })
         .layer(middleware::from_fn(same_origin_posts))
+        .layer(middleware::from_fn(body_within_deadline))
         .layer(middleware::map_response(security_headers))
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state)
@@ -163,6 +164,8 @@ pub fn router(state: Shared) -> Router {
 
 /// Longest a client may take to send a request's headers (slowloris).
 const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// Longest a client may take to send a request's body, after its headers.
+const BODY_READ_TIMEOUT: Duration = Duration::from_secs(10);
 /// Longest requests in flight get to finish once shutdown is asked for.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 /// Largest request body: forms are small; a 2 MB user name is an attack.
@@ -244,6 +247,35 @@ async fn shutdown_signal() {
     }
     #[cfg(not(unix))]
     let _ = interrupt.await;
+}
+
+/// Reads the whole request body (at most [`MAX_BODY_BYTES`]) within
+/// [`BODY_READ_TIMEOUT`] before any handler runs: a client that sends its
+/// headers and then trickles the body (or stops) is answered 408 and its
+/// connection closed, instead of holding it open for as long as it likes.
+async fn body_within_deadline(request: Request, next: Next) -> Response {
+    let (parts, body) = request.into_parts();
+    let read = tokio::time::timeout(
+        BODY_READ_TIMEOUT,
+        axum::body::to_bytes(body, MAX_BODY_BYTES),
+    )
+    .await;
+    let refusal = match read {
+        Ok(Ok(bytes)) => {
+            return next
+                .run(Request::from_parts(parts, axum::body::Body::from(bytes)))
+                .await
+        }
+        Ok(Err(_)) => (
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "The request body is too large or broken off.",
+        ),
+        Err(_) => (
+            StatusCode::REQUEST_TIMEOUT,
+            "The request body did not arrive in time.",
+        ),
+    };
+    (refusal.0, [(header::CONNECTION, "close")], refusal.1).into_response()
 }
 
 const CSP: &str = "default-src 'none'; img-src 'self'; style-src 'self'; script-src 'self'; \
