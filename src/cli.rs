@@ -367,7 +367,11 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         } => {
             let config = config::load(workspace)?;
             let store = Arc::new(open_store(&config)?);
-            let options = CrawlOptions { targets, max_pages };
+            let options = CrawlOptions {
+                targets,
+                max_pages,
+                ..CrawlOptions::default()
+            };
             let progress = Progress::new(std::io::stderr().is_terminal());
             let summary =
                 runtime.block_on(crawl::crawl(&config, store.clone(), &options, progress))?;

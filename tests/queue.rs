@@ -198,16 +198,53 @@ async fn decisions_survive_rejudging_and_the_audit_log_is_append_only() {
     assert!(db.execute("DELETE FROM audit_log", []).is_err());
 }
 
-#[test]
-fn knockoff_demo_ends_with_a_correct_non_empty_queue() {
+/// `knockoff demo` in a workspace that also watches a real marketplace (a
+/// server on loopback that counts what it hears) and one on the internet:
+/// the demo crawls its own marketplace only, and ends with a correct queue.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn knockoff_demo_ends_with_a_correct_non_empty_queue_and_touches_no_other_target() {
+    let hits = util::Hits::default();
+    let watched = {
+        let hits = hits.clone();
+        util::serve(
+            axum::Router::new().fallback(move |uri: axum::http::Uri| {
+                let hits = hits.clone();
+                async move {
+                    hits.record(uri.path());
+                    "User-agent: *\nAllow: /\n"
+                }
+            }),
+            "127.0.0.1",
+        )
+        .await
+    };
     let dir = tempfile::tempdir().unwrap();
-    let out = util::knockoff(dir.path(), &["demo"]);
+    let catalog = Catalog::generate(knockoff::demo::DEMO_SEED, knockoff::demo::DEMO_LISTINGS);
+    knockoff::demo::write_workspace(dir.path(), &catalog).unwrap();
+    std::fs::write(
+        dir.path().join("targets/watched.toml"),
+        format!(
+            "base_url = \"{watched}\"\n[search]\nurl = \"/s?q={{query}}&p={{page}}\"\n\
+             [results]\nitem = \"a\"\nlink = \"a@href\"\n"
+        ),
+    )
+    .unwrap();
+    let added = util::knockoff(dir.path(), &["target", "add", "https://www.ebay.de"]);
+    assert!(added.status.success());
+    let path = dir.path().to_path_buf();
+    let out = tokio::task::spawn_blocking(move || util::knockoff(&path, &["demo"]))
+        .await
+        .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stdout}{stderr}");
     assert!(
-        out.status.success(),
-        "{stdout}{}",
-        String::from_utf8_lossy(&out.stderr)
+        hits.paths().is_empty(),
+        "the demo reached {:?}",
+        hits.paths()
     );
+    assert!(stderr.contains("leaving out target `watched`"), "{stderr}");
+    assert!(stderr.contains("leaving out target `ebay-de`"), "{stderr}");
     assert!(stdout.contains("top of the review queue"), "{stdout}");
     assert!(stdout.contains("why: "), "{stdout}");
     let catalog = Catalog::generate(knockoff::demo::DEMO_SEED, knockoff::demo::DEMO_LISTINGS);

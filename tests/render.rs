@@ -41,6 +41,7 @@ async fn pages_built_in_javascript_are_rendered_and_every_request_goes_through_t
     let options = CrawlOptions {
         targets: vec!["bazaar".into()],
         max_pages: Some(1),
+        ..CrawlOptions::default()
     };
     let (store, summary) = util::crawl_workspace(fixture.path(), options).await;
     fixture.assert_polite();

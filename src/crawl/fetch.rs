@@ -117,6 +117,8 @@ pub(crate) enum FetchError {
         origin: String,
         target: String,
     },
+    #[error("{url} refused: this crawl may reach only {allowed}")]
+    Confined { url: String, allowed: String },
     #[error("{url} deferred to the next run: {host} asked us to wait {seconds} s (Retry-After), over the max_wait limit")]
     HostDeferred {
         url: String,
@@ -176,9 +178,9 @@ impl FetchError {
         match self {
             FetchError::RobotsDenied { .. } => "robots_denied",
             FetchError::RobotsUnavailable { .. } => "robots_unavailable",
-            FetchError::BlockedAddress { .. } | FetchError::PrivateOrigin { .. } => {
-                "blocked_address"
-            }
+            FetchError::BlockedAddress { .. }
+            | FetchError::PrivateOrigin { .. }
+            | FetchError::Confined { .. } => "blocked_address",
             FetchError::HostDeferred { .. } => "deferred",
             FetchError::Status { status, .. } if *status >= 500 => "http_5xx",
             FetchError::Status { .. } => "http_4xx",
@@ -336,6 +338,8 @@ pub(crate) struct Fetcher {
     /// Their hosts: a URL on one of these is in private space, whatever
     /// its port or scheme.
     private_hosts: Arc<HashSet<String>>,
+    /// When set, the only origins this fetcher reaches ([`Fetcher::confine_to`]).
+    confined: Option<HashSet<Origin>>,
     gates: Mutex<HashMap<String, Arc<HostGate>>>,
     robots: Mutex<HashMap<String, Arc<OnceCell<Arc<Robots>>>>>,
     /// Hosts that asked for a pause over `max_wait`, with the seconds asked:
@@ -414,6 +418,7 @@ impl Fetcher {
             host_rates,
             private_origins,
             private_hosts,
+            confined: None,
             gates: Mutex::new(HashMap::new()),
             robots: Mutex::new(HashMap::new()),
             deferred: Mutex::new(HashMap::new()),
@@ -431,6 +436,12 @@ impl Fetcher {
             .entry(host.to_string())
             .or_insert_with(|| Arc::new(HostGate::new(self.rate_for(host))))
             .clone()
+    }
+
+    /// Refuses every origin but `origins`, whatever a target or a page
+    /// names: the demo's crawl reaches its own marketplace and nothing else.
+    pub(crate) fn confine_to(&mut self, origins: &[Url]) {
+        self.confined = Some(origins.iter().map(origin_of).collect());
     }
 
     /// The body limit of a page.
@@ -607,6 +618,19 @@ impl Fetcher {
             return Err(FetchError::BadUrl {
                 url: url.to_string(),
             });
+        }
+        if let Some(confined) = &self.confined {
+            if !confined.contains(&origin_of(url)) {
+                let mut allowed: Vec<String> = confined
+                    .iter()
+                    .map(|(scheme, host, port)| format!("{scheme}://{host}:{port}"))
+                    .collect();
+                allowed.sort();
+                return Err(FetchError::Confined {
+                    url: url.to_string(),
+                    allowed: allowed.join(", "),
+                });
+            }
         }
         let literal = match url.host() {
             Some(url::Host::Ipv4(ip)) => Some(IpAddr::V4(ip)),

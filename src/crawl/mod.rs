@@ -40,6 +40,9 @@ pub struct CrawlOptions {
     pub targets: Vec<String>,
     /// Overrides every target's `max_pages`.
     pub max_pages: Option<u32>,
+    /// When not empty, the only origins the crawl may reach, whatever the
+    /// targets or their pages name (the demo: its own marketplace).
+    pub confined_to: Vec<Url>,
 }
 
 /// Another crawl holds the workspace's lock.
@@ -115,7 +118,11 @@ pub async fn crawl(
                 .await??
         }
     };
-    let fetcher = Arc::new(Fetcher::new(config).await?);
+    let mut fetcher = Fetcher::new(config).await?;
+    if !options.confined_to.is_empty() {
+        fetcher.confine_to(&options.confined_to);
+    }
+    let fetcher = Arc::new(fetcher);
     clients.extend(ebay_clients(config, &run.targets)?);
     check_browser(config, &run.targets)?;
     let rendering: Vec<String> = run

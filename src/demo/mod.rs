@@ -23,6 +23,9 @@ use crate::store::{RunSummary, Store};
 pub use catalog::{Catalog, DEMO_LISTINGS, DEMO_SEED};
 pub use site::{Marketplace, SiteOptions};
 
+/// The targets the demo crawls: its own marketplace's.
+const DEMO_TARGETS: [&str; 2] = ["shopfront", "bazaar"];
+
 /// Ports the demo targets' base_url name; the demo falls back to free ports
 /// (and rewrites base_url in memory) when these are taken.
 pub(crate) const DEMO_PORTS: [u16; 3] = [7801, 7802, 7803];
@@ -126,9 +129,31 @@ pub async fn run(workspace: &Path, progress: Progress) -> Result<DemoReport> {
         config.catalog.products.len(),
         config.catalog.brand.name
     );
+    // The demo crawls its own marketplace, never a workspace's other
+    // targets: it must not touch the internet whatever targets/ holds.
+    let (own, others): (Vec<_>, Vec<_>) = std::mem::take(&mut config.targets)
+        .into_iter()
+        .partition(|t| DEMO_TARGETS.contains(&t.name.as_str()));
+    for other in &others {
+        eprintln!(
+            "demo: leaving out target `{}` ({}): the demo crawls only its own marketplace",
+            other.name,
+            other.file.display()
+        );
+    }
+    config.targets = own;
     point_at(&mut config, &market);
     let store = Arc::new(Store::open(&config.db_path())?);
-    let summary = crawl::crawl(&config, store.clone(), &CrawlOptions::default(), progress).await?;
+    let options = CrawlOptions {
+        targets: config.targets.iter().map(|t| t.name.clone()).collect(),
+        confined_to: vec![
+            market.shopfront.clone(),
+            market.bazaar.clone(),
+            market.cdn.clone(),
+        ],
+        ..CrawlOptions::default()
+    };
+    let summary = crawl::crawl(&config, store.clone(), &options, progress).await?;
     let run = crate::store::RunId(summary.run_id);
     let (listings, errors, judged, queue) = tokio::task::spawn_blocking(move || -> Result<_> {
         let judged = crate::queue::judge_workspace(&config, &store)?;
