@@ -16,6 +16,7 @@ use knockoff::config;
 use knockoff::demo::catalog::Catalog;
 use knockoff::demo::draw::{self, View};
 use knockoff::demo::{self};
+use knockoff::evidence::Review;
 use knockoff::extract::Listing;
 use knockoff::store::{Exchange, ImageInfo, ItemKind, MatchId, NewItem, Store, StoredVerdict};
 use rand::{RngCore, SeedableRng};
@@ -169,7 +170,10 @@ fn main() {
     let started = Instant::now();
     let mut bytes = 0;
     for id in &ids {
-        let path = knockoff::evidence::export(&config, &store, *id, &out).unwrap();
+        // The bench's matches are pending: exported as unreviewed bundles.
+        let path = knockoff::evidence::export(&config, &store, *id, &out, Review::Unreviewed)
+            .unwrap()
+            .path;
         bytes += std::fs::metadata(path).unwrap().len();
     }
     let seconds = started.elapsed().as_secs_f64();
@@ -195,9 +199,10 @@ fn main() {
         })
         .collect();
     let id = fill(&store10, &products, &[page], &[big])[0];
-    let bundle =
-        knockoff::evidence::export(&config10, &store10, id, &dir10.path().join("evidence"))
-            .unwrap();
+    let out10 = dir10.path().join("evidence");
+    let bundle = knockoff::evidence::export(&config10, &store10, id, &out10, Review::Unreviewed)
+        .unwrap()
+        .path;
     let size = std::fs::metadata(&bundle).unwrap().len();
     let mut times = Vec::new();
     for _ in 0..20 {

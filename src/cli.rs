@@ -197,13 +197,17 @@ pub enum Command {
 /// `knockoff evidence ...`.
 #[derive(Debug, Subcommand)]
 pub enum EvidenceAction {
-    /// Write bundle-ID.zip for each match.
+    /// Write bundle-ID.zip for each confirmed match.
     Export {
         #[arg(required = true)]
         ids: Vec<i64>,
         /// Folder for the bundles; default evidence/ in the workspace.
         #[arg(long)]
         out: Option<PathBuf>,
+        /// Also for a match nobody confirmed: the bundle, its report and
+        /// notice are marked UNREVIEWED.
+        #[arg(long)]
+        unreviewed: bool,
     },
     /// Check every hash and the signature of a bundle; exit 0 only if all hold.
     Verify {
@@ -581,14 +585,41 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
 
 fn evidence(workspace: &Path, action: EvidenceAction) -> Result<ExitCode> {
     match action {
-        EvidenceAction::Export { ids, out } => {
+        EvidenceAction::Export {
+            ids,
+            out,
+            unreviewed,
+        } => {
             let config = config::load(workspace)?;
             let store = open_store(&config)?;
             let out = out.unwrap_or_else(|| workspace.join("evidence"));
+            let review = if unreviewed {
+                crate::evidence::Review::Unreviewed
+            } else {
+                crate::evidence::Review::Confirmed
+            };
             for id in ids {
-                let path = crate::evidence::export(&config, &store, MatchId(id), &out)
-                    .map_err(usage_if_no_such_match)?;
-                outln!("{}", path.display());
+                let exported = crate::evidence::export_audited(
+                    &config,
+                    &store,
+                    MatchId(id),
+                    &out,
+                    review,
+                    &cli_actor(),
+                )
+                .map_err(|e| {
+                    match e.downcast_ref::<crate::evidence::NotConfirmed>() {
+                        Some(refused) => UsageError(refused.to_string()).into(),
+                        None => usage_if_no_such_match(e),
+                    }
+                })?;
+                outln!("{}", exported.path.display());
+                if let Some((old, _)) = &exported.superseded {
+                    eprintln!(
+                        "match {id}: the earlier bundle is kept as {}",
+                        old.display()
+                    );
+                }
             }
             Ok(ExitCode::SUCCESS)
         }

@@ -86,8 +86,154 @@ async fn export_writes_a_private_key_and_a_bundle_that_verifies() {
         .unwrap()
         .iter()
         .any(|d| d["action"] == "queued"));
+    assert_eq!(manifest["match_status"], "confirmed");
+    assert_eq!(manifest["unreviewed"], false);
     let report = String::from_utf8(file(&files, "report.html").to_vec()).unwrap();
     assert!(report.contains("data:image/") && !report.contains("<script"));
+    assert!(!report.contains("UNREVIEWED"));
+    // The report pairs the matched photo with its reference, prints the
+    // key that signs it, and its timeline runs forward.
+    assert!(
+        report.contains("The listing's photo beside the brand's reference photo"),
+        "{report}"
+    );
+    assert!(report.contains(&key), "the signing key is printed");
+    let times: Vec<&str> = report
+        .split("<h2>Timeline</h2>")
+        .nth(1)
+        .unwrap()
+        .split("</table>")
+        .next()
+        .unwrap()
+        .split("<th>")
+        .skip(1)
+        .map(|cell| cell.split("</th>").next().unwrap())
+        .collect();
+    assert!(times.len() >= 4, "{times:?}");
+    assert!(times.windows(2).all(|w| w[0] <= w[1]), "{times:?}");
+    assert!(report.contains("<th>Description</th>"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_match_nobody_confirmed_gets_a_bundle_only_when_asked_and_marked_unreviewed() {
+    let (dir, _, store) = util::judged_copy("evidence 47", || Catalog::generate(47, 16)).await;
+    let id = store.queue(Some(MatchStatus::Pending)).unwrap()[0]
+        .id
+        .to_string();
+    let (code, _, err) = util::knockoff_outcome(dir.path(), &["evidence", "export", &id]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains(&format!("match {id} is pending, not confirmed"))
+            && err.contains("--unreviewed"),
+        "{err}"
+    );
+    assert!(!dir
+        .path()
+        .join(format!("evidence/bundle-{id}.zip"))
+        .exists());
+
+    let out = util::knockoff(dir.path(), &["evidence", "export", "--unreviewed", &id]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let bundle = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+    assert_eq!(verify(dir.path(), &bundle, &[]).0, 0);
+    let files = entries(&bundle);
+    let manifest: serde_json::Value =
+        serde_json::from_slice(file(&files, "manifest.json")).unwrap();
+    assert_eq!(manifest["unreviewed"], true);
+    assert_eq!(manifest["match_status"], "pending");
+    let report = String::from_utf8(file(&files, "report.html").to_vec()).unwrap();
+    assert!(
+        report.contains("UNREVIEWED: no reviewer has confirmed this match"),
+        "{report}"
+    );
+    let notice = String::from_utf8(file(&files, "notice.txt").to_vec()).unwrap();
+    assert!(notice.starts_with("UNREVIEWED — DO NOT SEND"), "{notice}");
+    // The export is in the audit log, with the bundle's hash.
+    let exports: Vec<String> = store
+        .audit_log(Some(knockoff::store::MatchId(id.parse().unwrap())))
+        .unwrap()
+        .into_iter()
+        .filter(|row| row.action == "evidence exported")
+        .filter_map(|row| row.detail)
+        .collect();
+    assert_eq!(exports.len(), 1, "{exports:?}");
+    assert!(exports[0].contains("sha256 "), "{exports:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_later_decision_makes_a_fresh_bundle_and_keeps_the_old_one() {
+    let (dir, bundle, files, id) = exported_bundle().await;
+    let store = knockoff::store::Store::open(&dir.path().join("knockoff.db")).unwrap();
+    let match_id = knockoff::store::MatchId(id);
+    let evidence = dir.path().join("evidence");
+    assert_eq!(
+        knockoff::evidence::current_bundle(&store, match_id, &evidence).unwrap(),
+        Some(bundle.clone())
+    );
+    // Dismissed, then confirmed again with a note: the bundle no longer
+    // says what the match is.
+    for (decision, note) in [
+        ("dismiss", "genuine?"),
+        ("confirm", "checked with the brand"),
+    ] {
+        let (code, _, err) = util::knockoff_outcome(
+            dir.path(),
+            &["queue", decision, &id.to_string(), "--note", note],
+        );
+        assert_eq!(code, 0, "{err}");
+    }
+    assert_eq!(
+        knockoff::evidence::current_bundle(&store, match_id, &evidence).unwrap(),
+        None
+    );
+    let out = util::knockoff(dir.path(), &["evidence", "export", &id.to_string()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let fresh = entries(&bundle);
+    let manifest: serde_json::Value =
+        serde_json::from_slice(file(&fresh, "manifest.json")).unwrap();
+    let actions: Vec<&str> = manifest["decisions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["action"].as_str().unwrap())
+        .collect();
+    assert!(
+        actions.ends_with(&["evidence exported", "dismissed", "confirmed"]),
+        "{actions:?}"
+    );
+    // The old one is kept, byte for byte, and both hashes are audited.
+    let kept: Vec<PathBuf> = std::fs::read_dir(evidence.join("superseded"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(kept.len(), 1);
+    assert_eq!(entries(&kept[0]), files);
+    let last = store
+        .audit_log(Some(match_id))
+        .unwrap()
+        .into_iter()
+        .rfind(|row| row.action == "evidence exported")
+        .unwrap();
+    let detail = last.detail.unwrap();
+    use sha2::Digest;
+    let old_sha = hex::encode(sha2::Sha256::digest(std::fs::read(&kept[0]).unwrap()));
+    let new_sha = hex::encode(sha2::Sha256::digest(std::fs::read(&bundle).unwrap()));
+    assert!(
+        detail.contains(&old_sha) && detail.contains(&new_sha),
+        "{detail}"
+    );
+    assert_eq!(
+        knockoff::evidence::current_bundle(&store, match_id, &evidence).unwrap(),
+        Some(bundle)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -262,7 +408,7 @@ async fn screenshots_are_taken_at_capture_time_and_bundled() {
 
     let out = util::knockoff(
         fixture.path(),
-        &["evidence", "export", &entry.id.to_string()],
+        &["evidence", "export", "--unreviewed", &entry.id.to_string()],
     );
     assert!(
         out.status.success(),
@@ -346,6 +492,8 @@ type Files = Vec<(String, Vec<u8>)>;
 async fn exported_bundle() -> (tempfile::TempDir, PathBuf, Files, i64) {
     let (dir, _, store) = util::judged_copy("evidence 47", || Catalog::generate(47, 16)).await;
     let id = store.queue(Some(MatchStatus::Pending)).unwrap()[0].id;
+    let (code, _, err) = util::knockoff_outcome(dir.path(), &["queue", "confirm", &id.to_string()]);
+    assert_eq!(code, 0, "{err}");
     let out = util::knockoff(dir.path(), &["evidence", "export", &id.to_string()]);
     assert!(
         out.status.success(),

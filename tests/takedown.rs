@@ -131,6 +131,16 @@ async fn every_template_makes_one_notice_per_marketplace_with_its_fields() {
                     text.contains(&format!("bundle-{}.zip", entry.id)),
                     "{template}"
                 );
+                // The bundle the notice cites exists, verifies, and is the
+                // one whose hash the generic notice names.
+                let bundle = workspace.join(format!("evidence/bundle-{}.zip", entry.id));
+                knockoff::evidence::verify(&bundle, None)
+                    .unwrap_or_else(|e| panic!("{template}: {}: {e}", bundle.display()));
+                if *template == "generic" {
+                    use sha2::Digest;
+                    let sha = hex::encode(sha2::Sha256::digest(std::fs::read(&bundle).unwrap()));
+                    assert!(text.contains(&sha), "{template}: no {sha}:\n{text}");
+                }
             }
             for entry in chosen.iter().filter(|e| e.target != marketplace) {
                 assert!(
@@ -154,6 +164,15 @@ async fn every_template_makes_one_notice_per_marketplace_with_its_fields() {
         store.takedown(MatchId(chosen[0].id)).unwrap(),
         Some(TakedownState::Drafted)
     );
+    // Five drafts of the same matches made each bundle once: drafting is
+    // takedown tracking, which leaves the bundle current.
+    let exports = store
+        .audit_log(Some(MatchId(chosen[0].id)))
+        .unwrap()
+        .into_iter()
+        .filter(|row| row.action == "evidence exported")
+        .count();
+    assert_eq!(exports, 1);
     // The templates are in the workspace, to edit.
     assert!(workspace.join("takedown-templates/dmca.txt").is_file());
 }

@@ -213,7 +213,9 @@ async fn a_match_seen_only_on_its_card_is_queued_explained_and_bundled_with_the_
         "{table}"
     );
 
-    // Its bundle carries the search page it was read from, and verifies.
+    // Confirmed, its bundle carries the search page it was read from, and verifies.
+    let (code, _, err) = util::knockoff_outcome(&workspace, &["queue", "confirm", &id]);
+    assert_eq!(code, 0, "{err}");
     let out = util::knockoff(&workspace, &["evidence", "export", &id]);
     assert!(
         out.status.success(),
@@ -305,7 +307,15 @@ async fn a_card_on_one_target_never_speaks_for_another_targets_listing() {
         .unwrap();
     let page_of = |store: &Store| {
         let out = tempfile::tempdir().unwrap();
-        let bundle = knockoff::evidence::export(&config, store, id, out.path()).unwrap();
+        let bundle = knockoff::evidence::export(
+            &config,
+            store,
+            id,
+            out.path(),
+            knockoff::evidence::Review::Confirmed,
+        )
+        .unwrap()
+        .path;
         let mut zip = zip::ZipArchive::new(std::fs::File::open(&bundle).unwrap()).unwrap();
         let mut page = Vec::new();
         std::io::Read::read_to_end(&mut zip.by_name("page.html").unwrap(), &mut page).unwrap();

@@ -1013,6 +1013,58 @@ async fn bundles_are_exported_once_by_a_reviewer_and_races_are_reported() {
     assert_eq!(exports, 1);
 }
 
+/// The red team's case: a bundle exported (unreviewed) while the match
+/// was pending, the match then confirmed in the UI. The UI must not serve
+/// the frozen bundle that still says "pending".
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bundle_made_before_a_decision_is_never_served_as_current() {
+    let ui = Reviewed::start(SessionPolicy::default()).await;
+    let rita = ui.sign_in("rita").await;
+    let id = ui.pending_ids()[0];
+    let early = util::knockoff(
+        ui.workspace.path(),
+        &["evidence", "export", "--unreviewed", &id.to_string()],
+    );
+    assert!(
+        early.status.success(),
+        "{}",
+        String::from_utf8_lossy(&early.stderr)
+    );
+    let (_, page) = ui.get("/", &rita).await;
+    let csrf = Reviewed::csrf(&page);
+    assert_eq!(
+        ui.post(&format!("/match/{id}/confirm"), &rita, &[("csrf", &csrf)])
+            .await,
+        StatusCode::SEE_OTHER
+    );
+    let served = ui
+        .fetch(&format!("/match/{id}/bundle"), &rita)
+        .await
+        .bytes()
+        .await
+        .unwrap();
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(served.to_vec())).unwrap();
+    let mut manifest = String::new();
+    std::io::Read::read_to_string(&mut zip.by_name("manifest.json").unwrap(), &mut manifest)
+        .unwrap();
+    let manifest: serde_json::Value = serde_json::from_str(&manifest).unwrap();
+    assert_eq!(manifest["match_status"], "confirmed");
+    assert_eq!(manifest["unreviewed"], false);
+    // The early one is kept; both exports are in the audit log.
+    let kept = std::fs::read_dir(ui.workspace.path().join("evidence/superseded"))
+        .unwrap()
+        .count();
+    assert_eq!(kept, 1);
+    let exports = ui
+        .store
+        .audit_log(Some(MatchId(id)))
+        .unwrap()
+        .into_iter()
+        .filter(|row| row.action == "evidence exported")
+        .count();
+    assert_eq!(exports, 2);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_match_page_explains_every_product_and_rule() {
     let ui = Reviewed::start(SessionPolicy::default()).await;

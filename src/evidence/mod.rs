@@ -7,6 +7,13 @@
 //! product's reference images, a self-contained `report.html`, and the
 //! drafted `notice.txt`.
 //!
+//! A bundle states the match as it stood when exported (`match_status`),
+//! and one for a match nobody confirmed is made only when asked for
+//! ([`Review::Unreviewed`]) and marked UNREVIEWED in the manifest, the
+//! report and the notice. A bundle that a later decision made stale is
+//! never served as current: [`current_bundle`] says so, and a fresh export
+//! keeps the old one under `superseded/` with both hashes in the audit log.
+//!
 //! [`verify`] checks a bundle with nothing but the zip: every hash, no file
 //! missing or extra, no path outside the bundle, the signature.
 
@@ -24,6 +31,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::config::Config;
+use crate::status::MatchStatus;
 use crate::store::{MatchId, Store};
 
 /// The bundle format this code writes and reads.
@@ -84,6 +92,53 @@ pub struct Manifest {
     /// Every other file in the zip (manifest.sig excepted).
     pub files: Vec<FileEntry>,
     pub signature: SignatureInfo,
+    /// The match's status when the bundle was made: pending, confirmed or
+    /// dismissed (empty in bundles made before it was recorded).
+    #[serde(default)]
+    pub match_status: String,
+    /// Made for a match no reviewer had confirmed (`--unreviewed`).
+    #[serde(default)]
+    pub unreviewed: bool,
+}
+
+/// Whether a bundle may be made for a match nobody confirmed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Review {
+    /// Only for a confirmed match (what counsel should receive).
+    Confirmed,
+    /// For any match, marked UNREVIEWED throughout.
+    Unreviewed,
+}
+
+/// A bundle was asked for a match no reviewer confirmed.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("match {id} is {status}, not confirmed: a bundle would claim what no reviewer decided; confirm it first, or export it with --unreviewed (marked UNREVIEWED)")]
+pub struct NotConfirmed {
+    pub id: i64,
+    pub status: MatchStatus,
+}
+
+/// A bundle written: where, its SHA-256, and the one it replaced (kept
+/// under `superseded/`), if any.
+#[derive(Debug, Clone)]
+pub struct Exported {
+    pub path: PathBuf,
+    pub sha256: String,
+    pub superseded: Option<(PathBuf, String)>,
+}
+
+impl Exported {
+    /// The audit log's detail for this export.
+    fn audit_detail(&self) -> String {
+        let mut detail = format!("{} sha256 {}", self.path.display(), self.sha256);
+        if let Some((old, sha)) = &self.superseded {
+            detail.push_str(&format!(
+                "; superseded bundle sha256 {sha} kept as {}",
+                old.display()
+            ));
+        }
+        detail
+    }
 }
 
 /// The workspace's signing key, created (0600) on first use.
@@ -160,11 +215,120 @@ fn image_name(n: usize, bytes: &[u8]) -> String {
     format!("images/listing-{}.{ext}", n + 1)
 }
 
-/// Writes `bundle-ID.zip` for match `id` into `out_dir` and returns its path.
-pub fn export(config: &Config, store: &Store, id: MatchId, out_dir: &Path) -> Result<PathBuf> {
+/// The audit rows that say what the match is — decisions, notes,
+/// escalations, the matcher's changes: a bundle made before one of them is
+/// stale. Exports (which come after the bundle they name) and takedown
+/// tracking (where the notice stands, not what the listing is) are not.
+fn recorded(decisions: impl IntoIterator<Item = Decision>) -> Vec<Decision> {
+    decisions
+        .into_iter()
+        .filter(|d| d.action != EXPORTED && !d.action.starts_with("takedown "))
+        .collect()
+}
+
+/// The audit action of an export.
+const EXPORTED: &str = "evidence exported";
+
+/// The match's audit trail as a bundle holds it.
+fn decisions_of(store: &Store, id: MatchId) -> Result<Vec<Decision>> {
+    Ok(store
+        .audit_log(Some(id))?
+        .into_iter()
+        .map(|row| Decision {
+            at: row.at,
+            actor: row.actor,
+            action: row.action,
+            detail: row.detail.filter(|d| !d.is_empty()),
+        })
+        .collect())
+}
+
+/// `bundle-ID.zip` in `out_dir` when it states match `id` as it stands
+/// now (its status and every decision and note since); `None` when there
+/// is none, or a later decision made it stale.
+pub fn current_bundle(store: &Store, id: MatchId, out_dir: &Path) -> Result<Option<PathBuf>> {
+    let path = out_dir.join(format!("bundle-{}.zip", id.0));
+    if !path.exists() {
+        return Ok(None);
+    }
     let entry = store
         .review_entry(id)?
         .ok_or(crate::store::NoSuchMatch(id.0))?;
+    let manifest = match read_manifest(&path) {
+        Ok(manifest) => manifest,
+        Err(e) => {
+            tracing::warn!("{}: {e}; exporting it again", path.display());
+            return Ok(None);
+        }
+    };
+    let same_status = manifest.match_status == entry.entry.status.as_str();
+    let same_trail = recorded(manifest.decisions) == recorded(decisions_of(store, id)?);
+    Ok((same_status && same_trail).then_some(path))
+}
+
+/// The manifest of the bundle at `path`, unchecked (for [`current_bundle`]).
+fn read_manifest(path: &Path) -> Result<Manifest> {
+    let file = std::fs::File::open(path)?;
+    let mut zip = zip::ZipArchive::new(file)?;
+    let mut bytes = Vec::new();
+    zip.by_name("manifest.json")?
+        .take(MAX_MANIFEST_BYTES)
+        .read_to_end(&mut bytes)?;
+    Ok(serde_json::from_slice(&bytes)?)
+}
+
+/// The current bundle of match `id` in `out_dir`, exported (and audited
+/// as `actor`'s) when there is none or the one there is stale.
+pub fn current_or_export(
+    config: &Config,
+    store: &Store,
+    id: MatchId,
+    out_dir: &Path,
+    actor: &str,
+) -> Result<PathBuf> {
+    if let Some(path) = current_bundle(store, id, out_dir)? {
+        return Ok(path);
+    }
+    Ok(export_audited(config, store, id, out_dir, Review::Confirmed, actor)?.path)
+}
+
+/// [`export`], recorded in the audit log as `actor`'s with the bundle's
+/// hash (and the superseded one's).
+pub fn export_audited(
+    config: &Config,
+    store: &Store,
+    id: MatchId,
+    out_dir: &Path,
+    review: Review,
+    actor: &str,
+) -> Result<Exported> {
+    let exported = export(config, store, id, out_dir, review)?;
+    store.record_match_event(id, actor, EXPORTED, &exported.audit_detail())?;
+    Ok(exported)
+}
+
+/// Writes `bundle-ID.zip` for match `id` into `out_dir`. A match that is
+/// not confirmed is refused ([`NotConfirmed`]) unless `review` is
+/// [`Review::Unreviewed`]. A bundle already there is moved to
+/// `out_dir/superseded/` first, never overwritten.
+pub fn export(
+    config: &Config,
+    store: &Store,
+    id: MatchId,
+    out_dir: &Path,
+    review: Review,
+) -> Result<Exported> {
+    let entry = store
+        .review_entry(id)?
+        .ok_or(crate::store::NoSuchMatch(id.0))?;
+    let status = entry.entry.status;
+    if status != MatchStatus::Confirmed && review == Review::Confirmed {
+        return Err(NotConfirmed { id: id.0, status }.into());
+    }
+    let unreviewed = status != MatchStatus::Confirmed;
+    let description = store
+        .listing_by_id_or_url(&entry.listing_id.to_string())?
+        .and_then(|l| l.listing.description);
     let page = store.page_capture(entry.listing_id)?.ok_or_else(|| {
         anyhow::anyhow!(
             "match {}: the listing page {} has no stored capture",
@@ -194,15 +358,19 @@ pub fn export(config: &Config, store: &Store, id: MatchId, out_dir: &Path) -> Re
         "price": entry.entry.price,
         "currency": entry.entry.currency,
         "seller": entry.entry.seller,
+        "description": description,
         "images": entry.images,
         "first_seen": entry.entry.first_seen,
         "last_seen": entry.entry.last_seen,
     });
     let mut images = Vec::new();
+    // The listing's photos in the bundle: (number in page order, file).
+    let mut listing_photos: Vec<(usize, String)> = Vec::new();
     for (n, url) in entry.images.iter().enumerate() {
         if let Some(capture) = store.image_capture(url)? {
             let name = image_name(n, &capture.body);
             files.insert(name.clone(), capture.body.clone());
+            listing_photos.push((n + 1, name.clone()));
             images.push((name, capture));
         }
     }
@@ -241,22 +409,25 @@ pub fn export(config: &Config, store: &Store, id: MatchId, out_dir: &Path) -> Re
     )?;
     files.insert("listing.warc.gz".into(), warc);
 
-    let history = store.audit_log(Some(id))?;
-    let decisions: Vec<Decision> = history
-        .iter()
-        .map(|row| Decision {
-            at: row.at.clone(),
-            actor: row.actor.clone(),
-            action: row.action.clone(),
-            detail: row.detail.clone().filter(|d| !d.is_empty()),
-        })
-        .collect();
-    let notice = report::notice(config, product, &entry);
+    let decisions = decisions_of(store, id)?;
+    let key = signing_key(&config.workspace)?;
+    let public_key = public_key_hex(&key);
+    let notice = report::notice(config, product, &entry, unreviewed);
     files.insert("notice.txt".into(), notice.clone().into_bytes());
-    let report = report::report(config, product, &entry, &page, &files, &decisions);
+    let report = report::report(&report::ReportInput {
+        config,
+        product,
+        entry: &entry,
+        page: &page,
+        files: &files,
+        listing_photos: &listing_photos,
+        decisions: &decisions,
+        description: description.as_deref(),
+        public_key: &public_key,
+        unreviewed,
+    });
     files.insert("report.html".into(), report.into_bytes());
 
-    let key = signing_key(&config.workspace)?;
     let manifest = Manifest {
         format_version: FORMAT_VERSION,
         match_id: id.0,
@@ -278,9 +449,11 @@ pub fn export(config: &Config, store: &Store, id: MatchId, out_dir: &Path) -> Re
             .collect(),
         signature: SignatureInfo {
             algorithm: "Ed25519".into(),
-            public_key: public_key_hex(&key),
+            public_key,
             file: "manifest.sig".into(),
         },
+        match_status: status.as_str().to_string(),
+        unreviewed,
     };
     let manifest_bytes = serde_json::to_vec_pretty(&manifest)?;
     let signature = hex::encode(key.sign(&manifest_bytes).to_bytes());
@@ -288,10 +461,9 @@ pub fn export(config: &Config, store: &Store, id: MatchId, out_dir: &Path) -> Re
     std::fs::create_dir_all(out_dir).with_context(|| format!("creating {}", out_dir.display()))?;
     let path = out_dir.join(format!("bundle-{}.zip", id.0));
     let partial = out_dir.join(format!(".bundle-{}.zip.partial", id.0));
+    let mut written = Vec::new();
     {
-        let file = std::fs::File::create(&partial)
-            .with_context(|| format!("creating {}", partial.display()))?;
-        let mut zip = zip::ZipWriter::new(std::io::BufWriter::new(file));
+        let mut zip = zip::ZipWriter::new(std::io::Cursor::new(&mut written));
         let options = zip::write::SimpleFileOptions::default()
             .compression_method(zip::CompressionMethod::Deflated);
         zip.start_file("manifest.json", options)?;
@@ -302,10 +474,35 @@ pub fn export(config: &Config, store: &Store, id: MatchId, out_dir: &Path) -> Re
             zip.start_file(name.as_str(), options)?;
             zip.write_all(bytes)?;
         }
-        zip.finish()?.flush()?;
+        zip.finish()?;
     }
+    std::fs::write(&partial, &written).with_context(|| format!("writing {}", partial.display()))?;
+    let superseded = supersede(&path)?;
     std::fs::rename(&partial, &path).with_context(|| format!("writing {}", path.display()))?;
-    Ok(path)
+    Ok(Exported {
+        path,
+        sha256: sha256_hex(&written),
+        superseded,
+    })
+}
+
+/// Moves the bundle at `path`, if there is one, to `superseded/` beside
+/// it (named by when it was replaced); returns where, and its SHA-256.
+fn supersede(path: &Path) -> Result<Option<(PathBuf, String)>> {
+    let Ok(old) = std::fs::read(path) else {
+        return Ok(None);
+    };
+    let dir = path.parent().unwrap_or(Path::new(".")).join("superseded");
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    let stem = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "bundle".into());
+    let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%S%.3fZ");
+    let kept = dir.join(format!("{stem}.{stamp}.zip"));
+    std::fs::rename(path, &kept)
+        .with_context(|| format!("moving {} to {}", path.display(), kept.display()))?;
+    Ok(Some((kept, sha256_hex(&old))))
 }
 
 /// A bundle that checked out.

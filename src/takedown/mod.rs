@@ -3,6 +3,9 @@
 //! from `[brand]`, the products, the listings and their evidence, one
 //! notice per marketplace with every listing of that marketplace in it.
 //!
+//! Every bundle a notice cites is made (or brought up to date) in
+//! `evidence/` before the notice is written, and named with its SHA-256.
+//!
 //! The built-in templates are written into the workspace's
 //! `takedown-templates/` (by `knockoff demo`, or on first draft) so a team
 //! can edit them; a file there wins over the built-in one.
@@ -12,6 +15,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use serde::Serialize;
+use sha2::Digest as _;
 
 use crate::config::Config;
 use crate::store::{MatchId, Store, TakedownState};
@@ -87,6 +91,8 @@ struct Item {
     product_id: String,
     product_name: String,
     bundle: String,
+    /// The SHA-256 of the bundle, so the notice names exactly one file.
+    bundle_sha256: String,
     captured_at: String,
 }
 
@@ -142,6 +148,13 @@ pub fn draft(
         let captured_at = store
             .page_capture(entry.listing_id)?
             .map_or_else(|| entry.entry.last_seen.clone(), |c| c.started_at);
+        // The notice cites the bundle: it exists, and states the match as
+        // it stands, before the notice does.
+        let evidence = config.workspace.join("evidence");
+        let bundle = crate::evidence::current_or_export(config, store, id, &evidence, actor)?;
+        let bundle_sha256 = hex::encode(sha2::Sha256::digest(
+            std::fs::read(&bundle).with_context(|| format!("reading {}", bundle.display()))?,
+        ));
         let e = &entry.entry;
         by_marketplace
             .entry(e.target.clone())
@@ -156,6 +169,7 @@ pub fn draft(
                 product_id: e.product_id.clone(),
                 product_name,
                 bundle: format!("bundle-{}.zip", e.id),
+                bundle_sha256,
                 captured_at,
             });
     }

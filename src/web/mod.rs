@@ -850,10 +850,12 @@ async fn bulk(
     Ok(Redirect::to(&form.back()).into_response())
 }
 
-/// The evidence bundle of a confirmed match. An exported bundle is served
-/// as it is, never re-exported behind counsel's back; when there is none
-/// yet, a reviewer's download exports it (audited) and a viewer is told
-/// to ask one.
+/// The evidence bundle of a confirmed match. A bundle that states the
+/// match as it stands is served as it is, never re-exported behind
+/// counsel's back; when there is none, or a later decision (a note, an
+/// escalation, the match reopened and confirmed again) made it stale, a
+/// reviewer's download exports a fresh one — the old one kept, both
+/// hashes audited — and a viewer is told to ask one.
 async fn bundle(
     State(state): State<Shared>,
     Extension(session): Extension<Session>,
@@ -874,21 +876,15 @@ async fn bundle(
             ))));
         }
         let out = config.workspace.join("evidence");
-        let path = out.join(format!("bundle-{id}.zip"));
-        if !path.exists() {
-            if !may_export {
+        let path = match crate::evidence::current_bundle(&store, MatchId(id), &out)? {
+            Some(path) => path,
+            None if !may_export => {
                 return Ok(Err(AppError::Forbidden(format!(
-                    "Match #{id} has no evidence bundle yet; a reviewer's download exports it."
-                ))));
+                    "Match #{id} has no current evidence bundle; a reviewer's download exports it."
+                ))))
             }
-            let written = crate::evidence::export(&config, &store, MatchId(id), &out)?;
-            store.record_match_event(
-                MatchId(id),
-                &actor,
-                "evidence exported",
-                &written.display().to_string(),
-            )?;
-        }
+            None => crate::evidence::current_or_export(&config, &store, MatchId(id), &out, &actor)?,
+        };
         Ok(Ok(std::fs::read(&path)?))
     })
     .await?;
