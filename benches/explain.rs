@@ -9,6 +9,7 @@ use std::time::Instant;
 
 use knockoff::config;
 use knockoff::demo::catalog::{Catalog, DEMO_SEED};
+use knockoff::explain::Subject;
 use knockoff::extract::Listing;
 use knockoff::store::{ItemKind, NewItem, Store};
 use rand::{Rng, SeedableRng};
@@ -61,13 +62,13 @@ fn main() {
         let mut times: Vec<f64> = (0..200)
             .map(|_| {
                 let i = rng.random_range(0..n);
-                let key = if by_url {
-                    format!("http://127.0.0.1:7801/item/{i}")
+                let subject = if by_url {
+                    Subject::Url(format!("http://127.0.0.1:7801/item/{i}"))
                 } else {
-                    (i + 1).to_string()
+                    Subject::Listing(knockoff::store::ListingId(i as i64 + 1))
                 };
                 let started = Instant::now();
-                let explanation = knockoff::explain::explain(&config, &store, &key).unwrap();
+                let explanation = knockoff::explain::explain(&config, &store, &subject).unwrap();
                 assert!(!explanation.products.is_empty());
                 started.elapsed().as_secs_f64() * 1000.0
             })

@@ -18,7 +18,7 @@ use crate::demo;
 use crate::extract;
 use crate::queue;
 use crate::status::{Decision, MatchStatus};
-use crate::store::{MatchId, QueueEntry, Role, Store, StoredListing};
+use crate::store::{ListingId, MatchId, QueueEntry, Role, Store, StoredListing};
 
 /// knockoff: marketplace surveillance for counterfeit products.
 #[derive(Debug, Parser)]
@@ -120,8 +120,13 @@ pub enum Command {
     /// Why a listing is or is not in the queue: every product considered,
     /// every signal, each rule fired or not, the score.
     Explain {
-        /// The listing's id (as in `queue list`) or its canonical URL.
-        listing: String,
+        /// The match id (as `queue list` shows it), or a listing's
+        /// canonical URL.
+        #[arg(required_unless_present = "listing")]
+        id: Option<String>,
+        /// A listing by its id (as `listings` shows it) instead.
+        #[arg(long, value_name = "N", conflicts_with = "id")]
+        listing: Option<i64>,
         #[arg(long, value_enum, default_value_t = ExplainFormat::Text)]
         format: ExplainFormat,
     },
@@ -417,11 +422,22 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             }
             TargetAction::Add { url } => add_target(workspace, &url),
         },
-        Command::Explain { listing, format } => {
+        Command::Explain {
+            id,
+            listing,
+            format,
+        } => {
             let config = config::load(workspace)?;
             let store = open_store(&config)?;
-            let explanation = crate::explain::explain(&config, &store, &listing).map_err(|e| {
-                match e.downcast_ref::<crate::explain::NoSuchListing>() {
+            let subject = match (listing, id) {
+                (Some(listing), _) => crate::explain::Subject::Listing(ListingId(listing)),
+                (None, Some(id)) => crate::explain::Subject::parse(&id),
+                (None, None) => {
+                    return Err(UsageError("explain needs a match id or --listing N".into()).into())
+                }
+            };
+            let explanation = crate::explain::explain(&config, &store, &subject).map_err(|e| {
+                match e.downcast_ref::<crate::explain::NotFound>() {
                     Some(missing) => UsageError(missing.to_string()).into(),
                     None => e,
                 }
@@ -1071,6 +1087,7 @@ pub(crate) fn write_listings(
                 "images",
                 "first_seen",
                 "last_seen",
+                "id",
             ])?;
             for l in listings {
                 let field = |v: &Option<String>| v.clone().unwrap_or_default();
@@ -1086,6 +1103,7 @@ pub(crate) fn write_listings(
                         l.listing.images.join(" "),
                         l.first_seen.clone(),
                         l.last_seen.clone(),
+                        l.id.0.to_string(),
                     ]
                     .map(csv_cell),
                 )?;
@@ -1095,8 +1113,8 @@ pub(crate) fn write_listings(
         Format::Table => {
             writeln!(
                 out,
-                "{:<10} {:>10} {:<3} {:<20} {:<44} URL",
-                "TARGET", "PRICE", "CUR", "SELLER", "TITLE"
+                "{:>6} {:<10} {:>10} {:<3} {:<20} {:<44} URL",
+                "ID", "TARGET", "PRICE", "CUR", "SELLER", "TITLE"
             )?;
             for l in listings {
                 let cut = |s: &Option<String>, n: usize| {
@@ -1114,7 +1132,8 @@ pub(crate) fn write_listings(
                     .unwrap_or_else(|| "-".into());
                 writeln!(
                     out,
-                    "{:<10} {:>10} {:<3} {:<20} {:<44} {}",
+                    "{:>6} {:<10} {:>10} {:<3} {:<20} {:<44} {}",
+                    l.id.0,
                     l.target,
                     price,
                     terminal(l.listing.currency.as_deref().unwrap_or("-")),

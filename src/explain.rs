@@ -1,4 +1,6 @@
-//! `knockoff explain LISTING`: why a listing is, or is not, in the queue.
+//! `knockoff explain ID`: why a listing is, or is not, in the queue — the
+//! listing of match ID (as `queue list` shows it), or a listing by its
+//! canonical URL or `--listing N`.
 //!
 //! The listing is judged again, against every product (not only the ones
 //! the full-text index would suggest), with the same judge and queue rules
@@ -15,11 +17,36 @@ use crate::index;
 use crate::matching::score::Signals;
 use crate::matching::signals::is_authorized;
 use crate::queue::{facts_of, judge_for, photo_pixels};
-use crate::store::{Stage, Store};
+use crate::store::{ListingId, MatchId, Stage, Store};
+
+/// What `explain` is asked about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Subject {
+    /// A match, by the id `queue list` shows: its listing.
+    Match(MatchId),
+    /// A listing by its id (`listings` shows it).
+    Listing(ListingId),
+    /// A listing by its canonical URL.
+    Url(String),
+}
+
+impl Subject {
+    /// The command line's ID: digits are a match id, anything else a
+    /// listing's URL.
+    pub fn parse(text: &str) -> Subject {
+        let text = text.trim();
+        match text.parse::<i64>() {
+            Ok(id) => Subject::Match(MatchId(id)),
+            Err(_) => Subject::Url(text.to_string()),
+        }
+    }
+}
 
 /// Everything `explain` says about one listing.
 #[derive(Debug, Clone, Serialize)]
 pub struct Explanation {
+    /// The match asked about, when `explain` was asked about a match.
+    pub match_id: Option<i64>,
     pub listing_id: i64,
     pub url: String,
     pub target: String,
@@ -52,16 +79,31 @@ pub struct ProductExplanation {
     pub signals: Signals,
 }
 
-/// The listing was not found.
+/// Nothing in the store is what `explain` was asked about.
 #[derive(Debug, thiserror::Error)]
-#[error("no listing with id or URL `{0}` in the store")]
-pub(crate) struct NoSuchListing(pub String);
+pub(crate) enum NotFound {
+    #[error("there is no match with id {0} (`queue list` shows match ids; a listing's id goes with --listing {0})")]
+    Match(i64),
+    #[error("no listing with id {0} in the store (`listings` shows listing ids)")]
+    Listing(i64),
+    #[error("no listing with the URL `{0}` in the store")]
+    Url(String),
+}
 
-/// Explains listing `id_or_url` (an id, or its canonical URL).
-pub fn explain(config: &Config, store: &Store, id_or_url: &str) -> Result<Explanation> {
-    let listing = store
-        .listing_to_judge(id_or_url.trim())?
-        .ok_or_else(|| NoSuchListing(id_or_url.to_string()))?;
+/// Explains `subject`: a match's listing, or a listing.
+pub fn explain(config: &Config, store: &Store, subject: &Subject) -> Result<Explanation> {
+    let (match_id, key) = match subject {
+        Subject::Match(id) => {
+            let entry = store.review_entry(*id)?.ok_or(NotFound::Match(id.0))?;
+            (Some(id.0), entry.listing_id.to_string())
+        }
+        Subject::Listing(id) => (None, id.0.to_string()),
+        Subject::Url(url) => (None, url.clone()),
+    };
+    let listing = store.listing_to_judge(&key)?.ok_or_else(|| match subject {
+        Subject::Listing(id) => NotFound::Listing(id.0),
+        _ => NotFound::Url(key.clone()),
+    })?;
     let references = index::references(config).context("loading the reference index")?;
     let judge = judge_for(config, references.index);
     let mut printed = 0;
@@ -98,6 +140,7 @@ pub fn explain(config: &Config, store: &Store, id_or_url: &str) -> Result<Explan
     products.sort_by(|a, b| b.queued.cmp(&a.queued).then(b.score.total_cmp(&a.score)));
     let l = listing.listing;
     Ok(Explanation {
+        match_id,
         listing_id: l.id.0,
         authorized_seller: is_authorized(
             l.listing.seller.as_deref(),
@@ -118,6 +161,16 @@ pub fn explain(config: &Config, store: &Store, id_or_url: &str) -> Result<Explan
 pub fn render(explanation: &Explanation) -> String {
     let e = explanation;
     let mut out = String::new();
+    if let Some(id) = e.match_id {
+        let product = e
+            .products
+            .iter()
+            .find(|p| p.match_id == Some(id))
+            .map_or(String::new(), |p| {
+                format!(" ({} {})", p.product_id, p.product_name)
+            });
+        let _ = writeln!(out, "match #{id}{product}, of");
+    }
     let _ = writeln!(
         out,
         "listing {} on {}: {}",

@@ -23,7 +23,7 @@ async fn explain_says_why_a_listing_is_or_is_not_queued() {
         .find(|l| kind_of(&l.url) == Kind::SecondHand)
         .expect("the catalogue has second-hand listings");
 
-    // A queued listing, by id: the queued product first, with its match.
+    // A queued listing, by its id: the queued product first, with its match.
     let queued_listing = listings
         .iter()
         .find(|l| l.url == queued.listing_url)
@@ -32,6 +32,7 @@ async fn explain_says_why_a_listing_is_or_is_not_queued() {
         fixture.path(),
         &[
             "explain",
+            "--listing",
             &queued_listing.id.0.to_string(),
             "--format",
             "json",
@@ -39,6 +40,7 @@ async fn explain_says_why_a_listing_is_or_is_not_queued() {
     );
     assert_eq!(code, 0, "{err}");
     let json: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(json["match_id"], serde_json::Value::Null);
     let first = &json["products"][0];
     assert_eq!(first["queued"], true);
     assert_eq!(first["match_id"], queued.id);
@@ -62,5 +64,35 @@ async fn explain_says_why_a_listing_is_or_is_not_queued() {
 
     let (code, _, err) = util::knockoff_outcome(fixture.path(), &["explain", "99999"]);
     assert_eq!(code, 2);
-    assert!(err.contains("no listing with id or URL `99999`"), "{err}");
+    assert!(err.contains("there is no match with id 99999"), "{err}");
+    let (code, _, err) = util::knockoff_outcome(fixture.path(), &["explain", "--listing", "99999"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("no listing with id 99999"), "{err}");
+
+    // The id `queue list` shows is a match id, and `explain` takes it —
+    // for every pending match, whose listing id is another number.
+    let pending = store.queue(Some(MatchStatus::Pending)).unwrap();
+    let differs = pending
+        .iter()
+        .find(|e| {
+            listings
+                .iter()
+                .find(|l| l.url == e.listing_url)
+                .is_some_and(|l| l.id.0 != e.id)
+        })
+        .expect("a match whose id is not its listing's");
+    let (code, out, err) = util::knockoff_outcome(
+        fixture.path(),
+        &["explain", &differs.id.to_string(), "--format", "json"],
+    );
+    assert_eq!(code, 0, "{err}");
+    let json: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(json["match_id"], differs.id);
+    assert_eq!(json["url"], differs.listing_url.as_str());
+    let (_, text, _) =
+        util::knockoff_outcome(fixture.path(), &["explain", &differs.id.to_string()]);
+    assert!(
+        text.starts_with(&format!("match #{} ({}", differs.id, differs.product_id)),
+        "{text}"
+    );
 }

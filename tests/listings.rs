@@ -45,6 +45,8 @@ async fn listings_print_every_contract_field_in_every_format() {
                 "{field} missing from {listing}"
             );
         }
+        // The id `explain --listing` takes.
+        assert!(listing["id"].as_i64().is_some_and(|id| id > 0), "{listing}");
         assert!(listing["images"]
             .as_array()
             .unwrap()
@@ -63,13 +65,16 @@ async fn listings_print_every_contract_field_in_every_format() {
     let mut lines = csv.lines();
     assert_eq!(
         lines.next(),
-        Some("url,target,title,price,currency,seller,description,images,first_seen,last_seen")
+        Some("url,target,title,price,currency,seller,description,images,first_seen,last_seen,id")
     );
     assert_eq!(csv.matches(",shopfront,").count(), n_shopfront);
 
     let output = util::knockoff(fixture.path(), &["listings"]);
     let table = String::from_utf8(output.stdout).unwrap();
-    assert!(table.starts_with("TARGET"));
+    assert!(table.trim_start().starts_with("ID TARGET"), "{table}");
+    let first = &listings[0];
+    let row = format!("{:>6} {:<10}", first["id"], first["target"].as_str().unwrap());
+    assert!(table.contains(&row), "{row} not in {table}");
     assert!(table.ends_with(&format!("{n_stored} listings\n")));
 }
 

@@ -192,7 +192,7 @@ pub enum ListingChange {
 /// A listing as stored, with when it was seen.
 #[derive(Debug, Clone, Serialize)]
 pub struct StoredListing {
-    #[serde(skip)]
+    /// What `explain --listing` and the review UI's listing page take.
     pub id: ListingId,
     pub url: String,
     pub target: String,

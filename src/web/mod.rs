@@ -726,10 +726,14 @@ async fn match_page(
         let entry = store.review_entry(MatchId(id))?;
         // The listing judged again against every product, as `knockoff
         // explain` does; a failure costs the section, not the page.
-        let explanation = entry.as_ref().and_then(|e| {
-            crate::explain::explain(&config, &store, &e.listing_id.to_string())
-                .map_err(|error| tracing::warn!("explaining match #{id}: {error:#}"))
-                .ok()
+        let explanation = entry.as_ref().and_then(|_| {
+            crate::explain::explain(
+                &config,
+                &store,
+                &crate::explain::Subject::Match(MatchId(id)),
+            )
+            .map_err(|error| tracing::warn!("explaining match #{id}: {error:#}"))
+            .ok()
         });
         Ok((entry, store.audit_log(Some(MatchId(id)))?, explanation))
     })
