@@ -16,7 +16,7 @@ use crate::config::Config;
 use crate::index;
 use crate::matching::score::Signals;
 use crate::matching::signals::is_authorized;
-use crate::queue::{facts_of, judge_for, photo_pixels};
+use crate::queue::{facts_of, judge_for, material_key, photo_pixels};
 use crate::store::{ListingId, MatchId, Stage, Store};
 
 /// What `explain` is asked about.
@@ -155,6 +155,57 @@ pub fn explain(config: &Config, store: &Store, subject: &Subject) -> Result<Expl
         stage: l.stage,
         products,
     })
+}
+
+/// Why a match cannot be opened by hand.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenRefused {
+    #[error("a match opened by hand needs a reason")]
+    NoReason,
+    #[error("there is no product `{0}` in reference-images/products.toml")]
+    NoSuchProduct(String),
+    #[error("there is no listing with id {0}")]
+    NoSuchListing(i64),
+}
+
+/// Opens a match by hand on `listing` for `product_id` — a listing the
+/// judge passed over, which a reviewer says is worth a decision — with
+/// the judge's own score and signals for that product (as `explain`
+/// shows them), audited as `actor`'s with `reason`. See
+/// [`Store::open_match`]: it stays pending until a person decides.
+pub fn open_by_hand(
+    config: &Config,
+    store: &Store,
+    listing: ListingId,
+    product_id: &str,
+    actor: &str,
+    reason: &str,
+) -> Result<MatchId> {
+    let reason = reason.trim();
+    if reason.is_empty() {
+        return Err(OpenRefused::NoReason.into());
+    }
+    if !config.catalog.products.iter().any(|p| p.id == product_id) {
+        return Err(OpenRefused::NoSuchProduct(product_id.to_string()).into());
+    }
+    let to_judge = store
+        .listing_to_judge(&listing.0.to_string())?
+        .ok_or(OpenRefused::NoSuchListing(listing.0))?;
+    let explanation = explain(config, store, &Subject::Listing(listing))?;
+    let (score, signals) = explanation
+        .products
+        .into_iter()
+        .find(|p| p.product_id == product_id)
+        .map_or_else(|| (0.0, Signals::default()), |p| (p.score, p.signals));
+    store.open_match(
+        listing,
+        product_id,
+        score,
+        &signals,
+        &material_key(&to_judge),
+        actor,
+        reason,
+    )
 }
 
 /// The explanation as text for a person.

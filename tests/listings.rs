@@ -73,7 +73,11 @@ async fn listings_print_every_contract_field_in_every_format() {
     let table = String::from_utf8(output.stdout).unwrap();
     assert!(table.trim_start().starts_with("ID TARGET"), "{table}");
     let first = &listings[0];
-    let row = format!("{:>6} {:<10}", first["id"], first["target"].as_str().unwrap());
+    let row = format!(
+        "{:>6} {:<10}",
+        first["id"],
+        first["target"].as_str().unwrap()
+    );
     assert!(table.contains(&row), "{row} not in {table}");
     assert!(table.ends_with(&format!("{n_stored} listings\n")));
 }

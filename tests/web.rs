@@ -1104,3 +1104,107 @@ async fn a_client_that_never_finishes_its_body_is_cut_off() {
     let answer = String::from_utf8_lossy(&answer);
     assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
 }
+
+/// "Search all listings" finds a crawled listing no match points at, and
+/// a reviewer can open a match on it by hand (a reason required, audited);
+/// a viewer cannot; the judge's next pass leaves it pending.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn search_finds_every_listing_and_a_reviewer_opens_a_match_by_hand() {
+    let ui = Reviewed::start(SessionPolicy::default()).await;
+    let (rita, csrf) = ui.session("rita").await;
+    let vic = ui.sign_in("vic").await;
+    let matched: Vec<String> = ui
+        .store
+        .query_strings("SELECT DISTINCT listing_id FROM matches")
+        .unwrap();
+    let listing = ui
+        .store
+        .listings(None)
+        .unwrap()
+        .into_iter()
+        .find(|l| !matched.contains(&l.id.0.to_string()) && l.listing.title.is_some())
+        .expect("a crawled listing without a match");
+    let title = listing.listing.title.clone().unwrap();
+    let query: String = url::form_urlencoded::byte_serialize(title.as_bytes()).collect();
+    let (status, page) = ui.get(&format!("/?q={query}"), &rita).await;
+    assert_eq!(status, StatusCode::OK);
+    let link = format!("href=\"/listing/{}\"", listing.id.0);
+    assert!(
+        page.contains(&link),
+        "the search does not find listing {}: {page}",
+        listing.id.0
+    );
+
+    let path = format!("/listing/{}", listing.id.0);
+    let (status, page) = ui.get(&path, &rita).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        page.contains("Open a match by hand") && page.contains("no match"),
+        "{page}"
+    );
+    let (_, viewer_page) = ui.get(&path, &vic).await;
+    assert!(!viewer_page.contains("Open a match by hand"));
+
+    let product = ui.config.catalog.products[0].id.clone();
+    let open = format!("{path}/open");
+    let (_, vic_page) = ui.get("/", &vic).await;
+    let vic_csrf = Reviewed::csrf(&vic_page);
+    let refused = ui
+        .post(
+            &open,
+            &vic,
+            &[("csrf", &vic_csrf), ("product", &product), ("reason", "x")],
+        )
+        .await;
+    assert_eq!(refused, StatusCode::FORBIDDEN, "a viewer opens nothing");
+    let no_reason = ui
+        .post(
+            &open,
+            &rita,
+            &[("csrf", &csrf), ("product", &product), ("reason", "  ")],
+        )
+        .await;
+    assert_eq!(no_reason, StatusCode::BAD_REQUEST);
+    let opened = Reviewed::client()
+        .post(format!("{}{open}", ui.base))
+        .header("cookie", &rita)
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("product", product.as_str()),
+            ("reason", "seller known from another marketplace"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(opened.status(), StatusCode::SEE_OTHER);
+    let location = opened.headers()["location"].to_str().unwrap().to_string();
+    let id: i64 = location.trim_start_matches("/match/").parse().unwrap();
+    let entry = ui.store.review_entry(MatchId(id)).unwrap().unwrap();
+    assert_eq!(entry.entry.status, MatchStatus::Pending);
+    assert_eq!(entry.listing_id, listing.id.0);
+    assert_eq!(entry.escalated_by.as_deref(), Some("rita"));
+    let audit = ui.store.audit_log(Some(MatchId(id))).unwrap();
+    assert_eq!(audit[0].action, "opened by hand");
+    assert_eq!(audit[0].actor, "rita");
+    assert_eq!(
+        audit[0].detail.as_deref(),
+        Some("seller known from another marketplace")
+    );
+    let again = ui
+        .post(
+            &open,
+            &rita,
+            &[("csrf", &csrf), ("product", &product), ("reason", "again")],
+        )
+        .await;
+    assert_eq!(again, StatusCode::CONFLICT);
+
+    // Every listing judged again: no rule queues it, and it stays pending.
+    let db = rusqlite::Connection::open(ui.workspace.path().join("knockoff.db")).unwrap();
+    db.execute("DELETE FROM judged", []).unwrap();
+    drop(db);
+    let (code, out, err) = util::knockoff_outcome(ui.workspace.path(), &["index"]);
+    assert!(out.contains(&format!("judged {}", ui.store.listings(None).unwrap().len())), "{out}");
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(ui.status_of(id), MatchStatus::Pending);
+}

@@ -35,8 +35,8 @@ pub use queue::{
     HIGH_SCORE, MATCHER,
 };
 pub use review::{
-    QueueFilter, QueuePage, ReviewEntry, Role, RunRow, Session, SessionPolicy, TargetRun, User,
-    UserId,
+    MatchExists, QueueFilter, QueuePage, ReviewEntry, Role, RunRow, Session, SessionPolicy,
+    TargetRun, User, UserId,
 };
 pub use takedown::{MarketplaceReport, TakedownState};
 
@@ -880,6 +880,22 @@ impl Store {
         let rows = stmt.query_map([target], stored_listing)?;
         rows.collect::<rusqlite::Result<_>>()
             .context("reading listings")
+    }
+
+    /// The listings with these ids, in that order (ids not in the store
+    /// left out).
+    pub(crate) fn listings_by_ids(&self, ids: &[i64]) -> Result<Vec<StoredListing>> {
+        let conn = self.reader();
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT {LISTING_COLUMNS} FROM listings WHERE id = ?1"
+        ))?;
+        let mut found = Vec::with_capacity(ids.len());
+        for id in ids {
+            if let Some(listing) = stmt.query_row([id], stored_listing).optional()? {
+                found.push(listing);
+            }
+        }
+        Ok(found)
     }
 
     /// The listing with id `id_or_url` (digits) or that canonical URL.

@@ -12,7 +12,8 @@ use serde::Serialize;
 use super::queue::{
     audit, audit_row, match_exists, queue_entry, MatchId, QueueEntry, QUEUE_COLUMNS,
 };
-use super::{now, timestamp, RunSummary, Store};
+use super::{now, timestamp, ListingId, RunSummary, Store};
+use crate::matching::score::Signals;
 use crate::status::StatusFilter;
 
 /// A user account.
@@ -121,6 +122,11 @@ pub struct ReviewEntry {
     /// Where its takedown stands: drafted, submitted, removed or rejected.
     pub takedown: Option<String>,
 }
+
+/// The listing already has a match for that product: the id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("this listing already has match #{} for that product", .0 .0)]
+pub struct MatchExists(pub MatchId);
 
 /// A page of the queue and how many entries the filter matches in all.
 #[derive(Debug, Clone)]
@@ -384,6 +390,56 @@ impl Store {
         }
         tx.commit()?;
         Ok(changed == 1)
+    }
+
+    /// Opens a match by hand on a listing no rule queued for `product_id`:
+    /// pending and escalated (so no re-judging withdraws it before a
+    /// person decides), with the judge's `score` and `signals` for that
+    /// product, audited as `actor`'s with the `reason`, in one transaction.
+    /// A listing that already has a match for the product is refused
+    /// ([`MatchExists`]).
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn open_match(
+        &self,
+        listing: ListingId,
+        product_id: &str,
+        score: f64,
+        signals: &Signals,
+        material_key: &str,
+        actor: &str,
+        reason: &str,
+    ) -> Result<MatchId> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let held: Option<i64> = tx
+            .query_row(
+                "SELECT id FROM matches WHERE listing_id = ?1 AND product_id = ?2",
+                params![listing.0, product_id],
+                |r| r.get(0),
+            )
+            .optional()?;
+        if let Some(id) = held {
+            return Err(MatchExists(MatchId(id)).into());
+        }
+        let at = now();
+        tx.execute(
+            "INSERT INTO matches (listing_id, product_id, status, score, signals, material_key,
+                first_queued, updated_at, escalated_at, escalated_by)
+             VALUES (?1, ?2, 'pending', ?3, ?4, ?5, ?6, ?6, ?6, ?7)",
+            params![
+                listing.0,
+                product_id,
+                score,
+                serde_json::to_string(signals)?,
+                material_key,
+                at,
+                actor
+            ],
+        )?;
+        let id = MatchId(tx.last_insert_rowid());
+        audit(&tx, actor, "opened by hand", Some(id.0), reason)?;
+        tx.commit()?;
+        Ok(id)
     }
 
     /// Adds a reviewer's note to match `id` (the audit log is where notes live).

@@ -76,12 +76,37 @@ pub(crate) enum AppError {
 }
 
 impl From<anyhow::Error> for AppError {
+    /// The refusals a reviewer can cause are theirs to read; anything else
+    /// is the server's, shown as a reference into the log.
     fn from(error: anyhow::Error) -> AppError {
-        // An unknown id is the reviewer's mistake, not the server's.
-        match error.downcast_ref::<crate::store::NoSuchMatch>() {
-            Some(missing) => AppError::NotFound(format!("There is no match #{}.", missing.0)),
+        use crate::explain::OpenRefused;
+        if let Some(missing) = error.downcast_ref::<crate::store::NoSuchMatch>() {
+            return AppError::NotFound(format!("There is no match #{}.", missing.0));
+        }
+        if let Some(held) = error.downcast_ref::<crate::store::MatchExists>() {
+            return AppError::Conflict(format!(
+                "This listing already has match #{} for that product; decide it there.",
+                held.0 .0
+            ));
+        }
+        match error.downcast_ref::<OpenRefused>() {
+            Some(refused @ OpenRefused::NoSuchListing(_)) => {
+                AppError::NotFound(format!("{}.", capitalised(&refused.to_string())))
+            }
+            Some(refused) => {
+                AppError::BadRequest(format!("{}.", capitalised(&refused.to_string())))
+            }
             None => AppError::Internal(error),
         }
+    }
+}
+
+/// `text` with its first letter upper case, as a page's sentence.
+fn capitalised(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
     }
 }
 
@@ -142,6 +167,9 @@ pub fn router(state: Shared) -> Router {
         .route("/runs", get(runs_page))
         .route("/audit", get(audit_page))
         .route("/photo/{id}/{n}", get(listing_photo))
+        .route("/listing/{id}", get(listing_page))
+        .route("/listing/{id}/open", post(open_match))
+        .route("/listing/{id}/photo/{n}", get(listing_photo_of_listing))
         .route("/reference/{product}/{n}", get(reference_photo))
         .route("/capture/{listing}", get(capture))
         .route("/logout", post(logout))
@@ -604,6 +632,32 @@ async fn list(
         })?;
         Some(text.search(&search, 10_000)?)
     };
+    // The search finds every crawled listing, matched or not: shown below
+    // the matches, each with its matches or a way to open one.
+    let found = match &listing_ids {
+        Some(ids) => {
+            let store = state.store.clone();
+            let shown: Vec<i64> = ids.iter().take(FOUND_SHOWN).copied().collect();
+            let total = ids.len();
+            let rows = blocking(move || {
+                let listings = store.listings_by_ids(&shown)?;
+                listings
+                    .into_iter()
+                    .map(|l| {
+                        let matches = store.listing_matches(l.id)?;
+                        Ok((l, matches))
+                    })
+                    .collect::<anyhow::Result<Vec<_>>>()
+            })
+            .await?;
+            Some(pages::found_listings(&search, &rows, total))
+        }
+        None => None,
+    };
+    let extra = match (found, extra) {
+        (Some(found), Some(extra)) => Some(maud::html! { (found) (extra) }),
+        (found, extra) => found.or(extra),
+    };
     let filter = QueueFilter {
         status,
         product: query.product.clone(),
@@ -746,6 +800,70 @@ async fn match_page(
         &history,
         explanation.as_ref(),
     ))
+}
+
+/// Most listings a search shows below the matches it finds.
+const FOUND_SHOWN: usize = 100;
+
+/// One crawled listing, matched or not: its fields, photos and matches,
+/// and for a reviewer the form that opens a match on it by hand.
+async fn listing_page(
+    State(state): State<Shared>,
+    Extension(session): Extension<Session>,
+    Path(id): Path<i64>,
+) -> Result<Markup> {
+    let store = state.store.clone();
+    let (listing, matches) = blocking(move || {
+        let listing = store.listings_by_ids(&[id])?.pop();
+        let matches = match &listing {
+            Some(l) => store.listing_matches(l.id)?,
+            None => Vec::new(),
+        };
+        Ok((listing, matches))
+    })
+    .await?;
+    let listing =
+        listing.ok_or_else(|| AppError::NotFound(format!("There is no listing #{id}.")))?;
+    Ok(pages::listing_page(
+        &state.config,
+        &session,
+        &listing,
+        &matches,
+    ))
+}
+
+/// Opens a match by hand on listing `id`: a product and a reason
+/// required, audited, then the new match's page.
+async fn open_match(
+    State(state): State<Shared>,
+    Extension(session): Extension<Session>,
+    Path(id): Path<i64>,
+    body: Bytes,
+) -> Result<Response> {
+    let form = Form::parse(&body);
+    form.check_csrf(&session)?;
+    require_decider(&session)?;
+    let product = form.get("product").unwrap_or("").to_string();
+    let reason: String = form
+        .get("reason")
+        .unwrap_or("")
+        .chars()
+        .take(2000)
+        .collect();
+    let (config, store) = (state.config.clone(), state.store.clone());
+    let actor = session.user.name.clone();
+    let opened = blocking(move || {
+        crate::explain::open_by_hand(
+            &config,
+            &store,
+            crate::store::ListingId(id),
+            &product,
+            &actor,
+            &reason,
+        )
+    })
+    .await?;
+    Ok(Redirect::to(&format!("/match/{}", opened.0)).into_response())
 }
 
 /// Applies one action to one match; `Ok(false)` when it was no longer pending.
@@ -1029,11 +1147,8 @@ async fn listing_photo(
         let Some(entry) = store.review_entry(MatchId(id))? else {
             return Ok(None);
         };
-        let Some(url) = entry.images.get(n) else {
-            return Ok(None);
-        };
-        match store.image_sha256(url)? {
-            Some(sha) => store.blob(&sha),
+        match entry.images.get(n) {
+            Some(url) => stored_photo(&store, url),
             None => Ok(None),
         }
     })
@@ -1042,6 +1157,39 @@ async fn listing_photo(
         AppError::NotFound(format!("Photo {} of match #{id} was not captured.", n + 1))
     })?;
     image_response(bytes, &format!("Photo {} of match #{id}", n + 1))
+}
+
+/// Photo `n` of listing `id`, as the store holds it.
+async fn listing_photo_of_listing(
+    State(state): State<Shared>,
+    Path((id, n)): Path<(i64, usize)>,
+) -> Result<Response> {
+    let store = state.store.clone();
+    let bytes = blocking(move || {
+        let Some(listing) = store.listings_by_ids(&[id])?.pop() else {
+            return Ok(None);
+        };
+        match listing.listing.images.get(n) {
+            Some(url) => stored_photo(&store, url),
+            None => Ok(None),
+        }
+    })
+    .await?;
+    let bytes = bytes.ok_or_else(|| {
+        AppError::NotFound(format!(
+            "Photo {} of listing #{id} was not captured.",
+            n + 1
+        ))
+    })?;
+    image_response(bytes, &format!("Photo {} of listing #{id}", n + 1))
+}
+
+/// The stored bytes of the photo at `url`, if it was captured.
+fn stored_photo(store: &Store, url: &str) -> anyhow::Result<Option<Vec<u8>>> {
+    match store.image_sha256(url)? {
+        Some(sha) => store.blob(&sha),
+        None => Ok(None),
+    }
 }
 
 async fn reference_photo(

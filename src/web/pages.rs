@@ -8,7 +8,9 @@ use crate::config::{Config, Product};
 use crate::explain::Explanation;
 use crate::extract::display_price;
 use crate::status::{MatchStatus, StatusFilter};
-use crate::store::{AuditRow, QueueFilter, ReviewEntry, Role, RunRow, Session, Stage};
+use crate::store::{
+    AuditRow, QueueFilter, ReviewEntry, Role, RunRow, Session, Stage, StoredListing,
+};
 
 /// Reasons offered when dismissing; the list is numbered for the keyboard.
 pub const DISMISS_REASONS: [&str; 5] = [
@@ -255,6 +257,103 @@ pub(crate) fn seller_listings(
             }
         }
     }
+}
+
+/// A listing's matches as links, or that it has none.
+fn match_links(matches: &[(String, i64, MatchStatus)]) -> Markup {
+    html! {
+        @if matches.is_empty() {
+            span.muted { "no match" }
+        }
+        @for (product, id, status) in matches {
+            a href=(format!("/match/{id}")) { "#" (id) " " (product) " " (status.as_str()) } " "
+        }
+    }
+}
+
+/// What a search finds among every crawled listing, matched or not.
+pub(crate) fn found_listings(
+    search: &str,
+    rows: &[(StoredListing, Vec<(String, i64, MatchStatus)>)],
+    total: usize,
+) -> Markup {
+    html! {
+        h2 {
+            "Every listing “" (search) "” finds " span.count { (total) }
+            @if total > rows.len() { span.muted { " (the first " (rows.len()) " shown)" } }
+        }
+        @if rows.is_empty() {
+            p.empty { "No crawled listing matches this search." }
+        } @else {
+            table.runs.found {
+                thead { tr { th { "Listing" } th { "Site" } th { "Title" } th { "Price" } th { "Seller" } th { "Matches" } } }
+                tbody {
+                    @for (l, matches) in rows {
+                        tr {
+                            td { a href=(format!("/listing/{}", l.id.0)) { "#" (l.id.0) } }
+                            td { (l.target) }
+                            td { (l.listing.title.as_deref().unwrap_or("—")) }
+                            td { (display_price(l.listing.price, l.listing.currency.as_deref())) }
+                            td { (l.listing.seller.as_deref().unwrap_or("—")) }
+                            td { (match_links(matches)) }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// One crawled listing, and for a reviewer a way to open a match on it.
+pub(crate) fn listing_page(
+    config: &Config,
+    session: &Session,
+    listing: &StoredListing,
+    matches: &[(String, i64, MatchStatus)],
+) -> Markup {
+    let l = &listing.listing;
+    let id = listing.id.0;
+    layout(
+        &format!("Listing {id}"),
+        Some(session),
+        html! {
+            p { a href="/" { "← Queue" } }
+            h1 { "Listing #" (id) " · " (l.title.as_deref().unwrap_or("(no title)")) }
+            table.runs {
+                tr { th { "URL" } td { a href=(listing.url) rel="noopener noreferrer nofollow" target="_blank" { (listing.url) " ↗" } } }
+                tr { th { "Site" } td { (listing.target) } }
+                tr { th { "Price" } td { (display_price(l.price, l.currency.as_deref())) } }
+                tr { th { "Seller" } td { (l.seller.as_deref().unwrap_or("—")) } }
+                tr { th { "Read from" } td { @if listing.stage == Stage::Card { "its search card only" } @else { "its own page" } } }
+                tr { th { "Seen" } td { (day(&listing.first_seen)) " – " (day(&listing.last_seen)) } }
+                tr { th { "Matches" } td { (match_links(matches)) } }
+            }
+            @if let Some(description) = &l.description {
+                p.description { (description) }
+            }
+            div.photos {
+                @for n in 0..l.images.len() {
+                    img src=(format!("/listing/{id}/photo/{n}")) alt=(format!("listing photo {}", n + 1)) loading="lazy";
+                }
+            }
+            @if session.user.role.can_decide() {
+                h2 { "Open a match by hand" }
+                p.muted { "For a listing the judge passed over. It opens pending and escalated, with the judge's score for the product; the reason goes into the audit log." }
+                form.open method="post" action=(format!("/listing/{id}/open")) {
+                    input type="hidden" name="csrf" value=(session.csrf);
+                    label { "Product "
+                        select name="product" required {
+                            @for product in &config.catalog.products {
+                                option value=(product.id) { (product.id) " · " (product.name) }
+                            }
+                        }
+                    }
+                    label { "Reason " textarea name="reason" required maxlength="2000" placeholder="why this listing needs a decision" {} }
+                    button.primary type="submit" { "Open a match" }
+                }
+            }
+        },
+    )
 }
 
 fn help() -> Markup {
