@@ -259,6 +259,9 @@ pub(crate) fn seller_listings(
     }
 }
 
+/// A listing's matches: (product id, match id, status).
+pub(crate) type ListingMatches = Vec<(String, i64, MatchStatus)>;
+
 /// A listing's matches as links, or that it has none.
 fn match_links(matches: &[(String, i64, MatchStatus)]) -> Markup {
     html! {
@@ -274,7 +277,7 @@ fn match_links(matches: &[(String, i64, MatchStatus)]) -> Markup {
 /// What a search finds among every crawled listing, matched or not.
 pub(crate) fn found_listings(
     search: &str,
-    rows: &[(StoredListing, Vec<(String, i64, MatchStatus)>)],
+    rows: &[(StoredListing, ListingMatches)],
     total: usize,
 ) -> Markup {
     html! {
