@@ -2,8 +2,8 @@
 //!
 //! `cargo bench --bench extract`. Pages are the demo marketplace's, padded
 //! with related-product cards to 100 KB (a typical listing page), plus a
-//! real Wayfair page when shared/realpages is present, and a hostile page
-//! nested 200,000 deep.
+//! real Wayfair page when shared/realpages is present, a hostile page
+//! nested 200,000 deep and a hostile search page of 100,000 cards.
 
 use std::hint::black_box;
 use std::io::Read;
@@ -85,6 +85,25 @@ fn bench(c: &mut Criterion) {
     group.sample_size(10);
     group.bench_function("hostile: 200,000 nested divs (2.2 MB)", |b| {
         b.iter(|| extract::listing(black_box(&deep), &url, None))
+    });
+    // A hostile search page: 100,000 cards, each a listing of its own
+    // (about 4.8 MB). The crawl reads the first 500.
+    let results = config
+        .target("shopfront")
+        .and_then(|t| t.results.clone())
+        .expect("the demo shopfront reads its cards");
+    let cards: String = (0..100_000)
+        .map(|n| {
+            format!(
+                "<div class=\"result\"><a class=\"title\" href=\"/item/{n}\">Orvane replica {n}</a>\
+                 <span class=\"price\">$1.00</span></div>"
+            )
+        })
+        .collect();
+    let flood = format!("<html><body>{cards}</body></html>");
+    let search_url = Url::parse("http://127.0.0.1:7801/search?q=orvane").unwrap();
+    group.bench_function("hostile: a search page of 100,000 cards (4.8 MB)", |b| {
+        b.iter(|| extract::cards(black_box(&flood), &search_url, &results))
     });
     group.finish();
 }

@@ -1204,7 +1204,13 @@ async fn search_finds_every_listing_and_a_reviewer_opens_a_match_by_hand() {
     db.execute("DELETE FROM judged", []).unwrap();
     drop(db);
     let (code, out, err) = util::knockoff_outcome(ui.workspace.path(), &["index"]);
-    assert!(out.contains(&format!("judged {}", ui.store.listings(None).unwrap().len())), "{out}");
+    assert!(
+        out.contains(&format!(
+            "judged {}",
+            ui.store.listings(None).unwrap().len()
+        )),
+        "{out}"
+    );
     assert_eq!(code, 0, "{err}");
     assert_eq!(ui.status_of(id), MatchStatus::Pending);
 }

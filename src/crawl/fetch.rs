@@ -1051,6 +1051,21 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_trailing_dot_names_the_same_host_for_politeness_and_the_guard() {
+        let url = |u: &str| Url::parse(u).unwrap();
+        assert_eq!(
+            host_key(&url("https://www.ebay.de./sch/i.html")),
+            host_key(&url("https://WWW.ebay.de/itm/1"))
+        );
+        assert_eq!(
+            origin_of(&url("http://localhost.:7801/")),
+            origin_of(&url("http://localhost:7801/x"))
+        );
+        assert!(is_localhost("localhost") && is_localhost("shop.localhost"));
+        assert!(!is_localhost("localhost.example"));
+    }
+
+    #[test]
     fn private_and_special_addresses_are_not_public() {
         for ip in [
             "127.0.0.1",
