@@ -40,6 +40,8 @@ fn main() {
             let text = std::fs::read_to_string(&path)
                 .unwrap()
                 .replace(&format!("http://127.0.0.1:{port}"), url.as_str().trim_end_matches('/'))
+                // The image CDN, the targets' private origin, is on its own free port too.
+                .replace("http://127.0.0.1:7803", market.cdn.as_str().trim_end_matches('/'))
                 .replace("requests_per_second = 8.0", &format!("requests_per_second = {RATE:.1}"))
                 .replace("concurrency = 4", &format!("concurrency = {CONCURRENCY}"));
             std::fs::write(path, text).unwrap();
@@ -82,6 +84,8 @@ fn main() {
         let listings = count("SELECT COUNT(*) FROM listings");
         let images = count("SELECT COUNT(*) FROM images WHERE error IS NULL");
         let requests = count("SELECT COUNT(*) FROM fetches");
+        // A bench that fetched no photo measures a crawl nobody runs.
+        assert!(images > 0.0, "no image was stored: the CDN is not reachable");
         let db_mb = std::fs::metadata(dir.path().join("knockoff.db")).unwrap().len() as f64 / 1e6;
 
         println!("crawl bench: {n_listings} catalogue listings, limits {RATE} req/s and {CONCURRENCY} in flight per host");

@@ -474,10 +474,14 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             } else if write {
                 return Err(UsageError(format!(
                     "not written to {}: the fitted weights do no better on the held-out folds \
-                     (F1 {:.3} against {:.3} in use); `tune --write --force` writes them anyway",
+                     than chance (F1 {:.3} against {:.3} in use; {} decisions judged right by the \
+                     fit alone, {} by the weights in use alone); `tune --write --force` writes \
+                     them anyway",
                     path.display(),
                     report.after.f1(),
-                    report.before.f1()
+                    report.before.f1(),
+                    report.fit_alone_right,
+                    report.in_use_alone_right
                 ))
                 .into());
             } else if report.improves() {
