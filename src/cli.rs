@@ -1044,12 +1044,13 @@ fn extract_file(
     };
     let (html, _) = extract::decode_html(&bytes, None);
     let extracted = extract::listing(&html, &page_url, target.as_ref().map(|t| &t.item));
-    // A search results page: its cards, when the target reads them.
-    let cards = target
-        .as_ref()
-        .and_then(|t| t.results.as_ref())
-        .map(|results| extract::cards(&html, &page_url, results))
-        .unwrap_or_default();
+    // A search results page: its cards as the target reads them, else
+    // (no target names `[results]`) as found automatically.
+    let results = extract::search_page(
+        &html,
+        &page_url,
+        target.as_ref().and_then(|t| t.results.as_ref()),
+    );
     let json = serde_json::json!({
         "url": page_url.as_str(),
         "target": target.as_ref().map(|t| t.name.as_str()),
@@ -1061,7 +1062,13 @@ fn extract_file(
         "images": extracted.listing.images,
         "sources": extracted.sources,
         "warnings": extracted.warnings,
-        "cards": cards,
+        "cards": results.cards,
+        "next_page": results.next.as_ref().map(Url::as_str),
+        "cards_found_by": match results.found_by {
+            extract::FoundBy::Selectors => "selectors",
+            extract::FoundBy::Automatic => "automatic",
+            extract::FoundBy::SelectorsMissed => "automatic (the selectors found none)",
+        },
     });
     outln!("{}", serde_json::to_string_pretty(&json)?);
     Ok(ExitCode::SUCCESS)

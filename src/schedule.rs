@@ -84,7 +84,7 @@ pub async fn run_once(config: &Config, store: Arc<Store>) -> Outcome {
             queued: report.changes.queued,
             high_score: report.changes.queued_high,
             errors: summary.errors.values().sum(),
-            warning: crawl::no_fields_warning(&summary),
+            warning: crawl::run_warning(&summary),
         },
         Ok(Err(e)) => Outcome::Failed(format!("judging after crawl #{}: {e:#}", summary.run_id)),
         Err(e) => Outcome::Failed(format!("judging after crawl #{}: {e}", summary.run_id)),

@@ -83,7 +83,7 @@ fn a_dozen_broken_configs_each_get_their_one_line_message() {
         "targets/e.toml: item.title: `h1[[` is not a valid CSS selector",
         "targets/f.toml: search.url: `/search` must contain `{query}`",
         "targets/g.toml: invalid TOML at line 2",
-        "targets/h.toml: results: a target with [search] needs a [results] table with `item` and `link` selectors",
+        "targets/h.toml: results: a target with [search] needs a [results] table: `item` and `link` selectors, or `auto = true`",
         "targets/i.toml: name: target name `c` is already used by",
         "targets/j.toml: rate.requests_per_second: must be between 0.001 and 1000, found 0",
         "targets/j.toml: rate.burst: must be between 1 and 100, found 0",

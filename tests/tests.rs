@@ -5,6 +5,7 @@
 mod util;
 
 mod browser;
+mod cards;
 mod check;
 mod crawl;
 mod ebay;

@@ -441,6 +441,12 @@ pub(crate) const TARGET_RESPECT_ROBOTS: Key = target(
     Kind::Flag { default: true },
     "Obey the marketplace's robots.txt (turn off only with its written permission).",
 );
+pub(crate) const TARGET_RESULTS_AUTO: Key = target(
+    "results",
+    "auto",
+    Kind::Flag { default: false },
+    "Find the listing cards with no selectors: the page's repeated blocks that each link to a listing and show a price.",
+);
 pub(crate) const TARGET_MAX_PAGES: Key = target(
     "search",
     "max_pages",
@@ -491,9 +497,10 @@ pub(crate) const TARGET_KEYS: &[Key] = &[
     target("search", "url", other("text with `{query}` and `{page}`", "required with `[search]`"), "The search URL, relative to `base_url`."),
     target("search", "queries", other("list of text", "none"), "Queries of this target's own, beside every product's `search_queries`."),
     TARGET_MAX_PAGES,
-    target("results", "item", other(SELECTOR, "required with `[search]`"), "One result card."),
-    target("results", "link", other(SELECTOR, "required with `[search]`"), "The card's link to its listing, relative to the card."),
-    target("results", "next_page", other(SELECTOR, "none: `{page}` counts up"), "The link to the next result page."),
+    TARGET_RESULTS_AUTO,
+    target("results", "item", other(SELECTOR, "required with `[search]` unless `auto`"), "One result card; when it finds none on a page, the cards are found automatically and the run says so."),
+    target("results", "link", other(SELECTOR, "required with `item`"), "The card's link to its listing, relative to the card."),
+    target("results", "next_page", other(SELECTOR, "none: found on the page with `auto`, else `{page}` counts up"), "The link to the next result page."),
     target("results", "title", other(SELECTOR, "none"), "The card's title; naming it turns on the two-stage crawl."),
     target("results", "price", other(SELECTOR, "none"), "The card's price."),
     target("results", "currency", other(SELECTOR, "none"), "The card's currency code."),

@@ -443,8 +443,12 @@ fn parse_target(
 
     let results = if root.has("results") {
         let mut t = root.table("results");
-        let item = t.required_selector("item");
-        let link = t.required_selector("link");
+        let auto = t.setting_flag(&keys::TARGET_RESULTS_AUTO);
+        let (item, link) = if auto {
+            (t.selector("item"), t.selector("link"))
+        } else {
+            (t.required_selector("item"), t.required_selector("link"))
+        };
         let next_page = t.selector("next_page");
         let card = CardSelectors {
             title: t.selector("title"),
@@ -454,21 +458,40 @@ fn parse_target(
             image: t.selector("image"),
             site_currency: t.currency_code("site_currency"),
         };
+        let named = match (item, link) {
+            (Some(item), Some(link)) => Some(NamedCards { item, link }),
+            // Without `auto` both are required, and a missing or broken one
+            // has said so already; so has a broken one with it.
+            _ if !auto || (t.has("item") && t.has("link")) => None,
+            (None, None) => None,
+            (Some(_), None) => {
+                t.problem(
+                    "link",
+                    "`item` names the cards; `link` must say where their link is".into(),
+                );
+                None
+            }
+            (None, Some(_)) => {
+                t.problem(
+                    "item",
+                    "`link` needs `item`, the selector of one card".into(),
+                );
+                None
+            }
+        };
         t.finish();
-        match (item, link) {
-            (Some(item), Some(link)) => Some(ResultSelectors {
-                item,
-                link,
-                next_page,
-                card,
-            }),
-            _ => None,
-        }
+        (auto || named.is_some()).then_some(ResultSelectors {
+            named,
+            auto,
+            next_page,
+            card,
+        })
     } else {
         if search.is_some() && kind == TargetKind::Html {
             root.problem(
                 "results",
-                "a target with [search] needs a [results] table with `item` and `link` selectors"
+                "a target with [search] needs a [results] table: `item` and `link` selectors, \
+                 or `auto = true`"
                     .into(),
             );
         }

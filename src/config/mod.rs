@@ -234,10 +234,7 @@ impl Target {
         if matches!(self.kind, TargetKind::EbayBrowse(_)) {
             return site_of(url).is_some_and(|site| site.split('.').next() == Some("ebay"));
         }
-        match (site_of(url), site_of(&self.base_url)) {
-            (Some(site), Some(own)) => site == own,
-            _ => url.origin() == self.base_url.origin(),
-        }
+        same_site(url, &self.base_url)
     }
 
     /// Whether `url` may be this target's next search page: a page of its
@@ -256,7 +253,18 @@ impl Target {
             || self
                 .results
                 .as_ref()
-                .is_some_and(|r| r.card.title.is_some())
+                .is_some_and(|r| r.card.title.is_some() || r.named.is_none())
+    }
+}
+
+/// Whether two addresses are of one site: on host names, the same
+/// registrable domain (`item.jd.com` and `search.jd.com`, by the public
+/// suffix list); on an address or a name no registry knows (`localhost`,
+/// an intranet host), the same origin.
+pub(crate) fn same_site(a: &Url, b: &Url) -> bool {
+    match (site_of(a), site_of(b)) {
+        (Some(a), Some(b)) => a == b,
+        _ => a.origin() == b.origin(),
     }
 }
 
@@ -335,10 +343,24 @@ pub struct Search {
 /// what each card says of its listing (selectors relative to the card).
 #[derive(Debug, Clone)]
 pub struct ResultSelectors {
-    pub item: Selector,
-    pub link: Selector,
+    /// `item` and `link`: where the cards are, as named. When they find
+    /// no card on a page, the cards are found automatically (and the run
+    /// says the selectors need a look).
+    pub named: Option<NamedCards>,
+    /// `auto = true`: the cards are found with no selectors (the repeated
+    /// listing blocks of the page), unless `item` and `link` find some.
+    pub auto: bool,
     pub next_page: Option<Selector>,
     pub card: CardSelectors,
+}
+
+/// `[results] item` and `link`.
+#[derive(Debug, Clone)]
+pub struct NamedCards {
+    /// One element (or script data node) per listing card.
+    pub item: Selector,
+    /// The card's link to its listing, relative to the card.
+    pub link: Selector,
 }
 
 /// `[results]` card fields, each relative to one card.

@@ -679,20 +679,25 @@ fn store_search(
 ) -> Result<Vec<FrontierItem>> {
     let (html, _) = extract::decode_html(&fetched.body, fetched.content_type.as_deref());
     let page = match &target.results {
-        Some(results) => extract::search_page(&html, &fetched.final_url, results),
+        Some(results) => extract::search_page(&html, &fetched.final_url, Some(results)),
         None => extract::SearchPage::default(),
     };
-    let next_link = if target
-        .results
-        .as_ref()
-        .is_some_and(|r| r.next_page.is_some())
-    {
-        page.next
-    } else {
-        let page = item.page.unwrap_or(1);
-        item.query
-            .as_deref()
-            .and_then(|q| search_url(target, q, page + 1))
+    let next_link = match page.next {
+        Some(next) => Some(next),
+        // No next link named or found: `{page}` counts up.
+        None if target
+            .results
+            .as_ref()
+            .is_some_and(|r| r.next_page.is_some()) =>
+        {
+            None
+        }
+        None => {
+            let page = item.page.unwrap_or(1);
+            item.query
+                .as_deref()
+                .and_then(|q| search_url(target, q, page + 1))
+        }
     };
     let mut notes = Vec::new();
     if page.truncated {
@@ -703,6 +708,18 @@ fn store_search(
                 item.url,
                 extract::MAX_CARDS_PER_PAGE,
                 extract::MAX_CARDS_PER_PAGE
+            ),
+        });
+    }
+    if page.found_by == extract::FoundBy::SelectorsMissed && !page.cards.is_empty() {
+        notes.push(CrawlError {
+            kind: SELECTORS_MISSED.into(),
+            message: format!(
+                "{}: target `{}`: the [results] selectors found no card; {} were found \
+                 automatically — the selectors need a look (`knockoff extract` shows both)",
+                item.url,
+                target.name,
+                page.cards.len()
             ),
         });
     }
@@ -719,6 +736,9 @@ fn store_search(
 
 /// Failure kind of a search page that showed more cards than are read.
 const TOO_MANY_CARDS: &str = "too_many_cards";
+/// Note kind of a search page whose target's selectors found no card
+/// while the automatic reading found some.
+pub(crate) const SELECTORS_MISSED: &str = "selectors_found_no_cards";
 
 /// Stores what a search page (or an API's search response) showed: its
 /// cards as listings (two-stage targets), other links as pages to fetch,
@@ -930,15 +950,28 @@ fn store_image(ctx: &Shared, item: &FrontierItem, fetched: fetch::Fetched) -> Re
 /// The failure kind of a listing page that yielded no title and no price.
 pub(crate) const NO_FIELDS: &str = "no_fields";
 
-/// The warning a run with [`NO_FIELDS`] failures ends with.
-pub(crate) fn no_fields_warning(summary: &RunSummary) -> Option<String> {
-    let n = summary.errors.get(NO_FIELDS).copied().unwrap_or(0);
-    (n > 0).then(|| {
-        format!(
+/// The warnings a run ends with: listing pages that yielded nothing
+/// ([`NO_FIELDS`]), search pages whose selectors found no card
+/// ([`SELECTORS_MISSED`]); `None` when there are none.
+pub(crate) fn run_warning(summary: &RunSummary) -> Option<String> {
+    let count = |kind: &str| summary.errors.get(kind).copied().unwrap_or(0);
+    let mut warnings = Vec::new();
+    let n = count(NO_FIELDS);
+    if n > 0 {
+        warnings.push(format!(
             "WARNING: {n} listing page(s) yielded no title and no price and were not stored — \
              a marketplace may have changed its markup; the failures name the target"
-        )
-    })
+        ));
+    }
+    let n = count(SELECTORS_MISSED);
+    if n > 0 {
+        warnings.push(format!(
+            "WARNING: on {n} search page(s) a target's [results] selectors found no card and \
+             the cards were found automatically — its selectors (or preset) need a look; the \
+             notes name the target"
+        ));
+    }
+    (!warnings.is_empty()).then(|| warnings.join("\n  "))
 }
 
 /// The run summary as printed at the end of a crawl.
@@ -973,7 +1006,7 @@ pub(crate) fn render_summary(summary: &RunSummary) -> String {
             .collect();
         let _ = writeln!(out, "  errors: {}", errors.join(", "));
     }
-    if let Some(warning) = no_fields_warning(summary) {
+    if let Some(warning) = run_warning(summary) {
         let _ = writeln!(out, "  {warning}");
     }
     out

@@ -22,9 +22,25 @@ const MAX_ELEMENTS: usize = 50_000;
 /// Words in a class, id or itemprop that mark a price, and those that mark
 /// a price that is not the one to pay now.
 const PRICE_MARKS: [&str; 3] = ["price", "preis", "precio"];
-const NOT_NOW_MARKS: [&str; 13] = [
-    "old", "was", "strike", "regular", "list", "compare", "crossed", "before", "rrp", "uvp",
-    "shipping", "delivery", "unit",
+const NOT_NOW_MARKS: [&str; 18] = [
+    "old",
+    "was",
+    "strike",
+    "strikethrough",
+    "striked",
+    "regular",
+    "list",
+    "compare",
+    "crossed",
+    "before",
+    "rrp",
+    "uvp",
+    "msrp",
+    "original",
+    "shipping",
+    "delivery",
+    "postage",
+    "unit",
 ];
 /// Text that makes an amount something other than the item's price: a
 /// unit price (compared with spaces removed), or a cost other than it.
@@ -55,8 +71,7 @@ pub(super) fn generic(doc: &Html, page_url: &Url) -> Partial {
         .iter()
         .enumerate()
         .filter_map(|(i, e)| {
-            let text = short_text(*e)?;
-            let score = price_score(*e, &text, i, title_at)?;
+            let (score, text) = price_score(*e, i, title_at)?;
             Some((score, i, text))
         })
         // The best score; on a tie the innermost (latest) element.
@@ -108,51 +123,14 @@ fn product_heading(doc: &Html, elements: &[ElementRef]) -> Option<usize> {
         .map(|(_, i)| i)
 }
 
-/// How likely `element` (its text `text`, the `index`th element, the title
-/// at `title_at`) holds the price to pay; `None` when it cannot.
+/// How likely `element` (the `index`th element, the title at `title_at`)
+/// holds the price to pay, and its text; `None` when it cannot.
 fn price_score(
     element: ElementRef,
-    text: &str,
     index: usize,
     title_at: Option<usize>,
-) -> Option<f64> {
-    if text.is_empty() {
-        return None;
-    }
-    parse_price(text)?;
-    let lower = text.to_lowercase();
-    let squeezed: String = lower.split_whitespace().collect();
-    if PER_UNIT.iter().any(|t| squeezed.contains(t))
-        || NOT_THE_PRICE_WORDS.iter().any(|t| lower.contains(t))
-    {
-        return None;
-    }
-    // A box of several prices is not one: its parts are judged instead.
-    if element
-        .children()
-        .filter_map(ElementRef::wrap)
-        .any(|child| short_text(child).is_some_and(|t| parse_price(&t).is_some()))
-    {
-        return None;
-    }
-    let marks = marks_of(element);
-    let says_price = PRICE_MARKS.iter().any(|m| marks.contains(m));
-    let has_currency = currency_in(text).is_some();
-    // An amount without a currency sign is a quantity, a rating, a count.
-    if !has_currency {
-        return None;
-    }
-    // Struck through, or marked as another price, here or just above.
-    let mut scope = Some(element);
-    for _ in 0..3 {
-        let Some(e) = scope else { break };
-        if matches!(e.value().name(), "del" | "s" | "strike")
-            || NOT_NOW_MARKS.iter().any(|m| marks_of(e).contains(m))
-        {
-            return None;
-        }
-        scope = e.parent().and_then(ElementRef::wrap);
-    }
+) -> Option<(f64, String)> {
+    let (text, says_price) = price_to_pay(element)?;
     let mut score = 0.0;
     if says_price {
         score += 3.0;
@@ -167,13 +145,80 @@ fn price_score(
             score += 2.0 - (index - title) as f64 / NEAR_TITLE as f64;
         }
     }
-    Some(score)
+    Some((score, text))
+}
+
+/// An element's text when it reads as a price to pay now — a currency
+/// amount, short, not struck through or marked as another price (old,
+/// list, shipping, per unit), not a box of several prices — and whether
+/// its markup calls it a price.
+pub(super) fn price_to_pay(element: ElementRef) -> Option<(String, bool)> {
+    let text = short_text(element)?;
+    if text.is_empty() {
+        return None;
+    }
+    parse_price(&text)?;
+    // An amount without a currency sign is a quantity, a rating, a count —
+    // unless the sign stands beside it in an element of its own
+    // ("<em>￥</em><i>1699.00</i>").
+    let text = match currency_in(&text) {
+        Some(_) => text,
+        None => with_sign_beside(element, text)?,
+    };
+    let lower = text.to_lowercase();
+    let squeezed: String = lower.split_whitespace().collect();
+    if PER_UNIT.iter().any(|t| squeezed.contains(t))
+        || NOT_THE_PRICE_WORDS.iter().any(|t| lower.contains(t))
+    {
+        return None;
+    }
+    // A box of several prices is not one: its parts are judged instead. A
+    // box of one amount and its sign is one price.
+    let amounts = element
+        .children()
+        .filter_map(ElementRef::wrap)
+        .filter_map(short_text)
+        .filter_map(|t| parse_price(&t))
+        .collect::<Vec<_>>();
+    if amounts.len() > 1 || amounts.iter().any(|p| p.currency.is_some()) {
+        return None;
+    }
+    // Struck through, or marked as another price, here or just above.
+    let mut scope = Some(element);
+    for _ in 0..3 {
+        let Some(e) = scope else { break };
+        if matches!(e.value().name(), "del" | "s" | "strike")
+            || e.value().attr("data-a-strike") == Some("true")
+            || marks_another_price(e)
+        {
+            return None;
+        }
+        scope = e.parent().and_then(ElementRef::wrap);
+    }
+    let marks = marks_of(element);
+    let says_price = PRICE_MARKS.iter().any(|m| marks.contains(m));
+    Some((text, says_price))
+}
+
+/// A bare amount with the currency sign its neighbour element shows
+/// ("$" before, "€" after), when one does.
+fn with_sign_beside(element: ElementRef, amount: String) -> Option<String> {
+    let sign_of = |neighbour: Option<ElementRef>| {
+        let text = short_text(neighbour?)?;
+        (currency_in(&text).is_some() && parse_price(&text).is_none()).then_some(text)
+    };
+    let before = element.prev_siblings().find_map(ElementRef::wrap);
+    let after = element.next_siblings().find_map(ElementRef::wrap);
+    if let Some(sign) = sign_of(before) {
+        return Some(format!("{sign} {amount}"));
+    }
+    sign_of(after).map(|sign| format!("{amount} {sign}"))
 }
 
 /// An element's text when it is short enough to be a price, read no
 /// further than that (every element of a page is asked: reading whole
 /// subtrees would cost the page's size times its depth).
-fn short_text(element: ElementRef) -> Option<String> {
+pub(super) fn short_text(element: ElementRef) -> Option<String> {
     let mut text = String::new();
     for piece in element.text() {
         text.push_str(piece);
@@ -186,8 +231,54 @@ fn short_text(element: ElementRef) -> Option<String> {
     (text.chars().count() <= MAX_PRICE_TEXT).then_some(text)
 }
 
+/// Whether an element's class, id or itemprop marks a price that is not
+/// the one to pay now: a word of it ("price-old", "wasPrice",
+/// "listprice") is one of [`NOT_NOW_MARKS`], alone or joined to "price".
+fn marks_another_price(element: ElementRef) -> bool {
+    mark_words(element).iter().any(|word| {
+        NOT_NOW_MARKS.iter().any(|m| {
+            word == m
+                || word.strip_suffix("price") == Some(m)
+                || word.strip_prefix("price") == Some(m)
+        })
+    })
+}
+
+/// The words of an element's class, id and itemprop, lower case: split at
+/// anything not a letter or digit, and where lower case meets upper case
+/// ("oldPrice" → "old", "price").
+pub(super) fn mark_words(element: ElementRef) -> Vec<String> {
+    let value = element.value();
+    let mut words = Vec::new();
+    for raw in [
+        value.attr("class"),
+        value.attr("id"),
+        value.attr("itemprop"),
+    ]
+    .into_iter()
+    .flatten()
+    {
+        let mut word = String::new();
+        let mut previous_lower = false;
+        for c in raw.chars() {
+            let boundary = !c.is_alphanumeric() || (previous_lower && c.is_uppercase());
+            if boundary && !word.is_empty() {
+                words.push(std::mem::take(&mut word));
+            }
+            if c.is_alphanumeric() {
+                word.extend(c.to_lowercase());
+            }
+            previous_lower = c.is_lowercase();
+        }
+        if !word.is_empty() {
+            words.push(word);
+        }
+    }
+    words
+}
+
 /// An element's class, id and itemprop, lower case, as one string.
-fn marks_of(element: ElementRef) -> String {
+pub(super) fn marks_of(element: ElementRef) -> String {
     let value = element.value();
     [
         value.attr("class"),
@@ -203,7 +294,7 @@ fn marks_of(element: ElementRef) -> String {
 
 /// The currency of the country a host's domain belongs to, where it has
 /// one of its own.
-fn country_currency(url: &Url) -> Option<&'static str> {
+pub(super) fn country_currency(url: &Url) -> Option<&'static str> {
     let host = url.host_str()?;
     let tld = host.rsplit('.').next()?;
     let country = [

@@ -12,12 +12,15 @@ mod budget;
 mod embedded;
 mod generic;
 mod price;
+mod records;
 mod structured;
 
 use serde::{Deserialize, Serialize};
 use url::Url;
 
-use crate::config::{Alternative, ItemSelectors, ResultSelectors, Selector};
+use crate::config::{
+    Alternative, CardSelectors, ItemSelectors, NamedCards, ResultSelectors, Selector,
+};
 pub use price::{currency_at_site, display_price, normalise_currency, parse_price, Price};
 
 /// Longest title kept, in characters.
@@ -148,29 +151,62 @@ pub const MAX_CARDS_PER_PAGE: usize = 500;
 
 /// What a search results page shows.
 #[derive(Debug, Default)]
-pub(crate) struct SearchPage {
+pub struct SearchPage {
     /// Each listing once, in page order, at most [`MAX_CARDS_PER_PAGE`].
     pub cards: Vec<Card>,
-    /// The next page, when the target names a selector for it.
+    /// The next page: as the target's selector names it, else (for cards
+    /// found automatically) as the page marks it.
     pub next: Option<Url>,
     /// Whether the page showed more cards than were read.
     pub truncated: bool,
+    /// How the cards were found.
+    pub found_by: FoundBy,
 }
 
-/// The cards of a search results page (with the fields `[results]`
-/// names) and the next page's URL when the target names a selector for it.
-pub(crate) fn search_page(html: &str, page_url: &Url, results: &ResultSelectors) -> SearchPage {
+/// How a results page's cards were found.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum FoundBy {
+    /// By the target's `[results] item` and `link`.
+    #[default]
+    Selectors,
+    /// With no selectors (`auto = true`, or no target names any).
+    Automatic,
+    /// Automatically, because the target's selectors found no card: they
+    /// need a look.
+    SelectorsMissed,
+}
+
+/// The cards of a search results page — by `results`' selectors, else
+/// (none named, or none found by them) automatically — and the next
+/// page's URL.
+pub fn search_page(html: &str, page_url: &Url, results: Option<&ResultSelectors>) -> SearchPage {
     let (doc, _) = parse_page(html);
-    let (cards, truncated) = read_cards(&doc, page_url, results);
-    let next = results
-        .next_page
-        .as_ref()
-        .and_then(|selector| first(selector, doc.root_element()))
-        .and_then(|href| resolve(page_url, &href));
+    let named = results
+        .and_then(|r| r.named.as_ref().map(|named| (named, &r.card)))
+        .map(|(named, card)| read_cards(&doc, page_url, named, card));
+    let (cards, truncated, found_by) = match named {
+        Some((cards, truncated)) if !cards.is_empty() => (cards, truncated, FoundBy::Selectors),
+        named => {
+            let (cards, truncated) = records::auto_cards(&doc, page_url);
+            let found_by = match named {
+                Some(_) => FoundBy::SelectorsMissed,
+                None => FoundBy::Automatic,
+            };
+            (cards, truncated, found_by)
+        }
+    };
+    let next = match results.and_then(|r| r.next_page.as_ref()) {
+        Some(selector) => {
+            first(selector, doc.root_element()).and_then(|href| resolve(page_url, &href))
+        }
+        None if found_by != FoundBy::Selectors => records::next_page(&doc, page_url),
+        None => None,
+    };
     SearchPage {
         cards,
         next,
         truncated,
+        found_by,
     }
 }
 
@@ -189,9 +225,10 @@ pub struct Card {
 
 /// Every card on a search results page that links to a listing, in page
 /// order, each listing once, with the fields `[results]` names (at most
-/// [`MAX_CARDS_PER_PAGE`]).
+/// [`MAX_CARDS_PER_PAGE`]); found automatically when it names none or
+/// they find none.
 pub fn cards(html: &str, page_url: &Url, results: &ResultSelectors) -> Vec<Card> {
-    read_cards(&parse_page(html).0, page_url, results).0
+    search_page(html, page_url, Some(results)).cards
 }
 
 /// One search card: an element of the page, or a node of script data.
@@ -250,17 +287,21 @@ fn card_scopes<'a>(doc: &'a scraper::Html, item: &Selector) -> Vec<CardScope<'a>
     Vec::new()
 }
 
-/// The page's cards, at most [`MAX_CARDS_PER_PAGE`], and whether it
-/// showed more.
-fn read_cards(doc: &scraper::Html, page_url: &Url, results: &ResultSelectors) -> (Vec<Card>, bool) {
-    let selectors = &results.card;
+/// The page's cards as `named` finds them, with the fields `selectors`
+/// name, at most [`MAX_CARDS_PER_PAGE`], and whether it showed more.
+fn read_cards(
+    doc: &scraper::Html,
+    page_url: &Url,
+    named: &NamedCards,
+    selectors: &CardSelectors,
+) -> (Vec<Card>, bool) {
     let mut cards: Vec<Card> = Vec::new();
     let mut seen: std::collections::HashSet<String> = std::collections::HashSet::new();
-    for scope in card_scopes(doc, &results.item) {
+    for scope in card_scopes(doc, &named.item) {
         let field =
             |s: &Option<Selector>| s.as_ref().and_then(|s| scope.values(s).into_iter().next());
         // The card may itself be the link (`item = "a.product"`).
-        let link = scope.values(&results.link).into_iter().next();
+        let link = scope.values(&named.link).into_iter().next();
         let Some(url) = link.and_then(|h| canonicalize(page_url, &h)) else {
             continue;
         };
@@ -485,10 +526,15 @@ fn resolve_all(page_url: &Url, hrefs: &[String]) -> Vec<String> {
     out
 }
 
-/// Query parameters that only track where a visitor came from.
+/// Query parameters that only track where a visitor came from (or which
+/// search and position led there), never which listing it is.
 fn is_tracking_param(name: &str) -> bool {
     let name = name.to_ascii_lowercase();
     name.starts_with("utm_")
+        || name.starts_with("pf_rd_")
+        || name.starts_with("pd_rd_")
+        || name.starts_with("ga_")
+        || name.starts_with("algo_")
         || matches!(
             name.as_str(),
             "ref"
@@ -514,13 +560,48 @@ fn is_tracking_param(name: &str) -> bool {
                 | "qid"
                 | "sid"
                 | "sessionid"
+                // Amazon's search context.
+                | "crid"
+                | "sprefix"
+                | "keywords"
+                | "dib"
+                | "dib_tag"
+                // eBay's: the same item links with another hash per page.
+                | "hash"
+                | "_skw"
+                | "itmmeta"
+                | "_trkparms"
+                | "_trksid"
+                | "amdata"
+                // AliExpress's and Etsy's.
+                | "ws_ab_test"
+                | "btsid"
+                | "organic_search_click"
+                | "frs"
+                | "etp"
         )
 }
 
-/// The canonical form of a listing link: resolved against the page, without
-/// fragment or tracking parameters, so one listing has one URL across queries.
+/// Parameters a redirecting link (an advertising click, `/sspa/click`)
+/// carries its destination in.
+const REDIRECT_PARAMS: [&str; 6] = [
+    "url",
+    "u",
+    "redirect",
+    "redirect_url",
+    "dest",
+    "destination",
+];
+
+/// The canonical form of a listing link: resolved against the page, a
+/// redirecting click unwrapped to the page of the same site it leads to,
+/// without fragment, tracking parameters or a trailing `/ref=…` folder,
+/// so one listing has one URL across queries and positions.
 pub(crate) fn canonicalize(page_url: &Url, href: &str) -> Option<Url> {
     let mut url = resolve(page_url, href)?;
+    if let Some(inner) = redirect_target(&url) {
+        url = inner;
+    }
     url.set_fragment(None);
     if url.query().is_some() {
         let kept: Vec<(String, String)> = url
@@ -534,7 +615,36 @@ pub(crate) fn canonicalize(page_url: &Url, href: &str) -> Option<Url> {
             url.query_pairs_mut().clear().extend_pairs(kept);
         }
     }
+    let trimmed = match url.path().rsplit_once('/') {
+        Some((head, last)) if last.starts_with("ref=") && !head.is_empty() => {
+            Some(head.to_string())
+        }
+        _ => None,
+    };
+    if let Some(path) = trimmed {
+        url.set_path(&path);
+    }
     Some(url)
+}
+
+/// Where a redirecting link leads: a path or an address of the same site
+/// in one of [`REDIRECT_PARAMS`], when the link's last folder says it is a
+/// click or a redirect.
+fn redirect_target(url: &Url) -> Option<Url> {
+    let last = url.path_segments()?.next_back()?.to_ascii_lowercase();
+    if !matches!(
+        last.as_str(),
+        "click" | "redirect" | "aclk" | "clk" | "out" | "go"
+    ) {
+        return None;
+    }
+    url.query_pairs()
+        .filter(|(name, _)| REDIRECT_PARAMS.contains(&name.as_ref()))
+        .find_map(|(_, value)| {
+            let inner = url.join(&value).ok()?;
+            let same_site = inner.scheme() == url.scheme() && inner.host() == url.host();
+            same_site.then_some(inner)
+        })
 }
 
 /// Decodes a page to text. The charset comes from a byte-order mark, then
@@ -599,11 +709,14 @@ mod tests {
             ]}}}}</script>"#;
         let sel = |s: &str| Some(Selector::parse(s).unwrap());
         let results = ResultSelectors {
-            item: Selector::parse(
-                "li.card || script:__NEXT_DATA__@props.pageProps.search.items[*]",
-            )
-            .unwrap(),
-            link: Selector::parse("a@href || json:url").unwrap(),
+            named: Some(NamedCards {
+                item: Selector::parse(
+                    "li.card || script:__NEXT_DATA__@props.pageProps.search.items[*]",
+                )
+                .unwrap(),
+                link: Selector::parse("a@href || json:url").unwrap(),
+            }),
+            auto: false,
             next_page: None,
             card: CardSelectors {
                 title: sel("json:name"),
@@ -624,7 +737,7 @@ mod tests {
         );
         assert_eq!(cards[0].seller.as_deref(), Some("luxe"));
         assert_eq!(cards[1].image.as_deref(), Some("https://i.example/2.jpg"));
-        let found = search_page(page, &page_url, &results).cards;
+        let found = search_page(page, &page_url, Some(&results)).cards;
         assert_eq!(found, cards);
     }
 
@@ -637,8 +750,11 @@ mod tests {
                     <li class=c><a href=/l/1>again</a></li><li class=c>no link</li></ul>";
         let sel = |s: &str| Some(Selector::parse(s).unwrap());
         let results = ResultSelectors {
-            item: Selector::parse("li.card || li.c").unwrap(),
-            link: Selector::parse("a@href").unwrap(),
+            named: Some(NamedCards {
+                item: Selector::parse("li.card || li.c").unwrap(),
+                link: Selector::parse("a@href").unwrap(),
+            }),
+            auto: false,
             next_page: None,
             card: CardSelectors {
                 title: sel("h3"),
@@ -679,6 +795,31 @@ mod tests {
         assert_eq!(url.as_str(), "https://shop.example/item/7?color=red");
         let url = canonicalize(&page, "//cdn.example/item/8?ref=x").unwrap();
         assert_eq!(url.as_str(), "https://cdn.example/item/8");
+        // The same eBay item from two result lists; an Amazon product at
+        // two positions; an Amazon sponsored click.
+        let ebay = Url::parse("https://www.ebay.de/sch/i.html?_nkw=x").unwrap();
+        for href in [
+            "https://www.ebay.de/itm/144278067683?hash=item2197a499e3%3Ag%3AMMcAAOSw&amdata=enc%3A1",
+            "https://www.ebay.de/itm/144278067683?_skw=x&itmmeta=01H&hash=item2",
+        ] {
+            assert_eq!(
+                canonicalize(&ebay, href).unwrap().as_str(),
+                "https://www.ebay.de/itm/144278067683"
+            );
+        }
+        let amazon = Url::parse("https://www.amazon.de/s?k=cat+food").unwrap();
+        for href in [
+            "/-/en/Kitekat-food-market/dp/B00C7SCAP6/ref=sr_1_5?crid=2FDO&keywords=cat+food&qid=1671&sr=8-5",
+            "/-/en/sspa/click?ie=UTF8&spc=MTo0&url=%2F-%2Fen%2FKitekat-food-market%2Fdp%2FB00C7SCAP6%2Fref%3Dsr_1_1_sspa%3Fkeywords%3Dcat%2Bfood",
+        ] {
+            assert_eq!(
+                canonicalize(&amazon, href).unwrap().as_str(),
+                "https://www.amazon.de/-/en/Kitekat-food-market/dp/B00C7SCAP6"
+            );
+        }
+        // A click leading to another site stays what it is.
+        let away = canonicalize(&amazon, "/x/click?url=https%3A%2F%2Fevil.example%2F").unwrap();
+        assert_eq!(away.host_str(), Some("www.amazon.de"));
         assert_eq!(canonicalize(&page, "javascript:alert(1)"), None);
         assert_eq!(canonicalize(&page, "mailto:a@b"), None);
     }

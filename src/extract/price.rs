@@ -45,6 +45,8 @@ const MARKERS: &[(&str, &str)] = &[
     ("€", "EUR"),
     ("£", "GBP"),
     ("¥", "JPY"),
+    // The full-width sign Chinese and Japanese pages write.
+    ("￥", "JPY"),
     ("₹", "INR"),
     ("₩", "KRW"),
     ("₽", "RUB"),
@@ -80,7 +82,7 @@ fn marker_in(text: &str) -> Option<(&'static str, &'static str)> {
 /// countries): JD's "¥1699" is yuan, Mercado Libre Mexico's "$ 249" pesos.
 pub fn currency_at_site(text: &str, site_currency: Option<&str>) -> Option<String> {
     match (marker_in(text), site_currency) {
-        (Some(("$" | "¥", _)) | None, Some(site)) => Some(site.to_string()),
+        (Some(("$" | "¥" | "￥", _)) | None, Some(site)) => Some(site.to_string()),
         (found, _) => found.map(|(_, code)| code.to_string()),
     }
 }
