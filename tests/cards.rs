@@ -349,3 +349,81 @@ fn a_hundred_thousand_cards_and_a_page_two_hundred_thousand_deep_stay_bounded() 
     let found = extract::search_page(&deep, &url, None);
     assert_eq!(found.cards.len(), 5, "{:#?}", found.cards);
 }
+
+/// The demo shopfront (plain HTML, cards showing title, price and photo)
+/// crawled three ways: with its selectors, with `[results] auto = true`
+/// and nothing else, and with selectors that no longer find anything.
+/// The two without working selectors store the same card listings as the
+/// one with them; the broken one says so in its run summary.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crawl_reads_cards_automatically_as_it_reads_them_with_selectors() {
+    use knockoff::crawl::CrawlOptions;
+    use knockoff::demo::catalog::Catalog;
+    use knockoff::demo::SiteOptions;
+    use knockoff::store::Stage;
+
+    let catalog = Catalog::generate(21, 30);
+    let rates = util::Rates {
+        shopfront: 40.0,
+        bazaar: 40.0,
+        default: 80.0,
+    };
+    let mut cards = Vec::new();
+    for how in ["selectors", "auto", "broken"] {
+        let options = SiteOptions {
+            faults: false,
+            page_size: 24,
+            ..Default::default()
+        };
+        let fixture = util::DemoFixture::start_with(catalog.clone(), options, rates).await;
+        let file = fixture.path().join("targets/shopfront.toml");
+        match how {
+            "auto" => util::edit_toml(&file, |doc| {
+                for key in ["item", "link", "title", "price", "image"] {
+                    util::remove(doc, &format!("results.{key}"));
+                }
+                util::set(doc, "results.auto", true);
+            }),
+            "broken" => util::edit_toml(&file, |doc| {
+                util::set(doc, "results.item", "div.search-hit");
+            }),
+            _ => {}
+        }
+        let options = CrawlOptions {
+            targets: vec!["shopfront".into()],
+            ..Default::default()
+        };
+        let (store, summary) = util::crawl_workspace(fixture.path(), options).await;
+        fixture.assert_polite();
+        let warning = knockoff::crawl::run_warning(&summary).unwrap_or_default();
+        let warned = warning.contains("selectors (or preset) need a look");
+        assert_eq!(
+            warned,
+            how == "broken",
+            "{how}: {warning} {:?}",
+            summary.errors
+        );
+        // Every listing, as its card showed it or (for the cards the judge
+        // picked) as its item page did.
+        let mut found: Vec<(String, bool, Option<String>, Option<f64>, usize)> = store
+            .listings(Some("shopfront"))
+            .unwrap()
+            .into_iter()
+            .map(|l| {
+                let card = l.stage == Stage::Card;
+                let photos = l.listing.images.len();
+                // Each run's marketplace listens on its own port.
+                let path = url::Url::parse(&l.url).unwrap().path().to_string();
+                (path, card, l.listing.title, l.listing.price, photos)
+            })
+            .collect();
+        found.sort_by(|a, b| a.0.cmp(&b.0));
+        let card_only = found.iter().filter(|l| l.1).count();
+        assert!(found.len() >= 8 && card_only > 0, "{how}: {found:#?}");
+        cards.push((how, found));
+    }
+    let (_, with_selectors) = &cards[0];
+    for (how, found) in &cards[1..] {
+        assert_eq!(found, with_selectors, "{how}");
+    }
+}

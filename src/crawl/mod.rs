@@ -953,7 +953,7 @@ pub(crate) const NO_FIELDS: &str = "no_fields";
 /// The warnings a run ends with: listing pages that yielded nothing
 /// ([`NO_FIELDS`]), search pages whose selectors found no card
 /// ([`SELECTORS_MISSED`]); `None` when there are none.
-pub(crate) fn run_warning(summary: &RunSummary) -> Option<String> {
+pub fn run_warning(summary: &RunSummary) -> Option<String> {
     let count = |kind: &str| summary.errors.get(kind).copied().unwrap_or(0);
     let mut warnings = Vec::new();
     let n = count(NO_FIELDS);

@@ -187,7 +187,7 @@ pub(super) fn auto_cards(doc: &Html, page_url: &Url) -> (Vec<Card>, bool) {
     let mut elements = read_elements(doc, page_url);
     mark_prices(&mut elements);
     add_up(&mut elements);
-    let Some(members) = best_group(&elements, page_url) else {
+    let Some(members) = best_group(&elements, page_url).or_else(|| lone_card(&elements)) else {
         return (Vec::new(), false);
     };
     let currency = page_currency(doc, page_url);
@@ -548,6 +548,25 @@ fn similar_classes(a: &str, b: &str) -> bool {
 fn contains_any(e: &Element<'_>, sorted: &[usize]) -> bool {
     let at = sorted.partition_point(|&m| m < e.index);
     sorted.get(at).is_some_and(|&m| m < e.end)
+}
+
+/// A results page showing one listing: the one smallest element with a
+/// link, a price and a photo, outside page furniture and advertising.
+/// Two or more such elements that form no list are no answer.
+fn lone_card(elements: &[Element<'_>]) -> Option<Vec<usize>> {
+    let complete = |e: &Element<'_>| card_like(e) && e.images > 0;
+    let mut smallest = elements
+        .iter()
+        .filter(|e| complete(e))
+        // Nothing complete inside it: its children's sums say so.
+        .filter(|e| {
+            !elements[e.index + 1..e.end]
+                .iter()
+                .any(|d| d.parent == Some(e.index) && complete(d))
+        })
+        .filter(|e| context_weight(elements, e.index) >= 1.0);
+    let card = smallest.next()?;
+    smallest.next().is_none().then(|| vec![card.index])
 }
 
 /// How much a group at `member` counts by where it sits: less inside page
