@@ -350,6 +350,10 @@ fn a_hundred_thousand_cards_and_a_page_two_hundred_thousand_deep_stay_bounded() 
     assert_eq!(found.cards.len(), 5, "{:#?}", found.cards);
 }
 
+/// A listing as a crawl stored it: its path, whether only its card was
+/// read, its title, price and number of photos.
+type Seen = (String, bool, Option<String>, Option<f64>, usize);
+
 /// The demo shopfront (plain HTML, cards showing title, price and photo)
 /// crawled three ways: with its selectors, with `[results] auto = true`
 /// and nothing else, and with selectors that no longer find anything.
@@ -405,7 +409,7 @@ async fn a_crawl_reads_cards_automatically_as_it_reads_them_with_selectors() {
         );
         // Every listing, as its card showed it or (for the cards the judge
         // picked) as its item page did.
-        let mut found: Vec<(String, bool, Option<String>, Option<f64>, usize)> = store
+        let mut found: Vec<Seen> = store
             .listings(Some("shopfront"))
             .unwrap()
             .into_iter()
