@@ -49,11 +49,19 @@ pub enum EvalSet {
 pub enum TargetAction {
     /// The built-in presets and the domains that choose them.
     List,
-    /// Write targets/NAME.toml for a marketplace site from its preset
-    /// (a conservative rate, robots.txt respected).
+    /// Write targets/NAME.toml for a marketplace site: from its preset
+    /// when one knows the domain, else from one of its search results
+    /// pages, fetched (robots.txt and the rate respected), its cards found
+    /// automatically and shown (a conservative rate either way).
     Add {
-        /// The marketplace site, such as https://www.ebay.de.
+        /// The marketplace site, such as https://www.ebay.de, or for a site
+        /// no preset knows, a search results page of it, such as
+        /// https://shop.example/search?q=orvane.
         url: Url,
+        /// For a site no preset knows: the search words the page's address
+        /// holds, where no usual parameter (q, k, query, …) carries them.
+        #[arg(long, value_name = "WORDS")]
+        query: Option<String>,
     },
 }
 
@@ -420,7 +428,9 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                 }
                 Ok(ExitCode::SUCCESS)
             }
-            TargetAction::Add { url } => add_target(workspace, &url),
+            TargetAction::Add { url, query } => {
+                add_target(workspace, &url, query.as_deref(), &runtime)
+            }
         },
         Command::Explain {
             id,
@@ -761,7 +771,12 @@ pub(crate) fn render_takedown_report(reports: &[crate::store::MarketplaceReport]
 /// URL's marketplace. Only an http(s) URL of a site; credentials, path and
 /// a trailing dot are not part of a target; an existing file — or a
 /// symbolic link, dangling or not — is never written through.
-fn add_target(workspace: &Path, url: &Url) -> Result<ExitCode> {
+fn add_target(
+    workspace: &Path,
+    url: &Url,
+    query: Option<&str>,
+    runtime: &tokio::runtime::Runtime,
+) -> Result<ExitCode> {
     if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
         return Err(UsageError(format!(
             "`target add` takes the http(s) address of a marketplace site, such as \
@@ -770,13 +785,25 @@ fn add_target(workspace: &Path, url: &Url) -> Result<ExitCode> {
         ))
         .into());
     }
-    let preset = crate::presets::for_url(url).ok_or_else(|| {
-        UsageError(format!(
-            "no built-in preset for {} (see `knockoff target list`); write a target by hand",
-            url.host_str().unwrap_or(url.as_str())
-        ))
-    })?;
-    let (name, text) = crate::presets::target_file(preset, url);
+    let (name, text, said) = match crate::presets::for_url(url) {
+        Some(preset) => {
+            let (name, text) = crate::presets::target_file(preset, url);
+            let said = format!("from the `{}` preset", preset.name);
+            (name, text, said)
+        }
+        None => {
+            let site = crate::presets::site_target(url, query).map_err(|e| {
+                UsageError(format!(
+                    "no built-in preset for {}, and {e}",
+                    url.host_str().unwrap_or_default()
+                ))
+            })?;
+            let cards = read_new_site(workspace, url, &site, runtime)?;
+            let text = crate::presets::site_target_file(&site, url, cards);
+            let said = format!("with {cards} listing cards found automatically on its search page");
+            (site.name, text, said)
+        }
+    };
     let dir = workspace.join("targets");
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
     let path = dir.join(format!("{name}.toml"));
@@ -799,11 +826,51 @@ fn add_target(workspace: &Path, url: &Url) -> Result<ExitCode> {
         .and_then(|()| file.sync_all())
         .with_context(|| format!("writing {}", path.display()))?;
     outln!(
-        "wrote {} from the `{}` preset; `knockoff check` validates it",
-        path.display(),
-        preset.name
+        "wrote {} {said}; `knockoff check` validates it",
+        path.display()
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// Fetches the search page `url` of a site no preset knows (as a crawl
+/// would, for the target about to be written), prints the cards found on
+/// it automatically, and returns how many; none is a refusal.
+fn read_new_site(
+    workspace: &Path,
+    url: &Url,
+    site: &crate::presets::SiteTarget,
+    runtime: &tokio::runtime::Runtime,
+) -> Result<usize> {
+    let shown = workspace
+        .join("targets")
+        .join(format!("{}.toml", site.name));
+    let config = config::with_new_target(
+        workspace,
+        &crate::presets::site_target_file(site, url, 0),
+        &shown,
+    )?;
+    let (html, read_from) = runtime.block_on(crawl::fetch_page(&config, &site.name, url))?;
+    let found = extract::search_page(&html, &read_from, None);
+    if found.cards.is_empty() {
+        return Err(UsageError(format!(
+            "no listing cards found on {url}: is it a page of search results? (`knockoff extract` \
+             on the saved page shows what is read; nothing was written)"
+        ))
+        .into());
+    }
+    outln!("{} listing cards on {url}:", found.cards.len());
+    for card in &found.cards {
+        outln!(
+            "  {:<60.60}  {:>14}  {}",
+            card.title.as_deref().unwrap_or("—"),
+            extract::display_price(card.price, card.currency.as_deref()),
+            card.url
+        );
+    }
+    if let Some(next) = &found.next {
+        outln!("next page: {next}");
+    }
+    Ok(found.cards.len())
 }
 
 /// `knockoff user add`: the password from KNOCKOFF_PASSWORD, else the

@@ -154,9 +154,263 @@ pub(crate) fn target_file(preset: &Preset, url: &Url) -> (String, String) {
     (name, file)
 }
 
+/// Query parameters marketplaces and shops carry the search words in.
+const QUERY_PARAMS: [&str; 20] = [
+    "q",
+    "k",
+    "query",
+    "keyword",
+    "keywords",
+    "search",
+    "searchtext",
+    "search_query",
+    "searchterm",
+    "search_term",
+    "_nkw",
+    "term",
+    "text",
+    "kw",
+    "wd",
+    "w",
+    "st",
+    "s",
+    "qs",
+    "find",
+];
+/// Query parameters that say which results page it is.
+const PAGE_PARAMS: [&str; 12] = [
+    "page",
+    "p",
+    "pg",
+    "_pgn",
+    "pagenumber",
+    "page_number",
+    "pn",
+    "pageno",
+    "page_no",
+    "pagina",
+    "seite",
+    "currentpage",
+];
+
+/// What `target add` makes of a search page of a site no preset knows.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct SiteTarget {
+    /// The target's name: the host without `www.`, its dots as dashes (and
+    /// a port that is not the scheme's).
+    pub name: String,
+    /// `[search] url`: the page's path and query with the search words as
+    /// `{query}` (and its page number as `{page}`).
+    pub search_url: String,
+    /// The search words the page was found with.
+    pub query: String,
+}
+
+/// Why a search URL makes no target.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum SiteTargetError {
+    #[error("`{0}` is not an http(s) address with a host")]
+    NotHttp(String),
+    #[error(
+        "cannot tell where the search words are in {0}: paste the address of a search results \
+         page (such as https://shop.example/search?q=watch), or name the words with --query"
+    )]
+    NoQuery(String),
+}
+
+/// A target for the site a search results page `url` is on, its cards
+/// found automatically. The search words are the value of a query
+/// parameter marketplaces use for them (`q`, `k`, `_nkw`, …) or, given
+/// `query`, wherever they stand in the address (a parameter or a folder).
+pub(crate) fn site_target(url: &Url, query: Option<&str>) -> Result<SiteTarget, SiteTargetError> {
+    let host = match url.host_str() {
+        Some(host) if matches!(url.scheme(), "http" | "https") => {
+            host.trim_end_matches('.').to_ascii_lowercase()
+        }
+        _ => return Err(SiteTargetError::NotHttp(url.as_str().to_string())),
+    };
+    let matches_query = |value: &str| match query {
+        Some(words) => same_words(value, words),
+        None => false,
+    };
+    let mut found: Option<String> = None;
+    let mut has_page = false;
+    let mut pairs: Vec<String> = Vec::new();
+    for (name, value) in url.query_pairs() {
+        let lower = name.to_ascii_lowercase();
+        let is_query = found.is_none()
+            && !value.is_empty()
+            && (matches_query(&value)
+                || (query.is_none() && QUERY_PARAMS.contains(&lower.as_str())));
+        let encoded_name: String = url::form_urlencoded::byte_serialize(name.as_bytes()).collect();
+        if is_query {
+            found = Some(value.into_owned());
+            pairs.push(format!("{encoded_name}={{query}}"));
+        } else if !has_page && PAGE_PARAMS.contains(&lower.as_str()) && value.parse::<u32>().is_ok()
+        {
+            has_page = true;
+            pairs.push(format!("{encoded_name}={{page}}"));
+        } else {
+            let encoded: String = url::form_urlencoded::byte_serialize(value.as_bytes()).collect();
+            pairs.push(format!("{encoded_name}={encoded}"));
+        }
+    }
+    let mut path = url.path().to_string();
+    if found.is_none() {
+        // The words as a folder of the path: `/search/orvane-watch`.
+        if let Some(words) = query {
+            let segments: Vec<String> = url
+                .path_segments()
+                .into_iter()
+                .flatten()
+                .map(|segment| {
+                    let decoded = percent_decoded(segment);
+                    if found.is_none() && same_words(&decoded, words) {
+                        found = Some(words.to_string());
+                        "{query}".to_string()
+                    } else {
+                        segment.to_string()
+                    }
+                })
+                .collect();
+            path = format!("/{}", segments.join("/"));
+        }
+    }
+    let query_words = found.ok_or_else(|| SiteTargetError::NoQuery(url.as_str().to_string()))?;
+    let search_url = if pairs.is_empty() {
+        path
+    } else {
+        format!("{path}?{}", pairs.join("&"))
+    };
+    let host_name = host.strip_prefix("www.").unwrap_or(&host).replace('.', "-");
+    let name = match url.port() {
+        Some(port) => format!("{host_name}-{port}"),
+        None => host_name,
+    };
+    Ok(SiteTarget {
+        name,
+        search_url,
+        query: query_words,
+    })
+}
+
+/// Whether a URL's text says these words: the same words, whatever joins
+/// them ("orvane+watch", "orvane-watch", "Orvane Watch").
+fn same_words(text: &str, words: &str) -> bool {
+    let split = |t: &str| -> Vec<String> {
+        t.split(|c: char| !c.is_alphanumeric())
+            .filter(|w| !w.is_empty())
+            .map(str::to_lowercase)
+            .collect()
+    };
+    let wanted = split(words);
+    !wanted.is_empty() && split(text) == wanted
+}
+
+fn percent_decoded(segment: &str) -> String {
+    url::form_urlencoded::parse(format!("x={segment}").as_bytes())
+        .next()
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_default()
+}
+
+/// The file `target add` writes for a site no preset knows.
+pub(crate) fn site_target_file(site: &SiteTarget, url: &Url, cards: usize) -> String {
+    let base = match url.port() {
+        Some(port) => format!(
+            "{}://{}:{port}",
+            url.scheme(),
+            url.host_str().unwrap_or_default()
+        ),
+        None => format!("{}://{}", url.scheme(), url.host_str().unwrap_or_default()),
+    };
+    let text = |value: &str| toml::Value::String(value.to_string()).to_string();
+    format!(
+        "# Written by `knockoff target add` from a search page of {base}.\n\
+         # No preset knows this site: its listing cards are found automatically\n\
+         # ({cards} on that page). Should they ever be read wrong, name them with\n\
+         # [results] item, link, title, price and image selectors; `knockoff\n\
+         # extract PAGE.html --target {name}` shows what is read.\n\
+         name = {name_value}\n\
+         base_url = {base_value}\n\
+         \n\
+         [rate]\n\
+         requests_per_second = 0.3\n\
+         concurrency = 1\n\
+         respect_robots = true\n\
+         \n\
+         [search]\n\
+         url = {search_value}\n\
+         # The words the page was found with; every product's search_queries\n\
+         # are searched too.\n\
+         queries = [{query_value}]\n\
+         max_pages = 3\n\
+         \n\
+         [results]\n\
+         auto = true\n",
+        name = site.name,
+        name_value = text(&site.name),
+        base_value = text(&base),
+        search_value = text(&site.search_url),
+        query_value = text(&site.query),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_search_address_makes_a_search_template() {
+        let site = |url: &str, query: Option<&str>| site_target(&Url::parse(url).unwrap(), query);
+        let found = site(
+            "https://www.shop-3.example/search?q=orvane+watch&page=2&sort=new",
+            None,
+        )
+        .unwrap();
+        assert_eq!(
+            found,
+            SiteTarget {
+                name: "shop-3-example".into(),
+                search_url: "/search?q={query}&page={page}&sort=new".into(),
+                query: "orvane watch".into(),
+            }
+        );
+        let found = site("http://127.0.0.1:7801/s?k=orvane&lang=de", None).unwrap();
+        assert_eq!(found.name, "127-0-0-1-7801");
+        assert_eq!(found.search_url, "/s?k={query}&lang=de");
+        // In a folder, or in a parameter no marketplace list names: by the
+        // words given.
+        let found = site(
+            "https://shop.example/catalogsearch/orvane-watch/",
+            Some("orvane watch"),
+        )
+        .unwrap();
+        assert_eq!(found.search_url, "/catalogsearch/{query}/");
+        let found = site(
+            "https://shop.example/find.php?zoek=Orvane%20Watch",
+            Some("orvane watch"),
+        )
+        .unwrap();
+        assert_eq!(found.search_url, "/find.php?zoek={query}");
+        assert!(matches!(
+            site("https://shop.example/catalogsearch/orvane-watch/", None),
+            Err(SiteTargetError::NoQuery(_))
+        ));
+        assert!(matches!(
+            site("ftp://shop.example/?q=x", None),
+            Err(SiteTargetError::NotHttp(_))
+        ));
+        // What is written parses, and quotes what the page's address says.
+        let url = Url::parse("https://shop.example/search?q=%22orvane%22+%5Cwatch").unwrap();
+        let found = site_target(&url, None).unwrap();
+        let file: toml::Table = site_target_file(&found, &url, 12).parse().unwrap();
+        assert_eq!(
+            file["search"]["queries"][0].as_str(),
+            Some("\"orvane\" \\watch")
+        );
+        assert_eq!(file["results"]["auto"].as_bool(), Some(true));
+    }
 
     #[test]
     fn every_preset_parses_and_names_itself() {

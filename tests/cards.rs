@@ -431,3 +431,69 @@ async fn a_crawl_reads_cards_automatically_as_it_reads_them_with_selectors() {
         assert_eq!(found, with_selectors, "{how}");
     }
 }
+
+/// `target add` with a search page of a site no preset knows (the demo
+/// shopfront on loopback): the page is fetched as a crawl fetches
+/// (robots.txt first), its cards are shown, and the target written finds
+/// them automatically and passes `check`. A page without cards writes
+/// nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn target_add_reads_a_new_sites_search_page_and_writes_an_automatic_target() {
+    use knockoff::demo::catalog::Catalog;
+    use knockoff::demo::site::Host;
+
+    let rates = util::Rates {
+        shopfront: 40.0,
+        bazaar: 40.0,
+        default: 80.0,
+    };
+    let fixture = util::DemoFixture::start(Catalog::generate(21, 30), false, rates).await;
+    let workspace = fixture.path();
+    std::fs::remove_dir_all(workspace.join("targets")).unwrap();
+    let shop = fixture.market.shopfront.clone();
+    let search = shop.join("/search?q=orvane+lumen&page=1").unwrap();
+    let (code, out, err) = util::knockoff_outcome(workspace, &["target", "add", search.as_str()]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(out.contains("listing cards on"), "{out}");
+    assert!(out.contains("/item/"), "{out}");
+    let name = format!("127-0-0-1-{}", shop.port().unwrap());
+    let file = workspace.join(format!("targets/{name}.toml"));
+    let written: toml::Table = std::fs::read_to_string(&file).unwrap().parse().unwrap();
+    assert_eq!(written["results"]["auto"].as_bool(), Some(true));
+    assert_eq!(
+        written["search"]["url"].as_str(),
+        Some("/search?q={query}&page={page}")
+    );
+    assert_eq!(
+        written["search"]["queries"][0].as_str(),
+        Some("orvane lumen")
+    );
+    let requests = fixture.market.log.requests();
+    let paths: Vec<&str> = requests
+        .iter()
+        .filter(|r| r.host == Host::Shopfront)
+        .map(|r| r.path.as_str())
+        .collect();
+    assert_eq!(paths.first().copied(), Some("/robots.txt"), "{paths:?}");
+    assert!(paths.iter().any(|p| p.starts_with("/search")), "{paths:?}");
+    let (code, _, err) = util::knockoff_outcome(workspace, &["check"]);
+    assert_eq!(code, 0, "{err}");
+
+    // An item page shows no list of cards: refused, nothing written.
+    let item = shop.join("/item/1000").unwrap();
+    std::fs::remove_file(&file).unwrap();
+    let (code, out, err) = util::knockoff_outcome(
+        workspace,
+        &["target", "add", item.as_str(), "--query", "1000"],
+    );
+    assert_eq!(code, 2, "{out}\n{err}");
+    assert!(err.contains("no listing cards found"), "{err}");
+    assert!(!file.exists());
+    // An address with no search words in it.
+    let (code, _, err) = util::knockoff_outcome(workspace, &["target", "add", shop.as_str()]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("cannot tell where the search words are"),
+        "{err}"
+    );
+}

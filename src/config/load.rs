@@ -315,6 +315,35 @@ pub fn preset_target(
     }
 }
 
+/// The workspace's settings with one target, read from a target file's
+/// `text` (not yet written; `shown` names it in problems) and no catalogue:
+/// what `target add` fetches a new site's search page with.
+pub fn with_new_target(workspace: &Path, text: &str, shown: &Path) -> Result<Config, ConfigErrors> {
+    let problems = RefCell::new(Vec::new());
+    let settings = load_settings(workspace, &problems);
+    let target = match text.parse::<toml::Table>() {
+        Ok(table) => parse_target(&table, shown, "new", &settings, &problems),
+        Err(e) => {
+            push(
+                &problems,
+                shown,
+                "",
+                format!("is not valid TOML ({})", e.message()),
+            );
+            None
+        }
+    };
+    match target {
+        Some(target) if problems.borrow().is_empty() => Ok(Config {
+            workspace: workspace.to_path_buf(),
+            settings,
+            targets: vec![target],
+            catalog: Catalog::default(),
+        }),
+        _ => Err(ConfigErrors(problems.into_inner())),
+    }
+}
+
 fn parse_target(
     table: &toml::Table,
     shown: &Path,

@@ -618,7 +618,7 @@ pub mod keys;
 mod load;
 mod reader;
 
-pub use load::{load, preset_target};
+pub use load::{load, preset_target, with_new_target};
 
 /// A workspace in a temporary folder with one target `t` (its file's
 /// text) and a brand without products, loaded: for unit tests.

@@ -214,6 +214,22 @@ pub struct RecheckReport {
 /// polite fetcher, and records it removed when the marketplace answers 404
 /// or 410, or the page matches the target's `[item] removed` selector.
 /// Takes the crawl lock.
+/// One page, fetched for `target` as a crawl fetches — robots.txt, the
+/// address guard and the host's rate, under the workspace's crawl lock —
+/// and decoded: how `target add` reads a new site's search page. Returns
+/// the text and the address it was read from (after redirects).
+pub async fn fetch_page(config: &Config, target: &str, url: &Url) -> Result<(String, Url)> {
+    let _lock = lock(config)?;
+    let fetcher = Fetcher::new(config).await?;
+    match fetcher.get(target, url, BodyKind::Page).await {
+        Ok(fetched) => {
+            let (html, _) = extract::decode_html(&fetched.body, fetched.content_type.as_deref());
+            Ok((html, fetched.final_url))
+        }
+        Err(failure) => Err(anyhow::Error::new(failure.error).context(format!("fetching {url}"))),
+    }
+}
+
 pub async fn recheck(config: &Config, store: Arc<Store>) -> Result<RecheckReport> {
     let _lock = lock(config)?;
     let for_list = store.clone();

@@ -42,6 +42,34 @@ const MARKERS: &[(&str, &str)] = &[
     ("DKK", "DKK"),
     ("PLN", "PLN"),
     ("zł", "PLN"),
+    ("COL$", "COP"),
+    ("CLP$", "CLP"),
+    ("CLP", "CLP"),
+    ("COP", "COP"),
+    ("ARS", "ARS"),
+    ("MXN", "MXN"),
+    ("BRL", "BRL"),
+    ("KRW", "KRW"),
+    ("IDR", "IDR"),
+    ("VND", "VND"),
+    ("TRY", "TRY"),
+    ("RUB", "RUB"),
+    ("AED", "AED"),
+    ("ZAR", "ZAR"),
+    ("CZK", "CZK"),
+    ("HUF", "HUF"),
+    ("Kč", "CZK"),
+    ("Ft", "HUF"),
+    ("Rp", "IDR"),
+    ("TL", "TRY"),
+    ("руб", "RUB"),
+    ("₫", "VND"),
+    ("₱", "PHP"),
+    ("฿", "THB"),
+    ("₪", "ILS"),
+    ("₴", "UAH"),
+    ("₦", "NGN"),
+    ("원", "KRW"),
     ("€", "EUR"),
     ("£", "GBP"),
     ("¥", "JPY"),
@@ -68,12 +96,23 @@ pub(crate) fn currency_in(text: &str) -> Option<String> {
     marker_in(text).map(|(_, code)| code.to_string())
 }
 
-/// The first (longest) currency marker in `text` and its code.
+/// The first (longest) currency marker in `text` and its code. A marker
+/// of letters counts only as a word of its own: "EUR" in "12 EUR", not in
+/// "EUROPE"; "Rp" in "Rp 15.000", not in "SHARP".
 fn marker_in(text: &str) -> Option<(&'static str, &'static str)> {
     let upper = text.to_uppercase();
     MARKERS
         .iter()
-        .find(|(marker, _)| upper.contains(&marker.to_uppercase()))
+        .find(|(marker, _)| {
+            let marker = marker.to_uppercase();
+            let lettered = marker.chars().next().is_some_and(char::is_alphabetic);
+            upper.match_indices(&marker).any(|(at, _)| {
+                let before = upper[..at].chars().next_back();
+                let after = upper[at + marker.len()..].chars().next();
+                let letter = |c: Option<char>| c.is_some_and(char::is_alphabetic);
+                !lettered || (!letter(before) && !letter(after))
+            })
+        })
         .copied()
 }
 
@@ -102,18 +141,41 @@ pub fn parse_price(text: &str) -> Option<Price> {
     if text.is_empty() || text.len() > 200 {
         return None;
     }
-    let amount = first_amount(text)?;
+    // Spaces that group thousands: no-break, narrow no-break, thin.
+    let text: String = text
+        .chars()
+        .map(|c| match c {
+            '\u{a0}' | '\u{202f}' | '\u{2009}' => ' ',
+            c => c,
+        })
+        .collect();
+    let amount = first_amount(&text)?;
     Some(Price {
         amount,
-        currency: currency_in(text),
+        currency: currency_in(&text),
     })
 }
 
-/// The first number in `text`, reading `,` and `.` as a thousands or decimal
-/// separator from their position.
+/// The first number in `text` that is not a percentage, reading `,` and
+/// `.` as a thousands or decimal separator from their position.
 fn first_amount(text: &str) -> Option<f64> {
     let bytes = text.as_bytes();
-    let start = bytes.iter().position(|b| b.is_ascii_digit())?;
+    let mut from = 0;
+    loop {
+        let start = from + bytes[from..].iter().position(|b| b.is_ascii_digit())?;
+        let (amount, end) = amount_at(text, start)?;
+        // "40% off" is no price.
+        let rest = text[end..].trim_start();
+        if !rest.starts_with('%') {
+            return Some(amount);
+        }
+        from = end;
+    }
+}
+
+/// The number starting at byte `start` (a digit) and where it ends.
+fn amount_at(text: &str, start: usize) -> Option<(f64, usize)> {
+    let bytes = text.as_bytes();
     let mut end = start;
     while end < bytes.len() {
         let b = bytes[end];
@@ -124,6 +186,40 @@ fn first_amount(text: &str) -> Option<f64> {
         } else {
             break;
         }
+    }
+    // Cents set apart by a space ("$119. 95", "118, 99 TL").
+    let cents_apart = matches!(bytes.get(end), Some(b'.' | b','))
+        && bytes.get(end + 1) == Some(&b' ')
+        && bytes.get(end + 2).is_some_and(u8::is_ascii_digit)
+        && bytes.get(end + 3).is_some_and(u8::is_ascii_digit)
+        && !bytes.get(end + 4).is_some_and(u8::is_ascii_digit);
+    // A decimal point with nothing before it (".75 €", "$.75").
+    let bare_fraction = start > 0
+        && matches!(bytes[start - 1], b'.' | b',')
+        && (start < 2 || !bytes[start - 2].is_ascii_digit());
+    if cents_apart {
+        let whole: String = text[start..end]
+            .chars()
+            .filter(char::is_ascii_digit)
+            .collect();
+        let number = format!("{whole}.{}", &text[end + 2..end + 4]);
+        return number
+            .parse()
+            .ok()
+            .filter(|v: &f64| v.is_finite())
+            .map(|v| (v, end + 4));
+    }
+    if bare_fraction {
+        let digits: String = text[start..end]
+            .chars()
+            .filter(char::is_ascii_digit)
+            .collect();
+        let number = format!("0.{digits}");
+        return number
+            .parse()
+            .ok()
+            .filter(|v: &f64| v.is_finite())
+            .map(|v| (v, end));
     }
     let token: String = text[start..end]
         .chars()
@@ -141,7 +237,11 @@ fn first_amount(text: &str) -> Option<f64> {
         (None, Some(_)) => single_separator(&token, ','),
         (None, None) => token,
     };
-    normalised.parse::<f64>().ok().filter(|v| v.is_finite())
+    normalised
+        .parse::<f64>()
+        .ok()
+        .filter(|v| v.is_finite())
+        .map(|v| (v, end))
 }
 
 /// With only one kind of separator: repeated, or followed by exactly three
@@ -179,8 +279,33 @@ mod tests {
         assert_eq!(parsed("CHF 1'299.50"), (1299.5, Some("CHF")));
         assert_eq!(parsed("$0.99"), (0.99, Some("USD")));
         assert_eq!(parsed("C$ 45"), (45.0, Some("CAD")));
-        assert_eq!(parsed("1.299.000 ₫"), (1_299_000.0, None));
+        assert_eq!(parsed("1.299.000 ₫"), (1_299_000.0, Some("VND")));
         assert_eq!(parsed("Price: 149"), (149.0, None));
+    }
+
+    /// Currencies without a minor unit (CLP, COP, IDR, KRW, JPY) and their
+    /// countries' ways of grouping thousands.
+    #[test]
+    fn currencies_without_cents_and_their_grouping() {
+        assert_eq!(parsed("$ 24.990"), (24_990.0, Some("USD")));
+        assert_eq!(parsed("CLP$ 249.990"), (249_990.0, Some("CLP")));
+        assert_eq!(parsed("COL$ 1.250.000"), (1_250_000.0, Some("COP")));
+        assert_eq!(parsed("Rp 1.500.000"), (1_500_000.0, Some("IDR")));
+        assert_eq!(parsed("₩12,000"), (12_000.0, Some("KRW")));
+        assert_eq!(parsed("12,000원"), (12_000.0, Some("KRW")));
+        assert_eq!(parsed("3,500円"), (3_500.0, Some("JPY")));
+        assert_eq!(parsed("44.890 Ft"), (44_890.0, Some("HUF")));
+        // Thousands grouped by no-break or thin spaces; cents set apart.
+        assert_eq!(parsed("1\u{a0}298,00 €"), (1_298.0, Some("EUR")));
+        assert_eq!(parsed("2\u{202f}499 Kč"), (2_499.0, Some("CZK")));
+        assert_eq!(parsed("118, 99 TL"), (118.99, Some("TRY")));
+        assert_eq!(parsed("$.75"), (0.75, Some("USD")));
+        // A percentage is not a price; the amount after it is.
+        assert_eq!(parse_price("40% OFF"), None);
+        assert_eq!(parsed("-20% 19,99 €"), (19.99, Some("EUR")));
+        // Letters of a word are no currency.
+        assert_eq!(parsed("SHARP 4K TV 499"), (4.0, None));
+        assert_eq!(currency_in("EUROPEAN PLUG 12"), None);
     }
 
     #[test]
