@@ -11,6 +11,7 @@
 mod budget;
 mod embedded;
 mod generic;
+mod marks;
 mod price;
 mod records;
 mod structured;
@@ -64,6 +65,14 @@ struct Partial {
 
 /// Extracts a listing from a page, with `item` selectors first (when the
 /// target has them) and structured data for whatever they do not give.
+///
+/// Where no selector names the title or price, the page is also read as
+/// a buyer reads it ([`generic::read`]): for what is still missing, and
+/// to check the structured data's price against the one shown. A price
+/// the page shows struck through, or does not show at all while it plainly
+/// shows another beside the title or buy button, is not the price to pay;
+/// the shown one is taken and `sources` says both. A zero price is no
+/// price.
 pub fn listing(html: &str, page_url: &Url, item: Option<&ItemSelectors>) -> Extracted {
     let (doc, cut) = parse_page(html);
     let mut warnings: Vec<String> = cut.into_iter().collect();
@@ -80,17 +89,16 @@ pub fn listing(html: &str, page_url: &Url, item: Option<&ItemSelectors>) -> Extr
     for (method, partial) in methods {
         merge(&mut merged, &mut sources, method, partial);
     }
-    // The generic reading, only for what is still missing and only where
-    // no selector names the title or price: a target's price selector
-    // finding nothing (out of stock) must not be second-guessed.
+    // The buyer's reading, only where no selector names the title or
+    // price: a target's price selector finding nothing (out of stock)
+    // must not be second-guessed.
     let generic_allowed = item.is_none_or(|i| i.title.is_none() && i.price.is_none());
-    if generic_allowed && (merged.title.is_none() || merged.price.is_none()) {
-        merge(
-            &mut merged,
-            &mut sources,
-            "generic",
-            generic::generic(&doc, page_url),
-        );
+    if generic_allowed {
+        let reading = generic::read(&doc, page_url);
+        check_price(&mut merged, &mut sources, &reading);
+        if merged.title.is_none() || merged.price.is_none() {
+            merge(&mut merged, &mut sources, "generic", reading.into_partial());
+        }
     }
 
     let parsed_price = merged.price.as_deref().and_then(parse_price);
@@ -123,6 +131,52 @@ pub fn listing(html: &str, page_url: &Url, item: Option<&ItemSelectors>) -> Extr
     }
 }
 
+/// Checks the structured data's price against what the page shows: when
+/// the page shows it struck through, or shows it nowhere while plainly
+/// showing another, the shown price is the one to pay.
+fn check_price(merged: &mut Partial, sources: &mut [String], reading: &generic::Reading) {
+    let Some(at) = sources.iter().position(|s| s.starts_with("price: ")) else {
+        return;
+    };
+    let Some(said) = merged.price.as_deref().and_then(parse_price) else {
+        return;
+    };
+    let Some((shown_text, plain)) = &reading.price else {
+        return;
+    };
+    let Some(shown) = parse_price(shown_text) else {
+        return;
+    };
+    if generic::same_amount(said.amount, shown.amount) {
+        return;
+    }
+    let struck = reading
+        .struck
+        .iter()
+        .any(|&a| generic::same_amount(a, said.amount));
+    let nowhere = !reading
+        .shown
+        .iter()
+        .any(|&a| generic::same_amount(a, said.amount));
+    let why = match (struck, nowhere && *plain) {
+        (true, _) => "shown struck through",
+        (false, true) => "not shown on the page",
+        (false, false) => return,
+    };
+    let method = sources[at].trim_start_matches("price: ").to_string();
+    sources[at] = format!(
+        "price: shown on the page, {shown_text} ({method} said {}, {why})",
+        display_price(
+            Some(said.amount),
+            said.currency.as_deref().or(merged.currency.as_deref())
+        )
+    );
+    merged.price = Some(shown_text.clone());
+    if let Some(currency) = &reading.currency {
+        merged.currency = Some(currency.clone());
+    }
+}
+
 /// Fills what `merged` still lacks from `partial`, noting each field's
 /// method in `sources`.
 fn merge(merged: &mut Partial, sources: &mut Vec<String>, method: &str, partial: Partial) {
@@ -135,7 +189,12 @@ fn merge(merged: &mut Partial, sources: &mut Vec<String>, method: &str, partial:
         }
     };
     take("title", &mut merged.title, partial.title);
-    take("price", &mut merged.price, partial.price);
+    // A price of zero is no price ("0.00" in structured data for a product
+    // sold in several versions, or not yet priced).
+    let price = partial
+        .price
+        .filter(|text| parse_price(text).is_none_or(|p| p.amount != 0.0));
+    take("price", &mut merged.price, price);
     take("currency", &mut merged.currency, partial.currency);
     take("seller", &mut merged.seller, partial.seller);
     take("description", &mut merged.description, partial.description);
@@ -786,6 +845,64 @@ mod tests {
             cards[1].image.as_deref(),
             Some("https://shop.example/lazy2.jpg")
         );
+    }
+
+    /// The red team's cases: structured data naming the list price beside
+    /// the current one shown, or a hidden second offer; a zero price.
+    #[test]
+    fn the_price_shown_to_pay_wins_over_structured_data_that_disagrees() {
+        let url = Url::parse("https://shop.example/p/1").unwrap();
+        let product = |offer: &str, body: &str| {
+            format!(
+                r#"<script type="application/ld+json">{{"@type":"Product","name":"Orvane Tidewatch",
+                "offers":{offer}}}</script><h1>Orvane Tidewatch</h1>{body}"#
+            )
+        };
+        // The list price, shown struck through beside the current one.
+        let page = product(
+            r#"{"@type":"Offer","price":"219.99","priceCurrency":"USD"}"#,
+            r#"<div class="price-box"><del class="price">$219.99</del> <span class="price">$110.00</span></div>"#,
+        );
+        let extracted = listing(&page, &url, None);
+        assert_eq!(extracted.listing.price, Some(110.0));
+        assert!(
+            extracted.sources.contains(
+                &"price: shown on the page, $110.00 (json-ld said 219.99 USD, shown struck through)"
+                    .to_string()
+            ),
+            "{:?}",
+            extracted.sources
+        );
+        // A second offer the page does not show, the shown price plainly
+        // beside the title and the buy button.
+        let page = product(
+            r#"[{"@type":"Offer","price":"18.00","priceCurrency":"USD"}]"#,
+            r#"<span class="product-price">$17.10</span><button>Add to cart</button>"#,
+        );
+        assert_eq!(listing(&page, &url, None).listing.price, Some(17.1));
+        // Structured data that agrees with a price shown, beside others.
+        let page = product(
+            r#"{"@type":"Offer","price":"17.10","priceCurrency":"USD"}"#,
+            r#"<span class="product-price">$17.10</span><span class="price">$19.00</span>"#,
+        );
+        let extracted = listing(&page, &url, None);
+        assert_eq!(extracted.listing.price, Some(17.1));
+        assert!(extracted.sources.contains(&"price: json-ld".to_string()));
+        // Structured data the page shows as a price, though not beside the
+        // title: kept.
+        let page = product(
+            r#"{"@type":"Offer","price":"49.00","priceCurrency":"USD"}"#,
+            r#"<p>Free returns</p><div><span class="price">$45.00</span></div><footer>$49.00</footer>"#,
+        );
+        assert_eq!(listing(&page, &url, None).listing.price, Some(49.0));
+        // A zero price is no price: the shown one is read instead.
+        let page = product(
+            r#"{"@type":"Offer","price":"0.00","priceCurrency":"USD"}"#,
+            r#"<span class="price">$59.00</span>"#,
+        );
+        let extracted = listing(&page, &url, None);
+        assert_eq!(extracted.listing.price, Some(59.0));
+        assert!(extracted.sources.contains(&"price: generic".to_string()));
     }
 
     #[test]

@@ -164,13 +164,33 @@ fn first_amount(text: &str) -> Option<f64> {
     loop {
         let start = from + bytes[from..].iter().position(|b| b.is_ascii_digit())?;
         let (amount, end) = amount_at(text, start)?;
-        // "40% off" is no price.
-        let rest = text[end..].trim_start();
-        if !rest.starts_with('%') {
+        // "40% off" is no price; nor are digits in a soup of letters and
+        // digits ("MzI5Ljk5", an encoded price), unlike a currency stuck
+        // to its amount ("RM50", "Rs1,599.00").
+        let percent = text[end..].trim_start().starts_with('%');
+        let token_start = text[..start]
+            .rfind(char::is_whitespace)
+            .map_or(0, |i| i + 1);
+        let token_end = text[start..]
+            .find(char::is_whitespace)
+            .map_or(text.len(), |i| start + i);
+        if !percent && !is_code(&text[token_start..token_end]) {
             return Some(amount);
         }
+        let end = if percent { end } else { token_end.max(end) };
         from = end;
     }
+}
+
+/// Whether a word switches between letters and digits more than once: a
+/// code, not an amount ("MzI5Ljk5", "A1B2").
+fn is_code(word: &str) -> bool {
+    let kinds: Vec<bool> = word
+        .chars()
+        .filter(|c| c.is_alphanumeric())
+        .map(|c| c.is_ascii_digit())
+        .collect();
+    kinds.windows(2).filter(|pair| pair[0] != pair[1]).count() >= 2
 }
 
 /// The number starting at byte `start` (a digit) and where it ends.
@@ -306,6 +326,11 @@ mod tests {
         // Letters of a word are no currency.
         assert_eq!(parsed("SHARP 4K TV 499"), (4.0, None));
         assert_eq!(currency_in("EUROPEAN PLUG 12"), None);
+        // Digits inside a word are no amount (an encoded price, a model).
+        assert_eq!(parse_price("Online Price MzI5Ljk5 $"), None);
+        assert_eq!(parsed("RM50"), (50.0, None));
+        assert_eq!(parsed("Rp15.000"), (15_000.0, Some("IDR")));
+        assert_eq!(parsed("EUR12,99"), (12.99, Some("EUR")));
     }
 
     #[test]

@@ -32,7 +32,8 @@ use ego_tree::iter::Edge;
 use scraper::{ElementRef, Html, Node};
 use url::Url;
 
-use super::generic::{country_currency, mark_words, price_to_pay, short_text};
+use super::generic::{country_currency, price_to_pay, short_text};
+use super::marks::{is_aside, mark_words};
 use super::price::{currency_at_site, parse_price};
 use super::{canonicalize, plain, resolve, text_of, Card, MAX_CARDS_PER_PAGE, MAX_TITLE_CHARS};
 
@@ -46,39 +47,6 @@ const FINALISTS: usize = 4;
 /// Longest text of one text node that is looked at as a price.
 const MAX_PRICE_NODE: usize = 60;
 
-/// Words in an ancestor's tag, class or id that say its links are not the
-/// results: page furniture, advertising, recommendations.
-const ASIDE_WORDS: &[&str] = &[
-    "nav",
-    "navigation",
-    "navbar",
-    "menu",
-    "header",
-    "footer",
-    "sidebar",
-    "aside",
-    "breadcrumb",
-    "breadcrumbs",
-    "filter",
-    "filters",
-    "facet",
-    "facets",
-    "refinements",
-    "carousel",
-    "slider",
-    "sponsored",
-    "sponsor",
-    "advert",
-    "advertisement",
-    "ads",
-    "related",
-    "recommended",
-    "recommendations",
-    "similar",
-    "recently",
-    "viewed",
-    "also",
-];
 /// Words that say an ancestor holds the results.
 const RESULTS_WORDS: &[&str] = &[
     "results", "result", "search", "srp", "listing", "listings", "products", "items", "main",
@@ -589,18 +557,6 @@ fn context_weight(elements: &[Element<'_>], member: usize) -> f64 {
         at = elements[i].parent;
     }
     weight.min(3.0)
-}
-
-/// Whether an element is page furniture or a block set apart from the
-/// results: navigation, header, footer, a side bar, a carousel, something
-/// sponsored or "related".
-fn is_aside(element: ElementRef<'_>) -> bool {
-    matches!(
-        element.value().name(),
-        "nav" | "header" | "footer" | "aside"
-    ) || mark_words(element)
-        .iter()
-        .any(|w| ASIDE_WORDS.contains(&w.as_str()))
 }
 
 /// The members without those holding several cards' worth of prices: an
