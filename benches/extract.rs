@@ -3,7 +3,9 @@
 //! `cargo bench --bench extract`. Pages are the demo marketplace's, padded
 //! with related-product cards to 100 KB (a typical listing page), plus a
 //! real Wayfair page when shared/realpages is present, a hostile page
-//! nested 200,000 deep and a hostile search page of 100,000 cards.
+//! nested 200,000 deep and a hostile search page of 100,000 cards; and
+//! cards found with no selectors on real search pages (eBay.de, 1.6 MB;
+//! Amazon.de, 2.1 MB), beside the parse alone, and on the hostile page.
 
 use std::hint::black_box;
 use std::io::Read;
@@ -105,6 +107,39 @@ fn bench(c: &mut Criterion) {
     group.bench_function("hostile: a search page of 100,000 cards (4.8 MB)", |b| {
         b.iter(|| extract::cards(black_box(&flood), &search_url, &results))
     });
+    group.bench_function(
+        "hostile: a search page of 100,000 cards (4.8 MB), automatic",
+        |b| b.iter(|| extract::search_page(black_box(&flood), &search_url, None)),
+    );
+    // Cards found with no selectors on real search pages, beside the
+    // parse alone: the difference is what finding them costs.
+    for (name, url) in [
+        (
+            "ebay_search_parsy-ebayde",
+            "https://shop-3.example/sch/i.html?_nkw=apple",
+        ),
+        (
+            "amazon_search_parsy-amazonde",
+            "https://shop-3.example/s?k=cat+food",
+        ),
+    ] {
+        let path = root.join(format!("../shared/realpages/{name}.html.gz"));
+        if !path.exists() {
+            continue;
+        }
+        let mut html = String::new();
+        flate2::read::GzDecoder::new(std::fs::File::open(path).unwrap())
+            .read_to_string(&mut html)
+            .unwrap();
+        let url = Url::parse(url).unwrap();
+        let size = format!("{:.1} MB", html.len() as f64 / 1e6);
+        group.bench_function(format!("parse only, real {size} {name}"), |b| {
+            b.iter(|| scraper::Html::parse_document(black_box(&html)))
+        });
+        group.bench_function(format!("automatic cards, real {size} {name}"), |b| {
+            b.iter(|| extract::search_page(black_box(&html), &url, None))
+        });
+    }
     group.finish();
 }
 

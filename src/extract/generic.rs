@@ -141,13 +141,12 @@ pub(super) fn same_amount(a: f64, b: f64) -> bool {
 }
 
 /// Reads a page as a buyer would.
-pub(super) fn read(doc: &Html, page_url: &Url) -> Reading {
-    let elements: Vec<ElementRef> = doc
-        .root_element()
-        .descendants()
-        .filter_map(ElementRef::wrap)
-        .take(MAX_ELEMENTS)
-        .collect();
+///
+/// With `checking` (the amount structured data says), only what the check
+/// needs is read: the amounts near the title and the buy button, and
+/// wherever that amount is shown — a fraction of a page's amounts.
+pub(super) fn read(doc: &Html, page_url: &Url, checking: Option<f64>) -> Reading {
+    let (elements, amounts) = elements_and_amounts(doc);
     let title_at = product_heading(doc, &elements);
     let title = title_at
         .map(|i| text_of(elements[i]))
@@ -160,25 +159,30 @@ pub(super) fn read(doc: &Html, page_url: &Url) -> Reading {
         ..Reading::default()
     };
     let mut best: Option<(f64, usize, String, bool)> = None;
-    for (i, element) in elements.iter().enumerate() {
-        if matches!(
-            element.value().name(),
-            "script" | "style" | "noscript" | "template"
-        ) {
-            continue;
+    for i in amounts {
+        let element = elements[i];
+        let near = title_at.is_some_and(|t| i >= t && i - t <= NEAR_TITLE)
+            || buy_at.is_some_and(|b| i.abs_diff(b) <= NEAR_BUY);
+        if let Some(said) = checking.filter(|_| !near) {
+            let says_it = short_text(element)
+                .and_then(|t| parse_price(&t))
+                .is_some_and(|p| same_amount(p.amount, said));
+            if !says_it {
+                continue;
+            }
         }
-        if let Some((amount, struck)) = shown_amount(*element) {
+        if let Some((amount, struck)) = shown_amount(element) {
             reading.shown.push(amount);
             if struck {
                 reading.struck.push(amount);
             }
         }
-        if links_elsewhere(*element, page_url) {
-            continue;
-        }
-        let Some((score, text, plain)) = price_score(*element, i, title_at, buy_at) else {
+        let Some((score, text, plain)) = price_score(element, i, title_at, buy_at) else {
             continue;
         };
+        if links_elsewhere(element, page_url) {
+            continue;
+        }
         // The best score; on a tie the innermost (latest) element.
         if best.as_ref().is_none_or(|(s, ..)| score >= *s) {
             best = Some((score, i, text, plain));
@@ -189,6 +193,69 @@ pub(super) fn read(doc: &Html, page_url: &Url) -> Reading {
         reading.price = Some((text, plain));
     }
     reading
+}
+
+/// The page's elements in document order (at most [`MAX_ELEMENTS`]), and
+/// in order the indexes of those that may hold an amount: an element with
+/// a short text of its own holding a digit, its parent and grandparent (an
+/// amount written in parts: "$", "12", ".99"). Scripts and styles hold
+/// none. Only these are read as prices: reading every element's text would
+/// cost the page's size many times over.
+fn elements_and_amounts(doc: &Html) -> (Vec<ElementRef<'_>>, Vec<usize>) {
+    use ego_tree::iter::Edge;
+    let mut elements: Vec<ElementRef> = Vec::new();
+    let mut parents: Vec<Option<usize>> = Vec::new();
+    let mut digits: Vec<bool> = Vec::new();
+    let mut open: Vec<usize> = Vec::new();
+    for edge in doc.root_element().traverse() {
+        match edge {
+            Edge::Open(node) => {
+                if let Some(element) = ElementRef::wrap(node) {
+                    if elements.len() == MAX_ELEMENTS {
+                        break;
+                    }
+                    parents.push(open.last().copied());
+                    elements.push(element);
+                    digits.push(false);
+                    open.push(elements.len() - 1);
+                } else if let (Some(text), Some(&at)) = (node.value().as_text(), open.last()) {
+                    let text = text.trim();
+                    if text.len() <= MAX_PRICE_TEXT * 2 && text.bytes().any(|b| b.is_ascii_digit())
+                    {
+                        digits[at] = true;
+                    }
+                }
+            }
+            Edge::Close(node) => {
+                if node.value().is_element()
+                    && open
+                        .last()
+                        .is_some_and(|&at| elements[at].id() == node.id())
+                {
+                    open.pop();
+                }
+            }
+        }
+    }
+    let mut candidate = vec![false; elements.len()];
+    for i in (0..elements.len()).filter(|&i| digits[i]) {
+        let mut at = Some(i);
+        for _ in 0..3 {
+            let Some(j) = at else { break };
+            candidate[j] = true;
+            at = parents[j];
+        }
+    }
+    let amounts = (0..elements.len())
+        .filter(|&i| candidate[i])
+        .filter(|&i| {
+            !matches!(
+                elements[i].value().name(),
+                "script" | "style" | "noscript" | "template"
+            )
+        })
+        .collect();
+    (elements, amounts)
 }
 
 /// The index of the element that names the product: of the `<h1>`s (a
@@ -290,11 +357,24 @@ fn links_elsewhere(element: ElementRef, page_url: &Url) -> bool {
     elsewhere && !chosen()
 }
 
-/// Whether an element is a buy button: what it says, or its markup.
+/// Whether an element is a buy button: its markup, or what it says.
 fn is_buy_button(element: ElementRef) -> bool {
     let value = element.value();
     if !matches!(value.name(), "button" | "input" | "a") {
         return false;
+    }
+    // A link to another page is not a button (a page holds hundreds).
+    if value.name() == "a"
+        && value
+            .attr("href")
+            .is_some_and(|h| h.len() > 1 && !h.starts_with('#') && !h.contains("cart"))
+    {
+        return false;
+    }
+    let words = mark_words(element);
+    if words.iter().any(|w| BUY_MARKS.contains(&w.as_str())) || words.concat().contains("addtocart")
+    {
+        return true;
     }
     let said = format!(
         "{} {} {}",
@@ -305,10 +385,6 @@ fn is_buy_button(element: ElementRef) -> bool {
     .to_lowercase();
     let said = said.split_whitespace().collect::<Vec<_>>().join(" ");
     BUY_WORDS.iter().any(|w| said.contains(w))
-        || mark_words(element).join("").contains("addtocart")
-        || BUY_MARKS
-            .iter()
-            .any(|m| mark_words(element).iter().any(|w| w == m))
 }
 
 /// An amount the page shows as a price — a currency amount, or a number
@@ -565,7 +641,7 @@ mod tests {
 
     fn read(html: &str, url: &str) -> (Option<String>, Option<f64>, Option<String>) {
         let doc = Html::parse_document(html);
-        let partial = super::read(&doc, &Url::parse(url).unwrap()).into_partial();
+        let partial = super::read(&doc, &Url::parse(url).unwrap(), None).into_partial();
         (
             partial.title,
             partial
@@ -684,6 +760,7 @@ mod tests {
         let reading = super::read(
             &Html::parse_document(page),
             &Url::parse("https://tienda.example.cl/p/1").unwrap(),
+            None,
         );
         assert!(reading.struck.contains(&249_990.0), "{reading:?}");
         assert!(reading.shown.contains(&229_990.0), "{reading:?}");

@@ -94,7 +94,12 @@ pub fn listing(html: &str, page_url: &Url, item: Option<&ItemSelectors>) -> Extr
     // must not be second-guessed.
     let generic_allowed = item.is_none_or(|i| i.title.is_none() && i.price.is_none());
     if generic_allowed {
-        let reading = generic::read(&doc, page_url);
+        let said = merged
+            .price
+            .as_deref()
+            .and_then(parse_price)
+            .map(|p| p.amount);
+        let reading = generic::read(&doc, page_url, said);
         check_price(&mut merged, &mut sources, &reading);
         if merged.title.is_none() || merged.price.is_none() {
             merge(&mut merged, &mut sources, "generic", reading.into_partial());

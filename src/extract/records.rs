@@ -44,6 +44,8 @@ pub(crate) const MAX_ELEMENTS: usize = 300_000;
 const MIN_CARDS: usize = 2;
 /// Groups whose fields are read to choose between them.
 const FINALISTS: usize = 4;
+/// Members of a group whose links are compared.
+const DISTINCT_SAMPLE: usize = 100;
 /// Longest text of one text node that is looked at as a price.
 const MAX_PRICE_NODE: usize = 60;
 
@@ -152,7 +154,7 @@ struct Element<'a> {
 /// The cards of a results page found by structure, each listing once, at
 /// most [`MAX_CARDS_PER_PAGE`]; whether the page showed more.
 pub(super) fn auto_cards(doc: &Html, page_url: &Url) -> (Vec<Card>, bool) {
-    let mut elements = read_elements(doc, page_url);
+    let mut elements = read_elements(doc);
     mark_prices(&mut elements);
     add_up(&mut elements);
     let Some(members) = best_group(&elements, page_url).or_else(|| lone_card(&elements)) else {
@@ -178,7 +180,7 @@ pub(super) fn auto_cards(doc: &Html, page_url: &Url) -> (Vec<Card>, bool) {
 
 /// The page's elements in document order (at most [`MAX_ELEMENTS`]), each
 /// with its parent, path and own features.
-fn read_elements<'a>(doc: &'a Html, page_url: &Url) -> Vec<Element<'a>> {
+fn read_elements<'a>(doc: &'a Html) -> Vec<Element<'a>> {
     let mut elements: Vec<Element<'a>> = Vec::new();
     let mut open: Vec<usize> = Vec::new();
     for edge in doc.root_element().traverse() {
@@ -199,7 +201,7 @@ fn read_elements<'a>(doc: &'a Html, page_url: &Url) -> Vec<Element<'a>> {
                     let path = hash_of(&(parent_path, tag, &classes));
                     let group = hash_of(&(parent_path, tag));
                     let index = elements.len();
-                    let links = u32::from(tag == "a" && link_of(element, page_url).is_some());
+                    let links = u32::from(tag == "a" && leads_somewhere(element));
                     let images = u32::from(tag == "img");
                     elements.push(Element {
                         element,
@@ -379,17 +381,19 @@ fn best_group(elements: &[Element<'_>], page_url: &Url) -> Option<Vec<usize>> {
     scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1[0].cmp(&b.1[0])));
     scored.truncate(FINALISTS);
     // Among the finalists, what counts is cards that each lead to a
-    // listing of their own.
+    // listing of their own (judged on the first hundred members: a hostile
+    // page may hold a hundred thousand).
     scored
         .into_iter()
         .map(|(score, members)| {
             let members = without_blocks(elements, members);
-            let links: std::collections::HashSet<String> = members
+            let sample = &members[..members.len().min(DISTINCT_SAMPLE)];
+            let links: std::collections::HashSet<String> = sample
                 .iter()
                 .filter_map(|&m| main_link(elements[m].element, page_url))
                 .map(|u| u.to_string())
                 .collect();
-            let distinct = links.len() as f64 / members.len().max(1) as f64;
+            let distinct = links.len() as f64 / sample.len().max(1) as f64;
             (score * distinct, members)
         })
         .filter(|(score, members)| *score > 0.0 && members.len() >= MIN_CARDS)
@@ -570,6 +574,21 @@ fn without_blocks(elements: &[Element<'_>], members: Vec<usize>) -> Vec<usize> {
         .into_iter()
         .filter(|&m| elements[m].prices <= most)
         .collect()
+}
+
+/// Whether a link leads to a page at all (not `#`, `javascript:`,
+/// `mailto:`): cheap enough to ask of every link of a hostile page; the
+/// address itself is resolved only for the cards chosen.
+fn leads_somewhere(anchor: ElementRef<'_>) -> bool {
+    anchor.value().attr("href").is_some_and(|href| {
+        let href = href.trim_start();
+        let lower = href.get(..11).unwrap_or(href).to_ascii_lowercase();
+        !href.is_empty()
+            && !href.starts_with('#')
+            && !lower.starts_with("javascript:")
+            && !lower.starts_with("mailto:")
+            && !lower.starts_with("tel:")
+    })
 }
 
 /// A link's target when it is a page: http(s), not this page's own anchor.
