@@ -339,14 +339,18 @@ fn reads_as_price(element: ElementRef<'_>) -> bool {
     price.currency.is_some() || mark_words(element).iter().any(|w| w.contains("price"))
 }
 
-/// Adds each element's links, prices and photos to its ancestors'. A price
-/// inside another price (its parts) is counted once.
+/// Adds each element's links, prices and photos to its ancestors'. Of a
+/// price and the elements around it that read as one too (its parts' box,
+/// a short card "Watch 0 $10.00"), the innermost is counted, once.
 fn add_up(elements: &mut [Element<'_>]) {
+    let mut holds_price = vec![false; elements.len()];
+    // In reverse document order every element comes after its descendants.
     for i in (0..elements.len()).rev() {
-        if elements[i].price && !elements[i].parent.is_some_and(|p| elements[p].price) {
+        if elements[i].price && !holds_price[i] {
             elements[i].prices += 1;
         }
         if let Some(p) = elements[i].parent {
+            holds_price[p] |= holds_price[i] || elements[i].price;
             elements[p].links += elements[i].links;
             elements[p].prices += elements[i].prices;
             elements[p].images += elements[i].images;
@@ -1011,4 +1015,43 @@ pub(super) fn next_page(doc: &Html, page_url: &Url) -> Option<Url> {
         }
     }
     by_text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cards_of(html: &str) -> Vec<Card> {
+        let url = Url::parse("https://shop-9.example/search?q=watch").unwrap();
+        auto_cards(&Html::parse_document(html), &url).0
+    }
+
+    /// A list so short that the whole of it reads as one price ("Watch 0
+    /// $10.00 Watch 1 $11.00"): each card still counts its own.
+    #[test]
+    fn two_short_cards_are_a_list() {
+        let cards = cards_of(
+            r#"<ul><li><a href="/p/0">Watch 0</a> <span>$10.00</span></li>
+               <li><a href="/p/1">Watch 1</a> <span>$11.00</span></li></ul>"#,
+        );
+        let read: Vec<(&str, Option<f64>)> = cards
+            .iter()
+            .map(|c| (c.title.as_deref().unwrap_or(""), c.price))
+            .collect();
+        assert_eq!(read, [("Watch 0", Some(10.0)), ("Watch 1", Some(11.0))]);
+    }
+
+    #[test]
+    fn a_page_of_one_result_reads_it_and_a_page_of_none_reads_nothing() {
+        let one = r#"<nav><a href="/">Home</a></nav><div class="results">
+            <div class="hit"><img src="/i/7.jpg"><a href="/p/7">Orvane Tidewatch</a><b>€ 89,00</b></div>
+            <a class="banner" href="/promo">Sale</a></div>"#;
+        let cards = cards_of(one);
+        assert_eq!(cards.len(), 1, "{cards:?}");
+        assert_eq!(cards[0].url, "https://shop-9.example/p/7");
+        assert_eq!(cards[0].price, Some(89.0));
+        let none = r#"<h1>No results for "orvane"</h1><p>Try another search.</p>
+            <nav><a href="/">Home</a> <a href="/help">Help</a></nav>"#;
+        assert!(cards_of(none).is_empty());
+    }
 }
