@@ -73,6 +73,14 @@ pub enum ExplainFormat {
     Json,
 }
 
+/// Output formats of report commands.
+#[derive(Debug, Clone, Copy, ValueEnum, Default)]
+pub enum TableOrJson {
+    #[default]
+    Table,
+    Json,
+}
+
 /// Output formats of list commands.
 #[derive(Debug, Clone, Copy, ValueEnum, Default)]
 pub enum Format {
@@ -98,6 +106,22 @@ pub enum Command {
         /// and record the removed ones.
         #[arg(long)]
         recheck: bool,
+    },
+    /// Seller networks: accounts on any marketplace linked by a contact
+    /// (email, phone, messenger, shop domain) or an own photo they share.
+    Networks {
+        #[arg(long, value_enum, default_value_t)]
+        format: TableOrJson,
+    },
+    /// One seller: what its listings show, its network, listings,
+    /// decisions and takedowns.
+    Seller {
+        /// The target (marketplace) the seller sells on.
+        target: String,
+        /// The seller's name there, as `listings` shows it.
+        name: String,
+        #[arg(long, value_enum, default_value_t)]
+        format: TableOrJson,
     },
     /// Every listing crawled, matched or not.
     Listings {
@@ -395,6 +419,48 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             out!("{}", crawl::render_summary(&summary));
             let report = queue::judge_workspace(&config, &store)?;
             out!("{}", report.render());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Networks { format } => {
+            let config = config::load(workspace)?;
+            let store = open_store(&config)?;
+            let networks = crate::networks::report(&store, config.settings.network_boilerplate)?;
+            match format {
+                TableOrJson::Json => outln!("{}", serde_json::to_string_pretty(&networks)?),
+                TableOrJson::Table => out!("{}", render_networks(&networks)),
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Seller {
+            target,
+            name,
+            format,
+        } => {
+            let config = config::load(workspace)?;
+            if config.target(&target).is_none() {
+                return Err(UsageError(format!(
+                    "no target named `{target}` in {}",
+                    workspace.join("targets").display()
+                ))
+                .into());
+            }
+            let store = open_store(&config)?;
+            let profile = crate::networks::profile(
+                &store,
+                &target,
+                &name,
+                config.settings.network_boilerplate,
+            )?
+            .ok_or_else(|| {
+                UsageError(format!(
+                    "no listing of seller `{name}` on target `{target}` in the store \
+                     (`knockoff listings --target {target}` shows its sellers)"
+                ))
+            })?;
+            match format {
+                TableOrJson::Json => outln!("{}", serde_json::to_string_pretty(&profile)?),
+                TableOrJson::Table => out!("{}", render_seller(&profile)),
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::Listings { target, format } => {
@@ -1139,6 +1205,111 @@ fn extract_file(
     });
     outln!("{}", serde_json::to_string_pretty(&json)?);
     Ok(ExitCode::SUCCESS)
+}
+
+/// Networks as a table: one block each, members then links.
+fn render_networks(networks: &[crate::networks::NetworkReport]) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    if networks.is_empty() {
+        out.push_str("no seller networks: no two sellers share a contact or a photo\n");
+    }
+    for network in networks {
+        let targets: std::collections::BTreeSet<&str> =
+            network.members.iter().map(|m| m.target.as_str()).collect();
+        let confirmed: u64 = network.members.iter().map(|m| m.confirmed).sum();
+        let _ = writeln!(
+            out,
+            "network #{}: {} accounts on {} marketplace(s), {} confirmed",
+            network.id,
+            network.members.len(),
+            targets.len(),
+            confirmed
+        );
+        for m in &network.members {
+            let _ = writeln!(
+                out,
+                "  {:<14} {:<30} {:>5} listings {:>4} matches {:>4} confirmed",
+                m.target, m.seller, m.listings, m.matches, m.confirmed
+            );
+        }
+        for link in &network.links {
+            let _ = writeln!(
+                out,
+                "    {:<9} {:<40} {}",
+                link.kind,
+                link.value,
+                link.members.join(", ")
+            );
+        }
+    }
+    out
+}
+
+/// A seller's profile as text.
+fn render_seller(profile: &crate::networks::SellerProfile) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    let f = &profile.figures;
+    let _ = writeln!(
+        out,
+        "{} on {}: {} listings, {} matches, {} confirmed",
+        profile.seller, profile.target, f.listings, f.matches, f.confirmed
+    );
+    if profile.contacts.is_empty() {
+        out.push_str("contacts: none found\n");
+    } else {
+        out.push_str("contacts:\n");
+        for (kind, value, listings) in &profile.contacts {
+            let ids: Vec<String> = listings.iter().map(|l| format!("#{l}")).collect();
+            let _ = writeln!(out, "  {kind:<9} {value:<40} on listing {}", ids.join(", "));
+        }
+    }
+    match &profile.network {
+        Some(network) => {
+            let _ = writeln!(out, "network #{}:", network.id);
+            for m in &network.members {
+                let _ = writeln!(
+                    out,
+                    "  {}/{} ({} listings, {} confirmed)",
+                    m.target, m.seller, m.listings, m.confirmed
+                );
+            }
+        }
+        None => out.push_str("network: none (no contact or photo shared with another seller)\n"),
+    }
+    out.push_str("listings:\n");
+    for l in &profile.listings {
+        let _ = writeln!(
+            out,
+            "  #{:<6} {:<60.60} {}",
+            l.id.0,
+            l.listing.title.as_deref().unwrap_or("—"),
+            l.url
+        );
+    }
+    if !profile.matches.is_empty() {
+        out.push_str("matches:\n");
+        for m in &profile.matches {
+            let _ = writeln!(
+                out,
+                "  match {:<6} {:<12} {:<10} score {:.3}{}{}",
+                m.id,
+                m.product_id,
+                m.status,
+                m.score,
+                m.decided_by
+                    .as_deref()
+                    .map(|by| format!(" by {by}"))
+                    .unwrap_or_default(),
+                m.takedown
+                    .as_deref()
+                    .map(|t| format!(", takedown {t}"))
+                    .unwrap_or_default()
+            );
+        }
+    }
+    out
 }
 
 /// Writes listings as a table, a JSON array, or CSV.

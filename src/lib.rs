@@ -33,6 +33,7 @@ pub mod explain;
 pub mod extract;
 pub mod index;
 pub mod matching;
+pub mod networks;
 pub mod photo;
 pub mod presets;
 pub mod queue;

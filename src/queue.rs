@@ -14,8 +14,9 @@ use anyhow::Result;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use crate::config::Config;
+use crate::config::{Config, Target};
 use crate::index::{self, PRINT_VERSION};
+use crate::matching::contacts::{contacts_in, photo_contact, Contact, ContactContext};
 use crate::matching::image::{listing_prints, Print, WORK_SIDE};
 use crate::matching::score::{phrases, Judge, JudgedProduct, ListingFacts, MatchSettings};
 use crate::matching::text::{normalised_text, ProductTerms};
@@ -33,6 +34,8 @@ pub struct JudgeReport {
     pub text_indexed: usize,
     pub changes: QueueChanges,
     pub pending: usize,
+    /// Seller networks after the pass (when it judged anything).
+    pub networks: usize,
 }
 
 impl JudgeReport {
@@ -263,6 +266,40 @@ pub(crate) fn card_candidates(
     Ok(picked)
 }
 
+/// What a listing shows that may link its seller to others: the contacts
+/// in its title, seller name and description, and the prints of its own
+/// photos (those no reference photo matched: an official photo links
+/// nobody, every seller of fakes uses it).
+fn shown(
+    target: Option<&Target>,
+    facts: &ListingFacts,
+    verdicts: &[StoredVerdict],
+) -> Vec<Contact> {
+    let site = target.and_then(Target::site);
+    let region = target.and_then(Target::country);
+    let context = ContactContext {
+        site: site.as_deref(),
+        region: region.as_deref(),
+    };
+    let seller = facts.seller.as_deref().unwrap_or_default();
+    let mut found = contacts_in(&[&facts.title, seller, &facts.description], &context);
+    let official: Vec<usize> = verdicts
+        .iter()
+        .filter_map(|v| v.signals.image.as_ref().map(|i| i.photo))
+        .collect();
+    for (k, prints) in facts.photos.iter().enumerate() {
+        if official.contains(&(k + 1)) {
+            continue;
+        }
+        if let Some(photo) = photo_contact(prints) {
+            if !found.contains(&photo) {
+                found.push(photo);
+            }
+        }
+    }
+    found
+}
+
 /// Brings the indexes up to date and judges every listing whose judge key
 /// changed. Blocking: call it from the blocking pool in async code.
 pub fn judge_workspace(config: &Config, store: &Store) -> Result<JudgeReport> {
@@ -312,8 +349,12 @@ pub fn judge_workspace(config: &Config, store: &Store) -> Result<JudgeReport> {
                 &material_key(listing),
                 &verdicts,
             )?;
+            let target = config.target(&listing.listing.target);
+            store.record_contacts(listing.listing.id, &shown(target, &facts, &verdicts))?;
             report.judged += 1;
         }
+        let grouping = crate::networks::refresh(store, config.settings.network_boilerplate)?;
+        report.networks = grouping.networks.len();
     }
     report.pending = store.pending_count()?;
     Ok(report)

@@ -356,6 +356,16 @@ pub(crate) const SCHEDULE_TIMEZONE: Key = key(
     },
     "The time zone of `crawl`.",
 );
+pub(crate) const NETWORK_BOILERPLATE: Key = key(
+    "networks",
+    "boilerplate",
+    Kind::Count {
+        min: 2,
+        max: 1_000_000,
+        default: 10,
+    },
+    "A contact or photo shown by more sellers than this is boilerplate (a marketplace's support address, a courier's number) and links none of them.",
+);
 pub(crate) const SCREENSHOT: Key = key(
     "evidence",
     "screenshot",
@@ -636,6 +646,7 @@ pub(crate) const SETTINGS: &[Key] = &[
     FX,
     SCHEDULE_CRAWL,
     SCHEDULE_TIMEZONE,
+    NETWORK_BOILERPLATE,
     SCREENSHOT,
     CHROMIUM,
     WEBHOOK_URL,

@@ -152,6 +152,10 @@ pub(super) fn load_settings(workspace: &Path, problems: &RefCell<Vec<Problem>>) 
     }
     schedule.finish();
 
+    let mut networks = root.table(keys::NETWORK_BOILERPLATE.table);
+    let network_boilerplate = networks.setting_count(&keys::NETWORK_BOILERPLATE) as usize;
+    networks.finish();
+
     let mut evidence = root.table(keys::SCREENSHOT.table);
     let evidence_screenshot = evidence.setting_flag(&keys::SCREENSHOT);
     let evidence_chromium = evidence
@@ -200,6 +204,7 @@ pub(super) fn load_settings(workspace: &Path, problems: &RefCell<Vec<Problem>>) 
         fx,
         schedule_crawl,
         schedule_timezone,
+        network_boilerplate,
         notify_webhook,
         evidence_screenshot,
         evidence_chromium,

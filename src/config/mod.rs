@@ -53,6 +53,8 @@ pub struct Settings {
     pub schedule_crawl: Option<String>,
     /// `[schedule] timezone`.
     pub schedule_timezone: String,
+    /// `[networks] boilerplate`: a value shown by more sellers links none.
+    pub network_boilerplate: usize,
     /// `[server] bind`.
     pub server_bind: SocketAddr,
     /// `[server] trusted_proxies`: reverse proxies whose X-Forwarded-For
@@ -243,6 +245,24 @@ impl Target {
         match self.kind {
             TargetKind::EbayBrowse(_) => url.origin() == self.base_url.origin(),
             TargetKind::Html => self.owns(url),
+        }
+    }
+
+    /// Its site's registrable domain (`ebay.de`), when its host has one.
+    pub fn site(&self) -> Option<String> {
+        site_of(&self.base_url)
+    }
+
+    /// The country its site's domain names (`DE` for `.de`, `GB` for
+    /// `.co.uk`), where it names one: what a phone number written without
+    /// a country code belongs to.
+    pub fn country(&self) -> Option<String> {
+        let host = self.base_url.host_str()?.trim_end_matches('.');
+        let tld = host.rsplit('.').next()?.to_ascii_uppercase();
+        match tld.as_str() {
+            "UK" => Some("GB".into()),
+            t if t.len() == 2 && t.chars().all(|c| c.is_ascii_alphabetic()) => Some(tld),
+            _ => None,
         }
     }
 

@@ -6,7 +6,10 @@
 //! reads price, vocabulary, condition and seller; [`score`] turns all of it
 //! into one score per (listing, product) with its reasons in words; and
 //! [`policy`]'s rules decide which of them enter the review queue.
+//! [`contacts`] reads the contact details a listing gives away, which link
+//! the accounts of one operator.
 
+pub mod contacts;
 pub mod image;
 pub mod policy;
 pub mod references;

@@ -27,6 +27,7 @@ use crate::extract::Listing;
 mod evidence;
 mod queue;
 mod review;
+mod sellers;
 mod takedown;
 
 pub use evidence::Capture;
@@ -38,6 +39,7 @@ pub use review::{
     MatchExists, QueueFilter, QueuePage, ReviewEntry, Role, RunRow, Session, SessionPolicy,
     TargetRun, User, UserId,
 };
+pub use sellers::{SellerFigures, SellerMatch, Shown};
 pub use takedown::{MarketplaceReport, TakedownState};
 
 fn migrations() -> Migrations<'static> {
@@ -49,6 +51,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("migrations/005_screenshots.sql")),
         M::up(include_str!("migrations/006_deferred.sql")),
         M::up(include_str!("migrations/007_cards.sql")),
+        M::up(include_str!("migrations/008_networks.sql")),
     ])
 }
 

@@ -1,0 +1,255 @@
+//! Sellers in SQLite: the contacts (and own-photo prints) each
+//! listing shows, every seller account, and the network the last judging
+//! pass put it in. The grouping is done outside the store; here
+//! are what it reads and what it writes.
+
+use std::collections::HashMap;
+
+use anyhow::Result;
+use rusqlite::params;
+use serde::Serialize;
+
+use super::{ListingId, Store};
+use crate::matching::contacts::{Contact, ContactKind};
+
+/// One seller showing one value on one listing: what links are made of.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Shown {
+    pub kind: ContactKind,
+    pub value: String,
+    pub target: String,
+    pub seller: String,
+    pub listing: ListingId,
+}
+
+/// A seller account and its figures.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SellerFigures {
+    pub target: String,
+    pub seller: String,
+    pub listings: u64,
+    pub matches: u64,
+    pub confirmed: u64,
+}
+
+/// One of a seller's matches, with its decision and takedown.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SellerMatch {
+    pub id: i64,
+    pub listing_id: i64,
+    pub listing_url: String,
+    pub product_id: String,
+    pub status: String,
+    pub score: f64,
+    pub decided_by: Option<String>,
+    /// Drafted, submitted, removed or rejected.
+    pub takedown: Option<String>,
+}
+
+impl Store {
+    /// Replaces what `listing` shows (its contacts and own-photo prints).
+    pub fn record_contacts(&self, listing: ListingId, contacts: &[Contact]) -> Result<()> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        tx.execute("DELETE FROM contacts WHERE listing_id = ?1", [listing.0])?;
+        {
+            let mut insert = tx.prepare_cached(
+                "INSERT OR IGNORE INTO contacts (listing_id, kind, value) VALUES (?1, ?2, ?3)",
+            )?;
+            for contact in contacts {
+                insert.execute(params![listing.0, contact.kind.as_str(), contact.value])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// What one listing shows.
+    pub fn contacts_of(&self, listing: ListingId) -> Result<Vec<Contact>> {
+        let conn = self.reader();
+        let mut stmt = conn.prepare_cached(
+            "SELECT kind, value FROM contacts WHERE listing_id = ?1 ORDER BY kind, value",
+        )?;
+        let rows = stmt.query_map([listing.0], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (kind, value) = row?;
+            out.push(Contact {
+                kind: parse_kind(&kind)?,
+                value,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Every value a seller shows, with the seller and listing: the
+    /// material of links. Listings without a seller name belong to no
+    /// account and are left out.
+    pub fn shown_by_sellers(&self) -> Result<Vec<Shown>> {
+        let conn = self.reader();
+        let mut stmt = conn.prepare_cached(
+            "SELECT c.kind, c.value, l.target, l.seller, l.id
+             FROM contacts c JOIN listings l ON l.id = c.listing_id
+             WHERE l.seller IS NOT NULL AND l.seller != ''
+             ORDER BY c.kind, c.value, l.target, l.seller, l.id",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, i64>(4)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (kind, value, target, seller, listing) = row?;
+            out.push(Shown {
+                kind: parse_kind(&kind)?,
+                value,
+                target,
+                seller,
+                listing: ListingId(listing),
+            });
+        }
+        Ok(out)
+    }
+
+    /// Writes the sellers and their networks as one grouping found them:
+    /// `groups` maps each linked seller (target, name) to the group it is
+    /// in (any label); every seller of a listing gets an id, and each
+    /// group's network is the smallest id among its members, so a network
+    /// keeps its number while its oldest account stays in it. One
+    /// transaction.
+    pub fn record_networks(&self, groups: &HashMap<(String, String), usize>) -> Result<()> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        tx.execute(
+            "INSERT OR IGNORE INTO sellers (target, name)
+             SELECT DISTINCT target, seller FROM listings WHERE seller IS NOT NULL AND seller != ''",
+            [],
+        )?;
+        let ids: HashMap<(String, String), i64> = {
+            let mut stmt = tx.prepare("SELECT id, target, name FROM sellers")?;
+            let rows = stmt.query_map([], |r| {
+                Ok((
+                    (r.get::<_, String>(1)?, r.get::<_, String>(2)?),
+                    r.get::<_, i64>(0)?,
+                ))
+            })?;
+            rows.collect::<rusqlite::Result<_>>()?
+        };
+        let mut smallest: HashMap<usize, i64> = HashMap::new();
+        for (seller, group) in groups {
+            if let Some(&id) = ids.get(seller) {
+                let entry = smallest.entry(*group).or_insert(id);
+                *entry = (*entry).min(id);
+            }
+        }
+        tx.execute(
+            "UPDATE sellers SET network = NULL WHERE network IS NOT NULL",
+            [],
+        )?;
+        {
+            let mut update = tx.prepare_cached("UPDATE sellers SET network = ?1 WHERE id = ?2")?;
+            for (seller, group) in groups {
+                if let (Some(&id), Some(&network)) = (ids.get(seller), smallest.get(group)) {
+                    update.execute(params![network, id])?;
+                }
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Every seller in a network: (network, target, name).
+    pub fn network_members(&self) -> Result<Vec<(i64, String, String)>> {
+        let conn = self.reader();
+        let mut stmt = conn.prepare_cached(
+            "SELECT network, target, name FROM sellers WHERE network IS NOT NULL
+             ORDER BY network, target, name",
+        )?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// The network a seller is in, if any.
+    pub fn network_of(&self, target: &str, seller: &str) -> Result<Option<i64>> {
+        let conn = self.reader();
+        let network = conn
+            .query_row(
+                "SELECT network FROM sellers WHERE target = ?1 AND name = ?2",
+                params![target, seller],
+                |r| r.get::<_, Option<i64>>(0),
+            )
+            .or_else(|e| match e {
+                rusqlite::Error::QueryReturnedNoRows => Ok(None),
+                e => Err(e),
+            })?;
+        Ok(network)
+    }
+
+    /// A seller's matches, newest listing first.
+    pub fn seller_matches(&self, target: &str, seller: &str) -> Result<Vec<SellerMatch>> {
+        let conn = self.reader();
+        let mut stmt = conn.prepare_cached(
+            "SELECT m.id, l.id, l.url, m.product_id, m.status, m.score, m.decided_by, m.takedown
+             FROM matches m JOIN listings l ON l.id = m.listing_id
+             WHERE l.target = ?1 AND l.seller = ?2 ORDER BY l.id DESC, m.id",
+        )?;
+        let rows = stmt.query_map(params![target, seller], |r| {
+            Ok(SellerMatch {
+                id: r.get(0)?,
+                listing_id: r.get(1)?,
+                listing_url: r.get(2)?,
+                product_id: r.get(3)?,
+                status: r.get(4)?,
+                score: r.get(5)?,
+                decided_by: r.get(6)?,
+                takedown: r.get(7)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Listings, matches and confirmed matches of every seller, by
+    /// (target, name).
+    pub fn seller_figures(&self) -> Result<HashMap<(String, String), SellerFigures>> {
+        let conn = self.reader();
+        let mut stmt = conn.prepare_cached(
+            "SELECT l.target, l.seller, COUNT(DISTINCT l.id), COUNT(m.id),
+                    COUNT(CASE WHEN m.status = 'confirmed' THEN 1 END)
+             FROM listings l LEFT JOIN matches m ON m.listing_id = l.id
+             WHERE l.seller IS NOT NULL AND l.seller != ''
+             GROUP BY l.target, l.seller",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok(SellerFigures {
+                target: r.get(0)?,
+                seller: r.get(1)?,
+                listings: r.get::<_, i64>(2)? as u64,
+                matches: r.get::<_, i64>(3)? as u64,
+                confirmed: r.get::<_, i64>(4)? as u64,
+            })
+        })?;
+        let mut out = HashMap::new();
+        for row in rows {
+            let figures = row?;
+            out.insert((figures.target.clone(), figures.seller.clone()), figures);
+        }
+        Ok(out)
+    }
+}
+
+fn parse_kind(kind: &str) -> rusqlite::Result<ContactKind> {
+    kind.parse().map_err(|e: String| {
+        rusqlite::Error::FromSqlConversionFailure(
+            0,
+            rusqlite::types::Type::Text,
+            format!("contacts.kind: {e}").into(),
+        )
+    })
+}
