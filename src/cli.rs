@@ -42,6 +42,10 @@ pub enum EvalSet {
     Independent,
     /// Real product photographs under every trick (`--photos DIR`).
     RealPhotos,
+    /// Seller networks hidden across two marketplaces in contacts written
+    /// many ways and shared photos, with decoys (`--listings` / 10
+    /// operators): pairwise precision and recall.
+    Networks,
 }
 
 /// `knockoff target` subcommands.
@@ -621,6 +625,16 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                 EvalSet::Independent => {
                     let report = crate::eval::evaluate_independent(seed, listings, cards)?;
                     out!("{}", crate::eval::render(&report));
+                }
+                EvalSet::Networks => {
+                    let config = config::load(workspace).ok();
+                    let boilerplate = config.map_or(10, |c| c.settings.network_boilerplate);
+                    let report = crate::eval::networks::evaluate_networks(
+                        seed,
+                        (listings / 10).max(2),
+                        boilerplate,
+                    )?;
+                    out!("{}", crate::eval::networks::render_networks(&report));
                 }
                 EvalSet::RealPhotos => {
                     let dir = photos.ok_or_else(|| {

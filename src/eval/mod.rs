@@ -8,6 +8,7 @@
 //! independent set too, which nothing was tuned on.
 
 pub mod independent;
+pub mod networks;
 pub mod photos;
 
 use std::collections::BTreeMap;
