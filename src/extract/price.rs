@@ -168,9 +168,10 @@ fn first_amount(text: &str) -> Option<f64> {
         // digits ("MzI5Ljk5", an encoded price), unlike a currency stuck
         // to its amount ("RM50", "Rs1,599.00").
         let percent = text[end..].trim_start().starts_with('%');
+        // Where the word begins: just past the last space of any width.
         let token_start = text[..start]
-            .rfind(char::is_whitespace)
-            .map_or(0, |i| i + 1);
+            .trim_end_matches(|c: char| !c.is_whitespace())
+            .len();
         let token_end = text[start..]
             .find(char::is_whitespace)
             .map_or(text.len(), |i| start + i);
@@ -337,6 +338,14 @@ mod tests {
     fn no_number_is_no_price() {
         assert_eq!(parse_price("Sold out"), None);
         assert_eq!(parse_price(""), None);
+    }
+
+    /// Spaces wider than one byte before an amount (an en quad, an
+    /// ideographic space) end the word before it, not inside themselves.
+    #[test]
+    fn wide_spaces_before_an_amount() {
+        assert_eq!(parsed("\u{10732}\u{2000}0"), (0.0, None));
+        assert_eq!(parsed("価格\u{3000}1,200"), (1200.0, None));
     }
 
     #[test]
