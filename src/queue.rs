@@ -270,11 +270,7 @@ pub(crate) fn card_candidates(
 /// in its title, seller name and description, and the prints of its own
 /// photos (those no reference photo matched: an official photo links
 /// nobody, every seller of fakes uses it).
-fn shown(
-    target: Option<&Target>,
-    facts: &ListingFacts,
-    verdicts: &[StoredVerdict],
-) -> Vec<Contact> {
+fn shown(target: Option<&Target>, facts: &ListingFacts, judge: &Judge) -> Vec<Contact> {
     let site = target.and_then(Target::site);
     let region = target.and_then(Target::country);
     let context = ContactContext {
@@ -283,12 +279,9 @@ fn shown(
     };
     let seller = facts.seller.as_deref().unwrap_or_default();
     let mut found = contacts_in(&[&facts.title, seller, &facts.description], &context);
-    let official: Vec<usize> = verdicts
-        .iter()
-        .filter_map(|v| v.signals.image.as_ref().map(|i| i.photo))
-        .collect();
+    let official = judge.reference_photos(facts);
     for (k, prints) in facts.photos.iter().enumerate() {
-        if official.contains(&(k + 1)) {
+        if official.contains(&k) {
             continue;
         }
         if let Some(photo) = photo_contact(prints) {
@@ -350,7 +343,7 @@ pub fn judge_workspace(config: &Config, store: &Store) -> Result<JudgeReport> {
                 &verdicts,
             )?;
             let target = config.target(&listing.listing.target);
-            store.record_contacts(listing.listing.id, &shown(target, &facts, &verdicts))?;
+            store.record_contacts(listing.listing.id, &shown(target, &facts, &judge))?;
             report.judged += 1;
         }
         let grouping = crate::networks::refresh(store, config.settings.network_boilerplate)?;

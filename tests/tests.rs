@@ -17,6 +17,7 @@ mod fuzz;
 mod hostile;
 mod listings;
 mod matching;
+mod networks;
 mod presets;
 mod queue;
 mod real_photos;

@@ -760,6 +760,70 @@ impl Catalog {
     /// search on the shopfront: other brands' products of the same kind at
     /// ordinary prices, each with three photos of its own — the crowd a
     /// real marketplace's search results mostly are.
+    /// Adds `operators` seller networks: operator `k` runs three accounts,
+    /// `net{k}-a`, `-b` and `-c`, selling counterfeits on both sites
+    /// (three of the catalogue's infringing listings, renamed), and gives
+    /// away its contacts in their descriptions, each spelled its own way:
+    /// `a` shows an email and a phone number, `b` the same number and a
+    /// Telegram handle, `c` the handle — one network, joined only through
+    /// `b`. Beside them, twelve other listings, each its own seller's
+    /// (`shop{n}`), carry a marketplace's support address (boilerplate) and
+    /// one a number a digit off operator 0's (a look-alike). Authorized
+    /// resellers keep their names.
+    pub fn with_networks(mut self, operators: usize) -> Catalog {
+        let infringing: Vec<usize> = (0..self.listings.len())
+            .filter(|&i| self.listings[i].kind.is_infringing())
+            .collect();
+        let mut used = std::collections::HashSet::new();
+        for k in 0..operators {
+            let phone = 12_340_000 + k as u32;
+            let texts = [
+                format!(
+                    "Questions? Email net{k}.orvane@gmail.com or WhatsApp +49 151 {}",
+                    phone
+                ),
+                format!(
+                    "Wholesale: call/text 0049 151{} · Telegram: @orvane_net{k}",
+                    phone
+                ),
+                format!("Best prices on t.me/orvane_net{k}"),
+            ];
+            for (a, text) in texts.into_iter().enumerate() {
+                // Alternate the sites: a and c on one, b on the other.
+                let want = if a == 1 {
+                    Site::Bazaar
+                } else {
+                    Site::Shopfront
+                };
+                let Some(&i) = infringing
+                    .iter()
+                    .find(|&&i| self.listings[i].site == want && !used.contains(&i))
+                else {
+                    continue;
+                };
+                used.insert(i);
+                let listing = &mut self.listings[i];
+                listing.seller = format!("net{k}-{}", ['a', 'b', 'c'][a]);
+                listing.description = format!("{} {text}", listing.description);
+            }
+        }
+        let others: Vec<usize> = (0..self.listings.len())
+            .filter(|i| !used.contains(i) && self.listings[*i].kind != Kind::Authorized)
+            .collect();
+        for (n, &i) in others.iter().take(13).enumerate() {
+            let listing = &mut self.listings[i];
+            listing.seller = format!("shop{n}");
+            let extra = if n < 12 {
+                "Returns: support@marketplace-help.com".to_string()
+            } else {
+                // Operator 0's number with its last digit changed.
+                "Tel. +49 151 12340009".to_string()
+            };
+            listing.description = format!("{} {extra}", listing.description);
+        }
+        self
+    }
+
     pub fn with_crowd(mut self, per_product: usize) -> Catalog {
         let mut rng = ChaCha8Rng::seed_from_u64(self.seed ^ 0xC20D);
         let mut id = self.listings.iter().map(|l| l.id).max().unwrap_or(999) + 1;

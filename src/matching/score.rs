@@ -406,6 +406,22 @@ impl Judge {
     }
 
     /// The strongest verified image match per product.
+    /// Which of a listing's photos (by index) match a reference photo in
+    /// any view: the brand's own photos, which say nothing of who sells.
+    pub fn reference_photos(&self, facts: &ListingFacts) -> Vec<usize> {
+        facts
+            .photos
+            .iter()
+            .enumerate()
+            .filter(|(_, prints)| {
+                prints
+                    .iter()
+                    .any(|print| !self.references.lookup(print).is_empty())
+            })
+            .map(|(k, _)| k)
+            .collect()
+    }
+
     fn image_matches(&self, facts: &ListingFacts) -> BTreeMap<usize, ImageSignal> {
         let mut best: BTreeMap<usize, ImageSignal> = BTreeMap::new();
         for (photo, prints) in facts.photos.iter().enumerate() {
