@@ -115,6 +115,35 @@ async fn accounts_sharing_contacts_across_marketplaces_are_one_network() {
     let (code, _, err) = util::knockoff_outcome(workspace, &["seller", "shopfront", "nobody"]);
     assert_eq!(code, 2);
     assert!(err.contains("no listing of seller `nobody`"), "{err}");
+
+    // A confirmed infringement of one account is on the record of every
+    // account of its network when they are judged next.
+    let (code, out, err) =
+        util::knockoff_outcome(workspace, &["queue", "list", "--format", "json"]);
+    assert_eq!(code, 0, "{err}");
+    let queue: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let match_of = |seller: &str| {
+        queue
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["seller"] == seller)
+            .unwrap_or_else(|| panic!("no match of {seller} queued: {queue}"))["id"]
+            .as_i64()
+            .unwrap()
+            .to_string()
+    };
+    let (a, c) = (match_of("net0-a"), match_of("net0-c"));
+    let (code, _, err) = util::knockoff_outcome(workspace, &["queue", "confirm", &a]);
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = util::knockoff_outcome(workspace, &["index"]);
+    assert_eq!(code, 0, "{err}");
+    let (code, out, err) = util::knockoff_outcome(workspace, &["explain", &c]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("seller (with its network) has 1 confirmed infringement(s)"),
+        "{out}"
+    );
 }
 
 fn catalog_site(catalog: &Catalog, seller: &str) -> Site {

@@ -98,7 +98,8 @@ pub struct ListingFacts {
     pub currency: Option<String>,
     /// Prints of each photo, in page order (empty for a photo that failed).
     pub photos: Vec<Vec<Print>>,
-    /// Infringements already confirmed for this seller on other listings.
+    /// Infringements already confirmed on the seller's other listings and
+    /// on those of every account in its network.
     pub seller_confirmed: u32,
 }
 
@@ -619,7 +620,7 @@ impl Signals {
         }
         if self.seller_confirmed > 0 {
             reasons.push(format!(
-                "seller has {} confirmed infringement(s)",
+                "seller (with its network) has {} confirmed infringement(s)",
                 self.seller_confirmed
             ));
         }
@@ -714,6 +715,9 @@ mod tests {
             "{reasons}"
         );
         assert!(reasons.contains("price 47% of MSRP"), "{reasons}");
-        assert!(reasons.contains("seller has 2 confirmed"), "{reasons}");
+        assert!(
+            reasons.contains("seller (with its network) has 2 confirmed"),
+            "{reasons}"
+        );
     }
 }

@@ -20,7 +20,8 @@ pub struct ListingToJudge {
     pub content_hash: String,
     /// Digest of each photo's last capture, in page order; `None` where it failed.
     pub photo_digests: Vec<Option<String>>,
-    /// Confirmed infringements of the same seller on the same target, on other listings.
+    /// Confirmed infringements of the seller (the account and its network)
+    /// on other listings.
     pub seller_confirmed: u32,
     /// The key it was last judged with.
     pub judged_key: Option<String>,
@@ -259,9 +260,20 @@ impl Store {
             conn.prepare_cached("SELECT sha256 FROM images WHERE url = ?1 AND error IS NULL")?;
         let mut judged_stmt =
             conn.prepare_cached("SELECT judge_key FROM judged WHERE listing_id = ?1")?;
+        // The seller's record is its network's: every account the last
+        // judging pass linked to it, itself included.
         let mut seller_stmt = conn.prepare_cached(
-            "SELECT COUNT(*) FROM matches m JOIN listings l ON l.id = m.listing_id
-             WHERE m.status = 'confirmed' AND l.target = ?1 AND l.seller = ?2 AND l.id != ?3",
+            "WITH accounts(target, name) AS (
+                 SELECT ?1, ?2
+                 UNION
+                 SELECT other.target, other.name FROM sellers me
+                 JOIN sellers other ON other.network = me.network
+                 WHERE me.target = ?1 AND me.name = ?2
+             )
+             SELECT COUNT(*) FROM accounts a
+             JOIN listings l ON l.seller = a.name AND l.target = a.target
+             JOIN matches m ON m.listing_id = l.id
+             WHERE m.status = 'confirmed' AND l.id != ?3",
         )?;
         let mut out = Vec::with_capacity(listings.len());
         for listing in listings {
