@@ -174,6 +174,7 @@ fn judging(c: &mut Criterion) {
                 })
                 .collect(),
             seller_confirmed: 0,
+            listed: None,
         })
         .collect();
     let mut group = c.benchmark_group("judge");

@@ -22,7 +22,9 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use anyhow::Result;
 use serde::Serialize;
 
+use crate::config::Brand;
 use crate::matching::contacts::ContactKind;
+use crate::matching::policy::{Listed, SellerList};
 use crate::store::{ListingId, SellerFigures, Shown, Store};
 
 /// A seller account: its marketplace (target) and name there.
@@ -314,9 +316,108 @@ pub fn profile(
     }))
 }
 
+/// The brand's deny and watch lists (`[brand] denied_sellers`,
+/// `watched_sellers`), with the networks their accounts are in: a listing
+/// is listed when its own account is named, or any account of its network.
+#[derive(Debug, Clone, Default)]
+pub struct SellerLists {
+    /// Deny entries first: a seller on both lists is denied.
+    entries: Vec<(SellerList, String)>,
+    /// Network → the first listed entry among its accounts.
+    networks: HashMap<i64, (SellerList, String)>,
+}
+
+impl SellerLists {
+    /// The lists of `brand`, with the networks the last judging pass
+    /// recorded in `store`.
+    pub fn load(brand: &Brand, store: &Store) -> Result<SellerLists> {
+        let entries: Vec<(SellerList, String)> = brand
+            .denied_sellers
+            .iter()
+            .map(|e| (SellerList::Deny, e.clone()))
+            .chain(
+                brand
+                    .watched_sellers
+                    .iter()
+                    .map(|e| (SellerList::Watch, e.clone())),
+            )
+            .collect();
+        let mut networks = HashMap::new();
+        if !entries.is_empty() {
+            for (network, target, name) in store.network_members()? {
+                if let Some(hit) = entries.iter().find(|(_, e)| names(e, &target, &name)) {
+                    networks.entry(network).or_insert_with(|| hit.clone());
+                }
+            }
+        }
+        Ok(SellerLists { entries, networks })
+    }
+
+    /// Whether the seller `(target, seller)`, in `network`, is listed.
+    pub fn of(&self, target: &str, seller: Option<&str>, network: Option<i64>) -> Option<Listed> {
+        let seller = seller?;
+        if let Some((list, entry)) = self.entries.iter().find(|(_, e)| names(e, target, seller)) {
+            return Some(Listed {
+                list: *list,
+                entry: entry.clone(),
+                via_network: false,
+            });
+        }
+        let (list, entry) = self.networks.get(&network?)?;
+        Some(Listed {
+            list: *list,
+            entry: entry.clone(),
+            via_network: true,
+        })
+    }
+}
+
+/// Whether a list entry names the account: `NAME` on any marketplace, or
+/// `TARGET/NAME` on one (case and surrounding space ignored, as for
+/// authorized sellers).
+fn names(entry: &str, target: &str, seller: &str) -> bool {
+    let entry = entry.trim();
+    let seller = seller.trim();
+    entry.eq_ignore_ascii_case(seller)
+        || entry
+            .split_once('/')
+            .is_some_and(|(t, n)| t == target && n.trim().eq_ignore_ascii_case(seller))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn seller_lists_name_accounts_and_reach_their_networks() {
+        let lists = SellerLists {
+            entries: vec![
+                (SellerList::Deny, "bazaar/LuxDeals".into()),
+                (SellerList::Watch, "kingstar".into()),
+                (SellerList::Watch, "luxdeals".into()),
+            ],
+            networks: HashMap::from([(7, (SellerList::Deny, "bazaar/LuxDeals".into()))]),
+        };
+        let on = |target, seller, network| lists.of(target, seller, network);
+        // By name on one marketplace; denied before watched.
+        let denied = on("bazaar", Some(" luxdeals "), None).unwrap();
+        assert_eq!((denied.list, denied.via_network), (SellerList::Deny, false));
+        // The same name elsewhere is only on the watch list.
+        assert_eq!(
+            on("shopfront", Some("luxdeals"), None).unwrap().list,
+            SellerList::Watch
+        );
+        // By name anywhere.
+        assert!(on("shopfront", Some("KingStar"), None).is_some());
+        // Through its network.
+        let via = on("shopfront", Some("fresh-account"), Some(7)).unwrap();
+        assert_eq!((via.list, via.via_network), (SellerList::Deny, true));
+        assert_eq!(via.entry, "bazaar/LuxDeals");
+        assert_eq!(on("shopfront", Some("fresh-account"), Some(8)), None);
+        assert_eq!(on("shopfront", None, Some(7)), None);
+        // A look-alike name is another seller.
+        assert_eq!(on("bazaar", Some("luxdeals2"), None), None);
+    }
 
     fn shown(kind: ContactKind, value: &str, target: &str, seller: &str, listing: i64) -> Shown {
         Shown {

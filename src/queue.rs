@@ -18,8 +18,10 @@ use crate::config::{Config, Target};
 use crate::index::{self, PRINT_VERSION};
 use crate::matching::contacts::{contacts_in, photo_contact, Contact, ContactContext};
 use crate::matching::image::{listing_prints, Print, WORK_SIDE};
+use crate::matching::policy::Listed;
 use crate::matching::score::{phrases, Judge, JudgedProduct, ListingFacts, MatchSettings};
 use crate::matching::text::{normalised_text, ProductTerms};
+use crate::networks::SellerLists;
 use crate::photo;
 use crate::store::{ListingToJudge, QueueChanges, Store, StoredListing, StoredVerdict};
 
@@ -117,12 +119,13 @@ fn settings_key(config: &Config, references_key: &str) -> String {
     hex::encode(Sha256::digest(text.to_string()))
 }
 
-fn judge_key(settings_key: &str, listing: &ListingToJudge) -> String {
+fn judge_key(settings_key: &str, listing: &ListingToJudge, listed: Option<&Listed>) -> String {
     let text = serde_json::json!([
         settings_key,
         listing.content_hash,
         listing.photo_digests,
         listing.seller_confirmed,
+        listed,
     ]);
     hex::encode(Sha256::digest(text.to_string()))
 }
@@ -195,6 +198,7 @@ pub(crate) fn photo_pixels(
 pub(crate) fn facts_of(
     store: &Store,
     listing: &ListingToJudge,
+    lists: &SellerLists,
     max_pixels: u64,
     printed: &mut usize,
 ) -> Result<ListingFacts> {
@@ -214,7 +218,17 @@ pub(crate) fn facts_of(
         currency: l.currency.clone(),
         photos,
         seller_confirmed: listing.seller_confirmed,
+        listed: listed(lists, listing),
     })
+}
+
+/// Whether the listing's seller, or its network, is on a seller list.
+fn listed(lists: &SellerLists, listing: &ListingToJudge) -> Option<Listed> {
+    lists.of(
+        &listing.listing.target,
+        listing.listing.listing.seller.as_deref(),
+        listing.network,
+    )
 }
 
 /// Which listings (by id) the full-text index says name each product (by
@@ -245,13 +259,14 @@ pub(crate) fn card_candidates(
     let judge = judge_for(config, references.index);
     let text_candidates = text_candidates(&judge, &text)?;
     let max_pixels = config.settings.crawl.max_image_pixels;
+    let lists = SellerLists::load(&config.catalog.brand, store)?;
     let mut printed = 0;
     let mut picked = Vec::new();
     for listing in store.judge_inputs(cards)? {
         let Some(target) = config.target(&listing.listing.target) else {
             continue;
         };
-        let facts = facts_of(store, &listing, max_pixels, &mut printed)?;
+        let facts = facts_of(store, &listing, &lists, max_pixels, &mut printed)?;
         let candidates = text_candidates
             .get(&listing.listing.id.0)
             .map(Vec::as_slice)
@@ -306,12 +321,13 @@ pub fn judge_workspace(config: &Config, store: &Store) -> Result<JudgeReport> {
         ..JudgeReport::default()
     };
     let judge = judge_for(config, references.index);
+    let lists = SellerLists::load(&config.catalog.brand, store)?;
     let listings = store.listings_to_judge()?;
     report.listings = listings.len();
     let stale: Vec<(ListingToJudge, String)> = listings
         .into_iter()
         .filter_map(|l| {
-            let key = judge_key(&settings_key, &l);
+            let key = judge_key(&settings_key, &l, listed(&lists, &l).as_ref());
             (l.judged_key.as_deref() != Some(key.as_str())).then_some((l, key))
         })
         .collect();
@@ -319,7 +335,13 @@ pub fn judge_workspace(config: &Config, store: &Store) -> Result<JudgeReport> {
         let text_candidates = text_candidates(&judge, &text)?;
         let max_pixels = config.settings.crawl.max_image_pixels;
         for (listing, key) in &stale {
-            let facts = facts_of(store, listing, max_pixels, &mut report.photos_printed)?;
+            let facts = facts_of(
+                store,
+                listing,
+                &lists,
+                max_pixels,
+                &mut report.photos_printed,
+            )?;
             let candidates = text_candidates
                 .get(&listing.listing.id.0)
                 .map(Vec::as_slice)

@@ -5,7 +5,7 @@
 //! networks` prints them as its JSON contract says, `knockoff seller` one
 //! account.
 
-use knockoff::demo::catalog::{Catalog, Site};
+use knockoff::demo::catalog::{Catalog, Kind, Site};
 
 use crate::util::{self, DemoFixture, Rates};
 
@@ -143,6 +143,55 @@ async fn accounts_sharing_contacts_across_marketplaces_are_one_network() {
     assert!(
         out.contains("seller (with its network) has 1 confirmed infringement(s)"),
         "{out}"
+    );
+
+    // Account b's fair second-hand resale is in no queue, until the
+    // network is denied by naming account a.
+    let resale = catalog
+        .listings
+        .iter()
+        .find(|l| l.seller == "net0-b" && l.kind == Kind::SecondHand)
+        .expect("the demo gives net0-b a second-hand resale");
+    let queued_resale = |workspace: &std::path::Path| -> Option<serde_json::Value> {
+        let (code, out, err) =
+            util::knockoff_outcome(workspace, &["queue", "list", "--format", "json"]);
+        assert_eq!(code, 0, "{err}");
+        let queue: serde_json::Value = serde_json::from_str(&out).unwrap();
+        queue
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["seller"] == "net0-b" && m["title"] == resale.title.as_str())
+            .cloned()
+    };
+    assert_eq!(queued_resale(workspace), None);
+    let products = workspace.join("reference-images/products.toml");
+    util::edit_toml(&products, |doc| {
+        doc["brand"]["denied_sellers"] =
+            toml_edit::value(toml_edit::Array::from_iter(["shopfront/net0-a"]));
+    });
+    let (code, _, err) = util::knockoff_outcome(workspace, &["index"]);
+    assert_eq!(code, 0, "{err}");
+    let entry = queued_resale(workspace).expect("the denied network's resale is queued");
+    let rules = entry["signals"]["rules"].as_array().unwrap();
+    let list = rules.iter().find(|r| r["rule"] == "seller list").unwrap();
+    assert_eq!(list["fired"], true, "{entry}");
+    assert_eq!(
+        list["why"], "seller's network on the deny list (`shopfront/net0-a`)",
+        "{entry}"
+    );
+    // Listing an authorized seller too is a config error, named.
+    util::edit_toml(&products, |doc| {
+        doc["brand"]["watched_sellers"] =
+            toml_edit::value(toml_edit::Array::from_iter(["orvane-official"]));
+    });
+    let (code, _, err) = util::knockoff_outcome(workspace, &["check"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains(
+            "products.toml: brand.watched_sellers: `orvane-official` is also in authorized_sellers"
+        ),
+        "{err}"
     );
 }
 

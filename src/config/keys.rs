@@ -545,6 +545,18 @@ pub(crate) const CATALOG_KEYS: &[Key] = &[
     ),
     catalog(
         "brand",
+        "denied_sellers",
+        other("list of text", "none"),
+        "Known infringers (`NAME`, or `TARGET/NAME` on one marketplace): every listing of theirs, or of an account in their network, that names or shows a product is queued, with that reason.",
+    ),
+    catalog(
+        "brand",
+        "watched_sellers",
+        other("list of text", "none"),
+        "Suspects, written like `denied_sellers` and queued likewise, with the reason `watch list`.",
+    ),
+    catalog(
+        "brand",
         "rights_owner",
         other("text", "none"),
         "Who owns the rights, as notices name them.",

@@ -608,12 +608,36 @@ fn load_catalog(workspace: &Path, problems: &RefCell<Vec<Problem>>) -> Catalog {
     let brand = Brand {
         name: b.required_string("name").unwrap_or_default(),
         authorized_sellers: b.string_list("authorized_sellers").unwrap_or_default(),
+        denied_sellers: b.string_list("denied_sellers").unwrap_or_default(),
+        watched_sellers: b.string_list("watched_sellers").unwrap_or_default(),
         rights_owner: b.string("rights_owner").unwrap_or_default(),
         registrations: b.string_list("registrations").unwrap_or_default(),
         contact: b.string("contact").unwrap_or_default(),
         email: b.string("email").unwrap_or_default(),
         address: b.string("address").unwrap_or_default(),
     };
+    // An authorized seller is never judged, so listing it too would
+    // silently do nothing.
+    for (key, list) in [
+        ("denied_sellers", &brand.denied_sellers),
+        ("watched_sellers", &brand.watched_sellers),
+    ] {
+        for entry in list {
+            let name = entry.rsplit_once('/').map_or(entry.as_str(), |(_, n)| n);
+            if brand
+                .authorized_sellers
+                .iter()
+                .any(|a| a.trim().eq_ignore_ascii_case(name.trim()))
+            {
+                b.problem(
+                    key,
+                    format!(
+                        "`{entry}` is also in authorized_sellers, whose listings are never judged"
+                    ),
+                );
+            }
+        }
+    }
     b.finish();
 
     let mut products: Vec<Product> = Vec::new();

@@ -539,7 +539,14 @@ pub struct Catalog {
 #[derive(Debug, Clone, Default)]
 pub struct Brand {
     pub name: String,
+    /// The allow list: sellers never judged.
     pub authorized_sellers: Vec<String>,
+    /// `[brand] denied_sellers`: known infringers (`NAME` or `TARGET/NAME`);
+    /// their listings naming or showing a product, and their networks',
+    /// are queued.
+    pub denied_sellers: Vec<String>,
+    /// `[brand] watched_sellers`: suspects, queued likewise.
+    pub watched_sellers: Vec<String>,
     pub rights_owner: String,
     pub registrations: Vec<String>,
     /// `[brand] contact`: who signs takedown notices.

@@ -756,20 +756,16 @@ impl Catalog {
         }
     }
 
-    /// The catalogue with `per_product` more listings for each product's
-    /// search on the shopfront: other brands' products of the same kind at
-    /// ordinary prices, each with three photos of its own — the crowd a
-    /// real marketplace's search results mostly are.
     /// Adds `operators` seller networks: operator `k` runs three accounts,
     /// `net{k}-a`, `-b` and `-c`, selling counterfeits on both sites
     /// (three of the catalogue's infringing listings, renamed), and gives
     /// away its contacts in their descriptions, each spelled its own way:
     /// `a` shows an email and a phone number, `b` the same number and a
     /// Telegram handle, `c` the handle — one network, joined only through
-    /// `b`. Beside them, twelve other listings, each its own seller's
-    /// (`shop{n}`), carry a marketplace's support address (boilerplate) and
-    /// one a number a digit off operator 0's (a look-alike). Authorized
-    /// resellers keep their names.
+    /// `b`, which also resells a genuine pair. Beside them, twelve other
+    /// listings, each its own seller's (`shop{n}`), carry a marketplace's
+    /// support address (boilerplate) and one a number a digit off operator
+    /// 0's (a look-alike). Authorized resellers keep their names.
     pub fn with_networks(mut self, operators: usize) -> Catalog {
         let infringing: Vec<usize> = (0..self.listings.len())
             .filter(|&i| self.listings[i].kind.is_infringing())
@@ -806,6 +802,16 @@ impl Catalog {
                 listing.seller = format!("net{k}-{}", ['a', 'b', 'c'][a]);
                 listing.description = format!("{} {text}", listing.description);
             }
+            // Account b also resells a genuine pair at a fair price, which
+            // no rule queues unless the network is on a seller list.
+            if let Some(i) = (0..self.listings.len()).find(|&i| {
+                self.listings[i].kind == Kind::SecondHand
+                    && self.listings[i].site == Site::Bazaar
+                    && !used.contains(&i)
+            }) {
+                used.insert(i);
+                self.listings[i].seller = format!("net{k}-b");
+            }
         }
         let others: Vec<usize> = (0..self.listings.len())
             .filter(|i| !used.contains(i) && self.listings[*i].kind != Kind::Authorized)
@@ -824,6 +830,10 @@ impl Catalog {
         self
     }
 
+    /// The catalogue with `per_product` more listings for each product's
+    /// search on the shopfront: other brands' products of the same kind at
+    /// ordinary prices, each with three photos of its own — the crowd a
+    /// real marketplace's search results mostly are.
     pub fn with_crowd(mut self, per_product: usize) -> Catalog {
         let mut rng = ChaCha8Rng::seed_from_u64(self.seed ^ 0xC20D);
         let mut id = self.listings.iter().map(|l| l.id).max().unwrap_or(999) + 1;

@@ -238,6 +238,7 @@ fn judge_set(
             currency: Some(listing.currency.clone()),
             photos,
             seller_confirmed: 0,
+            listed: None,
         };
         let listed = candidates
             .get(&(listing.id as i64))

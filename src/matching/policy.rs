@@ -16,6 +16,9 @@
 //! - **counterfeit vocabulary**: "replica", "1:1", … with the brand or
 //!   product (in words or in a photo).
 //! - **score**: a score at or above `threshold`.
+//! - **seller list**: the seller, or an account of its network, is on the
+//!   brand's deny or watch list, and the listing names or shows the
+//!   product.
 //!
 //! Authorized sellers are never judged at all (see [`super::score::Judge`]);
 //! accessory phrasing blocks the photo and price rules and pulls the score
@@ -57,6 +60,53 @@ impl Default for QueuePolicy {
             used_price_floor: 0.25,
             counterfeit_vocabulary: true,
         }
+    }
+}
+
+/// A seller list of `[brand]` in products.toml beside `authorized_sellers`
+/// (the allow list, whose sellers are never judged): `denied_sellers` are
+/// known infringers, `watched_sellers` suspects. Either queues every
+/// listing of theirs, or of their networks, that names or shows a product.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SellerList {
+    Deny,
+    Watch,
+}
+
+impl SellerList {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SellerList::Deny => "deny",
+            SellerList::Watch => "watch",
+        }
+    }
+}
+
+/// A listing's seller on a seller list: the account itself, or another
+/// account of its network.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Listed {
+    pub list: SellerList,
+    /// The listed account as the list names it.
+    pub entry: String,
+    /// Whether the entry is another account of the seller's network.
+    pub via_network: bool,
+}
+
+impl Listed {
+    /// In words: "seller on the deny list (`luxdeals`)".
+    pub fn describe(&self) -> String {
+        let whose = if self.via_network {
+            "seller's network"
+        } else {
+            "seller"
+        };
+        format!(
+            "{whose} on the {} list (`{}`)",
+            self.list.as_str(),
+            self.entry
+        )
     }
 }
 
@@ -218,7 +268,21 @@ pub fn decide(policy: &QueuePolicy, signals: &Signals, score: f64) -> Vec<RuleOu
             policy.threshold
         ),
     );
-    vec![photo, price, vocabulary, by_score]
+    let listed = match &signals.listed {
+        None => outcome("seller list", false, "the seller is on no list".into()),
+        // The product must be identified: the brand alone names every
+        // product at once, and would queue the listing once per product.
+        Some(listed) if !identified => outcome(
+            "seller list",
+            false,
+            format!(
+                "{}, but the listing neither names nor shows this product",
+                listed.describe()
+            ),
+        ),
+        Some(listed) => outcome("seller list", true, listed.describe()),
+    };
+    vec![photo, price, vocabulary, by_score, listed]
 }
 
 /// Whether any rule fired.
@@ -242,6 +306,7 @@ mod tests {
             counterfeit_words: vec![],
             accessory_phrases: vec![],
             seller_confirmed: 0,
+            listed: None,
             condition: Condition::Unknown,
             condition_words: vec![],
             identity: 0.0,
@@ -390,6 +455,57 @@ mod tests {
     }
 
     #[test]
+    fn a_listed_seller_is_queued_when_the_listing_is_about_the_brand() {
+        let denied = Listed {
+            list: SellerList::Deny,
+            entry: "bazaar/luxdeals".into(),
+            via_network: true,
+        };
+        // A fair second-hand offer no other rule queues.
+        let resale = Signals {
+            text: brand(),
+            price: priced(0.8),
+            condition: Condition::Used,
+            listed: Some(denied.clone()),
+            ..quiet()
+        };
+        let rules = decide(&QueuePolicy::default(), &resale, 0.1);
+        let list = rules.iter().find(|r| r.rule == "seller list").unwrap();
+        assert!(list.fired);
+        assert_eq!(
+            list.why,
+            "seller's network on the deny list (`bazaar/luxdeals`)"
+        );
+        assert_eq!(fired(&resale, 0.1), ["seller list"]);
+        // Not a listing about the brand: another brand's sneaker.
+        let unrelated = Signals {
+            listed: Some(Listed {
+                list: SellerList::Watch,
+                via_network: false,
+                ..denied
+            }),
+            ..quiet()
+        };
+        let rules = decide(&QueuePolicy::default(), &unrelated, 0.1);
+        assert!(!queued(&rules));
+        assert!(
+            rules[4]
+                .why
+                .starts_with("seller on the watch list (`bazaar/luxdeals`), but"),
+            "{}",
+            rules[4].why
+        );
+        assert!(fired(
+            &Signals {
+                text: brand(),
+                ..quiet()
+            },
+            0.1
+        )
+        .is_empty());
+    }
+
+    #[test]
     fn the_score_rule_and_every_rule_reported_with_its_reason() {
         let rules = decide(&QueuePolicy::default(), &quiet(), 0.7);
         let names: Vec<&str> = rules.iter().map(|r| r.rule.as_str()).collect();
@@ -399,7 +515,8 @@ mod tests {
                 "official photo",
                 "price floor",
                 "counterfeit vocabulary",
-                "score"
+                "score",
+                "seller list"
             ]
         );
         assert!(queued(&rules));

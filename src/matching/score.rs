@@ -21,7 +21,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::image::Print;
-use super::policy::{decide, queued, QueuePolicy, RuleOutcome};
+use super::policy::{decide, queued, Listed, QueuePolicy, RuleOutcome};
 use super::references::ReferenceIndex;
 use super::signals::{
     condition_of, is_authorized, phrases_in, price_signal, Condition, Phrase, PriceSignal,
@@ -101,6 +101,8 @@ pub struct ListingFacts {
     /// Infringements already confirmed on the seller's other listings and
     /// on those of every account in its network.
     pub seller_confirmed: u32,
+    /// The seller (or its network) on the brand's deny or watch list.
+    pub listed: Option<Listed>,
 }
 
 /// The best image match of a listing for one product.
@@ -130,6 +132,9 @@ pub struct Signals {
     pub counterfeit_words: Vec<String>,
     pub accessory_phrases: Vec<String>,
     pub seller_confirmed: u32,
+    /// The seller (or its network) on the brand's deny or watch list.
+    #[serde(default)]
+    pub listed: Option<Listed>,
     /// What the listing says of the item's condition, and the words.
     #[serde(default)]
     pub condition: Condition,
@@ -335,6 +340,7 @@ impl Judge {
                     counterfeit_words: counterfeit_words.clone(),
                     accessory_phrases: accessory_phrases.clone(),
                     seller_confirmed: facts.seller_confirmed,
+                    listed: facts.listed.clone(),
                     condition,
                     condition_words: condition_words.clone(),
                     infringement: 0.0,
@@ -617,6 +623,9 @@ impl Signals {
         }
         for word in &self.counterfeit_words {
             reasons.push(format!("word '{word}'"));
+        }
+        if let Some(listed) = &self.listed {
+            reasons.push(listed.describe());
         }
         if self.seller_confirmed > 0 {
             reasons.push(format!(

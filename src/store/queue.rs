@@ -23,6 +23,8 @@ pub struct ListingToJudge {
     /// Confirmed infringements of the seller (the account and its network)
     /// on other listings.
     pub seller_confirmed: u32,
+    /// The network the last judging pass put the seller in.
+    pub network: Option<i64>,
     /// The key it was last judged with.
     pub judged_key: Option<String>,
 }
@@ -275,6 +277,8 @@ impl Store {
              JOIN matches m ON m.listing_id = l.id
              WHERE m.status = 'confirmed' AND l.id != ?3",
         )?;
+        let mut network_stmt =
+            conn.prepare_cached("SELECT network FROM sellers WHERE target = ?1 AND name = ?2")?;
         let mut out = Vec::with_capacity(listings.len());
         for listing in listings {
             let id = listing.id.0;
@@ -297,11 +301,19 @@ impl Store {
                 }
                 None => 0,
             };
+            let network = match &listing.listing.seller {
+                Some(seller) => network_stmt
+                    .query_row(params![listing.target, seller], |r| r.get(0))
+                    .optional()?
+                    .flatten(),
+                None => None,
+            };
             out.push(ListingToJudge {
                 listing,
                 content_hash,
                 photo_digests,
                 seller_confirmed: seller_confirmed as u32,
+                network,
                 judged_key,
             });
         }
