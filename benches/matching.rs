@@ -175,6 +175,7 @@ fn judging(c: &mut Criterion) {
                 .collect(),
             seller_confirmed: 0,
             listed: None,
+            relisted: None,
         })
         .collect();
     let mut group = c.benchmark_group("judge");

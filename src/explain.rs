@@ -16,8 +16,7 @@ use crate::config::Config;
 use crate::index;
 use crate::matching::score::Signals;
 use crate::matching::signals::is_authorized;
-use crate::networks::SellerLists;
-use crate::queue::{facts_of, judge_for, material_key, photo_pixels};
+use crate::queue::{facts_of, judge_for, material_key, photo_pixels, Enforcement};
 use crate::store::{ListingId, MatchId, Stage, Store};
 
 /// What `explain` is asked about.
@@ -109,8 +108,8 @@ pub fn explain(config: &Config, store: &Store, subject: &Subject) -> Result<Expl
     let judge = judge_for(config, references.index);
     let mut printed = 0;
     let max_pixels = config.settings.crawl.max_image_pixels;
-    let lists = SellerLists::load(&config.catalog.brand, store)?;
-    let facts = facts_of(store, &listing, &lists, max_pixels, &mut printed)?;
+    let known = Enforcement::load(config, store, &mut printed)?;
+    let facts = facts_of(store, &listing, &known, max_pixels, &mut printed)?;
     let stored = store.listing_matches(listing.listing.id)?;
     let mut products: Vec<ProductExplanation> = judge
         .judge_with_windows(&facts, None, |i| {

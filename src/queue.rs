@@ -4,8 +4,9 @@
 //! [`judge_workspace`] runs after every crawl and every `knockoff index`:
 //! it brings the derived indexes up to date, then judges every listing
 //! whose *judge key* changed — its content, its photos' bytes, the
-//! reference photos, the matching settings, or its seller's confirmed
-//! record — and records the verdicts (see [`Store::record_verdicts`] for
+//! reference photos, the matching settings, its seller's confirmed
+//! record, a seller list naming it, or a removed listing whose title it
+//! repeats — and records the verdicts (see [`Store::record_verdicts`] for
 //! how the queue changes). Unchanged listings cost a key comparison.
 
 use std::collections::HashMap;
@@ -19,6 +20,7 @@ use crate::index::{self, PRINT_VERSION};
 use crate::matching::contacts::{contacts_in, photo_contact, Contact, ContactContext};
 use crate::matching::image::{listing_prints, Print, WORK_SIDE};
 use crate::matching::policy::Listed;
+use crate::matching::relisting::{Relisted, Removed, RemovedListings};
 use crate::matching::score::{phrases, Judge, JudgedProduct, ListingFacts, MatchSettings};
 use crate::matching::text::{normalised_text, ProductTerms};
 use crate::networks::SellerLists;
@@ -119,13 +121,14 @@ fn settings_key(config: &Config, references_key: &str) -> String {
     hex::encode(Sha256::digest(text.to_string()))
 }
 
-fn judge_key(settings_key: &str, listing: &ListingToJudge, listed: Option<&Listed>) -> String {
+fn judge_key(settings_key: &str, listing: &ListingToJudge, known: &Enforcement) -> String {
     let text = serde_json::json!([
         settings_key,
         listing.content_hash,
         listing.photo_digests,
         listing.seller_confirmed,
-        listed,
+        known.listed(listing),
+        known.relisting_suspects(listing),
     ]);
     hex::encode(Sha256::digest(text.to_string()))
 }
@@ -193,16 +196,13 @@ pub(crate) fn photo_pixels(
         .map(|(_, small)| small)
 }
 
-/// What the judge knows of a stored listing: its fields and its photos'
-/// prints (from the cache, else decoded and cached; `printed` counts those).
-pub(crate) fn facts_of(
+/// The prints of each of a listing's photos, in page order.
+fn photos_of(
     store: &Store,
     listing: &ListingToJudge,
-    lists: &SellerLists,
     max_pixels: u64,
     printed: &mut usize,
-) -> Result<ListingFacts> {
-    let l = &listing.listing.listing;
+) -> Result<Vec<Vec<Print>>> {
     let mut photos = Vec::with_capacity(listing.photo_digests.len());
     for digest in &listing.photo_digests {
         photos.push(match digest {
@@ -210,6 +210,80 @@ pub(crate) fn facts_of(
             None => Vec::new(),
         });
     }
+    Ok(photos)
+}
+
+/// What enforcement has established that the judge weighs: the brand's
+/// seller lists (resolved against the recorded networks) and the listings
+/// removed after a takedown, which a relisting puts back.
+pub(crate) struct Enforcement {
+    lists: SellerLists,
+    removed: RemovedListings,
+}
+
+impl Enforcement {
+    pub(crate) fn load(config: &Config, store: &Store, printed: &mut usize) -> Result<Enforcement> {
+        let max_pixels = config.settings.crawl.max_image_pixels;
+        let mut removed = Vec::new();
+        for (listing, product, removed_at) in store.removed_listings()? {
+            let Some(listing) = store.judge_inputs(vec![listing])?.pop() else {
+                continue;
+            };
+            removed.push(Removed {
+                relisted: Relisted {
+                    listing: listing.listing.id.0,
+                    url: listing.listing.url.clone(),
+                    product,
+                    removed_at,
+                },
+                title: listing.listing.listing.title.clone().unwrap_or_default(),
+                photos: photos_of(store, &listing, max_pixels, printed)?,
+            });
+        }
+        Ok(Enforcement {
+            lists: SellerLists::load(&config.catalog.brand, store)?,
+            removed: RemovedListings::new(removed),
+        })
+    }
+
+    /// Whether the listing's seller, or its network, is on a seller list.
+    fn listed(&self, listing: &ListingToJudge) -> Option<Listed> {
+        self.lists.of(
+            &listing.listing.target,
+            listing.listing.listing.seller.as_deref(),
+            listing.network,
+        )
+    }
+
+    /// The removed listings whose titles this one repeats (its photos not
+    /// looked at): a change here is worth judging the listing again.
+    fn relisting_suspects(&self, listing: &ListingToJudge) -> Vec<i64> {
+        let title = listing.listing.listing.title.as_deref().unwrap_or("");
+        self.removed
+            .suspects(listing.listing.id.0, title)
+            .iter()
+            .map(|r| r.listing)
+            .collect()
+    }
+}
+
+/// What the judge knows of a stored listing: its fields, its photos'
+/// prints (from the cache, else decoded and cached; `printed` counts
+/// those), and what enforcement established about it.
+pub(crate) fn facts_of(
+    store: &Store,
+    listing: &ListingToJudge,
+    known: &Enforcement,
+    max_pixels: u64,
+    printed: &mut usize,
+) -> Result<ListingFacts> {
+    let l = &listing.listing.listing;
+    let photos = photos_of(store, listing, max_pixels, printed)?;
+    let relisted = known.removed.relisting_of(
+        listing.listing.id.0,
+        l.title.as_deref().unwrap_or(""),
+        &photos,
+    );
     Ok(ListingFacts {
         title: l.title.clone().unwrap_or_default(),
         description: l.description.clone().unwrap_or_default(),
@@ -218,17 +292,9 @@ pub(crate) fn facts_of(
         currency: l.currency.clone(),
         photos,
         seller_confirmed: listing.seller_confirmed,
-        listed: listed(lists, listing),
+        listed: known.listed(listing),
+        relisted,
     })
-}
-
-/// Whether the listing's seller, or its network, is on a seller list.
-fn listed(lists: &SellerLists, listing: &ListingToJudge) -> Option<Listed> {
-    lists.of(
-        &listing.listing.target,
-        listing.listing.listing.seller.as_deref(),
-        listing.network,
-    )
 }
 
 /// Which listings (by id) the full-text index says name each product (by
@@ -259,14 +325,14 @@ pub(crate) fn card_candidates(
     let judge = judge_for(config, references.index);
     let text_candidates = text_candidates(&judge, &text)?;
     let max_pixels = config.settings.crawl.max_image_pixels;
-    let lists = SellerLists::load(&config.catalog.brand, store)?;
     let mut printed = 0;
+    let known = Enforcement::load(config, store, &mut printed)?;
     let mut picked = Vec::new();
     for listing in store.judge_inputs(cards)? {
         let Some(target) = config.target(&listing.listing.target) else {
             continue;
         };
-        let facts = facts_of(store, &listing, &lists, max_pixels, &mut printed)?;
+        let facts = facts_of(store, &listing, &known, max_pixels, &mut printed)?;
         let candidates = text_candidates
             .get(&listing.listing.id.0)
             .map(Vec::as_slice)
@@ -321,13 +387,13 @@ pub fn judge_workspace(config: &Config, store: &Store) -> Result<JudgeReport> {
         ..JudgeReport::default()
     };
     let judge = judge_for(config, references.index);
-    let lists = SellerLists::load(&config.catalog.brand, store)?;
+    let known = Enforcement::load(config, store, &mut report.photos_printed)?;
     let listings = store.listings_to_judge()?;
     report.listings = listings.len();
     let stale: Vec<(ListingToJudge, String)> = listings
         .into_iter()
         .filter_map(|l| {
-            let key = judge_key(&settings_key, &l, listed(&lists, &l).as_ref());
+            let key = judge_key(&settings_key, &l, &known);
             (l.judged_key.as_deref() != Some(key.as_str())).then_some((l, key))
         })
         .collect();
@@ -338,7 +404,7 @@ pub fn judge_workspace(config: &Config, store: &Store) -> Result<JudgeReport> {
             let facts = facts_of(
                 store,
                 listing,
-                &lists,
+                &known,
                 max_pixels,
                 &mut report.photos_printed,
             )?;

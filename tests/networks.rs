@@ -145,6 +145,60 @@ async fn accounts_sharing_contacts_across_marketplaces_are_one_network() {
         "{out}"
     );
 
+    // Account c relists a's listing. Nothing says so while a's listing is
+    // on sale; once its takedown is marked removed, the relisting is
+    // flagged, linked to it.
+    let original = queue
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["id"].as_i64().unwrap().to_string() == a)
+        .unwrap()
+        .clone();
+    let relisting = |workspace: &std::path::Path| -> serde_json::Value {
+        let (code, out, err) =
+            util::knockoff_outcome(workspace, &["queue", "list", "--format", "json"]);
+        assert_eq!(code, 0, "{err}");
+        let queue: serde_json::Value = serde_json::from_str(&out).unwrap();
+        let entry = queue
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["seller"] == "net0-c" && m["title"] == original["title"])
+            .cloned();
+        entry.unwrap_or_else(|| panic!("the relisting is not queued: {queue}"))
+    };
+    let rule = |entry: &serde_json::Value| {
+        entry["signals"]["rules"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["rule"] == "relisted")
+            .cloned()
+            .unwrap_or_else(|| panic!("no relisted rule: {entry}"))
+    };
+    assert_eq!(rule(&relisting(workspace))["fired"], false);
+    for state in ["submitted", "removed"] {
+        let (code, _, err) = util::knockoff_outcome(workspace, &["takedown", "mark", state, &a]);
+        assert_eq!(code, 0, "{err}");
+    }
+    let (code, _, err) = util::knockoff_outcome(workspace, &["index"]);
+    assert_eq!(code, 0, "{err}");
+    let entry = relisting(workspace);
+    let relisted = rule(&entry);
+    assert_eq!(relisted["fired"], true, "{entry}");
+    let why = relisted["why"].as_str().unwrap();
+    let url = original["listing_url"].as_str().unwrap();
+    assert!(
+        why.starts_with("relisted: the photo and title of listing #") && why.contains(url),
+        "{why}"
+    );
+    assert_eq!(entry["signals"]["relisted"]["url"], url, "{entry}");
+    let (code, out, err) =
+        util::knockoff_outcome(workspace, &["explain", &entry["id"].to_string()]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains(why), "{out}");
+
     // Account b's fair second-hand resale is in no queue, until the
     // network is denied by naming account a.
     let resale = catalog

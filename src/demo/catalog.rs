@@ -762,7 +762,8 @@ impl Catalog {
     /// away its contacts in their descriptions, each spelled its own way:
     /// `a` shows an email and a phone number, `b` the same number and a
     /// Telegram handle, `c` the handle — one network, joined only through
-    /// `b`, which also resells a genuine pair. Beside them, twelve other
+    /// `b`, which also resells a genuine pair; `c` also relists `a`'s
+    /// listing (its title and photos). Beside them, twelve other
     /// listings, each its own seller's (`shop{n}`), carry a marketplace's
     /// support address (boilerplate) and one a number a digit off operator
     /// 0's (a look-alike). Authorized resellers keep their names.
@@ -773,6 +774,7 @@ impl Catalog {
         let mut used = std::collections::HashSet::new();
         for k in 0..operators {
             let phone = 12_340_000 + k as u32;
+            let mut relist = None;
             let texts = [
                 format!(
                     "Questions? Email net{k}.orvane@gmail.com or WhatsApp +49 151 {}",
@@ -798,9 +800,25 @@ impl Catalog {
                     continue;
                 };
                 used.insert(i);
+                if a == 0 {
+                    relist = Some(self.listings[i].clone());
+                }
                 let listing = &mut self.listings[i];
                 listing.seller = format!("net{k}-{}", ['a', 'b', 'c'][a]);
                 listing.description = format!("{} {text}", listing.description);
+            }
+            // Account c relists account a's listing — the same photos and
+            // title at another price, none of a's contacts — as operators
+            // do after a takedown.
+            if let Some(original) = relist {
+                let id = self.listings.iter().map(|l| l.id).max().unwrap_or(999) + 1;
+                self.listings.push(DemoListing {
+                    id,
+                    seller: format!("net{k}-c"),
+                    price: (original.price * 1.1).round(),
+                    ..original
+                });
+                used.insert(self.listings.len() - 1);
             }
             // Account b also resells a genuine pair at a fair price, which
             // no rule queues unless the network is on a seller list.

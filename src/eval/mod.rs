@@ -239,6 +239,7 @@ fn judge_set(
             photos,
             seller_confirmed: 0,
             listed: None,
+            relisted: None,
         };
         let listed = candidates
             .get(&(listing.id as i64))

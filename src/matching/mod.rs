@@ -13,6 +13,7 @@ pub mod contacts;
 pub mod image;
 pub mod policy;
 pub mod references;
+pub mod relisting;
 pub mod score;
 pub mod signals;
 pub mod text;

@@ -19,6 +19,9 @@
 //! - **seller list**: the seller, or an account of its network, is on the
 //!   brand's deny or watch list, and the listing names or shows the
 //!   product.
+//! - **relisted**: the listing puts back one removed after a takedown (its
+//!   photo and most of its title, see [`super::relisting`]), for the
+//!   product that one was confirmed for.
 //!
 //! Authorized sellers are never judged at all (see [`super::score::Judge`]);
 //! accessory phrasing blocks the photo and price rules and pulls the score
@@ -282,7 +285,15 @@ pub fn decide(policy: &QueuePolicy, signals: &Signals, score: f64) -> Vec<RuleOu
         ),
         Some(listed) => outcome("seller list", true, listed.describe()),
     };
-    vec![photo, price, vocabulary, by_score, listed]
+    let relisted = match &signals.relisted {
+        None => outcome(
+            "relisted",
+            false,
+            "no listing removed after a takedown shows this photo and title".into(),
+        ),
+        Some(relisted) => outcome("relisted", true, relisted.describe()),
+    };
+    vec![photo, price, vocabulary, by_score, listed, relisted]
 }
 
 /// Whether any rule fired.
@@ -307,6 +318,7 @@ mod tests {
             accessory_phrases: vec![],
             seller_confirmed: 0,
             listed: None,
+            relisted: None,
             condition: Condition::Unknown,
             condition_words: vec![],
             identity: 0.0,
@@ -516,7 +528,8 @@ mod tests {
                 "price floor",
                 "counterfeit vocabulary",
                 "score",
-                "seller list"
+                "seller list",
+                "relisted"
             ]
         );
         assert!(queued(&rules));

@@ -23,6 +23,7 @@ use serde::{Deserialize, Serialize};
 use super::image::Print;
 use super::policy::{decide, queued, Listed, QueuePolicy, RuleOutcome};
 use super::references::ReferenceIndex;
+use super::relisting::Relisted;
 use super::signals::{
     condition_of, is_authorized, phrases_in, price_signal, Condition, Phrase, PriceSignal,
 };
@@ -103,6 +104,8 @@ pub struct ListingFacts {
     pub seller_confirmed: u32,
     /// The seller (or its network) on the brand's deny or watch list.
     pub listed: Option<Listed>,
+    /// The listing removed after a takedown that this one puts back.
+    pub relisted: Option<Relisted>,
 }
 
 /// The best image match of a listing for one product.
@@ -135,6 +138,10 @@ pub struct Signals {
     /// The seller (or its network) on the brand's deny or watch list.
     #[serde(default)]
     pub listed: Option<Listed>,
+    /// The listing removed after a takedown that this one puts back (for
+    /// the product that one was confirmed for).
+    #[serde(default)]
+    pub relisted: Option<Relisted>,
     /// What the listing says of the item's condition, and the words.
     #[serde(default)]
     pub condition: Condition,
@@ -300,6 +307,11 @@ impl Judge {
             None => (0..self.products.len()).collect(),
         };
         considered.extend(images.keys().copied());
+        // A relisting is judged for the product its removed listing was
+        // confirmed for, whatever the index says.
+        if let Some(relisted) = &facts.relisted {
+            considered.extend(self.products.iter().position(|p| p.id == relisted.product));
+        }
         considered.sort_unstable();
         considered.dedup();
         let all_text = format!("{}\n{}", facts.title, facts.description);
@@ -341,6 +353,7 @@ impl Judge {
                     accessory_phrases: accessory_phrases.clone(),
                     seller_confirmed: facts.seller_confirmed,
                     listed: facts.listed.clone(),
+                    relisted: facts.relisted.clone().filter(|r| r.product == product.id),
                     condition,
                     condition_words: condition_words.clone(),
                     infringement: 0.0,
@@ -627,6 +640,9 @@ impl Signals {
         if let Some(listed) = &self.listed {
             reasons.push(listed.describe());
         }
+        if let Some(relisted) = &self.relisted {
+            reasons.push(relisted.describe());
+        }
         if self.seller_confirmed > 0 {
             reasons.push(format!(
                 "seller (with its network) has {} confirmed infringement(s)",
@@ -707,6 +723,41 @@ mod tests {
         assert!(score(&other) < 0.1, "{}", score(&other));
         let official = facts("Orvane Cloudstep 3 replica", 10.0, "USD", "Orvane-Official");
         assert!(judge().judge(&official, None).is_empty());
+    }
+
+    #[test]
+    fn a_relisting_is_judged_and_queued_for_the_removed_listings_product() {
+        // Words that name nothing and a fair price: no rule but this one.
+        let relisting = ListingFacts {
+            relisted: Some(Relisted {
+                listing: 7,
+                url: "https://shop.example/l/7".into(),
+                product: "ORV-CS3".into(),
+                removed_at: "2026-11-30T10:00:00.000Z".into(),
+            }),
+            ..facts("Sneakers white size 42", 140.0, "USD", "new-account-1")
+        };
+        let verdicts = judge().judge(&relisting, Some(&[]));
+        assert_eq!(verdicts.len(), 1, "judged for the removed one's product");
+        let fired: Vec<&str> = verdicts[0]
+            .signals
+            .rules
+            .iter()
+            .filter(|r| r.fired)
+            .map(|r| r.rule.as_str())
+            .collect();
+        assert_eq!(fired, ["relisted"]);
+        assert!(verdicts[0].queued);
+        assert!(verdicts[0]
+            .signals
+            .reasons()
+            .contains(&"relisted: the photo and title of listing #7 (https://shop.example/l/7), removed 2026-11-30 after a takedown".to_string()));
+        // Without it, the same listing is about nothing.
+        let plain = ListingFacts {
+            relisted: None,
+            ..relisting
+        };
+        assert!(judge().judge(&plain, Some(&[])).is_empty());
     }
 
     #[test]

@@ -5,7 +5,7 @@ use anyhow::{Context, Result};
 use rusqlite::{params, OptionalExtension};
 
 use super::queue::{audit, MatchId};
-use super::{now, Store};
+use super::{now, Store, StoredListing};
 use crate::status::MatchStatus;
 
 /// Where a confirmed match's takedown stands.
@@ -114,6 +114,29 @@ impl Store {
         let rows = stmt.query_map([], |r| Ok((MatchId(r.get(0)?), r.get(1)?, r.get(2)?)))?;
         rows.collect::<rusqlite::Result<_>>()
             .context("reading submitted takedowns")
+    }
+
+    /// Listings removed after a takedown: each with the product its match
+    /// was for and when the removal was marked, earliest first.
+    pub(crate) fn removed_listings(&self) -> Result<Vec<(StoredListing, String, String)>> {
+        let ids: Vec<(i64, String, String)> = {
+            let conn = self.reader();
+            let mut stmt = conn.prepare(
+                "SELECT listing_id, product_id, takedown_at FROM matches
+                 WHERE takedown = 'removed' AND takedown_at IS NOT NULL
+                 ORDER BY takedown_at, id",
+            )?;
+            let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+            rows.collect::<rusqlite::Result<_>>()
+                .context("reading the listings removed after a takedown")?
+        };
+        let mut removed = Vec::with_capacity(ids.len());
+        for (id, product, at) in ids {
+            if let Some(listing) = self.listing_by_id_or_url(&id.to_string())? {
+                removed.push((listing, product, at));
+            }
+        }
+        Ok(removed)
     }
 
     /// Confirmed, submitted, removed and rejected per marketplace.
