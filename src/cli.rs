@@ -250,7 +250,17 @@ pub enum EvidenceAction {
         #[arg(long)]
         unreviewed: bool,
     },
-    /// Check every hash and the signature of a bundle; exit 0 only if all hold.
+    /// Write network-ID.zip: a seller network's dossier (every account,
+    /// every link with the captured listings that show it, every confirmed
+    /// match), signed like a bundle.
+    Dossier {
+        /// The network's number, as `knockoff networks` shows it.
+        network: i64,
+        /// Folder for the dossier; default evidence/ in the workspace.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Check every hash and the signature of a bundle or dossier; exit 0 only if all hold.
     Verify {
         file: PathBuf,
         /// Also require this signing key (hex, as `evidence key` prints it).
@@ -733,6 +743,33 @@ fn evidence(workspace: &Path, action: EvidenceAction) -> Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        EvidenceAction::Dossier { network, out } => {
+            let config = config::load(workspace)?;
+            let store = open_store(&config)?;
+            let out = out.unwrap_or_else(|| workspace.join("evidence"));
+            let found =
+                crate::networks::network(&store, config.settings.network_boilerplate, network)?
+                    .ok_or_else(|| {
+                        UsageError(format!(
+                            "there is no seller network #{network}; `knockoff networks` lists them"
+                        ))
+                    })?;
+            let exported = crate::evidence::dossier::export_network(
+                &config,
+                &store,
+                &found,
+                &out,
+                &cli_actor(),
+            )?;
+            outln!("{}", exported.path.display());
+            if let Some((old, _)) = &exported.superseded {
+                eprintln!(
+                    "network {network}: the earlier dossier is kept as {}",
+                    old.display()
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         EvidenceAction::Verify { file, key } => {
             // The key to trust: --key, else this workspace's own.
             let trusted = match key {
@@ -745,20 +782,17 @@ fn evidence(workspace: &Path, action: EvidenceAction) -> Result<ExitCode> {
                         "{}: every file and the signature check out, but the signing key {} was not checked: \
                          pass --key HEX (the brand's published key), or run this in the workspace that signed it",
                         file.display(),
-                        verified.manifest.signature.public_key
+                        verified.manifest.signature().public_key
                     );
                     Ok(ExitCode::from(1))
                 }
                 Ok(verified) => {
                     let m = &verified.manifest;
                     outln!(
-                        "ok: {} — match {} ({}), {} files, captured {}, signed by {}",
+                        "ok: {} — {}, signed by {}",
                         file.display(),
-                        m.match_id,
-                        m.listing_url,
-                        m.files.len(),
-                        m.captured_at,
-                        m.signature.public_key
+                        m.describe(),
+                        m.signature().public_key
                     );
                     Ok(ExitCode::SUCCESS)
                 }

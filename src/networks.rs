@@ -20,7 +20,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use anyhow::Result;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::config::Brand;
 use crate::matching::contacts::ContactKind;
@@ -181,7 +181,7 @@ pub struct NetworkReport {
 }
 
 /// A link as `knockoff networks` prints it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LinkReport {
     pub kind: ContactKind,
     pub value: String,
@@ -246,6 +246,11 @@ pub fn report(store: &Store, boilerplate: usize) -> Result<Vec<NetworkReport>> {
         out.push(NetworkReport { id, members, links });
     }
     Ok(out)
+}
+
+/// Network `id` as [`report`] gives it; `None` when no network has it.
+pub fn network(store: &Store, boilerplate: usize, id: i64) -> Result<Option<NetworkReport>> {
+    Ok(report(store, boilerplate)?.into_iter().find(|n| n.id == id))
 }
 
 /// One seller as `knockoff seller` shows it.

@@ -4,35 +4,13 @@
 //! the WARC read back by an independent reader (Python warcio). The
 //! bundle tests export from copies of one crawled workspace.
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use knockoff::demo::catalog::Catalog;
 use knockoff::status::MatchStatus;
 
 use crate::util;
-
-fn entries(path: &Path) -> Vec<(String, Vec<u8>)> {
-    let mut zip = zip::ZipArchive::new(std::fs::File::open(path).unwrap()).unwrap();
-    (0..zip.len())
-        .map(|i| {
-            let mut entry = zip.by_index(i).unwrap();
-            let mut bytes = Vec::new();
-            entry.read_to_end(&mut bytes).unwrap();
-            (entry.name().unwrap().to_string(), bytes)
-        })
-        .collect()
-}
-
-fn write_zip(path: &Path, files: &[(String, Vec<u8>)]) {
-    let mut zip = zip::ZipWriter::new(std::fs::File::create(path).unwrap());
-    let options = zip::write::SimpleFileOptions::default();
-    for (name, bytes) in files {
-        zip.start_file(name.as_str(), options).unwrap();
-        zip.write_all(bytes).unwrap();
-    }
-    zip.finish().unwrap();
-}
 
 /// Runs `knockoff evidence verify` on `path`: (exit code, stderr).
 fn verify(workspace: &Path, path: &Path, extra: &[&str]) -> (i32, String) {
@@ -140,7 +118,7 @@ async fn a_match_nobody_confirmed_gets_a_bundle_only_when_asked_and_marked_unrev
     );
     let bundle = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
     assert_eq!(verify(dir.path(), &bundle, &[]).0, 0);
-    let files = entries(&bundle);
+    let files = util::zip_entries(&bundle);
     let manifest: serde_json::Value =
         serde_json::from_slice(file(&files, "manifest.json")).unwrap();
     assert_eq!(manifest["unreviewed"], true);
@@ -196,7 +174,7 @@ async fn a_later_decision_makes_a_fresh_bundle_and_keeps_the_old_one() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let fresh = entries(&bundle);
+    let fresh = util::zip_entries(&bundle);
     let manifest: serde_json::Value =
         serde_json::from_slice(file(&fresh, "manifest.json")).unwrap();
     let actions: Vec<&str> = manifest["decisions"]
@@ -215,7 +193,7 @@ async fn a_later_decision_makes_a_fresh_bundle_and_keeps_the_old_one() {
         .map(|e| e.unwrap().path())
         .collect();
     assert_eq!(kept.len(), 1);
-    assert_eq!(entries(&kept[0]), files);
+    assert_eq!(util::zip_entries(&kept[0]), files);
     let last = store
         .audit_log(Some(match_id))
         .unwrap()
@@ -256,7 +234,7 @@ async fn one_changed_byte_in_any_file_is_named() {
         let middle = bytes.len() / 2;
         bytes[middle] ^= 1;
         let name = name.clone();
-        write_zip(&tampered, &changed);
+        util::write_zip(&tampered, &changed);
         let (code, stderr) = verify(dir.path(), &tampered, &[]);
         assert_eq!(code, 1, "{victim}");
         assert!(
@@ -280,7 +258,7 @@ async fn a_changed_manifest_no_longer_matches_its_signature() {
     *manifest_bytes = text
         .replacen("\"match_id\": ", "\"match_id\": 9", 1)
         .into_bytes();
-    write_zip(&tampered, &changed);
+    util::write_zip(&tampered, &changed);
     let (code, stderr) = verify(dir.path(), &tampered, &[]);
     assert_eq!(code, 1);
     assert!(
@@ -299,7 +277,7 @@ async fn missing_extra_and_escaping_files_are_named() {
         .filter(|(n, _)| n != "notice.txt")
         .cloned()
         .collect();
-    write_zip(&tampered, &missing);
+    util::write_zip(&tampered, &missing);
     let (code, stderr) = verify(workspace, &tampered, &[]);
     assert_eq!(code, 1);
     assert!(
@@ -308,7 +286,7 @@ async fn missing_extra_and_escaping_files_are_named() {
     );
     let mut extra = files.clone();
     extra.push(("images/extra.jpg".into(), b"not evidence".to_vec()));
-    write_zip(&tampered, &extra);
+    util::write_zip(&tampered, &extra);
     let (code, stderr) = verify(workspace, &tampered, &[]);
     assert_eq!(code, 1);
     assert!(
@@ -318,7 +296,7 @@ async fn missing_extra_and_escaping_files_are_named() {
     for evil in ["../evil.txt", "/etc/evil"] {
         let mut traversal = files.clone();
         traversal.push((evil.into(), b"x".to_vec()));
-        write_zip(&tampered, &traversal);
+        util::write_zip(&tampered, &traversal);
         let (code, stderr) = verify(workspace, &tampered, &[]);
         assert_eq!(code, 1);
         assert!(
@@ -417,7 +395,7 @@ async fn screenshots_are_taken_at_capture_time_and_bundled() {
     );
     let bundle = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
     assert!(knockoff::evidence::verify(&bundle, None).is_ok());
-    let files = entries(&bundle);
+    let files = util::zip_entries(&bundle);
     assert_eq!(
         files.iter().find(|(n, _)| n == "screenshot.png").unwrap().1,
         png
@@ -501,7 +479,7 @@ async fn exported_bundle() -> (tempfile::TempDir, PathBuf, Files, i64) {
         String::from_utf8_lossy(&out.stderr)
     );
     let bundle = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
-    let files = entries(&bundle);
+    let files = util::zip_entries(&bundle);
     (dir, bundle, files, id)
 }
 
@@ -552,7 +530,7 @@ async fn a_bundle_resigned_with_another_key_is_refused_or_flagged_unchecked() {
     let forged = resigned(&files, "page.html", b"<h1>nothing to see</h1>", &key);
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("forged.zip");
-    write_zip(&path, &forged);
+    util::write_zip(&path, &forged);
     // In the workspace that signed the original, its own key is the one trusted.
     let (code, stderr) = verify(fixture.path(), &path, &[]);
     assert_eq!(code, 1);
@@ -572,7 +550,7 @@ async fn duplicate_names_directory_data_and_symlinks_are_refused() {
     let crafted = |patch: &dyn Fn(&mut Files), rename: Option<(&str, &str)>| {
         let mut changed = files.clone();
         patch(&mut changed);
-        write_zip(&path, &changed);
+        util::write_zip(&path, &changed);
         if let Some((from, to)) = rename {
             // Same length, so every offset in the zip stays right.
             let bytes = std::fs::read(&path).unwrap();

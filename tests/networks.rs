@@ -6,8 +6,11 @@
 //! account.
 
 use knockoff::demo::catalog::{Catalog, Kind, Site};
+use knockoff::store::{SessionPolicy, Store};
+use reqwest::StatusCode;
 
 use crate::util::{self, DemoFixture, Rates};
+use crate::web::{Reviewed, Workspace};
 
 const RATES: Rates = Rates {
     shopfront: 40.0,
@@ -247,6 +250,216 @@ async fn accounts_sharing_contacts_across_marketplaces_are_one_network() {
         ),
         "{err}"
     );
+}
+
+/// The number `knockoff networks` gives the network of `member` ("target/seller").
+fn network_of(workspace: &std::path::Path, member: &str) -> i64 {
+    let (code, out, err) = util::knockoff_outcome(workspace, &["networks", "--format", "json"]);
+    assert_eq!(code, 0, "{err}");
+    let networks: serde_json::Value = serde_json::from_str(&out).unwrap();
+    networks
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| {
+            n["members"].as_array().unwrap().iter().any(|m| {
+                format!(
+                    "{}/{}",
+                    m["target"].as_str().unwrap(),
+                    m["seller"].as_str().unwrap()
+                ) == member
+            })
+        })
+        .unwrap_or_else(|| panic!("{member} is in no network: {out}"))["id"]
+        .as_i64()
+        .unwrap()
+}
+
+/// A network's dossier: signed, verified like a bundle, every link's
+/// listings captured, one changed byte named; in the review UI, the
+/// network page (graph, accounts, links), the network on match cards, the
+/// contacts on the match page, and confirming a network's pending matches
+/// at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_network_has_a_dossier_a_page_and_bulk_actions() {
+    let catalog = Catalog::generate(31, 80).with_networks(2);
+    let fixture = DemoFixture::start(catalog, false, RATES).await;
+    let workspace = fixture.path().to_path_buf();
+    util::edit_toml(&workspace.join("knockoff.toml"), |doc| {
+        util::set(doc, "networks.boilerplate", 6);
+    });
+    let (code, _, err) = util::knockoff_outcome(&workspace, &["crawl"]);
+    assert_eq!(code, 0, "{err}");
+    let id = network_of(&workspace, "shopfront/net0-a");
+
+    let (code, out, err) =
+        util::knockoff_outcome(&workspace, &["evidence", "dossier", &id.to_string()]);
+    assert_eq!(code, 0, "{err}");
+    let dossier = std::path::PathBuf::from(out.trim());
+    assert_eq!(
+        dossier,
+        workspace.join(format!("evidence/network-{id}.zip"))
+    );
+    let (code, out, err) = util::knockoff_outcome(
+        &workspace,
+        &["evidence", "verify", dossier.to_str().unwrap()],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains(&format!("seller network #{id} (3 accounts,")),
+        "{out}"
+    );
+    let files = util::zip_entries(&dossier);
+    let file = |name: &str| -> &[u8] {
+        &files
+            .iter()
+            .find(|(n, _)| n == name)
+            .unwrap_or_else(|| panic!("no {name} in the dossier"))
+            .1
+    };
+    let manifest: serde_json::Value = serde_json::from_slice(file("manifest.json")).unwrap();
+    assert_eq!(manifest["network_id"], id);
+    // Every link's listings are captured, page and WARC.
+    for link in manifest["links"].as_array().unwrap() {
+        for listing in link["listings"].as_array().unwrap() {
+            let page = format!("listings/{listing}/page.html");
+            assert!(!file(&page).is_empty(), "{page}");
+            assert!(!file(&format!("listings/{listing}/listing.warc.gz")).is_empty());
+        }
+    }
+    let report = String::from_utf8(file("report.html").to_vec()).unwrap();
+    assert!(
+        report.contains("+4915112340000"),
+        "the shared number is in the report"
+    );
+    let victim = files
+        .iter()
+        .position(|(n, _)| n.ends_with("/page.html"))
+        .unwrap();
+    let mut changed = files.clone();
+    let middle = changed[victim].1.len() / 2;
+    changed[victim].1[middle] ^= 1;
+    let tampered = workspace.join("tampered.zip");
+    util::write_zip(&tampered, &changed);
+    let (code, _, err) = util::knockoff_outcome(
+        &workspace,
+        &["evidence", "verify", tampered.to_str().unwrap()],
+    );
+    assert_eq!(code, 1);
+    assert!(
+        err.contains(&format!("`{}` differs", changed[victim].0)),
+        "{err}"
+    );
+    let (code, _, err) = util::knockoff_outcome(&workspace, &["evidence", "dossier", "999999"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("there is no seller network #999999"), "{err}");
+
+    // The review UI.
+    let config = knockoff::config::load(&workspace).unwrap();
+    let store = std::sync::Arc::new(Store::open(&config.db_path()).unwrap());
+    let ui = Reviewed::serve(
+        Workspace::Live(Box::new(fixture)),
+        config,
+        store,
+        SessionPolicy::default(),
+        |_| {},
+    )
+    .await;
+    let (rita, csrf) = ui.session("rita").await;
+    let (status, page) = ui.get(&format!("/network/{id}"), &rita).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        page.contains(&format!(
+            "Seller network #{id}: 3 accounts on 2 marketplaces"
+        )),
+        "{page}"
+    );
+    assert!(
+        page.contains("<svg class=\"network\""),
+        "the graph is drawn"
+    );
+    assert!(
+        page.contains("net0-b") && page.contains("telegram:orvane_net0"),
+        "{page}"
+    );
+    let (status, _) = ui.get("/network/999999", &rita).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let pending: Vec<i64> = ui
+        .store
+        .queue(Some(knockoff::status::MatchStatus::Pending))
+        .unwrap()
+        .iter()
+        .filter(|e| e.seller.as_deref().is_some_and(|s| s.starts_with("net0-")))
+        .map(|e| e.id)
+        .collect();
+    assert!(!pending.is_empty());
+    // Every card of the network's accounts names the network.
+    let (_, card) = ui.get(&format!("/match/{}", pending[0]), &rita).await;
+    assert!(
+        card.contains(&format!(
+            "network #{id}: 3 accounts on 2 marketplaces, 0 confirmed"
+        )),
+        "{card}"
+    );
+    assert!(card.contains("Contacts the listing gives away"), "{card}");
+    // A viewer may not act on a network.
+    let (vic, vic_csrf) = ui.session("vic").await;
+    assert_eq!(
+        ui.post(
+            &format!("/network/{id}/confirm"),
+            &vic,
+            &[("csrf", &vic_csrf)]
+        )
+        .await,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        ui.post(
+            &format!("/network/{id}/confirm"),
+            &rita,
+            &[("csrf", &csrf), ("note", "one operator"), ("back", "/")]
+        )
+        .await,
+        StatusCode::SEE_OTHER
+    );
+    for m in &pending {
+        assert_eq!(
+            ui.status_of(*m),
+            knockoff::status::MatchStatus::Confirmed,
+            "match {m}"
+        );
+    }
+    // Matches of other sellers stay pending.
+    assert!(!ui.pending_ids().is_empty());
+    let (_, card) = ui.get(&format!("/match/{}", pending[0]), &rita).await;
+    assert!(
+        card.contains(&format!(
+            "network #{id}: 3 accounts on 2 marketplaces, {} confirmed",
+            pending.len()
+        )),
+        "{card}"
+    );
+    let response = Reviewed::client()
+        .post(format!("{}/network/{id}/dossier", ui.base))
+        .header("cookie", &rita)
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let saved = workspace.join("downloaded.zip");
+    std::fs::write(&saved, response.bytes().await.unwrap()).unwrap();
+    let verified = knockoff::evidence::verify(&saved, None).unwrap();
+    match verified.manifest {
+        knockoff::evidence::Signed::Network(d) => {
+            assert_eq!(d.confirmed.len(), pending.len());
+            assert!(d
+                .confirmed
+                .iter()
+                .all(|m| m.decisions.iter().any(|d| d.actor == "rita")));
+        }
+        other => panic!("the dossier verified as {other:?}"),
+    }
 }
 
 fn catalog_site(catalog: &Catalog, seller: &str) -> Site {

@@ -461,3 +461,27 @@ pub fn remove(doc: &mut toml_edit::DocumentMut, key: &str) {
     let (table, last) = parent(doc, key);
     assert!(table.remove(last).is_some(), "the fixture has no `{key}`");
 }
+
+/// Every entry of the zip at `path`: (name, bytes).
+pub fn zip_entries(path: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut zip = zip::ZipArchive::new(std::fs::File::open(path).unwrap()).unwrap();
+    (0..zip.len())
+        .map(|i| {
+            let mut entry = zip.by_index(i).unwrap();
+            let mut bytes = Vec::new();
+            std::io::Read::read_to_end(&mut entry, &mut bytes).unwrap();
+            (entry.name().unwrap().to_string(), bytes)
+        })
+        .collect()
+}
+
+/// Writes `files` as a zip at `path`, in order.
+pub fn write_zip(path: &Path, files: &[(String, Vec<u8>)]) {
+    let mut zip = zip::ZipWriter::new(std::fs::File::create(path).unwrap());
+    let options = zip::write::SimpleFileOptions::default();
+    for (name, bytes) in files {
+        zip.start_file(name.as_str(), options).unwrap();
+        std::io::Write::write_all(&mut zip, bytes).unwrap();
+    }
+    zip.finish().unwrap();
+}

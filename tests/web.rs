@@ -88,7 +88,8 @@ impl Reviewed {
         .await
     }
 
-    async fn serve(
+    /// The UI over `workspace` (crawled by the caller), with the three users.
+    pub async fn serve(
         workspace: Workspace,
         mut config: Config,
         store: Arc<Store>,
@@ -379,7 +380,10 @@ async fn a_confirmed_match_has_a_bundle_a_notice_and_a_tracked_takedown() {
     let bundle = saved.path().join("bundle.zip");
     std::fs::write(&bundle, zip.bytes().await.unwrap()).unwrap();
     let verified = knockoff::evidence::verify(&bundle, None).unwrap();
-    assert_eq!(verified.manifest.match_id, target);
+    match verified.manifest {
+        knockoff::evidence::Signed::Match(m) => assert_eq!(m.match_id, target),
+        other => panic!("a match's bundle verified as {other:?}"),
+    }
 
     let notice = Reviewed::client()
         .post(format!("{}/match/{target}/notice", ui.base))

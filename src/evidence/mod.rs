@@ -17,6 +17,7 @@
 //! [`verify`] checks a bundle with nothing but the zip: every hash, no file
 //! missing or extra, no path outside the bundle, the signature.
 
+pub mod dossier;
 mod report;
 pub mod screenshot;
 pub mod warc;
@@ -439,48 +440,78 @@ pub fn export(
         tool_version: env!("CARGO_PKG_VERSION").into(),
         remote_addr: page.remote_addr.clone(),
         decisions,
-        files: files
-            .iter()
-            .map(|(path, bytes)| FileEntry {
-                path: path.clone(),
-                sha256: sha256_hex(bytes),
-                bytes: bytes.len() as u64,
-            })
-            .collect(),
-        signature: SignatureInfo {
-            algorithm: "Ed25519".into(),
-            public_key,
-            file: "manifest.sig".into(),
-        },
+        files: file_entries(&files),
+        signature: signature_info(public_key),
         match_status: status.as_str().to_string(),
         unreviewed,
     };
     let manifest_bytes = serde_json::to_vec_pretty(&manifest)?;
-    let signature = hex::encode(key.sign(&manifest_bytes).to_bytes());
+    seal(
+        &key,
+        &out_dir.join(format!("bundle-{}.zip", id.0)),
+        &manifest_bytes,
+        &files,
+    )
+}
 
+/// Every file's entry in a manifest.
+fn file_entries(files: &BTreeMap<String, Vec<u8>>) -> Vec<FileEntry> {
+    files
+        .iter()
+        .map(|(path, bytes)| FileEntry {
+            path: path.clone(),
+            sha256: sha256_hex(bytes),
+            bytes: bytes.len() as u64,
+        })
+        .collect()
+}
+
+fn signature_info(public_key: String) -> SignatureInfo {
+    SignatureInfo {
+        algorithm: "Ed25519".into(),
+        public_key,
+        file: "manifest.sig".into(),
+    }
+}
+
+/// Signs `manifest_bytes` with `key` and writes the zip at `path`:
+/// manifest, signature, `files`. Written beside it first and renamed, so
+/// a reader never sees half a bundle; one already there is moved to
+/// `superseded/`, never overwritten.
+fn seal(
+    key: &SigningKey,
+    path: &Path,
+    manifest_bytes: &[u8],
+    files: &BTreeMap<String, Vec<u8>>,
+) -> Result<Exported> {
+    let signature = hex::encode(key.sign(manifest_bytes).to_bytes());
+    let out_dir = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(out_dir).with_context(|| format!("creating {}", out_dir.display()))?;
-    let path = out_dir.join(format!("bundle-{}.zip", id.0));
-    let partial = out_dir.join(format!(".bundle-{}.zip.partial", id.0));
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let partial = out_dir.join(format!(".{name}.partial"));
     let mut written = Vec::new();
     {
         let mut zip = zip::ZipWriter::new(std::io::Cursor::new(&mut written));
         let options = zip::write::SimpleFileOptions::default()
             .compression_method(zip::CompressionMethod::Deflated);
         zip.start_file("manifest.json", options)?;
-        zip.write_all(&manifest_bytes)?;
+        zip.write_all(manifest_bytes)?;
         zip.start_file("manifest.sig", options)?;
         zip.write_all(signature.as_bytes())?;
-        for (name, bytes) in &files {
+        for (name, bytes) in files {
             zip.start_file(name.as_str(), options)?;
             zip.write_all(bytes)?;
         }
         zip.finish()?;
     }
     std::fs::write(&partial, &written).with_context(|| format!("writing {}", partial.display()))?;
-    let superseded = supersede(&path)?;
-    std::fs::rename(&partial, &path).with_context(|| format!("writing {}", path.display()))?;
+    let superseded = supersede(path)?;
+    std::fs::rename(&partial, path).with_context(|| format!("writing {}", path.display()))?;
     Ok(Exported {
-        path,
+        path: path.to_path_buf(),
         sha256: sha256_hex(&written),
         superseded,
     })
@@ -505,10 +536,60 @@ fn supersede(path: &Path) -> Result<Option<(PathBuf, String)>> {
     Ok(Some((kept, sha256_hex(&old))))
 }
 
+/// What every signed bundle's manifest has: the files, the signature, and
+/// for a network dossier its network.
+#[derive(Deserialize)]
+struct Sealed {
+    format_version: u32,
+    files: Vec<FileEntry>,
+    signature: SignatureInfo,
+    #[serde(default)]
+    network_id: Option<i64>,
+}
+
+/// A verified bundle's manifest: a match's bundle or a network's dossier.
+#[derive(Debug, Clone)]
+pub enum Signed {
+    Match(Manifest),
+    Network(dossier::DossierManifest),
+}
+
+impl Signed {
+    pub fn signature(&self) -> &SignatureInfo {
+        match self {
+            Signed::Match(m) => &m.signature,
+            Signed::Network(d) => &d.signature,
+        }
+    }
+
+    /// What the bundle is of, in words: "match 12 (URL), 9 files,
+    /// captured …" or "seller network #3 (4 accounts, …), 31 files".
+    pub fn describe(&self) -> String {
+        match self {
+            Signed::Match(m) => format!(
+                "match {} ({}), {} files, captured {}",
+                m.match_id,
+                m.listing_url,
+                m.files.len(),
+                m.captured_at
+            ),
+            Signed::Network(d) => format!(
+                "seller network #{} ({} accounts, {} links, {} listings, {} confirmed matches), {} files",
+                d.network_id,
+                d.members.len(),
+                d.links.len(),
+                d.listings.len(),
+                d.confirmed.len(),
+                d.files.len()
+            ),
+        }
+    }
+}
+
 /// A bundle that checked out.
 #[derive(Debug, Clone)]
 pub struct Verified {
-    pub manifest: Manifest,
+    pub manifest: Signed,
     /// Whether the signing key was checked against a trusted one; if not,
     /// anyone could have re-signed the bundle with a key of their own.
     pub key_checked: bool,
@@ -611,7 +692,7 @@ pub fn verify(path: &Path, expected_key: Option<&str>) -> Result<Verified, Verif
         Ok(bytes)
     };
     let manifest_bytes = read_small("manifest.json", MAX_MANIFEST_BYTES)?;
-    let manifest: Manifest = serde_json::from_slice(&manifest_bytes)
+    let manifest: Sealed = serde_json::from_slice(&manifest_bytes)
         .or_else(|e| fail(format!("`manifest.json` is not a knockoff manifest ({e})")))?;
     if manifest.format_version != FORMAT_VERSION {
         return fail(format!(
@@ -686,6 +767,13 @@ pub fn verify(path: &Path, expected_key: Option<&str>) -> Result<Verified, Verif
             ));
         }
     }
+    let not_knockoff = |e: serde_json::Error| {
+        VerifyError(format!("`manifest.json` is not a knockoff manifest ({e})"))
+    };
+    let manifest = match manifest.network_id {
+        Some(_) => Signed::Network(serde_json::from_slice(&manifest_bytes).map_err(not_knockoff)?),
+        None => Signed::Match(serde_json::from_slice(&manifest_bytes).map_err(not_knockoff)?),
+    };
     Ok(Verified {
         manifest,
         key_checked: expected_key.is_some(),

@@ -11,7 +11,7 @@ use crate::config::{Config, Product};
 use crate::extract::display_price;
 use crate::store::{Capture, ReviewEntry};
 
-const STYLE: &str = "body{font:14px/1.5 -apple-system,Segoe UI,Roboto,Arial,sans-serif;color:#1d2330;max-width:980px;margin:24px auto;padding:0 16px}\
+pub(super) const STYLE: &str = "body{font:14px/1.5 -apple-system,Segoe UI,Roboto,Arial,sans-serif;color:#1d2330;max-width:980px;margin:24px auto;padding:0 16px}\
 h1{font-size:22px}h2{font-size:16px;margin-top:28px;border-bottom:1px solid #e3e6eb;padding-bottom:4px}\
 .photos{display:flex;gap:24px;flex-wrap:wrap}.photos figure{margin:0}.photos img{width:220px;height:220px;object-fit:contain;border:1px solid #e3e6eb;border-radius:6px;background:#fafafa}\
 table{border-collapse:collapse;width:100%}td,th{text-align:left;padding:4px 8px;border-bottom:1px solid #eef0f3;vertical-align:top;overflow-wrap:anywhere}\

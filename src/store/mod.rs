@@ -36,8 +36,8 @@ pub use queue::{
     HIGH_SCORE, MATCHER,
 };
 pub use review::{
-    MatchExists, QueueFilter, QueuePage, ReviewEntry, Role, RunRow, Session, SessionPolicy,
-    TargetRun, User, UserId,
+    MatchExists, NetworkSummary, QueueFilter, QueuePage, ReviewEntry, Role, RunRow, Session,
+    SessionPolicy, TargetRun, User, UserId,
 };
 pub use sellers::{SellerFigures, SellerMatch, Shown};
 pub use takedown::{MarketplaceReport, TakedownState};

@@ -103,6 +103,8 @@ pub struct QueueFilter {
     pub seen_since: Option<String>,
     /// Only these listings (a full-text search's hits).
     pub listing_ids: Option<Vec<i64>>,
+    /// Only listings of the accounts of this seller network.
+    pub network: Option<i64>,
     pub offset: usize,
     pub limit: usize,
 }
@@ -121,6 +123,33 @@ pub struct ReviewEntry {
     pub seller_confirmed: u64,
     /// Where its takedown stands: drafted, submitted, removed or rejected.
     pub takedown: Option<String>,
+    /// The seller network of the listing's seller, when it is in one.
+    pub network: Option<NetworkSummary>,
+}
+
+/// A seller network in one line, as every match card of its accounts
+/// shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct NetworkSummary {
+    pub id: i64,
+    pub accounts: u64,
+    pub marketplaces: u64,
+    /// Confirmed matches of all its accounts' listings.
+    pub confirmed: u64,
+}
+
+impl std::fmt::Display for NetworkSummary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "network #{}: {} accounts on {} marketplace{}, {} confirmed",
+            self.id,
+            self.accounts,
+            self.marketplaces,
+            if self.marketplaces == 1 { "" } else { "s" },
+            self.confirmed
+        )
+    }
 }
 
 /// The listing already has a match for that product: the id.
@@ -169,7 +198,8 @@ pub struct RunRow {
 /// listing.
 const REVIEW_COLUMNS: &str = "l.id, l.images, m.escalated_at, m.escalated_by,
     (SELECT COUNT(*) FROM listings cl CROSS JOIN matches cm ON cm.listing_id = cl.id
-      WHERE cl.seller = l.seller AND cm.status = 'confirmed'), m.takedown";
+      WHERE cl.seller = l.seller AND cm.status = 'confirmed'), m.takedown,
+    (SELECT s.network FROM sellers s WHERE s.target = l.target AND s.name = l.seller)";
 
 fn review_entry(r: &rusqlite::Row) -> rusqlite::Result<ReviewEntry> {
     let images: String = r.get(19)?;
@@ -181,7 +211,43 @@ fn review_entry(r: &rusqlite::Row) -> rusqlite::Result<ReviewEntry> {
         escalated_by: r.get(21)?,
         seller_confirmed: r.get::<_, i64>(22)? as u64,
         takedown: r.get(23)?,
+        network: r.get::<_, Option<i64>>(24)?.map(|id| NetworkSummary {
+            id,
+            accounts: 0,
+            marketplaces: 0,
+            confirmed: 0,
+        }),
     })
+}
+
+/// Fills in the figures of the networks `entries` name (read as ids only).
+fn network_figures(conn: &rusqlite::Connection, entries: &mut [ReviewEntry]) -> Result<()> {
+    let mut accounts = conn.prepare_cached(
+        "SELECT COUNT(*), COUNT(DISTINCT target) FROM sellers WHERE network = ?1",
+    )?;
+    let mut confirmed = conn.prepare_cached(
+        "SELECT COUNT(*) FROM sellers s
+         JOIN listings l ON l.seller = s.name AND l.target = s.target
+         JOIN matches m ON m.listing_id = l.id
+         WHERE s.network = ?1 AND m.status = 'confirmed'",
+    )?;
+    let mut known: std::collections::HashMap<i64, NetworkSummary> = Default::default();
+    for entry in entries {
+        let Some(network) = entry.network.as_mut() else {
+            continue;
+        };
+        if let Some(summary) = known.get(&network.id) {
+            *network = *summary;
+            continue;
+        }
+        let (n, sites): (i64, i64) =
+            accounts.query_row([network.id], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        let c: i64 = confirmed.query_row([network.id], |r| r.get(0))?;
+        (network.accounts, network.marketplaces, network.confirmed) =
+            (n as u64, sites as u64, c as u64);
+        known.insert(network.id, *network);
+    }
+    Ok(())
 }
 
 impl Store {
@@ -486,6 +552,13 @@ impl Store {
             clauses.push("l.id IN (SELECT value FROM json_each(?))");
             values.push(Value::Text(serde_json::to_string(ids)?));
         }
+        if let Some(network) = filter.network {
+            clauses.push(
+                "EXISTS (SELECT 1 FROM sellers s
+                         WHERE s.network = ? AND s.target = l.target AND s.name = l.seller)",
+            );
+            values.push(Value::Integer(network));
+        }
         let where_sql = if clauses.is_empty() {
             String::new()
         } else {
@@ -513,7 +586,7 @@ impl Store {
             ))?
             .query_map(params_from_iter(page_values.iter()), |r| r.get(0))?
             .collect::<rusqlite::Result<_>>()?;
-        let entries = conn
+        let mut entries = conn
             .prepare_cached(&format!(
                 "SELECT {QUEUE_COLUMNS}, {REVIEW_COLUMNS} FROM matches m JOIN listings l ON l.id = m.listing_id
                  WHERE m.id IN (SELECT value FROM json_each(?1)) ORDER BY m.score DESC, m.id DESC"
@@ -521,6 +594,7 @@ impl Store {
             .query_map([serde_json::to_string(&ids)?], review_entry)?
             .collect::<rusqlite::Result<Vec<_>>>()
             .context("reading the queue")?;
+        network_figures(&conn, &mut entries)?;
         Ok(QueuePage {
             entries,
             total: total as usize,
@@ -529,7 +603,8 @@ impl Store {
 
     /// One match with its review details.
     pub fn review_entry(&self, id: MatchId) -> Result<Option<ReviewEntry>> {
-        self.reader()
+        let conn = self.reader();
+        let entry = conn
             .query_row(
                 &format!(
                     "SELECT {QUEUE_COLUMNS}, {REVIEW_COLUMNS} FROM matches m JOIN listings l ON l.id = m.listing_id
@@ -539,7 +614,10 @@ impl Store {
                 review_entry,
             )
             .optional()
-            .context("reading a match")
+            .context("reading a match")?;
+        let mut entries: Vec<ReviewEntry> = entry.into_iter().collect();
+        network_figures(&conn, &mut entries)?;
+        Ok(entries.pop())
     }
 
     /// The newest `limit` runs, newest first, with their per-target numbers.

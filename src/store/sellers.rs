@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use anyhow::Result;
 use rusqlite::params;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::{ListingId, Store};
 use crate::matching::contacts::{Contact, ContactKind};
@@ -23,7 +23,7 @@ pub struct Shown {
 }
 
 /// A seller account and its figures.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SellerFigures {
     pub target: String,
     pub seller: String,

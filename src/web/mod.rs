@@ -30,7 +30,7 @@ use crate::config::Config;
 use crate::index::TextIndex;
 use crate::photo;
 use crate::status::{Action, Decision, MatchStatus, StatusFilter};
-use crate::store::{MatchId, QueueFilter, Session, SessionPolicy, Store};
+use crate::store::{MatchId, QueueFilter, ReviewEntry, Session, SessionPolicy, Store};
 use auth::{LoginLimiter, LoginLimits};
 pub use pages::{DISMISS_REASONS, PAGE_SIZE};
 
@@ -163,6 +163,8 @@ pub fn router(state: Shared) -> Router {
         .route("/match/{id}/bundle", get(bundle))
         .route("/bulk", post(bulk))
         .route("/seller", get(seller_page))
+        .route("/network/{id}", get(network_page))
+        .route("/network/{id}/{action}", post(network_act))
         .route("/product/{id}", get(product_page))
         .route("/runs", get(runs_page))
         .route("/audit", get(audit_page))
@@ -578,6 +580,7 @@ struct QueueQuery {
     since: Option<String>,
     q: Option<String>,
     page: Option<usize>,
+    network: Option<i64>,
 }
 
 /// The list's `status` (pending when absent); an unknown one is refused.
@@ -667,6 +670,7 @@ async fn list(
         max_score: score_bound(&query.max, "max")?,
         seen_since: query.since.clone(),
         listing_ids,
+        network: query.network,
         offset: (page - 1) * PAGE_SIZE,
         limit: PAGE_SIZE,
     };
@@ -708,6 +712,8 @@ async fn queue_page(
 #[derive(serde::Deserialize)]
 struct SellerQuery {
     name: String,
+    /// The account's marketplace; without it, the name on every one.
+    target: Option<String>,
 }
 
 async fn seller_page(
@@ -719,28 +725,211 @@ async fn seller_page(
     const SHOWN: usize = 500;
     let store = state.store.clone();
     let name = seller.name.clone();
-    let (listings, confirmed) = blocking(move || {
-        Ok((
-            store.seller_listings(&name, SHOWN)?,
-            store.seller_confirmed(&name)?,
-        ))
+    let target = seller.target.clone().filter(|t| !t.is_empty());
+    let boilerplate = state.config.settings.network_boilerplate;
+    let (listings, confirmed, profile) = blocking(move || {
+        let profile = match &target {
+            Some(target) => crate::networks::profile(&store, target, &name, boilerplate)?,
+            None => None,
+        };
+        let listings: Vec<_> = store
+            .seller_listings(&name, SHOWN)?
+            .into_iter()
+            .filter(|l| target.as_ref().is_none_or(|t| *t == l.target))
+            .collect();
+        Ok((listings, store.seller_confirmed(&name)?, profile))
     })
     .await?;
+    let heading = match &seller.target {
+        Some(target) if !target.is_empty() => format!("Seller {} on {target}", seller.name),
+        _ => format!("Seller {}", seller.name),
+    };
     let query = QueueQuery {
         status: Some("all".into()),
         seller: Some(seller.name.clone()),
+        target: seller.target.clone(),
         ..QueueQuery::default()
     };
-    let extra = Some(pages::seller_listings(&listings, SHOWN, confirmed));
-    list(
-        &state,
-        session,
-        query,
-        format!("Seller {}", seller.name),
-        this_url(&uri),
-        extra,
+    let extra = Some(maud::html! {
+        @if let Some(profile) = &profile { (pages::seller_profile(profile)) }
+        (pages::seller_listings(&listings, SHOWN, confirmed))
+    });
+    list(&state, session, query, heading, this_url(&uri), extra).await
+}
+
+/// One seller network as the last judging pass grouped it.
+async fn find_network(state: &Shared, id: i64) -> Result<crate::networks::NetworkReport> {
+    let store = state.store.clone();
+    let boilerplate = state.config.settings.network_boilerplate;
+    blocking(move || crate::networks::network(&store, boilerplate, id))
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("There is no seller network #{id}.")))
+}
+
+/// A seller network: its matches, its graph, its accounts and links, and
+/// the actions on all of it.
+async fn network_page(
+    State(state): State<Shared>,
+    Extension(session): Extension<Session>,
+    uri: axum::http::Uri,
+    Path(id): Path<i64>,
+) -> Result<Markup> {
+    let network = find_network(&state, id).await?;
+    let sites: std::collections::BTreeSet<&str> =
+        network.members.iter().map(|m| m.target.as_str()).collect();
+    let heading = format!(
+        "Seller network #{id}: {} accounts on {} marketplace{}",
+        network.members.len(),
+        sites.len(),
+        if sites.len() == 1 { "" } else { "s" }
+    );
+    let back = this_url(&uri);
+    let extra = Some(pages::network_section(&session, &network, &back));
+    let query = QueueQuery {
+        status: Some("all".into()),
+        network: Some(id),
+        ..QueueQuery::default()
+    };
+    list(&state, session, query, heading, back, extra).await
+}
+
+/// The matches of a network's accounts in one state (at most 10,000).
+fn network_matches(
+    store: &Store,
+    network: i64,
+    status: StatusFilter,
+) -> anyhow::Result<Vec<ReviewEntry>> {
+    Ok(store
+        .queue_page(&QueueFilter {
+            status,
+            product: None,
+            target: None,
+            seller: None,
+            min_score: None,
+            max_score: None,
+            seen_since: None,
+            listing_ids: None,
+            network: Some(network),
+            offset: 0,
+            limit: 10_000,
+        })?
+        .entries)
+}
+
+/// Exports a network's dossier (audited) and downloads it.
+async fn network_dossier(
+    state: &Shared,
+    session: &Session,
+    network: crate::networks::NetworkReport,
+) -> Result<Response> {
+    let id = network.id;
+    let store = state.store.clone();
+    let config = state.config.clone();
+    let actor = session.user.name.clone();
+    let bytes = blocking(move || {
+        let out = config.workspace.join("evidence");
+        let exported =
+            crate::evidence::dossier::export_network(&config, &store, &network, &out, &actor)?;
+        Ok(std::fs::read(&exported.path)?)
+    })
+    .await?;
+    Ok(zip_download(&format!("network-{id}.zip"), bytes))
+}
+
+/// `bytes` as a zip file named `name` to save.
+fn zip_download(name: &str, bytes: Vec<u8>) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "application/zip".to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{name}\""),
+            ),
+        ],
+        bytes,
     )
-    .await
+        .into_response()
+}
+
+/// The bulk actions on a network: confirm every pending match of its
+/// accounts, draft the notices of every confirmed one, or export its
+/// dossier.
+async fn network_act(
+    State(state): State<Shared>,
+    Extension(session): Extension<Session>,
+    Path((id, action)): Path<(i64, String)>,
+    body: Bytes,
+) -> Result<Response> {
+    let form = Form::parse(&body);
+    form.check_csrf(&session)?;
+    require_decider(&session)?;
+    let network = find_network(&state, id).await?;
+    let store = state.store.clone();
+    let actor = session.user.name.clone();
+    match action.as_str() {
+        "dossier" => network_dossier(&state, &session, network).await,
+        "confirm" => {
+            let note = form
+                .get("note")
+                .filter(|n| !n.trim().is_empty())
+                .map(|n| n.chars().take(2000).collect::<String>());
+            blocking(move || {
+                for entry in network_matches(&store, id, StatusFilter::Pending)? {
+                    apply(
+                        &store,
+                        MatchId(entry.entry.id),
+                        Action::Confirm,
+                        &actor,
+                        note.as_deref(),
+                    )?;
+                }
+                Ok(())
+            })
+            .await?;
+            Ok(Redirect::to(&form.back()).into_response())
+        }
+        "notices" => {
+            let template = template_of(&form)?;
+            let config = state.config.clone();
+            let drafted = blocking(move || {
+                let ids: Vec<MatchId> = network_matches(&store, id, StatusFilter::Confirmed)?
+                    .iter()
+                    .map(|e| MatchId(e.entry.id))
+                    .collect();
+                if ids.is_empty() {
+                    return Ok(Err(format!(
+                        "Network #{id} has no confirmed match to draft a notice for."
+                    )));
+                }
+                let out = config.workspace.join("takedowns");
+                Ok(
+                    crate::takedown::draft(&config, &store, &ids, &template, &out, &actor)
+                        .map(|notices| (ids.len(), notices))
+                        .map_err(|e| format!("{e:#}")),
+                )
+            })
+            .await?
+            .map_err(AppError::BadRequest)?;
+            let (matches, notices) = drafted;
+            let files: Vec<String> = notices
+                .iter()
+                .map(|n| n.path.display().to_string())
+                .collect();
+            Ok(pages::message(
+                &format!("Notices drafted for network #{id}"),
+                &format!(
+                    "{} notice(s) for {matches} confirmed match(es), with their evidence bundles: {}",
+                    notices.len(),
+                    files.join(", ")
+                ),
+                Some(&session),
+            )
+            .into_response())
+        }
+        _ => Err(AppError::NotFound(format!(
+            "There is no network action `{action}`."
+        ))),
+    }
 }
 
 async fn product_page(
@@ -776,8 +965,12 @@ async fn match_page(
 ) -> Result<Markup> {
     let store = state.store.clone();
     let config = state.config.clone();
-    let (entry, history, explanation) = blocking(move || {
+    let (entry, history, explanation, contacts) = blocking(move || {
         let entry = store.review_entry(MatchId(id))?;
+        let contacts = match &entry {
+            Some(e) => store.contacts_of(crate::store::ListingId(e.listing_id))?,
+            None => Vec::new(),
+        };
         // The listing judged again against every product, as `knockoff
         // explain` does; a failure costs the section, not the page.
         let explanation = entry.as_ref().and_then(|_| {
@@ -789,7 +982,12 @@ async fn match_page(
             .map_err(|error| tracing::warn!("explaining match #{id}: {error:#}"))
             .ok()
         });
-        Ok((entry, store.audit_log(Some(MatchId(id)))?, explanation))
+        Ok((
+            entry,
+            store.audit_log(Some(MatchId(id)))?,
+            explanation,
+            contacts,
+        ))
     })
     .await?;
     let entry = entry.ok_or_else(|| AppError::NotFound(format!("There is no match #{id}.")))?;
@@ -799,6 +997,7 @@ async fn match_page(
         &entry,
         &history,
         explanation.as_ref(),
+        &contacts,
     ))
 }
 
@@ -1010,21 +1209,11 @@ async fn bundle(
         Ok(Ok(std::fs::read(&path)?))
     })
     .await?;
-    Ok((
-        [
-            (header::CONTENT_TYPE, "application/zip".to_string()),
-            (
-                header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"bundle-{id}.zip\""),
-            ),
-        ],
-        bytes?,
-    )
-        .into_response())
+    Ok(zip_download(&format!("bundle-{id}.zip"), bytes?))
 }
 
-/// Drafts the takedown notice of one confirmed match and downloads it.
-async fn draft_notice(state: &Shared, session: &Session, id: i64, form: &Form) -> Result<Response> {
+/// The notice template a form names (`generic` when it names none).
+fn template_of(form: &Form) -> Result<String> {
     let template = form.get("template").unwrap_or("generic").to_string();
     if !crate::takedown::TEMPLATES
         .iter()
@@ -1034,6 +1223,12 @@ async fn draft_notice(state: &Shared, session: &Session, id: i64, form: &Form) -
             "There is no template `{template}`."
         )));
     }
+    Ok(template)
+}
+
+/// Drafts the takedown notice of one confirmed match and downloads it.
+async fn draft_notice(state: &Shared, session: &Session, id: i64, form: &Form) -> Result<Response> {
+    let template = template_of(form)?;
     let store = state.store.clone();
     let config = state.config.clone();
     let actor = session.user.name.clone();

@@ -7,6 +7,9 @@ use maud::{html, Markup, DOCTYPE};
 use crate::config::{Config, Product};
 use crate::explain::Explanation;
 use crate::extract::display_price;
+use crate::matching::contacts::Contact;
+use crate::matching::contacts::ContactKind;
+use crate::networks::{NetworkReport, SellerProfile};
 use crate::status::{MatchStatus, StatusFilter};
 use crate::store::{
     AuditRow, QueueFilter, ReviewEntry, Role, RunRow, Session, Stage, StoredListing,
@@ -464,9 +467,15 @@ pub(crate) fn match_card(
                     dt { "Seller" }
                     dd {
                         @if let Some(seller) = &e.seller {
-                            a href=(format!("/seller?name={}", url::form_urlencoded::byte_serialize(seller.as_bytes()).collect::<String>())) { (seller) }
+                            a href=(seller_href(&e.target, seller)) { (seller) }
                             @if entry.seller_confirmed > 0 { " · " span.warn { (entry.seller_confirmed) " confirmed" } }
                         } @else { "—" }
+                    }
+                    @if let Some(network) = &entry.network {
+                        dt { "Network" }
+                        dd.network {
+                            a href=(format!("/network/{}", network.id)) { (network) }
+                        }
                     }
                     dt { "Seen" } dd { (day(&e.first_seen)) " → " (day(&e.last_seen)) }
                     dt { "Judged from" }
@@ -572,14 +581,18 @@ pub(crate) fn match_page(
     entry: &ReviewEntry,
     history: &[AuditRow],
     explanation: Option<&Explanation>,
+    contacts: &[Contact],
 ) -> Markup {
     let back = format!("/match/{}", entry.entry.id);
+    let listing = [entry.listing_id];
     layout(
         &format!("Match {}", entry.entry.id),
         Some(session),
         html! {
             p { a href="/" { "← Queue" } }
             ol.matches { (match_card(config, session, entry, &back)) }
+            h2 { "Contacts the listing gives away" }
+            (contact_table(contacts.iter().map(|c| (c.kind, c.value.as_str(), &listing[..]))))
             @if let Some(explanation) = explanation {
                 h2 { "Why (every product, every rule)" }
                 (explain_section(explanation))
@@ -723,4 +736,191 @@ pub(crate) fn runs_page(session: &Session, runs: &[RunRow], crawl_state: &str) -
             }
         },
     )
+}
+
+/// The colour of a link's kind in the network graph (and its legend).
+fn link_colour(kind: ContactKind) -> &'static str {
+    match kind {
+        ContactKind::Email => "#1f6feb",
+        ContactKind::Phone => "#d1242f",
+        ContactKind::Messenger => "#8250df",
+        ContactKind::Domain => "#1a7f37",
+        ContactKind::Photo => "#bf8700",
+    }
+}
+
+/// A network as a graph drawn in SVG on the server: its accounts on a
+/// circle, an edge between every two accounts that show one value,
+/// coloured by the value's kind (each edge's title names the value).
+fn network_graph(network: &NetworkReport) -> Markup {
+    const SIZE: f64 = 420.0;
+    let n = network.members.len().max(1);
+    let radius = if n == 1 { 0.0 } else { SIZE / 2.0 - 90.0 };
+    let position = |i: usize| {
+        let angle = std::f64::consts::TAU * i as f64 / n as f64 - std::f64::consts::FRAC_PI_2;
+        (
+            SIZE / 2.0 + radius * angle.cos(),
+            SIZE / 2.0 + radius * angle.sin(),
+        )
+    };
+    let index: std::collections::HashMap<String, usize> = network
+        .members
+        .iter()
+        .enumerate()
+        .map(|(i, m)| (format!("{}/{}", m.target, m.seller), i))
+        .collect();
+    let mut edges = Vec::new();
+    for link in &network.links {
+        let ends: Vec<usize> = link
+            .members
+            .iter()
+            .filter_map(|m| index.get(m).copied())
+            .collect();
+        for (k, &a) in ends.iter().enumerate() {
+            for &b in &ends[k + 1..] {
+                edges.push((a, b, link));
+            }
+        }
+    }
+    html! {
+        svg.network viewBox=(format!("0 0 {SIZE} {SIZE}")) width=(SIZE) height=(SIZE) role="img"
+            aria-label=(format!("seller network #{}: {} accounts", network.id, network.members.len())) {
+            @for (a, b, link) in &edges {
+                @let ((x1, y1), (x2, y2)) = (position(*a), position(*b));
+                line x1=(format!("{x1:.1}")) y1=(format!("{y1:.1}")) x2=(format!("{x2:.1}")) y2=(format!("{y2:.1}"))
+                    stroke=(link_colour(link.kind)) stroke-width="3" {
+                    title { (link.kind) ": " (link.value) }
+                }
+            }
+            @for (i, member) in network.members.iter().enumerate() {
+                @let (x, y) = position(i);
+                g {
+                    title { (member.target) "/" (member.seller) ": " (member.listings) " listings, " (member.confirmed) " confirmed" }
+                    circle cx=(format!("{x:.1}")) cy=(format!("{y:.1}")) r="14"
+                        fill=(if member.confirmed > 0 { "#d1242f" } else { "#57606a" }) {}
+                    text x=(format!("{x:.1}")) y=(format!("{:.1}", y + 30.0)) text-anchor="middle" font-size="12" {
+                        (member.target) "/" (member.seller)
+                    }
+                }
+            }
+        }
+        p.legend {
+            @for kind in [ContactKind::Email, ContactKind::Phone, ContactKind::Messenger, ContactKind::Domain, ContactKind::Photo] {
+                svg width="14" height="10" aria-hidden="true" { rect width="14" height="10" fill=(link_colour(kind)) {} }
+                " " (kind) "  "
+            }
+            " · a red account has confirmed infringements"
+        }
+    }
+}
+
+/// The network page's own part: the graph, the accounts, the links with
+/// the listings that show them, and for a reviewer the bulk actions.
+pub(crate) fn network_section(session: &Session, network: &NetworkReport, back: &str) -> Markup {
+    let id = network.id;
+    html! {
+        h2 { "The network" }
+        (network_graph(network))
+        h3 { "Accounts" }
+        table.runs {
+            thead { tr { th { "Site" } th { "Seller" } th { "Listings" } th { "Matches" } th { "Confirmed" } } }
+            tbody {
+                @for m in &network.members {
+                    tr {
+                        td { (m.target) }
+                        td { a href=(seller_href(&m.target, &m.seller)) { (m.seller) } }
+                        td { (m.listings) }
+                        td { (m.matches) }
+                        td { @if m.confirmed > 0 { span.warn { (m.confirmed) } } @else { "0" } }
+                    }
+                }
+            }
+        }
+        h3 { "What links them" }
+        table.runs {
+            thead { tr { th { "Kind" } th { "Value" } th { "Shown by" } th { "In listings" } } }
+            tbody {
+                @for link in &network.links {
+                    tr {
+                        td { (link.kind) }
+                        td { code { (link.value) } }
+                        td { (link.members.join(", ")) }
+                        td {
+                            @for listing in &link.listings {
+                                a href=(format!("/listing/{listing}")) { "#" (listing) } " "
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        @if session.user.role.can_decide() {
+            h3 { "Act on the whole network" }
+            div.actions {
+                form method="post" action=(format!("/network/{id}/confirm")) {
+                    input type="hidden" name="csrf" value=(session.csrf);
+                    input type="hidden" name="back" value=(back);
+                    input name="note" placeholder="note for every decision" maxlength="2000";
+                    button.confirm type="submit" { "Confirm every pending match" }
+                }
+                form method="post" action=(format!("/network/{id}/notices")) {
+                    input type="hidden" name="csrf" value=(session.csrf);
+                    select name="template" {
+                        @for (name, _) in crate::takedown::TEMPLATES { option value=(name) { (name) } }
+                    }
+                    button type="submit" { "Draft notices for every confirmed match" }
+                }
+                form method="post" action=(format!("/network/{id}/dossier")) {
+                    input type="hidden" name="csrf" value=(session.csrf);
+                    button type="submit" { "Network dossier (.zip)" }
+                }
+            }
+        }
+    }
+}
+
+/// The seller page of one account.
+fn seller_href(target: &str, seller: &str) -> String {
+    let mut query = url::form_urlencoded::Serializer::new(String::new());
+    query.append_pair("name", seller);
+    query.append_pair("target", target);
+    format!("/seller?{}", query.finish())
+}
+
+/// What an account gives away and the network it is in.
+pub(crate) fn seller_profile(profile: &SellerProfile) -> Markup {
+    html! {
+        h2 { "Contacts and network" }
+        @match &profile.network {
+            Some(network) => {
+                p { "In " a href=(format!("/network/{}", network.id)) { "seller network #" (network.id) }
+                    " with " (network.members.len().saturating_sub(1)) " other account(s)." }
+            }
+            None => { p.muted { "In no network: no contact or photo shared with another seller." } }
+        }
+        (contact_table(profile.contacts.iter().map(|(kind, value, listings)| (*kind, value.as_str(), listings.as_slice()))))
+    }
+}
+
+/// Contacts with the listings that show each.
+fn contact_table<'a>(contacts: impl Iterator<Item = (ContactKind, &'a str, &'a [i64])>) -> Markup {
+    let contacts: Vec<_> = contacts.collect();
+    html! {
+        @if contacts.is_empty() {
+            p.muted { "No contact details found." }
+        } @else {
+            table.runs.contacts {
+                thead { tr { th { "Kind" } th { "Value" } th { "In listings" } } }
+                tbody {
+                    @for (kind, value, listings) in &contacts {
+                        tr {
+                            td { (kind) }
+                            td { code { (value) } }
+                            td { @for l in *listings { a href=(format!("/listing/{l}")) { "#" (l) } " " } }
+                        }
+                    }
+                }
+            }
+        }
+    }
 }
