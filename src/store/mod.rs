@@ -929,12 +929,13 @@ impl Store {
             .with_context(|| format!("reading the listings of seller {seller}"))
     }
 
-    /// How many of a seller's matches were confirmed.
-    pub fn seller_confirmed(&self, seller: &str) -> Result<u64> {
+    /// How many of a seller's matches were confirmed: the account's on
+    /// `target`, or the name's on every marketplace.
+    pub fn seller_confirmed(&self, seller: &str, target: Option<&str>) -> Result<u64> {
         let n: i64 = self.reader().query_row(
             "SELECT COUNT(*) FROM listings l CROSS JOIN matches m ON m.listing_id = l.id
-             WHERE l.seller = ?1 AND m.status = 'confirmed'",
-            [seller],
+             WHERE l.seller = ?1 AND (?2 IS NULL OR l.target = ?2) AND m.status = 'confirmed'",
+            params![seller, target],
             |r| r.get(0),
         )?;
         Ok(n as u64)

@@ -119,7 +119,7 @@ pub struct ReviewEntry {
     pub images: Vec<String>,
     pub escalated_at: Option<String>,
     pub escalated_by: Option<String>,
-    /// Matches of this listing's seller that were confirmed.
+    /// Confirmed matches of this listing's seller (the account: its name on this marketplace).
     pub seller_confirmed: u64,
     /// Where its takedown stands: drafted, submitted, removed or rejected.
     pub takedown: Option<String>,
@@ -193,12 +193,14 @@ pub struct RunRow {
 }
 
 /// What the review page reads beyond [`QUEUE_COLUMNS`], from column 18 on.
-/// The seller count's CROSS JOIN fixes the join order: from the seller's
-/// listings (few) to their matches, never from every confirmed match to its
-/// listing.
+/// The seller count is the account's — its name on this marketplace; one
+/// name on two marketplaces may be two people (the network says when it is
+/// not). Its CROSS JOIN fixes the join order: from the seller's listings
+/// (few) to their matches, never from every confirmed match to its listing.
 const REVIEW_COLUMNS: &str = "l.id, l.images, m.escalated_at, m.escalated_by,
     (SELECT COUNT(*) FROM listings cl CROSS JOIN matches cm ON cm.listing_id = cl.id
-      WHERE cl.seller = l.seller AND cm.status = 'confirmed'), m.takedown,
+      WHERE cl.seller = l.seller AND cl.target = l.target AND cm.status = 'confirmed'),
+    m.takedown,
     (SELECT s.network FROM sellers s WHERE s.target = l.target AND s.name = l.seller)";
 
 fn review_entry(r: &rusqlite::Row) -> rusqlite::Result<ReviewEntry> {

@@ -737,7 +737,8 @@ async fn seller_page(
             .into_iter()
             .filter(|l| target.as_ref().is_none_or(|t| *t == l.target))
             .collect();
-        Ok((listings, store.seller_confirmed(&name)?, profile))
+        let confirmed = store.seller_confirmed(&name, target.as_deref())?;
+        Ok((listings, confirmed, profile))
     })
     .await?;
     let heading = match &seller.target {

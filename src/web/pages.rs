@@ -749,12 +749,18 @@ fn link_colour(kind: ContactKind) -> &'static str {
     }
 }
 
+/// Most accounts the graph draws; a bigger network is listed in full in
+/// the tables below it, which a circle of hundreds of names would not help.
+const GRAPH_ACCOUNTS: usize = 60;
+
 /// A network as a graph drawn in SVG on the server: its accounts on a
-/// circle, an edge between every two accounts that show one value,
-/// coloured by the value's kind (each edge's title names the value).
+/// circle (the first [`GRAPH_ACCOUNTS`]), an edge between every two
+/// accounts that show one value, coloured by the value's kind (each edge's
+/// title names the value).
 fn network_graph(network: &NetworkReport) -> Markup {
     const SIZE: f64 = 420.0;
-    let n = network.members.len().max(1);
+    let members = &network.members[..network.members.len().min(GRAPH_ACCOUNTS)];
+    let n = members.len().max(1);
     let radius = if n == 1 { 0.0 } else { SIZE / 2.0 - 90.0 };
     let position = |i: usize| {
         let angle = std::f64::consts::TAU * i as f64 / n as f64 - std::f64::consts::FRAC_PI_2;
@@ -763,8 +769,7 @@ fn network_graph(network: &NetworkReport) -> Markup {
             SIZE / 2.0 + radius * angle.sin(),
         )
     };
-    let index: std::collections::HashMap<String, usize> = network
-        .members
+    let index: std::collections::HashMap<String, usize> = members
         .iter()
         .enumerate()
         .map(|(i, m)| (format!("{}/{}", m.target, m.seller), i))
@@ -792,7 +797,7 @@ fn network_graph(network: &NetworkReport) -> Markup {
                     title { (link.kind) ": " (link.value) }
                 }
             }
-            @for (i, member) in network.members.iter().enumerate() {
+            @for (i, member) in members.iter().enumerate() {
                 @let (x, y) = position(i);
                 g {
                     title { (member.target) "/" (member.seller) ": " (member.listings) " listings, " (member.confirmed) " confirmed" }
@@ -810,6 +815,9 @@ fn network_graph(network: &NetworkReport) -> Markup {
                 " " (kind) "  "
             }
             " · a red account has confirmed infringements"
+            @if network.members.len() > members.len() {
+                " · the graph shows " (members.len()) " of " (network.members.len()) " accounts; the table lists all"
+            }
         }
     }
 }
@@ -922,5 +930,54 @@ fn contact_table<'a>(contacts: impl Iterator<Item = (ContactKind, &'a str, &'a [
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::networks::LinkReport;
+    use crate::store::SellerFigures;
+
+    fn network(accounts: usize) -> NetworkReport {
+        let members: Vec<SellerFigures> = (0..accounts)
+            .map(|i| SellerFigures {
+                target: "bazaar".into(),
+                seller: format!("<b>acct{i}</b>"),
+                listings: 1,
+                matches: 0,
+                confirmed: u64::from(i == 0),
+            })
+            .collect();
+        let links = (1..accounts)
+            .map(|i| LinkReport {
+                kind: ContactKind::Phone,
+                value: format!("+4915100000{i}"),
+                members: vec![
+                    format!("bazaar/<b>acct{}</b>", i - 1),
+                    format!("bazaar/<b>acct{i}</b>"),
+                ],
+                listings: vec![i as i64],
+            })
+            .collect();
+        NetworkReport {
+            id: 3,
+            members,
+            links,
+        }
+    }
+
+    #[test]
+    fn the_graph_draws_accounts_and_links_escaped_and_bounded() {
+        let small = network_graph(&network(4)).into_string();
+        assert_eq!(small.matches("<circle").count(), 4);
+        assert_eq!(small.matches("<line").count(), 3);
+        assert!(small.contains("&lt;b&gt;acct0&lt;/b&gt;"), "{small}");
+        assert!(!small.contains("<b>"), "scraped names are text");
+        assert!(!small.contains("the graph shows"));
+        let big = network_graph(&network(500)).into_string();
+        assert_eq!(big.matches("<circle").count(), GRAPH_ACCOUNTS);
+        assert_eq!(big.matches("<line").count(), GRAPH_ACCOUNTS - 1);
+        assert!(big.contains("the graph shows 60 of 500 accounts"), "{big}");
     }
 }
