@@ -77,6 +77,7 @@ fn fill(
             seller: Some("luxe-deals-88".into()),
             description: Some("Same as original.".into()),
             images: images.clone(),
+            seller_url: None,
         };
         let image_items: Vec<NewItem> = images
             .iter()

@@ -44,6 +44,7 @@ fn main() {
             seller: Some(format!("seller-{}", i % 300)),
             description: Some("Same as original. Fast shipping.".into()),
             images: vec![],
+            seller_url: None,
         };
         store
             .complete_listing(run.id, item, &[], &listing, &[])

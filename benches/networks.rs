@@ -3,7 +3,9 @@
 //! away — operators of three accounts sharing a phone number and one of
 //! them an email with another operator (so groups chain), a support
 //! address on 5% of sellers (boilerplate), every fifth listing an own
-//! photo print — and a tenth of the listings matched.
+//! photo print — a quarter of the sellers with a profile page whose bio
+//! gives a messenger handle away (chaining them further), and a tenth of
+//! the listings matched.
 //!
 //! `cargo bench --bench networks` prints, as medians of five runs:
 //! 1. `networks::refresh` — the regrouping after every judging pass;
@@ -54,6 +56,10 @@ fn shown(i: usize, s: usize) -> Vec<Contact> {
     found
 }
 
+fn profile_url(seller: usize) -> String {
+    format!("http://127.0.0.1:7801/seller/{seller}")
+}
+
 fn fill(store: &Store, product: &str) {
     let run = store.start_run(&["shopfront".into()], None, &[]).unwrap();
     let items: Vec<NewItem> = (0..LISTINGS)
@@ -82,9 +88,29 @@ fn fill(store: &Store, product: &str) {
             seller: Some(format!("seller-{seller}")),
             description: None,
             images: Vec::new(),
+            seller_url: seller.is_multiple_of(4).then(|| profile_url(seller)),
         };
         store
             .complete_listing(run.id, item, &[], &listing, &[])
+            .unwrap();
+    }
+    // The profile pages, as the crawl finishes them.
+    let pages: Vec<NewItem> = (0..SELLERS)
+        .step_by(4)
+        .map(|s| NewItem {
+            target: "shopfront".into(),
+            kind: ItemKind::Seller,
+            url: profile_url(s),
+            query: None,
+            page: None,
+        })
+        .collect();
+    store.add_items(run.id, &pages).unwrap();
+    for item in store.pending_items(run.id).unwrap() {
+        let s: usize = item.url.rsplit('/').next().unwrap().parse().unwrap();
+        let handle = contact(ContactKind::Messenger, format!("telegram:shop_{}", s / 8));
+        store
+            .complete_seller_page(run.id, &item, &[], &[handle])
             .unwrap();
     }
     for stored in store.listings(None).unwrap() {

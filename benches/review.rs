@@ -62,6 +62,7 @@ fn fill(store: &Store, products: &[String], from: usize, to: usize) {
             seller: Some(format!("seller-{}", i % 300)),
             description: Some("Same as original. Fast shipping.".into()),
             images: vec![format!("http://127.0.0.1:7803/img/{i}.jpg")],
+            seller_url: None,
         };
         store
             .complete_listing(run.id, item, &[], &listing, &[])

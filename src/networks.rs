@@ -291,6 +291,12 @@ pub fn profile(
                 .push(listing.id.0);
         }
     }
+    for (contact, listing) in store.profile_contacts(target, seller)? {
+        let listings = contacts.entry((contact.kind, contact.value)).or_default();
+        if !listings.contains(&listing.0) {
+            listings.push(listing.0);
+        }
+    }
     let key = (target.to_string(), seller.to_string());
     let network = report(store, boilerplate)?.into_iter().find(|n| {
         n.members

@@ -434,9 +434,11 @@ pub fn judge_workspace(config: &Config, store: &Store) -> Result<JudgeReport> {
             store.record_contacts(listing.listing.id, &shown(target, &facts, &judge))?;
             report.judged += 1;
         }
-        let grouping = crate::networks::refresh(store, config.settings.network_boilerplate)?;
-        report.networks = grouping.networks.len();
     }
+    // Every pass, judged or not: a seller's profile page read by the crawl
+    // links sellers whose listings did not change.
+    let grouping = crate::networks::refresh(store, config.settings.network_boilerplate)?;
+    report.networks = grouping.networks.len();
     report.pending = store.pending_count()?;
     Ok(report)
 }

@@ -23,11 +23,7 @@ async fn accounts_sharing_contacts_across_marketplaces_are_one_network() {
     let catalog = Catalog::generate(31, 80).with_networks(2);
     let fixture = DemoFixture::start(catalog.clone(), false, RATES).await;
     let workspace = fixture.path();
-    // A small marketplace: a value on more than six sellers is boilerplate
-    // (the support address reaches nine of the twelve in a crawl).
-    util::edit_toml(&workspace.join("knockoff.toml"), |doc| {
-        util::set(doc, "networks.boilerplate", 6);
-    });
+    read_networks(workspace);
     let (code, _, err) = util::knockoff_outcome(workspace, &["crawl"]);
     assert_eq!(code, 0, "{err}");
 
@@ -103,6 +99,14 @@ async fn accounts_sharing_contacts_across_marketplaces_are_one_network() {
     assert!(out.contains("email     net0.orvane@gmail.com"), "{out}");
     assert!(out.contains("phone     +4915112340000"), "{out}");
     assert!(out.contains("bazaar/net0-b"), "{out}");
+    // Account c's handle is only on its profile page, read once by the crawl.
+    let (code, out, err) = util::knockoff_outcome(workspace, &["seller", "shopfront", "net0-c"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("telegram:orvane_net0"), "{out}");
+    assert!(!catalog
+        .listings
+        .iter()
+        .any(|l| l.seller == "net0-c" && l.description.contains("orvane_net0")));
     // The look-alike number's seller, wherever the catalogue put it.
     let lookalike_site = match catalog_site(&catalog, "shop12") {
         Site::Shopfront => "shopfront",
@@ -252,6 +256,20 @@ async fn accounts_sharing_contacts_across_marketplaces_are_one_network() {
     );
 }
 
+/// Sets the workspace up to find the demo's networks: a value on more
+/// than six sellers is boilerplate on so small a marketplace (the support
+/// address reaches nine of the twelve in a crawl; the shopfront's own
+/// address every profile page), and the shopfront's sellers' profile pages
+/// are read (account c gives its handle away only there).
+fn read_networks(workspace: &std::path::Path) {
+    util::edit_toml(&workspace.join("knockoff.toml"), |doc| {
+        util::set(doc, "networks.boilerplate", 6);
+    });
+    util::edit_toml(&workspace.join("targets/shopfront.toml"), |doc| {
+        doc["item"]["seller_url"] = toml_edit::value(".seller a@href");
+    });
+}
+
 /// The number `knockoff networks` gives the network of `member` ("target/seller").
 fn network_of(workspace: &std::path::Path, member: &str) -> i64 {
     let (code, out, err) = util::knockoff_outcome(workspace, &["networks", "--format", "json"]);
@@ -285,9 +303,7 @@ async fn a_network_has_a_dossier_a_page_and_bulk_actions() {
     let catalog = Catalog::generate(31, 80).with_networks(2);
     let fixture = DemoFixture::start(catalog, false, RATES).await;
     let workspace = fixture.path().to_path_buf();
-    util::edit_toml(&workspace.join("knockoff.toml"), |doc| {
-        util::set(doc, "networks.boilerplate", 6);
-    });
+    read_networks(&workspace);
     let (code, _, err) = util::knockoff_outcome(&workspace, &["crawl"]);
     assert_eq!(code, 0, "{err}");
     let id = network_of(&workspace, "shopfront/net0-a");
@@ -327,6 +343,16 @@ async fn a_network_has_a_dossier_a_page_and_bulk_actions() {
             assert!(!file(&format!("listings/{listing}/listing.warc.gz")).is_empty());
         }
     }
+    // Account c's profile page, whose bio links it, is captured too.
+    let profile = manifest["profiles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["seller"] == "net0-c")
+        .unwrap_or_else(|| panic!("no profile page of net0-c: {manifest}"));
+    let page = String::from_utf8_lossy(file(profile["page"].as_str().unwrap()));
+    assert!(page.contains("t.me/orvane_net0"), "{page}");
+    assert!(!file(profile["warc"].as_str().unwrap()).is_empty());
     let report = String::from_utf8(file("report.html").to_vec()).unwrap();
     assert!(
         report.contains("+4915112340000"),

@@ -526,6 +526,7 @@ pub(crate) const TARGET_KEYS: &[Key] = &[
     target("item", "seller", other(SELECTOR, "structured data"), "The seller's name."),
     target("item", "description", other(SELECTOR, "structured data"), "The description."),
     target("item", "images", other(SELECTOR, "structured data"), "Every product photo."),
+    target("item", "seller_url", other(SELECTOR, "none"), "The link to the seller's profile page (`a.seller@href`): each run reads it once for the contacts its bio gives away."),
     target("item", "removed", other(SELECTOR, "none"), "What a taken-down listing's page shows (besides 404 and 410)."),
 ];
 

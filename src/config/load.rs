@@ -559,6 +559,7 @@ fn parse_target(
         seller: t.selector("seller"),
         description: t.selector("description"),
         images: t.selector("images"),
+        seller_url: t.selector("seller_url"),
         removed: t.selector("removed"),
     };
     t.finish();

@@ -406,6 +406,8 @@ pub struct ItemSelectors {
     pub seller: Option<Selector>,
     pub description: Option<Selector>,
     pub images: Option<Selector>,
+    /// `[item] seller_url`: the link to the seller's profile page.
+    pub seller_url: Option<Selector>,
     /// `[item] removed`: matches on a page that says the listing is no
     /// longer available (for `crawl --recheck`).
     pub removed: Option<Selector>,

@@ -432,6 +432,7 @@ pub fn item(body: &[u8]) -> Result<Listing, serde_json::Error> {
             .map(|d| crate::extract::plain(&d, crate::extract::MAX_DESCRIPTION_CHARS))
             .filter(|d| !d.is_empty()),
         images,
+        seller_url: None,
     })
 }
 

@@ -536,6 +536,7 @@ async fn process(ctx: Arc<Shared>, item: FrontierItem) -> Result<Vec<FrontierIte
                 ItemKind::Search => store_search(ctx, &target, &item, fetched),
                 ItemKind::Listing => store_listing(ctx, &target, &item, fetched),
                 ItemKind::Image => store_image(ctx, &item, fetched).map(|_| vec![]),
+                ItemKind::Seller => store_seller_page(ctx, &target, &item, fetched).map(|_| vec![]),
             })
             .await
         }
@@ -798,6 +799,7 @@ fn store_cards(
                 seller: card.seller,
                 description: None,
                 images: card.image.into_iter().filter(|u| reachable(u)).collect(),
+                seller_url: None,
             },
             always_fetch_item,
         })
@@ -895,21 +897,29 @@ fn store_read_listing(
     });
     let listing = &listing;
     let max_images = ctx.config.settings.crawl.max_images_per_listing as usize;
-    let images: Vec<NewItem> = listing
+    let item_of = |kind, url: &str| NewItem {
+        target: target.name.clone(),
+        kind,
+        url: url.to_string(),
+        query: None,
+        page: None,
+    };
+    let mut next: Vec<NewItem> = listing
         .images
         .iter()
         .take(max_images)
-        .map(|url| NewItem {
-            target: target.name.clone(),
-            kind: ItemKind::Image,
-            url: url.clone(),
-            query: None,
-            page: None,
-        })
+        .map(|url| item_of(ItemKind::Image, url))
         .collect();
+    // The seller's profile page, once a run (the frontier holds a URL once),
+    // where the target's address guard lets it be fetched.
+    if let Some(url) = listing.seller_url.as_deref().filter(|url| {
+        Url::parse(url).is_ok_and(|u| ctx.fetcher.check_origin(&target.name, &u).is_ok())
+    }) {
+        next.push(item_of(ItemKind::Seller, url));
+    }
     let (change, added) = ctx
         .store
-        .complete_listing(ctx.run.id, item, exchanges, listing, &images)?;
+        .complete_listing(ctx.run.id, item, exchanges, listing, &next)?;
     tracing::debug!(url = %item.url, ?change, "listing stored");
     let settings = &ctx.config.settings;
     let page = page.filter(|_| {
@@ -925,6 +935,29 @@ fn store_read_listing(
         }
     }
     Ok(added)
+}
+
+/// Stores what a seller's profile page gives away: the contacts in its
+/// text and links, read as a listing's are (the target's site and country
+/// tell the marketplace's own addresses and the numbers' region).
+fn store_seller_page(
+    ctx: &Shared,
+    target: &Target,
+    item: &FrontierItem,
+    fetched: fetch::Fetched,
+) -> Result<()> {
+    let (html, _) = extract::decode_html(&fetched.body, fetched.content_type.as_deref());
+    let text = extract::profile_text(&html);
+    let site = target.site();
+    let region = target.country();
+    let context = crate::matching::contacts::ContactContext {
+        site: site.as_deref(),
+        region: region.as_deref(),
+    };
+    let contacts = crate::matching::contacts::contacts_in(&[&text], &context);
+    tracing::debug!(url = %item.url, contacts = contacts.len(), "seller page stored");
+    ctx.store
+        .complete_seller_page(ctx.run.id, item, &fetched.exchanges, &contacts)
 }
 
 /// Stores an image after checking its header only (format, dimensions

@@ -133,6 +133,9 @@ pub struct Catalog {
     pub authorized_sellers: Vec<String>,
     pub products: Vec<DemoProduct>,
     pub listings: Vec<DemoListing>,
+    /// What a seller's profile page on the shopfront says, by seller
+    /// (a line of its own for every other seller).
+    pub seller_bios: std::collections::BTreeMap<String, String>,
 }
 
 const BRAND: &str = "Orvane";
@@ -753,6 +756,7 @@ impl Catalog {
             authorized_sellers,
             products,
             listings,
+            seller_bios: Default::default(),
         }
     }
 
@@ -761,8 +765,9 @@ impl Catalog {
     /// (three of the catalogue's infringing listings, renamed), and gives
     /// away its contacts in their descriptions, each spelled its own way:
     /// `a` shows an email and a phone number, `b` the same number and a
-    /// Telegram handle, `c` the handle — one network, joined only through
-    /// `b`, which also resells a genuine pair; `c` also relists `a`'s
+    /// Telegram handle, `c` the handle on its profile page (the
+    /// shopfront's `/seller/NAME`, read where the target names
+    /// `[item] seller_url`) — one network, joined only through `b`, which also resells a genuine pair; `c` also relists `a`'s
     /// listing (its title and photos). Beside them, twelve other
     /// listings, each its own seller's (`shop{n}`), carry a marketplace's
     /// support address (boilerplate) and one a number a digit off operator
@@ -784,7 +789,8 @@ impl Catalog {
                     "Wholesale: call/text 0049 151{} · Telegram: @orvane_net{k}",
                     phone
                 ),
-                format!("Best prices on t.me/orvane_net{k}"),
+                // Account c gives its handle away on its profile page only.
+                String::new(),
             ];
             for (a, text) in texts.into_iter().enumerate() {
                 // Alternate the sites: a and c on one, b on the other.
@@ -805,8 +811,14 @@ impl Catalog {
                 }
                 let listing = &mut self.listings[i];
                 listing.seller = format!("net{k}-{}", ['a', 'b', 'c'][a]);
-                listing.description = format!("{} {text}", listing.description);
+                listing.description = format!("{} {text}", listing.description)
+                    .trim_end()
+                    .to_string();
             }
+            self.seller_bios.insert(
+                format!("net{k}-c"),
+                format!("Family shop since 2019. Best prices: <a href=\"https://t.me/orvane_net{k}\">Telegram</a>"),
+            );
             // Account c relists account a's listing — the same photos and
             // title at another price, none of a's contacts — as operators
             // do after a takedown.

@@ -426,6 +426,9 @@ fn shopfront(shared: &Shared, path: &str, param: &dyn Fn(&str) -> Option<String>
             q = esc(&query)
         ));
     }
+    if let Some(name) = path.strip_prefix("/seller/") {
+        return seller_page(catalog, name);
+    }
     if let Some(id) = path
         .strip_prefix("/item/")
         .and_then(|s| s.parse::<u32>().ok())
@@ -455,6 +458,34 @@ fn shopfront(shared: &Shared, path: &str, param: &dyn Fn(&str) -> Option<String>
         return html("<p>Your account</p>".into());
     }
     not_found()
+}
+
+/// A shopfront seller's profile page: the name, the bio (markup, as the
+/// seller wrote it), the number of listings; 404 for a name with none.
+fn seller_page(catalog: &Catalog, name: &str) -> Response {
+    let name = url::form_urlencoded::parse(format!("n={name}").as_bytes())
+        .next()
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_default();
+    let listings = catalog
+        .listings
+        .iter()
+        .filter(|l| l.site == Site::Shopfront && l.seller == name)
+        .count();
+    if listings == 0 {
+        return not_found();
+    }
+    let bio = catalog
+        .seller_bios
+        .get(&name)
+        .map(String::as_str)
+        .unwrap_or("Member since 2021.");
+    html(format!(
+        "<!doctype html><html><head><meta charset=\"utf-8\"><title>{name} | Shopfront</title></head><body>\
+         <h1 class=\"seller\">{name}</h1><div class=\"bio\">{bio}</div><p>{listings} listings</p>\
+         <footer>Shopfront &copy; 2026 · help: support@shopfront.example</footer></body></html>",
+        name = esc(&name),
+    ))
 }
 
 /// A shopfront listing page: plain HTML, no structured data.

@@ -1,6 +1,8 @@
 //! A network dossier for counsel: one signed bundle per seller network,
 //! `network-ID.zip` — every account, every link with the captured listings
 //! that show it (each listing's page and its photos' exchanges as WARC),
+//! the accounts' profile pages the crawl read (their bios give contacts
+//! away too),
 //! every confirmed match of its accounts with the reviewers' decisions, a
 //! self-contained `report.html` and `network.json` (the network as
 //! `knockoff networks --format json` prints it). Signed and checked
@@ -46,6 +48,19 @@ pub struct DossierListing {
     pub warc: String,
 }
 
+/// A seller's profile page in a dossier.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DossierProfile {
+    pub target: String,
+    pub seller: String,
+    pub url: String,
+    pub captured_at: String,
+    pub remote_addr: Option<String>,
+    /// Its files: `profiles/N/page.html` and `profiles/N/page.warc.gz`.
+    pub page: String,
+    pub warc: String,
+}
+
 /// A confirmed match of one of the network's accounts.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DossierMatch {
@@ -68,6 +83,8 @@ pub struct DossierManifest {
     pub members: Vec<SellerFigures>,
     pub links: Vec<LinkReport>,
     pub listings: Vec<DossierListing>,
+    #[serde(default)]
+    pub profiles: Vec<DossierProfile>,
     /// Listings the links or matches name beyond [`MAX_LISTINGS`], not captured.
     pub listings_left_out: usize,
     pub confirmed: Vec<DossierMatch>,
@@ -137,12 +154,52 @@ pub fn export_network(
         };
         listings.push(entry);
     }
+    let mut profiles = Vec::new();
+    for member in &network.members {
+        for page in store.profile_pages(&member.target, &member.seller)? {
+            let n = profiles.len() + 1;
+            let (page_name, warc_name) = (
+                format!("profiles/{n}/page.html"),
+                format!("profiles/{n}/page.warc.gz"),
+            );
+            let warc = warc::write(
+                &warc::WarcInfo {
+                    filename: &warc_name,
+                    operator: &config.catalog.brand.rights_owner,
+                },
+                &[(
+                    &page,
+                    serde_json::json!({ "seller": member.seller, "target": member.target }),
+                )],
+                None,
+            )?;
+            files.insert(page_name.clone(), page.body.clone());
+            files.insert(warc_name.clone(), warc);
+            profiles.push(DossierProfile {
+                target: member.target.clone(),
+                seller: member.seller.clone(),
+                url: page.url.clone(),
+                captured_at: page.started_at.clone(),
+                remote_addr: page.remote_addr.clone(),
+                page: page_name,
+                warc: warc_name,
+            });
+        }
+    }
     files.insert("network.json".into(), serde_json::to_vec_pretty(network)?);
     let key = signing_key(&config.workspace)?;
     let public_key = public_key_hex(&key);
     files.insert(
         "report.html".into(),
-        report(config, network, &listings, &confirmed, &public_key).into_bytes(),
+        report(
+            config,
+            network,
+            &listings,
+            &profiles,
+            &confirmed,
+            &public_key,
+        )
+        .into_bytes(),
     );
     let manifest = DossierManifest {
         format_version: FORMAT_VERSION,
@@ -153,6 +210,7 @@ pub fn export_network(
         members: network.members.clone(),
         links: network.links.clone(),
         listings,
+        profiles,
         listings_left_out,
         confirmed,
         files: file_entries(&files),
@@ -238,6 +296,7 @@ fn report(
     config: &Config,
     network: &NetworkReport,
     listings: &[DossierListing],
+    profiles: &[DossierProfile],
     confirmed: &[DossierMatch],
     public_key: &str,
 ) -> String {
@@ -277,6 +336,15 @@ fn report(
                                     }
                                 }
                             }
+                        }
+                    }
+                }
+                @if !profiles.is_empty() {
+                    h2 { "Profile pages" }
+                    table {
+                        tr { th { "Account" } th { "Page" } th { "Captured" } }
+                        @for p in profiles {
+                            tr { td { (p.target) "/" (p.seller) } td { (p.url) } td { (p.captured_at) ", " code { (p.warc) } } }
                         }
                     }
                 }

@@ -574,11 +574,12 @@ impl Signed {
                 m.captured_at
             ),
             Signed::Network(d) => format!(
-                "seller network #{} ({} accounts, {} links, {} listings, {} confirmed matches), {} files",
+                "seller network #{} ({} accounts, {} links, {} listings, {} profile pages, {} confirmed matches), {} files",
                 d.network_id,
                 d.members.len(),
                 d.links.len(),
                 d.listings.len(),
+                d.profiles.len(),
                 d.confirmed.len(),
                 d.files.len()
             ),

@@ -41,6 +41,10 @@ pub struct Listing {
     pub description: Option<String>,
     /// Absolute URLs, in page order, without repeats.
     pub images: Vec<String>,
+    /// The seller's profile page (absolute), where `[item] seller_url`
+    /// names it: the crawl reads the contacts its bio gives away.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seller_url: Option<String>,
 }
 
 /// A listing and what the extractor noticed on the way.
@@ -61,6 +65,7 @@ struct Partial {
     seller: Option<String>,
     description: Option<String>,
     images: Vec<String>,
+    seller_url: Option<String>,
 }
 
 /// Extracts a listing from a page, with `item` selectors first (when the
@@ -130,6 +135,10 @@ pub fn listing(html: &str, page_url: &Url, item: Option<&ItemSelectors>) -> Extr
             seller: merged.seller.map(|s| plain(&s, MAX_TITLE_CHARS)),
             description: merged.description.map(|d| plain(&d, MAX_DESCRIPTION_CHARS)),
             images,
+            seller_url: merged
+                .seller_url
+                .and_then(|u| resolve(page_url, &u))
+                .map(String::from),
         },
         sources,
         warnings,
@@ -203,6 +212,7 @@ fn merge(merged: &mut Partial, sources: &mut Vec<String>, method: &str, partial:
     take("currency", &mut merged.currency, partial.currency);
     take("seller", &mut merged.seller, partial.seller);
     take("description", &mut merged.description, partial.description);
+    take("seller_url", &mut merged.seller_url, partial.seller_url);
     if merged.images.is_empty() && !partial.images.is_empty() {
         merged.images = partial.images;
         sources.push(format!("images: {method}"));
@@ -436,6 +446,7 @@ fn from_selectors(doc: &scraper::Html, item: &ItemSelectors) -> Partial {
         currency: first(&item.currency),
         seller: first(&item.seller),
         description: first(&item.description),
+        seller_url: first(&item.seller_url),
         images: item
             .images
             .as_ref()
@@ -523,6 +534,41 @@ fn value_of(element: scraper::ElementRef<'_>, attr: Option<&str>) -> Option<Stri
         None => Some(text_of(element)),
     };
     value.filter(|v| !v.is_empty())
+}
+
+/// What a seller's profile page says, as contacts are read from it: its
+/// text outside scripts and styles, then every link's address (`mailto:`,
+/// `wa.me/…`, `t.me/…` live there), at most [`MAX_DESCRIPTION_CHARS`].
+pub fn profile_text(html: &str) -> String {
+    let (doc, _) = parse_page(html);
+    let mut out = String::new();
+    for node in doc.root_element().descendants() {
+        if out.len() > MAX_DESCRIPTION_CHARS {
+            break;
+        }
+        match node.value() {
+            scraper::Node::Text(text) => {
+                let hidden = node
+                    .parent()
+                    .and_then(|p| p.value().as_element())
+                    .is_some_and(|e| {
+                        matches!(e.name(), "script" | "style" | "noscript" | "template")
+                    });
+                if !hidden {
+                    out.push_str(text);
+                    out.push(' ');
+                }
+            }
+            scraper::Node::Element(e) if e.name() == "a" => {
+                if let Some(href) = e.attr("href") {
+                    out.push_str(href);
+                    out.push(' ');
+                }
+            }
+            _ => {}
+        }
+    }
+    plain(&clean(&out), MAX_DESCRIPTION_CHARS)
 }
 
 /// An element's text with whitespace collapsed.
@@ -944,6 +990,48 @@ mod tests {
         assert_eq!(away.host_str(), Some("www.amazon.de"));
         assert_eq!(canonicalize(&page, "javascript:alert(1)"), None);
         assert_eq!(canonicalize(&page, "mailto:a@b"), None);
+    }
+
+    #[test]
+    fn the_sellers_profile_page_is_found_by_selector_or_structured_data() {
+        let url = Url::parse("https://shop.example/item/1").unwrap();
+        let page = "<h1 class=t>Orvane bag</h1><div class=seller><a href=\"/seller/luxe%20deals\">luxe deals</a></div>";
+        let item = crate::config::ItemSelectors {
+            title: Some(crate::config::Selector::parse("h1.t").unwrap()),
+            seller_url: Some(crate::config::Selector::parse(".seller a@href").unwrap()),
+            ..Default::default()
+        };
+        let listing = listing(page, &url, Some(&item)).listing;
+        assert_eq!(
+            listing.seller_url.as_deref(),
+            Some("https://shop.example/seller/luxe%20deals")
+        );
+        // Without a selector, none is guessed from links.
+        assert_eq!(listing_without(page, &url), None);
+        let json_ld = r#"<script type="application/ld+json">{"@type":"Product","name":"Orvane bag",
+            "offers":{"price":"20","priceCurrency":"EUR","seller":{"@type":"Organization","name":"luxe",
+            "url":"https://shop.example/store/luxe"}}}</script>"#;
+        assert_eq!(
+            listing_without(json_ld, &url).as_deref(),
+            Some("https://shop.example/store/luxe")
+        );
+    }
+
+    fn listing_without(page: &str, url: &Url) -> Option<String> {
+        listing(page, url, None).listing.seller_url
+    }
+
+    #[test]
+    fn a_profile_pages_text_and_link_addresses_are_read_but_not_its_scripts() {
+        let page = "<html><head><style>.x{}</style><script>var phone='+49 151 0000000'</script></head>\
+                    <body><h1>luxe</h1><p>Call   +44 7700 900123</p><a href=\"https://wa.me/491511234567\">chat</a></body></html>";
+        let text = profile_text(page);
+        assert!(text.contains("Call +44 7700 900123"), "{text}");
+        assert!(text.contains("https://wa.me/491511234567"), "{text}");
+        assert!(
+            !text.contains("0000000") && !text.contains(".x{}"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -143,6 +143,11 @@ fn product_fields(product: &Value) -> Partial {
             .find_map(|offer| offer.get("seller").and_then(name_of)),
         description: product.get("description").and_then(scalar),
         images,
+        // schema.org's seller is an Organization or Person, often with
+        // its profile's `url`.
+        seller_url: offers
+            .iter()
+            .find_map(|offer| offer.get("seller")?.get("url").and_then(scalar)),
     }
 }
 

@@ -23,7 +23,7 @@ pub struct Capture {
 
 impl Store {
     /// The exchange `fetch_id` with its body; `None` when it has no stored body.
-    fn capture(&self, fetch_id: i64) -> Result<Option<Capture>> {
+    pub(super) fn capture(&self, fetch_id: i64) -> Result<Option<Capture>> {
         let row: Option<(Capture, Option<String>)> = self
             .reader()
             .query_row(

@@ -52,6 +52,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("migrations/006_deferred.sql")),
         M::up(include_str!("migrations/007_cards.sql")),
         M::up(include_str!("migrations/008_networks.sql")),
+        M::up(include_str!("migrations/009_seller_pages.sql")),
     ])
 }
 
@@ -95,6 +96,8 @@ pub enum ItemKind {
     Search,
     Listing,
     Image,
+    /// A seller's profile page, read for the contacts its bio gives away.
+    Seller,
 }
 
 impl ItemKind {
@@ -103,6 +106,7 @@ impl ItemKind {
             ItemKind::Search => "search",
             ItemKind::Listing => "listing",
             ItemKind::Image => "image",
+            ItemKind::Seller => "seller",
         }
     }
 
@@ -110,6 +114,7 @@ impl ItemKind {
         match s {
             "search" => ItemKind::Search,
             "listing" => ItemKind::Listing,
+            "seller" => ItemKind::Seller,
             _ => ItemKind::Image,
         }
     }
@@ -265,7 +270,7 @@ pub struct RunSummary {
 
 const LISTING_COLUMNS: &str =
     "id, url, target, title, price, currency, seller, description, images,
-    first_seen, last_seen, last_changed, stage";
+    first_seen, last_seen, last_changed, stage, seller_url";
 
 /// A `listings` row read with [`LISTING_COLUMNS`].
 fn stored_listing(row: &rusqlite::Row) -> rusqlite::Result<StoredListing> {
@@ -281,6 +286,7 @@ fn stored_listing(row: &rusqlite::Row) -> rusqlite::Result<StoredListing> {
             seller: row.get(6)?,
             description: row.get(7)?,
             images: serde_json::from_str(&images).unwrap_or_default(),
+            seller_url: row.get(13)?,
         },
         first_seen: row.get(9)?,
         last_seen: row.get(10)?,
@@ -609,8 +615,8 @@ impl Store {
                 tx.execute(
                     "INSERT INTO listings (url, target, title, price, currency, seller, description,
                         images, content_hash, first_seen, last_seen, last_changed,
-                        first_run, last_run, changed_run, fetch_id)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10, ?10, ?11, ?11, ?11, ?12)",
+                        first_run, last_run, changed_run, fetch_id, seller_url)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10, ?10, ?11, ?11, ?11, ?12, ?13)",
                     params![
                         url,
                         target,
@@ -623,7 +629,8 @@ impl Store {
                         hash,
                         seen,
                         run.0,
-                        fetch_id
+                        fetch_id,
+                        listing.seller_url
                     ],
                 )?;
                 ListingChange::New
@@ -640,7 +647,7 @@ impl Store {
                     "UPDATE listings SET title = ?3, price = ?4, currency = ?5,
                         seller = ?6, description = ?7, images = ?8, content_hash = ?9,
                         last_seen = ?10, last_changed = ?10, last_run = ?11, changed_run = ?11,
-                        fetch_id = ?12
+                        fetch_id = ?12, seller_url = ?13
                      WHERE url = ?1",
                     params![
                         url,
@@ -654,7 +661,8 @@ impl Store {
                         hash,
                         seen,
                         run.0,
-                        fetch_id
+                        fetch_id,
+                        listing.seller_url
                     ],
                 )?;
                 ListingChange::Changed

@@ -1,5 +1,6 @@
 //! Sellers in SQLite: the contacts (and own-photo prints) each
-//! listing shows, every seller account, and the network the last judging
+//! listing shows, the contacts of sellers' profile pages, every seller
+//! account, and the network the last judging
 //! pass put it in. The grouping is done outside the store; here
 //! are what it reads and what it writes.
 
@@ -9,7 +10,7 @@ use anyhow::Result;
 use rusqlite::params;
 use serde::{Deserialize, Serialize};
 
-use super::{ListingId, Store};
+use super::{insert_exchanges, now, set_state, Exchange, FrontierItem, ListingId, RunId, Store};
 use crate::matching::contacts::{Contact, ContactKind};
 
 /// One seller showing one value on one listing: what links are made of.
@@ -85,7 +86,9 @@ impl Store {
     }
 
     /// Every value a seller shows, with the seller and listing: the
-    /// material of links. Listings without a seller name belong to no
+    /// material of links — what its listings show, and what the profile
+    /// page they name shows (with the first listing naming it as the
+    /// place it is shown). Listings without a seller name belong to no
     /// account and are left out.
     pub fn shown_by_sellers(&self) -> Result<Vec<Shown>> {
         let conn = self.reader();
@@ -93,7 +96,12 @@ impl Store {
             "SELECT c.kind, c.value, l.target, l.seller, l.id
              FROM contacts c JOIN listings l ON l.id = c.listing_id
              WHERE l.seller IS NOT NULL AND l.seller != ''
-             ORDER BY c.kind, c.value, l.target, l.seller, l.id",
+             UNION ALL
+             SELECT pc.kind, pc.value, l.target, l.seller, MIN(l.id)
+             FROM seller_page_contacts pc JOIN listings l ON l.seller_url = pc.url
+             WHERE l.seller IS NOT NULL AND l.seller != ''
+             GROUP BY pc.kind, pc.value, l.target, l.seller
+             ORDER BY 1, 2, 3, 4, 5",
         )?;
         let rows = stmt.query_map([], |r| {
             Ok((
@@ -116,6 +124,97 @@ impl Store {
             });
         }
         Ok(out)
+    }
+
+    /// What the profile page an account's listings name gives away, each
+    /// with the first listing naming it.
+    pub fn profile_contacts(
+        &self,
+        target: &str,
+        seller: &str,
+    ) -> Result<Vec<(Contact, ListingId)>> {
+        let conn = self.reader();
+        let mut stmt = conn.prepare_cached(
+            "SELECT pc.kind, pc.value, MIN(l.id)
+             FROM seller_page_contacts pc JOIN listings l ON l.seller_url = pc.url
+             WHERE l.target = ?1 AND l.seller = ?2
+             GROUP BY pc.kind, pc.value ORDER BY pc.kind, pc.value",
+        )?;
+        let rows = stmt.query_map(params![target, seller], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, i64>(2)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (kind, value, listing) = row?;
+            out.push((
+                Contact {
+                    kind: parse_kind(&kind)?,
+                    value,
+                },
+                ListingId(listing),
+            ));
+        }
+        Ok(out)
+    }
+
+    /// The profile pages an account's listings name that the crawl read,
+    /// with their last captures.
+    pub fn profile_pages(&self, target: &str, seller: &str) -> Result<Vec<super::Capture>> {
+        let ids: Vec<i64> = {
+            let conn = self.reader();
+            let mut stmt = conn.prepare_cached(
+                "SELECT DISTINCT p.fetch_id FROM seller_pages p
+                 JOIN listings l ON l.seller_url = p.url
+                 WHERE l.target = ?1 AND l.seller = ?2 AND p.fetch_id IS NOT NULL
+                 ORDER BY p.fetch_id",
+            )?;
+            let rows = stmt.query_map(params![target, seller], |r| r.get(0))?;
+            rows.collect::<rusqlite::Result<_>>()?
+        };
+        let mut pages = Vec::new();
+        for id in ids {
+            pages.extend(self.capture(id)?);
+        }
+        Ok(pages)
+    }
+
+    /// Finishes a seller's profile page: records its exchanges and
+    /// replaces the contacts it gives away, in one transaction.
+    pub fn complete_seller_page(
+        &self,
+        run: RunId,
+        item: &FrontierItem,
+        exchanges: &[Exchange],
+        contacts: &[Contact],
+    ) -> Result<()> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let fetch_ids = insert_exchanges(&tx, run, exchanges)?;
+        tx.execute(
+            "INSERT INTO seller_pages (url, target, fetched_at, fetch_id) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (url) DO UPDATE SET target = excluded.target,
+                fetched_at = excluded.fetched_at, fetch_id = excluded.fetch_id",
+            params![item.url, item.target, now(), fetch_ids.last()],
+        )?;
+        tx.execute(
+            "DELETE FROM seller_page_contacts WHERE url = ?1",
+            [&item.url],
+        )?;
+        {
+            let mut insert = tx.prepare_cached(
+                "INSERT OR IGNORE INTO seller_page_contacts (url, kind, value) VALUES (?1, ?2, ?3)",
+            )?;
+            for contact in contacts {
+                insert.execute(params![item.url, contact.kind.as_str(), contact.value])?;
+            }
+        }
+        set_state(&tx, item.id, "done")?;
+        tx.commit()?;
+        Ok(())
     }
 
     /// Writes the sellers and their networks as one grouping found them:
