@@ -23,7 +23,7 @@ use anyhow::Result;
 use serde::{Deserialize, Serialize};
 
 use crate::config::Brand;
-use crate::matching::contacts::ContactKind;
+use crate::matching::contacts::{photo_groups, ContactKind};
 use crate::matching::policy::{Listed, SellerList};
 use crate::store::{ListingId, SellerFigures, Shown, Store};
 
@@ -57,8 +57,30 @@ pub struct Grouping {
 
 /// Groups sellers by the values they share (`shown` sorted by kind and
 /// value, as the store reads them); a value shown by more than
-/// `boilerplate` sellers links none of them.
+/// `boilerplate` sellers links none of them. Photos are one value when
+/// their prints are within a few bits ([`photo_groups`]: one photo
+/// uploaded again or resized); every other kind only when equal.
 pub fn group(shown: &[Shown], boilerplate: usize) -> Grouping {
+    let photos = photo_groups(
+        shown
+            .iter()
+            .filter(|s| s.kind == ContactKind::Photo)
+            .map(|s| s.value.as_str()),
+    );
+    if photos.iter().any(|(value, group)| value != group) {
+        let mut merged: Vec<Shown> = shown.to_vec();
+        for s in merged.iter_mut().filter(|s| s.kind == ContactKind::Photo) {
+            if let Some(group) = photos.get(&s.value) {
+                s.value.clone_from(group);
+            }
+        }
+        merged.sort_by(|a, b| (a.kind, &a.value).cmp(&(b.kind, &b.value)));
+        return group_exact(&merged, boilerplate);
+    }
+    group_exact(shown, boilerplate)
+}
+
+fn group_exact(shown: &[Shown], boilerplate: usize) -> Grouping {
     let mut index: HashMap<Seller, usize> = HashMap::new();
     let mut sellers: Vec<Seller> = Vec::new();
     fn id_of(

@@ -552,4 +552,58 @@ mod tests {
         assert!(report.recall() >= 0.90, "{}", render_networks(&report));
         assert_eq!(report.boilerplate.len(), 2, "{}", render_networks(&report));
     }
+
+    /// The print a photo links by, as the judging pass reads it.
+    fn photo_value(bytes: &[u8]) -> String {
+        let (_, small) = crate::photo::decode_small(bytes, u64::MAX, WORK_SIDE).unwrap();
+        photo_contact(&listing_prints(&small)).unwrap().value
+    }
+
+    #[test]
+    fn one_photo_uploaded_again_links_and_another_in_its_style_does_not() {
+        use crate::matching::contacts::{same_photo, ContactKind};
+        let mut rng = ChaCha8Rng::seed_from_u64(5);
+        let mut shown = Vec::new();
+        let seller = |s: usize, value: String| Shown {
+            kind: ContactKind::Photo,
+            value,
+            target: "bazaar".into(),
+            seller: format!("s{s}"),
+            listing: ListingId(s as i64),
+        };
+        for n in 0..20 {
+            let photo = shop_photo(&mut rng);
+            let original = photo_value(&crate::demo::draw::jpeg(&photo, 92));
+            // Uploaded again at another quality, and shrunk by a marketplace.
+            let again = photo_value(&crate::demo::draw::jpeg(&photo, 70));
+            let smaller =
+                image::imageops::resize(&photo, 240, 240, image::imageops::FilterType::Triangle);
+            let shrunk = photo_value(&crate::demo::draw::jpeg(&smaller, 85));
+            assert!(same_photo(&again, &original), "{again} {original}");
+            assert!(same_photo(&shrunk, &original), "{shrunk} {original}");
+            let other = photo_value(&crate::demo::draw::jpeg(&shop_photo(&mut rng), 92));
+            assert!(!same_photo(&other, &original), "{other} {original}");
+            // Three sellers showing the photo are one network; the fourth,
+            // with another photo in the same style, is in none.
+            shown.push(seller(4 * n, original));
+            shown.push(seller(4 * n + 1, again));
+            shown.push(seller(4 * n + 2, shrunk));
+            shown.push(seller(4 * n + 3, other));
+        }
+        shown.sort_by(|a, b| (a.kind, &a.value).cmp(&(b.kind, &b.value)));
+        let grouping = group(&shown, 10);
+        assert_eq!(grouping.networks.len(), 20);
+        for network in &grouping.networks {
+            let ids: Vec<usize> = network
+                .members
+                .iter()
+                .map(|(_, s)| s[1..].parse().unwrap())
+                .collect();
+            assert_eq!(ids.len(), 3, "{ids:?}");
+            assert!(
+                ids.iter().all(|id| id / 4 == ids[0] / 4 && id % 4 != 3),
+                "{ids:?}"
+            );
+        }
+    }
 }

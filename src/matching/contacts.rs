@@ -10,7 +10,7 @@
 //!
 //! Pure: text in, contacts out.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::fmt;
 use std::str::FromStr;
 use std::sync::LazyLock;
@@ -370,6 +370,70 @@ pub fn photo_contact(prints: &[crate::matching::image::Print]) -> Option<Contact
         kind: ContactKind::Photo,
         value: format!("phash:{:016x}", whole.phash),
     })
+}
+
+/// Bits two prints of one photo may differ by: uploading it again at
+/// another JPEG quality, or a marketplace's resize, flips a few of the 64.
+pub const SAME_PHOTO_BITS: u32 = 4;
+
+fn photo_bits(value: &str) -> Option<u64> {
+    u64::from_str_radix(value.strip_prefix("phash:")?, 16).ok()
+}
+
+/// Whether two photo values ([`photo_contact`]) are one photo.
+pub fn same_photo(a: &str, b: &str) -> bool {
+    match (photo_bits(a), photo_bits(b)) {
+        (Some(a), Some(b)) => (a ^ b).count_ones() <= SAME_PHOTO_BITS,
+        _ => a == b,
+    }
+}
+
+/// Each photo value mapped to one value standing for every value within
+/// [`SAME_PHOTO_BITS`] of it, transitively (the smallest of its group), so
+/// that copies of one photo compare equal downstream. Candidates come from
+/// five bit-chunk tables (two values within four bits agree on at least
+/// one of five chunks), never from all pairs.
+pub fn photo_groups<'a>(values: impl IntoIterator<Item = &'a str>) -> HashMap<String, String> {
+    let mut distinct: Vec<(&str, u64)> = values
+        .into_iter()
+        .filter_map(|v| Some((v, photo_bits(v)?)))
+        .collect();
+    distinct.sort_unstable();
+    distinct.dedup();
+    let mut parent: Vec<usize> = (0..distinct.len()).collect();
+    fn root(parent: &mut [usize], mut x: usize) -> usize {
+        while parent[x] != x {
+            parent[x] = parent[parent[x]];
+            x = parent[x];
+        }
+        x
+    }
+    const CHUNKS: [(u32, u32); 5] = [(0, 13), (13, 13), (26, 13), (39, 13), (52, 12)];
+    for (shift, width) in CHUNKS {
+        let mut buckets: HashMap<u64, Vec<usize>> = HashMap::new();
+        for (i, (_, bits)) in distinct.iter().enumerate() {
+            buckets
+                .entry((bits >> shift) & ((1 << width) - 1))
+                .or_default()
+                .push(i);
+        }
+        for bucket in buckets.values() {
+            for (k, &i) in bucket.iter().enumerate() {
+                for &j in &bucket[k + 1..] {
+                    if (distinct[i].1 ^ distinct[j].1).count_ones() <= SAME_PHOTO_BITS {
+                        let (a, b) = (root(&mut parent, i), root(&mut parent, j));
+                        parent[a.max(b)] = a.min(b);
+                    }
+                }
+            }
+        }
+    }
+    (0..distinct.len())
+        .map(|i| {
+            let r = root(&mut parent, i);
+            (distinct[i].0.to_string(), distinct[r].0.to_string())
+        })
+        .collect()
 }
 
 /// The registrable domain of a host name by the public suffix list, when

@@ -1,6 +1,7 @@
 //! Relisting: a listing that puts back one already removed after a
-//! takedown — the same photo (a re-encoded or resized copy keeps its
-//! `photo_contact` value) and mostly the same title — whoever sells it now.
+//! takedown — the same photo (its `photo_contact` print, within the few
+//! bits a re-encode or resize flips) and mostly the same title — whoever
+//! sells it now.
 //!
 //! The words are checked first and cheaply (an inverted index over the
 //! removed listings' title words), so the judging pass can tell which
@@ -11,7 +12,7 @@ use std::collections::{BTreeSet, HashMap};
 
 use serde::{Deserialize, Serialize};
 
-use super::contacts::photo_contact;
+use super::contacts::{photo_contact, same_photo};
 use super::image::Print;
 use super::text::normalise;
 
@@ -149,7 +150,11 @@ impl RemovedListings {
         self.removed
             .iter()
             .filter(|r| suspects.contains(&&r.relisted))
-            .filter(|r| !r.photos.is_disjoint(&photos))
+            .filter(|r| {
+                r.photos
+                    .iter()
+                    .any(|a| photos.iter().any(|b| same_photo(a, b)))
+            })
             .map(|r| &r.relisted)
             .min_by(|a, b| a.removed_at.cmp(&b.removed_at))
             .cloned()
