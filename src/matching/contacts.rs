@@ -1,5 +1,5 @@
 //! Contact details a listing gives away: email addresses (also written to
-//! dodge filters: "name at domain dot com", "(at)", "[at]", spaced),
+//! dodge filters: "name at domain dot com", `(at)`, `[at]`, spaced),
 //! phone numbers in any national or international spelling and WhatsApp
 //! links (normalised to E.164 by libphonenumber's rules, through the
 //! `phonenumber` crate), messenger handles (WeChat, Telegram, QQ, Line,
@@ -130,7 +130,7 @@ static EMAIL: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)\b([a-z0-9][a-z0-9._%+-]{0,63})@([a-z0-9-]{1,63}(?:\.[a-z0-9-]{1,63})+)\b")
         .expect("a valid pattern")
 });
-/// "(at)", "[at]", "{at}", " at " and their "dot" twins, as filters are
+/// `(at)`, `[at]`, `{at}`, " at " and their "dot" twins, as filters are
 /// dodged.
 static AT: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)\s*[\(\[\{<]\s*at\s*[\)\]\}>]\s*|\s+@\s+|\s*＠\s*").expect("a valid pattern")
