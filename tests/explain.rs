@@ -46,7 +46,18 @@ async fn explain_says_why_a_listing_is_or_is_not_queued() {
     assert_eq!(first["match_id"], queued.id);
     assert_eq!(first["status"], "pending");
     let rules = first["signals"]["rules"].as_array().unwrap();
-    assert_eq!(rules.len(), 4);
+    let names: Vec<&str> = rules.iter().map(|r| r["rule"].as_str().unwrap()).collect();
+    assert_eq!(
+        names,
+        [
+            "official photo",
+            "price floor",
+            "counterfeit vocabulary",
+            "score",
+            "seller list",
+            "relisted"
+        ]
+    );
     assert!(rules.iter().any(|r| r["fired"] == true));
     assert!(rules.iter().all(|r| !r["why"].as_str().unwrap().is_empty()));
     assert!(

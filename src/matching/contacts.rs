@@ -373,8 +373,10 @@ pub fn photo_contact(prints: &[crate::matching::image::Print]) -> Option<Contact
 }
 
 /// Bits two prints of one photo may differ by: uploading it again at
-/// another JPEG quality, or a marketplace's resize, flips a few of the 64.
-pub const SAME_PHOTO_BITS: u32 = 4;
+/// another JPEG quality, or a marketplace's resize, flips one or two of
+/// the 64. Two different photos of one product on white can be four
+/// apart (the demo's accessory shots are), so no more than this.
+pub const SAME_PHOTO_BITS: u32 = 2;
 
 fn photo_bits(value: &str) -> Option<u64> {
     u64::from_str_radix(value.strip_prefix("phash:")?, 16).ok()
@@ -391,8 +393,9 @@ pub fn same_photo(a: &str, b: &str) -> bool {
 /// Each photo value mapped to one value standing for every value within
 /// [`SAME_PHOTO_BITS`] of it, transitively (the smallest of its group), so
 /// that copies of one photo compare equal downstream. Candidates come from
-/// five bit-chunk tables (two values within four bits agree on at least
-/// one of five chunks), never from all pairs.
+/// five bit-chunk tables (two values within four bits — so within
+/// [`SAME_PHOTO_BITS`] — agree on at least one of five chunks), never from
+/// all pairs.
 pub fn photo_groups<'a>(values: impl IntoIterator<Item = &'a str>) -> HashMap<String, String> {
     let mut distinct: Vec<(&str, u64)> = values
         .into_iter()
