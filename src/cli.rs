@@ -27,6 +27,10 @@ pub struct Cli {
     /// The workspace folder (knockoff.toml, targets/, reference-images/).
     #[arg(long, global = true, env = "KNOCKOFF_WORKSPACE", default_value = ".")]
     pub workspace: PathBuf,
+    /// The person deciding, marking or managing accounts, as the audit log
+    /// names them; default the OS user name.
+    #[arg(long, global = true, env = "KNOCKOFF_USER", value_name = "NAME")]
+    pub by: Option<String>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -225,9 +229,25 @@ pub enum Command {
         #[command(subcommand)]
         action: TakedownAction,
     },
-    /// Takedowns per marketplace: confirmed, submitted, removed, success
-    /// rate, median days to removal.
-    Report,
+    /// Per marketplace: listings, matches and where they stand, takedowns
+    /// submitted, removed and rejected, acceptance rate, median days to
+    /// removal; a per-week series; the backlog and each reviewer's week.
+    Report {
+        #[arg(long, value_enum, default_value_t)]
+        format: Format,
+        /// From this day (YYYY-MM-DD, UTC), inclusive.
+        #[arg(long, value_name = "DATE")]
+        since: Option<chrono::NaiveDate>,
+        /// Until this day (YYYY-MM-DD, UTC), inclusive.
+        #[arg(long, value_name = "DATE")]
+        until: Option<chrono::NaiveDate>,
+        /// Only this target.
+        #[arg(long)]
+        target: Option<String>,
+        /// Only matches of this product.
+        #[arg(long)]
+        product: Option<String>,
+    },
     /// Accounts of the review UI.
     User {
         #[command(subcommand)]
@@ -310,17 +330,23 @@ pub enum UserAction {
     /// Add a user; the password is read from stdin, or KNOCKOFF_PASSWORD.
     Add {
         name: String,
-        #[arg(long, value_enum)]
-        role: RoleArg,
+        /// admin, reviewer or viewer.
+        #[arg(long)]
+        role: Role,
     },
-}
-
-/// A user's role on the command line.
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum RoleArg {
-    Admin,
-    Reviewer,
-    Viewer,
+    /// Every account: role, live sessions, last sign-in.
+    List {
+        #[arg(long, value_enum, default_value_t)]
+        format: TableOrJson,
+    },
+    /// Remove an account; its sessions end at once.
+    Remove { name: String },
+    /// Set an account's password (stdin, or KNOCKOFF_PASSWORD); its
+    /// sessions end.
+    Passwd { name: String },
+    /// Give an account another role (admin, reviewer or viewer); its
+    /// sessions end.
+    Role { name: String, role: Role },
 }
 
 /// `knockoff queue ...`.
@@ -333,15 +359,17 @@ pub enum QueueAction {
         #[arg(long, value_enum, default_value_t)]
         format: Format,
     },
-    /// Confirm match ID as an infringement.
+    /// Confirm matches as infringements.
     Confirm {
-        id: i64,
+        #[arg(required = true, value_name = "ID")]
+        ids: Vec<i64>,
         #[arg(long)]
         note: Option<String>,
     },
-    /// Dismiss match ID.
+    /// Dismiss matches.
     Dismiss {
-        id: i64,
+        #[arg(required = true, value_name = "ID")]
+        ids: Vec<i64>,
         #[arg(long)]
         note: Option<String>,
     },
@@ -399,6 +427,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         .build()
         .context("starting the async runtime")?;
     let workspace = cli.workspace.as_path();
+    let by = cli.by.as_deref();
     match cli.command {
         Command::Check => check(workspace),
         Command::Crawl { recheck: true, .. } => {
@@ -608,13 +637,11 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                     let entries = store.queue(status)?;
                     write_queue(&mut std::io::stdout().lock(), &entries, format)?;
                 }
-                QueueAction::Confirm { id, note } => {
-                    decide(&store, id, Decision::Confirm, note.as_deref())?;
-                    outln!("match {id} confirmed");
+                QueueAction::Confirm { ids, note } => {
+                    decide(&store, &ids, Decision::Confirm, note.as_deref(), by)?;
                 }
-                QueueAction::Dismiss { id, note } => {
-                    decide(&store, id, Decision::Dismiss, note.as_deref())?;
-                    outln!("match {id} dismissed");
+                QueueAction::Dismiss { ids, note } => {
+                    decide(&store, &ids, Decision::Dismiss, note.as_deref(), by)?;
                 }
             }
             Ok(ExitCode::SUCCESS)
@@ -677,21 +704,60 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             runtime.block_on(crate::serve::run(config, store, bind))?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Evidence { action } => evidence(workspace, action),
-        Command::Takedown { action } => takedown(workspace, action),
-        Command::Report => {
-            let config = config::load(workspace)?;
-            let store = open_store(&config)?;
-            out!("{}", render_takedown_report(&store.takedown_report()?));
-            Ok(ExitCode::SUCCESS)
-        }
-        Command::User {
-            action: UserAction::Add { name, role },
+        Command::Evidence { action } => evidence(workspace, action, by),
+        Command::Takedown { action } => takedown(workspace, action, by),
+        Command::Report {
+            format,
+            since,
+            until,
+            target,
+            product,
         } => {
             let config = config::load(workspace)?;
+            if let Some(name) = &target {
+                if config.target(name).is_none() {
+                    return Err(UsageError(format!(
+                        "no target named `{name}` in {}",
+                        workspace.join("targets").display()
+                    ))
+                    .into());
+                }
+            }
+            if let Some(id) = &product {
+                if !config.catalog.products.iter().any(|p| &p.id == id) {
+                    return Err(UsageError(format!(
+                        "no product `{id}` in {}",
+                        workspace.join("reference-images/products.toml").display()
+                    ))
+                    .into());
+                }
+            }
+            if let (Some(from), Some(to)) = (since, until) {
+                if from > to {
+                    return Err(UsageError(format!(
+                        "--since {from} is after --until {to}: the period would be empty"
+                    ))
+                    .into());
+                }
+            }
             let store = open_store(&config)?;
-            add_user(&store, &name, role)?;
+            let report = store.report(&crate::store::ReportQuery {
+                since,
+                until,
+                target,
+                product,
+            })?;
+            match format {
+                Format::Table => out!("{}", crate::report::render_table(&report)),
+                Format::Json => outln!("{}", serde_json::to_string_pretty(&report)?),
+                Format::Csv => out!("{}", crate::report::render_csv(&report)?),
+            }
             Ok(ExitCode::SUCCESS)
+        }
+        Command::User { action } => {
+            let config = config::load(workspace)?;
+            let store = open_store(&config)?;
+            user(&store, action, by)
         }
         #[cfg(feature = "demo")]
         Command::Demo => {
@@ -703,7 +769,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
     }
 }
 
-fn evidence(workspace: &Path, action: EvidenceAction) -> Result<ExitCode> {
+fn evidence(workspace: &Path, action: EvidenceAction, by: Option<&str>) -> Result<ExitCode> {
     match action {
         EvidenceAction::Export {
             ids,
@@ -725,7 +791,7 @@ fn evidence(workspace: &Path, action: EvidenceAction) -> Result<ExitCode> {
                     MatchId(id),
                     &out,
                     review,
-                    &cli_actor(),
+                    &cli_actor(by)?,
                 )
                 .map_err(|e| {
                     match e.downcast_ref::<crate::evidence::NotConfirmed>() {
@@ -759,7 +825,7 @@ fn evidence(workspace: &Path, action: EvidenceAction) -> Result<ExitCode> {
                 &store,
                 &found,
                 &out,
-                &cli_actor(),
+                &cli_actor(by)?,
             )?;
             outln!("{}", exported.path.display());
             if let Some((old, _)) = &exported.superseded {
@@ -810,7 +876,7 @@ fn evidence(workspace: &Path, action: EvidenceAction) -> Result<ExitCode> {
     }
 }
 
-fn takedown(workspace: &Path, action: TakedownAction) -> Result<ExitCode> {
+fn takedown(workspace: &Path, action: TakedownAction, by: Option<&str>) -> Result<ExitCode> {
     let config = config::load(workspace)?;
     let store = open_store(&config)?;
     match action {
@@ -818,7 +884,7 @@ fn takedown(workspace: &Path, action: TakedownAction) -> Result<ExitCode> {
             let out = out.unwrap_or_else(|| workspace.join("takedowns"));
             let ids: Vec<MatchId> = ids.into_iter().map(MatchId).collect();
             let notices =
-                crate::takedown::draft(&config, &store, &ids, &template, &out, &cli_actor())
+                crate::takedown::draft(&config, &store, &ids, &template, &out, &cli_actor(by)?)
                     .map_err(|e| UsageError(format!("{e:#}")))?;
             for notice in notices {
                 outln!(
@@ -840,7 +906,7 @@ fn takedown(workspace: &Path, action: TakedownAction) -> Result<ExitCode> {
                     .set_takedown(
                         MatchId(id),
                         state,
-                        &cli_actor(),
+                        &cli_actor(by)?,
                         note.as_deref().unwrap_or(""),
                     )
                     .map_err(|e| UsageError(format!("{e:#}")))?;
@@ -849,36 +915,6 @@ fn takedown(workspace: &Path, action: TakedownAction) -> Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// `knockoff report`: one line per marketplace.
-pub(crate) fn render_takedown_report(reports: &[crate::store::MarketplaceReport]) -> String {
-    let mut out = format!(
-        "{:<14} {:>9} {:>9} {:>7} {:>8} {:>8} {:>12}\n",
-        "MARKETPLACE", "CONFIRMED", "SUBMITTED", "REMOVED", "REJECTED", "SUCCESS", "MEDIAN DAYS"
-    );
-    for r in reports {
-        let success = if r.submitted > 0 {
-            format!("{:.0}%", r.removed as f64 * 100.0 / r.submitted as f64)
-        } else {
-            "-".into()
-        };
-        let mut days = r.days_to_removal.clone();
-        days.sort_by(f64::total_cmp);
-        let median = match days.len() {
-            0 => "-".to_string(),
-            n if n % 2 == 1 => format!("{:.1}", days[n / 2]),
-            n => format!("{:.1}", (days[n / 2 - 1] + days[n / 2]) / 2.0),
-        };
-        out.push_str(&format!(
-            "{:<14} {:>9} {:>9} {:>7} {:>8} {:>8} {:>12}\n",
-            r.target, r.confirmed, r.submitted, r.removed, r.rejected, success, median
-        ));
-    }
-    if reports.is_empty() {
-        out.push_str("no confirmed matches yet\n");
-    }
-    out
 }
 
 /// `knockoff target add URL`: targets/NAME.toml from the preset for the
@@ -987,20 +1023,90 @@ fn read_new_site(
     Ok(found.cards.len())
 }
 
-/// `knockoff user add`: the password from KNOCKOFF_PASSWORD, else the
-/// first line of stdin.
-fn add_user(store: &Store, name: &str, role: RoleArg) -> Result<()> {
-    let valid_name = !name.is_empty()
-        && name.len() <= 64
-        && name
-            .chars()
-            .all(|c| c.is_alphanumeric() || "._-@".contains(c));
-    if !valid_name {
-        return Err(UsageError(format!(
-            "`{name}` is not a user name: use 1–64 letters, digits, '.', '_', '-' or '@'"
-        ))
-        .into());
+/// `knockoff user ...`, audited as the person `by` names.
+fn user(store: &Store, action: UserAction, by: Option<&str>) -> Result<ExitCode> {
+    let actor = cli_actor(by)?;
+    let usage = |e: anyhow::Error| -> anyhow::Error {
+        let refused = e.downcast_ref::<crate::store::NoSuchUser>().is_some()
+            || e.downcast_ref::<crate::store::LastAdmin>().is_some();
+        if refused {
+            UsageError(e.to_string()).into()
+        } else {
+            e
+        }
+    };
+    match action {
+        UserAction::Add { name, role } => {
+            let valid_name = !name.is_empty()
+                && name.len() <= 64
+                && name
+                    .chars()
+                    .all(|c| c.is_alphanumeric() || "._-@".contains(c));
+            if !valid_name {
+                return Err(UsageError(format!(
+                    "`{name}` is not a user name: use 1–64 letters, digits, '.', '_', '-' or '@'"
+                ))
+                .into());
+            }
+            let hash = crate::web::auth::hash_password(&read_password(&name)?)?;
+            store
+                .add_user(&name, role, &hash, &actor)
+                .map_err(|e| UsageError(format!("{e:#}")))?;
+            outln!("added {name} ({})", role.as_str());
+        }
+        UserAction::List { format } => {
+            let accounts = store.users()?;
+            match format {
+                TableOrJson::Json => outln!("{}", serde_json::to_string_pretty(&accounts)?),
+                TableOrJson::Table => {
+                    outln!(
+                        "{:<24} {:<9} {:>8}  {:<20}  {}",
+                        "NAME",
+                        "ROLE",
+                        "SESSIONS",
+                        "LAST SIGN-IN",
+                        "CREATED"
+                    );
+                    let second = |t: &str| t.get(..19).unwrap_or(t).replace('T', " ");
+                    for a in &accounts {
+                        outln!(
+                            "{:<24} {:<9} {:>8}  {:<20}  {}",
+                            a.name,
+                            a.role.as_str(),
+                            a.sessions,
+                            a.last_sign_in.as_deref().map_or("never".into(), second),
+                            second(&a.created_at)
+                        );
+                    }
+                    if accounts.is_empty() {
+                        outln!("no users yet: `knockoff user add NAME --role admin`");
+                    }
+                }
+            }
+        }
+        UserAction::Remove { name } => {
+            store.remove_user(&name, &actor).map_err(usage)?;
+            outln!("removed {name}; their sessions have ended");
+        }
+        UserAction::Passwd { name } => {
+            if store.user_credentials(&name)?.is_none() {
+                return Err(UsageError(crate::store::NoSuchUser(name).to_string()).into());
+            }
+            let hash = crate::web::auth::hash_password(&read_password(&name)?)?;
+            store.set_password(&name, &hash, &actor).map_err(usage)?;
+            outln!("password of {name} changed; their sessions have ended");
+        }
+        UserAction::Role { name, role } => {
+            store.set_role(&name, role, &actor).map_err(usage)?;
+            outln!("{name} is now {}; their sessions have ended", role.as_str());
+        }
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A new password for `name`: KNOCKOFF_PASSWORD, else the first line of
+/// stdin; at least 10 characters.
+fn read_password(name: &str) -> Result<String> {
     let password = match std::env::var("KNOCKOFF_PASSWORD") {
         Ok(password) => password,
         Err(_) => {
@@ -1020,35 +1126,63 @@ fn add_user(store: &Store, name: &str, role: RoleArg) -> Result<()> {
         ))
         .into());
     }
-    let role = match role {
-        RoleArg::Admin => Role::Admin,
-        RoleArg::Reviewer => Role::Reviewer,
-        RoleArg::Viewer => Role::Viewer,
-    };
-    let hash = crate::web::auth::hash_password(&password)?;
-    store
-        .add_user(name, role, &hash, &cli_actor())
-        .map_err(|e| UsageError(format!("{e:#}")))?;
-    outln!("added {name} ({})", role.as_str());
-    Ok(())
+    Ok(password)
 }
 
 fn open_store(config: &Config) -> Result<Store> {
     Store::open(&config.db_path())
 }
 
-/// The person deciding on the command line: $KNOCKOFF_USER, else $USER.
-fn cli_actor() -> String {
-    std::env::var("KNOCKOFF_USER")
-        .or_else(|_| std::env::var("USER"))
-        .map(|u| format!("cli:{u}"))
-        .unwrap_or_else(|_| "cli".into())
+/// The person acting on the command line, as the audit log names them:
+/// `--by` (or KNOCKOFF_USER), else the OS user name. Never anonymous.
+fn cli_actor(by: Option<&str>) -> Result<String> {
+    let named = by.map(str::to_string).or_else(os_user_name);
+    match named.map(|n| n.trim().to_string()) {
+        Some(name) if !name.is_empty() && !name.chars().any(char::is_control) => Ok(name),
+        _ => Err(UsageError(
+            "who is acting? name the person with --by NAME (or KNOCKOFF_USER); \
+             the OS user name could not be found"
+                .into(),
+        )
+        .into()),
+    }
 }
 
-fn decide(store: &Store, id: i64, decision: Decision, note: Option<&str>) -> Result<()> {
-    store
-        .decide(MatchId(id), decision, &cli_actor(), note)
-        .map_err(usage_if_no_such_match)
+/// The OS user running knockoff: $USER, $LOGNAME, else the name
+/// /etc/passwd gives the process's user id.
+fn os_user_name() -> Option<String> {
+    use std::os::unix::fs::MetadataExt;
+    let from_env = ["USER", "LOGNAME"]
+        .iter()
+        .find_map(|v| std::env::var(v).ok().filter(|n| !n.is_empty()));
+    from_env.or_else(|| {
+        let uid = std::fs::metadata("/proc/self").ok()?.uid().to_string();
+        std::fs::read_to_string("/etc/passwd")
+            .ok()?
+            .lines()
+            .map(|line| line.split(':').collect::<Vec<_>>())
+            .find(|fields| fields.get(2) == Some(&uid.as_str()))
+            .map(|fields| fields[0].to_string())
+    })
+}
+
+/// Decides every match in `ids` as `by`; an unknown id stops there (the
+/// ones before it stay decided, each line says which).
+fn decide(
+    store: &Store,
+    ids: &[i64],
+    decision: Decision,
+    note: Option<&str>,
+    by: Option<&str>,
+) -> Result<()> {
+    let actor = cli_actor(by)?;
+    for &id in ids {
+        store
+            .decide(MatchId(id), decision, &actor, note)
+            .map_err(usage_if_no_such_match)?;
+        outln!("match {id} {} by {actor}", decision.status());
+    }
+    Ok(())
 }
 
 /// An unknown match id is bad usage (exit 2); anything else stays a failure.
@@ -1072,7 +1206,7 @@ fn terminal(text: &str) -> String {
 /// A CSV cell a spreadsheet will not run: text starting with `=`, `+`,
 /// `-`, `@`, tab or carriage return gets a leading `'` (OWASP's advice).
 /// Numbers stay numbers.
-fn csv_cell(text: String) -> String {
+pub(crate) fn csv_cell(text: String) -> String {
     let formula = text.starts_with(['=', '+', '-', '@', '\t', '\r']);
     if formula && text.parse::<f64>().is_err() {
         format!("'{text}")

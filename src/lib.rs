@@ -37,6 +37,7 @@ pub mod networks;
 pub mod photo;
 pub mod presets;
 pub mod queue;
+pub mod report;
 pub mod schedule;
 pub mod serve;
 pub mod status;

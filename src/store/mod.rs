@@ -26,6 +26,7 @@ use crate::extract::Listing;
 
 mod evidence;
 mod queue;
+mod report;
 mod review;
 mod sellers;
 mod takedown;
@@ -36,11 +37,15 @@ pub use queue::{
     HIGH_SCORE, MATCHER,
 };
 pub use review::{
-    MatchExists, NetworkSummary, QueueFilter, QueuePage, ReviewEntry, Role, RunRow, Session,
+    Account, LastAdmin, MatchExists, NoSuchUser, NetworkSummary, QueueFilter, QueuePage, ReviewEntry, Role, RunRow, Session,
     SessionPolicy, TargetRun, User, UserId,
 };
 pub use sellers::{SellerFigures, SellerMatch, Shown};
-pub use takedown::{MarketplaceReport, TakedownState};
+pub use report::{
+    Backlog, MarketplaceFigures, PriceSpread, Report, ReportQuery, ReviewerWeek, TopNetwork,
+    TopSeller, WeekFigures, PRICE_BUCKETS,
+};
+pub use takedown::TakedownState;
 
 fn migrations() -> Migrations<'static> {
     Migrations::new(vec![

@@ -22,6 +22,7 @@ pub struct UserId(pub i64);
 
 /// What a user may do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Role {
     /// Everything, including the audit log page.
     Admin,
@@ -43,17 +44,28 @@ impl Role {
 
     /// The role called `name`, if any.
     pub fn parse(name: &str) -> Option<Role> {
-        match name {
-            "admin" => Some(Role::Admin),
-            "reviewer" => Some(Role::Reviewer),
-            "viewer" => Some(Role::Viewer),
-            _ => None,
-        }
+        name.parse().ok()
     }
 
     /// Whether this role may confirm, dismiss, escalate and note.
     pub(crate) fn can_decide(self) -> bool {
         matches!(self, Role::Admin | Role::Reviewer)
+    }
+}
+
+impl std::str::FromStr for Role {
+    type Err = crate::status::UnknownWord;
+    fn from_str(word: &str) -> Result<Role, Self::Err> {
+        match word {
+            "admin" => Ok(Role::Admin),
+            "reviewer" => Ok(Role::Reviewer),
+            "viewer" => Ok(Role::Viewer),
+            _ => Err(crate::status::UnknownWord {
+                word: word.to_string(),
+                what: "role",
+                choices: "admin, reviewer, viewer",
+            }),
+        }
     }
 }
 
@@ -150,6 +162,61 @@ impl std::fmt::Display for NetworkSummary {
             self.confirmed
         )
     }
+}
+
+/// An account as `user list` shows it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Account {
+    pub name: String,
+    pub role: Role,
+    pub created_at: String,
+    pub updated_at: String,
+    /// Sessions not yet expired.
+    pub sessions: u64,
+    pub last_sign_in: Option<String>,
+}
+
+/// No account by that name.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("there is no user named `{0}` (`knockoff user list` shows them)")]
+pub struct NoSuchUser(pub String);
+
+/// The change would leave no admin.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{name}` is the only admin and cannot be {change}: make another user admin first")]
+pub struct LastAdmin {
+    pub name: String,
+    pub change: String,
+}
+
+/// The id and role of account `name`.
+fn user_row(tx: &rusqlite::Transaction, name: &str) -> Result<(i64, Role)> {
+    let row: Option<(i64, String)> = tx
+        .query_row(
+            "SELECT id, role FROM users WHERE name = ?1",
+            [name],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+    let (id, role) = row.ok_or_else(|| NoSuchUser(name.to_string()))?;
+    Ok((id, Role::parse(&role).unwrap_or(Role::Viewer)))
+}
+
+/// Refuses to take the admin role from `name` when no other account has it.
+fn refuse_last_admin(tx: &rusqlite::Transaction, name: &str, change: &str) -> Result<()> {
+    let admins: i64 = tx.query_row(
+        "SELECT COUNT(*) FROM users WHERE role = 'admin'",
+        [],
+        |r| r.get(0),
+    )?;
+    if admins <= 1 {
+        return Err(LastAdmin {
+            name: name.to_string(),
+            change: change.to_string(),
+        }
+        .into());
+    }
+    Ok(())
 }
 
 /// The listing already has a match for that product: the id.
@@ -285,6 +352,106 @@ impl Store {
         )?;
         tx.commit()?;
         Ok(id)
+    }
+
+    /// Every account, by name, with its live sessions and last sign-in.
+    pub fn users(&self) -> Result<Vec<Account>> {
+        let now_t = now();
+        let conn = self.reader();
+        let mut stmt = conn.prepare(
+            "SELECT u.name, u.role, u.created_at, u.updated_at,
+                (SELECT COUNT(*) FROM sessions s WHERE s.user_id = u.id AND s.expires_at > ?1),
+                (SELECT MAX(a.at) FROM audit_log a WHERE a.actor = u.name AND a.action = 'signed in')
+             FROM users u ORDER BY u.name",
+        )?;
+        let rows = stmt.query_map([now_t], |r| {
+            let role: String = r.get(1)?;
+            Ok(Account {
+                name: r.get(0)?,
+                role: Role::parse(&role).unwrap_or(Role::Viewer),
+                created_at: r.get(2)?,
+                updated_at: r.get(3)?,
+                sessions: r.get::<_, i64>(4)? as u64,
+                last_sign_in: r.get(5)?,
+            })
+        })?;
+        rows.collect::<rusqlite::Result<_>>()
+            .context("reading users")
+    }
+
+    /// Removes account `name` and ends its sessions at once, audited as
+    /// `actor`. The last admin is not removed: nobody could manage the
+    /// accounts from the review UI after.
+    pub fn remove_user(&self, name: &str, actor: &str) -> Result<()> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let (id, role) = user_row(&tx, name)?;
+        if role == Role::Admin {
+            refuse_last_admin(&tx, name, "removed")?;
+        }
+        let ended = tx.execute("DELETE FROM sessions WHERE user_id = ?1", [id])?;
+        tx.execute("DELETE FROM users WHERE id = ?1", [id])?;
+        audit(
+            &tx,
+            actor,
+            "user removed",
+            None,
+            &format!("{name} ({}); {ended} session(s) ended", role.as_str()),
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Sets account `name`'s password hash and ends its sessions (whoever
+    /// knew the old password is signed out), audited as `actor`.
+    pub fn set_password(&self, name: &str, password_hash: &str, actor: &str) -> Result<()> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let (id, _) = user_row(&tx, name)?;
+        tx.execute(
+            "UPDATE users SET password_hash = ?2, updated_at = ?3 WHERE id = ?1",
+            params![id, password_hash, now()],
+        )?;
+        let ended = tx.execute("DELETE FROM sessions WHERE user_id = ?1", [id])?;
+        audit(
+            &tx,
+            actor,
+            "password changed",
+            None,
+            &format!("{name}; {ended} session(s) ended"),
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Gives account `name` the role `role`, audited as `actor`. Its
+    /// sessions end at once, so a demoted account holds no page it may no
+    /// longer use; the last admin keeps the role.
+    pub fn set_role(&self, name: &str, role: Role, actor: &str) -> Result<()> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let (id, was) = user_row(&tx, name)?;
+        if was == Role::Admin && role != Role::Admin {
+            refuse_last_admin(&tx, name, &format!("made a {}", role.as_str()))?;
+        }
+        tx.execute(
+            "UPDATE users SET role = ?2, updated_at = ?3 WHERE id = ?1",
+            params![id, role.as_str(), now()],
+        )?;
+        let ended = tx.execute("DELETE FROM sessions WHERE user_id = ?1", [id])?;
+        audit(
+            &tx,
+            actor,
+            "role changed",
+            None,
+            &format!(
+                "{name}: {} → {}; {ended} session(s) ended",
+                was.as_str(),
+                role.as_str()
+            ),
+        )?;
+        tx.commit()?;
+        Ok(())
     }
 
     /// How many accounts exist.

@@ -38,18 +38,6 @@ impl TakedownState {
     }
 }
 
-/// One marketplace's takedown numbers.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct MarketplaceReport {
-    pub target: String,
-    pub confirmed: u64,
-    pub submitted: u64,
-    pub removed: u64,
-    pub rejected: u64,
-    /// Days from submission to removal, one per removed listing.
-    pub days_to_removal: Vec<f64>,
-}
-
 impl Store {
     /// Moves confirmed match `id` to `state`, audited as `actor`. Only
     /// confirmed matches have takedowns; errors say why not.
@@ -137,54 +125,5 @@ impl Store {
             }
         }
         Ok(removed)
-    }
-
-    /// Confirmed, submitted, removed and rejected per marketplace.
-    pub(crate) fn takedown_report(&self) -> Result<Vec<MarketplaceReport>> {
-        let conn = self.reader();
-        let mut stmt = conn.prepare(
-            "SELECT l.target, m.takedown, m.submitted_at, m.takedown_at
-             FROM matches m JOIN listings l ON l.id = m.listing_id
-             WHERE m.status = 'confirmed' ORDER BY l.target",
-        )?;
-        let rows = stmt.query_map([], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, Option<String>>(1)?,
-                r.get::<_, Option<String>>(2)?,
-                r.get::<_, Option<String>>(3)?,
-            ))
-        })?;
-        let mut reports: Vec<MarketplaceReport> = Vec::new();
-        for row in rows {
-            let (target, state, submitted_at, state_at) = row?;
-            if reports.last().is_none_or(|r| r.target != target) {
-                reports.push(MarketplaceReport {
-                    target: target.clone(),
-                    ..MarketplaceReport::default()
-                });
-            }
-            let report = reports.last_mut().expect("pushed above");
-            report.confirmed += 1;
-            let submitted = matches!(state.as_deref(), Some("submitted" | "removed" | "rejected"));
-            report.submitted += submitted as u64;
-            match state.as_deref() {
-                Some("removed") => {
-                    report.removed += 1;
-                    let parse = |s: &Option<String>| {
-                        s.as_deref()
-                            .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
-                    };
-                    if let (Some(from), Some(to)) = (parse(&submitted_at), parse(&state_at)) {
-                        report
-                            .days_to_removal
-                            .push((to - from).num_seconds() as f64 / 86_400.0);
-                    }
-                }
-                Some("rejected") => report.rejected += 1,
-                _ => {}
-            }
-        }
-        Ok(reports)
     }
 }
