@@ -133,7 +133,8 @@ pub fn render_table(report: &Report) -> String {
 /// `report --format csv`: the per-marketplace table, a blank line, then
 /// the per-week series, each with its header.
 pub fn render_csv(report: &Report) -> anyhow::Result<String> {
-    let number = |v: Option<f64>, digits: usize| v.map_or(String::new(), |v| format!("{v:.digits$}"));
+    let number =
+        |v: Option<f64>, digits: usize| v.map_or(String::new(), |v| format!("{v:.digits$}"));
     let cell = crate::cli::csv_cell;
     let mut table = csv::Writer::from_writer(Vec::new());
     table.write_record([
@@ -233,6 +234,9 @@ mod tests {
             ..Default::default()
         };
         let csv = render_csv(&report).unwrap();
-        assert!(csv.lines().nth(1).unwrap().starts_with("\"'=cmd,x\","), "{csv}");
+        assert!(
+            csv.lines().nth(1).unwrap().starts_with("\"'=cmd,x\","),
+            "{csv}"
+        );
     }
 }

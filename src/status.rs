@@ -67,7 +67,8 @@ impl FromStr for MatchStatus {
 pub enum StatusFilter {
     #[default]
     Pending,
-    /// Pending and escalated.
+    /// Pending and escalated: the senior reviewer's queue (the pending
+    /// list of the review UI leaves these out).
     Escalated,
     Confirmed,
     Dismissed,
@@ -130,6 +131,63 @@ impl FromStr for StatusFilter {
     }
 }
 
+/// The order a queue page lists its matches in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum QueueSort {
+    /// Highest score first.
+    #[default]
+    Score,
+    /// Newest listing first.
+    FirstSeen,
+    /// Cheapest first (the listings without a price last).
+    Price,
+    /// By seller name, then highest score.
+    Seller,
+}
+
+impl QueueSort {
+    /// Every order, as the review UI offers them.
+    pub(crate) const ALL: [QueueSort; 4] = [
+        QueueSort::Score,
+        QueueSort::FirstSeen,
+        QueueSort::Price,
+        QueueSort::Seller,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            QueueSort::Score => "score",
+            QueueSort::FirstSeen => "first_seen",
+            QueueSort::Price => "price",
+            QueueSort::Seller => "seller",
+        }
+    }
+
+    /// The words a reviewer reads in the sort menu.
+    pub fn label(self) -> &'static str {
+        match self {
+            QueueSort::Score => "highest score",
+            QueueSort::FirstSeen => "newest first seen",
+            QueueSort::Price => "lowest price",
+            QueueSort::Seller => "seller A–Z",
+        }
+    }
+}
+
+impl FromStr for QueueSort {
+    type Err = UnknownWord;
+    fn from_str(word: &str) -> Result<QueueSort, UnknownWord> {
+        QueueSort::ALL
+            .into_iter()
+            .find(|s| s.as_str() == word)
+            .ok_or_else(|| UnknownWord {
+                word: word.to_string(),
+                what: "queue order",
+                choices: "score, first_seen, price, seller",
+            })
+    }
+}
+
 /// A reviewer's final decision on a pending match.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Decision {
@@ -156,6 +214,8 @@ pub(crate) enum Action {
     Escalate,
     /// Adds a note; the status stays.
     Note,
+    /// Takes back the reviewer's own decision: pending again.
+    Undo,
 }
 
 impl Action {
@@ -168,6 +228,7 @@ impl Action {
             Action::Dismiss => "dismiss",
             Action::Escalate => "escalate",
             Action::Note => "note",
+            Action::Undo => "undo",
         }
     }
 }
@@ -180,13 +241,14 @@ impl FromStr for Action {
             Action::Dismiss,
             Action::Escalate,
             Action::Note,
+            Action::Undo,
         ]
         .into_iter()
         .find(|a| a.as_str() == word)
         .ok_or_else(|| UnknownWord {
             word: word.to_string(),
             what: "review action",
-            choices: "confirm, dismiss, escalate, note",
+            choices: "confirm, dismiss, escalate, note, undo",
         })
     }
 }

@@ -126,6 +126,56 @@ pub struct ImageSignal {
     pub strength: f64,
 }
 
+impl ImageSignal {
+    /// How the listing photo shows the reference, in a reviewer's words:
+    /// "mirrored, cropped 12% left, below a banner: near-identical".
+    pub fn in_words(&self) -> String {
+        let mut how: Vec<String> = self
+            .variant
+            .split('+')
+            .filter_map(|part| {
+                let part = part.trim();
+                let word = if part == "as is" {
+                    return None;
+                } else if part == "mirror" {
+                    "mirrored".to_string()
+                } else if let Some(rest) = part.strip_prefix("rotate ") {
+                    format!("turned {rest}")
+                } else if let Some(rest) = part.strip_prefix("tilt ") {
+                    format!("tilted {}", rest.trim_start_matches('+'))
+                } else if let Some(rest) = part.strip_prefix("crop ") {
+                    format!("cropped {}", rest.replace("every side", "on every side"))
+                } else if part.starts_with("reduced to") {
+                    "shrunk into one tile of a collage".to_string()
+                } else {
+                    part.to_string()
+                };
+                Some(word)
+            })
+            .collect();
+        let view = self
+            .view
+            .replace("whole photo, trimmed", "its border trimmed");
+        if view != "whole photo" {
+            how.push(match view.as_str() {
+                v if v.ends_with(" tile") => format!("in the {v}"),
+                "a part of the photo" => "in a part of the photo".into(),
+                v => v.to_string(),
+            });
+        }
+        let closeness = match self.phash_distance {
+            0..=4 => "near-identical",
+            5..=10 => "very close",
+            _ => "close",
+        };
+        if how.is_empty() {
+            format!("as it is: {closeness}")
+        } else {
+            format!("{}: {closeness}", how.join(", "))
+        }
+    }
+}
+
 /// Every signal behind a score, as stored (JSON) and shown.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Signals {
@@ -670,6 +720,36 @@ impl Signals {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_matched_photo_is_described_in_words() {
+        let signal = |variant: &str, view: &str, phash| ImageSignal {
+            photo: 2,
+            reference: "front.png".into(),
+            variant: variant.into(),
+            view: view.into(),
+            phash_distance: phash,
+            dhash_distance: 1,
+            layout_distance: 3.0,
+            strength: 0.9,
+        };
+        assert_eq!(
+            signal("mirror+crop 12% left, 6% top", "below a banner", 3).in_words(),
+            "mirrored, cropped 12% left, 6% top, below a banner: near-identical"
+        );
+        assert_eq!(
+            signal("as is", "whole photo, trimmed", 14).in_words(),
+            "its border trimmed: close"
+        );
+        assert_eq!(
+            signal("tilt +5°", "top-left tile", 8).in_words(),
+            "tilted 5°, in the top-left tile: very close"
+        );
+        assert_eq!(
+            signal("as is", "whole photo", 0).in_words(),
+            "as it is: near-identical"
+        );
+    }
 
     fn judge() -> Judge {
         Judge {

@@ -36,15 +36,15 @@ pub use queue::{
     AuditRow, ListingToJudge, MatchId, NoSuchMatch, QueueChanges, QueueEntry, StoredVerdict,
     HIGH_SCORE, MATCHER,
 };
-pub use review::{
-    Account, LastAdmin, MatchExists, NoSuchUser, NetworkSummary, QueueFilter, QueuePage, ReviewEntry, Role, RunRow, Session,
-    SessionPolicy, TargetRun, User, UserId,
-};
-pub use sellers::{SellerFigures, SellerMatch, Shown};
 pub use report::{
     Backlog, MarketplaceFigures, PriceSpread, Report, ReportQuery, ReviewerWeek, TopNetwork,
     TopSeller, WeekFigures, PRICE_BUCKETS,
 };
+pub use review::{
+    Account, LastAdmin, MatchExists, NetworkSummary, NoSuchUser, QueueFilter, QueuePage,
+    ReviewEntry, Role, RunRow, Session, SessionPolicy, TargetRun, UndoRefused, User, UserId,
+};
+pub use sellers::{SellerFigures, SellerMatch, Shown};
 pub use takedown::TakedownState;
 
 fn migrations() -> Migrations<'static> {

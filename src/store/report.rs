@@ -203,7 +203,9 @@ impl Store {
                     (SELECT 1 FROM matches m WHERE m.listing_id = listings.id AND m.product_id = ?4))
              GROUP BY target",
         )?;
-        for row in listings.query_map(args, |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))? {
+        for row in
+            listings.query_map(args, |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?
+        {
             let (target, n) = row?;
             entry(&mut marketplaces, &target).listings = n as u64;
         }
@@ -473,7 +475,7 @@ fn top_sellers(conn: &rusqlite::Connection, args: Args) -> Result<Vec<TopSeller>
          WHERE l.seller IS NOT NULL AND l.seller != ''
            AND m.first_queued >= ?1 AND m.first_queued < ?2
            AND (?3 IS NULL OR l.target = ?3) AND (?4 IS NULL OR m.product_id = ?4)
-         GROUP BY l.target, l.seller ORDER BY 4 DESC, 3 DESC, 1, 2 LIMIT ?5",
+         GROUP BY l.target, l.seller ORDER BY 3 DESC, 4 DESC, 1, 2 LIMIT ?5",
     )?;
     let rows = stmt.query_map(params![args[0], args[1], args[2], args[3], TOP], |r| {
         Ok(TopSeller {
@@ -496,7 +498,7 @@ fn top_networks(conn: &rusqlite::Connection, args: Args) -> Result<Vec<TopNetwor
          JOIN matches m ON m.listing_id = l.id
          WHERE s.network IS NOT NULL AND m.first_queued >= ?1 AND m.first_queued < ?2
            AND (?3 IS NULL OR l.target = ?3) AND (?4 IS NULL OR m.product_id = ?4)
-         GROUP BY s.network ORDER BY 5 DESC, 4 DESC, 1 LIMIT ?5",
+         GROUP BY s.network ORDER BY 4 DESC, 5 DESC, 1 LIMIT ?5",
     )?;
     let rows = stmt.query_map(params![args[0], args[1], args[2], args[3], TOP], |r| {
         Ok(TopNetwork {

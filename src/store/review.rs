@@ -14,7 +14,7 @@ use super::queue::{
 };
 use super::{now, timestamp, ListingId, RunSummary, Store};
 use crate::matching::score::Signals;
-use crate::status::StatusFilter;
+use crate::status::{MatchStatus, QueueSort, StatusFilter};
 
 /// A user account.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -117,6 +117,7 @@ pub struct QueueFilter {
     pub listing_ids: Option<Vec<i64>>,
     /// Only listings of the accounts of this seller network.
     pub network: Option<i64>,
+    pub sort: QueueSort,
     pub offset: usize,
     pub limit: usize,
 }
@@ -192,11 +193,9 @@ pub struct LastAdmin {
 /// The id and role of account `name`.
 fn user_row(tx: &rusqlite::Transaction, name: &str) -> Result<(i64, Role)> {
     let row: Option<(i64, String)> = tx
-        .query_row(
-            "SELECT id, role FROM users WHERE name = ?1",
-            [name],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
+        .query_row("SELECT id, role FROM users WHERE name = ?1", [name], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
         .optional()?;
     let (id, role) = row.ok_or_else(|| NoSuchUser(name.to_string()))?;
     Ok((id, Role::parse(&role).unwrap_or(Role::Viewer)))
@@ -204,11 +203,9 @@ fn user_row(tx: &rusqlite::Transaction, name: &str) -> Result<(i64, Role)> {
 
 /// Refuses to take the admin role from `name` when no other account has it.
 fn refuse_last_admin(tx: &rusqlite::Transaction, name: &str, change: &str) -> Result<()> {
-    let admins: i64 = tx.query_row(
-        "SELECT COUNT(*) FROM users WHERE role = 'admin'",
-        [],
-        |r| r.get(0),
-    )?;
+    let admins: i64 = tx.query_row("SELECT COUNT(*) FROM users WHERE role = 'admin'", [], |r| {
+        r.get(0)
+    })?;
     if admins <= 1 {
         return Err(LastAdmin {
             name: name.to_string(),
@@ -217,6 +214,17 @@ fn refuse_last_admin(tx: &rusqlite::Transaction, name: &str, change: &str) -> Re
         .into());
     }
     Ok(())
+}
+
+/// Why a decision cannot be taken back.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum UndoRefused {
+    #[error("match #{0} is pending: there is no decision to undo")]
+    NotDecided(i64),
+    #[error("match #{0} was decided by someone else: only they can undo it")]
+    NotYours(i64),
+    #[error("the takedown of match #{0} has gone out: the decision stands")]
+    TakedownSent(i64),
 }
 
 /// The listing already has a match for that product: the id.
@@ -677,6 +685,71 @@ impl Store {
         Ok(id)
     }
 
+    /// Takes back `actor`'s decision on match `id`: pending again, as
+    /// before it, audited as `undone`. Only the person who decided may, and
+    /// only until its takedown goes out ([`UndoRefused`]).
+    pub(crate) fn undo_decision(&self, id: MatchId, actor: &str) -> Result<MatchStatus> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let row: Option<(String, Option<String>, Option<String>)> = tx
+            .query_row(
+                "SELECT status, decided_by, takedown FROM matches WHERE id = ?1",
+                [id.0],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .optional()?;
+        let Some((status, decided_by, takedown)) = row else {
+            return Err(super::NoSuchMatch(id.0).into());
+        };
+        let status: MatchStatus = status.parse()?;
+        if status == MatchStatus::Pending {
+            return Err(UndoRefused::NotDecided(id.0).into());
+        }
+        if decided_by.as_deref() != Some(actor) {
+            return Err(UndoRefused::NotYours(id.0).into());
+        }
+        if matches!(
+            takedown.as_deref(),
+            Some("submitted" | "removed" | "rejected")
+        ) {
+            return Err(UndoRefused::TakedownSent(id.0).into());
+        }
+        tx.execute(
+            "UPDATE matches SET status = 'pending', decided_at = NULL, decided_by = NULL,
+                note = NULL, decided_key = NULL, takedown = NULL, takedown_at = NULL,
+                updated_at = ?2
+             WHERE id = ?1",
+            params![id.0, now()],
+        )?;
+        audit(
+            &tx,
+            actor,
+            "undone",
+            Some(id.0),
+            &format!("{status} → pending"),
+        )?;
+        tx.commit()?;
+        Ok(status)
+    }
+
+    /// The newest decision `actor` made that still stands and may be
+    /// undone: the match and what it became.
+    pub(crate) fn last_decision(&self, actor: &str) -> Result<Option<(MatchId, MatchStatus)>> {
+        let row: Option<(i64, String)> = self
+            .reader()
+            .query_row(
+                "SELECT m.id, m.status FROM matches m
+                 WHERE m.decided_by = ?1 AND m.status != 'pending'
+                   AND (m.takedown IS NULL OR m.takedown = 'drafted')
+                 ORDER BY m.decided_at DESC, m.id DESC LIMIT 1",
+                [actor],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        row.map(|(id, status)| Ok((MatchId(id), status.parse()?)))
+            .transpose()
+    }
+
     /// Adds a reviewer's note to match `id` (the audit log is where notes live).
     pub(crate) fn add_note(&self, id: MatchId, actor: &str, note: &str) -> Result<()> {
         let mut conn = self.conn();
@@ -696,8 +769,10 @@ impl Store {
             clauses.push("m.status = ?");
             values.push(Value::Text(status.as_str().into()));
         }
-        if filter.status == StatusFilter::Escalated {
-            clauses.push("m.escalated_at IS NOT NULL");
+        match filter.status {
+            StatusFilter::Escalated => clauses.push("m.escalated_at IS NOT NULL"),
+            StatusFilter::Pending => clauses.push("m.escalated_at IS NULL"),
+            _ => {}
         }
         let mut text = |clause: &'static str, value: &Option<String>| {
             if let Some(v) = value.as_ref().filter(|v| !v.is_empty()) {
@@ -733,9 +808,18 @@ impl Store {
         } else {
             format!("WHERE {}", clauses.join(" AND "))
         };
-        // Only filters on the listing need the join; without it, counting
-        // and skipping to a deep page walk the (status, score) index alone.
-        let from = if where_sql.contains("l.") {
+        let order = match filter.sort {
+            QueueSort::Score => "m.score DESC, m.id DESC",
+            QueueSort::FirstSeen => "l.first_seen DESC, m.id DESC",
+            QueueSort::Price => "l.price IS NULL, l.price, m.id",
+            QueueSort::Seller => {
+                "l.seller IS NULL, l.seller COLLATE NOCASE, m.score DESC, m.id DESC"
+            }
+        };
+        // Only filters and orders on the listing need the join; without it,
+        // counting and skipping to a deep page walk the (status, score)
+        // index alone.
+        let from = if where_sql.contains("l.") || order.contains("l.") {
             "matches m JOIN listings l ON l.id = m.listing_id"
         } else {
             "matches m"
@@ -751,18 +835,20 @@ impl Store {
         page_values.push(Value::Integer(filter.offset as i64));
         let ids: Vec<i64> = conn
             .prepare_cached(&format!(
-                "SELECT m.id FROM {from} {where_sql} ORDER BY m.score DESC, m.id DESC LIMIT ? OFFSET ?"
+                "SELECT m.id FROM {from} {where_sql} ORDER BY {order} LIMIT ? OFFSET ?"
             ))?
             .query_map(params_from_iter(page_values.iter()), |r| r.get(0))?
             .collect::<rusqlite::Result<_>>()?;
         let mut entries = conn
             .prepare_cached(&format!(
                 "SELECT {QUEUE_COLUMNS}, {REVIEW_COLUMNS} FROM matches m JOIN listings l ON l.id = m.listing_id
-                 WHERE m.id IN (SELECT value FROM json_each(?1)) ORDER BY m.score DESC, m.id DESC"
+                 WHERE m.id IN (SELECT value FROM json_each(?1))"
             ))?
             .query_map([serde_json::to_string(&ids)?], review_entry)?
             .collect::<rusqlite::Result<Vec<_>>>()
             .context("reading the queue")?;
+        // In the page's order, which the ids are in.
+        entries.sort_by_key(|e| ids.iter().position(|&id| id == e.entry.id));
         network_figures(&conn, &mut entries)?;
         Ok(QueuePage {
             entries,

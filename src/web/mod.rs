@@ -11,6 +11,8 @@
 //! Store calls block, so handlers run them on the blocking pool.
 
 pub mod auth;
+mod charts;
+mod dashboard;
 mod pages;
 
 use std::net::SocketAddr;
@@ -29,7 +31,7 @@ use maud::Markup;
 use crate::config::Config;
 use crate::index::TextIndex;
 use crate::photo;
-use crate::status::{Action, Decision, MatchStatus, StatusFilter};
+use crate::status::{Action, Decision, MatchStatus, QueueSort, StatusFilter};
 use crate::store::{MatchId, QueueFilter, ReviewEntry, Session, SessionPolicy, Store};
 use auth::{LoginLimiter, LoginLimits};
 pub use pages::{DISMISS_REASONS, PAGE_SIZE};
@@ -82,6 +84,9 @@ impl From<anyhow::Error> for AppError {
         use crate::explain::OpenRefused;
         if let Some(missing) = error.downcast_ref::<crate::store::NoSuchMatch>() {
             return AppError::NotFound(format!("There is no match #{}.", missing.0));
+        }
+        if let Some(refused) = error.downcast_ref::<crate::store::UndoRefused>() {
+            return AppError::Conflict(format!("{}.", capitalised(&refused.to_string())));
         }
         if let Some(held) = error.downcast_ref::<crate::store::MatchExists>() {
             return AppError::Conflict(format!(
@@ -167,6 +172,8 @@ pub fn router(state: Shared) -> Router {
         .route("/network/{id}/{action}", post(network_act))
         .route("/product/{id}", get(product_page))
         .route("/runs", get(runs_page))
+        .route("/dashboard", get(dashboard_page))
+        .route("/report", get(report_download))
         .route("/audit", get(audit_page))
         .route("/photo/{id}/{n}", get(listing_photo))
         .route("/listing/{id}", get(listing_page))
@@ -529,6 +536,7 @@ async fn login(
         )
             .into_response());
     };
+    let role = user.role;
     let token = auth::random_token();
     let csrf = auth::random_token();
     let store = state.store.clone();
@@ -541,7 +549,11 @@ async fn login(
             header::SET_COOKIE,
             HeaderValue::from_str(&cookie).map_err(|e| AppError::Internal(e.into()))?,
         )],
-        Redirect::to("/"),
+        // Admins and viewers watch the figures; reviewers work the queue.
+        Redirect::to(match role {
+            crate::store::Role::Reviewer => "/",
+            crate::store::Role::Admin | crate::store::Role::Viewer => "/dashboard",
+        }),
     )
         .into_response())
 }
@@ -581,6 +593,8 @@ struct QueueQuery {
     q: Option<String>,
     page: Option<usize>,
     network: Option<i64>,
+    sort: Option<String>,
+    view: Option<String>,
 }
 
 /// The list's `status` (pending when absent); an unknown one is refused.
@@ -661,7 +675,23 @@ async fn list(
         (Some(found), Some(extra)) => Some(maud::html! { (found) (extra) }),
         (found, extra) => found.or(extra),
     };
+    let sort = match query.sort.as_deref().filter(|s| !s.is_empty()) {
+        None => QueueSort::Score,
+        Some(word) => word
+            .parse()
+            .map_err(|e| AppError::BadRequest(format!("`sort`: {e}.")))?,
+    };
+    let grid = match query.view.as_deref().unwrap_or("") {
+        "" | "cards" => false,
+        "grid" => true,
+        other => {
+            return Err(AppError::BadRequest(format!(
+                "`view` is cards or grid, not `{other}`."
+            )))
+        }
+    };
     let filter = QueueFilter {
+        sort,
         status,
         product: query.product.clone(),
         target: query.target.clone(),
@@ -676,7 +706,18 @@ async fn list(
     };
     let store = state.store.clone();
     let for_store = filter.clone();
-    let result = blocking(move || store.queue_page(&for_store)).await?;
+    let actor = session.user.name.clone();
+    let may_undo = session.user.role.can_decide();
+    let (result, undo) = blocking(move || {
+        let page = store.queue_page(&for_store)?;
+        let undo = if may_undo {
+            store.last_decision(&actor)?
+        } else {
+            None
+        };
+        Ok((page, undo))
+    })
+    .await?;
     let server_ms = started.elapsed().as_secs_f64() * 1000.0;
     Ok(pages::queue(&pages::QueueView {
         config: &state.config,
@@ -690,6 +731,8 @@ async fn list(
         back,
         server_ms,
         extra,
+        grid,
+        undo,
     }))
 }
 
@@ -811,6 +854,7 @@ fn network_matches(
             seen_since: None,
             listing_ids: None,
             network: Some(network),
+            sort: QueueSort::Score,
             offset: 0,
             limit: 10_000,
         })?
@@ -1078,6 +1122,7 @@ fn apply(
         Action::Confirm => store.decide_pending(id, Decision::Confirm, actor, text),
         Action::Dismiss => store.decide_pending(id, Decision::Dismiss, actor, text),
         Action::Escalate => store.escalate(id, actor, text),
+        Action::Undo => store.undo_decision(id, actor).map(|_| true),
         Action::Note => {
             store.add_note(id, actor, text.unwrap_or(""))?;
             Ok(true)
@@ -1104,6 +1149,7 @@ async fn act(
         .map_err(|_| AppError::NotFound(format!("There is no action `{action}`.")))?;
     let text = match action {
         Action::Confirm | Action::Escalate => form.get("note").map(str::to_string),
+        Action::Undo => None,
         Action::Dismiss => Some(
             form.get("other")
                 .or(form.get("reason"))
@@ -1282,6 +1328,123 @@ async fn set_takedown(state: &Shared, session: &Session, id: i64, form: &Form) -
     .await?
     .map_err(AppError::BadRequest)?;
     Ok(Redirect::to(&form.back()).into_response())
+}
+
+/// The dashboard's and the report's filter, as typed.
+#[derive(serde::Deserialize)]
+struct ReportParams {
+    since: Option<String>,
+    until: Option<String>,
+    target: Option<String>,
+    product: Option<String>,
+    format: Option<String>,
+}
+
+impl ReportParams {
+    /// The report query; `default_weeks` back from today when neither end
+    /// is given at all (an empty field means "no bound").
+    fn query(&self, default_weeks: Option<i64>) -> Result<crate::store::ReportQuery> {
+        let day = |name: &str, value: &Option<String>| -> Result<Option<chrono::NaiveDate>> {
+            match value.as_deref().map(str::trim).filter(|v| !v.is_empty()) {
+                None => Ok(None),
+                Some(v) => chrono::NaiveDate::parse_from_str(v, "%Y-%m-%d")
+                    .map(Some)
+                    .map_err(|_| {
+                        AppError::BadRequest(format!("`{name}` must be a day as YYYY-MM-DD."))
+                    }),
+            }
+        };
+        let mut since = day("since", &self.since)?;
+        let until = day("until", &self.until)?;
+        if let (Some(weeks), None, None) = (default_weeks, &self.since, &self.until) {
+            since = Some(chrono::Utc::now().date_naive() - chrono::Duration::weeks(weeks));
+        }
+        if let (Some(from), Some(to)) = (since, until) {
+            if from > to {
+                return Err(AppError::BadRequest(format!(
+                    "The period starts ({from}) after it ends ({to})."
+                )));
+            }
+        }
+        let named = |v: &Option<String>| {
+            v.as_ref()
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty())
+        };
+        Ok(crate::store::ReportQuery {
+            since,
+            until,
+            target: named(&self.target),
+            product: named(&self.product),
+        })
+    }
+}
+
+/// How far back the dashboard looks when no period is asked for.
+const DASHBOARD_WEEKS: i64 = 12;
+
+async fn dashboard_page(
+    State(state): State<Shared>,
+    Extension(session): Extension<Session>,
+    Query(params): Query<ReportParams>,
+) -> Result<Markup> {
+    let started = std::time::Instant::now();
+    let query = params.query(Some(DASHBOARD_WEEKS))?;
+    let store = state.store.clone();
+    let asked = query.clone();
+    let report = blocking(move || store.report(&asked)).await?;
+    let ms = started.elapsed().as_secs_f64() * 1000.0;
+    Ok(dashboard::dashboard(
+        &state.config,
+        &session,
+        &report,
+        &query,
+        ms,
+    ))
+}
+
+/// `/report?format=csv|json` with the dashboard's filter: what `knockoff
+/// report` prints, as a download.
+async fn report_download(
+    State(state): State<Shared>,
+    Query(params): Query<ReportParams>,
+) -> Result<Response> {
+    let query = params.query(None)?;
+    let csv = match params.format.as_deref().unwrap_or("json") {
+        "csv" => true,
+        "json" => false,
+        other => {
+            return Err(AppError::BadRequest(format!(
+                "`{other}` is not a report format: csv or json."
+            )))
+        }
+    };
+    let store = state.store.clone();
+    let report = blocking(move || store.report(&query)).await?;
+    let (body, kind, name) = if csv {
+        (
+            crate::report::render_csv(&report)?,
+            "text/csv; charset=utf-8",
+            "knockoff-report.csv",
+        )
+    } else {
+        (
+            serde_json::to_string_pretty(&report).map_err(|e| AppError::Internal(e.into()))?,
+            "application/json",
+            "knockoff-report.json",
+        )
+    };
+    Ok((
+        [
+            (header::CONTENT_TYPE, kind.to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{name}\""),
+            ),
+        ],
+        body,
+    )
+        .into_response())
 }
 
 #[derive(serde::Deserialize)]

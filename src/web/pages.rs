@@ -10,9 +10,9 @@ use crate::extract::display_price;
 use crate::matching::contacts::Contact;
 use crate::matching::contacts::ContactKind;
 use crate::networks::{NetworkReport, SellerProfile};
-use crate::status::{MatchStatus, StatusFilter};
+use crate::status::{MatchStatus, QueueSort, StatusFilter};
 use crate::store::{
-    AuditRow, QueueFilter, ReviewEntry, Role, RunRow, Session, Stage, StoredListing,
+    AuditRow, MatchId, QueueFilter, ReviewEntry, Role, RunRow, Session, Stage, StoredListing,
 };
 
 /// Reasons offered when dismissing; the list is numbered for the keyboard.
@@ -27,7 +27,7 @@ pub const DISMISS_REASONS: [&str; 5] = [
 /// Entries per queue page.
 pub const PAGE_SIZE: usize = 25;
 
-fn layout(title: &str, session: Option<&Session>, body: Markup) -> Markup {
+pub(crate) fn layout(title: &str, session: Option<&Session>, body: Markup) -> Markup {
     html! {
         (DOCTYPE)
         html lang="en" {
@@ -43,6 +43,7 @@ fn layout(title: &str, session: Option<&Session>, body: Markup) -> Markup {
                     header.top {
                         a.brand href="/" { "knockoff" }
                         nav {
+                            a href="/dashboard" { "Dashboard" }
                             a href="/" { "Queue" }
                             a href="/?status=escalated" { "Escalated" }
                             a href="/runs" { "Runs" }
@@ -101,10 +102,16 @@ pub fn message(title: &str, text: &str, session: Option<&Session>) -> Markup {
 }
 
 /// The query string of a filter, for links that keep it.
-pub(crate) fn filter_query(filter: &QueueFilter, search: &str, page: usize) -> String {
+pub(crate) fn filter_query(filter: &QueueFilter, search: &str, page: usize, grid: bool) -> String {
     let mut query = url::form_urlencoded::Serializer::new(String::new());
     if filter.status != StatusFilter::Pending {
         query.append_pair("status", filter.status.as_str());
+    }
+    if filter.sort != QueueSort::Score {
+        query.append_pair("sort", filter.sort.as_str());
+    }
+    if grid {
+        query.append_pair("view", "grid");
     }
     for (key, value) in [
         ("product", &filter.product),
@@ -152,6 +159,10 @@ pub(crate) struct QueueView<'a> {
     pub server_ms: f64,
     /// More below the matches (a seller's other listings).
     pub extra: Option<Markup>,
+    /// Compact tiles instead of cards.
+    pub grid: bool,
+    /// The reviewer's newest decision that may still be undone.
+    pub undo: Option<(MatchId, MatchStatus)>,
 }
 
 /// The queue: filters, search, the matches, pagination, bulk actions.
@@ -185,13 +196,31 @@ pub fn queue(view: &QueueView) -> Markup {
             input name="min" type="number" step="0.01" min="0" max="1" value=[filter.min_score] placeholder="min score";
             input name="max" type="number" step="0.01" min="0" max="1" value=[filter.max_score] placeholder="max score";
             label.inline { "first seen from " input name="since" type="date" value=[filter.seen_since.as_deref()]; }
+            select name="sort" aria-label="order" {
+                @for sort in QueueSort::ALL {
+                    option value=(sort.as_str()) selected[filter.sort == sort] { (sort.label()) }
+                }
+            }
+            @if view.grid { input type="hidden" name="view" value="grid"; }
             button type="submit" { "Filter" }
             a.reset href="/" { "Reset" }
         }
         div.listhead {
             h1 { (view.heading) " " span.count { (view.total) } }
             span.muted { "page " (view.page) " of " (pages) " · " (format!("{:.1}", view.server_ms)) " ms" }
+            @if view.grid {
+                a href=(filter_query(filter, view.search, view.page, false)) { "Cards" }
+            } @else {
+                a href=(filter_query(filter, view.search, view.page, true)) { "Grid" }
+            }
             button.link #help-button type="button" { "Keyboard: ?" }
+        }
+        @if let Some((id, status)) = view.undo {
+            form.undo method="post" action=(format!("/match/{}/undo", id.0)) data-action="undo" {
+                (action_fields(view.session, &view.back))
+                span { "You " (status.as_str()) " " a href=(format!("/match/{}", id.0)) { "match #" (id.0) } "." }
+                button type="submit" { "Undo " kbd { "u" } }
+            }
         }
         @if view.entries.is_empty() {
             p.empty { "Nothing here. The queue is clear for these filters." }
@@ -212,18 +241,26 @@ pub fn queue(view: &QueueView) -> Markup {
                     button type="submit" { "Apply to selected" }
                 }
             }
-            ol.matches {
-                @for entry in view.entries {
-                    (match_card(view.config, view.session, entry, &view.back))
+            @if view.grid {
+                ol.matches.grid {
+                    @for entry in view.entries {
+                        (match_tile(view.config, view.session, entry, &view.back))
+                    }
+                }
+            } @else {
+                ol.matches {
+                    @for entry in view.entries {
+                        (match_card(view.config, view.session, entry, &view.back))
+                    }
                 }
             }
         }
         nav.pages {
             @if view.page > 1 {
-                a rel="prev" href=(filter_query(filter, view.search, view.page - 1)) { "← Previous" }
+                a rel="prev" href=(filter_query(filter, view.search, view.page - 1, view.grid)) { "← Previous" }
             }
             @if view.page < pages {
-                a rel="next" href=(filter_query(filter, view.search, view.page + 1)) { "Next →" }
+                a rel="next" href=(filter_query(filter, view.search, view.page + 1, view.grid)) { "Next →" }
             }
         }
         @if let Some(extra) = &view.extra { (extra) }
@@ -372,6 +409,8 @@ fn help() -> Markup {
                 dt { "d" } dd { "dismiss: then 1–5 for a reason, or type one and Enter" }
                 dt { "e" } dd { "escalate to a senior reviewer" }
                 dt { "n" } dd { "add a note" }
+                dt { "u" } dd { "undo your last decision" }
+                dt { "z" } dd { "zoom the matched photos; Esc closes" }
                 dt { "x" } dd { "select for a bulk action" }
                 dt { "o" } dd { "open the live listing" }
                 dt { "/" } dd { "search all listings" }
@@ -437,7 +476,7 @@ pub(crate) fn match_card(
                 figure {
                     div.row {
                         @for n in 0..listing_photos {
-                            img src=(format!("/photo/{}/{n}", e.id)) alt=(format!("listing photo {}", n + 1)) loading="lazy";
+                            img.zoom src=(format!("/photo/{}/{n}", e.id)) alt=(format!("listing photo {}", n + 1)) loading="lazy";
                         }
                         @if listing_photos == 0 { div.nophoto { "no photo" } }
                     }
@@ -446,7 +485,7 @@ pub(crate) fn match_card(
                 figure {
                     div.row {
                         @for n in references {
-                            img src=(format!("/reference/{}/{n}", e.product_id)) alt=(format!("reference photo {}", n + 1)) loading="lazy";
+                            img.zoom src=(format!("/reference/{}/{n}", e.product_id)) alt=(format!("reference photo {}", n + 1)) loading="lazy";
                         }
                     }
                     figcaption {
@@ -523,27 +562,131 @@ pub(crate) fn match_card(
                     }
                 }
             }
-            @if can_decide {
-                div.actions {
-                    (action_form(session, e.id, "confirm", back, html! { button.confirm type="submit" { "Confirm " kbd { "c" } } }))
-                    (action_form(session, e.id, "escalate", back, html! { button type="submit" { "Escalate " kbd { "e" } } }))
-                    details.dismiss {
-                        summary { "Dismiss " kbd { "d" } }
-                        form method="post" action=(format!("/match/{}/dismiss", e.id)) {
-                            (action_fields(session, back))
-                            @for (n, reason) in DISMISS_REASONS.iter().enumerate() {
-                                button.reason type="submit" name="reason" value=(reason) data-key=(n + 1) { kbd { (n + 1) } " " (reason) }
-                            }
-                            input name="other" placeholder="other reason, Enter";
-                        }
+            @if can_decide { (decision_actions(session, e.id, back)) }
+        }
+    }
+}
+
+/// The listing photo that matched and the reference photo it matched, as
+/// URLs, with how the one shows the other in words.
+struct MatchedPair {
+    listing: String,
+    reference: String,
+    reference_name: String,
+    photo: usize,
+    words: String,
+    bits: String,
+}
+
+fn matched_pair(config: &Config, e: &crate::store::QueueEntry) -> Option<MatchedPair> {
+    let image = e.signals.as_ref()?.image.as_ref()?;
+    let product = product_of(config, &e.product_id)?;
+    let n = product
+        .images
+        .iter()
+        .position(|p| p.to_string_lossy() == image.reference)?;
+    Some(MatchedPair {
+        listing: format!("/photo/{}/{}", e.id, image.photo.saturating_sub(1)),
+        reference: format!("/reference/{}/{n}", e.product_id),
+        reference_name: image.reference.clone(),
+        photo: image.photo,
+        words: image.in_words(),
+        bits: format!(
+            "{}/64 + {}/64 bits apart, colours {:.0} apart",
+            image.phash_distance, image.dhash_distance, image.layout_distance
+        ),
+    })
+}
+
+/// The matched pair side by side, large; a click (or `z`) zooms.
+fn matched_photos(pair: &MatchedPair) -> Markup {
+    html! {
+        figure.pair {
+            div.row {
+                img.zoom src=(pair.listing) alt=(format!("listing photo {}", pair.photo));
+                img.zoom src=(pair.reference) alt=(format!("reference photo {}", pair.reference_name));
+            }
+            figcaption {
+                "Listing photo " (pair.photo) " shows " strong { (pair.reference_name) } " " (pair.words)
+                span.muted { " (" (pair.bits) ")" }
+            }
+        }
+    }
+}
+
+/// One match as a compact tile of the grid view: the matched pair, the
+/// score, the facts in two lines, the same actions as a card.
+pub(crate) fn match_tile(
+    config: &Config,
+    session: &Session,
+    entry: &ReviewEntry,
+    back: &str,
+) -> Markup {
+    let e = &entry.entry;
+    let signals = e.signals.as_ref();
+    let can_decide = session.user.role.can_decide() && e.status == MatchStatus::Pending;
+    let pair = matched_pair(config, e);
+    html! {
+        li.match.tile id=(format!("m{}", e.id)) data-id=(e.id) data-url=(e.listing_url) {
+            div.cardhead {
+                @if can_decide {
+                    input.select type="checkbox" form="bulk" name="ids" value=(e.id) aria-label="select";
+                }
+                span class=(score_class(e.score)) { (format!("{:.2}", e.score)) }
+                a.title href=(format!("/match/{}", e.id)) title=[e.title.as_deref()] { (e.title.as_deref().unwrap_or("(no title)")) }
+            }
+            div.pairs {
+                @if let Some(pair) = &pair {
+                    img.zoom src=(pair.listing) alt="matched listing photo" loading="lazy";
+                    img.zoom src=(pair.reference) alt="matched reference photo" loading="lazy";
+                } @else {
+                    @if entry.images.is_empty() { div.nophoto { "no photo" } }
+                    @else { img.zoom src=(format!("/photo/{}/0", e.id)) alt="listing photo 1" loading="lazy"; }
+                    img.zoom src=(format!("/reference/{}/0", e.product_id)) alt="reference photo 1" loading="lazy";
+                }
+            }
+            p.line {
+                (e.product_id) " · " (display_price(e.price, e.currency.as_deref()))
+                @if let Some(price) = signals.and_then(|s| s.price.as_ref()) {
+                    " · " strong { (format!("{:.0}%", price.ratio * 100.0)) } " of MSRP"
+                }
+            }
+            p.line.muted {
+                (e.target) " · " (e.seller.as_deref().unwrap_or("—"))
+                @if entry.seller_confirmed > 0 { " · " span.warn { (entry.seller_confirmed) " confirmed" } }
+                @if entry.escalated_at.is_some() { " · " span.status.escalated { "escalated" } }
+                @if e.status != MatchStatus::Pending { " · " span.status class=(e.status.as_str()) { (e.status.as_str()) } }
+            }
+            p.line.muted.how {
+                @if let Some(pair) = &pair { (pair.words) } @else { (signals.and_then(|s| s.queued_by()).unwrap_or_default()) }
+            }
+            @if can_decide { (decision_actions(session, e.id, back)) }
+        }
+    }
+}
+
+/// Confirm, escalate, dismiss (with its reasons) and note: the forms the
+/// keyboard script submits.
+fn decision_actions(session: &Session, id: i64, back: &str) -> Markup {
+    html! {
+        div.actions {
+            (action_form(session, id, "confirm", back, html! { button.confirm type="submit" { "Confirm " kbd { "c" } } }))
+            (action_form(session, id, "escalate", back, html! { button type="submit" { "Escalate " kbd { "e" } } }))
+            details.dismiss {
+                summary { "Dismiss " kbd { "d" } }
+                form method="post" action=(format!("/match/{id}/dismiss")) {
+                    (action_fields(session, back))
+                    @for (n, reason) in DISMISS_REASONS.iter().enumerate() {
+                        button.reason type="submit" name="reason" value=(reason) data-key=(n + 1) { kbd { (n + 1) } " " (reason) }
                     }
-                    details.note {
-                        summary { "Note " kbd { "n" } }
-                        form method="post" action=(format!("/match/{}/note", e.id)) {
-                            (action_fields(session, back))
-                            input name="note" placeholder="note, Enter" required;
-                        }
-                    }
+                    input name="other" placeholder="other reason, Enter";
+                }
+            }
+            details.note {
+                summary { "Note " kbd { "n" } }
+                form method="post" action=(format!("/match/{id}/note")) {
+                    (action_fields(session, back))
+                    input name="note" placeholder="note, Enter" required;
                 }
             }
         }
@@ -590,6 +733,10 @@ pub(crate) fn match_page(
         Some(session),
         html! {
             p { a href="/" { "← Queue" } }
+            @if let Some(pair) = matched_pair(config, &entry.entry) {
+                h2 { "The matched photos" }
+                (matched_photos(&pair))
+            }
             ol.matches { (match_card(config, session, entry, &back)) }
             h2 { "Contacts the listing gives away" }
             (contact_table(contacts.iter().map(|c| (c.kind, c.value.as_str(), &listing[..]))))
@@ -888,7 +1035,7 @@ pub(crate) fn network_section(session: &Session, network: &NetworkReport, back: 
 }
 
 /// The seller page of one account.
-fn seller_href(target: &str, seller: &str) -> String {
+pub(crate) fn seller_href(target: &str, seller: &str) -> String {
     let mut query = url::form_urlencoded::Serializer::new(String::new());
     query.append_pair("name", seller);
     query.append_pair("target", target);

@@ -37,6 +37,28 @@
     if (input) input.focus();
   }
 
+  // Zoom: the photos at their own size over the page; a click or Esc closes.
+  let zoomed = null;
+  function unzoom() { if (zoomed) { zoomed.remove(); zoomed = null; } }
+  function zoom(images) {
+    unzoom();
+    if (!images.length) return;
+    zoomed = document.createElement("div");
+    zoomed.className = "zoomed";
+    images.forEach((img) => {
+      const big = document.createElement("img");
+      big.src = img.src; big.alt = img.alt;
+      zoomed.appendChild(big);
+    });
+    zoomed.addEventListener("click", unzoom);
+    document.body.appendChild(zoomed);
+  }
+  document.querySelectorAll("img.zoom").forEach((img) => img.addEventListener("click", (e) => {
+    e.stopPropagation();
+    const group = img.closest("figure.pair, div.pairs, div.photos");
+    zoom(group ? Array.from(group.querySelectorAll("img.zoom")) : [img]);
+  }));
+
   cards.forEach((card, n) => card.addEventListener("click", () => focus(n)));
   document.querySelectorAll("details.dismiss input[name=other], details.note input[name=note]").forEach((input) => {
     input.addEventListener("keydown", (e) => {
@@ -50,6 +72,7 @@
     if (e.ctrlKey || e.metaKey || e.altKey) return;
     const typing = e.target.matches("input, textarea, select");
     if (e.key === "Escape") {
+      unzoom();
       if (help) help.hidden = true;
       document.querySelectorAll("details[open]").forEach((d) => { d.open = false; });
       if (typing) e.target.blur();
@@ -73,8 +96,19 @@
     }
     if (typing) return;
     switch (e.key) {
-      case "j": focus(current + 1); break;
-      case "k": focus(current - 1); break;
+      case "j": case "ArrowRight": focus(current + 1); break;
+      case "k": case "ArrowLeft": focus(current - 1); break;
+      case "u": {
+        const undo = document.querySelector("form.undo");
+        if (undo) undo.submit();
+        break;
+      }
+      case "z": {
+        if (zoomed) { unzoom(); break; }
+        const scope = document.querySelector("figure.pair") || cards[current];
+        if (scope) zoom(Array.from(scope.querySelectorAll("img.zoom")));
+        break;
+      }
       case "c": action("confirm"); break;
       case "e": action("escalate"); break;
       case "d": e.preventDefault(); open("dismiss", "input[name=other]"); break;
