@@ -226,22 +226,25 @@ async fn submitted_takedowns_are_rechecked_and_reported_per_marketplace() {
         .contains("no longer available"));
     fixture.assert_polite();
 
-    // The report, per marketplace.
-    let (code, report, _) = util::knockoff_outcome(workspace, &["report"]);
+    // The report, per marketplace: one removed, one still undecided — all
+    // that was decided was accepted.
+    let (code, report, _) = util::knockoff_outcome(workspace, &["report", "--format", "json"]);
     assert_eq!(code, 0);
-    let line = |name: &str| {
-        report
-            .lines()
-            .find(|l| l.starts_with(name))
+    let report: serde_json::Value = serde_json::from_str(&report).unwrap();
+    for target in ["shopfront", "bazaar"] {
+        let line = report["marketplaces"]
+            .as_array()
             .unwrap()
-            .split_whitespace()
-            .map(str::to_string)
-            .collect::<Vec<_>>()
-    };
-    assert_eq!(line("shopfront")[1..6], ["2", "2", "1", "0", "50%"]);
-    assert_eq!(line("bazaar")[1..6], ["2", "2", "1", "0", "50%"]);
-    assert!(
-        line("shopfront")[6].parse::<f64>().unwrap() < 0.1,
-        "{report}"
-    );
+            .iter()
+            .find(|m| m["target"] == target)
+            .unwrap();
+        let figures = ["confirmed", "submitted", "removed", "rejected", "undecided"]
+            .map(|f| line[f].as_u64().unwrap());
+        assert_eq!(figures, [2, 2, 1, 0, 1], "{line}");
+        assert_eq!(line["acceptance_rate"], 1.0, "{line}");
+        assert!(
+            line["median_days_to_removal"].as_f64().unwrap() < 0.1,
+            "{line}"
+        );
+    }
 }

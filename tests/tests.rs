@@ -8,6 +8,7 @@ mod browser;
 mod cards;
 mod check;
 mod crawl;
+mod dashboard;
 mod ebay;
 mod eval;
 mod evidence;

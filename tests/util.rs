@@ -265,6 +265,18 @@ pub fn knockoff(workspace: &Path, args: &[&str]) -> Output {
         .unwrap()
 }
 
+/// [`knockoff`] with extra environment variables.
+pub fn knockoff_with_env(workspace: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_knockoff"))
+        .arg("--workspace")
+        .arg(workspace)
+        .args(args)
+        .envs(env.iter().copied())
+        .env("RUST_LOG", "knockoff=warn")
+        .output()
+        .unwrap()
+}
+
 /// `knockoff extract FILE --url URL` in `workspace`: its JSON, after
 /// asserting it succeeded.
 pub fn extract_json(workspace: &Path, file: &Path, url: &str) -> serde_json::Value {

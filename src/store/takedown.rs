@@ -41,7 +41,7 @@ impl TakedownState {
 impl Store {
     /// Moves confirmed match `id` to `state`, audited as `actor`. Only
     /// confirmed matches have takedowns; errors say why not.
-    pub(crate) fn set_takedown(
+    pub fn set_takedown(
         &self,
         id: MatchId,
         state: TakedownState,
