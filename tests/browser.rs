@@ -258,3 +258,87 @@ fn works_the_queue(ui: &Reviewed) {
     );
     tab.screenshot("runs.png");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dashboard_draws_and_the_grid_is_worked_and_undone_with_the_keyboard() {
+    if !crate::util::have_chromium() {
+        return;
+    }
+    let ui = Reviewed::start(SessionPolicy::default()).await;
+    tokio::task::block_in_place(|| dashboard_and_grid(&ui));
+}
+
+fn dashboard_and_grid(ui: &Reviewed) {
+    let mut tab = Tab::open();
+    tab.goto(&format!("{}/login", ui.base));
+    tab.type_into("input[name=name]", "ana");
+    tab.type_into("input[name=password]", PASSWORD);
+    tab.press("Enter");
+    // An admin lands on the dashboard; its charts are drawn at a size.
+    tab.until(
+        "the dashboard",
+        "location.pathname === '/dashboard' && document.readyState === 'complete'",
+    );
+    let drawn = tab.eval(
+        "Array.from(document.querySelectorAll('figure.chart > svg')).filter((s) => { \
+           const r = s.getBoundingClientRect(); return r.width > 200 && r.height > 50; }).length",
+    );
+    assert!(drawn.as_i64().unwrap() >= 3, "{drawn} charts drawn");
+    let bars = tab.eval("document.querySelectorAll('figure.chart rect').length");
+    assert!(bars.as_i64().unwrap() > 5, "{bars} bars");
+    tab.screenshot("dashboard.png");
+
+    // The grid: at least eight matches in full view on a 1080p screen.
+    tab.call(
+        "Emulation.setDeviceMetricsOverride",
+        json!({"width": 1920, "height": 1080, "deviceScaleFactor": 1, "mobile": false}),
+    );
+    tab.goto(&format!("{}/?view=grid", ui.base));
+    tab.queue_ready();
+    let visible = tab.eval(
+        "Array.from(document.querySelectorAll('li.match')).filter((c) => { \
+           const r = c.getBoundingClientRect(); return r.top >= 0 && r.bottom <= innerHeight; }).length",
+    );
+    assert!(visible.as_i64().unwrap() >= 8, "{visible} tiles in view");
+    tab.screenshot("grid.png");
+
+    let pending = ui.pending_ids();
+    assert_eq!(tab.current(), pending[0]);
+    tab.press("j");
+    let confirmed = tab.current();
+    assert_eq!(confirmed, pending[1]);
+    tab.press("c");
+    until("the confirmation", || {
+        ui.status_of(confirmed) == MatchStatus::Confirmed
+    });
+    tab.queue_ready();
+    assert_eq!(
+        tab.eval("location.search.includes('view=grid')"),
+        json!(true),
+        "back in the grid"
+    );
+    // z zooms the matched photos, Esc closes; u undoes the confirmation.
+    tab.press("z");
+    assert_eq!(tab.eval("!!document.querySelector('div.zoomed img')"), json!(true));
+    tab.call(
+        "Input.dispatchKeyEvent",
+        json!({"type": "keyDown", "key": "Escape", "code": "Escape", "windowsVirtualKeyCode": 27}),
+    );
+    assert_eq!(tab.eval("!!document.querySelector('div.zoomed')"), json!(false));
+    tab.press("u");
+    until("the undo", || ui.status_of(confirmed) == MatchStatus::Pending);
+    let actions: Vec<(String, String)> = ui
+        .store
+        .audit_log(Some(MatchId(confirmed)))
+        .unwrap()
+        .into_iter()
+        .map(|r| (r.actor, r.action))
+        .collect();
+    assert_eq!(
+        actions[actions.len() - 2..],
+        [
+            ("ana".to_string(), "confirmed".to_string()),
+            ("ana".into(), "undone".into())
+        ]
+    );
+}
