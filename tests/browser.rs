@@ -319,14 +319,22 @@ fn dashboard_and_grid(ui: &Reviewed) {
     );
     // z zooms the matched photos, Esc closes; u undoes the confirmation.
     tab.press("z");
-    assert_eq!(tab.eval("!!document.querySelector('div.zoomed img')"), json!(true));
+    assert_eq!(
+        tab.eval("!!document.querySelector('div.zoomed img')"),
+        json!(true)
+    );
     tab.call(
         "Input.dispatchKeyEvent",
         json!({"type": "keyDown", "key": "Escape", "code": "Escape", "windowsVirtualKeyCode": 27}),
     );
-    assert_eq!(tab.eval("!!document.querySelector('div.zoomed')"), json!(false));
+    assert_eq!(
+        tab.eval("!!document.querySelector('div.zoomed')"),
+        json!(false)
+    );
     tab.press("u");
-    until("the undo", || ui.status_of(confirmed) == MatchStatus::Pending);
+    until("the undo", || {
+        ui.status_of(confirmed) == MatchStatus::Pending
+    });
     let actions: Vec<(String, String)> = ui
         .store
         .audit_log(Some(MatchId(confirmed)))

@@ -130,9 +130,19 @@ impl ImageSignal {
     /// How the listing photo shows the reference, in a reviewer's words:
     /// "mirrored, cropped 12% left, below a banner: near-identical".
     pub fn in_words(&self) -> String {
-        let mut how: Vec<String> = self
-            .variant
-            .split('+')
+        // Parts are joined by '+', which a tilt's sign also is ("tilt +5°").
+        let mut parts: Vec<String> = Vec::new();
+        for piece in self.variant.split('+') {
+            match parts.last_mut() {
+                Some(last) if !piece.starts_with(char::is_alphabetic) => {
+                    last.push('+');
+                    last.push_str(piece);
+                }
+                _ => parts.push(piece.to_string()),
+            }
+        }
+        let mut how: Vec<String> = parts
+            .iter()
             .filter_map(|part| {
                 let part = part.trim();
                 let word = if part == "as is" {

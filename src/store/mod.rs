@@ -58,6 +58,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("migrations/007_cards.sql")),
         M::up(include_str!("migrations/008_networks.sql")),
         M::up(include_str!("migrations/009_seller_pages.sql")),
+        M::up(include_str!("migrations/010_report.sql")),
     ])
 }
 

@@ -238,10 +238,7 @@ impl Store {
     }
 
     /// The stored matches of a listing: (product id, match id, status).
-    pub(crate) fn listing_matches(
-        &self,
-        listing: ListingId,
-    ) -> Result<Vec<(String, i64, MatchStatus)>> {
+    pub fn listing_matches(&self, listing: ListingId) -> Result<Vec<(String, i64, MatchStatus)>> {
         let conn = self.conn();
         let mut stmt = conn.prepare_cached(
             "SELECT product_id, id, status FROM matches WHERE listing_id = ?1 ORDER BY id",

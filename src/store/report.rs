@@ -9,11 +9,11 @@
 //!   listings first seen, matches queued, decided, takedowns submitted,
 //!   removed, rejected.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use anyhow::{Context, Result};
-use chrono::{NaiveDate, Utc};
-use rusqlite::params;
+use chrono::{Datelike, NaiveDate, Utc};
+use rusqlite::{params, OptionalExtension};
 use serde::Serialize;
 
 use super::Store;
@@ -144,10 +144,10 @@ pub struct Report {
 }
 
 /// How many sellers and networks the report names.
-const TOP: i64 = 10;
+const TOP: usize = 10;
 
-/// The SQL bounds of the period: timestamps `>= ?` and `< ?` (stored
-/// timestamps are RFC 3339 UTC, so they order as text).
+/// The period's bounds as stored timestamps compare: `>= since` and
+/// `< until` (RFC 3339 UTC timestamps order as text).
 fn bounds(query: &ReportQuery) -> (String, String) {
     let since = query
         .since
@@ -157,13 +157,6 @@ fn bounds(query: &ReportQuery) -> (String, String) {
         .and_then(|d| d.succ_opt())
         .map_or_else(|| "9999".to_string(), |d| d.format("%Y-%m-%d").to_string());
     (since, until)
-}
-
-/// The Monday a stored `YYYY-MM-DD` week key names.
-fn week(text: &str) -> rusqlite::Result<NaiveDate> {
-    NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|e| {
-        rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
-    })
 }
 
 /// The median, to a tenth.
@@ -178,96 +171,212 @@ fn median(mut values: Vec<f64>) -> Option<f64> {
     Some((middle * 10.0).round() / 10.0)
 }
 
-/// The Monday of the week of a timestamp, in SQL.
-const WEEK_OF: &str = "date(substr(%, 1, 10), 'weekday 0', '-6 days')";
+/// Which week a stored timestamp falls in (its Monday), and whether it
+/// falls in the period. Days are parsed once each: a store holds many
+/// events a day.
+struct Weeks {
+    since: String,
+    until: String,
+    mondays: HashMap<String, NaiveDate>,
+}
 
-fn week_of(column: &str) -> String {
-    WEEK_OF.replace('%', column)
+impl Weeks {
+    fn new(query: &ReportQuery) -> Weeks {
+        let (since, until) = bounds(query);
+        Weeks {
+            since,
+            until,
+            mondays: HashMap::new(),
+        }
+    }
+
+    fn in_period(&self, at: &str) -> bool {
+        at >= self.since.as_str() && at < self.until.as_str()
+    }
+
+    /// The Monday of `at`'s week when `at` is in the period.
+    fn of(&mut self, at: Option<&str>) -> Option<NaiveDate> {
+        let at = at.filter(|at| self.in_period(at))?;
+        let day = at.get(..10)?;
+        if let Some(monday) = self.mondays.get(day) {
+            return Some(*monday);
+        }
+        let date = NaiveDate::parse_from_str(day, "%Y-%m-%d").ok()?;
+        let monday = date - chrono::Duration::days(date.weekday().num_days_from_monday() as i64);
+        self.mondays.insert(day.to_string(), monday);
+        Some(monday)
+    }
+}
+
+/// One match as the report reads it.
+struct MatchRow {
+    target: String,
+    seller: Option<String>,
+    product: String,
+    status: String,
+    escalated: bool,
+    withdrawn: bool,
+    takedown: Option<String>,
+    first_queued: String,
+    decided_at: Option<String>,
+    submitted_at: Option<String>,
+    takedown_at: Option<String>,
 }
 
 impl Store {
-    /// The report for `query`.
+    /// The report for `query`: the listings and the audit log counted in
+    /// SQL, the matches read once and counted here (one pass serves the
+    /// cohort, the weekly series and the top sellers).
     pub fn report(&self, query: &ReportQuery) -> Result<Report> {
-        let (since, until) = bounds(query);
         let target = query.target.as_deref().filter(|t| !t.is_empty());
         let product = query.product.as_deref().filter(|p| !p.is_empty());
+        let mut weeks = Weeks::new(query);
         let conn = self.reader();
-        // Parameters of every query: ?1 since, ?2 until, ?3 target, ?4 product.
-        let args = params![since, until, target, product];
         let mut marketplaces: BTreeMap<String, MarketplaceFigures> = BTreeMap::new();
+        let mut series: BTreeMap<(NaiveDate, String), WeekFigures> = BTreeMap::new();
 
+        // Listings per marketplace per day (the index covers it), in weeks here.
         let mut listings = conn.prepare_cached(
-            "SELECT target, COUNT(*) FROM listings
-             WHERE first_seen >= ?1 AND first_seen < ?2 AND (?3 IS NULL OR target = ?3)
-               AND (?4 IS NULL OR EXISTS
-                    (SELECT 1 FROM matches m WHERE m.listing_id = listings.id AND m.product_id = ?4))
-             GROUP BY target",
+            "SELECT target, substr(first_seen, 1, 10), COUNT(*) FROM listings
+             WHERE (?1 IS NULL OR target = ?1)
+               AND (?2 IS NULL OR EXISTS
+                    (SELECT 1 FROM matches m WHERE m.listing_id = listings.id AND m.product_id = ?2))
+             GROUP BY 1, 2",
         )?;
-        for row in
-            listings.query_map(args, |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?
-        {
-            let (target, n) = row?;
-            entry(&mut marketplaces, &target).listings = n as u64;
-        }
-
-        let mut cohort = conn.prepare_cached(
-            "SELECT l.target, m.status, m.escalated_at IS NOT NULL, m.decided_by = 'matcher',
-                    m.takedown, m.submitted_at, m.takedown_at
-             FROM matches m JOIN listings l ON l.id = m.listing_id
-             WHERE m.first_queued >= ?1 AND m.first_queued < ?2
-               AND (?3 IS NULL OR l.target = ?3) AND (?4 IS NULL OR m.product_id = ?4)",
-        )?;
-        let mut removal_days: BTreeMap<String, Vec<f64>> = BTreeMap::new();
-        let rows = cohort.query_map(args, |r| {
+        let rows = listings.query_map(params![target, product], |r| {
             Ok((
                 r.get::<_, String>(0)?,
                 r.get::<_, String>(1)?,
-                r.get::<_, bool>(2)?,
-                r.get::<_, Option<bool>>(3)?.unwrap_or(false),
-                r.get::<_, Option<String>>(4)?,
-                r.get::<_, Option<String>>(5)?,
-                r.get::<_, Option<String>>(6)?,
+                r.get::<_, i64>(2)?,
             ))
         })?;
         for row in rows {
-            let (target, status, escalated, withdrawn, takedown, submitted_at, takedown_at) = row?;
-            let f = entry(&mut marketplaces, &target);
+            let (target, day, n) = row?;
+            if let Some(monday) = weeks.of(Some(&day)) {
+                entry(&mut marketplaces, &target).listings += n as u64;
+                week_entry(&mut series, monday, &target).listings += n as u64;
+            }
+        }
+
+        let mut scan = conn.prepare_cached(
+            "SELECT l.target, l.seller, m.product_id, m.status, m.escalated_at IS NOT NULL,
+                    COALESCE(m.decided_by = 'matcher', 0), m.takedown, m.first_queued,
+                    m.decided_at, m.submitted_at, m.takedown_at
+             FROM matches m JOIN listings l ON l.id = m.listing_id
+             WHERE (?1 IS NULL OR l.target = ?1) AND (?2 IS NULL OR m.product_id = ?2)",
+        )?;
+        let rows = scan.query_map(params![target, product], |r| {
+            Ok(MatchRow {
+                target: r.get(0)?,
+                seller: r.get(1)?,
+                product: r.get(2)?,
+                status: r.get(3)?,
+                escalated: r.get(4)?,
+                withdrawn: r.get(5)?,
+                takedown: r.get(6)?,
+                first_queued: r.get(7)?,
+                decided_at: r.get(8)?,
+                submitted_at: r.get(9)?,
+                takedown_at: r.get(10)?,
+            })
+        })?;
+        let mut removal_days: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+        let mut sellers: HashMap<(String, String), (u64, u64)> = HashMap::new();
+        let mut products: HashMap<String, u64> = HashMap::new();
+        for row in rows {
+            let m = row?;
+            // Each event in the week it happened.
+            let events = [
+                (m.first_queued.as_str().into(), 0),
+                (
+                    m.decided_at.as_deref().filter(|_| m.status == "confirmed"),
+                    1,
+                ),
+                (
+                    m.decided_at.as_deref().filter(|_| m.status == "dismissed"),
+                    2,
+                ),
+                (m.submitted_at.as_deref(), 3),
+                (
+                    m.takedown_at
+                        .as_deref()
+                        .filter(|_| m.takedown.as_deref() == Some("removed")),
+                    4,
+                ),
+                (
+                    m.takedown_at
+                        .as_deref()
+                        .filter(|_| m.takedown.as_deref() == Some("rejected")),
+                    5,
+                ),
+            ];
+            for (at, kind) in events {
+                if let Some(monday) = weeks.of(at) {
+                    let w = week_entry(&mut series, monday, &m.target);
+                    *[
+                        &mut w.queued,
+                        &mut w.confirmed,
+                        &mut w.dismissed,
+                        &mut w.submitted,
+                        &mut w.removed,
+                        &mut w.rejected,
+                    ][kind] += 1;
+                }
+            }
+            // The cohort: matches first queued in the period, as they stand.
+            if !weeks.in_period(&m.first_queued) {
+                continue;
+            }
+            let confirmed = m.status == "confirmed";
+            *products.entry(m.product.clone()).or_default() += 1;
+            if let Some(seller) = m.seller.as_ref().filter(|s| !s.is_empty()) {
+                let figures = sellers
+                    .entry((m.target.clone(), seller.clone()))
+                    .or_default();
+                figures.0 += 1;
+                figures.1 += confirmed as u64;
+            }
+            let f = entry(&mut marketplaces, &m.target);
             f.matches += 1;
-            match status.as_str() {
+            match m.status.as_str() {
                 "pending" => {
                     f.pending += 1;
-                    f.escalated += escalated as u64;
+                    f.escalated += m.escalated as u64;
                 }
                 "confirmed" => f.confirmed += 1,
                 _ => {
                     f.dismissed += 1;
-                    f.withdrawn += withdrawn as u64;
+                    f.withdrawn += m.withdrawn as u64;
                 }
             }
-            let sent = matches!(
-                takedown.as_deref(),
-                Some("submitted" | "removed" | "rejected")
-            );
-            f.submitted += sent as u64;
-            match takedown.as_deref() {
+            match m.takedown.as_deref() {
                 Some("removed") => {
+                    f.submitted += 1;
                     f.removed += 1;
                     let parse = |s: &Option<String>| {
                         s.as_deref()
                             .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
                     };
-                    if let (Some(from), Some(to)) = (parse(&submitted_at), parse(&takedown_at)) {
+                    if let (Some(from), Some(to)) = (parse(&m.submitted_at), parse(&m.takedown_at))
+                    {
                         removal_days
-                            .entry(target)
+                            .entry(m.target.clone())
                             .or_default()
                             .push((to - from).num_seconds() as f64 / 86_400.0);
                     }
                 }
-                Some("rejected") => f.rejected += 1,
-                Some("submitted") => f.undecided += 1,
+                Some("rejected") => {
+                    f.submitted += 1;
+                    f.rejected += 1;
+                }
+                Some("submitted") => {
+                    f.submitted += 1;
+                    f.undecided += 1;
+                }
                 _ => {}
             }
         }
+
         let mut totals = MarketplaceFigures {
             target: "all".into(),
             ..Default::default()
@@ -295,12 +404,33 @@ impl Store {
         }
         totals.median_days_to_removal = median(every_removal);
 
-        let weeks = self::weeks(&conn, args)?;
-        let reviewers = self::reviewers(&conn, args)?;
-        let backlog = self::backlog(&conn, target, product)?;
-        let top_sellers = self::top_sellers(&conn, args)?;
-        let top_networks = self::top_networks(&conn, args)?;
-        let prices = self::prices(&conn, args, product)?;
+        let mut top: Vec<((String, String), (u64, u64))> = sellers.into_iter().collect();
+        top.sort_by(|a, b| (b.1 .0, b.1 .1, &a.0).cmp(&(a.1 .0, a.1 .1, &b.0)));
+        top.truncate(TOP);
+        let mut network_of =
+            conn.prepare_cached("SELECT network FROM sellers WHERE target = ?1 AND name = ?2")?;
+        let top_sellers = top
+            .into_iter()
+            .map(|((target, seller), (matches, confirmed))| {
+                let network = network_of
+                    .query_row(params![target, seller], |r| r.get(0))
+                    .optional()?
+                    .flatten();
+                Ok(TopSeller {
+                    target,
+                    seller,
+                    matches,
+                    confirmed,
+                    network,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let (since, until) = bounds(query);
+        let args = params![since, until, target, product];
+        let most_matched = products
+            .into_iter()
+            .max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(&a.0)))
+            .map(|(p, _)| p);
         Ok(Report {
             since: query.since,
             until: query.until,
@@ -308,12 +438,15 @@ impl Store {
             product: product.map(str::to_string),
             marketplaces: marketplaces.into_values().collect(),
             totals,
-            weeks,
-            backlog,
-            reviewers,
+            weeks: series.into_values().collect(),
+            backlog: self::backlog(&conn, target, product)?,
+            reviewers: self::reviewers(&conn, args, &mut weeks)?,
             top_sellers,
-            top_networks,
-            prices,
+            top_networks: self::top_networks(&conn, args)?,
+            prices: match product.map(str::to_string).or(most_matched) {
+                Some(p) => Some(self::prices(&conn, args, p)?),
+                None => None,
+            },
         })
     }
 }
@@ -329,96 +462,53 @@ fn entry<'a>(
         })
 }
 
-type Args<'a> = &'a [&'a dyn rusqlite::ToSql];
-
-/// Each event in the week it happened, per marketplace.
-fn weeks(conn: &rusqlite::Connection, args: Args) -> Result<Vec<WeekFigures>> {
-    // One arm per kind of event: (what, its timestamp, which rows).
-    let arms = [
-        ("listings", "l.first_seen", "1"),
-        ("queued", "m.first_queued", "1"),
-        ("confirmed", "m.decided_at", "m.status = 'confirmed'"),
-        ("dismissed", "m.decided_at", "m.status = 'dismissed'"),
-        ("submitted", "m.submitted_at", "m.submitted_at IS NOT NULL"),
-        ("removed", "m.takedown_at", "m.takedown = 'removed'"),
-        ("rejected", "m.takedown_at", "m.takedown = 'rejected'"),
-    ];
-    let sql = arms
-        .iter()
-        .map(|(kind, at, which)| {
-            let from = if *kind == "listings" {
-                "listings l WHERE (?4 IS NULL OR EXISTS
-                    (SELECT 1 FROM matches pm WHERE pm.listing_id = l.id AND pm.product_id = ?4))"
-                    .to_string()
-            } else {
-                format!(
-                    "matches m JOIN listings l ON l.id = m.listing_id
-                     WHERE {which} AND (?4 IS NULL OR m.product_id = ?4)"
-                )
-            };
-            format!(
-                "SELECT '{kind}', l.target, {week}, COUNT(*) FROM {from}
-                   AND {at} >= ?1 AND {at} < ?2 AND (?3 IS NULL OR l.target = ?3)
-                 GROUP BY 2, 3",
-                week = week_of(at)
-            )
+fn week_entry<'a>(
+    map: &'a mut BTreeMap<(NaiveDate, String), WeekFigures>,
+    week: NaiveDate,
+    target: &str,
+) -> &'a mut WeekFigures {
+    map.entry((week, target.to_string()))
+        .or_insert_with(|| WeekFigures {
+            week,
+            target: target.to_string(),
+            ..Default::default()
         })
-        .collect::<Vec<_>>()
-        .join(" UNION ALL ");
-    let mut stmt = conn.prepare_cached(&sql)?;
-    let mut weeks: BTreeMap<(NaiveDate, String), WeekFigures> = BTreeMap::new();
-    let rows = stmt.query_map(args, |r| {
-        Ok((
-            r.get::<_, String>(0)?,
-            r.get::<_, String>(1)?,
-            week(&r.get::<_, String>(2)?)?,
-            r.get::<_, i64>(3)? as u64,
-        ))
-    })?;
-    for row in rows {
-        let (kind, target, monday, n) = row?;
-        let w = weeks
-            .entry((monday, target.clone()))
-            .or_insert_with(|| WeekFigures {
-                week: monday,
-                target,
-                ..Default::default()
-            });
-        match kind.as_str() {
-            "listings" => w.listings = n,
-            "queued" => w.queued = n,
-            "confirmed" => w.confirmed = n,
-            "dismissed" => w.dismissed = n,
-            "submitted" => w.submitted = n,
-            "removed" => w.removed = n,
-            _ => w.rejected = n,
-        }
-    }
-    Ok(weeks.into_values().collect())
 }
 
-/// Each person's decisions per week, from the audit log.
-fn reviewers(conn: &rusqlite::Connection, args: Args) -> Result<Vec<ReviewerWeek>> {
-    let mut stmt = conn.prepare_cached(&format!(
-        "SELECT a.actor, {week}, a.action, COUNT(*)
-         FROM audit_log a JOIN matches m ON m.id = a.match_id JOIN listings l ON l.id = m.listing_id
+/// Parameters of the remaining queries: ?1 since, ?2 until, ?3 target, ?4 product.
+type Args<'a> = &'a [&'a dyn rusqlite::ToSql];
+
+/// Each person's decisions per week, from the audit log (its index on
+/// the action reads the decisions alone).
+fn reviewers(
+    conn: &rusqlite::Connection,
+    args: Args,
+    weeks: &mut Weeks,
+) -> Result<Vec<ReviewerWeek>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT a.actor, substr(a.at, 1, 10), a.action, COUNT(*) FROM audit_log a
          WHERE a.action IN ('confirmed', 'dismissed', 'escalated', 'undone')
            AND a.actor != 'matcher' AND a.at >= ?1 AND a.at < ?2
-           AND (?3 IS NULL OR l.target = ?3) AND (?4 IS NULL OR m.product_id = ?4)
+           AND (?3 IS NULL AND ?4 IS NULL OR EXISTS
+                (SELECT 1 FROM matches m JOIN listings l ON l.id = m.listing_id
+                 WHERE m.id = a.match_id AND (?3 IS NULL OR l.target = ?3)
+                   AND (?4 IS NULL OR m.product_id = ?4)))
          GROUP BY 1, 2, 3",
-        week = week_of("a.at")
-    ))?;
+    )?;
     let mut people: BTreeMap<(NaiveDate, String), ReviewerWeek> = BTreeMap::new();
     let rows = stmt.query_map(args, |r| {
         Ok((
             r.get::<_, String>(0)?,
-            week(&r.get::<_, String>(1)?)?,
+            r.get::<_, String>(1)?,
             r.get::<_, String>(2)?,
             r.get::<_, i64>(3)? as u64,
         ))
     })?;
     for row in rows {
-        let (reviewer, monday, action, n) = row?;
+        let (reviewer, day, action, n) = row?;
+        let Some(monday) = weeks.of(Some(&day)) else {
+            continue;
+        };
         let w = people
             .entry((monday, reviewer.clone()))
             .or_insert_with(|| ReviewerWeek {
@@ -426,12 +516,12 @@ fn reviewers(conn: &rusqlite::Connection, args: Args) -> Result<Vec<ReviewerWeek
                 week: monday,
                 ..Default::default()
             });
-        match action.as_str() {
-            "confirmed" => w.confirmed = n,
-            "dismissed" => w.dismissed = n,
-            "escalated" => w.escalated = n,
-            _ => w.undone = n,
-        }
+        *match action.as_str() {
+            "confirmed" => &mut w.confirmed,
+            "dismissed" => &mut w.dismissed,
+            "escalated" => &mut w.escalated,
+            _ => &mut w.undone,
+        } += n;
     }
     Ok(people.into_values().collect())
 }
@@ -467,29 +557,6 @@ fn backlog(
     .context("reading the backlog")
 }
 
-fn top_sellers(conn: &rusqlite::Connection, args: Args) -> Result<Vec<TopSeller>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT l.target, l.seller, COUNT(*), SUM(m.status = 'confirmed'),
-            (SELECT s.network FROM sellers s WHERE s.target = l.target AND s.name = l.seller)
-         FROM matches m JOIN listings l ON l.id = m.listing_id
-         WHERE l.seller IS NOT NULL AND l.seller != ''
-           AND m.first_queued >= ?1 AND m.first_queued < ?2
-           AND (?3 IS NULL OR l.target = ?3) AND (?4 IS NULL OR m.product_id = ?4)
-         GROUP BY l.target, l.seller ORDER BY 3 DESC, 4 DESC, 1, 2 LIMIT ?5",
-    )?;
-    let rows = stmt.query_map(params![args[0], args[1], args[2], args[3], TOP], |r| {
-        Ok(TopSeller {
-            target: r.get(0)?,
-            seller: r.get(1)?,
-            matches: r.get::<_, i64>(2)? as u64,
-            confirmed: r.get::<_, i64>(3)? as u64,
-            network: r.get(4)?,
-        })
-    })?;
-    rows.collect::<rusqlite::Result<_>>()
-        .context("reading the top sellers")
-}
-
 fn top_networks(conn: &rusqlite::Connection, args: Args) -> Result<Vec<TopNetwork>> {
     let mut stmt = conn.prepare_cached(
         "SELECT s.network, COUNT(DISTINCT s.target || char(0) || s.name), COUNT(DISTINCT s.target),
@@ -500,42 +567,24 @@ fn top_networks(conn: &rusqlite::Connection, args: Args) -> Result<Vec<TopNetwor
            AND (?3 IS NULL OR l.target = ?3) AND (?4 IS NULL OR m.product_id = ?4)
          GROUP BY s.network ORDER BY 4 DESC, 5 DESC, 1 LIMIT ?5",
     )?;
-    let rows = stmt.query_map(params![args[0], args[1], args[2], args[3], TOP], |r| {
-        Ok(TopNetwork {
-            network: r.get(0)?,
-            accounts: r.get::<_, i64>(1)? as u64,
-            marketplaces: r.get::<_, i64>(2)? as u64,
-            matches: r.get::<_, i64>(3)? as u64,
-            confirmed: r.get::<_, i64>(4)? as u64,
-        })
-    })?;
+    let rows = stmt.query_map(
+        params![args[0], args[1], args[2], args[3], TOP as i64],
+        |r| {
+            Ok(TopNetwork {
+                network: r.get(0)?,
+                accounts: r.get::<_, i64>(1)? as u64,
+                marketplaces: r.get::<_, i64>(2)? as u64,
+                matches: r.get::<_, i64>(3)? as u64,
+                confirmed: r.get::<_, i64>(4)? as u64,
+            })
+        },
+    )?;
     rows.collect::<rusqlite::Result<_>>()
         .context("reading the top networks")
 }
 
-/// The price spread of `product`'s matched listings, else of the product
-/// with the most matches in the period.
-fn prices(
-    conn: &rusqlite::Connection,
-    args: Args,
-    product: Option<&str>,
-) -> Result<Option<PriceSpread>> {
-    let product: Option<String> = match product {
-        Some(p) => Some(p.to_string()),
-        None => conn
-            .prepare_cached(
-                "SELECT m.product_id FROM matches m JOIN listings l ON l.id = m.listing_id
-                 WHERE m.first_queued >= ?1 AND m.first_queued < ?2 AND (?3 IS NULL OR l.target = ?3)
-                   AND (?4 IS NULL OR m.product_id = ?4)
-                 GROUP BY 1 ORDER BY COUNT(*) DESC, 1 LIMIT 1",
-            )?
-            .query_map(args, |r| r.get(0))?
-            .next()
-            .transpose()?,
-    };
-    let Some(product) = product else {
-        return Ok(None);
-    };
+/// The price spread of `product`'s listings matched in the period.
+fn prices(conn: &rusqlite::Connection, args: Args, product: String) -> Result<PriceSpread> {
     let mut stmt = conn.prepare_cached(
         "SELECT json_extract(m.signals, '$.price.ratio'), m.status = 'confirmed'
          FROM matches m JOIN listings l ON l.id = m.listing_id
@@ -564,5 +613,5 @@ fn prices(
         ratios.push(ratio);
     }
     spread.median_ratio = median(ratios.iter().map(|r| r * 100.0).collect()).map(|p| p / 100.0);
-    Ok(Some(spread))
+    Ok(spread)
 }
