@@ -480,13 +480,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             format,
         } => {
             let config = config::load(workspace)?;
-            if config.target(&target).is_none() {
-                return Err(UsageError(format!(
-                    "no target named `{target}` in {}",
-                    workspace.join("targets").display()
-                ))
-                .into());
-            }
+            known_target(&config, workspace, &target)?;
             let store = open_store(&config)?;
             let profile = crate::networks::profile(
                 &store,
@@ -509,13 +503,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Listings { target, format } => {
             let config = config::load(workspace)?;
             if let Some(name) = &target {
-                if config.target(name).is_none() {
-                    return Err(UsageError(format!(
-                        "no target named `{name}` in {}",
-                        workspace.join("targets").display()
-                    ))
-                    .into());
-                }
+                known_target(&config, workspace, name)?;
             }
             let store = open_store(&config)?;
             let listings = store.listings(target.as_deref())?;
@@ -715,13 +703,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         } => {
             let config = config::load(workspace)?;
             if let Some(name) = &target {
-                if config.target(name).is_none() {
-                    return Err(UsageError(format!(
-                        "no target named `{name}` in {}",
-                        workspace.join("targets").display()
-                    ))
-                    .into());
-                }
+                known_target(&config, workspace, name)?;
             }
             if let Some(id) = &product {
                 if !config.catalog.products.iter().any(|p| &p.id == id) {
@@ -1127,6 +1109,18 @@ fn read_password(name: &str) -> Result<String> {
         .into());
     }
     Ok(password)
+}
+
+/// Refuses a target name the workspace does not have (exit 2).
+fn known_target(config: &Config, workspace: &Path, name: &str) -> Result<()> {
+    if config.target(name).is_none() {
+        return Err(UsageError(format!(
+            "no target named `{name}` in {}",
+            workspace.join("targets").display()
+        ))
+        .into());
+    }
+    Ok(())
 }
 
 fn open_store(config: &Config) -> Result<Store> {

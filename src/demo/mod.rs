@@ -252,7 +252,11 @@ pub(crate) fn render_report(report: &DemoReport, workspace: &Path) -> String {
     );
     let _ = writeln!(
         out,
-        "  knockoff {ws}queue confirm ID            (or dismiss ID --note why)"
+        "  knockoff {ws}queue confirm ID...         (or dismiss ID... --note why)"
+    );
+    let _ = writeln!(
+        out,
+        "  knockoff {ws}report                      per marketplace and per week (also /dashboard)"
     );
     let _ = writeln!(
         out,

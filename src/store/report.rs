@@ -615,3 +615,58 @@ fn prices(conn: &rusqlite::Connection, args: Args, product: String) -> Result<Pr
     spread.median_ratio = median(ratios.iter().map(|r| r * 100.0).collect()).map(|p| p / 100.0);
     Ok(spread)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn day(text: &str) -> NaiveDate {
+        NaiveDate::parse_from_str(text, "%Y-%m-%d").unwrap()
+    }
+
+    #[test]
+    fn events_fall_in_their_monday_week_and_the_period_is_inclusive() {
+        let mut weeks = Weeks::new(&ReportQuery {
+            since: Some(day("2026-11-04")),
+            until: Some(day("2026-11-30")),
+            ..Default::default()
+        });
+        // A Sunday belongs to the week that began six days before.
+        assert_eq!(
+            weeks.of(Some("2026-11-29T23:59:59.999Z")),
+            Some(day("2026-11-23"))
+        );
+        assert_eq!(
+            weeks.of(Some("2026-11-30T00:00:00.000Z")),
+            Some(day("2026-11-30"))
+        );
+        assert_eq!(
+            weeks.of(Some("2026-11-30T23:59:59.999Z")),
+            Some(day("2026-11-30"))
+        );
+        assert_eq!(
+            weeks.of(Some("2026-12-01T00:00:00.000Z")),
+            None,
+            "after until"
+        );
+        assert_eq!(
+            weeks.of(Some("2026-11-03T23:59:59.999Z")),
+            None,
+            "before since"
+        );
+        assert_eq!(
+            weeks.of(Some("2026-11-04T00:00:00.000Z")),
+            Some(day("2026-11-02"))
+        );
+        assert_eq!(weeks.of(None), None);
+        assert_eq!(weeks.of(Some("garbage")), None);
+    }
+
+    #[test]
+    fn medians_are_to_a_tenth() {
+        assert_eq!(median(vec![]), None);
+        assert_eq!(median(vec![3.0, 1.0, 2.0]), Some(2.0));
+        assert_eq!(median(vec![1.0, 2.0]), Some(1.5));
+        assert_eq!(median(vec![0.123, 0.1]), Some(0.1));
+    }
+}

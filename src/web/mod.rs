@@ -549,11 +549,7 @@ async fn login(
             header::SET_COOKIE,
             HeaderValue::from_str(&cookie).map_err(|e| AppError::Internal(e.into()))?,
         )],
-        // Admins and viewers watch the figures; reviewers work the queue.
-        Redirect::to(match role {
-            crate::store::Role::Reviewer => "/",
-            crate::store::Role::Admin | crate::store::Role::Viewer => "/dashboard",
-        }),
+        Redirect::to(pages::home(role)),
     )
         .into_response())
 }

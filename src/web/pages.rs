@@ -27,6 +27,15 @@ pub const DISMISS_REASONS: [&str; 5] = [
 /// Entries per queue page.
 pub const PAGE_SIZE: usize = 25;
 
+/// Where a role starts: reviewers work the queue, admins and viewers
+/// watch the figures.
+pub(crate) fn home(role: Role) -> &'static str {
+    match role {
+        Role::Reviewer => "/",
+        Role::Admin | Role::Viewer => "/dashboard",
+    }
+}
+
 pub(crate) fn layout(title: &str, session: Option<&Session>, body: Markup) -> Markup {
     html! {
         (DOCTYPE)
@@ -41,7 +50,7 @@ pub(crate) fn layout(title: &str, session: Option<&Session>, body: Markup) -> Ma
             body {
                 @if let Some(session) = session {
                     header.top {
-                        a.brand href="/" { "knockoff" }
+                        a.brand href=(home(session.user.role)) { "knockoff" }
                         nav {
                             a href="/dashboard" { "Dashboard" }
                             a href="/" { "Queue" }
