@@ -252,7 +252,8 @@ pub(crate) fn dashboard(
             }
             section.wide {
                 h2 { "Takedown funnel per marketplace" }
-                (bars(&Bars { title: "Confirmed, submitted, removed, rejected and undecided per marketplace", categories: targets.iter().map(|t| t.to_string()).collect(), series: funnel, stacked: false, marker: None }))
+                @if total.confirmed == 0 { p.muted { "No confirmed matches among those queued in this period." } }
+                @else { (bars(&Bars { title: "Confirmed, submitted, removed, rejected and undecided per marketplace", categories: targets.iter().map(|t| t.to_string()).collect(), series: funnel, stacked: false, marker: None })) }
                 table.runs {
                     tr { th { "Marketplace" } th { "Matches" } th { "Pending" } th { "Confirmed" } th { "Dismissed" } th { "Submitted" } th { "Removed" } th { "Rejected" } th { "Undecided" } th { "Accepted" } th { "Median days" } }
                     @for m in report.marketplaces.iter().chain((report.marketplaces.len() > 1).then_some(total)) {
