@@ -17,6 +17,7 @@ use crate::crawl::{self, CrawlOptions, Progress};
 use crate::demo;
 use crate::extract;
 use crate::queue;
+use crate::report::csv_cell;
 use crate::status::{Decision, MatchStatus};
 use crate::store::{ListingId, MatchId, QueueEntry, Role, Store, StoredListing};
 
@@ -1195,18 +1196,6 @@ fn terminal(text: &str) -> String {
     text.chars()
         .filter(|c| !crate::extract::is_unsafe_char(*c))
         .collect()
-}
-
-/// A CSV cell a spreadsheet will not run: text starting with `=`, `+`,
-/// `-`, `@`, tab or carriage return gets a leading `'` (OWASP's advice).
-/// Numbers stay numbers.
-pub(crate) fn csv_cell(text: String) -> String {
-    let formula = text.starts_with(['=', '+', '-', '@', '\t', '\r']);
-    if formula && text.parse::<f64>().is_err() {
-        format!("'{text}")
-    } else {
-        text
-    }
 }
 
 /// The reasons of a queue entry, from its stored signals.

@@ -135,7 +135,7 @@ pub fn render_table(report: &Report) -> String {
 pub fn render_csv(report: &Report) -> anyhow::Result<String> {
     let number =
         |v: Option<f64>, digits: usize| v.map_or(String::new(), |v| format!("{v:.digits$}"));
-    let cell = crate::cli::csv_cell;
+    let cell = csv_cell;
     let mut table = csv::Writer::from_writer(Vec::new());
     table.write_record([
         "target",
@@ -199,6 +199,18 @@ pub fn render_csv(report: &Report) -> anyhow::Result<String> {
         ])?;
     }
     Ok(String::from_utf8(series.into_inner()?)?)
+}
+
+/// A CSV cell a spreadsheet will not run: text starting with `=`, `+`,
+/// `-`, `@`, tab or carriage return gets a leading `'` (OWASP's advice).
+/// Numbers stay numbers.
+pub(crate) fn csv_cell(text: String) -> String {
+    let formula = text.starts_with(['=', '+', '-', '@', '\t', '\r']);
+    if formula && text.parse::<f64>().is_err() {
+        format!("'{text}")
+    } else {
+        text
+    }
 }
 
 #[cfg(test)]
