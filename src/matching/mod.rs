@@ -10,6 +10,7 @@
 //! the accounts of one operator.
 
 pub mod contacts;
+pub mod features;
 pub mod image;
 pub mod policy;
 pub mod references;
