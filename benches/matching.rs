@@ -1,15 +1,18 @@
-//! Matching speed (criterion, one core): photo bytes to every print,
-//! reference lookups at 10,000 and 1,000,000 reference prints, and judge
-//! throughput with 50 products.
+//! Matching speed (criterion, one core): photo bytes to every print and
+//! to local features, reference lookups at 10,000 and 1,000,000
+//! reference prints, the verifier against 100 reference photos, and
+//! judge throughput with 50 products — with photo matches cached, and
+//! with every photo matched again from its bytes.
 //!
 //! `cargo bench --bench matching`
 
-use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use knockoff::demo::catalog::Catalog;
 use knockoff::demo::draw::{self, View};
 use knockoff::index::print_reference;
-use knockoff::matching::image::{listing_prints, window_prints, Print, Region, Variant, WORK_SIDE};
-use knockoff::matching::references::{ReferenceIndex, ReferencePrint};
+use knockoff::matching::features::{describe_listing, FEATURE_SIDE};
+use knockoff::matching::image::{listing_prints, Print, Region, Variant, WORK_SIDE};
+use knockoff::matching::references::{ReferenceIndex, ReferencePhoto, ReferencePrint};
 use knockoff::matching::score::{Judge, JudgedProduct, ListingFacts, MatchSettings};
 use knockoff::matching::text::ProductTerms;
 use knockoff::photo;
@@ -40,34 +43,28 @@ fn photo_to_prints(c: &mut Criterion) {
             })
         });
     }
-    // The judge's slow path, per candidate photo: decode again and print
-    // every sliding window (lookups not included).
+    // The verifier's input, for a photo the hashes did not settle: decode
+    // again at its size and describe (placement not included).
     let jpeg = draw::jpeg(&grainy, 85);
-    group.sample_size(20);
-    group.bench_function("800x800 with grain: slow path, every window print", |b| {
+    group.bench_function("800x800 with grain: local features", |b| {
         b.iter(|| {
-            let (_, small) = photo::decode_small(&jpeg, 40_000_000, WORK_SIDE).unwrap();
-            window_prints(&small)
+            let (_, pixels) = photo::decode_longest(&jpeg, 40_000_000, FEATURE_SIDE).unwrap();
+            describe_listing(&pixels)
         })
     });
     group.finish();
 }
 
-/// `views` random view prints and `windows` random crop-window prints,
-/// with `planted` among them.
-fn synthetic_index(views: usize, windows: usize, planted: &[Print]) -> ReferenceIndex {
+/// `views` random view prints with `planted` among them.
+fn synthetic_index(views: usize, planted: &[Print]) -> ReferenceIndex {
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
-    let mut prints: Vec<ReferencePrint> = (0..views + windows)
+    let mut prints: Vec<ReferencePrint> = (0..views)
         .map(|i| ReferencePrint {
             product: (i % 1000) as u32,
             image: String::new(),
             variant: Variant::default(),
             print: Print {
-                region: if i < views {
-                    Region::Whole
-                } else {
-                    Region::Window
-                },
+                region: Region::Whole,
                 trimmed: false,
                 phash: rng.random(),
                 dhash: rng.random(),
@@ -82,7 +79,33 @@ fn synthetic_index(views: usize, windows: usize, planted: &[Print]) -> Reference
         variant: Variant::default(),
         print: p.clone(),
     }));
-    ReferenceIndex::new(prints)
+    ReferenceIndex::new(prints, Vec::new())
+}
+
+/// Photo `view` of each of the catalogue's products, as the reference
+/// index holds them: (product, prints, photo).
+fn reference_photos(catalog: &Catalog, views: usize) -> (Vec<ReferencePrint>, Vec<ReferencePhoto>) {
+    let (mut prints, mut photos) = (Vec::new(), Vec::new());
+    for (p, product) in catalog.products.iter().enumerate() {
+        for view in 0..views {
+            let png = draw::png(&catalog.reference_photo(p, view));
+            let (views, features, thumbnail) = print_reference(&png, 40_000_000).unwrap();
+            let image = format!("{}/{view}.png", product.slug);
+            prints.extend(views.into_iter().map(|(variant, print)| ReferencePrint {
+                product: p as u32,
+                image: image.clone(),
+                variant,
+                print,
+            }));
+            photos.push(ReferencePhoto {
+                product: p as u32,
+                image,
+                features,
+                thumbnail,
+            });
+        }
+    }
+    (prints, photos)
 }
 
 fn lookups(c: &mut Criterion) {
@@ -90,6 +113,7 @@ fn lookups(c: &mut Criterion) {
     let reference = draw::png(&catalog.reference_photo(0, 0));
     let planted: Vec<Print> = print_reference(&reference, 40_000_000)
         .unwrap()
+        .0
         .into_iter()
         .map(|(_, p)| p)
         .collect();
@@ -104,94 +128,125 @@ fn lookups(c: &mut Criterion) {
     )
     .remove(0);
     let mut group = c.benchmark_group("lookup");
-    // 10,000 and 1,000,000 view prints; then a brand of 1,000 reference
-    // photos (about 64 views and 624 crop windows each) as the whole
-    // photo's print sees it (it probes both).
-    for (views, windows) in [(10_000usize, 0usize), (1_000_000, 0), (64_000, 624_000)] {
-        let index = synthetic_index(views, windows, &planted);
+    // 10,000 and 1,000,000 view prints (a brand of 1,000 reference photos
+    // has about 64,000).
+    for views in [10_000usize, 1_000_000] {
+        let index = synthetic_index(views, &planted);
         assert!(
             !index.lookup(&query).is_empty(),
             "the planted reference is found"
         );
-        group.bench_function(
-            format!("one print against {views} view prints and {windows} crop windows"),
-            |b| b.iter(|| index.lookup(&query).len()),
-        );
+        group.bench_function(format!("one print against {views} view prints"), |b| {
+            b.iter(|| index.lookup(&query).len())
+        });
     }
+    group.finish();
+    // The verifier: one photo's features placed against 100 reference
+    // photos (as is and mirrored), the reference shown half size on a
+    // banner-topped scene.
+    let catalog = Catalog::generate(1, 100);
+    let (prints, photos) = reference_photos(&catalog, 1);
+    let index = ReferenceIndex::new(prints, photos);
+    let mut listing = image::RgbImage::from_pixel(256, 256, image::Rgb([200, 60, 40]));
+    let small = image::imageops::thumbnail(&catalog.reference_photo(7, 0), 150, 150);
+    image::imageops::overlay(&mut listing, &small, 60, 80);
+    let features = describe_listing(&listing);
+    assert!(
+        index
+            .locate(&listing, &features)
+            .iter()
+            .any(|h| h.reference.product == 7 && h.is_copy()),
+        "the pasted reference is placed"
+    );
+    let mut group = c.benchmark_group("verifier");
+    group.bench_function("one photo placed against 100 reference photos", |b| {
+        b.iter(|| index.locate(&listing, &features).len())
+    });
     group.finish();
 }
 
 fn judging(c: &mut Criterion) {
-    let catalog = Catalog::generate(1, 200);
-    let mut products = Vec::new();
-    let mut prints = Vec::new();
-    for copy in 0..5 {
-        for (p, product) in catalog.products.iter().enumerate() {
-            let index = products.len() as u32;
-            products.push(JudgedProduct {
-                id: format!("{}-{copy}", product.id),
-                terms: ProductTerms::new("Orvane", &product.name, &product.keywords),
-                msrp: Some(product.msrp),
-                currency: Some("USD".into()),
-            });
-            for view in 0..2 {
-                let png = draw::png(&catalog.reference_photo(p, view));
-                prints.extend(print_reference(&png, 40_000_000).unwrap().into_iter().map(
-                    |(variant, print)| ReferencePrint {
-                        product: index,
-                        image: format!("{}/{view}.png", product.slug),
-                        variant,
-                        print,
-                    },
-                ));
-            }
-        }
-    }
+    let catalog = Catalog::generate(1, 50);
+    let products = catalog
+        .products
+        .iter()
+        .map(|product| JudgedProduct {
+            id: product.id.clone(),
+            terms: ProductTerms::new("Orvane", &product.name, &product.keywords),
+            msrp: Some(product.msrp),
+            currency: Some("USD".into()),
+        })
+        .collect();
+    let (prints, photos) = reference_photos(&catalog, 2);
     let judge = Judge {
         products,
-        references: ReferenceIndex::new(prints),
+        references: ReferenceIndex::new(prints, photos),
         settings: MatchSettings::default(),
         authorized_sellers: vec!["orvane-official".into()],
     };
-    let facts: Vec<ListingFacts> = catalog
-        .listings
+    let listings: Vec<_> = catalog.listings.iter().take(200).collect();
+    let jpegs: Vec<Vec<Vec<u8>>> = listings
         .iter()
-        .map(|l| ListingFacts {
+        .map(|l| l.photos.iter().map(|p| catalog.listing_photo(p)).collect())
+        .collect();
+    // One photo from its bytes, as a judging with nothing cached does it.
+    let match_bytes = |bytes: &[u8]| {
+        let prints = listing_prints(&photo::decode_small(bytes, 40_000_000, WORK_SIDE).unwrap().1);
+        let matches = judge.match_photo(&prints, || {
+            photo::decode_longest(bytes, 40_000_000, FEATURE_SIDE)
+                .ok()
+                .map(|(_, pixels)| pixels)
+        });
+        (prints, matches)
+    };
+    let facts_of = |l: &knockoff::demo::catalog::DemoListing, photos: &[Vec<u8>]| {
+        let (photos, photo_matches) = photos.iter().map(|b| match_bytes(b)).unzip();
+        ListingFacts {
             title: l.title.clone(),
             description: l.description.clone(),
             seller: Some(l.seller.clone()),
             price: Some(l.price),
             currency: Some(l.currency.clone()),
-            photos: l
-                .photos
-                .iter()
-                .map(|p| {
-                    listing_prints(
-                        &photo::decode_small(&catalog.listing_photo(p), 40_000_000, WORK_SIDE)
-                            .unwrap()
-                            .1,
-                    )
-                })
-                .collect(),
+            photos,
+            photo_matches,
             seller_confirmed: 0,
             listed: None,
             relisted: None,
-        })
+        }
+    };
+    let facts: Vec<ListingFacts> = listings
+        .iter()
+        .zip(&jpegs)
+        .map(|(l, photos)| facts_of(l, photos))
         .collect();
     let mut group = c.benchmark_group("judge");
     group.throughput(Throughput::Elements(facts.len() as u64));
-    group.bench_function("200 listings against 50 products (prints cached)", |b| {
-        b.iter_batched(
-            || (),
-            |_| {
+    group.bench_function(
+        "200 listings against 50 products (photo matches cached)",
+        |b| {
+            b.iter(|| {
                 facts
                     .iter()
                     .map(|f| judge.judge(f, None).len())
                     .sum::<usize>()
-            },
-            BatchSize::SmallInput,
-        )
-    });
+            })
+        },
+    );
+    let photos: usize = jpegs.iter().map(Vec::len).sum();
+    group.throughput(Throughput::Elements(photos as u64));
+    group.sample_size(10);
+    group.bench_function(
+        format!("200 listings' {photos} photos matched again from their bytes"),
+        |b| {
+            b.iter(|| {
+                jpegs
+                    .iter()
+                    .flatten()
+                    .map(|bytes| match_bytes(bytes).1.len())
+                    .sum::<usize>()
+            })
+        },
+    );
     group.finish();
 }
 

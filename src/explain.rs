@@ -16,7 +16,7 @@ use crate::config::Config;
 use crate::index;
 use crate::matching::score::Signals;
 use crate::matching::signals::is_authorized;
-use crate::queue::{facts_of, judge_for, material_key, photo_pixels, Enforcement};
+use crate::queue::{facts_of, judge_for, material_key, Enforcement};
 use crate::store::{ListingId, MatchId, Stage, Store};
 
 /// What `explain` is asked about.
@@ -105,16 +105,23 @@ pub fn explain(config: &Config, store: &Store, subject: &Subject) -> Result<Expl
         _ => NotFound::Url(key.clone()),
     })?;
     let references = index::references(config).context("loading the reference index")?;
+    let matches_key = references.key.clone();
     let judge = judge_for(config, references.index);
     let mut printed = 0;
     let max_pixels = config.settings.crawl.max_image_pixels;
     let known = Enforcement::load(config, store, &mut printed)?;
-    let facts = facts_of(store, &listing, &known, max_pixels, &mut printed)?;
+    let facts = facts_of(
+        store,
+        &judge,
+        &matches_key,
+        &listing,
+        &known,
+        max_pixels,
+        &mut printed,
+    )?;
     let stored = store.listing_matches(listing.listing.id)?;
     let mut products: Vec<ProductExplanation> = judge
-        .judge_with_windows(&facts, None, |i| {
-            photo_pixels(store, &listing, i, max_pixels)
-        })
+        .judge(&facts, None)
         .into_iter()
         .map(|verdict| {
             let product = &judge.products[verdict.product];

@@ -232,6 +232,30 @@ pub fn decode_small(
     Ok((info, small))
 }
 
+/// [`decode_small`] by the longest side: the photo at most `longest`
+/// pixels on its longest side (never enlarged).
+pub fn decode_longest(
+    bytes: &[u8],
+    max_pixels: u64,
+    longest: u32,
+) -> Result<(PhotoInfo, RgbImage), PhotoError> {
+    let info = inspect(bytes, max_pixels)?;
+    let (long, short) = (
+        info.width.max(info.height).max(1),
+        info.width.min(info.height),
+    );
+    // The shortest side that makes the longest one `longest`.
+    let side = (longest as u64 * short as u64).div_ceil(long as u64).max(1);
+    let (info, small) = decode_small(bytes, max_pixels, side.min(u16::MAX as u64) as u16)?;
+    let (w, h) = small.dimensions();
+    if w.max(h) <= longest {
+        return Ok((info, small));
+    }
+    let scale = longest as f32 / w.max(h) as f32;
+    let size = |n: u32| ((n as f32 * scale).round() as u32).max(1);
+    Ok((info, image::imageops::thumbnail(&small, size(w), size(h))))
+}
+
 /// A scaled JPEG decode; `None` for pixel formats it does not handle (16-bit
 /// grey), which then take the full decode.
 fn decode_jpeg_scaled(

@@ -18,10 +18,13 @@ use sha2::{Digest, Sha256};
 use crate::config::{Config, Target};
 use crate::index::{self, PRINT_VERSION};
 use crate::matching::contacts::{contacts_in, photo_contact, Contact, ContactContext};
+use crate::matching::features::FEATURE_SIDE;
 use crate::matching::image::{listing_prints, Print, WORK_SIDE};
 use crate::matching::policy::Listed;
 use crate::matching::relisting::{Relisted, Removed, RemovedListings};
-use crate::matching::score::{phrases, Judge, JudgedProduct, ListingFacts, MatchSettings};
+use crate::matching::score::{
+    phrases, Judge, JudgedProduct, ListingFacts, MatchSettings, PhotoMatches,
+};
 use crate::matching::text::{normalised_text, ProductTerms};
 use crate::networks::SellerLists;
 use crate::photo;
@@ -181,19 +184,46 @@ fn photo_prints(
     Ok(prints)
 }
 
-/// Photo `i` of `listing` at work size, decoded from the store (for the
-/// judge's slow path); `None` when it is missing or does not decode.
-pub(crate) fn photo_pixels(
-    store: &Store,
-    listing: &ListingToJudge,
-    i: usize,
-    max_pixels: u64,
-) -> Option<image::RgbImage> {
-    let sha = listing.photo_digests.get(i)?.as_ref()?;
-    let bytes = store.blob(sha).ok()??;
-    photo::decode_small(&bytes, max_pixels, WORK_SIDE)
+/// Photo `sha256` at the local-feature verifier's size, decoded from the
+/// store; `None` when it is missing or does not decode.
+fn feature_pixels(store: &Store, sha256: &str, max_pixels: u64) -> Option<image::RgbImage> {
+    let bytes = store.blob(sha256).ok()??;
+    photo::decode_longest(&bytes, max_pixels, FEATURE_SIDE)
         .ok()
         .map(|(_, small)| small)
+}
+
+/// What each of a listing's photos matched among the reference photos
+/// ([`Judge::match_photo`]): from the store's cache when computed under
+/// `matches_key` (the reference index's key), else computed — decoding
+/// the photo again only when the verifier is needed — and cached, so a
+/// photo shown by many listings, a re-judge, and a listing's item page
+/// after its search card cost a lookup.
+fn photo_matches(
+    store: &Store,
+    judge: &Judge,
+    matches_key: &str,
+    listing: &ListingToJudge,
+    photos: &[Vec<Print>],
+    max_pixels: u64,
+) -> Result<Vec<PhotoMatches>> {
+    let mut out = Vec::with_capacity(photos.len());
+    for (digest, prints) in listing.photo_digests.iter().zip(photos) {
+        let Some(sha) = digest else {
+            out.push(PhotoMatches::new());
+            continue;
+        };
+        if let Some(json) = store.photo_matches(sha, matches_key)? {
+            if let Ok(matches) = serde_json::from_str(&json) {
+                out.push(matches);
+                continue;
+            }
+        }
+        let matches = judge.match_photo(prints, || feature_pixels(store, sha, max_pixels));
+        store.put_photo_matches(sha, matches_key, &serde_json::to_string(&matches)?)?;
+        out.push(matches);
+    }
+    Ok(out)
 }
 
 /// The prints of each of a listing's photos, in page order.
@@ -268,10 +298,13 @@ impl Enforcement {
 }
 
 /// What the judge knows of a stored listing: its fields, its photos'
-/// prints (from the cache, else decoded and cached; `printed` counts
-/// those), and what enforcement established about it.
+/// prints and reference matches (from the cache, else computed and
+/// cached; `printed` counts the photos printed), and what enforcement
+/// established about it. `matches_key` is the reference index's key.
 pub(crate) fn facts_of(
     store: &Store,
+    judge: &Judge,
+    matches_key: &str,
     listing: &ListingToJudge,
     known: &Enforcement,
     max_pixels: u64,
@@ -279,6 +312,7 @@ pub(crate) fn facts_of(
 ) -> Result<ListingFacts> {
     let l = &listing.listing.listing;
     let photos = photos_of(store, listing, max_pixels, printed)?;
+    let photo_matches = photo_matches(store, judge, matches_key, listing, &photos, max_pixels)?;
     let relisted = known.removed.relisting_of(
         listing.listing.id.0,
         l.title.as_deref().unwrap_or(""),
@@ -291,6 +325,7 @@ pub(crate) fn facts_of(
         price: l.price,
         currency: l.currency.clone(),
         photos,
+        photo_matches,
         seller_confirmed: listing.seller_confirmed,
         listed: known.listed(listing),
         relisted,
@@ -322,6 +357,7 @@ pub(crate) fn card_candidates(
 ) -> Result<Vec<StoredListing>> {
     let references = index::references(config)?;
     let (text, _) = index::text_index(config, store)?;
+    let matches_key = references.key.clone();
     let judge = judge_for(config, references.index);
     let text_candidates = text_candidates(&judge, &text)?;
     let max_pixels = config.settings.crawl.max_image_pixels;
@@ -332,14 +368,20 @@ pub(crate) fn card_candidates(
         let Some(target) = config.target(&listing.listing.target) else {
             continue;
         };
-        let facts = facts_of(store, &listing, &known, max_pixels, &mut printed)?;
+        let facts = facts_of(
+            store,
+            &judge,
+            &matches_key,
+            &listing,
+            &known,
+            max_pixels,
+            &mut printed,
+        )?;
         let candidates = text_candidates
             .get(&listing.listing.id.0)
             .map(Vec::as_slice)
             .unwrap_or(&[]);
-        let verdicts = judge.judge_with_windows(&facts, Some(candidates), |i| {
-            photo_pixels(store, &listing, i, max_pixels)
-        });
+        let verdicts = judge.judge(&facts, Some(candidates));
         if judge.card_worth_page(&facts, &verdicts, target.stages.prefilter) {
             picked.push(listing.listing);
         }
@@ -386,6 +428,7 @@ pub fn judge_workspace(config: &Config, store: &Store) -> Result<JudgeReport> {
         text_indexed,
         ..JudgeReport::default()
     };
+    let matches_key = references.key.clone();
     let judge = judge_for(config, references.index);
     let known = Enforcement::load(config, store, &mut report.photos_printed)?;
     let listings = store.listings_to_judge()?;
@@ -403,6 +446,8 @@ pub fn judge_workspace(config: &Config, store: &Store) -> Result<JudgeReport> {
         for (listing, key) in &stale {
             let facts = facts_of(
                 store,
+                &judge,
+                &matches_key,
                 listing,
                 &known,
                 max_pixels,
@@ -413,9 +458,7 @@ pub fn judge_workspace(config: &Config, store: &Store) -> Result<JudgeReport> {
                 .map(Vec::as_slice)
                 .unwrap_or(&[]);
             let verdicts: Vec<StoredVerdict> = judge
-                .judge_with_windows(&facts, Some(candidates), |i| {
-                    photo_pixels(store, listing, i, max_pixels)
-                })
+                .judge(&facts, Some(candidates))
                 .into_iter()
                 .map(|v| StoredVerdict {
                     product_id: judge.products[v.product].id.clone(),

@@ -1,15 +1,18 @@
 //! Image matching against what counterfeiters do to official photos, on
 //! real pixels: the demo's reference photos, altered by each
 //! transformation, JPEG-encoded, decoded at reduced scale and printed as a
-//! crawl would, then looked up in an index of every product's references.
-//! And the hard negative: other brands' look-alikes shot the same way on
-//! white must not match at all.
+//! crawl would, then matched as the judge matches a listing photo (hash
+//! views, then the local-feature verifier) against every product's
+//! references. And the hard negative: other brands' look-alikes shot the
+//! same way on white must not match at all.
 
 use knockoff::demo::catalog::{Catalog, LISTING_SIZE};
 use knockoff::demo::draw::{self, Design, Pattern, Transform, View};
 use knockoff::index::print_reference;
-use knockoff::matching::image::{listing_prints, window_prints, WORK_SIDE};
-use knockoff::matching::references::{ReferenceIndex, ReferencePrint};
+use knockoff::matching::features::FEATURE_SIDE;
+use knockoff::matching::image::{listing_prints, WORK_SIDE};
+use knockoff::matching::references::{ReferenceIndex, ReferencePhoto, ReferencePrint};
+use knockoff::matching::score::{Judge, MatchSettings};
 use knockoff::photo;
 
 /// Products checked per transformation (the index holds all ten).
@@ -17,32 +20,49 @@ const PRODUCTS: usize = 6;
 /// A photo counts as matched at this strength, as in `knockoff eval`.
 const MATCHED: f64 = 0.5;
 
-fn index(catalog: &Catalog) -> ReferenceIndex {
-    let mut prints = Vec::new();
+/// A judge holding every product's two reference photos (no products to
+/// judge listings for: only its photo matching is used here).
+fn judge(catalog: &Catalog) -> Judge {
+    let (mut prints, mut photos) = (Vec::new(), Vec::new());
     for (p, _) in catalog.products.iter().enumerate() {
         for view in 0..2 {
             let png = draw::png(&catalog.reference_photo(p, view));
             let path = catalog.reference_path(p, view);
-            prints.extend(print_reference(&png, 40_000_000).unwrap().into_iter().map(
-                |(variant, print)| ReferencePrint {
-                    product: p as u32,
-                    image: path.clone(),
-                    variant,
-                    print,
-                },
-            ));
+            let (views, features, thumbnail) = print_reference(&png, 40_000_000).unwrap();
+            prints.extend(views.into_iter().map(|(variant, print)| ReferencePrint {
+                product: p as u32,
+                image: path.clone(),
+                variant,
+                print,
+            }));
+            photos.push(ReferencePhoto {
+                product: p as u32,
+                image: path,
+                features,
+                thumbnail,
+            });
         }
     }
-    ReferenceIndex::new(prints)
+    Judge {
+        products: Vec::new(),
+        references: ReferenceIndex::new(prints, photos),
+        settings: MatchSettings::default(),
+        authorized_sellers: Vec::new(),
+    }
 }
 
-/// The strongest verified match of a listing photo: (product, strength).
-fn best_match(index: &ReferenceIndex, jpeg: &[u8]) -> Option<(u32, f64)> {
+/// The strongest match of a listing photo, as the judge finds it:
+/// (product, strength, found by local features).
+fn best_match(judge: &Judge, jpeg: &[u8]) -> Option<(u32, f64, bool)> {
     let (_, small) = photo::decode_small(jpeg, 40_000_000, WORK_SIDE).unwrap();
-    listing_prints(&small)
-        .iter()
-        .flat_map(|print| index.lookup(print).into_iter().take(1))
-        .map(|hit| (hit.reference.product, hit.strength))
+    judge
+        .match_photo(&listing_prints(&small), || {
+            photo::decode_longest(jpeg, 40_000_000, FEATURE_SIDE)
+                .ok()
+                .map(|(_, pixels)| pixels)
+        })
+        .into_iter()
+        .map(|(product, signal)| (product as u32, signal.strength, signal.inliers.is_some()))
         .max_by(|a, b| a.1.total_cmp(&b.1))
 }
 
@@ -77,7 +97,7 @@ fn lookalike(design: &Design, n: usize) -> Design {
 #[test]
 fn copied_photos_match_their_product_under_every_transformation() {
     let catalog = Catalog::generate(3, 0);
-    let index = index(&catalog);
+    let judge = judge(&catalog);
     let others: Vec<Design> = (0..3)
         .map(|k| lookalike(&catalog.products[k + 5].design, k))
         .collect();
@@ -112,8 +132,8 @@ fn copied_photos_match_their_product_under_every_transformation() {
                 image::imageops::FilterType::Triangle,
             );
             let jpeg = draw::jpeg(&draw::apply(&official, transform), transform.jpeg_quality());
-            match best_match(&index, &jpeg) {
-                Some((product, strength)) if strength >= MATCHED => {
+            match best_match(&judge, &jpeg) {
+                Some((product, strength, _)) if strength >= MATCHED => {
                     // Whatever matches strongly must be the right product.
                     assert_eq!(product, p as u32, "{} of product {p}", transform.name());
                     matched += 1;
@@ -143,30 +163,19 @@ fn copied_photos_match_their_product_under_every_transformation() {
 #[test]
 fn lookalikes_shot_the_same_way_do_not_match() {
     let catalog = Catalog::generate(3, 0);
-    let index = index(&catalog);
+    let judge = judge(&catalog);
     for (p, product) in catalog.products.iter().enumerate() {
         for n in 0..2 {
             let design = lookalike(&product.design, p + n);
             let jpeg = draw::jpeg(&draw::render(&design, &View::studio(), LISTING_SIZE), 85);
-            let found = best_match(&index, &jpeg);
+            let found = best_match(&judge, &jpeg);
             assert!(
-                found.is_none_or(|(_, strength)| strength < MATCHED),
+                found.is_none_or(|(_, strength, _)| strength < MATCHED),
                 "look-alike {n} of {} matched: {found:?}",
                 product.id
             );
         }
     }
-}
-
-/// The photo as a crawl prints it on the judge's slow path too.
-fn best_match_with_windows(index: &ReferenceIndex, jpeg: &[u8]) -> Option<(u32, f64)> {
-    let (_, small) = photo::decode_small(jpeg, 40_000_000, WORK_SIDE).unwrap();
-    listing_prints(&small)
-        .iter()
-        .chain(window_prints(&small).iter())
-        .flat_map(|print| index.lookup(print).into_iter().take(1))
-        .map(|hit| (hit.reference.product, hit.strength))
-        .max_by(|a, b| a.1.total_cmp(&b.1))
 }
 
 /// `photo` at 60% pasted onto `scene`, off-centre: no background to trim to.
@@ -184,9 +193,9 @@ fn onto_scene(photo: &image::RgbImage, scene: &image::RgbImage) -> image::RgbIma
 }
 
 #[test]
-fn a_copy_pasted_onto_a_scene_is_found_by_the_slow_path_only() {
+fn a_copy_pasted_onto_a_scene_is_found_by_its_local_features() {
     let catalog = Catalog::generate(3, 0);
-    let index = index(&catalog);
+    let judge = judge(&catalog);
     let wood = View {
         background: draw::Background::Wood,
         ..View::studio()
@@ -201,15 +210,16 @@ fn a_copy_pasted_onto_a_scene_is_found_by_the_slow_path_only() {
         );
         let official = catalog.reference_photo(p, 0);
         let jpeg = draw::jpeg(&onto_scene(&official, &scene), 82);
-        if let Some((product, strength)) = best_match_with_windows(&index, &jpeg) {
+        if let Some((product, strength, local)) = best_match(&judge, &jpeg) {
             if strength >= MATCHED {
                 assert_eq!(product, p as u32);
+                assert!(local, "{p}: found by its local features, not a hash");
                 found += 1;
             }
         }
-        // The scene alone matches nothing, windows or not.
-        let alone = best_match_with_windows(&index, &draw::jpeg(&scene, 82));
-        assert!(alone.is_none_or(|(_, s)| s < MATCHED), "{p}: {alone:?}");
+        // The scene alone matches nothing.
+        let alone = best_match(&judge, &draw::jpeg(&scene, 82));
+        assert!(alone.is_none_or(|(_, s, _)| s < MATCHED), "{p}: {alone:?}");
     }
     assert!(found >= PRODUCTS - 1, "{found} of {PRODUCTS} found");
 }

@@ -22,7 +22,8 @@ use crate::demo::catalog::{Catalog, Kind, THUMBNAIL_SIZE};
 use crate::demo::draw::Transform;
 use crate::demo::write_workspace;
 use crate::index::{self, TextDoc, TextIndex};
-use crate::matching::image::{listing_prints, WORK_SIDE};
+use crate::matching::features::FEATURE_SIDE;
+use crate::matching::image::{listing_prints, Print, WORK_SIDE};
 use crate::matching::score::ListingFacts;
 use crate::photo;
 use crate::queue::judge_for;
@@ -221,13 +222,25 @@ fn judge_set(
     };
     let mut attributed = 0;
     for listing in listings {
-        let photos = listing
+        let photos: Vec<Vec<Print>> = listing
             .photos
             .iter()
             .map(|bytes| {
                 photo::decode_small(bytes, 40_000_000, WORK_SIDE)
                     .map(|(_, small)| listing_prints(&small))
                     .unwrap_or_default()
+            })
+            .collect();
+        let photo_matches = listing
+            .photos
+            .iter()
+            .zip(&photos)
+            .map(|(bytes, prints)| {
+                judge.match_photo(prints, || {
+                    photo::decode_longest(bytes, 40_000_000, FEATURE_SIDE)
+                        .ok()
+                        .map(|(_, small)| small)
+                })
             })
             .collect();
         let facts = ListingFacts {
@@ -237,6 +250,7 @@ fn judge_set(
             price: Some(listing.price),
             currency: Some(listing.currency.clone()),
             photos,
+            photo_matches,
             seller_confirmed: 0,
             listed: None,
             relisted: None,
@@ -245,11 +259,7 @@ fn judge_set(
             .get(&(listing.id as i64))
             .map(Vec::as_slice)
             .unwrap_or(&[]);
-        let verdicts = judge.judge_with_windows(&facts, Some(listed), |i| {
-            photo::decode_small(listing.photos.get(i)?, 40_000_000, WORK_SIDE)
-                .ok()
-                .map(|(_, small)| small)
-        });
+        let verdicts = judge.judge(&facts, Some(listed));
         // The queue's view: the highest-scoring verdict a rule queued (or,
         // for a card, whether its item page would be fetched).
         let best = verdicts

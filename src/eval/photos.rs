@@ -19,8 +19,10 @@ use image::{imageops, Rgb, RgbImage};
 
 use crate::demo::draw::{self, Transform};
 use crate::index::print_reference;
-use crate::matching::image::{listing_prints, window_prints, WORK_SIDE};
-use crate::matching::references::{ReferenceIndex, ReferencePrint};
+use crate::matching::features::FEATURE_SIDE;
+use crate::matching::image::{listing_prints, WORK_SIDE};
+use crate::matching::references::{ReferenceIndex, ReferencePhoto, ReferencePrint};
+use crate::matching::score::{Judge, MatchSettings};
 use crate::photo;
 
 /// Long side of the photos as a marketplace serves them.
@@ -140,8 +142,90 @@ fn crop_for(k: usize) -> [f32; 4] {
     })
 }
 
+/// A sales band laid *across* the `k`th photo (not added above it, as
+/// [`Transform::Banner`] does): its position (top, middle, bottom), height
+/// (12–24%), colour and words change with `k`, and every other photo gets
+/// a second, thinner band.
+fn banner_across(photo: &RgbImage, k: usize) -> RgbImage {
+    let mixed = (k as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 32;
+    let (w, h) = photo.dimensions();
+    let colours = [
+        [214, 32, 40],
+        [250, 200, 20],
+        [20, 20, 20],
+        [30, 90, 200],
+        [240, 240, 240],
+    ];
+    let words = [
+        "HOT DEAL",
+        "FREE SHIPPING",
+        "LIMITED STOCK",
+        "-60% TODAY",
+        "NEW ARRIVAL",
+    ];
+    let mut out = photo.clone();
+    let mut band = |top: u32, height: u32, colour: [u8; 3], text: &str| {
+        for y in top..(top + height).min(h) {
+            for x in 0..w {
+                out.put_pixel(x, y, Rgb(colour));
+            }
+        }
+        let scale = (height / 10).max(1);
+        let ink = if colour.iter().map(|&c| c as u32).sum::<u32>() > 380 {
+            [0, 0, 0]
+        } else {
+            [255, 255, 255]
+        };
+        draw::draw_text(
+            &mut out,
+            text,
+            (w / 12) as i64,
+            (top + height / 4) as i64,
+            scale,
+            ink,
+            1.0,
+        );
+    };
+    let height = h * (12 + (mixed % 13) as u32) / 100;
+    let top = [0, (h - height) / 2, h - height][(mixed / 13 % 3) as usize];
+    band(
+        top,
+        height,
+        colours[k % colours.len()],
+        words[(k / 2) % words.len()],
+    );
+    if k % 2 == 1 {
+        let thin = height / 2;
+        let other = if top == 0 { h - thin } else { 0 };
+        band(
+            other,
+            thin,
+            colours[(k + 2) % colours.len()],
+            words[(k + 1) % words.len()],
+        );
+    }
+    out
+}
+
+/// The `k`th photo under several edits at once, in an order and strength
+/// that change with `k`: mirrored, cropped (a different crop per photo),
+/// watermarked, then saved as a heavy JPEG (quality 20–34).
+fn combined_edits(photo: &RgbImage, k: usize) -> Vec<u8> {
+    let crop = Transform::Crop(crop_for(k + 7).map(|c| c * 0.8));
+    let mark = Transform::Watermark(["SHOP4DEALS", "BEST PRICE", "TOPSELLER"][k % 3].into());
+    let steps = if k.is_multiple_of(2) {
+        [Transform::Mirror, crop, mark]
+    } else {
+        [mark, Transform::Mirror, crop]
+    };
+    let edited = steps
+        .iter()
+        .fold(photo.clone(), |img, t| draw::apply(&img, t));
+    draw::jpeg(&edited, 20 + (k % 15) as u8)
+}
+
 /// How many tricks [`trick`] knows.
-pub(crate) const TRICKS: usize = 12;
+pub(crate) const TRICKS: usize = 14;
 
 /// Trick `which` (0..[`TRICKS`]) on the `k`th photo, with `others` as new
 /// backgrounds and collage tiles: (name, listing photo as served).
@@ -174,7 +258,14 @@ pub(crate) fn trick(
                 draw::jpeg(&pad_onto(photo, others[0]), 82),
             )
         }
-        _ => return ("collage".into(), draw::jpeg(&collage(photo, others), 82)),
+        11 => return ("collage".into(), draw::jpeg(&collage(photo, others), 82)),
+        12 => {
+            return (
+                "banner across".into(),
+                draw::jpeg(&banner_across(photo, k), 80),
+            )
+        }
+        _ => return ("combined edits".into(), combined_edits(photo, k)),
     };
     (
         transform.name().to_string(),
@@ -189,29 +280,21 @@ fn tricks(k: usize, photo: &RgbImage, others: [&RgbImage; 3]) -> Vec<(String, Ve
         .collect()
 }
 
-/// The best strength with which `listing` (bytes) matches each reference.
-fn matches(index: &ReferenceIndex, listing: &[u8]) -> BTreeMap<u32, f64> {
-    let mut best = BTreeMap::new();
+/// The best strength with which `listing` (bytes) matches each reference,
+/// as the judge matches a listing photo (hashes, then the verifier).
+fn matches(judge: &Judge, listing: &[u8]) -> BTreeMap<u32, f64> {
     let Ok((_, small)) = photo::decode_small(listing, 100_000_000, WORK_SIDE) else {
-        return best;
+        return BTreeMap::new();
     };
-    for print in listing_prints(&small) {
-        for hit in index.lookup(&print) {
-            let strength = best.entry(hit.reference.product).or_insert(0.0);
-            *strength = hit.strength.max(*strength);
-        }
-    }
-    // The judge's slow path, asked for here whenever the fast path finds
-    // nothing (the judge asks only when the words name a product).
-    if best.values().all(|s| *s < FOUND) {
-        for print in window_prints(&small) {
-            for hit in index.lookup(&print) {
-                let strength = best.entry(hit.reference.product).or_insert(0.0);
-                *strength = hit.strength.max(*strength);
-            }
-        }
-    }
-    best
+    judge
+        .match_photo(&listing_prints(&small), || {
+            photo::decode_longest(listing, 100_000_000, FEATURE_SIDE)
+                .ok()
+                .map(|(_, pixels)| pixels)
+        })
+        .into_iter()
+        .map(|(product, signal)| (product as u32, signal.strength))
+        .collect()
 }
 
 /// Measures photo matching on the real photographs in `dir` (the first
@@ -222,9 +305,11 @@ pub fn evaluate_photos(dir: &Path, limit: usize) -> Result<PhotoEvalReport> {
     let references: Vec<&Photo> = photos.iter().step_by(2).collect();
     let others: Vec<&Photo> = photos.iter().skip(1).step_by(2).collect();
     let mut prints = Vec::new();
+    let mut described = Vec::new();
     for (product, reference) in references.iter().enumerate() {
         let bytes = draw::jpeg(&reference.pixels, 90);
-        for (variant, print) in print_reference(&bytes, 100_000_000)? {
+        let (views, features, thumbnail) = print_reference(&bytes, 100_000_000)?;
+        for (variant, print) in views {
             prints.push(ReferencePrint {
                 product: product as u32,
                 image: reference.name.clone(),
@@ -232,8 +317,19 @@ pub fn evaluate_photos(dir: &Path, limit: usize) -> Result<PhotoEvalReport> {
                 print,
             });
         }
+        described.push(ReferencePhoto {
+            product: product as u32,
+            image: reference.name.clone(),
+            features,
+            thumbnail,
+        });
     }
-    let index = ReferenceIndex::new(prints);
+    let judge = Judge {
+        products: Vec::new(),
+        references: ReferenceIndex::new(prints, described),
+        settings: MatchSettings::default(),
+        authorized_sellers: Vec::new(),
+    };
     let mut report = PhotoEvalReport {
         references: references.len(),
         others: others.len(),
@@ -247,7 +343,7 @@ pub fn evaluate_photos(dir: &Path, limit: usize) -> Result<PhotoEvalReport> {
             other_at(product + 2),
         ];
         for (trick, listing) in tricks(product, &reference.pixels, scenes) {
-            let strength = matches(&index, &listing)
+            let strength = matches(&judge, &listing)
                 .get(&(product as u32))
                 .copied()
                 .unwrap_or(0.0);
@@ -270,10 +366,11 @@ pub fn evaluate_photos(dir: &Path, limit: usize) -> Result<PhotoEvalReport> {
         let scenes = [other_at(k + 1), other_at(k + 2), other_at(k + 3)];
         let as_is = ("as is".to_string(), draw::jpeg(&other.pixels, 82));
         for (_, listing) in std::iter::once(as_is).chain(tricks(k, &other.pixels, scenes)) {
-            let best = matches(&index, &listing)
+            let best = matches(&judge, &listing)
                 .values()
                 .copied()
                 .fold(0.0, f64::max);
+
             report.negatives += 1;
             report.false_matches += (best >= FOUND) as usize;
             report.false_matches_for_rule += (best >= RULE) as usize;

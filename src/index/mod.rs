@@ -16,15 +16,18 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::config::Config;
+use crate::matching::features::{
+    describe_reference, feature_size, thumbnail, Features, Thumbnail, FEATURE_VERSION,
+};
 use crate::matching::image::{reference_prints, Print, Variant};
-use crate::matching::references::{ReferenceIndex, ReferencePrint};
+use crate::matching::references::{ReferenceIndex, ReferencePhoto, ReferencePrint};
 use crate::photo;
 use crate::store::Store;
 pub use text::{TextDoc, TextIndex};
 
 /// Version of the photo prints; bump when `matching::image` changes what a
 /// print is, so cached prints are recomputed.
-pub(crate) const PRINT_VERSION: u32 = 5;
+pub(crate) const PRINT_VERSION: u32 = 6;
 
 /// Shortest side reference photos are reduced to before printing.
 const REFERENCE_SIDE: u32 = 192;
@@ -32,6 +35,8 @@ const REFERENCE_SIDE: u32 = 192;
 #[derive(Debug, Default, Serialize, Deserialize)]
 struct ReferenceFile {
     version: u32,
+    #[serde(default)]
+    feature_version: u32,
     images: Vec<ReferenceImage>,
 }
 
@@ -40,7 +45,14 @@ struct ReferenceImage {
     path: String,
     sha256: String,
     prints: Vec<(Variant, Print)>,
+    /// As is and mirrored.
+    features: [Features; 2],
+    thumbnail: Thumbnail,
 }
+
+/// What indexing one reference photo makes: its hash prints, its local
+/// features (as is and mirrored) and its thumbnail.
+pub type ReferenceWork = (Vec<(Variant, Print)>, [Features; 2], Thumbnail);
 
 /// The reference index of a workspace and what building it took.
 pub struct References {
@@ -58,13 +70,12 @@ pub fn dir(config: &Config) -> PathBuf {
     config.workspace.join("index")
 }
 
-/// Prints of a reference photo from its bytes.
-pub fn print_reference(
-    bytes: &[u8],
-    max_pixels: u64,
-) -> Result<Vec<(Variant, Print)>, photo::PhotoError> {
+/// Prints, local features and thumbnail of a reference photo from its
+/// bytes.
+pub fn print_reference(bytes: &[u8], max_pixels: u64) -> Result<ReferenceWork, photo::PhotoError> {
     let (_, image) = photo::decode(bytes, max_pixels)?;
     let rgb = image.to_rgb8();
+    let described = feature_size(&rgb);
     let (w, h) = rgb.dimensions();
     let scale = (REFERENCE_SIDE as f32 / w.min(h).max(1) as f32).min(1.0);
     let small = image::imageops::thumbnail(
@@ -72,7 +83,11 @@ pub fn print_reference(
         ((w as f32 * scale).round() as u32).max(1),
         ((h as f32 * scale).round() as u32).max(1),
     );
-    Ok(reference_prints(&small))
+    Ok((
+        reference_prints(&small),
+        describe_reference(&described),
+        thumbnail(&described),
+    ))
 }
 
 /// Loads `index/references.json`, printing only the reference photos that
@@ -82,13 +97,17 @@ pub fn references(config: &Config) -> Result<References> {
     let cached: ReferenceFile = std::fs::read(&path)
         .ok()
         .and_then(|bytes| serde_json::from_slice(&bytes).ok())
-        .filter(|f: &ReferenceFile| f.version == PRINT_VERSION)
+        .filter(|f: &ReferenceFile| {
+            f.version == PRINT_VERSION && f.feature_version == FEATURE_VERSION
+        })
         .unwrap_or_default();
     let mut images: Vec<ReferenceImage> = Vec::new();
     let mut printed = 0;
     let mut prints = Vec::new();
+    let mut photos = Vec::new();
     let mut key = Sha256::new();
     key.update(PRINT_VERSION.to_le_bytes());
+    key.update(FEATURE_VERSION.to_le_bytes());
     for (product_index, product) in config.catalog.products.iter().enumerate() {
         key.update(product.id.as_bytes());
         for rel in &product.images {
@@ -109,14 +128,16 @@ pub fn references(config: &Config) -> Result<References> {
                 },
                 None => {
                     printed += 1;
-                    let printed = print_reference(&bytes, config.settings.crawl.max_image_pixels)
-                        .map_err(|e| {
-                        anyhow::anyhow!("reference image {}: {e}", file.display())
-                    })?;
+                    let (prints, features, thumbnail) =
+                        print_reference(&bytes, config.settings.crawl.max_image_pixels).map_err(
+                            |e| anyhow::anyhow!("reference image {}: {e}", file.display()),
+                        )?;
                     ReferenceImage {
                         path: rel.clone(),
                         sha256: sha,
-                        prints: printed,
+                        prints,
+                        features,
+                        thumbnail,
                     }
                 }
             };
@@ -126,6 +147,12 @@ pub fn references(config: &Config) -> Result<References> {
                 variant: *variant,
                 print: print.clone(),
             }));
+            photos.push(ReferencePhoto {
+                product: product_index as u32,
+                image: rel.clone(),
+                features: image.features.clone(),
+                thumbnail: image.thumbnail.clone(),
+            });
             images.push(image);
         }
     }
@@ -139,12 +166,13 @@ pub fn references(config: &Config) -> Result<References> {
     if !unchanged {
         let file = ReferenceFile {
             version: PRINT_VERSION,
+            feature_version: FEATURE_VERSION,
             images,
         };
         write_atomically(&path, &serde_json::to_vec(&file)?)?;
     }
     Ok(References {
-        index: ReferenceIndex::new(prints),
+        index: ReferenceIndex::new(prints, photos),
         key: hex::encode(key.finalize()),
         images: n_images,
         printed,

@@ -74,10 +74,13 @@ const MIN_SCALE: f32 = 0.3;
 const MAX_SCALE: f32 = 3.0;
 /// Orientation disagreement an inlier may have, in angle bins.
 const ANGLE_SLACK: i32 = 2;
+/// Degrees off a quarter turn a placement may be turned with only
+/// [`MIN_INLIERS`].
+const MAX_TILT: f32 = 20.0;
 /// Pyramid-level disagreement an inlier may have.
 const LEVEL_SLACK: f32 = 1.5;
 /// Fewer inliers than this is no placement; this many or more is certain.
-pub const MIN_INLIERS: u32 = 16;
+pub const MIN_INLIERS: u32 = 20;
 const FULL_INLIERS: u32 = 30;
 /// The inliers must span this share of the reference's corners' extent in
 /// both directions: a copy shows the whole object, a logo shares a corner.
@@ -87,7 +90,17 @@ pub const THUMB_SIDE: u32 = 48;
 /// The dense check: at least this grey correlation over the object…
 const MIN_CORRELATION: f32 = 0.55;
 /// …and at most this colour distance (brightness offset removed; 0–255).
-const MAX_COLOUR: f32 = 28.0;
+const MAX_COLOUR: f32 = 12.0;
+/// Inliers past which the dense check is looser…
+const STRONG_INLIERS: u32 = 80;
+/// …asking only this correlation and colour distance.
+const MIN_CORRELATION_STRONG: f32 = 0.5;
+const MAX_COLOUR_STRONG: f32 = 48.0;
+/// The dense check cuts the placed object into this many rows…
+const BANDS: usize = 10;
+/// …and leaves out its worst rows up to this share of the object (they
+/// may be under a banner).
+const MAX_HIDDEN: f32 = 0.3;
 /// A thumbnail pixel this far from the thumbnail's border colour shows the
 /// object.
 const OBJECT_TOLERANCE: u8 = 36;
@@ -654,7 +667,17 @@ impl FeatureIndex {
         let extent = self.extents[set];
         let spread = ((box_[2] - box_[0]) / (extent[2] - extent[0]).max(1.0))
             .min((box_[3] - box_[1]) / (extent[3] - extent[1]).max(1.0));
-        if inliers < MIN_INLIERS || spread < MIN_SPREAD {
+        // Copies are shown upright or turned a quarter, give or take a
+        // tilt; at any other angle chance agreement is likelier than a
+        // copy, so it takes as many inliers as certainty does.
+        let rotation = a[1].atan2(a[0]).to_degrees();
+        let off_square = (rotation.rem_euclid(90.0)).min(90.0 - rotation.rem_euclid(90.0));
+        let needed = if off_square > MAX_TILT {
+            FULL_INLIERS
+        } else {
+            MIN_INLIERS
+        };
+        if inliers < needed || spread < MIN_SPREAD {
             return None;
         }
         let strength = 0.5
@@ -663,7 +686,7 @@ impl FeatureIndex {
             set,
             inliers,
             scale: (a[0] * a[0] + a[1] * a[1]).sqrt(),
-            rotation: a[1].atan2(a[0]).to_degrees(),
+            rotation,
             transform: a,
             strength,
         })
@@ -704,9 +727,18 @@ pub struct Agreement {
 }
 
 impl Agreement {
-    /// Whether this is the reference photo, not a look-alike.
-    pub fn is_copy(&self) -> bool {
-        self.inside >= 0.4 && self.correlation >= MIN_CORRELATION && self.colour <= MAX_COLOUR
+    /// Whether a placement with `inliers` shows the reference photo, not
+    /// a look-alike. A look-alike shares the outline's corners, a few
+    /// dozen; a copy under a banner across it shares hundreds but
+    /// disagrees where the banner is, so past [`STRONG_INLIERS`] the
+    /// pixels need only broadly agree.
+    pub fn is_copy(&self, inliers: u32) -> bool {
+        let (correlation, colour) = if inliers >= STRONG_INLIERS {
+            (MIN_CORRELATION_STRONG, MAX_COLOUR_STRONG)
+        } else {
+            (MIN_CORRELATION, MAX_COLOUR)
+        };
+        self.inside >= 0.4 && self.correlation >= correlation && self.colour <= colour
     }
 }
 
@@ -756,7 +788,8 @@ pub fn agreement(
     let (lw, lh) = (listing.width() as f32, listing.height() as f32);
     // Each thumbnail pixel covers this many listing pixels.
     let reach = (placement.scale * rw / tw as f32 / 2.0).max(0.5);
-    let mut pairs: Vec<([f32; 3], [f32; 3])> = Vec::new();
+    // (reference colour, listing colour, listing row)
+    let mut pairs: Vec<([f32; 3], [f32; 3], f32)> = Vec::new();
     let mut object = 0usize;
     for v in 0..th {
         for u in 0..tw {
@@ -773,28 +806,69 @@ pub fn agreement(
             if x < 0.0 || y < 0.0 || x >= lw || y >= lh {
                 continue;
             }
-            pairs.push((p.map(f32::from), mean_around(listing, x, y, reach)));
+            pairs.push((p.map(f32::from), mean_around(listing, x, y, reach), y));
         }
     }
     if object == 0 || pairs.len() < 16 {
         return nothing;
     }
-    let n = pairs.len() as f32;
     let grey = |p: [f32; 3]| (p[0] + p[1] + p[2]) / 3.0;
-    let (mean_r, mean_l) = pairs.iter().fold((0.0, 0.0), |(r, l), (a, b)| {
-        (r + grey(*a) / n, l + grey(*b) / n)
+    let chroma = |p: [f32; 3]| p.map(|c| c - grey(p));
+    // A brightness offset is free: the median grey difference.
+    let mut shifts: Vec<f32> = pairs.iter().map(|(r, l, _)| grey(*l) - grey(*r)).collect();
+    let mid = shifts.len() / 2;
+    let offset = *shifts.select_nth_unstable_by(mid, f32::total_cmp).1;
+    let (top, bottom) = pairs
+        .iter()
+        .fold((f32::MAX, f32::MIN), |(t, b), p| (t.min(p.2), b.max(p.2)));
+    let band_of =
+        |y: f32| (((y - top) / (bottom - top).max(1.0) * BANDS as f32) as usize).min(BANDS - 1);
+    // (distance, reference grey, listing grey, band)
+    let mut scored: Vec<(f32, f32, f32, usize)> = pairs
+        .iter()
+        .map(|(r, l, y)| {
+            let (cr, cl) = (chroma(*r), chroma(*l));
+            let distance = (grey(*l) - grey(*r) - offset).abs() / 2.0
+                + ((cr[0] - cl[0]).powi(2) + (cr[1] - cl[1]).powi(2) + (cr[2] - cl[2]).powi(2))
+                    .sqrt();
+            (distance, grey(*r), grey(*l), band_of(*y))
+        })
+        .collect();
+    // A banner or a sticker hides whole rows of a copy: the worst rows,
+    // up to [`MAX_HIDDEN`] of the object, are not looked at. A look-alike
+    // differs all over (colours, pattern) or in its middle (the mark).
+    let mut bands = [(0f32, 0usize); BANDS];
+    for s in &scored {
+        bands[s.3].0 += s.0;
+        bands[s.3].1 += 1;
+    }
+    let mut worst: Vec<usize> = (0..BANDS).filter(|&b| bands[b].1 > 0).collect();
+    worst.sort_by(|&a, &b| {
+        let mean = |b: usize| bands[b].0 / bands[b].1 as f32;
+        mean(b).total_cmp(&mean(a))
     });
-    let (mut cov, mut var_r, mut var_l, mut colour) = (0.0f32, 0.0f32, 0.0f32, 0.0f32);
-    for (r, l) in &pairs {
-        let (dr, dl) = (grey(*r) - mean_r, grey(*l) - mean_l);
-        cov += dr * dl;
-        var_r += dr * dr;
-        var_l += dl * dl;
-        // Brightness difference beyond the offset, plus chroma difference.
-        let chroma = |p: [f32; 3]| [p[0] - grey(p), p[1] - grey(p), p[2] - grey(p)];
-        let (cr, cl) = (chroma(*r), chroma(*l));
-        colour += (dr - dl).abs() / 2.0
-            + ((cr[0] - cl[0]).powi(2) + (cr[1] - cl[1]).powi(2) + (cr[2] - cl[2]).powi(2)).sqrt();
+    let mut hidden = [false; BANDS];
+    let mut hidden_pixels = 0;
+    for b in worst {
+        if (hidden_pixels + bands[b].1) as f32 > scored.len() as f32 * MAX_HIDDEN {
+            break;
+        }
+        hidden_pixels += bands[b].1;
+        hidden[b] = true;
+    }
+    scored.retain(|s| !hidden[s.3]);
+    if scored.is_empty() {
+        return nothing;
+    }
+    let n = scored.len() as f32;
+    let (mean_r, mean_l) = scored
+        .iter()
+        .fold((0.0, 0.0), |(r, l), s| (r + s.1 / n, l + s.2 / n));
+    let (mut cov, mut var_r, mut var_l) = (0.0f32, 0.0f32, 0.0f32);
+    for &(_, r, l, _) in &scored {
+        cov += (r - mean_r) * (l - mean_l);
+        var_r += (r - mean_r).powi(2);
+        var_l += (l - mean_l).powi(2);
     }
     Agreement {
         correlation: if var_r > 0.0 && var_l > 0.0 {
@@ -802,8 +876,8 @@ pub fn agreement(
         } else {
             0.0
         },
-        colour: colour / n,
-        inside: n / object as f32,
+        colour: scored.iter().map(|s| s.0).sum::<f32>() / n,
+        inside: pairs.len() as f32 / object as f32,
     }
 }
 
@@ -880,13 +954,13 @@ mod tests {
         assert!(best.rotation.abs() < 5.0, "{best:?}");
         let thumb = thumbnail(&reference);
         let agreement = agreement(&listing, &thumb, (200, 200), true, best);
-        assert!(agreement.is_copy(), "{agreement:?}");
+        assert!(agreement.is_copy(best.inliers), "{agreement:?}");
         // Laid over the wrong place, the same thumbnail disagrees.
         let elsewhere = Placement {
             transform: [0.6, 0.0, 10.0, 10.0],
             ..best.clone()
         };
-        assert!(!agreement_of(&listing, &thumb, &elsewhere).is_copy());
+        assert!(!agreement_of(&listing, &thumb, &elsewhere).is_copy(best.inliers));
     }
 
     fn agreement_of(listing: &RgbImage, thumb: &Thumbnail, placement: &Placement) -> Agreement {

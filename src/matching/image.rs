@@ -11,9 +11,12 @@
 //!   banner), trimmed; and its four quadrants (a 2×2 collage), trimmed.
 //! - reference side: all 8 **dihedral variants** (quarter turns × mirror),
 //!   small tilts (±5°, ±9°) of the upright and mirrored photo, and crops of
-//!   10–20% off each side, each as is and trimmed; and 624 **crop windows**
-//!   (0–24% off each side in 6% steps, as they are), since a crop of a
-//!   photo with no plain background cannot be trimmed back.
+//!   10–20% off each side, each as is and trimmed.
+//!
+//! What views cannot see — a copy pasted onto a scene, a deep crop, a
+//! crop of a photo with no plain background, combined edits — is left to
+//! the local-feature verifier in [`super::features`], which the judge runs
+//! only on photos these hashes did not settle.
 //!
 //! Each view carries two hash families computed from one 32×32 grey
 //! sample — **pHash** (DCT, the low 8×8 coefficients against their median,
@@ -55,10 +58,6 @@ pub enum Region {
     AboveFooter,
     /// Quadrant 0–3 (top-left, top-right, bottom-left, bottom-right) of a collage.
     Quadrant(u8),
-    /// A sub-window: of a listing photo, one of the slow path's sliding
-    /// windows ([`window_prints`]); of a reference photo, one of its crop
-    /// windows ([`reference_prints`]).
-    Window,
 }
 
 /// How a reference photo was altered before its views were taken.
@@ -164,7 +163,7 @@ impl Rect {
     fn region(self, region: Region) -> Rect {
         let Rect { x, y, w, h } = self;
         match region {
-            Region::Whole | Region::Window => self,
+            Region::Whole => self,
             Region::BelowBanner => Rect {
                 x,
                 y: y + h / 6.0,
@@ -553,19 +552,6 @@ fn print_region(pixels: &Pixels, region: Region, as_is: bool, out: &mut Vec<Prin
     }
 }
 
-/// The print of a sub-window of a photo, as it is.
-fn print_window(pixels: &Pixels, rect: Rect) -> Option<Print> {
-    let background = border_colour(pixels.img, rect);
-    print_view(
-        pixels,
-        rect,
-        [255, 255, 255],
-        background,
-        Region::Window,
-        false,
-    )
-}
-
 /// Prints of a listing photo (already reduced to about [`WORK_SIDE`]).
 ///
 /// The parts of a photo (below a banner, above a footer, collage tiles) are
@@ -582,38 +568,6 @@ pub fn listing_prints(photo: &RgbImage) -> Vec<Print> {
     print_region(&pixels, Region::AboveFooter, cluttered, &mut prints);
     for quadrant in 0..4 {
         print_region(&pixels, Region::Quadrant(quadrant), cluttered, &mut prints);
-    }
-    prints
-}
-
-/// The slow path's prints: windows of 50–80% of the photo's sides, slid in
-/// steps of 5% of the photo, printed as they are — for a copy pasted onto
-/// a real scene, which has no background to trim to. About 280 views, so
-/// the judge asks for them only when the words name a product no photo
-/// matched (the sub-region hashing copy-detection systems fall back on
-/// when global hashes miss; see Douze et al., "Evaluation of GIST
-/// descriptors for web-scale image search", 2009, on global descriptors'
-/// blindness to crops and insertions).
-pub fn window_prints(photo: &RgbImage) -> Vec<Print> {
-    /// Slide, as a share of the photo's sides.
-    const STEP: f32 = 0.025;
-    let pixels = Pixels::new(photo);
-    let whole = Rect::of(photo);
-    let mut prints = Vec::new();
-    for scale in [0.5f32, 0.6, 0.7, 0.8] {
-        let (w, h) = (whole.w * scale, whole.h * scale);
-        let steps = ((1.0 - scale) / STEP).round() as u32;
-        for i in 0..=steps {
-            for j in 0..=steps {
-                let rect = Rect {
-                    x: whole.w * STEP * i as f32,
-                    y: whole.h * STEP * j as f32,
-                    w,
-                    h,
-                };
-                prints.extend(print_window(&pixels, rect));
-            }
-        }
     }
     prints
 }
@@ -701,30 +655,9 @@ pub(crate) fn apply_variant(photo: &RgbImage, variant: Variant) -> RgbImage {
     out
 }
 
-/// Percent a crop window may cut off each side, in steps of
-/// [`CROP_STEP`]: crops of a photo with no background to trim to.
-const CROP_MAX: u8 = 24;
-const CROP_STEP: u8 = 6;
-
-/// Every crop window of a cluttered reference photo: each side cut by 0,
-/// 6, … 24%, so any crop of up to a quarter of each side is within 3% of a
-/// window on every side — close enough for the hashes.
-fn crop_windows() -> impl Iterator<Item = [u8; 4]> {
-    let cuts = || (0..=CROP_MAX).step_by(CROP_STEP as usize);
-    cuts()
-        .flat_map(move |l| cuts().map(move |t| (l, t)))
-        .flat_map(move |(l, t)| cuts().map(move |r| (l, t, r)))
-        .flat_map(move |(l, t, r)| cuts().map(move |b| [l, t, r, b]))
-        .filter(|cut| cut.iter().any(|&c| c > 0))
-}
-
-/// Prints of a reference photo in every variant: (variant, print).
-///
-/// A photo without a uniform border (a product in a real scene) also gets
-/// a print of every crop window ([`crop_windows`]): a crop of such a photo
-/// cannot be undone by trimming, so the reference side holds the crops —
-/// sub-region hashing of the reference, at index time, so the listing's
-/// fast path pays only for the longer lookup table.
+/// Prints of a reference photo in every variant: (variant, print). A
+/// deeper crop, or one of a photo with no background to trim to, is the
+/// local-feature verifier's ([`super::features`]).
 pub(crate) fn reference_prints(photo: &RgbImage) -> Vec<(Variant, Print)> {
     let mut prints = Vec::new();
     for variant in reference_variants() {
@@ -732,24 +665,6 @@ pub(crate) fn reference_prints(photo: &RgbImage) -> Vec<(Variant, Print)> {
         let mut views = Vec::new();
         print_region(&Pixels::new(&altered), Region::Whole, true, &mut views);
         prints.extend(views.into_iter().map(|p| (variant, p)));
-    }
-    let whole = Rect::of(photo);
-    {
-        let pixels = Pixels::new(photo);
-        for cut in crop_windows() {
-            let share = |p: u8| p as f32 / 100.0;
-            let rect = Rect {
-                x: whole.w * share(cut[0]),
-                y: whole.h * share(cut[1]),
-                w: whole.w * (1.0 - share(cut[0]) - share(cut[2])),
-                h: whole.h * (1.0 - share(cut[1]) - share(cut[3])),
-            };
-            let variant = Variant {
-                crop: Some(cut),
-                ..Variant::default()
-            };
-            prints.extend(print_window(&pixels, rect).map(|p| (variant, p)));
-        }
     }
     prints
 }

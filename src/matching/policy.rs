@@ -337,6 +337,7 @@ mod tests {
             dhash_distance: 0,
             layout_distance: 0.0,
             strength,
+            inliers: None,
         })
     }
 

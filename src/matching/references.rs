@@ -11,14 +11,15 @@
 //! per hash family: a candidate needs to be close in one family to be
 //! found, then within the limits of both.
 //!
-//! A reference's crop windows ([`Region::Window`] prints, 255 per photo)
-//! have their own pair of indexes, which the slow path's windows (a copy
-//! pasted into a scene, not cropped) do not probe: its thousand lookups
-//! stay as cheap as before.
+//!
+//! Each reference photo's local features (as is and mirrored) sit in a
+//! [`FeatureIndex`] beside them, for the verifier ([`ReferenceIndex::locate`]).
 
+use image::RgbImage;
 use serde::{Deserialize, Serialize};
 
-use super::image::{distance, layout_distance, Print, Region, Variant};
+use super::features::{agreement, Agreement, FeatureIndex, Features, Placement, Thumbnail};
+use super::image::{distance, layout_distance, Print, Variant};
 
 /// One print of one reference photo.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -42,17 +43,45 @@ pub(crate) const MAX_DHASH: u32 = 22;
 pub(crate) const MAX_HASHES: u32 = 32;
 /// Colour-layout distance at or above which a candidate is rejected.
 pub(crate) const MAX_LAYOUT: f32 = 20.0;
-/// Crop windows of one reference photo colour-checked per listing print,
-/// nearest by hashes first.
-const WINDOWS_CHECKED_PER_PHOTO: usize = 4;
+/// The local features of one reference photo, and its thumbnail for the
+/// verifier's dense check.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReferencePhoto {
+    /// Index of the product in the catalogue.
+    pub product: u32,
+    /// The photo, relative to reference-images/.
+    pub image: String,
+    /// As is, then mirrored.
+    pub features: [Features; 2],
+    pub thumbnail: Thumbnail,
+}
 
-/// Reference prints with a multi-index over each hash family, for the
-/// views and for the crop windows.
+/// Reference prints with a multi-index over each hash family, and the
+/// reference photos' local features.
 #[derive(Debug, Clone, Default)]
 pub struct ReferenceIndex {
     prints: Vec<ReferencePrint>,
     views: FamilyIndex,
-    crop_windows: FamilyIndex,
+    photos: Vec<ReferencePhoto>,
+    /// Sets `2 i` and `2 i + 1`: photo `i` as is and mirrored.
+    features: FeatureIndex,
+}
+
+/// A reference photo the verifier placed in a listing photo.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LocalHit<'a> {
+    pub reference: &'a ReferencePhoto,
+    pub mirrored: bool,
+    pub placement: Placement,
+    pub agreement: Agreement,
+}
+
+impl LocalHit<'_> {
+    /// Whether the placed reference is the photo itself, not a look-alike
+    /// sharing its outline.
+    pub fn is_copy(&self) -> bool {
+        self.agreement.is_copy(self.placement.inliers)
+    }
 }
 
 /// One multi-index per hash family over some of the prints; `ids` maps
@@ -230,15 +259,48 @@ impl MultiIndex {
 }
 
 impl ReferenceIndex {
-    /// Indexes `prints`.
-    pub fn new(prints: Vec<ReferencePrint>) -> ReferenceIndex {
-        let (windows, views): (Vec<u32>, Vec<u32>) = (0..prints.len() as u32)
-            .partition(|&id| prints[id as usize].print.region == Region::Window);
+    /// Indexes `prints` and the `photos`' local features.
+    pub fn new(prints: Vec<ReferencePrint>, photos: Vec<ReferencePhoto>) -> ReferenceIndex {
         ReferenceIndex {
-            views: FamilyIndex::new(&prints, views),
-            crop_windows: FamilyIndex::new(&prints, windows),
+            views: FamilyIndex::new(&prints, (0..prints.len() as u32).collect()),
             prints,
+            features: FeatureIndex::new(photos.iter().flat_map(|p| &p.features)),
+            photos,
         }
+    }
+
+    /// Whether any reference photo has local features to verify with.
+    pub fn has_features(&self) -> bool {
+        !self.features.is_empty()
+    }
+
+    /// The reference photos placed in a listing photo (`photo`, at
+    /// [`super::features::feature_size`], described as `features`), most
+    /// inliers first, each with the dense check's verdict
+    /// ([`LocalHit::is_copy`]).
+    pub fn locate(&self, photo: &RgbImage, features: &Features) -> Vec<LocalHit<'_>> {
+        self.features
+            .placements(features)
+            .into_iter()
+            .map(|placement| {
+                let reference = &self.photos[placement.set / 2];
+                let mirrored = placement.set % 2 == 1;
+                let described = &reference.features[placement.set % 2];
+                let agreement = agreement(
+                    photo,
+                    &reference.thumbnail,
+                    (described.width, described.height),
+                    mirrored,
+                    &placement,
+                );
+                LocalHit {
+                    reference,
+                    mirrored,
+                    placement,
+                    agreement,
+                }
+            })
+            .collect()
     }
 
     /// How many prints are indexed.
@@ -252,25 +314,24 @@ impl ReferenceIndex {
     }
 
     /// Indices of the prints whose pHash or dHash is within `radius` (at
-    /// most [`FIND_RADIUS`]) of the listing print's, each once; crop
-    /// windows not for the slow path's windows.
+    /// most [`FIND_RADIUS`]) of the listing print's, each once.
     pub fn candidates(&self, listing: &Print, radius: u32) -> Vec<u32> {
         let mut found = Vec::new();
         let radius = radius.min(FIND_RADIUS);
-        let (phash, dhash) = (listing.phash, listing.dhash);
-        self.views
-            .within(&self.prints, phash, dhash, radius, &mut found);
-        if listing.region == Region::Whole {
-            self.crop_windows
-                .within(&self.prints, phash, dhash, radius, &mut found);
-        }
+        self.views.within(
+            &self.prints,
+            listing.phash,
+            listing.dhash,
+            radius,
+            &mut found,
+        );
         found
     }
 
     /// The verified matches of one listing print, strongest first.
     pub fn lookup(&self, listing: &Print) -> Vec<ImageHit<'_>> {
         // Candidates within the hash limits, nearest first.
-        let mut near: Vec<(u32, u32, &ReferencePrint)> = self
+        let near: Vec<(u32, u32, &ReferencePrint)> = self
             .candidates(listing, FIND_RADIUS)
             .into_iter()
             .filter_map(|id| {
@@ -283,21 +344,8 @@ impl ReferenceIndex {
                     .then_some((phash_distance, dhash_distance, reference))
             })
             .collect();
-        near.sort_by_key(|&(p, d, _)| p + d);
-        // A copy is near hundreds of one photo's overlapping crop windows;
-        // the nearest few of each photo are the ones worth a colour check.
-        let mut windows_checked: Vec<(u32, &str)> = Vec::new();
         let mut hits: Vec<ImageHit> = near
             .into_iter()
-            .filter(|(_, _, reference)| {
-                if reference.print.region != Region::Window {
-                    return true;
-                }
-                let photo = (reference.product, reference.image.as_str());
-                let seen = windows_checked.iter().filter(|&&p| p == photo).count();
-                windows_checked.push(photo);
-                seen < WINDOWS_CHECKED_PER_PHOTO
-            })
             .filter_map(|(phash_distance, dhash_distance, reference)| {
                 let layout_distance = layout_distance(listing, &reference.print);
                 let strength = strength(phash_distance, dhash_distance, layout_distance);
@@ -348,7 +396,10 @@ mod tests {
             pairs.push((flip(qp, d), rng.random()));
             pairs.push((rng.random(), flip(qd, d)));
         }
-        let index = ReferenceIndex::new(pairs.iter().map(|&(p, d)| print(p, d)).collect());
+        let index = ReferenceIndex::new(
+            pairs.iter().map(|&(p, d)| print(p, d)).collect(),
+            Vec::new(),
+        );
         for radius in [0, 5, 12, 15] {
             let mut found = index.candidates(&print(qp, qd).print, radius);
             found.sort();

@@ -99,6 +99,8 @@ pub struct ListingFacts {
     pub currency: Option<String>,
     /// Prints of each photo, in page order (empty for a photo that failed).
     pub photos: Vec<Vec<Print>>,
+    /// What each photo matched ([`Judge::match_photo`]), in page order.
+    pub photo_matches: Vec<PhotoMatches>,
     /// Infringements already confirmed on the seller's other listings and
     /// on those of every account in its network.
     pub seller_confirmed: u32,
@@ -124,7 +126,22 @@ pub struct ImageSignal {
     pub layout_distance: f64,
     /// 0..1.
     pub strength: f64,
+    /// Local features agreeing on where the reference sits in the photo,
+    /// when the verifier found it ([`super::features`]); the hash
+    /// distances then say nothing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inliers: Option<u32>,
 }
+
+/// What one listing photo matched: per product (by its place in the
+/// judge's list) the strongest match, with `photo` still 0 — a photo's
+/// matches do not depend on the listing showing it, so they are computed
+/// and kept once per photo.
+pub type PhotoMatches = Vec<(usize, ImageSignal)>;
+
+/// A photo whose best hash match is at least this strong is settled: the
+/// local-feature verifier is not asked.
+const SETTLED: f64 = 0.8;
 
 impl ImageSignal {
     /// How the listing photo shows the reference, in a reviewer's words:
@@ -169,14 +186,15 @@ impl ImageSignal {
         if view != "whole photo" {
             how.push(match view.as_str() {
                 v if v.ends_with(" tile") => format!("in the {v}"),
-                "a part of the photo" => "in a part of the photo".into(),
+                v if v.starts_with("a part of the photo") => format!("in {v}"),
                 v => v.to_string(),
             });
         }
-        let closeness = match self.phash_distance {
-            0..=4 => "near-identical",
-            5..=10 => "very close",
-            _ => "close",
+        let closeness = match (self.inliers, self.phash_distance) {
+            (Some(n), _) => format!("{n} local features agree"),
+            (None, 0..=4) => "near-identical".into(),
+            (None, 5..=10) => "very close".into(),
+            _ => "close".into(),
         };
         if how.is_empty() {
             format!("as it is: {closeness}")
@@ -437,35 +455,6 @@ impl Judge {
         verdicts
     }
 
-    /// [`Judge::judge`], then — when the words name a product that no
-    /// photo matched and no rule queued — again with every photo's
-    /// sliding-window prints (the
-    /// slow path: a copy pasted onto a real scene). `pixels(i)` gives photo
-    /// `i` at work size; the caller does the decoding, so judging stays pure.
-    pub(crate) fn judge_with_windows(
-        &self,
-        facts: &ListingFacts,
-        text_candidates: Option<&[usize]>,
-        mut pixels: impl FnMut(usize) -> Option<image::RgbImage>,
-    ) -> Vec<Verdict> {
-        let verdicts = self.judge(facts, text_candidates);
-        // Only where it can change the queue: a product the words name,
-        // that no photo matched and that no rule queued yet.
-        let named_but_unseen = verdicts
-            .iter()
-            .any(|v| v.signals.image.is_none() && v.signals.text.phrase_share >= 0.5 && !v.queued);
-        if !named_but_unseen || facts.photos.is_empty() {
-            return verdicts;
-        }
-        let mut slow = facts.clone();
-        for (i, prints) in slow.photos.iter_mut().enumerate() {
-            if let Some(photo) = pixels(i) {
-                prints.extend(super::image::window_prints(&photo));
-            }
-        }
-        self.judge(&slow, text_candidates)
-    }
-
     /// Whether a listing seen only on a search card (`facts`, judged as
     /// `verdicts`) is worth fetching its item page: a rule queues it, it
     /// scores at least `prefilter`, or its words are counterfeit vocabulary
@@ -485,66 +474,131 @@ impl Judge {
             .is_empty()
     }
 
-    /// The strongest verified image match per product.
-    /// Which of a listing's photos (by index) match a reference photo in
-    /// any view: the brand's own photos, which say nothing of who sells.
+    /// Which of a listing's photos (by index) match a reference photo:
+    /// the brand's own photos, which say nothing of who sells.
     pub fn reference_photos(&self, facts: &ListingFacts) -> Vec<usize> {
-        facts
-            .photos
-            .iter()
-            .enumerate()
-            .filter(|(_, prints)| {
-                prints
-                    .iter()
-                    .any(|print| !self.references.lookup(print).is_empty())
-            })
-            .map(|(k, _)| k)
+        (0..facts.photo_matches.len())
+            .filter(|&k| !facts.photo_matches[k].is_empty())
             .collect()
     }
 
-    fn image_matches(&self, facts: &ListingFacts) -> BTreeMap<usize, ImageSignal> {
+    /// What one listing photo matches: its prints' verified hash matches;
+    /// then, unless one of those settles it, the local-feature verifier's
+    /// placements of reference photos in `pixels()` (the photo at
+    /// [`super::features::feature_size`], decoded by the caller so judging
+    /// stays pure, and only when needed).
+    pub fn match_photo(
+        &self,
+        prints: &[Print],
+        pixels: impl FnOnce() -> Option<image::RgbImage>,
+    ) -> PhotoMatches {
         let mut best: BTreeMap<usize, ImageSignal> = BTreeMap::new();
-        for (photo, prints) in facts.photos.iter().enumerate() {
-            for print in prints {
-                for hit in self.references.lookup(print) {
+        let keep =
+            |best: &mut BTreeMap<usize, ImageSignal>, product: usize, signal: ImageSignal| {
+                if best
+                    .get(&product)
+                    .is_none_or(|b| b.strength < signal.strength)
+                {
+                    best.insert(product, signal);
+                }
+            };
+        for print in prints {
+            for hit in self.references.lookup(print) {
+                let region = match print.region {
+                    super::image::Region::Whole => "whole photo".to_string(),
+                    super::image::Region::BelowBanner => "below a banner".to_string(),
+                    super::image::Region::AboveFooter => "above a footer".to_string(),
+                    super::image::Region::Quadrant(q) => format!(
+                        "{} tile",
+                        ["top-left", "top-right", "bottom-left", "bottom-right"][q as usize % 4]
+                    ),
+                };
+                keep(
+                    &mut best,
+                    hit.reference.product as usize,
+                    ImageSignal {
+                        photo: 0,
+                        reference: hit.reference.image.clone(),
+                        variant: hit.reference.variant.to_string(),
+                        view: if print.trimmed {
+                            format!("{region}, trimmed")
+                        } else {
+                            region
+                        },
+                        phash_distance: hit.phash_distance,
+                        dhash_distance: hit.dhash_distance,
+                        layout_distance: (hit.layout_distance as f64 * 10.0).round() / 10.0,
+                        strength: round3(hit.strength),
+                        inliers: None,
+                    },
+                );
+            }
+        }
+        let settled = best.values().any(|b| b.strength >= SETTLED);
+        if !settled && self.references.has_features() {
+            if let Some(photo) = pixels() {
+                let features = super::features::describe_listing(&photo);
+                for hit in self.references.locate(&photo, &features) {
                     let product = hit.reference.product as usize;
-                    if best
-                        .get(&product)
-                        .is_some_and(|b| b.strength >= hit.strength)
-                    {
+                    if !hit.is_copy() {
+                        // A closer look found a look-alike of this
+                        // reference where the hashes saw a weak copy.
+                        if best.get(&product).is_some_and(|b| b.inliers.is_none()) {
+                            best.remove(&product);
+                        }
                         continue;
                     }
-                    let region = match print.region {
-                        super::image::Region::Whole => "whole photo".to_string(),
-                        super::image::Region::BelowBanner => "below a banner".to_string(),
-                        super::image::Region::AboveFooter => "above a footer".to_string(),
-                        super::image::Region::Window => "a part of the photo".to_string(),
-                        super::image::Region::Quadrant(q) => {
-                            format!(
-                                "{} tile",
-                                ["top-left", "top-right", "bottom-left", "bottom-right"]
-                                    [q as usize % 4]
-                            )
-                        }
-                    };
-                    best.insert(
+                    let p = &hit.placement;
+                    let mut how = Vec::new();
+                    if hit.mirrored {
+                        how.push("mirror".to_string());
+                    }
+                    if p.rotation.abs() >= 3.0 {
+                        how.push(format!("tilt {:+.0}°", p.rotation));
+                    }
+                    keep(
+                        &mut best,
                         product,
                         ImageSignal {
-                            photo: photo + 1,
+                            photo: 0,
                             reference: hit.reference.image.clone(),
-                            variant: hit.reference.variant.to_string(),
-                            view: if print.trimmed {
-                                format!("{region}, trimmed")
+                            variant: if how.is_empty() {
+                                "as is".into()
                             } else {
-                                region
+                                how.join("+")
                             },
-                            phash_distance: hit.phash_distance,
-                            dhash_distance: hit.dhash_distance,
-                            layout_distance: (hit.layout_distance as f64 * 10.0).round() / 10.0,
-                            strength: round3(hit.strength),
+                            view: format!("a part of the photo, at {:.0}% size", p.scale * 100.0),
+                            phash_distance: 0,
+                            dhash_distance: 0,
+                            layout_distance: (hit.agreement.colour as f64 * 10.0).round() / 10.0,
+                            strength: round3(p.strength),
+                            inliers: Some(p.inliers),
                         },
                     );
                 }
+            }
+        }
+        best.into_iter().collect()
+    }
+
+    /// The strongest verified image match per product, over every photo.
+    fn image_matches(&self, facts: &ListingFacts) -> BTreeMap<usize, ImageSignal> {
+        let mut best: BTreeMap<usize, ImageSignal> = BTreeMap::new();
+        for (photo, matches) in facts.photo_matches.iter().enumerate() {
+            for (product, signal) in matches {
+                if best
+                    .get(product)
+                    .is_some_and(|b| b.strength >= signal.strength)
+                {
+                    continue;
+                }
+                best.insert(
+                    *product,
+                    ImageSignal {
+                        photo: photo + 1,
+                        ..signal.clone()
+                    },
+                );
             }
         }
         best
@@ -742,6 +796,7 @@ mod tests {
             dhash_distance: 1,
             layout_distance: 3.0,
             strength: 0.9,
+            inliers: None,
         };
         assert_eq!(
             signal("mirror+crop 12% left, 6% top", "below a banner", 3).in_words(),
@@ -758,6 +813,14 @@ mod tests {
         assert_eq!(
             signal("as is", "whole photo", 0).in_words(),
             "as it is: near-identical"
+        );
+        let found = ImageSignal {
+            inliers: Some(41),
+            ..signal("mirror", "a part of the photo, at 45% size", 0)
+        };
+        assert_eq!(
+            found.in_words(),
+            "mirrored, in a part of the photo, at 45% size: 41 local features agree"
         );
     }
 

@@ -59,6 +59,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("migrations/008_networks.sql")),
         M::up(include_str!("migrations/009_seller_pages.sql")),
         M::up(include_str!("migrations/010_report.sql")),
+        M::up(include_str!("migrations/011_photo_matches.sql")),
     ])
 }
 

@@ -350,8 +350,31 @@ impl Store {
     pub(crate) fn put_photo_prints(&self, sha256: &str, version: u32, prints: &str) -> Result<()> {
         self.conn().execute(
             "INSERT INTO photo_prints (sha256, version, prints) VALUES (?1, ?2, ?3)
-             ON CONFLICT (sha256) DO UPDATE SET version = excluded.version, prints = excluded.prints",
+             ON CONFLICT (sha256) DO UPDATE SET version = excluded.version, prints = excluded.prints,
+                 matches_key = NULL, matches = NULL",
             params![sha256, version, prints],
+        )?;
+        Ok(())
+    }
+
+    /// A photo's cached reference matches, when computed under `key`.
+    pub(crate) fn photo_matches(&self, sha256: &str, key: &str) -> Result<Option<String>> {
+        Ok(self
+            .conn()
+            .query_row(
+                "SELECT matches FROM photo_prints WHERE sha256 = ?1 AND matches_key = ?2",
+                params![sha256, key],
+                |r| r.get(0),
+            )
+            .optional()?
+            .flatten())
+    }
+
+    /// Caches a photo's reference matches (its prints are cached first).
+    pub(crate) fn put_photo_matches(&self, sha256: &str, key: &str, matches: &str) -> Result<()> {
+        self.conn().execute(
+            "UPDATE photo_prints SET matches_key = ?2, matches = ?3 WHERE sha256 = ?1",
+            params![sha256, key, matches],
         )?;
         Ok(())
     }
