@@ -25,7 +25,8 @@ use super::policy::{decide, queued, Listed, QueuePolicy, RuleOutcome};
 use super::references::ReferenceIndex;
 use super::relisting::Relisted;
 use super::signals::{
-    condition_of, is_authorized, phrases_in, price_signal, Condition, Phrase, PriceSignal,
+    accessory_structure, condition_of, is_authorized, phrases_in, price_signal, Condition, Phrase,
+    PriceSignal,
 };
 use super::text::{match_text, ProductTerms, TextMatch};
 
@@ -428,7 +429,14 @@ impl Judge {
                     text,
                     price,
                     counterfeit_words: counterfeit_words.clone(),
-                    accessory_phrases: accessory_phrases.clone(),
+                    accessory_phrases: accessory_phrases
+                        .iter()
+                        .cloned()
+                        .chain(
+                            accessory_structure(&facts.title, &product.terms)
+                                .filter(|found| !accessory_phrases.contains(found)),
+                        )
+                        .collect(),
                     seller_confirmed: facts.seller_confirmed,
                     listed: facts.listed.clone(),
                     relisted: facts.relisted.clone().filter(|r| r.product == product.id),

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::text::{normalise, Word};
+use super::text::{normalise, ProductTerms, Word};
 
 /// Words sellers of fakes use; `[matching] counterfeit_words` replaces them.
 pub(crate) const DEFAULT_COUNTERFEIT_WORDS: [&str; 17] = [
@@ -317,6 +317,29 @@ pub(crate) fn is_authorized(seller: Option<&str>, authorized: &[String]) -> bool
         .any(|a| a.trim().eq_ignore_ascii_case(seller))
 }
 
+/// Words that say what a thing serves, in the languages the built-in
+/// phrases cover: "kit *for* …", "strap *fits* …", "housse *pour* …".
+const SERVING: [&str; 8] = ["for", "fits", "fit", "fur", "pour", "para", "per", "voor"];
+
+/// The accessory a title describes by its structure — "<thing> for / fits
+/// <brand or product>" where the thing is not the product itself ("Shoe
+/// Cleaning Kit For Orvane Cloudrunner", "Dust cover for the Orvane
+/// Pack") — as its phrase ("kit for"), for any thing the phrase list does
+/// not name. "Orvane Cloudrunner for men" is the product, not an
+/// accessory: the word before "for" is the product's own.
+pub(crate) fn accessory_structure(title: &str, terms: &ProductTerms) -> Option<String> {
+    let words: Vec<String> = normalise(title).into_iter().map(|w| w.norm).collect();
+    let names_product = |w: &str| {
+        terms.brand.iter().any(|b| b == w) || terms.phrases.iter().flatten().any(|p| p == w)
+    };
+    (1..words.len()).find_map(|i| {
+        let (thing, serving) = (&words[i - 1], &words[i]);
+        let served = words[i + 1..].iter().take(3).any(|w| names_product(w));
+        (SERVING.contains(&serving.as_str()) && !names_product(thing) && served)
+            .then(|| format!("{thing} {serving}"))
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -342,6 +365,31 @@ mod tests {
         );
         assert_eq!(price_signal(Some(10.0), None, None, None, &fx), None);
         assert_eq!(price_signal(Some(0.0), None, Some(9.0), None, &fx), None);
+    }
+
+    #[test]
+    fn accessories_are_known_by_their_structure() {
+        let terms = ProductTerms::new(
+            "Orvane",
+            "Orvane Cloudrunner",
+            &["cloudrunner".into(), "running shoe".into()],
+        );
+        let cases = [
+            ("Shoe Cleaning Kit For Orvane Cloudrunner", Some("kit for")),
+            ("Dust cover for the Orvane running shoe", Some("cover for")),
+            ("Replacement insoles fit Cloudrunner 2", Some("insoles fit")),
+            ("Semelles pour Orvane Cloudrunner", Some("semelles pour")),
+            ("Orvane Cloudrunner for men, size 42", None),
+            ("Orvane Cloudrunner replica AAA for sale", None),
+            ("Running shoes for women", None),
+        ];
+        for (title, expected) in cases {
+            assert_eq!(
+                accessory_structure(title, &terms).as_deref(),
+                expected,
+                "{title}"
+            );
+        }
     }
 
     #[test]
