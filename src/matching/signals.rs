@@ -321,8 +321,8 @@ pub(crate) fn is_authorized(seller: Option<&str>, authorized: &[String]) -> bool
 /// phrases cover: "kit *for* …", "strap *fits* …", "housse *pour* …".
 const SERVING: [&str; 8] = ["for", "fits", "fit", "fur", "pour", "para", "per", "voor"];
 
-/// The accessory a title describes by its structure — "<thing> for / fits
-/// <brand or product>" where the thing is not the product itself ("Shoe
+/// The accessory a title describes by its structure — "&lt;thing&gt; for / fits
+/// &lt;brand or product&gt;" where the thing is not the product itself ("Shoe
 /// Cleaning Kit For Orvane Cloudrunner", "Dust cover for the Orvane
 /// Pack") — as its phrase ("kit for"), for any thing the phrase list does
 /// not name. "Orvane Cloudrunner for men" is the product, not an
