@@ -210,6 +210,10 @@ pub enum Command {
         /// Folder of real product photographs, for `--set real-photos`.
         #[arg(long, env = "KNOCKOFF_REAL_PHOTOS")]
         photos: Option<PathBuf>,
+        /// With `--set real-photos`: write every listing photo it makes
+        /// into this folder, for a peer to judge the same bytes.
+        #[arg(long, value_name = "DIR")]
+        save_listings: Option<PathBuf>,
     },
     /// Start the embedded demo marketplace on loopback and run the whole job against it.
     #[cfg(feature = "demo")]
@@ -642,6 +646,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             listings,
             cards,
             photos,
+            save_listings,
         } => {
             match set {
                 EvalSet::Demo => {
@@ -670,7 +675,11 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                                 .into(),
                         )
                     })?;
-                    let report = crate::eval::photos::evaluate_photos(&dir, usize::MAX)?;
+                    let report = crate::eval::photos::evaluate_photos(
+                        &dir,
+                        usize::MAX,
+                        save_listings.as_deref(),
+                    )?;
                     out!("{}", crate::eval::photos::render_photos(&report));
                 }
             }

@@ -253,7 +253,10 @@ pub fn decode_longest(
     }
     let scale = longest as f32 / w.max(h) as f32;
     let size = |n: u32| ((n as f32 * scale).round() as u32).max(1);
-    Ok((info, image::imageops::thumbnail(&small, size(w), size(h))))
+    Ok((
+        info,
+        crate::matching::features::resized(&small, size(w), size(h)),
+    ))
 }
 
 /// A scaled JPEG decode; `None` for pixel formats it does not handle (16-bit

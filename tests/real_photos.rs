@@ -36,7 +36,7 @@ fn real_photographs_are_found_under_the_tricks_and_others_match_nothing() {
     ) else {
         return;
     };
-    let report = knockoff::eval::photos::evaluate_photos(&dir, 20).unwrap();
+    let report = knockoff::eval::photos::evaluate_photos(&dir, 20, None).unwrap();
     let text = knockoff::eval::photos::render_photos(&report);
     for trick in [
         "banner",
@@ -70,7 +70,7 @@ fn held_out_real_photographs_are_found_under_every_trick_and_others_match_nothin
     ) else {
         return;
     };
-    let report = knockoff::eval::photos::evaluate_photos(&dir, 100).unwrap();
+    let report = knockoff::eval::photos::evaluate_photos(&dir, 100, None).unwrap();
     let text = knockoff::eval::photos::render_photos(&report);
     assert!(report.references >= 8, "{text}");
     for (trick, r) in &report.by_trick {

@@ -37,7 +37,7 @@ use image::{GrayImage, RgbImage};
 use serde::{Deserialize, Serialize};
 
 /// Bump when what a [`Features`] holds changes, so stored ones are redone.
-pub const FEATURE_VERSION: u32 = 1;
+pub const FEATURE_VERSION: u32 = 2;
 /// Longest side, in pixels, a photo is reduced to before description.
 pub const FEATURE_SIDE: u32 = 256;
 /// Pyramid levels of a listing photo (it is matched at scales 1, 0.8, 0.64).
@@ -165,6 +165,38 @@ pub fn feature_size(photo: &RgbImage) -> RgbImage {
         ((h as f32 * scale).round() as u32).max(1),
         FilterType::Triangle,
     )
+}
+
+/// An 8-bit grey or RGB image resized to `width`×`height` with a triangle
+/// filter stretched over the reduction (what image's `resize` does with
+/// `Triangle`), by fast_image_resize's SIMD kernels — a few times faster.
+pub fn resized<P>(
+    image: &image::ImageBuffer<P, Vec<u8>>,
+    width: u32,
+    height: u32,
+) -> image::ImageBuffer<P, Vec<u8>>
+where
+    P: image::Pixel<Subpixel = u8> + 'static,
+{
+    use fast_image_resize::{images, PixelType, ResizeAlg, ResizeOptions, Resizer};
+    let (w, h) = image.dimensions();
+    let kind = match P::CHANNEL_COUNT {
+        1 => PixelType::U8,
+        3 => PixelType::U8x3,
+        _ => PixelType::U8x4,
+    };
+    let source = images::ImageRef::new(w, h, image.as_raw(), kind);
+    let mut out = images::Image::new(width.max(1), height.max(1), kind);
+    let options = ResizeOptions::new().resize_alg(ResizeAlg::Convolution(
+        fast_image_resize::FilterType::Bilinear,
+    ));
+    match source.map(|source| Resizer::new().resize(&source, &mut out, &options)) {
+        Ok(Ok(())) => image::ImageBuffer::from_raw(out.width(), out.height(), out.into_vec())
+            .expect("the resizer's buffer fits its size"),
+        // Only an empty image or a channel count other than 1, 3 or 4
+        // gets here; image's resize takes them.
+        _ => imageops::resize(image, width, height, FilterType::Triangle),
+    }
 }
 
 /// Features of a listing photo already at [`feature_size`].
@@ -387,20 +419,32 @@ fn orientation(grey: &GrayImage, x: i32, y: i32) -> u8 {
 fn smoothed(grey: &GrayImage) -> GrayImage {
     let (w, h) = (grey.width() as usize, grey.height() as usize);
     let src = grey.as_raw();
+    // Near an edge the box holds fewer pixels: a sum of n is scaled by
+    // 2^16 / n (a multiply, where a divide per pixel cost as much as the
+    // rest of the filter).
+    let per = |n: usize| (65536 / n.max(1)) as u32;
+    // Row sums of up to 5 pixels, each a mean × 5 (so at most 1275).
     let mut across = vec![0u16; w * h];
-    for y in 0..h {
-        for x in 0..w {
+    for (row, out) in src.chunks_exact(w).zip(across.chunks_exact_mut(w)) {
+        for (x, value) in out.iter_mut().enumerate() {
             let (lo, hi) = (x.saturating_sub(2), (x + 2).min(w - 1));
-            let sum: u16 = src[y * w + lo..=y * w + hi].iter().map(|&v| v as u16).sum();
-            across[y * w + x] = sum * 5 / (hi - lo + 1) as u16;
+            let sum: u32 = row[lo..=hi].iter().map(|&v| v as u32).sum();
+            *value = ((sum * 5 * per(hi - lo + 1)) >> 16) as u16;
         }
     }
     let mut out = vec![0u8; w * h];
+    let mut sums = vec![0u32; w];
     for y in 0..h {
         let (lo, hi) = (y.saturating_sub(2), (y + 2).min(h - 1));
-        for x in 0..w {
-            let sum: u32 = (lo..=hi).map(|yy| across[yy * w + x] as u32).sum();
-            out[y * w + x] = (sum / (5 * (hi - lo + 1)) as u32) as u8;
+        sums.fill(0);
+        for row in across[lo * w..(hi + 1) * w].chunks_exact(w) {
+            for (sum, &v) in sums.iter_mut().zip(row) {
+                *sum += v as u32;
+            }
+        }
+        let scale = per(5 * (hi - lo + 1));
+        for (value, &sum) in out[y * w..(y + 1) * w].iter_mut().zip(&sums) {
+            *value = ((sum * scale) >> 16).min(255) as u8;
         }
     }
     GrayImage::from_raw(w as u32, h as u32, out).expect("buffer of the image's size")
@@ -430,7 +474,7 @@ fn describe(grey: &GrayImage, levels: usize, budget: usize) -> Features {
             if w <= 2 * MARGIN as u32 || h <= 2 * MARGIN as u32 {
                 break;
             }
-            level_image = imageops::resize(grey, w, h, FilterType::Triangle);
+            level_image = resized(grey, w, h);
         }
         let keep = (budget as f32 * area / total).round() as usize;
         let found = corners(&level_image, keep);
@@ -505,11 +549,23 @@ impl FeatureIndex {
         // Enough key bits that a bucket holds a handful of descriptors.
         let n = index.descriptors.len().max(1);
         let key_bits = ((n as f32 / 4.0).log2().round() as usize).clamp(10, 20);
+        // Photos' tests are far from fair coins (flat areas answer most
+        // alike), and a key of biased bits puts most descriptors in a few
+        // buckets; keys draw from the half of the tests nearest even.
+        let mut ones = [0usize; 256];
+        for d in &index.descriptors {
+            for (bit, count) in ones.iter_mut().enumerate() {
+                *count += ((d[bit / 64] >> (bit % 64)) & 1) as usize;
+            }
+        }
+        let mut fair: Vec<u8> = (0..=255).collect();
+        fair.sort_by_key(|&b| ((2 * ones[b as usize]).abs_diff(n), b));
+        fair.truncate(128);
         let mut rng = SplitMix(0x6c73_685f_7461_626c);
         for _ in 0..LSH_TABLES {
-            let mut all: Vec<u8> = (0..=255).collect();
+            let mut all = fair.clone();
             for i in 0..key_bits {
-                let j = i + rng.below(256 - i);
+                let j = i + rng.below(all.len() - i);
                 all.swap(i, j);
             }
             let bits = all[..key_bits].to_vec();
@@ -536,11 +592,13 @@ impl FeatureIndex {
         }
         // Per set: (query point, indexed point) of each query point's
         // nearest descriptor in that set.
-        let mut matches: HashMap<u32, Vec<(u32, u32)>> = HashMap::new();
+        let mut matches: Vec<Vec<(u32, u32)>> = vec![Vec::new(); self.extents.len()];
         let mut seen = vec![u32::MAX; self.descriptors.len()];
-        let mut nearest: Vec<(u32, u32, u32)> = Vec::new();
+        // The query point's nearest (indexed point, distance) in each set
+        // met so far, and those sets in the order met.
+        let mut nearest = vec![(u32::MAX, u32::MAX); self.extents.len()];
+        let mut met: Vec<u32> = Vec::new();
         for (q, d) in query.descriptors.iter().enumerate() {
-            nearest.clear();
             for (bits, table) in self.bits.iter().zip(&self.tables) {
                 let Some(bucket) = table.get(&lsh_key(d, bits)) else {
                     continue;
@@ -554,25 +612,86 @@ impl FeatureIndex {
                         continue;
                     }
                     let set = self.owner[id as usize];
-                    match nearest.iter_mut().find(|n| n.0 == set) {
-                        Some(n) if n.2 > distance => *n = (set, id, distance),
-                        Some(_) => {}
-                        None => nearest.push((set, id, distance)),
+                    let best = &mut nearest[set as usize];
+                    if best.0 == u32::MAX {
+                        met.push(set);
+                    }
+                    if distance < best.1 {
+                        *best = (id, distance);
                     }
                 }
             }
-            for &(set, id, _) in &nearest {
-                matches.entry(set).or_default().push((q as u32, id));
+            for set in met.drain(..) {
+                let (id, _) = std::mem::replace(&mut nearest[set as usize], (u32::MAX, u32::MAX));
+                matches[set as usize].push((q as u32, id));
             }
         }
         let tolerance = INLIER_TOLERANCE * query.width.max(query.height) as f32;
         let mut placements: Vec<Placement> = matches
             .into_iter()
-            .filter(|(_, m)| m.len() >= MIN_INLIERS as usize)
-            .filter_map(|(set, m)| self.place(set as usize, query, &m, tolerance))
+            .enumerate()
+            .filter_map(|(set, m)| {
+                let m = self.consistent(query, m);
+                (m.len() >= MIN_INLIERS as usize)
+                    .then(|| self.place(set, query, &m, tolerance))
+                    .flatten()
+            })
             .collect();
         placements.sort_by(|a, b| b.inliers.cmp(&a.inliers).then(a.set.cmp(&b.set)));
         placements
+    }
+
+    /// The matches that could be inliers of a placement with
+    /// [`MIN_INLIERS`]: a placement's inliers turn by one angle give or
+    /// take [`ANGLE_SLACK`] bins and change level by one amount give or
+    /// take [`LEVEL_SLACK`], so they fall in one window of 5 angle bins by
+    /// 4 levels of a histogram of the matches' turns and level changes.
+    /// Matches in no window holding that many are left out — most sets,
+    /// which chance matched, have none — before RANSAC samples them.
+    fn consistent(&self, query: &Features, matches: Vec<(u32, u32)>) -> Vec<(u32, u32)> {
+        const LEVELS: usize = REFERENCE_LEVELS + LISTING_LEVELS;
+        const ANGLE_WINDOW: usize = 2 * ANGLE_SLACK as usize + 1;
+        const LEVEL_WINDOW: usize = (2.0 * LEVEL_SLACK) as usize + 1;
+        if matches.len() < MIN_INLIERS as usize {
+            return Vec::new();
+        }
+        let bin = |&(q, r): &(u32, u32)| {
+            let (q, r) = (query.points[q as usize], self.points[r as usize]);
+            let turn = (q.angle as i32 - r.angle as i32).rem_euclid(ANGLE_BINS as i32) as usize;
+            let level = (q.level as i32 - r.level as i32 + REFERENCE_LEVELS as i32)
+                .clamp(0, LEVELS as i32 - 1) as usize;
+            (turn, level)
+        };
+        let mut counts = [[0u32; LEVELS]; ANGLE_BINS as usize];
+        for m in &matches {
+            let (turn, level) = bin(m);
+            counts[turn][level] += 1;
+        }
+        // dense[t][l]: whether the window of turns t.. and levels l.. is.
+        let mut dense = [[false; LEVELS]; ANGLE_BINS as usize];
+        let mut any = false;
+        for t in 0..ANGLE_BINS as usize {
+            for l in 0..LEVELS {
+                let total: u32 = (0..ANGLE_WINDOW)
+                    .map(|da| {
+                        let row = &counts[(t + da) % ANGLE_BINS as usize];
+                        row[l..(l + LEVEL_WINDOW).min(LEVELS)].iter().sum::<u32>()
+                    })
+                    .sum();
+                dense[t][l] = total >= MIN_INLIERS;
+                any |= dense[t][l];
+            }
+        }
+        if !any {
+            return Vec::new();
+        }
+        let in_dense = |(turn, level): (usize, usize)| {
+            (0..ANGLE_WINDOW).any(|da| {
+                let t = (turn + ANGLE_BINS as usize - da) % ANGLE_BINS as usize;
+                (level.saturating_sub(LEVEL_WINDOW - 1)..=level).any(|l| dense[t][l])
+            })
+        };
+        matches.into_iter().filter(|m| in_dense(bin(m))).collect()
     }
 
     /// RANSAC over one set's matches.
@@ -903,6 +1022,28 @@ fn mean_around(img: &RgbImage, x: f32, y: f32, reach: f32) -> [f32; 3] {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn resizing_keeps_the_picture_and_the_channels() {
+        // Left half dark, right half light: reduced, each side keeps its
+        // value away from the edge, grey and colour alike.
+        let rgb = image::RgbImage::from_fn(200, 100, |x, _| {
+            image::Rgb(if x < 100 {
+                [20, 40, 60]
+            } else {
+                [220, 200, 180]
+            })
+        });
+        let small = resized(&rgb, 50, 25);
+        assert_eq!(small.dimensions(), (50, 25));
+        assert_eq!(small.get_pixel(5, 12).0, [20, 40, 60]);
+        assert_eq!(small.get_pixel(45, 12).0, [220, 200, 180]);
+        let grey = image::imageops::grayscale(&rgb);
+        let small = resized(&grey, 40, 20);
+        assert_eq!(small.dimensions(), (40, 20));
+        assert!(small.get_pixel(2, 10).0[0] < 60 && small.get_pixel(38, 10).0[0] > 180);
+    }
+
     use image::Rgb;
 
     /// A textured test photo: overlapping discs and bars of many colours.
