@@ -7,15 +7,13 @@
 //! rusage is the crawler's own cost: fetch + extract + store + image checks,
 //! search pages included. Prints wall time, CPU per listing and peak RSS.
 
-// getrusage (the crawl child's CPU time and peak memory) has no safe wrapper here.
-#![allow(unsafe_code)]
+mod support;
 
 use std::sync::Arc;
-use std::time::Instant;
 
 use knockoff::demo::catalog::{Catalog, DEMO_SEED};
 use knockoff::demo::site::Host;
-use knockoff::demo::{self, Marketplace, SiteOptions};
+use knockoff::demo::{Marketplace, SiteOptions};
 use knockoff::store::Store;
 
 /// Rate and concurrency of every host: limits lifted, still enforced.
@@ -34,50 +32,11 @@ fn main() {
             .await
             .unwrap();
         let dir = tempfile::tempdir().unwrap();
-        demo::write_workspace(dir.path(), &catalog).unwrap();
-        for (file, port, url) in [("shopfront", "7801", &market.shopfront), ("bazaar", "7802", &market.bazaar)] {
-            let path = dir.path().join(format!("targets/{file}.toml"));
-            let text = std::fs::read_to_string(&path)
-                .unwrap()
-                .replace(&format!("http://127.0.0.1:{port}"), url.as_str().trim_end_matches('/'))
-                // The image CDN, the targets' private origin, is on its own free port too.
-                .replace("http://127.0.0.1:7803", market.cdn.as_str().trim_end_matches('/'))
-                .replace("requests_per_second = 8.0", &format!("requests_per_second = {RATE:.1}"))
-                .replace("concurrency = 4", &format!("concurrency = {CONCURRENCY}"));
-            std::fs::write(path, text).unwrap();
-        }
-        let settings = std::fs::read_to_string(dir.path().join("knockoff.toml"))
-            .unwrap()
-            .replace("default_requests_per_second = 20.0", &format!("default_requests_per_second = {RATE:.1}"))
-            .replace("default_concurrency = 4", &format!("default_concurrency = {CONCURRENCY}"));
-        std::fs::write(dir.path().join("knockoff.toml"), settings).unwrap();
+        support::lifted_workspace(dir.path(), &catalog, &market, RATE, CONCURRENCY, 5);
 
-        let started = Instant::now();
-        let workspace = dir.path().to_path_buf();
-        let status = tokio::task::spawn_blocking(move || {
-            std::process::Command::new(env!("CARGO_BIN_EXE_knockoff"))
-                .arg("--workspace")
-                .arg(&workspace)
-                .args(["crawl", "--max-pages", "100000"])
-                .env("RUST_LOG", "knockoff=warn")
-                .stdout(std::process::Stdio::null())
-                .status()
-                .unwrap()
-        })
-        .await
-        .unwrap();
-        let wall = started.elapsed().as_secs_f64();
-        assert!(status.success(), "the crawl failed");
-
-        // SAFETY: getrusage only writes into the struct we pass.
-        let usage = unsafe {
-            let mut usage: libc::rusage = std::mem::zeroed();
-            libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage);
-            usage
-        };
-        let seconds = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
-        let cpu = seconds(usage.ru_utime) + seconds(usage.ru_stime);
-        let peak_rss_mb = usage.ru_maxrss as f64 / 1024.0;
+        let cost = support::knockoff_crawl(dir.path().to_path_buf(), &["--max-pages", "100000"], "knockoff=warn").await;
+        assert!(cost.success, "the crawl failed");
+        let (wall, cpu, peak_rss_mb) = (cost.wall_s, cost.cpu_s, cost.peak_rss_mb);
 
         let store = Store::open(&dir.path().join("knockoff.db")).unwrap();
         let count = |sql: &str| store.query_strings(sql).unwrap()[0].parse::<f64>().unwrap();

@@ -23,12 +23,14 @@ use crate::matching::image::{listing_prints, Print, WORK_SIDE};
 use crate::matching::policy::Listed;
 use crate::matching::relisting::{Relisted, Removed, RemovedListings};
 use crate::matching::score::{
-    phrases, Judge, JudgedProduct, ListingFacts, MatchSettings, PhotoMatches,
+    phrases, Judge, JudgedProduct, ListingFacts, MatchSettings, PhotoMatches, Verdict,
 };
 use crate::matching::text::{normalised_text, ProductTerms};
 use crate::networks::SellerLists;
 use crate::photo;
-use crate::store::{ListingToJudge, QueueChanges, Store, StoredListing, StoredVerdict};
+use crate::store::{
+    ItemKind, ListingSelection, ListingToJudge, NewItem, QueueChanges, RunId, Store, StoredVerdict,
+};
 
 /// What a judging pass did.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -344,49 +346,149 @@ fn text_candidates(judge: &Judge, text: &index::TextIndex) -> Result<HashMap<i64
     Ok(candidates)
 }
 
-/// The stage-one listings (read from search cards) worth their item page
-/// (`Judge::card_worth_page`: from the card's words, price and thumbnail,
-/// queued by a rule, scored at or above the target's `prefilter`, or
-/// using counterfeit vocabulary).
-/// Reads only; the verdicts are recorded by [`judge_workspace`] after the
-/// crawl, like any other.
+/// The item pages worth fetching among the search cards of `targets` seen
+/// in `run` (`Judge::card_worth_page`: from the card's words, price and
+/// thumbnail, queued by a rule, scored at or above the target's
+/// `prefilter`, or using counterfeit vocabulary). A card judged not worth
+/// its page keeps this judgement (its verdicts are recorded now, so the
+/// pass after the crawl finds it judged); the others are judged again
+/// from their item pages.
 pub(crate) fn card_candidates(
     config: &Config,
     store: &Store,
-    cards: Vec<StoredListing>,
-) -> Result<Vec<StoredListing>> {
-    let references = index::references(config)?;
-    let (text, _) = index::text_index(config, store)?;
-    let matches_key = references.key.clone();
-    let judge = judge_for(config, references.index);
-    let text_candidates = text_candidates(&judge, &text)?;
-    let max_pixels = config.settings.crawl.max_image_pixels;
-    let mut printed = 0;
-    let known = Enforcement::load(config, store, &mut printed)?;
+    run: RunId,
+    targets: &[String],
+) -> Result<Vec<NewItem>> {
+    let mut unused = JudgeReport::default();
+    let mut pass = Pass::open(config, store, &mut unused)?;
     let mut picked = Vec::new();
-    for listing in store.judge_inputs(cards)? {
-        let Some(target) = config.target(&listing.listing.target) else {
-            continue;
-        };
+    store.for_each_listing_page(ListingSelection::CardsOf { run, targets }, |cards| {
+        for listing in store.judge_inputs(cards)? {
+            let Some(target) = config.target(&listing.listing.target) else {
+                continue;
+            };
+            let (facts, verdicts) = pass.judge(store, &listing, &mut unused.photos_printed)?;
+            if pass
+                .judge
+                .card_worth_page(&facts, &verdicts, target.stages.prefilter)
+            {
+                picked.push(NewItem {
+                    target: listing.listing.target,
+                    kind: ItemKind::Listing,
+                    url: listing.listing.url,
+                    query: None,
+                    page: None,
+                });
+            } else if let Some(key) = pass.stale_key(&listing) {
+                pass.record(store, &listing, &key, &facts, verdicts)?;
+            }
+        }
+        Ok(())
+    })?;
+    Ok(picked)
+}
+
+/// What one judging pass holds for every listing it judges: the judge
+/// (with the reference index), the text index and what enforcement
+/// established.
+struct Pass<'c> {
+    config: &'c Config,
+    judge: Judge,
+    /// The reference index's key, under which photo matches are cached.
+    matches_key: String,
+    settings_key: String,
+    known: Enforcement,
+    text: index::TextIndex,
+    /// Per listing id, the products the text index says it names: looked
+    /// up once, when the first listing is judged.
+    text_candidates: Option<HashMap<i64, Vec<usize>>>,
+}
+
+impl<'c> Pass<'c> {
+    /// Brings the indexes up to date and loads what the judge needs;
+    /// `report` learns what that took.
+    fn open(config: &'c Config, store: &Store, report: &mut JudgeReport) -> Result<Pass<'c>> {
+        let references = index::references(config)?;
+        let (text, text_indexed) = index::text_index(config, store)?;
+        report.reference_images = references.images;
+        report.references_printed = references.printed;
+        report.text_indexed = text_indexed;
+        let settings_key = settings_key(config, &references.key);
+        let matches_key = references.key.clone();
+        let judge = judge_for(config, references.index);
+        let known = Enforcement::load(config, store, &mut report.photos_printed)?;
+        Ok(Pass {
+            config,
+            judge,
+            matches_key,
+            settings_key,
+            known,
+            text,
+            text_candidates: None,
+        })
+    }
+
+    /// The listing's judge key, when it differs from the one it was last
+    /// judged with.
+    fn stale_key(&self, listing: &ListingToJudge) -> Option<String> {
+        let key = judge_key(&self.settings_key, listing, &self.known);
+        (listing.judged_key.as_deref() != Some(key.as_str())).then_some(key)
+    }
+
+    /// The listing's facts and the judge's verdicts on them; `printed`
+    /// counts the photos printed.
+    fn judge(
+        &mut self,
+        store: &Store,
+        listing: &ListingToJudge,
+        printed: &mut usize,
+    ) -> Result<(ListingFacts, Vec<Verdict>)> {
         let facts = facts_of(
             store,
-            &judge,
-            &matches_key,
-            &listing,
-            &known,
-            max_pixels,
-            &mut printed,
+            &self.judge,
+            &self.matches_key,
+            listing,
+            &self.known,
+            self.config.settings.crawl.max_image_pixels,
+            printed,
         )?;
+        let text_candidates = match &mut self.text_candidates {
+            Some(candidates) => candidates,
+            unset => unset.insert(text_candidates(&self.judge, &self.text)?),
+        };
         let candidates = text_candidates
             .get(&listing.listing.id.0)
             .map(Vec::as_slice)
             .unwrap_or(&[]);
-        let verdicts = judge.judge(&facts, Some(candidates));
-        if judge.card_worth_page(&facts, &verdicts, target.stages.prefilter) {
-            picked.push(listing.listing);
-        }
+        let verdicts = self.judge.judge(&facts, Some(candidates));
+        Ok((facts, verdicts))
     }
-    Ok(picked)
+
+    /// Records the verdicts under `key` and the contacts the listing shows;
+    /// returns how the queue changed.
+    fn record(
+        &self,
+        store: &Store,
+        listing: &ListingToJudge,
+        key: &str,
+        facts: &ListingFacts,
+        verdicts: Vec<Verdict>,
+    ) -> Result<QueueChanges> {
+        let verdicts: Vec<StoredVerdict> = verdicts
+            .into_iter()
+            .map(|v| StoredVerdict {
+                product_id: self.judge.products[v.product].id.clone(),
+                score: v.score,
+                queued: v.queued,
+                signals: v.signals,
+            })
+            .collect();
+        let changes =
+            store.record_verdicts(listing.listing.id, key, &material_key(listing), &verdicts)?;
+        let target = self.config.target(&listing.listing.target);
+        store.record_contacts(listing.listing.id, &shown(target, facts, &self.judge))?;
+        Ok(changes)
+    }
 }
 
 /// What a listing shows that may link its seller to others: the contacts
@@ -419,65 +521,20 @@ fn shown(target: Option<&Target>, facts: &ListingFacts, judge: &Judge) -> Vec<Co
 /// Brings the indexes up to date and judges every listing whose judge key
 /// changed. Blocking: call it from the blocking pool in async code.
 pub fn judge_workspace(config: &Config, store: &Store) -> Result<JudgeReport> {
-    let references = index::references(config)?;
-    let (text, text_indexed) = index::text_index(config, store)?;
-    let settings_key = settings_key(config, &references.key);
-    let mut report = JudgeReport {
-        reference_images: references.images,
-        references_printed: references.printed,
-        text_indexed,
-        ..JudgeReport::default()
-    };
-    let matches_key = references.key.clone();
-    let judge = judge_for(config, references.index);
-    let known = Enforcement::load(config, store, &mut report.photos_printed)?;
-    let listings = store.listings_to_judge()?;
-    report.listings = listings.len();
-    let stale: Vec<(ListingToJudge, String)> = listings
-        .into_iter()
-        .filter_map(|l| {
-            let key = judge_key(&settings_key, &l, &known);
-            (l.judged_key.as_deref() != Some(key.as_str())).then_some((l, key))
-        })
-        .collect();
-    if !stale.is_empty() {
-        let text_candidates = text_candidates(&judge, &text)?;
-        let max_pixels = config.settings.crawl.max_image_pixels;
-        for (listing, key) in &stale {
-            let facts = facts_of(
-                store,
-                &judge,
-                &matches_key,
-                listing,
-                &known,
-                max_pixels,
-                &mut report.photos_printed,
-            )?;
-            let candidates = text_candidates
-                .get(&listing.listing.id.0)
-                .map(Vec::as_slice)
-                .unwrap_or(&[]);
-            let verdicts: Vec<StoredVerdict> = judge
-                .judge(&facts, Some(candidates))
-                .into_iter()
-                .map(|v| StoredVerdict {
-                    product_id: judge.products[v.product].id.clone(),
-                    score: v.score,
-                    queued: v.queued,
-                    signals: v.signals,
-                })
-                .collect();
-            report.changes += store.record_verdicts(
-                listing.listing.id,
-                key,
-                &material_key(listing),
-                &verdicts,
-            )?;
-            let target = config.target(&listing.listing.target);
-            store.record_contacts(listing.listing.id, &shown(target, &facts, &judge))?;
+    let mut report = JudgeReport::default();
+    let mut pass = Pass::open(config, store, &mut report)?;
+    store.for_each_listing_page(ListingSelection::All, |page| {
+        report.listings += page.len();
+        for listing in store.judge_inputs(page)? {
+            let Some(key) = pass.stale_key(&listing) else {
+                continue;
+            };
+            let (facts, verdicts) = pass.judge(store, &listing, &mut report.photos_printed)?;
+            report.changes += pass.record(store, &listing, &key, &facts, verdicts)?;
             report.judged += 1;
         }
-    }
+        Ok(())
+    })?;
     // Every pass, judged or not: a seller's profile page read by the crawl
     // links sellers whose listings did not change.
     let grouping = crate::networks::refresh(store, config.settings.network_boilerplate)?;

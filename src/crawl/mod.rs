@@ -451,20 +451,7 @@ fn promote_cards(ctx: &Shared) -> Result<usize> {
     if targets.is_empty() {
         return Ok(0);
     }
-    let cards = ctx.store.cards_seen_in(ctx.run.id, &targets)?;
-    if cards.is_empty() {
-        return Ok(0);
-    }
-    let items: Vec<NewItem> = crate::queue::card_candidates(&ctx.config, &ctx.store, cards)?
-        .into_iter()
-        .map(|listing| NewItem {
-            target: listing.target,
-            kind: ItemKind::Listing,
-            url: listing.url,
-            query: None,
-            page: None,
-        })
-        .collect();
+    let items = crate::queue::card_candidates(&ctx.config, &ctx.store, ctx.run.id, &targets)?;
     ctx.store.add_items(ctx.run.id, &items)
 }
 

@@ -897,6 +897,25 @@ impl Catalog {
         self
     }
 
+    /// The catalogue with every listing relisted `copies − 1` more times
+    /// under new ids: the same title, seller and photos (the same bytes
+    /// once drawn) — a marketplace of many listings over few distinct
+    /// photos, as at-scale benchmarks need.
+    pub fn relisted(mut self, copies: usize) -> Catalog {
+        let originals = self.listings.clone();
+        let mut id = originals.iter().map(|l| l.id).max().unwrap_or(999) + 1;
+        for _ in 1..copies {
+            for original in &originals {
+                self.listings.push(DemoListing {
+                    id,
+                    ..original.clone()
+                });
+                id += 1;
+            }
+        }
+        self
+    }
+
     /// The listing with `id`.
     pub fn listing(&self, id: u32) -> Option<&DemoListing> {
         self.listings.iter().find(|l| l.id == id)

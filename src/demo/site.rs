@@ -19,14 +19,14 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use axum::body::Body;
+use axum::body::{Body, Bytes};
 use axum::extract::State;
 use axum::http::{header, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
 use url::Url;
 
-use super::catalog::{Catalog, DemoListing, Site};
+use super::catalog::{Catalog, DemoListing, Photo, Site};
 
 /// Listings per search results page, unless [`SiteOptions::page_size`] says.
 const PAGE_SIZE: usize = 6;
@@ -107,6 +107,10 @@ pub struct SiteOptions {
     /// Cards per search results page (6 by default; real marketplaces
     /// show 24–60).
     pub page_size: usize,
+    /// Keep every drawn photo and serve the same bytes again without
+    /// drawing: for benchmarks whose listings share few distinct photos
+    /// (`Catalog::relisted`), where drawing would cost more than crawling.
+    pub remember_photos: bool,
 }
 
 impl Default for SiteOptions {
@@ -116,6 +120,7 @@ impl Default for SiteOptions {
             faults: true,
             cheap_photos: false,
             page_size: PAGE_SIZE,
+            remember_photos: false,
         }
     }
 }
@@ -147,6 +152,8 @@ struct Shared {
     haystacks: Vec<String>,
     /// The pre-drawn photo of `SiteOptions::cheap_photos`.
     cheap_photo: Option<Vec<u8>>,
+    /// Drawn photos by what they show, when `SiteOptions::remember_photos`.
+    remembered: Option<Mutex<std::collections::HashMap<String, Bytes>>>,
     page_size: usize,
     listing_hits: AtomicU64,
     first_tries: Mutex<std::collections::HashSet<String>>,
@@ -200,6 +207,7 @@ impl Marketplace {
             log: log.clone(),
             faults: options.faults,
             cheap_photo,
+            remembered: options.remember_photos.then(Default::default),
             page_size: options.page_size.max(1),
             listing_hits: AtomicU64::new(0),
             first_tries: Mutex::new(Default::default()),
@@ -785,8 +793,8 @@ fn cdn(shared: &Shared, path: &str) -> Response {
             return not_found();
         };
         let body = match &shared.cheap_photo {
-            Some(photo) => unique_copy(photo, path),
-            None => shared.catalog.listing_thumbnail(photo),
+            Some(photo) => unique_copy(photo, path).into(),
+            None => drawn(shared, photo, true),
         };
         return ([(header::CONTENT_TYPE, "image/jpeg")], Body::from(body)).into_response();
     }
@@ -812,18 +820,46 @@ fn cdn(shared: &Shared, path: &str) -> Response {
     let Some(photo) = listing.photos.get(n) else {
         return not_found();
     };
-    let body = if shared.faults && id % 23 == 3 && n == 0 {
-        corrupt_jpeg()
+    let body: Bytes = if shared.faults && id % 23 == 3 && n == 0 {
+        corrupt_jpeg().into()
     } else if shared.faults && id % 41 == 9 && n == 0 {
-        decompression_bomb_png()
+        decompression_bomb_png().into()
     } else if shared.faults && id % 37 == 11 {
         return not_found();
     } else if let Some(photo) = &shared.cheap_photo {
-        unique_copy(photo, path)
+        unique_copy(photo, path).into()
     } else {
-        shared.catalog.listing_photo(photo)
+        drawn(shared, photo, false)
     };
     ([(header::CONTENT_TYPE, "image/jpeg")], Body::from(body)).into_response()
+}
+
+/// A listing photo (or its search card thumbnail) drawn, or served again
+/// from memory when the marketplace remembers its photos.
+fn drawn(shared: &Shared, photo: &Photo, thumbnail: bool) -> Bytes {
+    let draw = || -> Bytes {
+        match thumbnail {
+            true => shared.catalog.listing_thumbnail(photo).into(),
+            false => shared.catalog.listing_photo(photo).into(),
+        }
+    };
+    let Some(remembered) = &shared.remembered else {
+        return draw();
+    };
+    let key = format!("{thumbnail} {photo:?}");
+    if let Some(bytes) = remembered
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .get(&key)
+    {
+        return bytes.clone();
+    }
+    let bytes = draw();
+    remembered
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(key, bytes.clone());
+    bytes
 }
 
 /// `jpeg` with a comment segment naming `path` after its SOI marker, so every

@@ -22,7 +22,7 @@ use crate::matching::features::{
 use crate::matching::image::{reference_prints, Print, Variant};
 use crate::matching::references::{ReferenceIndex, ReferencePhoto, ReferencePrint};
 use crate::photo;
-use crate::store::Store;
+use crate::store::{ListingSelection, Store};
 pub use text::{TextDoc, TextIndex};
 
 /// Version of the photo prints; bump when `matching::image` changes what a
@@ -215,10 +215,31 @@ pub fn text_index(config: &Config, store: &Store) -> Result<(TextIndex, usize)> 
     if since.is_some() && index.len() > store.listing_count()? {
         since = None;
     }
-    let mut changed = store.listings_changed_since(since.as_deref())?;
     let mut clear = since.is_none();
-    let upsert = |changed: &[crate::store::StoredListing], clear: bool| {
-        let docs: Vec<TextDoc> = changed
+    let (mut indexed, mut last_changed) = reindex(&index, store, since.as_deref(), clear)?;
+    if index.len() != store.listing_count()? {
+        // Out of step (a store swapped under it, say): rebuild from scratch.
+        clear = true;
+        (indexed, last_changed) = reindex(&index, store, None, clear)?;
+    }
+    let last_changed = last_changed.or(state.last_changed.filter(|_| !clear));
+    let new_state = TextState { db, last_changed };
+    write_atomically(&state_path, &serde_json::to_vec(&new_state)?)?;
+    Ok((index, indexed))
+}
+
+/// Indexes the listings changed after `since` (all, without it) a page at a
+/// time, in one commit; returns how many and the latest change among them.
+fn reindex(
+    index: &TextIndex,
+    store: &Store,
+    since: Option<&str>,
+    clear: bool,
+) -> Result<(usize, Option<String>)> {
+    let mut writer = index.writer(clear)?;
+    let (mut indexed, mut last_changed) = (0, None::<String>);
+    store.for_each_listing_page(ListingSelection::ChangedSince(since), |page| {
+        let docs: Vec<TextDoc> = page
             .iter()
             .map(|l| TextDoc {
                 id: l.id.0,
@@ -227,21 +248,14 @@ pub fn text_index(config: &Config, store: &Store) -> Result<(TextIndex, usize)> 
                 seller: l.listing.seller.as_deref().unwrap_or(""),
             })
             .collect();
-        index.upsert(&docs, clear)
-    };
-    upsert(&changed, clear)?;
-    if index.len() != store.listing_count()? {
-        // Out of step (a store swapped under it, say): rebuild from scratch.
-        changed = store.listings_changed_since(None)?;
-        clear = true;
-        upsert(&changed, clear)?;
-    }
-    let last_changed = changed
-        .iter()
-        .map(|l| l.last_changed.clone())
-        .max()
-        .or(state.last_changed.filter(|_| !clear));
-    let new_state = TextState { db, last_changed };
-    write_atomically(&state_path, &serde_json::to_vec(&new_state)?)?;
-    Ok((index, changed.len()))
+        writer.add(&docs)?;
+        indexed += page.len();
+        let latest = page.iter().map(|l| &l.last_changed).max();
+        if let Some(latest) = latest.filter(|t| last_changed.as_ref() < Some(*t)) {
+            last_changed = Some(latest.clone());
+        }
+        Ok(())
+    })?;
+    writer.commit()?;
+    Ok((indexed, last_changed))
 }

@@ -39,6 +39,37 @@ pub struct TextIndex {
     seller: Field,
 }
 
+/// Changes to the listings index, searchable once committed.
+pub(crate) struct TextWriter<'a> {
+    index: &'a TextIndex,
+    writer: IndexWriter,
+}
+
+impl TextWriter<'_> {
+    /// Adds `docs`, each replacing the listing's earlier document.
+    pub(crate) fn add(&mut self, docs: &[TextDoc]) -> Result<()> {
+        let index = self.index;
+        for d in docs {
+            self.writer
+                .delete_term(Term::from_field_i64(index.id, d.id));
+            self.writer.add_document(doc!(
+                index.id => d.id,
+                index.title => normalised_text(d.title),
+                index.body => normalised_text(d.description),
+                index.seller => normalised_text(d.seller),
+            ))?;
+        }
+        Ok(())
+    }
+
+    /// Makes what was added searchable.
+    pub(crate) fn commit(mut self) -> Result<()> {
+        self.writer.commit().context("committing the text index")?;
+        self.index.reader.reload()?;
+        Ok(())
+    }
+}
+
 fn schema() -> (Schema, [Field; 4]) {
     let mut builder = Schema::builder();
     let id = builder.add_i64_field("id", INDEXED | STORED | FAST);
@@ -104,26 +135,29 @@ impl TextIndex {
     }
 
     /// Adds or replaces `docs`; with `clear`, drops everything else first.
+    /// (The evaluation's and tests' shorthand for one batch.)
+    #[cfg(any(test, feature = "demo"))]
     pub(crate) fn upsert(&self, docs: &[TextDoc], clear: bool) -> Result<()> {
-        let mut writer: IndexWriter = self
+        let mut writer = self.writer(clear)?;
+        writer.add(docs)?;
+        writer.commit()
+    }
+
+    /// A writer that adds or replaces documents a batch at a time and makes
+    /// them searchable in one commit; with `clear`, everything else is
+    /// dropped first.
+    pub(crate) fn writer(&self, clear: bool) -> Result<TextWriter<'_>> {
+        let writer: IndexWriter = self
             .index
             .writer_with_num_threads(1, WRITER_MEMORY)
             .context("opening the text index for writing")?;
         if clear {
             writer.delete_all_documents()?;
         }
-        for d in docs {
-            writer.delete_term(Term::from_field_i64(self.id, d.id));
-            writer.add_document(doc!(
-                self.id => d.id,
-                self.title => normalised_text(d.title),
-                self.body => normalised_text(d.description),
-                self.seller => normalised_text(d.seller),
-            ))?;
-        }
-        writer.commit().context("committing the text index")?;
-        self.reader.reload()?;
-        Ok(())
+        Ok(TextWriter {
+            index: self,
+            writer,
+        })
     }
 
     /// Ids of the listings whose title or description has a word of the

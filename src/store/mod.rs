@@ -275,6 +275,20 @@ pub struct RunSummary {
     pub seconds: f64,
 }
 
+/// Which listings [`Store::for_each_listing_page`] reads.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum ListingSelection<'a> {
+    All,
+    /// Changed after this time (`last_changed`); every listing without one.
+    ChangedSince(Option<&'a str>),
+    /// Those of `targets` seen in `run` only on a search card so far: the
+    /// candidates for an item page.
+    CardsOf {
+        run: RunId,
+        targets: &'a [String],
+    },
+}
+
 const LISTING_COLUMNS: &str =
     "id, url, target, title, price, currency, seller, description, images,
     first_seen, last_seen, last_changed, stage, seller_url";
@@ -554,25 +568,53 @@ impl Store {
         Ok((added, next))
     }
 
-    /// Listings of `targets` seen in `run` only on a card so far: the
-    /// candidates for an item page.
-    pub(crate) fn cards_seen_in(
+    /// Calls `f` with the `selection`'s listings a page at a time, in id
+    /// order: a pass over every listing holds one page in memory, however
+    /// many the store keeps. The store is free between pages, so `f` may
+    /// read and write it.
+    pub(crate) fn for_each_listing_page(
         &self,
-        run: RunId,
-        targets: &[String],
-    ) -> Result<Vec<StoredListing>> {
-        let conn = self.conn();
-        let mut stmt = conn.prepare_cached(&format!(
-            "SELECT {LISTING_COLUMNS} FROM listings
-             WHERE stage = 'card' AND last_run = ?1 AND target IN (SELECT value FROM json_each(?2))
-             ORDER BY id"
-        ))?;
-        let rows = stmt.query_map(
-            params![run.0, serde_json::to_string(targets)?],
-            stored_listing,
-        )?;
-        rows.collect::<rusqlite::Result<_>>()
-            .context("reading the cards of a run")
+        selection: ListingSelection,
+        mut f: impl FnMut(Vec<StoredListing>) -> Result<()>,
+    ) -> Result<()> {
+        const PAGE: usize = 256;
+        let filter = match selection {
+            ListingSelection::All => "1 = 1",
+            ListingSelection::ChangedSince(_) => "?2 IS NULL OR last_changed > ?2",
+            ListingSelection::CardsOf { .. } => {
+                "stage = 'card' AND last_run = ?2 AND target IN (SELECT value FROM json_each(?3))"
+            }
+        };
+        let sql = format!(
+            "SELECT {LISTING_COLUMNS} FROM listings WHERE id > ?1 AND ({filter}) ORDER BY id LIMIT {PAGE}"
+        );
+        let mut after = i64::MIN;
+        loop {
+            let page: Vec<StoredListing> = {
+                let conn = self.conn();
+                let mut stmt = conn.prepare_cached(&sql)?;
+                let rows = match &selection {
+                    ListingSelection::All => stmt.query_map(params![after], stored_listing)?,
+                    ListingSelection::ChangedSince(since) => {
+                        stmt.query_map(params![after, since], stored_listing)?
+                    }
+                    ListingSelection::CardsOf { run, targets } => stmt.query_map(
+                        params![after, run.0, serde_json::to_string(targets)?],
+                        stored_listing,
+                    )?,
+                };
+                rows.collect::<rusqlite::Result<_>>()
+                    .context("reading a page of listings")?
+            };
+            let (Some(last), full) = (page.last(), page.len() == PAGE) else {
+                return Ok(());
+            };
+            after = last.id.0;
+            f(page)?;
+            if !full {
+                return Ok(());
+            }
+        }
     }
 
     /// Finishes a listing page: records its exchanges, upserts the listing

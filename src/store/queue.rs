@@ -200,13 +200,6 @@ pub(super) fn audit(
 }
 
 impl Store {
-    /// Every listing with its photo digests, its seller's confirmed record
-    /// and the key it was last judged with.
-    pub(crate) fn listings_to_judge(&self) -> Result<Vec<ListingToJudge>> {
-        let listings = self.listings(None)?;
-        self.judge_inputs(listings)
-    }
-
     /// One listing, by id or by its canonical URL, as the judge sees it.
     pub(crate) fn listing_to_judge(&self, id_or_url: &str) -> Result<Option<ListingToJudge>> {
         let Some(listing) = self.listing_by_id_or_url(id_or_url)? else {
@@ -315,15 +308,6 @@ impl Store {
             });
         }
         Ok(out)
-    }
-
-    /// Listings changed after `since` (an RFC 3339 time; all when `None`).
-    pub(crate) fn listings_changed_since(&self, since: Option<&str>) -> Result<Vec<StoredListing>> {
-        Ok(self
-            .listings(None)?
-            .into_iter()
-            .filter(|l| since.is_none_or(|s| l.last_changed.as_str() > s))
-            .collect())
     }
 
     /// Number of stored listings.
