@@ -34,7 +34,7 @@ fn main() {
         let dir = tempfile::tempdir().unwrap();
         support::lifted_workspace(dir.path(), &catalog, &market, RATE, CONCURRENCY, 5);
 
-        let cost = support::knockoff_crawl(dir.path().to_path_buf(), &["--max-pages", "100000"], "knockoff=warn").await;
+        let cost = support::knockoff_crawl(support::this_knockoff(), dir.path().to_path_buf(), &["--max-pages", "100000"], "knockoff=warn").await;
         assert!(cost.success, "the crawl failed");
         let (wall, cpu, peak_rss_mb) = (cost.wall_s, cost.cpu_s, cost.peak_rss_mb);
 

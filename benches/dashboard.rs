@@ -18,7 +18,7 @@ use chrono::{Duration, Utc};
 use knockoff::config;
 use knockoff::demo::{self, catalog::Catalog};
 use knockoff::extract::Listing;
-use knockoff::matching::score::Signals;
+use knockoff::matching::verdict::Signals;
 use knockoff::status::Decision;
 use knockoff::store::{ItemKind, MatchId, NewItem, Role, Store, StoredVerdict, TakedownState};
 use knockoff::web::{self, auth, AppState};

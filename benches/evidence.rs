@@ -125,7 +125,7 @@ fn fill(
             .unwrap();
     }
     store
-        .queue(None)
+        .queue(knockoff::status::StatusFilter::All)
         .unwrap()
         .iter()
         .map(|e| MatchId(e.id))

@@ -81,7 +81,7 @@ fn fill(store: &Store, product: &str) {
         })
         .collect();
     store.add_items(run.id, &items).unwrap();
-    let signals: knockoff::matching::score::Signals = serde_json::from_str(
+    let signals: knockoff::matching::verdict::Signals = serde_json::from_str(
         r#"{"accessory_phrases": [], "counterfeit_words": ["replica"], "identity": 1.0,
             "image": null, "infringement": 0.9, "price": null, "seller_confirmed": 0,
             "text": {"brand": "Orvane", "brand_disguised": false, "in_title": true,

@@ -17,7 +17,10 @@
 //! KNOCKOFF_BENCH_LISTINGS sets the catalogue (default 300);
 //! KNOCKOFF_BENCH_COPIES relists each listing that many times under new
 //! ids with the same photos (default 1): the at-scale run, many listings
-//! over few distinct photos.
+//! over few distinct photos. KNOCKOFF_BENCH_BASELINE names another knockoff
+//! binary (say, main's, built before a change) measured beside this one,
+//! each run alternating with this build's: a change's cost before and after
+//! in one run, on one machine's load.
 
 mod support;
 
@@ -59,19 +62,26 @@ fn main() {
         println!("| crawler | listings | wall | CPU | CPU per listing | peak RSS |");
         println!("|---|---|---|---|---|---|");
 
+        let baseline = std::env::var_os("KNOCKOFF_BENCH_BASELINE").map(std::path::PathBuf::from);
         let mut runs = Vec::new();
         for stages in ["two-stage", "one-stage"] {
-            let dir = tempfile::tempdir().unwrap();
-            support::lifted_workspace(dir.path(), &catalog, &market, RATE, CONCURRENCY, MAX_PAGES);
-            if stages == "one-stage" {
-                one_stage(dir.path());
+            let builds = std::iter::once(("knockoff", support::this_knockoff()))
+                .chain(baseline.clone().map(|b| ("knockoff baseline", b)));
+            for (name, binary) in builds {
+                let dir = tempfile::tempdir().unwrap();
+                support::lifted_workspace(dir.path(), &catalog, &market, RATE, CONCURRENCY, MAX_PAGES);
+                if stages == "one-stage" {
+                    one_stage(dir.path());
+                }
+                let cost = support::knockoff_crawl(binary, dir.path().to_path_buf(), &[], "knockoff=error").await;
+                assert!(cost.success, "the {stages} crawl of {name} failed");
+                let store = Store::open(&dir.path().join("knockoff.db")).unwrap();
+                let listings: f64 = store.query_strings("SELECT COUNT(*) FROM listings").unwrap()[0].parse().unwrap();
+                report(&format!("{name}, {stages}"), listings, &cost);
+                if name == "knockoff" {
+                    runs.push((listings, cost));
+                }
             }
-            let cost = support::knockoff_crawl(dir.path().to_path_buf(), &[], "knockoff=error").await;
-            assert!(cost.success, "the {stages} crawl failed");
-            let store = Store::open(&dir.path().join("knockoff.db")).unwrap();
-            let listings: f64 = store.query_strings("SELECT COUNT(*) FROM listings").unwrap()[0].parse().unwrap();
-            report(&format!("knockoff, {stages}"), listings, &cost);
-            runs.push((listings, cost));
         }
 
         match peer_ready() {

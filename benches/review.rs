@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 use knockoff::config;
 use knockoff::demo::{self, catalog::Catalog};
 use knockoff::extract::Listing;
-use knockoff::matching::score::Signals;
+use knockoff::matching::verdict::Signals;
 use knockoff::status::MatchStatus;
 use knockoff::store::{ItemKind, MatchId, NewItem, Role, Store, StoredVerdict};
 use knockoff::web::{self, auth, AppState};

@@ -16,10 +16,11 @@ use crate::crawl::{self, CrawlOptions, Progress};
 #[cfg(feature = "demo")]
 use crate::demo;
 use crate::extract;
-use crate::queue;
+use crate::judge;
+use crate::refusal::{Refusal, Refused};
 use crate::report::csv_cell;
-use crate::status::{Decision, MatchStatus};
-use crate::store::{ListingId, MatchId, QueueEntry, Role, Store, StoredListing};
+use crate::status::{Decision, StatusFilter};
+use crate::store::{ListingId, MatchId, QueueEntry, Role, Store, StoredListing, TakedownState};
 
 /// knockoff: marketplace surveillance for counterfeit products.
 #[derive(Debug, Parser)]
@@ -313,20 +314,12 @@ pub enum TakedownAction {
     /// Record where takedowns stand: submitted, removed or rejected.
     Mark {
         #[arg(value_enum)]
-        state: MarkState,
+        state: TakedownState,
         #[arg(required = true)]
         ids: Vec<i64>,
         #[arg(long)]
         note: Option<String>,
     },
-}
-
-/// A takedown state set by hand.
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum MarkState {
-    Submitted,
-    Removed,
-    Rejected,
 }
 
 /// `knockoff user ...`.
@@ -359,7 +352,7 @@ pub enum UserAction {
 pub enum QueueAction {
     /// Matches by score, highest first.
     List {
-        #[arg(long, value_enum, default_value_t = StatusFilter::Pending)]
+        #[arg(long, value_enum, default_value_t)]
         status: StatusFilter,
         #[arg(long, value_enum, default_value_t)]
         format: Format,
@@ -378,15 +371,6 @@ pub enum QueueAction {
         #[arg(long)]
         note: Option<String>,
     },
-}
-
-/// Which queue entries to list.
-#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
-pub enum StatusFilter {
-    Pending,
-    Confirmed,
-    Dismissed,
-    All,
 }
 
 /// Writes command output to stdout. A write error — above all a reader
@@ -419,11 +403,6 @@ pub fn is_broken_pipe(error: &anyhow::Error) -> bool {
                 == Some(std::io::ErrorKind::BrokenPipe)
     })
 }
-
-/// Marks errors that mean "bad usage or invalid config" (exit 2).
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct UsageError(pub String);
 
 /// Runs the command; errors are printed by `main`.
 pub fn run(cli: Cli) -> Result<ExitCode> {
@@ -465,7 +444,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             let summary =
                 runtime.block_on(crawl::crawl(&config, store.clone(), &options, progress))?;
             out!("{}", crawl::render_summary(&summary));
-            let report = queue::judge_workspace(&config, &store)?;
+            let report = judge::judge_workspace(&config, &store)?;
             out!("{}", report.render());
             Ok(ExitCode::SUCCESS)
         }
@@ -494,7 +473,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                 config.settings.network_boilerplate,
             )?
             .ok_or_else(|| {
-                UsageError(format!(
+                Refused::invalid(format!(
                     "no listing of seller `{name}` on target `{target}` in the store \
                      (`knockoff listings --target {target}` shows its sellers)"
                 ))
@@ -545,15 +524,10 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                 (Some(listing), _) => crate::explain::Subject::Listing(ListingId(listing)),
                 (None, Some(id)) => crate::explain::Subject::parse(&id),
                 (None, None) => {
-                    return Err(UsageError("explain needs a match id or --listing N".into()).into())
+                    return Err(Refused::invalid("explain needs a match id or --listing N").into())
                 }
             };
-            let explanation = crate::explain::explain(&config, &store, &subject).map_err(|e| {
-                match e.downcast_ref::<crate::explain::NotFound>() {
-                    Some(missing) => UsageError(missing.to_string()).into(),
-                    None => e,
-                }
-            })?;
+            let explanation = crate::explain::explain(&config, &store, &subject)?;
             match format {
                 ExplainFormat::Text => out!("{}", crate::explain::render(&explanation)),
                 ExplainFormat::Json => {
@@ -570,11 +544,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                 &examples,
                 config.settings.weights,
                 config.settings.policy.threshold,
-            )
-            .map_err(|e| match e.downcast_ref::<crate::tune::TooFewDecisions>() {
-                Some(few) => UsageError(few.to_string()).into(),
-                None => e,
-            })?;
+            )?;
             out!("{}", crate::tune::render(&report));
             let path = workspace.join("knockoff.toml");
             if write && (report.improves() || force) {
@@ -584,7 +554,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                     path.display()
                 );
             } else if write {
-                return Err(UsageError(format!(
+                return Err(Refused::invalid(format!(
                     "not written to {}: the fitted weights do no better on the held-out folds \
                      than chance (F1 {:.3} against {:.3} in use; {} decisions judged right by the \
                      fit alone, {} by the weights in use alone); `tune --write --force` writes \
@@ -606,7 +576,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Index => {
             let config = config::load(workspace)?;
             let store = open_store(&config)?;
-            let report = queue::judge_workspace(&config, &store)?;
+            let report = judge::judge_workspace(&config, &store)?;
             outln!(
                 "references: {} photos, {} printed now, {} from index/",
                 report.reference_images,
@@ -621,12 +591,6 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             let store = open_store(&config)?;
             match action {
                 QueueAction::List { status, format } => {
-                    let status = match status {
-                        StatusFilter::Pending => Some(MatchStatus::Pending),
-                        StatusFilter::Confirmed => Some(MatchStatus::Confirmed),
-                        StatusFilter::Dismissed => Some(MatchStatus::Dismissed),
-                        StatusFilter::All => None,
-                    };
                     let entries = store.queue(status)?;
                     write_queue(&mut std::io::stdout().lock(), &entries, format)?;
                 }
@@ -669,10 +633,9 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                 }
                 EvalSet::RealPhotos => {
                     let dir = photos.ok_or_else(|| {
-                        UsageError(
+                        Refused::invalid(
                             "--set real-photos needs --photos DIR (or KNOCKOFF_REAL_PHOTOS): \
-                             a folder of real product photographs"
-                                .into(),
+                             a folder of real product photographs",
                         )
                     })?;
                     let report = crate::eval::photos::evaluate_photos(
@@ -689,7 +652,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             let config = config::load(workspace)?;
             let store = Arc::new(open_store(&config)?);
             if store.user_count()? == 0 {
-                return Err(UsageError(format!(
+                return Err(Refused::invalid(format!(
                     "{} has no users yet, so nobody could sign in; add one first: \
                      knockoff --workspace {} user add NAME --role admin \
                      (the password is read from stdin or KNOCKOFF_PASSWORD)",
@@ -717,7 +680,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             }
             if let Some(id) = &product {
                 if !config.catalog.products.iter().any(|p| &p.id == id) {
-                    return Err(UsageError(format!(
+                    return Err(Refused::invalid(format!(
                         "no product `{id}` in {}",
                         workspace.join("reference-images/products.toml").display()
                     ))
@@ -726,7 +689,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             }
             if let (Some(from), Some(to)) = (since, until) {
                 if from > to {
-                    return Err(UsageError(format!(
+                    return Err(Refused::invalid(format!(
                         "--since {from} is after --until {to}: the period would be empty"
                     ))
                     .into());
@@ -784,13 +747,7 @@ fn evidence(workspace: &Path, action: EvidenceAction, by: Option<&str>) -> Resul
                     &out,
                     review,
                     &cli_actor(by)?,
-                )
-                .map_err(|e| {
-                    match e.downcast_ref::<crate::evidence::NotConfirmed>() {
-                        Some(refused) => UsageError(refused.to_string()).into(),
-                        None => usage_if_no_such_match(e),
-                    }
-                })?;
+                )?;
                 outln!("{}", exported.path.display());
                 if let Some((old, _)) = &exported.superseded {
                     eprintln!(
@@ -808,7 +765,7 @@ fn evidence(workspace: &Path, action: EvidenceAction, by: Option<&str>) -> Resul
             let found =
                 crate::networks::network(&store, config.settings.network_boilerplate, network)?
                     .ok_or_else(|| {
-                        UsageError(format!(
+                        Refused::invalid(format!(
                             "there is no seller network #{network}; `knockoff networks` lists them"
                         ))
                     })?;
@@ -876,8 +833,7 @@ fn takedown(workspace: &Path, action: TakedownAction, by: Option<&str>) -> Resul
             let out = out.unwrap_or_else(|| workspace.join("takedowns"));
             let ids: Vec<MatchId> = ids.into_iter().map(MatchId).collect();
             let notices =
-                crate::takedown::draft(&config, &store, &ids, &template, &out, &cli_actor(by)?)
-                    .map_err(|e| UsageError(format!("{e:#}")))?;
+                crate::takedown::draft(&config, &store, &ids, &template, &out, &cli_actor(by)?)?;
             for notice in notices {
                 outln!(
                     "{}  ({}, {} listing(s))",
@@ -888,20 +844,19 @@ fn takedown(workspace: &Path, action: TakedownAction, by: Option<&str>) -> Resul
             }
         }
         TakedownAction::Mark { state, ids, note } => {
-            let state = match state {
-                MarkState::Submitted => crate::store::TakedownState::Submitted,
-                MarkState::Removed => crate::store::TakedownState::Removed,
-                MarkState::Rejected => crate::store::TakedownState::Rejected,
-            };
+            if state == TakedownState::Drafted {
+                return Err(Refused::invalid(
+                    "a takedown is marked submitted, removed or rejected; `takedown draft` drafts it",
+                )
+                .into());
+            }
             for id in ids {
-                store
-                    .set_takedown(
-                        MatchId(id),
-                        state,
-                        &cli_actor(by)?,
-                        note.as_deref().unwrap_or(""),
-                    )
-                    .map_err(|e| UsageError(format!("{e:#}")))?;
+                store.set_takedown(
+                    MatchId(id),
+                    state,
+                    &cli_actor(by)?,
+                    note.as_deref().unwrap_or(""),
+                )?;
                 outln!("match {id}: takedown {}", state.as_str());
             }
         }
@@ -920,7 +875,7 @@ fn add_target(
     runtime: &tokio::runtime::Runtime,
 ) -> Result<ExitCode> {
     if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
-        return Err(UsageError(format!(
+        return Err(Refused::invalid(format!(
             "`target add` takes the http(s) address of a marketplace site, such as \
              https://www.ebay.de, not `{}`",
             url.as_str()
@@ -935,7 +890,7 @@ fn add_target(
         }
         None => {
             let site = crate::presets::site_target(url, query).map_err(|e| {
-                UsageError(format!(
+                Refused::invalid(format!(
                     "no built-in preset for {}, and {e}",
                     url.host_str().unwrap_or_default()
                 ))
@@ -956,7 +911,7 @@ fn add_target(
     let mut file = match created {
         Ok(file) => file,
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-            return Err(UsageError(format!(
+            return Err(Refused::invalid(format!(
                 "{} exists already; edit it, or remove it first",
                 path.display()
             ))
@@ -994,7 +949,7 @@ fn read_new_site(
     let (html, read_from) = runtime.block_on(crawl::fetch_page(&config, &site.name, url))?;
     let found = extract::search_page(&html, &read_from, None);
     if found.cards.is_empty() {
-        return Err(UsageError(format!(
+        return Err(Refused::invalid(format!(
             "no listing cards found on {url}: is it a page of search results? (`knockoff extract` \
              on the saved page shows what is read; nothing was written)"
         ))
@@ -1018,15 +973,6 @@ fn read_new_site(
 /// `knockoff user ...`, audited as the person `by` names.
 fn user(store: &Store, action: UserAction, by: Option<&str>) -> Result<ExitCode> {
     let actor = cli_actor(by)?;
-    let usage = |e: anyhow::Error| -> anyhow::Error {
-        let refused = e.downcast_ref::<crate::store::NoSuchUser>().is_some()
-            || e.downcast_ref::<crate::store::LastAdmin>().is_some();
-        if refused {
-            UsageError(e.to_string()).into()
-        } else {
-            e
-        }
-    };
     match action {
         UserAction::Add { name, role } => {
             let valid_name = !name.is_empty()
@@ -1035,15 +981,13 @@ fn user(store: &Store, action: UserAction, by: Option<&str>) -> Result<ExitCode>
                     .chars()
                     .all(|c| c.is_alphanumeric() || "._-@".contains(c));
             if !valid_name {
-                return Err(UsageError(format!(
+                return Err(Refused::invalid(format!(
                     "`{name}` is not a user name: use 1–64 letters, digits, '.', '_', '-' or '@'"
                 ))
                 .into());
             }
             let hash = crate::web::auth::hash_password(&read_password(&name)?)?;
-            store
-                .add_user(&name, role, &hash, &actor)
-                .map_err(|e| UsageError(format!("{e:#}")))?;
+            store.add_user(&name, role, &hash, &actor)?;
             outln!("added {name} ({})", role.as_str());
         }
         UserAction::List { format } => {
@@ -1077,19 +1021,19 @@ fn user(store: &Store, action: UserAction, by: Option<&str>) -> Result<ExitCode>
             }
         }
         UserAction::Remove { name } => {
-            store.remove_user(&name, &actor).map_err(usage)?;
+            store.remove_user(&name, &actor)?;
             outln!("removed {name}; their sessions have ended");
         }
         UserAction::Passwd { name } => {
             if store.user_credentials(&name)?.is_none() {
-                return Err(UsageError(crate::store::NoSuchUser(name).to_string()).into());
+                return Err(crate::store::NoSuchUser(name).refused().into());
             }
             let hash = crate::web::auth::hash_password(&read_password(&name)?)?;
-            store.set_password(&name, &hash, &actor).map_err(usage)?;
+            store.set_password(&name, &hash, &actor)?;
             outln!("password of {name} changed; their sessions have ended");
         }
         UserAction::Role { name, role } => {
-            store.set_role(&name, role, &actor).map_err(usage)?;
+            store.set_role(&name, role, &actor)?;
             outln!("{name} is now {}; their sessions have ended", role.as_str());
         }
     }
@@ -1113,7 +1057,7 @@ fn read_password(name: &str) -> Result<String> {
         }
     };
     if password.chars().count() < 10 {
-        return Err(UsageError(format!(
+        return Err(Refused::invalid(format!(
             "the password for `{name}` is too short: use at least 10 characters"
         ))
         .into());
@@ -1124,7 +1068,7 @@ fn read_password(name: &str) -> Result<String> {
 /// Refuses a target name the workspace does not have (exit 2).
 fn known_target(config: &Config, workspace: &Path, name: &str) -> Result<()> {
     if config.target(name).is_none() {
-        return Err(UsageError(format!(
+        return Err(Refused::invalid(format!(
             "no target named `{name}` in {}",
             workspace.join("targets").display()
         ))
@@ -1143,10 +1087,9 @@ fn cli_actor(by: Option<&str>) -> Result<String> {
     let named = by.map(str::to_string).or_else(os_user_name);
     match named.map(|n| n.trim().to_string()) {
         Some(name) if !name.is_empty() && !name.chars().any(char::is_control) => Ok(name),
-        _ => Err(UsageError(
+        _ => Err(Refused::invalid(
             "who is acting? name the person with --by NAME (or KNOCKOFF_USER); \
-             the OS user name could not be found"
-                .into(),
+             the OS user name could not be found",
         )
         .into()),
     }
@@ -1181,20 +1124,10 @@ fn decide(
 ) -> Result<()> {
     let actor = cli_actor(by)?;
     for &id in ids {
-        store
-            .decide(MatchId(id), decision, &actor, note)
-            .map_err(usage_if_no_such_match)?;
+        store.decide(MatchId(id), decision, &actor, note)?;
         outln!("match {id} {} by {actor}", decision.status());
     }
     Ok(())
-}
-
-/// An unknown match id is bad usage (exit 2); anything else stays a failure.
-fn usage_if_no_such_match(error: anyhow::Error) -> anyhow::Error {
-    match error.downcast_ref::<crate::store::NoSuchMatch>() {
-        Some(missing) => UsageError(missing.to_string()).into(),
-        None => error,
-    }
 }
 
 /// Scraped text as a terminal may show it: control characters (ESC
@@ -1325,7 +1258,7 @@ fn extract_file(
         (Some(name), _) => {
             let config = config::load(workspace)?;
             let target = config.target(name).cloned().ok_or_else(|| {
-                UsageError(format!(
+                Refused::invalid(format!(
                     "no target named `{name}` in {}",
                     workspace.join("targets").display()
                 ))

@@ -14,9 +14,10 @@ use serde::Serialize;
 
 use crate::config::Config;
 use crate::index;
-use crate::matching::score::Signals;
+use crate::judge::{facts_of, judge_for, material_key, Enforcement, Photos};
 use crate::matching::signals::is_authorized;
-use crate::queue::{facts_of, judge_for, material_key, Enforcement};
+use crate::matching::verdict::Signals;
+use crate::refusal::{Refusal, RefusalKind};
 use crate::store::{ListingId, MatchId, Stage, Store};
 
 /// What `explain` is asked about.
@@ -90,35 +91,37 @@ pub(crate) enum NotFound {
     Url(String),
 }
 
+impl Refusal for NotFound {
+    fn kind(&self) -> RefusalKind {
+        RefusalKind::NotFound
+    }
+}
+
 /// Explains `subject`: a match's listing, or a listing.
 pub fn explain(config: &Config, store: &Store, subject: &Subject) -> Result<Explanation> {
     let (match_id, key) = match subject {
         Subject::Match(id) => {
-            let entry = store.review_entry(*id)?.ok_or(NotFound::Match(id.0))?;
+            let entry = store
+                .review_entry(*id)?
+                .ok_or_else(|| NotFound::Match(id.0).refused())?;
             (Some(id.0), entry.listing_id.to_string())
         }
         Subject::Listing(id) => (None, id.0.to_string()),
         Subject::Url(url) => (None, url.clone()),
     };
-    let listing = store.listing_to_judge(&key)?.ok_or_else(|| match subject {
-        Subject::Listing(id) => NotFound::Listing(id.0),
-        _ => NotFound::Url(key.clone()),
+    let listing = store.listing_to_judge(&key)?.ok_or_else(|| {
+        match subject {
+            Subject::Listing(id) => NotFound::Listing(id.0),
+            _ => NotFound::Url(key.clone()),
+        }
+        .refused()
     })?;
     let references = index::references(config).context("loading the reference index")?;
     let matches_key = references.key.clone();
     let judge = judge_for(config, references.index);
-    let mut printed = 0;
-    let max_pixels = config.settings.crawl.max_image_pixels;
-    let known = Enforcement::load(config, store, &mut printed)?;
-    let facts = facts_of(
-        store,
-        &judge,
-        &matches_key,
-        &listing,
-        &known,
-        max_pixels,
-        &mut printed,
-    )?;
+    let mut photos = Photos::new(config, store);
+    let known = Enforcement::load(config, store, &mut photos)?;
+    let facts = facts_of(&mut photos, &judge, &matches_key, &listing, &known)?;
     let stored = store.listing_matches(listing.listing.id)?;
     let mut products: Vec<ProductExplanation> = judge
         .judge(&facts, None)
@@ -176,6 +179,15 @@ pub enum OpenRefused {
     NoSuchListing(i64),
 }
 
+impl Refusal for OpenRefused {
+    fn kind(&self) -> RefusalKind {
+        match self {
+            OpenRefused::NoSuchListing(_) => RefusalKind::NotFound,
+            OpenRefused::NoReason | OpenRefused::NoSuchProduct(_) => RefusalKind::Invalid,
+        }
+    }
+}
+
 /// Opens a match by hand on `listing` for `product_id` — a listing the
 /// judge passed over, which a reviewer says is worth a decision — with
 /// the judge's own score and signals for that product (as `explain`
@@ -191,14 +203,16 @@ pub fn open_by_hand(
 ) -> Result<MatchId> {
     let reason = reason.trim();
     if reason.is_empty() {
-        return Err(OpenRefused::NoReason.into());
+        return Err(OpenRefused::NoReason.refused().into());
     }
     if !config.catalog.products.iter().any(|p| p.id == product_id) {
-        return Err(OpenRefused::NoSuchProduct(product_id.to_string()).into());
+        return Err(OpenRefused::NoSuchProduct(product_id.to_string())
+            .refused()
+            .into());
     }
     let to_judge = store
         .listing_to_judge(&listing.0.to_string())?
-        .ok_or(OpenRefused::NoSuchListing(listing.0))?;
+        .ok_or_else(|| OpenRefused::NoSuchListing(listing.0).refused())?;
     let explanation = explain(config, store, &Subject::Listing(listing))?;
     let (score, signals) = explanation
         .products

@@ -1,7 +1,7 @@
 //! knockoff: a marketplace surveillance crawler for counterfeit products.
 //!
 //! The modules follow the data: [`config`] → [`crawl`] (fetch, politeness)
-//! → [`extract`] → [`store`] → [`matching`] (judged by [`queue`], with
+//! → [`extract`] → [`store`] → [`matching`] (judged by [`judge`], with
 //! [`index`]) → [`web`] (the review UI, run by [`serve`] with [`schedule`])
 //! → [`evidence`] and [`takedown`]; [`status`] is a match's life as types
 //! (and the queue's state machine); [`devtools`] drives headless Chromium;
@@ -32,11 +32,12 @@ pub mod evidence;
 pub mod explain;
 pub mod extract;
 pub mod index;
+pub mod judge;
 pub mod matching;
 pub mod networks;
 pub mod photo;
 pub mod presets;
-pub mod queue;
+pub mod refusal;
 pub mod report;
 pub mod schedule;
 pub mod serve;
@@ -45,3 +46,4 @@ pub mod store;
 pub mod takedown;
 pub mod tune;
 pub mod web;
+pub mod words;

@@ -1,13 +1,13 @@
 //! The `knockoff` binary: parse the command line, set up logging, run, and
-//! turn the outcome into an exit code (0 ok, 1 runtime failure, 2 bad usage
-//! or invalid config).
+//! turn the outcome into an exit code (0 ok, 1 runtime failure, 2 a refusal:
+//! bad usage, invalid config, or the store's state says no).
 
 #![forbid(unsafe_code)]
 
 use std::process::ExitCode;
 
 use clap::Parser;
-use knockoff::cli::{self, Cli, UsageError};
+use knockoff::cli::{self, Cli};
 use knockoff::config::ConfigErrors;
 
 fn main() -> ExitCode {
@@ -44,10 +44,11 @@ fn main() -> ExitCode {
                 return ExitCode::from(2);
             }
             eprintln!("error: {error:#}");
-            if error.downcast_ref::<UsageError>().is_some() {
-                ExitCode::from(2)
-            } else {
-                ExitCode::from(1)
+            // The one place a refusal (the input or the store's state says
+            // no) is told from a failure.
+            match knockoff::refusal::refusal(&error) {
+                Some(_) => ExitCode::from(2),
+                None => ExitCode::from(1),
             }
         }
     }

@@ -24,7 +24,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::Brand;
 use crate::matching::contacts::{photo_groups, ContactKind};
-use crate::matching::policy::{Listed, SellerList};
+use crate::matching::verdict::{Listed, SellerList};
 use crate::store::{ListingId, SellerFigures, Shown, Store};
 
 /// A seller account: its marketplace (target) and name there.

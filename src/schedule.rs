@@ -74,7 +74,7 @@ pub async fn run_once(config: &Config, store: Arc<Store>) -> Outcome {
     };
     let config_for_judge = config.clone();
     let judged = tokio::task::spawn_blocking(move || {
-        crate::queue::judge_workspace(&config_for_judge, &store)
+        crate::judge::judge_workspace(&config_for_judge, &store)
     })
     .await;
     match judged {

@@ -5,96 +5,35 @@
 //! command line and review UI parse into them, so an unknown word is an
 //! error where it is typed, never a silent default.
 
-use std::fmt;
-use std::str::FromStr;
+use crate::words::closed_set;
+pub use crate::words::UnknownWord;
 
-use serde::{Deserialize, Serialize};
-
-/// Where a match stands. Escalation is not a status: an escalated match
-/// is pending, waiting for the senior reviewer it was escalated to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum MatchStatus {
-    Pending,
-    Confirmed,
-    Dismissed,
-}
-
-impl MatchStatus {
-    /// The stored and shown word (the queue JSON's `status`).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            MatchStatus::Pending => "pending",
-            MatchStatus::Confirmed => "confirmed",
-            MatchStatus::Dismissed => "dismissed",
-        }
+closed_set! {
+    /// Where a match stands. Escalation is not a status: an escalated match
+    /// is pending, waiting for the senior reviewer it was escalated to.
+    pub enum MatchStatus("match status") {
+        Pending = "pending",
+        Confirmed = "confirmed",
+        Dismissed = "dismissed",
     }
 }
 
-impl fmt::Display for MatchStatus {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.pad(self.as_str())
+closed_set! {
+    /// Which matches a queue list shows.
+    #[derive(Default)]
+    pub enum StatusFilter("status filter") {
+        #[default]
+        Pending = "pending",
+        /// Pending and escalated: the senior reviewer's queue (the pending
+        /// list of the review UI leaves these out).
+        Escalated = "escalated",
+        Confirmed = "confirmed",
+        Dismissed = "dismissed",
+        All = "all",
     }
-}
-
-/// A word that is none of the choices it was read as.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("`{word}` is not a {what}: one of {choices}")]
-pub struct UnknownWord {
-    pub word: String,
-    pub what: &'static str,
-    pub choices: &'static str,
-}
-
-impl FromStr for MatchStatus {
-    type Err = UnknownWord;
-    fn from_str(word: &str) -> Result<MatchStatus, UnknownWord> {
-        match word {
-            "pending" => Ok(MatchStatus::Pending),
-            "confirmed" => Ok(MatchStatus::Confirmed),
-            "dismissed" => Ok(MatchStatus::Dismissed),
-            _ => Err(UnknownWord {
-                word: word.to_string(),
-                what: "match status",
-                choices: "pending, confirmed, dismissed",
-            }),
-        }
-    }
-}
-
-/// Which matches a queue list shows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum StatusFilter {
-    #[default]
-    Pending,
-    /// Pending and escalated: the senior reviewer's queue (the pending
-    /// list of the review UI leaves these out).
-    Escalated,
-    Confirmed,
-    Dismissed,
-    All,
 }
 
 impl StatusFilter {
-    /// Every filter, in the order the review UI offers them.
-    pub(crate) const ALL: [StatusFilter; 5] = [
-        StatusFilter::Pending,
-        StatusFilter::Escalated,
-        StatusFilter::Confirmed,
-        StatusFilter::Dismissed,
-        StatusFilter::All,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            StatusFilter::Pending => "pending",
-            StatusFilter::Escalated => "escalated",
-            StatusFilter::Confirmed => "confirmed",
-            StatusFilter::Dismissed => "dismissed",
-            StatusFilter::All => "all",
-        }
-    }
-
     /// The status the list shows (`None`: every one).
     pub fn status(self) -> Option<MatchStatus> {
         match self {
@@ -117,52 +56,23 @@ impl StatusFilter {
     }
 }
 
-impl FromStr for StatusFilter {
-    type Err = UnknownWord;
-    fn from_str(word: &str) -> Result<StatusFilter, UnknownWord> {
-        StatusFilter::ALL
-            .into_iter()
-            .find(|f| f.as_str() == word)
-            .ok_or_else(|| UnknownWord {
-                word: word.to_string(),
-                what: "status filter",
-                choices: "pending, escalated, confirmed, dismissed, all",
-            })
+closed_set! {
+    /// The order a queue page lists its matches in.
+    #[derive(Default)]
+    pub enum QueueSort("queue order") {
+        /// Highest score first.
+        #[default]
+        Score = "score",
+        /// Newest listing first.
+        FirstSeen = "first_seen",
+        /// Cheapest first (the listings without a price last).
+        Price = "price",
+        /// By seller name, then highest score.
+        Seller = "seller",
     }
-}
-
-/// The order a queue page lists its matches in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum QueueSort {
-    /// Highest score first.
-    #[default]
-    Score,
-    /// Newest listing first.
-    FirstSeen,
-    /// Cheapest first (the listings without a price last).
-    Price,
-    /// By seller name, then highest score.
-    Seller,
 }
 
 impl QueueSort {
-    /// Every order, as the review UI offers them.
-    pub(crate) const ALL: [QueueSort; 4] = [
-        QueueSort::Score,
-        QueueSort::FirstSeen,
-        QueueSort::Price,
-        QueueSort::Seller,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            QueueSort::Score => "score",
-            QueueSort::FirstSeen => "first_seen",
-            QueueSort::Price => "price",
-            QueueSort::Seller => "seller",
-        }
-    }
-
     /// The words a reviewer reads in the sort menu.
     pub fn label(self) -> &'static str {
         match self {
@@ -171,20 +81,6 @@ impl QueueSort {
             QueueSort::Price => "lowest price",
             QueueSort::Seller => "seller A–Z",
         }
-    }
-}
-
-impl FromStr for QueueSort {
-    type Err = UnknownWord;
-    fn from_str(word: &str) -> Result<QueueSort, UnknownWord> {
-        QueueSort::ALL
-            .into_iter()
-            .find(|s| s.as_str() == word)
-            .ok_or_else(|| UnknownWord {
-                word: word.to_string(),
-                what: "queue order",
-                choices: "score, first_seen, price, seller",
-            })
     }
 }
 
@@ -205,52 +101,23 @@ impl Decision {
     }
 }
 
-/// What a reviewer does to a match from the review UI.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Action {
-    Confirm,
-    Dismiss,
-    /// Hands a pending match to a senior reviewer.
-    Escalate,
-    /// Adds a note; the status stays.
-    Note,
-    /// Takes back the reviewer's own decision: pending again.
-    Undo,
+closed_set! {
+    /// What a reviewer does to a match from the review UI.
+    pub(crate) enum Action("review action") {
+        Confirm = "confirm",
+        Dismiss = "dismiss",
+        /// Hands a pending match to a senior reviewer.
+        Escalate = "escalate",
+        /// Adds a note; the status stays.
+        Note = "note",
+        /// Takes back the reviewer's own decision: pending again.
+        Undo = "undo",
+    }
 }
 
 impl Action {
     /// The actions that apply to many matches at once.
     pub(crate) const BULK: [Action; 3] = [Action::Confirm, Action::Dismiss, Action::Escalate];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Action::Confirm => "confirm",
-            Action::Dismiss => "dismiss",
-            Action::Escalate => "escalate",
-            Action::Note => "note",
-            Action::Undo => "undo",
-        }
-    }
-}
-
-impl FromStr for Action {
-    type Err = UnknownWord;
-    fn from_str(word: &str) -> Result<Action, UnknownWord> {
-        [
-            Action::Confirm,
-            Action::Dismiss,
-            Action::Escalate,
-            Action::Note,
-            Action::Undo,
-        ]
-        .into_iter()
-        .find(|a| a.as_str() == word)
-        .ok_or_else(|| UnknownWord {
-            word: word.to_string(),
-            what: "review action",
-            choices: "confirm, dismiss, escalate, note, undo",
-        })
-    }
 }
 
 /// What a new verdict does to a match that already exists.
@@ -337,7 +204,7 @@ mod tests {
                 format!("\"{status}\"")
             );
         }
-        for filter in StatusFilter::ALL {
+        for &filter in StatusFilter::ALL {
             assert_eq!(filter.as_str().parse::<StatusFilter>(), Ok(filter));
         }
         for action in ["confirm", "dismiss", "escalate", "note"] {

@@ -29,7 +29,9 @@ use std::path::Path;
 
 use anyhow::{Context, Result};
 
-use crate::matching::score::{sigmoid, tells, Signals, Weights, WEIGHT_NAMES};
+use crate::matching::score::{sigmoid, tells, Weights, WEIGHT_NAMES};
+use crate::matching::verdict::Signals;
+use crate::refusal::{Refusal, RefusalKind};
 
 /// Fewest decisions `tune` fits on, and fewest of each kind.
 pub(crate) const MIN_DECISIONS: usize = 30;
@@ -63,6 +65,12 @@ pub struct Example {
 pub(crate) struct TooFewDecisions {
     pub confirmed: usize,
     pub dismissed: usize,
+}
+
+impl Refusal for TooFewDecisions {
+    fn kind(&self) -> RefusalKind {
+        RefusalKind::Conflict
+    }
 }
 
 /// Precision and recall of one set of weights on held-out decisions.
@@ -278,6 +286,7 @@ pub fn tune(examples: &[Example], current: Weights, threshold: f64) -> Result<Tu
             confirmed,
             dismissed,
         }
+        .refused()
         .into());
     }
     let (mut before, mut after) = (Counts::default(), Counts::default());

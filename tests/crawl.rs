@@ -10,7 +10,7 @@ use axum::Router;
 use knockoff::crawl::CrawlOptions;
 use knockoff::demo::catalog::{Catalog, Kind, Site};
 use knockoff::demo::site::{self, Host};
-use knockoff::store::{Stage, Store};
+use knockoff::store::{FailureKind, Stage, Store};
 
 use crate::util::{self, DemoFixture, Hits, Rates};
 
@@ -225,7 +225,12 @@ async fn the_demo_crawl_keeps_the_rate_and_obeys_robots_txt() {
         .all(|r| r.user_agent.starts_with("knockoff/0.1")));
     let summary = &crawl.summary;
     assert!(
-        summary.errors.get("robots_denied").copied().unwrap_or(0) >= 2,
+        summary
+            .errors
+            .get(&FailureKind::RobotsDenied)
+            .copied()
+            .unwrap_or(0)
+            >= 2,
         "{:?}",
         summary.errors
     );
@@ -279,7 +284,11 @@ async fn images_are_stored_with_their_dimensions_and_broken_ones_are_recorded() 
         "corrupt JPEG not refused:\n{text}"
     );
     assert_eq!(
-        summary.errors.get("bad_image").copied().unwrap_or(0) as usize,
+        summary
+            .errors
+            .get(&FailureKind::BadImage)
+            .copied()
+            .unwrap_or(0) as usize,
         refused.len()
     );
 }
@@ -393,7 +402,7 @@ async fn hostile_responses_are_recorded_without_panics_and_retry_after_pauses_th
     let find = |kind: &str, url_end: &str| {
         errors
             .iter()
-            .find(|(k, u, _)| k == kind && u.ends_with(url_end))
+            .find(|(k, u, _)| k.as_str() == kind && u.ends_with(url_end))
             .unwrap_or_else(|| panic!("no {kind} error for {url_end} in {errors:#?}"))
     };
     assert!(find("redirect_loop", "/loop1")
@@ -483,7 +492,7 @@ async fn the_address_guard_refuses_private_and_loopback_hosts_no_target_lives_on
         .unwrap();
     let blocked: Vec<String> = errors
         .iter()
-        .filter(|(k, _, _)| k == "blocked_address")
+        .filter(|(k, _, _)| *k == FailureKind::BlockedAddress)
         .map(|(_, u, _)| u.clone())
         .collect();
     // The photos in private space are not the listing's (never fetched,

@@ -17,7 +17,7 @@ use crate::web::Reviewed;
 /// [matches, pending, confirmed, dismissed, submitted, removed, rejected].
 fn counted(ui: &Reviewed) -> BTreeMap<String, [u64; 7]> {
     let mut counts: BTreeMap<String, [u64; 7]> = BTreeMap::new();
-    for entry in ui.store.queue(None).unwrap() {
+    for entry in ui.store.queue(knockoff::status::StatusFilter::All).unwrap() {
         let c = counts.entry(entry.target.clone()).or_default();
         c[0] += 1;
         c[match entry.status {
@@ -45,7 +45,10 @@ fn counted(ui: &Reviewed) -> BTreeMap<String, [u64; 7]> {
 /// takedowns on: confirmed by two people, one dismissed, one escalated;
 /// takedowns submitted, removed, rejected and left undecided.
 fn decide_a_spread(ui: &Reviewed) {
-    let pending = ui.store.queue(Some(MatchStatus::Pending)).unwrap();
+    let pending = ui
+        .store
+        .queue(knockoff::status::StatusFilter::Pending)
+        .unwrap();
     let mut by_target: BTreeMap<&str, Vec<i64>> = BTreeMap::new();
     for entry in &pending {
         by_target.entry(&entry.target).or_default().push(entry.id);

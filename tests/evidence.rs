@@ -8,7 +8,6 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use knockoff::demo::catalog::Catalog;
-use knockoff::status::MatchStatus;
 
 use crate::util;
 
@@ -95,7 +94,9 @@ async fn export_writes_a_private_key_and_a_bundle_that_verifies() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_match_nobody_confirmed_gets_a_bundle_only_when_asked_and_marked_unreviewed() {
     let (dir, _, store) = util::judged_copy("evidence 47", || Catalog::generate(47, 16)).await;
-    let id = store.queue(Some(MatchStatus::Pending)).unwrap()[0]
+    let id = store
+        .queue(knockoff::status::StatusFilter::Pending)
+        .unwrap()[0]
         .id
         .to_string();
     let (code, _, err) = util::knockoff_outcome(dir.path(), &["evidence", "export", &id]);
@@ -365,14 +366,17 @@ async fn screenshots_are_taken_at_capture_time_and_bundled() {
     assert!(config.settings.evidence_screenshot);
     let for_judge = (config.clone(), store.clone());
     tokio::task::spawn_blocking(move || {
-        knockoff::queue::judge_workspace(&for_judge.0, &for_judge.1).unwrap()
+        knockoff::judge::judge_workspace(&for_judge.0, &for_judge.1).unwrap()
     })
     .await
     .unwrap();
     // Rendering made no request of its own: the crawl stayed polite.
     fixture.assert_polite();
 
-    let entry = store.queue(Some(MatchStatus::Pending)).unwrap().remove(0);
+    let entry = store
+        .queue(knockoff::status::StatusFilter::Pending)
+        .unwrap()
+        .remove(0);
     let review = store
         .review_entry(knockoff::store::MatchId(entry.id))
         .unwrap()
@@ -469,7 +473,10 @@ type Files = Vec<(String, Vec<u8>)>;
 /// exported: (workspace, bundle path, its files, the match id).
 async fn exported_bundle() -> (tempfile::TempDir, PathBuf, Files, i64) {
     let (dir, _, store) = util::judged_copy("evidence 47", || Catalog::generate(47, 16)).await;
-    let id = store.queue(Some(MatchStatus::Pending)).unwrap()[0].id;
+    let id = store
+        .queue(knockoff::status::StatusFilter::Pending)
+        .unwrap()[0]
+        .id;
     let (code, _, err) = util::knockoff_outcome(dir.path(), &["queue", "confirm", &id.to_string()]);
     assert_eq!(code, 0, "{err}");
     let out = util::knockoff(dir.path(), &["evidence", "export", &id.to_string()]);

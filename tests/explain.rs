@@ -3,7 +3,7 @@
 //! UI's match page.
 
 use knockoff::demo::catalog::{Catalog, Kind};
-use knockoff::status::MatchStatus;
+use knockoff::status::StatusFilter;
 
 use crate::queue::demo_id;
 use crate::util;
@@ -17,7 +17,7 @@ async fn explain_says_why_a_listing_is_or_is_not_queued() {
         catalog.listings.iter().find(|l| l.id == id).unwrap().kind
     };
     let listings = store.listings(None).unwrap();
-    let queued = store.queue(Some(MatchStatus::Pending)).unwrap().remove(0);
+    let queued = store.queue(StatusFilter::Pending).unwrap().remove(0);
     let unqueued = listings
         .iter()
         .find(|l| kind_of(&l.url) == Kind::SecondHand)
@@ -82,7 +82,7 @@ async fn explain_says_why_a_listing_is_or_is_not_queued() {
 
     // The id `queue list` shows is a match id, and `explain` takes it —
     // for every pending match, whose listing id is another number.
-    let pending = store.queue(Some(MatchStatus::Pending)).unwrap();
+    let pending = store.queue(StatusFilter::Pending).unwrap();
     let differs = pending
         .iter()
         .find(|e| {

@@ -83,7 +83,7 @@ fn errors(store: &Store) -> Vec<(String, String)> {
         .run_errors(knockoff::store::RunId(run))
         .unwrap()
         .into_iter()
-        .map(|(kind, url, _)| (kind, url))
+        .map(|(kind, url, _)| (kind.to_string(), url))
         .collect()
 }
 

@@ -412,7 +412,7 @@ async fn a_network_has_a_dossier_a_page_and_bulk_actions() {
     assert_eq!(status, StatusCode::NOT_FOUND);
     let pending: Vec<i64> = ui
         .store
-        .queue(Some(knockoff::status::MatchStatus::Pending))
+        .queue(knockoff::status::StatusFilter::Pending)
         .unwrap()
         .iter()
         .filter(|e| e.seller.as_deref().is_some_and(|s| s.starts_with("net0-")))

@@ -6,8 +6,8 @@
 use knockoff::config;
 use knockoff::crawl::CrawlOptions;
 use knockoff::demo::catalog::Catalog;
-use knockoff::queue::judge_workspace;
-use knockoff::status::MatchStatus;
+use knockoff::judge::judge_workspace;
+use knockoff::status::{MatchStatus, StatusFilter};
 use knockoff::store::Store;
 
 use crate::util::{self, DemoFixture};
@@ -50,7 +50,7 @@ async fn a_crawl_queues_the_fakes_once() {
     assert_eq!(first.references_printed, 0, "printed once, by the crawl");
 
     // Every queued match is a fake of the product it names.
-    let pending = store.queue(Some(MatchStatus::Pending)).unwrap();
+    let pending = store.queue(StatusFilter::Pending).unwrap();
     assert!(!pending.is_empty());
     for entry in &pending {
         let listing = catalog.listing(demo_id(&entry.listing_url)).unwrap();
@@ -93,7 +93,7 @@ async fn a_crawl_queues_the_fakes_once() {
         second.references_printed, 0,
         "reference prints come from index/"
     );
-    let all = store.queue(None).unwrap();
+    let all = store.queue(knockoff::status::StatusFilter::All).unwrap();
     assert_eq!(all.len(), pending.len());
 }
 
@@ -102,7 +102,7 @@ async fn a_crawl_queues_the_fakes_once() {
 /// (workspace, confirmed id, dismissed id).
 async fn decided() -> (tempfile::TempDir, i64, i64) {
     let (dir, _, store) = util::judged_copy("queue 31", || Catalog::generate(31, 48)).await;
-    let pending = store.queue(Some(MatchStatus::Pending)).unwrap();
+    let pending = store.queue(StatusFilter::Pending).unwrap();
     drop(store);
     let (confirm, dismiss) = (pending[0].id, pending[1].id);
     let ok = util::knockoff(
@@ -182,7 +182,7 @@ async fn decisions_survive_rejudging_and_the_audit_log_is_append_only() {
         String::from_utf8_lossy(&reindex.stderr)
     );
     let store = Store::open(&dir.path().join("knockoff.db")).unwrap();
-    let after: Vec<_> = store.queue(None).unwrap();
+    let after: Vec<_> = store.queue(knockoff::status::StatusFilter::All).unwrap();
     let find = |id: i64| after.iter().find(|e| e.id == id).unwrap();
     assert_eq!(find(confirm).status, MatchStatus::Confirmed);
     assert_eq!(
@@ -258,7 +258,7 @@ async fn knockoff_demo_ends_with_a_correct_non_empty_queue_and_touches_no_other_
     assert!(stdout.contains("why: "), "{stdout}");
     let catalog = Catalog::generate(knockoff::demo::DEMO_SEED, knockoff::demo::DEMO_LISTINGS);
     let store = Store::open(&dir.path().join("knockoff.db")).unwrap();
-    let pending = store.queue(Some(MatchStatus::Pending)).unwrap();
+    let pending = store.queue(StatusFilter::Pending).unwrap();
     let fakes = catalog
         .listings
         .iter()

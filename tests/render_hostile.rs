@@ -287,7 +287,11 @@ async fn a_page_whose_script_never_ends_holds_one_browser_for_its_deadline_and_n
         "fast done at {last_fast:?}"
     );
     // The slow page failed as a rendering at its deadline, not later.
-    assert_eq!(summary.errors.get("render"), Some(&1), "{summary:?}");
+    assert_eq!(
+        summary.errors.get(&knockoff::store::FailureKind::Render),
+        Some(&1),
+        "{summary:?}"
+    );
     assert!(took < Duration::from_secs(50), "the crawl took {took:?}");
     assert!(store.listings(Some("slow")).unwrap().is_empty());
 }

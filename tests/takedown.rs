@@ -6,7 +6,6 @@
 
 use knockoff::demo::catalog::Catalog;
 use knockoff::status::Decision;
-use knockoff::status::MatchStatus;
 use knockoff::store::{MatchId, QueueEntry, Store, TakedownState};
 
 use crate::queue::demo_id;
@@ -14,7 +13,9 @@ use crate::util;
 
 /// Confirms two matches on each marketplace (one per listing); returns them.
 fn confirm_two_per_marketplace(store: &Store) -> Vec<QueueEntry> {
-    let pending = store.queue(Some(MatchStatus::Pending)).unwrap();
+    let pending = store
+        .queue(knockoff::status::StatusFilter::Pending)
+        .unwrap();
     let mut chosen = Vec::new();
     for target in ["shopfront", "bazaar"] {
         let mut seen = Vec::new();
@@ -42,7 +43,9 @@ fn ids(chosen: &[QueueEntry]) -> Vec<String> {
 async fn a_pending_match_gets_no_notice() {
     let (dir, _, store) = util::judged_copy("takedown 53", || Catalog::generate(53, 30)).await;
     // A pending match gets no notice.
-    let still_pending = store.queue(Some(MatchStatus::Pending)).unwrap()[0]
+    let still_pending = store
+        .queue(knockoff::status::StatusFilter::Pending)
+        .unwrap()[0]
         .id
         .to_string();
     let (code, _, stderr) =

@@ -8,7 +8,6 @@ use std::sync::Arc;
 use knockoff::demo::catalog::Catalog;
 use knockoff::matching::score::{self, Weights};
 use knockoff::status::Decision;
-use knockoff::status::MatchStatus;
 use knockoff::store::MatchId;
 
 use crate::util;
@@ -19,7 +18,9 @@ fn catalog() -> Catalog {
 
 /// This team dismisses what sells above a fifth of MSRP.
 fn decide_by_price(store: &knockoff::store::Store) {
-    let pending = store.queue(Some(MatchStatus::Pending)).unwrap();
+    let pending = store
+        .queue(knockoff::status::StatusFilter::Pending)
+        .unwrap();
     assert!(pending.len() >= 30, "{} pending", pending.len());
     for entry in &pending {
         let price = entry.signals.as_ref().and_then(|s| s.price.as_ref());
@@ -38,7 +39,9 @@ fn decide_by_price(store: &knockoff::store::Store) {
 /// Weights whose flags split the pending matches about in half: the
 /// default ones with the bias moved (bisection on the stored signals).
 fn splitting_weights(store: &knockoff::store::Store) -> Weights {
-    let pending = store.queue(Some(MatchStatus::Pending)).unwrap();
+    let pending = store
+        .queue(knockoff::status::StatusFilter::Pending)
+        .unwrap();
     let flagged = |weights: &Weights| pending.iter().filter(|entry| flags(entry, weights)).count();
     let (mut low, mut high) = (-20.0, 20.0);
     let mut weights = Weights::default();
@@ -91,7 +94,10 @@ async fn tune_fits_the_weights_to_the_teams_decisions() {
 
     let weights = splitting_weights(&store);
     let mut confirmed = 0;
-    for entry in store.queue(Some(MatchStatus::Pending)).unwrap() {
+    for entry in store
+        .queue(knockoff::status::StatusFilter::Pending)
+        .unwrap()
+    {
         let decision = if flags(&entry, &weights) {
             confirmed += 1;
             Decision::Confirm

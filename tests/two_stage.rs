@@ -7,7 +7,6 @@ use knockoff::crawl::CrawlOptions;
 use knockoff::demo::catalog::{Catalog, Site};
 use knockoff::demo::site::Host;
 use knockoff::demo::SiteOptions;
-use knockoff::status::MatchStatus;
 use knockoff::store::{Stage, Store};
 
 use crate::util::{self, DemoFixture, Rates};
@@ -52,7 +51,7 @@ async fn crawl_shopfront(catalog: &Catalog, cards: bool) -> (DemoFixture, Outcom
     let config = knockoff::config::load(fixture.path()).unwrap();
     let for_judge = store.clone();
     let report =
-        tokio::task::spawn_blocking(move || knockoff::queue::judge_workspace(&config, &for_judge))
+        tokio::task::spawn_blocking(move || knockoff::judge::judge_workspace(&config, &for_judge))
             .await
             .unwrap()
             .unwrap();
@@ -71,7 +70,7 @@ async fn crawl_shopfront(catalog: &Catalog, cards: bool) -> (DemoFixture, Outcom
 /// The infringing demo listings with a pending match.
 fn caught(store: &Store, catalog: &Catalog) -> BTreeSet<u32> {
     store
-        .queue(Some(MatchStatus::Pending))
+        .queue(knockoff::status::StatusFilter::Pending)
         .unwrap()
         .iter()
         .filter_map(|e| e.listing_url.rsplit('/').next()?.parse::<u32>().ok())
@@ -296,7 +295,7 @@ async fn a_card_on_one_target_never_speaks_for_another_targets_listing() {
     let from_page = bazaar.iter().find(|l| l.stage == Stage::Item).unwrap();
     // A confirmed match and its bundle, as counsel holds it.
     let entry = store
-        .queue(Some(MatchStatus::Pending))
+        .queue(knockoff::status::StatusFilter::Pending)
         .unwrap()
         .into_iter()
         .find(|e| e.target == "shopfront")
@@ -324,7 +323,7 @@ async fn a_card_on_one_target_never_speaks_for_another_targets_listing() {
     // Judged again: the seller's confirmed record moves its other scores.
     let (for_judge, judged_config) = (store.clone(), config.clone());
     tokio::task::spawn_blocking(move || {
-        knockoff::queue::judge_workspace(&judged_config, &for_judge)
+        knockoff::judge::judge_workspace(&judged_config, &for_judge)
     })
     .await
     .unwrap()
@@ -385,7 +384,7 @@ async fn a_card_on_one_target_never_speaks_for_another_targets_listing() {
     let (store, summary) = util::crawl_workspace(fixture.path(), options).await;
     let with_mirror = knockoff::config::load(fixture.path()).unwrap();
     let for_judge = store.clone();
-    tokio::task::spawn_blocking(move || knockoff::queue::judge_workspace(&with_mirror, &for_judge))
+    tokio::task::spawn_blocking(move || knockoff::judge::judge_workspace(&with_mirror, &for_judge))
         .await
         .unwrap()
         .unwrap();

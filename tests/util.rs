@@ -113,7 +113,7 @@ pub async fn judged_workspace(catalog: Catalog) -> (DemoFixture, config::Config,
     let config = config::load(fixture.path()).unwrap();
     let for_judge = (config.clone(), store.clone());
     tokio::task::spawn_blocking(move || {
-        knockoff::queue::judge_workspace(&for_judge.0, &for_judge.1).unwrap()
+        knockoff::judge::judge_workspace(&for_judge.0, &for_judge.1).unwrap()
     })
     .await
     .unwrap();

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use knockoff::config::{self, Config};
 use knockoff::demo::catalog::{Catalog, Kind};
-use knockoff::status::MatchStatus;
+use knockoff::status::{MatchStatus, StatusFilter};
 use knockoff::store::{MatchId, Role, SessionPolicy, Store};
 use knockoff::web::{self, auth, AppState};
 use reqwest::redirect::Policy;
@@ -186,7 +186,7 @@ impl Reviewed {
 
     pub fn pending_ids(&self) -> Vec<i64> {
         self.store
-            .queue(Some(MatchStatus::Pending))
+            .queue(StatusFilter::Pending)
             .unwrap()
             .iter()
             .map(|e| e.id)

@@ -91,16 +91,22 @@ pub fn measure(mut command: std::process::Command) -> ChildCost {
     }
 }
 
-/// `knockoff --workspace WORKSPACE crawl ARGS…` as a child process (on the
+/// This build's knockoff binary.
+pub fn this_knockoff() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_knockoff"))
+}
+
+/// `BINARY --workspace WORKSPACE crawl ARGS…` as a child process (on the
 /// blocking pool, so the marketplace in this process keeps serving), its
 /// output discarded, logging at `rust_log`: what it cost.
 pub async fn knockoff_crawl(
+    binary: PathBuf,
     workspace: PathBuf,
     args: &'static [&'static str],
     rust_log: &'static str,
 ) -> ChildCost {
     tokio::task::spawn_blocking(move || {
-        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_knockoff"));
+        let mut command = std::process::Command::new(binary);
         command
             .arg("--workspace")
             .arg(&workspace)

@@ -20,7 +20,7 @@ use url::Url;
 
 use super::limiter::{clamped_secs, HostGate, LONGEST_WAIT};
 use crate::config::{Config, CrawlSettings, Rate};
-use crate::store::Exchange;
+use crate::store::{Exchange, FailureKind};
 
 /// Redirects followed for robots.txt (RFC 9309: at least five).
 const MAX_ROBOTS_REDIRECTS: usize = 5;
@@ -173,28 +173,28 @@ impl FetchError {
         )
     }
 
-    /// A short stable name, used to count errors by kind in run summaries.
-    pub fn kind(&self) -> &'static str {
+    /// The failure's kind, as run summaries count it.
+    pub fn kind(&self) -> FailureKind {
         match self {
-            FetchError::RobotsDenied { .. } => "robots_denied",
-            FetchError::RobotsUnavailable { .. } => "robots_unavailable",
+            FetchError::RobotsDenied { .. } => FailureKind::RobotsDenied,
+            FetchError::RobotsUnavailable { .. } => FailureKind::RobotsUnavailable,
             FetchError::BlockedAddress { .. }
             | FetchError::PrivateOrigin { .. }
-            | FetchError::Confined { .. } => "blocked_address",
-            FetchError::HostDeferred { .. } => "deferred",
-            FetchError::Status { status, .. } if *status >= 500 => "http_5xx",
-            FetchError::Status { .. } => "http_4xx",
-            FetchError::GaveUp { .. } => "gave_up",
-            FetchError::RetryAfterTooLong { .. } => "retry_after_too_long",
-            FetchError::TooLarge { .. } => "too_large",
-            FetchError::RedirectLoop { .. } => "redirect_loop",
-            FetchError::TooManyRedirects { .. } => "too_many_redirects",
-            FetchError::BadRedirect { .. } => "bad_redirect",
-            FetchError::Timeout { .. } => "timeout",
-            FetchError::Connection { .. } => "connection",
-            FetchError::BadUrl { .. } => "bad_url",
-            FetchError::Render { .. } => "render",
-            FetchError::BadResponse { .. } => "bad_response",
+            | FetchError::Confined { .. } => FailureKind::BlockedAddress,
+            FetchError::HostDeferred { .. } => FailureKind::Deferred,
+            FetchError::Status { status, .. } if *status >= 500 => FailureKind::Http5xx,
+            FetchError::Status { .. } => FailureKind::Http4xx,
+            FetchError::GaveUp { .. } => FailureKind::GaveUp,
+            FetchError::RetryAfterTooLong { .. } => FailureKind::RetryAfterTooLong,
+            FetchError::TooLarge { .. } => FailureKind::TooLarge,
+            FetchError::RedirectLoop { .. } => FailureKind::RedirectLoop,
+            FetchError::TooManyRedirects { .. } => FailureKind::TooManyRedirects,
+            FetchError::BadRedirect { .. } => FailureKind::BadRedirect,
+            FetchError::Timeout { .. } => FailureKind::Timeout,
+            FetchError::Connection { .. } => FailureKind::Connection,
+            FetchError::BadUrl { .. } => FailureKind::BadUrl,
+            FetchError::Render { .. } => FailureKind::Render,
+            FetchError::BadResponse { .. } => FailureKind::BadResponse,
         }
     }
 }

@@ -28,7 +28,8 @@ use crate::config::{Config, EbayBrowse, Target, TargetKind};
 use crate::extract;
 use crate::photo;
 use crate::store::{
-    CardListing, CrawlError, FrontierItem, ImageInfo, ItemKind, NewItem, Run, RunSummary, Store,
+    CardListing, CrawlError, FailureKind, FrontierItem, ImageInfo, ItemKind, NewItem, Run,
+    RunSummary, Store,
 };
 use fetch::{host_key, BodyKind, FetchFailure, Fetcher};
 pub use progress::Progress;
@@ -415,7 +416,7 @@ where
             Err(error) if error.is::<ItemPanicked>() => {
                 tracing::error!(url = %item.url, "{error}");
                 let failure = CrawlError {
-                    kind: "panic".into(),
+                    kind: FailureKind::Panic,
                     message: format!("{}: {error}", item.url),
                 };
                 blocking(ctx, move |ctx| {
@@ -451,7 +452,7 @@ fn promote_cards(ctx: &Shared) -> Result<usize> {
     if targets.is_empty() {
         return Ok(0);
     }
-    let items = crate::queue::card_candidates(&ctx.config, &ctx.store, ctx.run.id, &targets)?;
+    let items = crate::judge::card_candidates(&ctx.config, &ctx.store, ctx.run.id, &targets)?;
     ctx.store.add_items(ctx.run.id, &items)
 }
 
@@ -488,7 +489,7 @@ async fn process(ctx: Arc<Shared>, item: FrontierItem) -> Result<Vec<FrontierIte
         Ok(url) => url,
         Err(e) => {
             let error = CrawlError {
-                kind: "bad_url".into(),
+                kind: FailureKind::BadUrl,
                 message: format!("{} is not a URL ({e})", item.url),
             };
             return blocking(ctx, move |ctx| {
@@ -538,10 +539,10 @@ async fn record_failure(
     item: FrontierItem,
     FetchFailure { error, exchanges }: FetchFailure,
 ) -> Result<Vec<FrontierItem>> {
-    tracing::warn!(kind = error.kind(), "{error}");
+    tracing::warn!(kind = error.kind().as_str(), "{error}");
     let deferral = error.is_deferral();
     let error = CrawlError {
-        kind: error.kind().to_string(),
+        kind: error.kind(),
         message: error.to_string(),
     };
     store_failure(ctx, item, exchanges, error, deferral).await
@@ -551,14 +552,11 @@ async fn record_failure(
 async fn fail_with(
     ctx: &Arc<Shared>,
     item: FrontierItem,
-    kind: &str,
+    kind: FailureKind,
     message: String,
 ) -> Result<Vec<FrontierItem>> {
     tracing::warn!(url = %item.url, "{message}");
-    let error = CrawlError {
-        kind: kind.to_string(),
-        message,
-    };
+    let error = CrawlError { kind, message };
     store_failure(ctx, item, Vec::new(), error, false).await
 }
 
@@ -597,13 +595,13 @@ async fn process_ebay(
             Some(url) => (url, None),
             None => {
                 let message = format!("{}: not an eBay item URL (…/itm/ID)", item.url);
-                return fail_with(ctx, item, "bad_url", message).await;
+                return fail_with(ctx, item, FailureKind::BadUrl, message).await;
             }
         },
         _ => {
             let Ok(url) = Url::parse(&item.url) else {
                 let message = format!("{} is not a URL", item.url);
-                return fail_with(ctx, item, "bad_url", message).await;
+                return fail_with(ctx, item, FailureKind::BadUrl, message).await;
             };
             let body = match ebay::searched_photo(&url) {
                 Some(photo) => {
@@ -613,7 +611,7 @@ async fn process_ebay(
                         Err(e) => {
                             let message =
                                 format!("reading the reference photo {}: {e}", path.display());
-                            return fail_with(ctx, item, "bad_reference", message).await;
+                            return fail_with(ctx, item, FailureKind::BadReference, message).await;
                         }
                     }
                 }
@@ -628,7 +626,7 @@ async fn process_ebay(
     };
     blocking(ctx, move |ctx| {
         let bad_response = |e: serde_json::Error| CrawlError {
-            kind: "bad_response".into(),
+            kind: FailureKind::BadResponse,
             message: format!("{}: the API's answer is not what it documents ({e})", url),
         };
         match item.kind {
@@ -706,7 +704,7 @@ fn store_search(
     let mut notes = Vec::new();
     if page.truncated {
         notes.push(CrawlError {
-            kind: TOO_MANY_CARDS.into(),
+            kind: FailureKind::TooManyCards,
             message: format!(
                 "{}: the page shows more than {} listings; the first {} were kept",
                 item.url,
@@ -717,7 +715,7 @@ fn store_search(
     }
     if page.found_by == extract::FoundBy::SelectorsMissed && !page.cards.is_empty() {
         notes.push(CrawlError {
-            kind: SELECTORS_MISSED.into(),
+            kind: FailureKind::SelectorsMissed,
             message: format!(
                 "{}: target `{}`: the [results] selectors found no card; {} were found \
                  automatically — the selectors need a look (`knockoff extract` shows both)",
@@ -737,12 +735,6 @@ fn store_search(
         notes,
     )
 }
-
-/// Failure kind of a search page that showed more cards than are read.
-const TOO_MANY_CARDS: &str = "too_many_cards";
-/// Note kind of a search page whose target's selectors found no card
-/// while the automatic reading found some.
-pub(crate) const SELECTORS_MISSED: &str = "selectors_found_no_cards";
 
 /// Stores what a search page (or an API's search response) showed: its
 /// cards as listings (two-stage targets), other links as pages to fetch,
@@ -865,7 +857,7 @@ fn store_read_listing(
     // changed (or not a listing): a failure to see, not an empty listing.
     if listing.title.is_none() && listing.price.is_none() {
         let error = CrawlError {
-            kind: NO_FIELDS.to_string(),
+            kind: FailureKind::NoFields,
             message: format!(
                 "target `{}`: the page yielded no title and no price; its markup may have \
                  changed (try `knockoff extract saved.html --target {}`)",
@@ -973,7 +965,7 @@ fn store_image(ctx: &Shared, item: &FrontierItem, fetched: fetch::Fetched) -> Re
             (
                 info,
                 Some(CrawlError {
-                    kind: "bad_image".into(),
+                    kind: FailureKind::BadImage,
                     message: format!("{}: {e}", item.url),
                 }),
             )
@@ -983,23 +975,20 @@ fn store_image(ctx: &Shared, item: &FrontierItem, fetched: fetch::Fetched) -> Re
         .complete_image(ctx.run.id, item, &fetched.exchanges, &info, error.as_ref())
 }
 
-/// The failure kind of a listing page that yielded no title and no price.
-pub(crate) const NO_FIELDS: &str = "no_fields";
-
 /// The warnings a run ends with: listing pages that yielded nothing
-/// ([`NO_FIELDS`]), search pages whose selectors found no card
-/// ([`SELECTORS_MISSED`]); `None` when there are none.
+/// ([`FailureKind::NoFields`]), search pages whose selectors found no card
+/// ([`FailureKind::SelectorsMissed`]); `None` when there are none.
 pub fn run_warning(summary: &RunSummary) -> Option<String> {
-    let count = |kind: &str| summary.errors.get(kind).copied().unwrap_or(0);
+    let count = |kind| summary.errors.get(&kind).copied().unwrap_or(0);
     let mut warnings = Vec::new();
-    let n = count(NO_FIELDS);
+    let n = count(FailureKind::NoFields);
     if n > 0 {
         warnings.push(format!(
             "WARNING: {n} listing page(s) yielded no title and no price and were not stored — \
              a marketplace may have changed its markup; the failures name the target"
         ));
     }
-    let n = count(SELECTORS_MISSED);
+    let n = count(FailureKind::SelectorsMissed);
     if n > 0 {
         warnings.push(format!(
             "WARNING: on {n} search page(s) a target's [results] selectors found no card and \
@@ -1080,7 +1069,7 @@ mod tests {
             assert!(!item.url.ends_with("/boom"), "a parser bug");
             blocking(&ctx, move |ctx| {
                 let error = CrawlError {
-                    kind: "http_4xx".into(),
+                    kind: FailureKind::Http4xx,
                     message: "gone".into(),
                 };
                 ctx.store.fail_item(ctx.run.id, &item, &[], &error)?;
@@ -1090,7 +1079,10 @@ mod tests {
         };
         drive(&ctx, &Progress::hidden(), work).await.unwrap();
         let errors = store.run_errors(run.id).unwrap();
-        let panics: Vec<_> = errors.iter().filter(|(kind, ..)| kind == "panic").collect();
+        let panics: Vec<_> = errors
+            .iter()
+            .filter(|(kind, ..)| *kind == FailureKind::Panic)
+            .collect();
         assert_eq!(panics.len(), 1, "{errors:?}");
         assert!(panics[0].1.ends_with("/boom") && panics[0].2.contains("a parser bug"));
         assert_eq!(errors.len(), 3, "the other items were done too");

@@ -94,12 +94,12 @@ fn point_at(config: &mut Config, market: &Marketplace) {
 pub struct DemoReport {
     pub written: Vec<PathBuf>,
     pub summary: RunSummary,
-    pub judged: crate::queue::JudgeReport,
+    pub judged: crate::judge::JudgeReport,
     /// The pending queue, highest score first.
     pub queue: Vec<crate::store::QueueEntry>,
     pub listings_by_target: Vec<(String, usize)>,
     /// The first error of each kind: (kind, message).
-    pub error_examples: Vec<(String, String)>,
+    pub error_examples: Vec<(crate::store::FailureKind, String)>,
 }
 
 /// Starts the marketplace, checks the workspace, crawls it, and reports.
@@ -156,16 +156,16 @@ pub async fn run(workspace: &Path, progress: Progress) -> Result<DemoReport> {
     let summary = crawl::crawl(&config, store.clone(), &options, progress).await?;
     let run = crate::store::RunId(summary.run_id);
     let (listings, errors, judged, queue) = tokio::task::spawn_blocking(move || -> Result<_> {
-        let judged = crate::queue::judge_workspace(&config, &store)?;
+        let judged = crate::judge::judge_workspace(&config, &store)?;
         Ok((
             store.listings(None)?,
             store.run_errors(run)?,
             judged,
-            store.queue(Some(crate::status::MatchStatus::Pending))?,
+            store.queue(crate::status::StatusFilter::Pending)?,
         ))
     })
     .await??;
-    let mut error_examples: Vec<(String, String)> = Vec::new();
+    let mut error_examples: Vec<(crate::store::FailureKind, String)> = Vec::new();
     for (kind, _, message) in errors {
         if !error_examples.iter().any(|(k, _)| *k == kind) {
             error_examples.push((kind, message));

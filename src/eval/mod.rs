@@ -22,11 +22,11 @@ use crate::demo::catalog::{Catalog, Kind, THUMBNAIL_SIZE};
 use crate::demo::draw::Transform;
 use crate::demo::write_workspace;
 use crate::index::{self, TextDoc, TextIndex};
+use crate::judge::judge_for;
 use crate::matching::features::FEATURE_SIDE;
 use crate::matching::image::{listing_prints, Print, WORK_SIDE};
 use crate::matching::score::ListingFacts;
 use crate::photo;
-use crate::queue::judge_for;
 
 /// The seed never tuned on.
 pub(crate) const HELD_OUT_SEED: u64 = 7_777;

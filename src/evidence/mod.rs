@@ -32,6 +32,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::config::Config;
+use crate::refusal::{Refusal, RefusalKind};
 use crate::status::MatchStatus;
 use crate::store::{MatchId, Store};
 
@@ -117,6 +118,12 @@ pub enum Review {
 pub struct NotConfirmed {
     pub id: i64,
     pub status: MatchStatus,
+}
+
+impl Refusal for NotConfirmed {
+    fn kind(&self) -> RefusalKind {
+        RefusalKind::Conflict
+    }
 }
 
 /// A bundle written: where, its SHA-256, and the one it replaced (kept
@@ -254,7 +261,7 @@ pub fn current_bundle(store: &Store, id: MatchId, out_dir: &Path) -> Result<Opti
     }
     let entry = store
         .review_entry(id)?
-        .ok_or(crate::store::NoSuchMatch(id.0))?;
+        .ok_or_else(|| crate::store::NoSuchMatch(id.0).refused())?;
     let manifest = match read_manifest(&path) {
         Ok(manifest) => manifest,
         Err(e) => {
@@ -321,10 +328,10 @@ pub fn export(
 ) -> Result<Exported> {
     let entry = store
         .review_entry(id)?
-        .ok_or(crate::store::NoSuchMatch(id.0))?;
+        .ok_or_else(|| crate::store::NoSuchMatch(id.0).refused())?;
     let status = entry.entry.status;
     if status != MatchStatus::Confirmed && review == Review::Confirmed {
-        return Err(NotConfirmed { id: id.0, status }.into());
+        return Err(NotConfirmed { id: id.0, status }.refused().into());
     }
     let unreviewed = status != MatchStatus::Confirmed;
     let description = store

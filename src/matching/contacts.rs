@@ -11,59 +11,25 @@
 //! Pure: text in, contacts out.
 
 use std::collections::{BTreeSet, HashMap};
-use std::fmt;
-use std::str::FromStr;
 use std::sync::LazyLock;
 
 use regex::Regex;
 use serde::{Deserialize, Serialize};
 
-/// What kind of contact a value is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ContactKind {
-    Email,
-    Phone,
-    /// A messenger handle, its value `service:handle` (`telegram:orvane_deals`).
-    Messenger,
-    /// A shop's own site outside the marketplace (its registrable domain).
-    Domain,
-    /// One of the seller's own photos (no reference photo matched it), by
-    /// its print ([`photo_contact`]): not read from text.
-    Photo,
-}
+use crate::words::closed_set;
 
-impl ContactKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ContactKind::Email => "email",
-            ContactKind::Phone => "phone",
-            ContactKind::Messenger => "messenger",
-            ContactKind::Domain => "domain",
-            ContactKind::Photo => "photo",
-        }
-    }
-}
-
-impl fmt::Display for ContactKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.pad(self.as_str())
-    }
-}
-
-impl FromStr for ContactKind {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        match s {
-            "email" => Ok(ContactKind::Email),
-            "phone" => Ok(ContactKind::Phone),
-            "messenger" => Ok(ContactKind::Messenger),
-            "domain" => Ok(ContactKind::Domain),
-            "photo" => Ok(ContactKind::Photo),
-            other => Err(format!(
-                "`{other}` is not a contact kind (email, phone, messenger, domain, photo)"
-            )),
-        }
+closed_set! {
+    /// What kind of contact a value is.
+    pub enum ContactKind("contact kind") {
+        Email = "email",
+        Phone = "phone",
+        /// A messenger handle, its value `service:handle` (`telegram:orvane_deals`).
+        Messenger = "messenger",
+        /// A shop's own site outside the marketplace (its registrable domain).
+        Domain = "domain",
+        /// One of the seller's own photos (no reference photo matched it), by
+        /// its print ([`photo_contact`]): not read from text.
+        Photo = "photo",
     }
 }
 

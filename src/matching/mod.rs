@@ -5,7 +5,8 @@
 //! product names in listing text, however they are spelled; [`signals`]
 //! reads price, vocabulary, condition and seller; [`score`] turns all of it
 //! into one score per (listing, product) with its reasons in words; and
-//! [`policy`]'s rules decide which of them enter the review queue.
+//! [`policy`]'s rules decide which of them enter the review queue; both
+//! fill the types of [`verdict`].
 //! [`contacts`] reads the contact details a listing gives away, which link
 //! the accounts of one operator.
 
@@ -18,3 +19,4 @@ pub mod relisting;
 pub mod score;
 pub mod signals;
 pub mod text;
+pub mod verdict;

@@ -27,10 +27,8 @@
 //! accessory phrasing blocks the photo and price rules and pulls the score
 //! down. Every rule is reported, fired or not, with its reason in words.
 
-use serde::{Deserialize, Serialize};
-
-use super::score::Signals;
 use super::signals::Condition;
+use super::verdict::{Rule, RuleOutcome, Signals};
 
 /// The rules' settings: `[matching]` in knockoff.toml.
 #[derive(Debug, Clone, PartialEq)]
@@ -66,71 +64,9 @@ impl Default for QueuePolicy {
     }
 }
 
-/// A seller list of `[brand]` in products.toml beside `authorized_sellers`
-/// (the allow list, whose sellers are never judged): `denied_sellers` are
-/// known infringers, `watched_sellers` suspects. Either queues every
-/// listing of theirs, or of their networks, that names or shows a product.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum SellerList {
-    Deny,
-    Watch,
-}
-
-impl SellerList {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            SellerList::Deny => "deny",
-            SellerList::Watch => "watch",
-        }
-    }
-}
-
-/// A listing's seller on a seller list: the account itself, or another
-/// account of its network.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Listed {
-    pub list: SellerList,
-    /// The listed account as the list names it.
-    pub entry: String,
-    /// Whether the entry is another account of the seller's network.
-    pub via_network: bool,
-}
-
-impl Listed {
-    /// In words: "seller on the deny list (`luxdeals`)".
-    pub fn describe(&self) -> String {
-        let whose = if self.via_network {
-            "seller's network"
-        } else {
-            "seller"
-        };
-        format!(
-            "{whose} on the {} list (`{}`)",
-            self.list.as_str(),
-            self.entry
-        )
-    }
-}
-
-/// One rule applied to one verdict.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct RuleOutcome {
-    /// The rule's name: `official photo`, `price floor`,
-    /// `counterfeit vocabulary`, `score`.
-    pub rule: String,
-    pub fired: bool,
-    /// Why it fired or did not, in words.
-    pub why: String,
-}
-
 /// Every rule applied to one verdict; queued when any fired.
 pub fn decide(policy: &QueuePolicy, signals: &Signals, score: f64) -> Vec<RuleOutcome> {
-    let outcome = |rule: &str, fired: bool, why: String| RuleOutcome {
-        rule: rule.to_string(),
-        fired,
-        why,
-    };
+    let outcome = |rule: Rule, fired: bool, why: String| RuleOutcome { rule, fired, why };
     let accessory = signals.accessory_phrases.first();
     let ratio = signals.price.as_ref().map(|p| p.ratio);
     // Which product: a photo match, or at least half of the product's
@@ -146,10 +82,10 @@ pub fn decide(policy: &QueuePolicy, signals: &Signals, score: f64) -> Vec<RuleOu
     let share_of_msrp = |r: f64| format!("{:.0}% of MSRP", r * 100.0);
 
     let photo = match &signals.image {
-        _ if !policy.official_photo => outcome("official photo", false, "rule off".into()),
-        None => outcome("official photo", false, "no photo matches a reference photo".into()),
+        _ if !policy.official_photo => outcome(Rule::OfficialPhoto, false, "rule off".into()),
+        None => outcome(Rule::OfficialPhoto, false, "no photo matches a reference photo".into()),
         Some(image) if image.strength < policy.photo_strength => outcome(
-            "official photo",
+            Rule::OfficialPhoto,
             false,
             format!(
                 "the closest photo match ({}) has strength {:.2}, under {:.2}",
@@ -157,7 +93,7 @@ pub fn decide(policy: &QueuePolicy, signals: &Signals, score: f64) -> Vec<RuleOu
             ),
         ),
         Some(_) if accessory.is_some() => outcome(
-            "official photo",
+            Rule::OfficialPhoto,
             false,
             format!(
                 "a copied photo, but accessory phrasing '{}'",
@@ -165,7 +101,7 @@ pub fn decide(policy: &QueuePolicy, signals: &Signals, score: f64) -> Vec<RuleOu
             ),
         ),
         Some(_) if used && ratio.is_none_or(|r| r >= policy.used_price_floor) => outcome(
-            "official photo",
+            Rule::OfficialPhoto,
             false,
             format!(
                 "a copied photo, but second-hand ({}) at a plausible price{}",
@@ -174,7 +110,7 @@ pub fn decide(policy: &QueuePolicy, signals: &Signals, score: f64) -> Vec<RuleOu
             ),
         ),
         Some(image) => outcome(
-            "official photo",
+            Rule::OfficialPhoto,
             true,
             format!(
                 "listing photo {} is a copy of {} (strength {:.2}) by a seller who is not authorized",
@@ -184,19 +120,23 @@ pub fn decide(policy: &QueuePolicy, signals: &Signals, score: f64) -> Vec<RuleOu
     };
 
     let price = match ratio {
-        None => outcome("price floor", false, "no price to compare with MSRP".into()),
+        None => outcome(
+            Rule::PriceFloor,
+            false,
+            "no price to compare with MSRP".into(),
+        ),
         Some(_) if !brand_named => outcome(
-            "price floor",
+            Rule::PriceFloor,
             false,
             "the text does not name the brand (as written or disguised)".into(),
         ),
         Some(_) if !identified => outcome(
-            "price floor",
+            Rule::PriceFloor,
             false,
             "the brand is named, but not this product (in words or a photo)".into(),
         ),
         Some(r) if r >= policy.price_floor => outcome(
-            "price floor",
+            Rule::PriceFloor,
             false,
             format!(
                 "{} is not under the floor of {}",
@@ -205,7 +145,7 @@ pub fn decide(policy: &QueuePolicy, signals: &Signals, score: f64) -> Vec<RuleOu
             ),
         ),
         Some(r) if used => outcome(
-            "price floor",
+            Rule::PriceFloor,
             false,
             format!(
                 "{} but second-hand ({})",
@@ -214,7 +154,7 @@ pub fn decide(policy: &QueuePolicy, signals: &Signals, score: f64) -> Vec<RuleOu
             ),
         ),
         Some(_) if accessory.is_some() => outcome(
-            "price floor",
+            Rule::PriceFloor,
             false,
             format!(
                 "under the floor, but accessory phrasing '{}'",
@@ -222,7 +162,7 @@ pub fn decide(policy: &QueuePolicy, signals: &Signals, score: f64) -> Vec<RuleOu
             ),
         ),
         Some(r) => outcome(
-            "price floor",
+            Rule::PriceFloor,
             true,
             format!(
                 "named at {}, under the floor of {}",
@@ -234,16 +174,16 @@ pub fn decide(policy: &QueuePolicy, signals: &Signals, score: f64) -> Vec<RuleOu
 
     let words = &signals.counterfeit_words;
     let vocabulary = if !policy.counterfeit_vocabulary {
-        outcome("counterfeit vocabulary", false, "rule off".into())
+        outcome(Rule::CounterfeitVocabulary, false, "rule off".into())
     } else if words.is_empty() {
         outcome(
-            "counterfeit vocabulary",
+            Rule::CounterfeitVocabulary,
             false,
             "no counterfeit words".into(),
         )
     } else if !product_named {
         outcome(
-            "counterfeit vocabulary",
+            Rule::CounterfeitVocabulary,
             false,
             format!(
                 "'{}' but neither the brand nor the product is named or pictured",
@@ -252,14 +192,14 @@ pub fn decide(policy: &QueuePolicy, signals: &Signals, score: f64) -> Vec<RuleOu
         )
     } else {
         outcome(
-            "counterfeit vocabulary",
+            Rule::CounterfeitVocabulary,
             true,
             format!("'{}' with the brand or product", words.join("', '")),
         )
     };
 
     let by_score = outcome(
-        "score",
+        Rule::Score,
         score >= policy.threshold,
         format!(
             "score {score:.3} {} the threshold {}",
@@ -272,26 +212,26 @@ pub fn decide(policy: &QueuePolicy, signals: &Signals, score: f64) -> Vec<RuleOu
         ),
     );
     let listed = match &signals.listed {
-        None => outcome("seller list", false, "the seller is on no list".into()),
+        None => outcome(Rule::SellerList, false, "the seller is on no list".into()),
         // The product must be identified: the brand alone names every
         // product at once, and would queue the listing once per product.
         Some(listed) if !identified => outcome(
-            "seller list",
+            Rule::SellerList,
             false,
             format!(
                 "{}, but the listing neither names nor shows this product",
                 listed.describe()
             ),
         ),
-        Some(listed) => outcome("seller list", true, listed.describe()),
+        Some(listed) => outcome(Rule::SellerList, true, listed.describe()),
     };
     let relisted = match &signals.relisted {
         None => outcome(
-            "relisted",
+            Rule::Relisted,
             false,
             "no listing removed after a takedown shows this photo and title".into(),
         ),
-        Some(relisted) => outcome("relisted", true, relisted.describe()),
+        Some(relisted) => outcome(Rule::Relisted, true, relisted.describe()),
     };
     vec![photo, price, vocabulary, by_score, listed, relisted]
 }
@@ -304,9 +244,9 @@ pub fn queued(rules: &[RuleOutcome]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::matching::score::ImageSignal;
     use crate::matching::signals::PriceSignal;
     use crate::matching::text::TextMatch;
+    use crate::matching::verdict::{ImageSignal, Listed, SellerList};
 
     /// A listing that says nothing: no photo match, no name, no price.
     fn quiet() -> Signals {
@@ -363,11 +303,11 @@ mod tests {
     }
 
     /// Which rules fire, by name.
-    fn fired(signals: &Signals, score: f64) -> Vec<String> {
+    fn fired(signals: &Signals, score: f64) -> Vec<&'static str> {
         decide(&QueuePolicy::default(), signals, score)
             .into_iter()
             .filter(|r| r.fired)
-            .map(|r| r.rule)
+            .map(|r| r.rule.as_str())
             .collect()
     }
 
@@ -483,7 +423,7 @@ mod tests {
             ..quiet()
         };
         let rules = decide(&QueuePolicy::default(), &resale, 0.1);
-        let list = rules.iter().find(|r| r.rule == "seller list").unwrap();
+        let list = rules.iter().find(|r| r.rule == Rule::SellerList).unwrap();
         assert!(list.fired);
         assert_eq!(
             list.why,

@@ -21,14 +21,14 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::image::Print;
-use super::policy::{decide, queued, Listed, QueuePolicy, RuleOutcome};
+use super::policy::{decide, queued, QueuePolicy};
 use super::references::ReferenceIndex;
 use super::relisting::Relisted;
 use super::signals::{
-    accessory_structure, condition_of, is_authorized, phrases_in, price_signal, Condition, Phrase,
-    PriceSignal,
+    accessory_structure, condition_of, is_authorized, phrases_in, price_signal, Phrase,
 };
 use super::text::{match_text, ProductTerms, TextMatch};
+use super::verdict::{ImageSignal, Listed, PhotoMatches, Rule, Signals, Verdict};
 
 /// The matching settings of `[matching]` in knockoff.toml.
 #[derive(Debug, Clone)]
@@ -111,141 +111,9 @@ pub struct ListingFacts {
     pub relisted: Option<Relisted>,
 }
 
-/// The best image match of a listing for one product.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ImageSignal {
-    /// Listing photo, counted from 1 in page order.
-    pub photo: usize,
-    /// The reference photo, relative to reference-images/.
-    pub reference: String,
-    /// How the reference was altered to match ("mirror", "crop 15% left").
-    pub variant: String,
-    /// Which part of the listing photo matched, and whether it was trimmed.
-    pub view: String,
-    pub phash_distance: u32,
-    pub dhash_distance: u32,
-    pub layout_distance: f64,
-    /// 0..1.
-    pub strength: f64,
-    /// Local features agreeing on where the reference sits in the photo,
-    /// when the verifier found it ([`super::features`]); the hash
-    /// distances then say nothing.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub inliers: Option<u32>,
-}
-
-/// What one listing photo matched: per product (by its place in the
-/// judge's list) the strongest match, with `photo` still 0 — a photo's
-/// matches do not depend on the listing showing it, so they are computed
-/// and kept once per photo.
-pub type PhotoMatches = Vec<(usize, ImageSignal)>;
-
 /// A photo whose best hash match is at least this strong is settled: the
 /// local-feature verifier is not asked.
 const SETTLED: f64 = 0.8;
-
-impl ImageSignal {
-    /// How the listing photo shows the reference, in a reviewer's words:
-    /// "mirrored, cropped 12% left, below a banner: near-identical".
-    pub fn in_words(&self) -> String {
-        // Parts are joined by '+', which a tilt's sign also is ("tilt +5°").
-        let mut parts: Vec<String> = Vec::new();
-        for piece in self.variant.split('+') {
-            match parts.last_mut() {
-                Some(last) if !piece.starts_with(char::is_alphabetic) => {
-                    last.push('+');
-                    last.push_str(piece);
-                }
-                _ => parts.push(piece.to_string()),
-            }
-        }
-        let mut how: Vec<String> = parts
-            .iter()
-            .filter_map(|part| {
-                let part = part.trim();
-                let word = if part == "as is" {
-                    return None;
-                } else if part == "mirror" {
-                    "mirrored".to_string()
-                } else if let Some(rest) = part.strip_prefix("rotate ") {
-                    format!("turned {rest}")
-                } else if let Some(rest) = part.strip_prefix("tilt ") {
-                    format!("tilted {}", rest.trim_start_matches('+'))
-                } else if let Some(rest) = part.strip_prefix("crop ") {
-                    format!("cropped {}", rest.replace("every side", "on every side"))
-                } else if part.starts_with("reduced to") {
-                    "shrunk into one tile of a collage".to_string()
-                } else {
-                    part.to_string()
-                };
-                Some(word)
-            })
-            .collect();
-        let view = self
-            .view
-            .replace("whole photo, trimmed", "its border trimmed");
-        if view != "whole photo" {
-            how.push(match view.as_str() {
-                v if v.ends_with(" tile") => format!("in the {v}"),
-                v if v.starts_with("a part of the photo") => format!("in {v}"),
-                v => v.to_string(),
-            });
-        }
-        let closeness = match (self.inliers, self.phash_distance) {
-            (Some(n), _) => format!("{n} local features agree"),
-            (None, 0..=4) => "near-identical".into(),
-            (None, 5..=10) => "very close".into(),
-            _ => "close".into(),
-        };
-        if how.is_empty() {
-            format!("as it is: {closeness}")
-        } else {
-            format!("{}: {closeness}", how.join(", "))
-        }
-    }
-}
-
-/// Every signal behind a score, as stored (JSON) and shown.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct Signals {
-    pub image: Option<ImageSignal>,
-    pub text: TextMatch,
-    pub price: Option<PriceSignal>,
-    pub counterfeit_words: Vec<String>,
-    pub accessory_phrases: Vec<String>,
-    pub seller_confirmed: u32,
-    /// The seller (or its network) on the brand's deny or watch list.
-    #[serde(default)]
-    pub listed: Option<Listed>,
-    /// The listing removed after a takedown that this one puts back (for
-    /// the product that one was confirmed for).
-    #[serde(default)]
-    pub relisted: Option<Relisted>,
-    /// What the listing says of the item's condition, and the words.
-    #[serde(default)]
-    pub condition: Condition,
-    #[serde(default)]
-    pub condition_words: Vec<String>,
-    /// 0..1: is this listing about this product.
-    pub identity: f64,
-    /// 0..1: given that, is it an infringement.
-    pub infringement: f64,
-    /// Every queue rule, fired or not (empty in signals stored before the
-    /// rules existed).
-    #[serde(default)]
-    pub rules: Vec<RuleOutcome>,
-}
-
-/// The judgement of one listing against one product.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Verdict {
-    /// Index of the product in the judge's list.
-    pub product: usize,
-    pub score: f64,
-    /// Whether a queue rule fired: what decides the queue.
-    pub queued: bool,
-    pub signals: Signals,
-}
 
 /// Everything needed to judge listings; built once per run.
 pub struct Judge {
@@ -647,7 +515,7 @@ fn one_product_per_photo<'a>(verdicts: &mut [Verdict], product_id: impl Fn(usize
         v.signals
             .rules
             .iter()
-            .position(|r| r.rule == "official photo" && r.fired)
+            .position(|r| r.rule == Rule::OfficialPhoto && r.fired)
     };
     let firing: Vec<(usize, usize, f64)> = verdicts
         .iter()
@@ -679,114 +547,6 @@ fn one_product_per_photo<'a>(verdicts: &mut [Verdict], product_id: impl Fn(usize
 
 fn round3(x: f64) -> f64 {
     (x * 1000.0).round() / 1000.0
-}
-
-fn percent(x: f64) -> String {
-    format!("{:.0}%", x * 100.0)
-}
-
-impl Signals {
-    /// The why of a score: the rules that queued it, then one short phrase
-    /// per signal, strongest first.
-    pub fn reasons(&self) -> Vec<String> {
-        self.queued_by()
-            .into_iter()
-            .chain(self.signal_reasons())
-            .collect()
-    }
-
-    /// Which rules queued it, by name (`explain` and the match page give
-    /// each rule's reason in full).
-    pub(crate) fn queued_by(&self) -> Option<String> {
-        let fired: Vec<&str> = self
-            .rules
-            .iter()
-            .filter(|r| r.fired)
-            .map(|r| r.rule.as_str())
-            .collect();
-        (!fired.is_empty()).then(|| format!("queued by: {}", fired.join(", ")))
-    }
-
-    /// The signals in words, without the rules.
-    pub(crate) fn signal_reasons(&self) -> Vec<String> {
-        let mut reasons = Vec::new();
-        if let Some(image) = &self.image {
-            let variant = if image.variant == "as is" {
-                String::new()
-            } else {
-                format!(" after {}", image.variant)
-            };
-            reasons.push(format!(
-                "image: listing photo {} ({}) ↔ {}, {}/64 + {}/64 bits{variant}, colours {:.0} apart",
-                image.photo,
-                image.view,
-                image.reference,
-                image.phash_distance,
-                image.dhash_distance,
-                image.layout_distance
-            ));
-        }
-        let text = &self.text;
-        if text.score > 0.0 {
-            let place = if text.in_title {
-                "title"
-            } else {
-                "description"
-            };
-            let mut parts = Vec::new();
-            if let Some(brand) = &text.brand {
-                if text.brand_disguised {
-                    parts.push(format!("brand disguised as '{brand}'"));
-                } else {
-                    parts.push(format!("brand '{brand}'"));
-                }
-            }
-            if !text.product_words.is_empty() {
-                parts.push(format!("'{}'", text.product_words.join(" ")));
-            }
-            reasons.push(format!("{place}: {}", parts.join(", ")));
-        }
-        if let Some(price) = &self.price {
-            reasons.push(format!(
-                "price {} of MSRP ({:.2} {} vs {:.2} {})",
-                percent(price.ratio),
-                price.amount,
-                price.currency,
-                price.msrp,
-                price.msrp_currency
-            ));
-        }
-        for word in &self.counterfeit_words {
-            reasons.push(format!("word '{word}'"));
-        }
-        if let Some(listed) = &self.listed {
-            reasons.push(listed.describe());
-        }
-        if let Some(relisted) = &self.relisted {
-            reasons.push(relisted.describe());
-        }
-        if self.seller_confirmed > 0 {
-            reasons.push(format!(
-                "seller (with its network) has {} confirmed infringement(s)",
-                self.seller_confirmed
-            ));
-        }
-        if self.condition != Condition::Unknown {
-            reasons.push(format!(
-                "condition: {} ('{}')",
-                if self.condition == Condition::Used {
-                    "second-hand"
-                } else {
-                    "new"
-                },
-                self.condition_words.join("', '")
-            ));
-        }
-        for phrase in &self.accessory_phrases {
-            reasons.push(format!("accessory phrasing '{phrase}' (counts against)"));
-        }
-        reasons
-    }
 }
 
 #[cfg(test)]

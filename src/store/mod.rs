@@ -23,6 +23,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::extract::Listing;
+use crate::words::closed_set;
 
 mod evidence;
 mod queue;
@@ -97,33 +98,14 @@ pub struct Run {
     pub started_at: DateTime<Utc>,
 }
 
-/// What a frontier item asks for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ItemKind {
-    Search,
-    Listing,
-    Image,
-    /// A seller's profile page, read for the contacts its bio gives away.
-    Seller,
-}
-
-impl ItemKind {
-    fn as_str(self) -> &'static str {
-        match self {
-            ItemKind::Search => "search",
-            ItemKind::Listing => "listing",
-            ItemKind::Image => "image",
-            ItemKind::Seller => "seller",
-        }
-    }
-
-    fn parse(s: &str) -> ItemKind {
-        match s {
-            "search" => ItemKind::Search,
-            "listing" => ItemKind::Listing,
-            "seller" => ItemKind::Seller,
-            _ => ItemKind::Image,
-        }
+closed_set! {
+    /// What a frontier item asks for.
+    pub enum ItemKind("frontier item kind") {
+        Search = "search",
+        Listing = "listing",
+        Image = "image",
+        /// A seller's profile page, read for the contacts its bio gives away.
+        Seller = "seller",
     }
 }
 
@@ -164,10 +146,55 @@ pub struct Exchange {
     pub error: Option<String>,
 }
 
+closed_set! {
+    /// Why a crawl item failed, or what a page's note says: counted by kind
+    /// in run summaries, stored as its word.
+    pub enum FailureKind("crawl failure kind") {
+        RobotsDenied = "robots_denied",
+        RobotsUnavailable = "robots_unavailable",
+        /// The address guard refused the host (a private, loopback or
+        /// confined address).
+        BlockedAddress = "blocked_address",
+        /// The host asked for a pause longer than the run waits: tried again
+        /// next run.
+        Deferred = "deferred",
+        Http5xx = "http_5xx",
+        Http4xx = "http_4xx",
+        GaveUp = "gave_up",
+        RetryAfterTooLong = "retry_after_too_long",
+        TooLarge = "too_large",
+        RedirectLoop = "redirect_loop",
+        TooManyRedirects = "too_many_redirects",
+        BadRedirect = "bad_redirect",
+        Timeout = "timeout",
+        Connection = "connection",
+        BadUrl = "bad_url",
+        Render = "render",
+        /// An API's answer is not what it documents.
+        BadResponse = "bad_response",
+        /// Processing the item panicked; the run went on.
+        Panic = "panic",
+        /// A reference photo named by an image search is not in the workspace.
+        BadReference = "bad_reference",
+        BadImage = "bad_image",
+        /// A search page showed more cards than are read.
+        TooManyCards = "too_many_cards",
+        /// A search page's selectors found no card while the automatic
+        /// reading found some (a note).
+        SelectorsMissed = "selectors_found_no_cards",
+        /// A listing page yielded no title and no price.
+        NoFields = "no_fields",
+        /// Listings beyond the target's `max_listings` for the run.
+        ListingCap = "listing_cap",
+        /// A listing page whose URL another target's listing holds.
+        OtherTarget = "other_target",
+    }
+}
+
 /// A recorded failure: its kind (for the summary) and a sentence.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CrawlError {
-    pub kind: String,
+    pub kind: FailureKind,
     pub message: String,
 }
 
@@ -181,12 +208,6 @@ pub(crate) struct SearchFound<'a> {
     /// Problems of the page to record with it.
     pub notes: &'a [CrawlError],
 }
-
-/// Failure kind of the listings a target's run could not keep.
-pub(crate) const LISTING_CAP: &str = "listing_cap";
-
-/// Failure kind of a listing page whose URL another target's listing holds.
-pub(crate) const OTHER_TARGET: &str = "other_target";
 
 /// What a stored image is.
 #[derive(Debug, Clone, Default)]
@@ -219,31 +240,14 @@ pub struct StoredListing {
     pub stage: Stage,
 }
 
-/// What a stored listing was read from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Stage {
-    /// A search results card (title, price, thumbnail; the item page was
-    /// not fetched).
-    Card,
-    /// The listing's own page.
-    Item,
-}
-
-impl Stage {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Stage::Card => "card",
-            Stage::Item => "item",
-        }
-    }
-
-    pub(crate) fn parse(text: &str) -> Stage {
-        if text == "card" {
-            Stage::Card
-        } else {
-            Stage::Item
-        }
+closed_set! {
+    /// What a stored listing was read from.
+    pub enum Stage("listing stage") {
+        /// A search results card (title, price, thumbnail; the item page was
+        /// not fetched).
+        Card = "card",
+        /// The listing's own page.
+        Item = "item",
     }
 }
 
@@ -271,7 +275,7 @@ pub struct RunSummary {
     pub listings_unchanged: u64,
     pub images: u64,
     pub throttled: u64,
-    pub errors: BTreeMap<String, u64>,
+    pub errors: BTreeMap<FailureKind, u64>,
     pub seconds: f64,
 }
 
@@ -312,7 +316,7 @@ fn stored_listing(row: &rusqlite::Row) -> rusqlite::Result<StoredListing> {
         first_seen: row.get(9)?,
         last_seen: row.get(10)?,
         last_changed: row.get(11)?,
-        stage: Stage::parse(&row.get::<_, String>(12)?),
+        stage: word(row, 12)?,
     })
 }
 
@@ -324,6 +328,56 @@ pub fn now() -> String {
 fn timestamp(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
+
+/// Runs one statement through the connection's statement cache, so it is
+/// compiled once per connection rather than on every call (compiling was a
+/// tenth of a crawl's CPU at scale). SQL built at run time goes through
+/// `prepare` instead: it would only churn the cache.
+pub(crate) fn exec(
+    conn: &Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+) -> rusqlite::Result<usize> {
+    conn.prepare_cached(sql)?.execute(params)
+}
+
+/// The first row of a query, through the statement cache as [`exec`].
+pub(crate) fn one<T>(
+    conn: &Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+    row: impl FnOnce(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+) -> rusqlite::Result<T> {
+    conn.prepare_cached(sql)?.query_row(params, row)
+}
+
+/// The word in column `column` read as a member of its closed set
+/// ([`crate::words`]): a word the store does not know is an error naming
+/// the set and the choices, never a default.
+pub(crate) fn word<T>(r: &rusqlite::Row, column: usize) -> rusqlite::Result<T>
+where
+    T: std::str::FromStr<Err = crate::words::UnknownWord>,
+{
+    let text: String = r.get(column)?;
+    text.parse().map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(column, rusqlite::types::Type::Text, Box::new(e))
+    })
+}
+
+/// As [`word`], for a column that may be NULL.
+pub(crate) fn optional_word<T>(r: &rusqlite::Row, column: usize) -> rusqlite::Result<Option<T>>
+where
+    T: std::str::FromStr<Err = crate::words::UnknownWord>,
+{
+    match r.get_ref(column)? {
+        rusqlite::types::ValueRef::Null => Ok(None),
+        _ => word(r, column).map(Some),
+    }
+}
+
+/// Statements a connection keeps compiled: more than the store's distinct
+/// statements, so none is compiled twice.
+const STATEMENT_CACHE: usize = 256;
 
 fn headers_json(headers: &[(String, String)]) -> String {
     serde_json::to_string(headers).expect("string pairs always serialise")
@@ -349,6 +403,7 @@ impl Store {
             )
             .with_context(|| format!("opening the store {} for reading", path.display()))?;
             reader.busy_timeout(std::time::Duration::from_secs(10))?;
+            reader.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
             // Pages through a memory map, not a copy per read() call: most
             // of a busy review UI's time was the kernel copying pages.
             reader.pragma_update(None, "mmap_size", 256i64 << 20)?;
@@ -372,6 +427,7 @@ impl Store {
         // with SQLite's back-off (1 ms growing to 100 ms) for up to 30 s.
         conn.set_transaction_behavior(rusqlite::TransactionBehavior::Immediate);
         conn.busy_timeout(WRITE_BUSY_TIMEOUT)?;
+        conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
         conn.pragma_update(None, "foreign_keys", "ON")?;
         migrations().to_latest(&mut conn)?;
         Ok(Store {
@@ -409,7 +465,8 @@ impl Store {
     /// The newest run that never finished, if any: the one to resume.
     pub fn unfinished_run(&self) -> Result<Option<Run>> {
         let conn = self.conn();
-        conn.query_row(
+        one(
+            &conn,
             "SELECT id, targets, max_pages, started_at FROM runs
              WHERE status = 'running' ORDER BY id DESC LIMIT 1",
             [],
@@ -432,7 +489,8 @@ impl Store {
 
     /// Marks a run finished and keeps its summary.
     pub fn finish_run(&self, run: RunId, summary: &RunSummary) -> Result<()> {
-        self.conn().execute(
+        exec(
+            &self.conn(),
             "UPDATE runs SET status = 'finished', finished_at = ?2, summary = ?3 WHERE id = ?1",
             params![run.0, now(), serde_json::to_string(summary)?],
         )?;
@@ -457,11 +515,10 @@ impl Store {
              WHERE run_id = ?1 AND state = 'pending' ORDER BY id",
         )?;
         let rows = stmt.query_map([run.0], |row| {
-            let kind: String = row.get(2)?;
             Ok(FrontierItem {
                 id: ItemId(row.get(0)?),
                 target: row.get(1)?,
-                kind: ItemKind::parse(&kind),
+                kind: word(row, 2)?,
                 url: row.get(3)?,
                 query: row.get(4)?,
                 page: row.get(5)?,
@@ -550,7 +607,7 @@ impl Store {
         }
         if over > 0 {
             let note = CrawlError {
-                kind: LISTING_CAP.into(),
+                kind: FailureKind::ListingCap,
                 message: format!(
                     "target `{}` reached its max_listings ({}) for this run; {over} more listings \
                      on this page wait for the next run",
@@ -635,18 +692,18 @@ impl Store {
         let fetch_id = fetch_ids.last().copied();
         let hash = content_hash(listing);
         let seen = now();
-        let previous: Option<(String, String)> = tx
-            .query_row(
-                "SELECT content_hash, target FROM listings WHERE url = ?1",
-                [url],
-                |row| Ok((row.get(0)?, row.get(1)?)),
-            )
-            .optional()?;
+        let previous: Option<(String, String)> = one(
+            &tx,
+            "SELECT content_hash, target FROM listings WHERE url = ?1",
+            [url],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )
+        .optional()?;
         // A listing belongs to the target that first stored it: another
         // target's page never rewrites it (nor its matches or evidence).
         if let Some((_, holder)) = previous.as_ref().filter(|(_, t)| t != target) {
             let error = CrawlError {
-                kind: OTHER_TARGET.into(),
+                kind: FailureKind::OtherTarget,
                 message: format!(
                     "{url} is a listing of target `{holder}`; target `{target}` leaves it alone"
                 ),
@@ -658,10 +715,14 @@ impl Store {
         let previous = previous.map(|(hash, _)| hash);
         let images_json = serde_json::to_string(&listing.images)?;
         // Read from its own page now, whatever a card said before.
-        tx.execute("UPDATE listings SET stage = 'item' WHERE url = ?1", [url])?;
+        exec(
+            &tx,
+            "UPDATE listings SET stage = 'item' WHERE url = ?1",
+            [url],
+        )?;
         let change = match previous {
             None => {
-                tx.execute(
+                exec(&tx,
                     "INSERT INTO listings (url, target, title, price, currency, seller, description,
                         images, content_hash, first_seen, last_seen, last_changed,
                         first_run, last_run, changed_run, fetch_id, seller_url)
@@ -685,14 +746,15 @@ impl Store {
                 ListingChange::New
             }
             Some(old) if old == hash => {
-                tx.execute(
+                exec(&tx,
                     "UPDATE listings SET last_seen = ?2, last_run = ?3, fetch_id = ?4 WHERE url = ?1",
                     params![url, seen, run.0, fetch_id],
                 )?;
                 ListingChange::Unchanged
             }
             Some(_) => {
-                tx.execute(
+                exec(
+                    &tx,
                     "UPDATE listings SET title = ?3, price = ?4, currency = ?5,
                         seller = ?6, description = ?7, images = ?8, content_hash = ?9,
                         last_seen = ?10, last_changed = ?10, last_run = ?11, changed_run = ?11,
@@ -738,7 +800,7 @@ impl Store {
         let fetch_ids = insert_exchanges(&tx, run, exchanges)?;
         let body = exchanges.iter().rev().find_map(|e| e.body.as_ref());
         let sha = body.map(|b| hex::encode(Sha256::digest(b)));
-        tx.execute(
+        exec(&tx,
             "INSERT INTO images (url, sha256, bytes, format, width, height, fetch_id, run_id, fetched_at, error)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
              ON CONFLICT (url) DO UPDATE SET sha256 = excluded.sha256, bytes = excluded.bytes,
@@ -797,7 +859,8 @@ impl Store {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
         fail_in(&tx, run, item, exchanges, error)?;
-        tx.execute(
+        exec(
+            &tx,
             "INSERT INTO deferred_items (run_id, target, kind, url, query, page)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
             params![
@@ -825,7 +888,7 @@ impl Store {
         let started_at = Utc::now();
         let mut conn = self.conn();
         let tx = conn.transaction()?;
-        tx.execute(
+        exec(&tx,
             "INSERT INTO runs (started_at, status, targets, max_pages) VALUES (?1, 'running', ?2, ?3)",
             params![
                 timestamp(started_at),
@@ -846,10 +909,9 @@ impl Store {
                  RETURNING target, kind, url, query, page",
             )?;
             let rows = stmt.query_map([serde_json::to_string(targets)?], |row| {
-                let kind: String = row.get(1)?;
                 Ok(NewItem {
                     target: row.get(0)?,
-                    kind: ItemKind::parse(&kind),
+                    kind: word(row, 1)?,
                     url: row.get(2)?,
                     query: row.get(3)?,
                     page: row.get(4)?,
@@ -878,7 +940,7 @@ impl Store {
     pub(crate) fn run_summary(&self, run: &Run) -> Result<RunSummary> {
         let conn = self.conn();
         let count = |sql: &str| -> Result<u64> {
-            Ok(conn.query_row(sql, [run.id.0], |row| row.get::<_, i64>(0))? as u64)
+            Ok(one(&conn, sql, [run.id.0], |row| row.get::<_, i64>(0))? as u64)
         };
         let mut errors = BTreeMap::new();
         {
@@ -886,7 +948,7 @@ impl Store {
                 "SELECT kind, COUNT(*) FROM crawl_errors WHERE run_id = ?1 GROUP BY kind",
             )?;
             let rows = stmt.query_map([run.id.0], |row| {
-                Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?))
+                Ok((word::<FailureKind>(row, 0)?, row.get::<_, i64>(1)?))
             })?;
             for row in rows {
                 let (kind, n) = row?;
@@ -921,11 +983,11 @@ impl Store {
     }
 
     /// The errors of a run: (kind, url, message), oldest first.
-    pub fn run_errors(&self, run: RunId) -> Result<Vec<(String, String, String)>> {
+    pub fn run_errors(&self, run: RunId) -> Result<Vec<(FailureKind, String, String)>> {
         let conn = self.conn();
         let mut stmt = conn
             .prepare("SELECT kind, url, message FROM crawl_errors WHERE run_id = ?1 ORDER BY id")?;
-        let rows = stmt.query_map([run.0], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))?;
+        let rows = stmt.query_map([run.0], |row| Ok((word(row, 0)?, row.get(1)?, row.get(2)?)))?;
         rows.collect::<rusqlite::Result<_>>()
             .context("reading run errors")
     }
@@ -989,7 +1051,8 @@ impl Store {
     /// How many of a seller's matches were confirmed: the account's on
     /// `target`, or the name's on every marketplace.
     pub fn seller_confirmed(&self, seller: &str, target: Option<&str>) -> Result<u64> {
-        let n: i64 = self.reader().query_row(
+        let n: i64 = one(
+            &self.reader(),
             "SELECT COUNT(*) FROM listings l CROSS JOIN matches m ON m.listing_id = l.id
              WHERE l.seller = ?1 AND (?2 IS NULL OR l.target = ?2) AND m.status = 'confirmed'",
             params![seller, target],
@@ -1001,13 +1064,13 @@ impl Store {
     /// The exact bytes stored under `sha256`.
     pub fn blob(&self, sha256: &str) -> Result<Option<Vec<u8>>> {
         let conn = self.conn();
-        let row: Option<(String, Vec<u8>)> = conn
-            .query_row(
-                "SELECT compression, data FROM blobs WHERE sha256 = ?1",
-                [sha256],
-                |row| Ok((row.get(0)?, row.get(1)?)),
-            )
-            .optional()?;
+        let row: Option<(String, Vec<u8>)> = one(
+            &conn,
+            "SELECT compression, data FROM blobs WHERE sha256 = ?1",
+            [sha256],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )
+        .optional()?;
         let Some((compression, data)) = row else {
             return Ok(None);
         };
@@ -1024,12 +1087,14 @@ impl Store {
     /// The body hash of the last stored image capture of `url`.
     pub(crate) fn image_sha256(&self, url: &str) -> Result<Option<String>> {
         let conn = self.conn();
-        Ok(conn
-            .query_row("SELECT sha256 FROM images WHERE url = ?1", [url], |row| {
-                row.get::<_, Option<String>>(0)
-            })
-            .optional()?
-            .flatten())
+        Ok(one(
+            &conn,
+            "SELECT sha256 FROM images WHERE url = ?1",
+            [url],
+            |row| row.get::<_, Option<String>>(0),
+        )
+        .optional()?
+        .flatten())
     }
 
     /// Runs a read-only query and returns the first column of every row as
@@ -1065,13 +1130,13 @@ fn upsert_card(
 ) -> Result<(bool, Vec<NewItem>)> {
     let hash = content_hash(&card.listing);
     let seen = now();
-    let previous: Option<(i64, String, Option<String>)> = tx
-        .query_row(
-            "SELECT last_run, stage, card_hash FROM listings WHERE url = ?1",
-            [&card.url],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-        )
-        .optional()?;
+    let previous: Option<(i64, Stage, Option<String>)> = one(
+        tx,
+        "SELECT last_run, stage, card_hash FROM listings WHERE url = ?1",
+        [&card.url],
+        |r| Ok((r.get(0)?, word(r, 1)?, r.get(2)?)),
+    )
+    .optional()?;
     let l = &card.listing;
     let images_json = serde_json::to_string(&l.images)?;
     let item_page = || NewItem {
@@ -1085,7 +1150,7 @@ fn upsert_card(
     let new_to_run = previous.as_ref().is_none_or(|p| p.0 != run.0);
     let stored_as_card = match &previous {
         None => {
-            tx.execute(
+            exec(tx,
                 "INSERT INTO listings (url, target, title, price, currency, seller, description,
                     images, content_hash, first_seen, last_seen, last_changed,
                     first_run, last_run, changed_run, fetch_id, stage, card_hash)
@@ -1095,14 +1160,15 @@ fn upsert_card(
             true
         }
         Some((_, _, old)) if old.as_deref() == Some(hash.as_str()) => {
-            tx.execute(
+            exec(
+                tx,
                 "UPDATE listings SET last_seen = ?2, last_run = ?3 WHERE url = ?1",
                 params![card.url, seen, run.0],
             )?;
             return Ok((new_to_run, wanted));
         }
-        Some((_, stage, _)) if Stage::parse(stage) == Stage::Card => {
-            tx.execute(
+        Some((_, Stage::Card, _)) => {
+            exec(tx,
                 "UPDATE listings SET target = ?2, title = ?3, price = ?4, currency = ?5, seller = ?6,
                     images = ?7, content_hash = ?8, card_hash = ?8, last_seen = ?9, last_changed = ?9,
                     last_run = ?10, changed_run = ?10, fetch_id = ?11
@@ -1114,7 +1180,8 @@ fn upsert_card(
         Some(_) => {
             // Read from its page before, and the card changed: read the
             // page again (the listing keeps the page's fields till then).
-            tx.execute(
+            exec(
+                tx,
                 "UPDATE listings SET card_hash = ?2, last_seen = ?3, last_run = ?4 WHERE url = ?1",
                 params![card.url, hash, seen, run.0],
             )?;
@@ -1146,7 +1213,8 @@ fn upsert_card(
 /// How many listings `target`'s search pages have added in `run`: its
 /// listing pages in the frontier and its cards, each URL once.
 fn listings_of_run(tx: &Transaction, run: RunId, target: &str) -> Result<usize> {
-    let n: i64 = tx.query_row(
+    let n: i64 = one(
+        tx,
         "SELECT COUNT(*) FROM (
             SELECT url FROM frontier WHERE run_id = ?1 AND target = ?2 AND kind = 'listing'
             UNION
@@ -1201,7 +1269,8 @@ fn fail_in(
 }
 
 fn set_state(tx: &Transaction, item: ItemId, state: &str) -> Result<()> {
-    tx.execute(
+    exec(
+        tx,
         "UPDATE frontier SET state = ?2 WHERE id = ?1",
         params![item.0, state],
     )?;
@@ -1215,9 +1284,9 @@ fn insert_error(
     url: &str,
     error: &CrawlError,
 ) -> Result<()> {
-    tx.execute(
+    exec(tx,
         "INSERT INTO crawl_errors (run_id, target, url, kind, message, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        params![run.0, target, url, error.kind, error.message, now()],
+        params![run.0, target, url, error.kind.as_str(), error.message, now()],
     )?;
     Ok(())
 }
@@ -1433,8 +1502,8 @@ mod tests {
         let errors = store.run_errors(run.id).unwrap();
         assert_eq!(errors.len(), 1);
         assert_eq!(
-            (errors[0].0.as_str(), errors[0].1.as_str()),
-            (OTHER_TARGET, "http://a/1")
+            (errors[0].0, errors[0].1.as_str()),
+            (FailureKind::OtherTarget, "http://a/1")
         );
     }
 
@@ -1451,7 +1520,7 @@ mod tests {
         assert_eq!(store.listings(None).unwrap().len(), 3);
         let errors = store.run_errors(run.id).unwrap();
         assert_eq!(errors.len(), 1, "{errors:?}");
-        assert_eq!(errors[0].0, LISTING_CAP);
+        assert_eq!(errors[0].0, FailureKind::ListingCap);
         assert!(errors[0].2.contains("2 more listings"), "{}", errors[0].2);
     }
 

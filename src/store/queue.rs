@@ -5,9 +5,10 @@ use anyhow::{Context, Result};
 use rusqlite::{params, OptionalExtension, Transaction};
 use serde::Serialize;
 
-use super::{now, ListingId, Store, StoredListing};
-use crate::matching::score::Signals;
-use crate::status::{transition, Decision, MatchStatus, Transition};
+use super::{exec, now, one, word, ListingId, Store, StoredListing};
+use crate::matching::verdict::Signals;
+use crate::refusal::{Refusal, RefusalKind};
+use crate::status::{transition, Decision, MatchStatus, StatusFilter, Transition};
 
 /// A queue entry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -102,6 +103,12 @@ pub struct AuditRow {
 #[error("there is no match with id {0}")]
 pub struct NoSuchMatch(pub i64);
 
+impl Refusal for NoSuchMatch {
+    fn kind(&self) -> RefusalKind {
+        RefusalKind::NotFound
+    }
+}
+
 /// Which matches a decision may change.
 enum Guard {
     Any,
@@ -119,7 +126,7 @@ pub(super) fn queue_entry(r: &rusqlite::Row) -> rusqlite::Result<QueueEntry> {
     let signals: String = r.get(12)?;
     Ok(QueueEntry {
         id: r.get(0)?,
-        status: match_status(r, 1)?,
+        status: word(r, 1)?,
         score: r.get(2)?,
         product_id: r.get(3)?,
         target: r.get(4)?,
@@ -135,7 +142,7 @@ pub(super) fn queue_entry(r: &rusqlite::Row) -> rusqlite::Result<QueueEntry> {
         decided_at: r.get(14)?,
         decided_by: r.get(15)?,
         note: r.get(16)?,
-        stage: super::Stage::parse(&r.get::<_, String>(17)?),
+        stage: word(r, 17)?,
     })
 }
 
@@ -146,15 +153,6 @@ fn read_signals(match_id: i64, json: &str) -> Option<Signals> {
     serde_json::from_str(json)
         .map_err(|e| tracing::warn!(match_id, "the stored signals do not read: {e}"))
         .ok()
-}
-
-/// The match status in column `column`: a word the store does not know
-/// is an error naming it, never a default.
-pub(super) fn match_status(r: &rusqlite::Row, column: usize) -> rusqlite::Result<MatchStatus> {
-    let word: String = r.get(column)?;
-    word.parse().map_err(|e| {
-        rusqlite::Error::FromSqlConversionFailure(column, rusqlite::types::Type::Text, Box::new(e))
-    })
 }
 
 /// An audit row from `at, actor, action, match_id, detail`.
@@ -170,12 +168,13 @@ pub(super) fn audit_row(r: &rusqlite::Row) -> rusqlite::Result<AuditRow> {
 
 /// Errors with [`NoSuchMatch`] when there is no match `id`.
 pub(super) fn match_exists(tx: &Transaction, id: MatchId) -> Result<()> {
-    let found: Option<i64> = tx
-        .query_row("SELECT id FROM matches WHERE id = ?1", [id.0], |r| r.get(0))
-        .optional()?;
+    let found: Option<i64> = one(tx, "SELECT id FROM matches WHERE id = ?1", [id.0], |r| {
+        r.get(0)
+    })
+    .optional()?;
     match found {
         Some(_) => Ok(()),
-        None => Err(NoSuchMatch(id.0).into()),
+        None => Err(NoSuchMatch(id.0).refused().into()),
     }
 }
 
@@ -236,9 +235,7 @@ impl Store {
         let mut stmt = conn.prepare_cached(
             "SELECT product_id, id, status FROM matches WHERE listing_id = ?1 ORDER BY id",
         )?;
-        let rows = stmt.query_map([listing.0], |r| {
-            Ok((r.get(0)?, r.get(1)?, match_status(r, 2)?))
-        })?;
+        let rows = stmt.query_map([listing.0], |r| Ok((r.get(0)?, r.get(1)?, word(r, 2)?)))?;
         rows.collect::<rusqlite::Result<_>>()
             .context("reading a listing's matches")
     }
@@ -312,27 +309,26 @@ impl Store {
 
     /// Number of stored listings.
     pub(crate) fn listing_count(&self) -> Result<u64> {
-        let n: i64 = self
-            .conn()
-            .query_row("SELECT COUNT(*) FROM listings", [], |r| r.get(0))?;
+        let n: i64 = one(&self.conn(), "SELECT COUNT(*) FROM listings", [], |r| {
+            r.get(0)
+        })?;
         Ok(n as u64)
     }
 
     /// Cached prints of a photo, when computed by print `version`.
     pub(crate) fn photo_prints(&self, sha256: &str, version: u32) -> Result<Option<String>> {
-        Ok(self
-            .conn()
-            .query_row(
-                "SELECT prints FROM photo_prints WHERE sha256 = ?1 AND version = ?2",
-                params![sha256, version],
-                |r| r.get(0),
-            )
-            .optional()?)
+        Ok(one(
+            &self.conn(),
+            "SELECT prints FROM photo_prints WHERE sha256 = ?1 AND version = ?2",
+            params![sha256, version],
+            |r| r.get(0),
+        )
+        .optional()?)
     }
 
     /// Caches a photo's prints.
     pub(crate) fn put_photo_prints(&self, sha256: &str, version: u32, prints: &str) -> Result<()> {
-        self.conn().execute(
+        exec(&self.conn(),
             "INSERT INTO photo_prints (sha256, version, prints) VALUES (?1, ?2, ?3)
              ON CONFLICT (sha256) DO UPDATE SET version = excluded.version, prints = excluded.prints,
                  matches_key = NULL, matches = NULL",
@@ -343,20 +339,20 @@ impl Store {
 
     /// A photo's cached reference matches, when computed under `key`.
     pub(crate) fn photo_matches(&self, sha256: &str, key: &str) -> Result<Option<String>> {
-        Ok(self
-            .conn()
-            .query_row(
-                "SELECT matches FROM photo_prints WHERE sha256 = ?1 AND matches_key = ?2",
-                params![sha256, key],
-                |r| r.get(0),
-            )
-            .optional()?
-            .flatten())
+        Ok(one(
+            &self.conn(),
+            "SELECT matches FROM photo_prints WHERE sha256 = ?1 AND matches_key = ?2",
+            params![sha256, key],
+            |r| r.get(0),
+        )
+        .optional()?
+        .flatten())
     }
 
     /// Caches a photo's reference matches (its prints are cached first).
     pub(crate) fn put_photo_matches(&self, sha256: &str, key: &str, matches: &str) -> Result<()> {
-        self.conn().execute(
+        exec(
+            &self.conn(),
             "UPDATE photo_prints SET matches_key = ?2, matches = ?3 WHERE sha256 = ?1",
             params![sha256, key, matches],
         )?;
@@ -386,13 +382,7 @@ impl Store {
                  FROM matches WHERE listing_id = ?1",
             )?;
             let rows = stmt.query_map([listing.0], |r| {
-                Ok((
-                    r.get(0)?,
-                    r.get(1)?,
-                    match_status(r, 2)?,
-                    r.get(3)?,
-                    r.get(4)?,
-                ))
+                Ok((r.get(0)?, r.get(1)?, word(r, 2)?, r.get(3)?, r.get(4)?))
             })?;
             rows.collect::<rusqlite::Result<_>>()?
         };
@@ -403,7 +393,7 @@ impl Store {
             let current = existing.iter().find(|e| e.1 == verdict.product_id);
             match current {
                 None if above => {
-                    tx.execute(
+                    exec(&tx,
                         "INSERT INTO matches (listing_id, product_id, status, score, signals, material_key,
                             first_queued, updated_at)
                          VALUES (?1, ?2, 'pending', ?3, ?4, ?5, ?6, ?6)",
@@ -430,7 +420,7 @@ impl Store {
                     );
                     let reopen = step == Transition::Reopen;
                     let withdraw = step == Transition::Withdraw;
-                    tx.execute(
+                    exec(&tx,
                         "UPDATE matches SET status = ?2, score = ?3, signals = ?4, material_key = ?5,
                             updated_at = ?6 WHERE id = ?1",
                         params![
@@ -455,7 +445,7 @@ impl Store {
                         )?;
                         changes.reopened += 1;
                     } else if withdraw {
-                        tx.execute(
+                        exec(&tx,
                             "UPDATE matches SET decided_at = ?2, decided_by = ?3, decided_key = material_key,
                                 note = ?4 WHERE id = ?1",
                             params![id, at, MATCHER, format!("withdrawn: no queue rule fires now (score {:.3})", verdict.score)],
@@ -479,7 +469,7 @@ impl Store {
             let judged = verdicts.iter().any(|v| &v.product_id == product);
             let step = transition(*status, *escalated, false, false);
             if !judged && step == Transition::Withdraw {
-                tx.execute(
+                exec(&tx,
                     "UPDATE matches SET status = ?4, decided_at = ?2, decided_by = ?3,
                         decided_key = material_key, note = 'withdrawn: no longer matches', updated_at = ?2
                      WHERE id = ?1",
@@ -489,7 +479,7 @@ impl Store {
                 changes.withdrawn += 1;
             }
         }
-        tx.execute(
+        exec(&tx,
             "INSERT INTO judged (listing_id, judge_key, judged_at) VALUES (?1, ?2, ?3)
              ON CONFLICT (listing_id) DO UPDATE SET judge_key = excluded.judge_key, judged_at = excluded.judged_at",
             params![listing.0, judge_key, at],
@@ -500,7 +490,8 @@ impl Store {
 
     /// Number of pending matches.
     pub fn pending_count(&self) -> Result<usize> {
-        let n: i64 = self.conn().query_row(
+        let n: i64 = one(
+            &self.conn(),
             "SELECT COUNT(*) FROM matches WHERE status = 'pending'",
             [],
             |r| r.get(0),
@@ -508,15 +499,23 @@ impl Store {
         Ok(n as usize)
     }
 
-    /// Queue entries with `status` (all when `None`), highest score first.
-    pub fn queue(&self, status: Option<MatchStatus>) -> Result<Vec<QueueEntry>> {
+    /// The queue entries `filter` lists, highest score first: the command
+    /// line's lists, where pending means everything waiting for a decision
+    /// (the escalated included).
+    pub fn queue(&self, filter: StatusFilter) -> Result<Vec<QueueEntry>> {
         let conn = self.conn();
         let mut stmt = conn.prepare(&format!(
             "SELECT {QUEUE_COLUMNS} FROM matches m JOIN listings l ON l.id = m.listing_id
-             WHERE ?1 IS NULL OR m.status = ?1
+             WHERE (?1 IS NULL OR m.status = ?1) AND (NOT ?2 OR m.escalated_at IS NOT NULL)
              ORDER BY m.score DESC, m.id DESC"
         ))?;
-        let rows = stmt.query_map([status.map(MatchStatus::as_str)], queue_entry)?;
+        let rows = stmt.query_map(
+            params![
+                filter.status().map(MatchStatus::as_str),
+                filter == StatusFilter::Escalated
+            ],
+            queue_entry,
+        )?;
         rows.collect::<rusqlite::Result<_>>()
             .context("reading the queue")
     }
@@ -559,7 +558,8 @@ impl Store {
         let tx = conn.transaction()?;
         let status = decision.status().as_str();
         let only_pending = matches!(guard, Guard::Pending);
-        let changed = tx.execute(
+        let changed = exec(
+            &tx,
             "UPDATE matches SET status = ?2, decided_at = ?3, decided_by = ?4, note = ?5,
                 decided_key = material_key, updated_at = ?3
              WHERE id = ?1 AND (NOT ?6 OR status = 'pending')",
@@ -616,7 +616,7 @@ mod tests {
     }
 
     fn status(store: &Store) -> MatchStatus {
-        store.queue(None).unwrap()[0].status
+        store.queue(StatusFilter::All).unwrap()[0].status
     }
 
     #[test]
@@ -626,7 +626,7 @@ mod tests {
             .record_verdicts(listing, "k1", "price-band-3", &[verdict(0.9)])
             .unwrap();
         assert_eq!((queued.queued, queued.queued_high), (1, 1));
-        let id = MatchId(store.queue(None).unwrap()[0].id);
+        let id = MatchId(store.queue(StatusFilter::All).unwrap()[0].id);
         store
             .decide(id, Decision::Dismiss, "cli:ana", Some("genuine"))
             .unwrap();
@@ -642,7 +642,7 @@ mod tests {
             .unwrap();
         assert_eq!(changed.reopened, 1);
         assert_eq!(status(&store), MatchStatus::Pending);
-        assert_eq!(store.queue(None).unwrap().len(), 1);
+        assert_eq!(store.queue(StatusFilter::All).unwrap().len(), 1);
         let actions: Vec<String> = store
             .audit_log(Some(id))
             .unwrap()
@@ -664,7 +664,7 @@ mod tests {
         store
             .record_verdicts(listing, "k1", "m1", &[verdict(0.9)])
             .unwrap();
-        let id = MatchId(store.queue(None).unwrap()[0].id);
+        let id = MatchId(store.queue(StatusFilter::All).unwrap()[0].id);
         assert!(store.escalate(id, "rita", Some("ask legal")).unwrap());
         let below = store
             .record_verdicts(listing, "k2", "m1", &[verdict(0.2)])

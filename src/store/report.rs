@@ -16,7 +16,7 @@ use chrono::{Datelike, NaiveDate, Utc};
 use rusqlite::{params, OptionalExtension};
 use serde::Serialize;
 
-use super::Store;
+use super::{one, Store};
 
 /// Which part of the store a report covers. Days are UTC and inclusive.
 #[derive(Debug, Clone, Default)]
@@ -533,7 +533,8 @@ fn backlog(
     product: Option<&str>,
 ) -> Result<Backlog> {
     let now = Utc::now().to_rfc3339();
-    conn.query_row(
+    one(
+        conn,
         "SELECT COUNT(*), COALESCE(SUM(m.escalated_at IS NOT NULL), 0),
             COALESCE(SUM(age < 1), 0), COALESCE(SUM(age >= 1 AND age < 7), 0),
             COALESCE(SUM(age >= 7 AND age < 30), 0), COALESCE(SUM(age >= 30), 0), MAX(age)

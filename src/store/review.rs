@@ -12,60 +12,32 @@ use serde::Serialize;
 use super::queue::{
     audit, audit_row, match_exists, queue_entry, MatchId, QueueEntry, QUEUE_COLUMNS,
 };
-use super::{now, timestamp, ListingId, RunSummary, Store};
-use crate::matching::score::Signals;
+use super::{exec, now, one, timestamp, word, ListingId, RunSummary, Store};
+use crate::matching::verdict::Signals;
+use crate::refusal::{Refusal, RefusalKind, Refused};
 use crate::status::{MatchStatus, QueueSort, StatusFilter};
+use crate::words::closed_set;
 
 /// A user account.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 pub struct UserId(pub i64);
 
-/// What a user may do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
-    /// Everything, including the audit log page.
-    Admin,
-    /// Decides on matches.
-    Reviewer,
-    /// Reads; changes nothing.
-    Viewer,
+closed_set! {
+    /// What a user may do.
+    pub enum Role("role") {
+        /// Everything, including the audit log page.
+        Admin = "admin",
+        /// Decides on matches.
+        Reviewer = "reviewer",
+        /// Reads; changes nothing.
+        Viewer = "viewer",
+    }
 }
 
 impl Role {
-    /// The name stored and typed on the command line.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Admin => "admin",
-            Role::Reviewer => "reviewer",
-            Role::Viewer => "viewer",
-        }
-    }
-
-    /// The role called `name`, if any.
-    pub fn parse(name: &str) -> Option<Role> {
-        name.parse().ok()
-    }
-
     /// Whether this role may confirm, dismiss, escalate and note.
     pub(crate) fn can_decide(self) -> bool {
         matches!(self, Role::Admin | Role::Reviewer)
-    }
-}
-
-impl std::str::FromStr for Role {
-    type Err = crate::status::UnknownWord;
-    fn from_str(word: &str) -> Result<Role, Self::Err> {
-        match word {
-            "admin" => Ok(Role::Admin),
-            "reviewer" => Ok(Role::Reviewer),
-            "viewer" => Ok(Role::Viewer),
-            _ => Err(crate::status::UnknownWord {
-                word: word.to_string(),
-                what: "role",
-                choices: "admin, reviewer, viewer",
-            }),
-        }
     }
 }
 
@@ -182,6 +154,12 @@ pub struct Account {
 #[error("there is no user named `{0}` (`knockoff user list` shows them)")]
 pub struct NoSuchUser(pub String);
 
+impl Refusal for NoSuchUser {
+    fn kind(&self) -> RefusalKind {
+        RefusalKind::NotFound
+    }
+}
+
 /// The change would leave no admin.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("`{name}` is the only admin and cannot be {change}: make another user admin first")]
@@ -190,27 +168,38 @@ pub struct LastAdmin {
     pub change: String,
 }
 
+impl Refusal for LastAdmin {
+    fn kind(&self) -> RefusalKind {
+        RefusalKind::Conflict
+    }
+}
+
 /// The id and role of account `name`.
 fn user_row(tx: &rusqlite::Transaction, name: &str) -> Result<(i64, Role)> {
-    let row: Option<(i64, String)> = tx
-        .query_row("SELECT id, role FROM users WHERE name = ?1", [name], |r| {
-            Ok((r.get(0)?, r.get(1)?))
-        })
-        .optional()?;
-    let (id, role) = row.ok_or_else(|| NoSuchUser(name.to_string()))?;
-    Ok((id, Role::parse(&role).unwrap_or(Role::Viewer)))
+    let row: Option<(i64, Role)> = one(
+        tx,
+        "SELECT id, role FROM users WHERE name = ?1",
+        [name],
+        |r| Ok((r.get(0)?, word(r, 1)?)),
+    )
+    .optional()?;
+    Ok(row.ok_or_else(|| NoSuchUser(name.to_string()).refused())?)
 }
 
 /// Refuses to take the admin role from `name` when no other account has it.
 fn refuse_last_admin(tx: &rusqlite::Transaction, name: &str, change: &str) -> Result<()> {
-    let admins: i64 = tx.query_row("SELECT COUNT(*) FROM users WHERE role = 'admin'", [], |r| {
-        r.get(0)
-    })?;
+    let admins: i64 = one(
+        tx,
+        "SELECT COUNT(*) FROM users WHERE role = 'admin'",
+        [],
+        |r| r.get(0),
+    )?;
     if admins <= 1 {
         return Err(LastAdmin {
             name: name.to_string(),
             change: change.to_string(),
         }
+        .refused()
         .into());
     }
     Ok(())
@@ -227,10 +216,22 @@ pub enum UndoRefused {
     TakedownSent(i64),
 }
 
+impl Refusal for UndoRefused {
+    fn kind(&self) -> RefusalKind {
+        RefusalKind::Conflict
+    }
+}
+
 /// The listing already has a match for that product: the id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("this listing already has match #{} for that product", .0 .0)]
 pub struct MatchExists(pub MatchId);
+
+impl Refusal for MatchExists {
+    fn kind(&self) -> RefusalKind {
+        RefusalKind::Conflict
+    }
+}
 
 /// A page of the queue and how many entries the filter matches in all.
 #[derive(Debug, Clone)]
@@ -338,14 +339,18 @@ impl Store {
     ) -> Result<UserId> {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
-        let exists: Option<i64> = tx
-            .query_row("SELECT id FROM users WHERE name = ?1", [name], |r| r.get(0))
-            .optional()?;
+        let exists: Option<i64> = one(&tx, "SELECT id FROM users WHERE name = ?1", [name], |r| {
+            r.get(0)
+        })
+        .optional()?;
         if exists.is_some() {
-            anyhow::bail!("there is already a user named `{name}`");
+            return Err(
+                Refused::conflict(format!("there is already a user named `{name}`")).into(),
+            );
         }
         let at = now();
-        tx.execute(
+        exec(
+            &tx,
             "INSERT INTO users (name, role, password_hash, created_at, updated_at)
              VALUES (?1, ?2, ?3, ?4, ?4)",
             params![name, role.as_str(), password_hash, at],
@@ -373,10 +378,9 @@ impl Store {
              FROM users u ORDER BY u.name",
         )?;
         let rows = stmt.query_map([now_t], |r| {
-            let role: String = r.get(1)?;
             Ok(Account {
                 name: r.get(0)?,
-                role: Role::parse(&role).unwrap_or(Role::Viewer),
+                role: word(r, 1)?,
                 created_at: r.get(2)?,
                 updated_at: r.get(3)?,
                 sessions: r.get::<_, i64>(4)? as u64,
@@ -397,8 +401,8 @@ impl Store {
         if role == Role::Admin {
             refuse_last_admin(&tx, name, "removed")?;
         }
-        let ended = tx.execute("DELETE FROM sessions WHERE user_id = ?1", [id])?;
-        tx.execute("DELETE FROM users WHERE id = ?1", [id])?;
+        let ended = exec(&tx, "DELETE FROM sessions WHERE user_id = ?1", [id])?;
+        exec(&tx, "DELETE FROM users WHERE id = ?1", [id])?;
         audit(
             &tx,
             actor,
@@ -416,11 +420,12 @@ impl Store {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
         let (id, _) = user_row(&tx, name)?;
-        tx.execute(
+        exec(
+            &tx,
             "UPDATE users SET password_hash = ?2, updated_at = ?3 WHERE id = ?1",
             params![id, password_hash, now()],
         )?;
-        let ended = tx.execute("DELETE FROM sessions WHERE user_id = ?1", [id])?;
+        let ended = exec(&tx, "DELETE FROM sessions WHERE user_id = ?1", [id])?;
         audit(
             &tx,
             actor,
@@ -442,11 +447,12 @@ impl Store {
         if was == Role::Admin && role != Role::Admin {
             refuse_last_admin(&tx, name, &format!("made a {}", role.as_str()))?;
         }
-        tx.execute(
+        exec(
+            &tx,
             "UPDATE users SET role = ?2, updated_at = ?3 WHERE id = ?1",
             params![id, role.as_str(), now()],
         )?;
-        let ended = tx.execute("DELETE FROM sessions WHERE user_id = ?1", [id])?;
+        let ended = exec(&tx, "DELETE FROM sessions WHERE user_id = ?1", [id])?;
         audit(
             &tx,
             actor,
@@ -464,32 +470,29 @@ impl Store {
 
     /// How many accounts exist.
     pub(crate) fn user_count(&self) -> Result<u64> {
-        let n: i64 = self
-            .conn()
-            .query_row("SELECT COUNT(*) FROM users", [], |r| r.get(0))?;
+        let n: i64 = one(&self.conn(), "SELECT COUNT(*) FROM users", [], |r| r.get(0))?;
         Ok(n as u64)
     }
 
     /// A user and their password hash, by name.
     pub fn user_credentials(&self, name: &str) -> Result<Option<(User, String)>> {
-        self.conn()
-            .query_row(
-                "SELECT id, name, role, password_hash FROM users WHERE name = ?1",
-                [name],
-                |r| {
-                    let role: String = r.get(2)?;
-                    Ok((
-                        User {
-                            id: UserId(r.get(0)?),
-                            name: r.get(1)?,
-                            role: Role::parse(&role).unwrap_or(Role::Viewer),
-                        },
-                        r.get(3)?,
-                    ))
-                },
-            )
-            .optional()
-            .context("reading users")
+        one(
+            &self.conn(),
+            "SELECT id, name, role, password_hash FROM users WHERE name = ?1",
+            [name],
+            |r| {
+                Ok((
+                    User {
+                        id: UserId(r.get(0)?),
+                        name: r.get(1)?,
+                        role: word(r, 2)?,
+                    },
+                    r.get(3)?,
+                ))
+            },
+        )
+        .optional()
+        .context("reading users")
     }
 
     /// Starts a session for `user` under the digest of its cookie token.
@@ -505,11 +508,13 @@ impl Store {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
         // Sessions past their end are of no use to anyone.
-        tx.execute(
+        exec(
+            &tx,
             "DELETE FROM sessions WHERE expires_at < ?1",
             [timestamp(now_t)],
         )?;
-        tx.execute(
+        exec(
+            &tx,
             "INSERT INTO sessions (token_sha256, user_id, csrf, created_at, last_seen, expires_at)
              VALUES (?1, ?2, ?3, ?4, ?4, ?5)",
             params![
@@ -528,24 +533,23 @@ impl Store {
     /// The live session under this token digest, touched; `None` when there
     /// is none or it has expired (an expired one is removed).
     pub fn session(&self, token_sha256: &str, policy: SessionPolicy) -> Result<Option<Session>> {
-        let row: Option<(i64, String, String, String, String, String)> = self
-            .reader()
-            .query_row(
-                "SELECT u.id, u.name, u.role, s.csrf, s.last_seen, s.expires_at
+        let row: Option<(i64, String, Role, String, String, String)> = one(
+            &self.reader(),
+            "SELECT u.id, u.name, u.role, s.csrf, s.last_seen, s.expires_at
                  FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_sha256 = ?1",
-                [token_sha256],
-                |r| {
-                    Ok((
-                        r.get(0)?,
-                        r.get(1)?,
-                        r.get(2)?,
-                        r.get(3)?,
-                        r.get(4)?,
-                        r.get(5)?,
-                    ))
-                },
-            )
-            .optional()?;
+            [token_sha256],
+            |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    word(r, 2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                ))
+            },
+        )
+        .optional()?;
         let Some((id, name, role, csrf, last_seen, expires_at)) = row else {
             return Ok(None);
         };
@@ -554,7 +558,8 @@ impl Store {
         let last_seen = parse(&last_seen)?;
         let idle = chrono::Duration::from_std(policy.idle)?;
         if now_t >= last_seen + idle || now_t >= parse(&expires_at)? {
-            self.conn().execute(
+            exec(
+                &self.conn(),
                 "DELETE FROM sessions WHERE token_sha256 = ?1",
                 [token_sha256],
             )?;
@@ -564,7 +569,8 @@ impl Store {
         // tenth of the idle limit (at most a minute) is precise enough.
         let touch_every = (idle / 10).min(chrono::Duration::minutes(1));
         if now_t - last_seen >= touch_every {
-            self.conn().execute(
+            exec(
+                &self.conn(),
                 "UPDATE sessions SET last_seen = ?2 WHERE token_sha256 = ?1",
                 params![token_sha256, timestamp(now_t)],
             )?;
@@ -573,7 +579,7 @@ impl Store {
             user: User {
                 id: UserId(id),
                 name,
-                role: Role::parse(&role).unwrap_or(Role::Viewer),
+                role,
             },
             csrf,
         }))
@@ -583,7 +589,8 @@ impl Store {
     pub(crate) fn end_session(&self, token_sha256: &str, user: &str) -> Result<()> {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
-        tx.execute(
+        exec(
+            &tx,
             "DELETE FROM sessions WHERE token_sha256 = ?1",
             [token_sha256],
         )?;
@@ -621,7 +628,8 @@ impl Store {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
         let at = now();
-        let changed = tx.execute(
+        let changed = exec(
+            &tx,
             "UPDATE matches SET escalated_at = ?2, escalated_by = ?3, updated_at = ?2
              WHERE id = ?1 AND status = 'pending' AND escalated_at IS NULL",
             params![id.0, at, actor],
@@ -654,18 +662,19 @@ impl Store {
     ) -> Result<MatchId> {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
-        let held: Option<i64> = tx
-            .query_row(
-                "SELECT id FROM matches WHERE listing_id = ?1 AND product_id = ?2",
-                params![listing.0, product_id],
-                |r| r.get(0),
-            )
-            .optional()?;
+        let held: Option<i64> = one(
+            &tx,
+            "SELECT id FROM matches WHERE listing_id = ?1 AND product_id = ?2",
+            params![listing.0, product_id],
+            |r| r.get(0),
+        )
+        .optional()?;
         if let Some(id) = held {
-            return Err(MatchExists(MatchId(id)).into());
+            return Err(MatchExists(MatchId(id)).refused().into());
         }
         let at = now();
-        tx.execute(
+        exec(
+            &tx,
             "INSERT INTO matches (listing_id, product_id, status, score, signals, material_key,
                 first_queued, updated_at, escalated_at, escalated_by)
              VALUES (?1, ?2, 'pending', ?3, ?4, ?5, ?6, ?6, ?6, ?7)",
@@ -691,30 +700,31 @@ impl Store {
     pub(crate) fn undo_decision(&self, id: MatchId, actor: &str) -> Result<MatchStatus> {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
-        let row: Option<(String, Option<String>, Option<String>)> = tx
-            .query_row(
-                "SELECT status, decided_by, takedown FROM matches WHERE id = ?1",
-                [id.0],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-            )
-            .optional()?;
+        let row: Option<(String, Option<String>, Option<String>)> = one(
+            &tx,
+            "SELECT status, decided_by, takedown FROM matches WHERE id = ?1",
+            [id.0],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .optional()?;
         let Some((status, decided_by, takedown)) = row else {
-            return Err(super::NoSuchMatch(id.0).into());
+            return Err(super::NoSuchMatch(id.0).refused().into());
         };
         let status: MatchStatus = status.parse()?;
         if status == MatchStatus::Pending {
-            return Err(UndoRefused::NotDecided(id.0).into());
+            return Err(UndoRefused::NotDecided(id.0).refused().into());
         }
         if decided_by.as_deref() != Some(actor) {
-            return Err(UndoRefused::NotYours(id.0).into());
+            return Err(UndoRefused::NotYours(id.0).refused().into());
         }
         if matches!(
             takedown.as_deref(),
             Some("submitted" | "removed" | "rejected")
         ) {
-            return Err(UndoRefused::TakedownSent(id.0).into());
+            return Err(UndoRefused::TakedownSent(id.0).refused().into());
         }
-        tx.execute(
+        exec(
+            &tx,
             "UPDATE matches SET status = 'pending', decided_at = NULL, decided_by = NULL,
                 note = NULL, decided_key = NULL, takedown = NULL, takedown_at = NULL,
                 updated_at = ?2
@@ -735,17 +745,16 @@ impl Store {
     /// The newest decision `actor` made that still stands and may be
     /// undone: the match and what it became.
     pub(crate) fn last_decision(&self, actor: &str) -> Result<Option<(MatchId, MatchStatus)>> {
-        let row: Option<(i64, String)> = self
-            .reader()
-            .query_row(
-                "SELECT m.id, m.status FROM matches m
+        let row: Option<(i64, String)> = one(
+            &self.reader(),
+            "SELECT m.id, m.status FROM matches m
                  WHERE m.decided_by = ?1 AND m.status != 'pending'
                    AND (m.takedown IS NULL OR m.takedown = 'drafted')
                  ORDER BY m.decided_at DESC, m.id DESC LIMIT 1",
-                [actor],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .optional()?;
+            [actor],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
         row.map(|(id, status)| Ok((MatchId(id), status.parse()?)))
             .transpose()
     }
@@ -940,7 +949,8 @@ impl Store {
                     t.errors.insert(kind, n as u64);
                 }
             }
-            let (done, to_do): (i64, i64) = conn.query_row(
+            let (done, to_do): (i64, i64) = one(
+                &conn,
                 "SELECT COALESCE(SUM(state = 'done' OR state = 'failed'), 0),
                         COALESCE(SUM(state != 'done' AND state != 'failed'), 0)
                  FROM frontier WHERE run_id = ?1",
@@ -954,15 +964,14 @@ impl Store {
 
     /// The bytes of the listing page as last captured, and their URL.
     pub(crate) fn listing_capture(&self, listing_id: i64) -> Result<Option<(String, Vec<u8>)>> {
-        let row: Option<(String, Option<String>)> = self
-            .reader()
-            .query_row(
-                "SELECT f.url, f.body_sha256 FROM listings l JOIN fetches f ON f.id = l.fetch_id
+        let row: Option<(String, Option<String>)> = one(
+            &self.reader(),
+            "SELECT f.url, f.body_sha256 FROM listings l JOIN fetches f ON f.id = l.fetch_id
                  WHERE l.id = ?1",
-                [listing_id],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .optional()?;
+            [listing_id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
         match row {
             Some((url, Some(sha))) => Ok(self.blob(&sha)?.map(|bytes| (url, bytes))),
             _ => Ok(None),
@@ -976,7 +985,7 @@ impl Store {
         limit: usize,
     ) -> Result<(Vec<super::AuditRow>, usize)> {
         let conn = self.reader();
-        let total: i64 = conn.query_row("SELECT COUNT(*) FROM audit_log", [], |r| r.get(0))?;
+        let total: i64 = one(&conn, "SELECT COUNT(*) FROM audit_log", [], |r| r.get(0))?;
         let mut stmt = conn.prepare_cached(
             "SELECT at, actor, action, match_id, detail FROM audit_log
              ORDER BY id DESC LIMIT ?1 OFFSET ?2",

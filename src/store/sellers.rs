@@ -10,7 +10,10 @@ use anyhow::Result;
 use rusqlite::params;
 use serde::{Deserialize, Serialize};
 
-use super::{insert_exchanges, now, set_state, Exchange, FrontierItem, ListingId, RunId, Store};
+use super::{
+    exec, insert_exchanges, now, one, set_state, word, Exchange, FrontierItem, ListingId, RunId,
+    Store,
+};
 use crate::matching::contacts::{Contact, ContactKind};
 
 /// One seller showing one value on one listing: what links are made of.
@@ -52,7 +55,11 @@ impl Store {
     pub fn record_contacts(&self, listing: ListingId, contacts: &[Contact]) -> Result<()> {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
-        tx.execute("DELETE FROM contacts WHERE listing_id = ?1", [listing.0])?;
+        exec(
+            &tx,
+            "DELETE FROM contacts WHERE listing_id = ?1",
+            [listing.0],
+        )?;
         {
             let mut insert = tx.prepare_cached(
                 "INSERT OR IGNORE INTO contacts (listing_id, kind, value) VALUES (?1, ?2, ?3)",
@@ -72,15 +79,12 @@ impl Store {
             "SELECT kind, value FROM contacts WHERE listing_id = ?1 ORDER BY kind, value",
         )?;
         let rows = stmt.query_map([listing.0], |r| {
-            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+            Ok((word::<ContactKind>(r, 0)?, r.get::<_, String>(1)?))
         })?;
         let mut out = Vec::new();
         for row in rows {
             let (kind, value) = row?;
-            out.push(Contact {
-                kind: parse_kind(&kind)?,
-                value,
-            });
+            out.push(Contact { kind, value });
         }
         Ok(out)
     }
@@ -105,7 +109,7 @@ impl Store {
         )?;
         let rows = stmt.query_map([], |r| {
             Ok((
-                r.get::<_, String>(0)?,
+                word::<ContactKind>(r, 0)?,
                 r.get::<_, String>(1)?,
                 r.get::<_, String>(2)?,
                 r.get::<_, String>(3)?,
@@ -116,7 +120,7 @@ impl Store {
         for row in rows {
             let (kind, value, target, seller, listing) = row?;
             out.push(Shown {
-                kind: parse_kind(&kind)?,
+                kind,
                 value,
                 target,
                 seller,
@@ -142,7 +146,7 @@ impl Store {
         )?;
         let rows = stmt.query_map(params![target, seller], |r| {
             Ok((
-                r.get::<_, String>(0)?,
+                word::<ContactKind>(r, 0)?,
                 r.get::<_, String>(1)?,
                 r.get::<_, i64>(2)?,
             ))
@@ -150,13 +154,7 @@ impl Store {
         let mut out = Vec::new();
         for row in rows {
             let (kind, value, listing) = row?;
-            out.push((
-                Contact {
-                    kind: parse_kind(&kind)?,
-                    value,
-                },
-                ListingId(listing),
-            ));
+            out.push((Contact { kind, value }, ListingId(listing)));
         }
         Ok(out)
     }
@@ -194,13 +192,15 @@ impl Store {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
         let fetch_ids = insert_exchanges(&tx, run, exchanges)?;
-        tx.execute(
+        exec(
+            &tx,
             "INSERT INTO seller_pages (url, target, fetched_at, fetch_id) VALUES (?1, ?2, ?3, ?4)
              ON CONFLICT (url) DO UPDATE SET target = excluded.target,
                 fetched_at = excluded.fetched_at, fetch_id = excluded.fetch_id",
             params![item.url, item.target, now(), fetch_ids.last()],
         )?;
-        tx.execute(
+        exec(
+            &tx,
             "DELETE FROM seller_page_contacts WHERE url = ?1",
             [&item.url],
         )?;
@@ -226,7 +226,7 @@ impl Store {
     pub fn record_networks(&self, groups: &HashMap<(String, String), usize>) -> Result<()> {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
-        tx.execute(
+        exec(&tx,
             "INSERT OR IGNORE INTO sellers (target, name)
              SELECT DISTINCT target, seller FROM listings WHERE seller IS NOT NULL AND seller != ''",
             [],
@@ -248,7 +248,8 @@ impl Store {
                 *entry = (*entry).min(id);
             }
         }
-        tx.execute(
+        exec(
+            &tx,
             "UPDATE sellers SET network = NULL WHERE network IS NOT NULL",
             [],
         )?;
@@ -278,16 +279,16 @@ impl Store {
     /// The network a seller is in, if any.
     pub fn network_of(&self, target: &str, seller: &str) -> Result<Option<i64>> {
         let conn = self.reader();
-        let network = conn
-            .query_row(
-                "SELECT network FROM sellers WHERE target = ?1 AND name = ?2",
-                params![target, seller],
-                |r| r.get::<_, Option<i64>>(0),
-            )
-            .or_else(|e| match e {
-                rusqlite::Error::QueryReturnedNoRows => Ok(None),
-                e => Err(e),
-            })?;
+        let network = one(
+            &conn,
+            "SELECT network FROM sellers WHERE target = ?1 AND name = ?2",
+            params![target, seller],
+            |r| r.get::<_, Option<i64>>(0),
+        )
+        .or_else(|e| match e {
+            rusqlite::Error::QueryReturnedNoRows => Ok(None),
+            e => Err(e),
+        })?;
         Ok(network)
     }
 
@@ -341,14 +342,4 @@ impl Store {
         }
         Ok(out)
     }
-}
-
-fn parse_kind(kind: &str) -> rusqlite::Result<ContactKind> {
-    kind.parse().map_err(|e: String| {
-        rusqlite::Error::FromSqlConversionFailure(
-            0,
-            rusqlite::types::Type::Text,
-            format!("contacts.kind: {e}").into(),
-        )
-    })
 }

@@ -5,36 +5,18 @@ use anyhow::{Context, Result};
 use rusqlite::{params, OptionalExtension};
 
 use super::queue::{audit, MatchId};
-use super::{now, Store, StoredListing};
+use super::{exec, now, one, optional_word, word, Store, StoredListing};
+use crate::refusal::{Refusal, Refused};
 use crate::status::MatchStatus;
+use crate::words::closed_set;
 
-/// Where a confirmed match's takedown stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TakedownState {
-    Drafted,
-    Submitted,
-    Removed,
-    Rejected,
-}
-
-impl TakedownState {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            TakedownState::Drafted => "drafted",
-            TakedownState::Submitted => "submitted",
-            TakedownState::Removed => "removed",
-            TakedownState::Rejected => "rejected",
-        }
-    }
-
-    pub fn parse(name: &str) -> Option<TakedownState> {
-        match name {
-            "drafted" => Some(TakedownState::Drafted),
-            "submitted" => Some(TakedownState::Submitted),
-            "removed" => Some(TakedownState::Removed),
-            "rejected" => Some(TakedownState::Rejected),
-            _ => None,
-        }
+closed_set! {
+    /// Where a confirmed match's takedown stands.
+    pub enum TakedownState("takedown state") {
+        Drafted = "drafted",
+        Submitted = "submitted",
+        Removed = "removed",
+        Rejected = "rejected",
     }
 }
 
@@ -50,21 +32,27 @@ impl Store {
     ) -> Result<()> {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
-        let status = tx
-            .query_row("SELECT status FROM matches WHERE id = ?1", [id.0], |r| {
-                super::queue::match_status(r, 0)
-            })
-            .optional()?;
+        let status = one(
+            &tx,
+            "SELECT status FROM matches WHERE id = ?1",
+            [id.0],
+            |r| word(r, 0),
+        )
+        .optional()?;
         match status {
-            None => return Err(super::queue::NoSuchMatch(id.0).into()),
+            None => return Err(super::queue::NoSuchMatch(id.0).refused().into()),
             Some(MatchStatus::Confirmed) => {}
-            Some(other) => anyhow::bail!(
-                "match {} is {other}; only confirmed matches get takedowns",
-                id.0
-            ),
+            Some(other) => {
+                return Err(Refused::conflict(format!(
+                    "match {} is {other}; only confirmed matches get takedowns",
+                    id.0
+                ))
+                .into())
+            }
         }
         let at = now();
-        tx.execute(
+        exec(
+            &tx,
             "UPDATE matches SET takedown = ?2, takedown_at = ?3,
                 submitted_at = CASE WHEN ?2 = 'submitted' THEN ?3 ELSE submitted_at END
              WHERE id = ?1",
@@ -83,13 +71,14 @@ impl Store {
 
     /// The takedown state of match `id`.
     pub fn takedown(&self, id: MatchId) -> Result<Option<TakedownState>> {
-        let state: Option<Option<String>> = self
-            .reader()
-            .query_row("SELECT takedown FROM matches WHERE id = ?1", [id.0], |r| {
-                r.get(0)
-            })
-            .optional()?;
-        Ok(state.flatten().and_then(|s| TakedownState::parse(&s)))
+        let state: Option<Option<TakedownState>> = one(
+            &self.reader(),
+            "SELECT takedown FROM matches WHERE id = ?1",
+            [id.0],
+            |r| optional_word(r, 0),
+        )
+        .optional()?;
+        Ok(state.flatten())
     }
 
     /// Submitted takedowns whose listing should be rechecked: (match, URL, target).

@@ -18,6 +18,7 @@ use serde::Serialize;
 use sha2::Digest as _;
 
 use crate::config::Config;
+use crate::refusal::{Refusal, Refused};
 use crate::store::{MatchId, Store, TakedownState};
 
 /// The workspace folder of editable templates.
@@ -57,11 +58,12 @@ fn template(workspace: &Path, name: &str) -> Result<String> {
         .find(|(n, _)| *n == name)
         .map(|(_, text)| text.to_string())
         .ok_or_else(|| {
-            anyhow::anyhow!(
+            Refused::invalid(format!(
                 "there is no takedown template `{name}`: use one of {} or add {}",
                 TEMPLATES.map(|(n, _)| n).join(", "),
                 path.display()
-            )
+            ))
+            .into()
         })
 }
 
@@ -121,23 +123,22 @@ pub fn draft(
     let mut env = minijinja::Environment::new();
     env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
     env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
-    env.add_template("notice", &source).with_context(|| {
-        format!(
-            "{}/{template_name}.txt is not a valid template",
-            TEMPLATE_DIR
-        )
+    env.add_template("notice", &source).map_err(|e| {
+        Refused::invalid(format!(
+            "{TEMPLATE_DIR}/{template_name}.txt is not a valid template: {e:#}"
+        ))
     })?;
     let mut by_marketplace: BTreeMap<String, Vec<Item>> = BTreeMap::new();
     for &id in ids {
         let entry = store
             .review_entry(id)?
-            .ok_or(crate::store::NoSuchMatch(id.0))?;
+            .ok_or_else(|| crate::store::NoSuchMatch(id.0).refused())?;
         if entry.entry.status != crate::status::MatchStatus::Confirmed {
-            anyhow::bail!(
+            return Err(Refused::conflict(format!(
                 "match {} is {}; only confirmed matches get takedown notices",
-                id.0,
-                entry.entry.status
-            );
+                id.0, entry.entry.status
+            ))
+            .into());
         }
         let product_name = config
             .catalog

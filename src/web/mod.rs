@@ -31,6 +31,7 @@ use maud::Markup;
 use crate::config::Config;
 use crate::index::TextIndex;
 use crate::photo;
+use crate::refusal::RefusalKind;
 use crate::status::{Action, Decision, MatchStatus, QueueSort, StatusFilter};
 use crate::store::{MatchId, QueueFilter, ReviewEntry, Session, SessionPolicy, Store};
 use auth::{LoginLimiter, LoginLimits};
@@ -78,30 +79,24 @@ pub(crate) enum AppError {
 }
 
 impl From<anyhow::Error> for AppError {
-    /// The refusals a reviewer can cause are theirs to read; anything else
-    /// is the server's, shown as a reference into the log.
+    /// The one place a refusal is told from a failure: refusals are the
+    /// reviewer's to read; anything else is the server's, shown as a
+    /// reference into the log.
     fn from(error: anyhow::Error) -> AppError {
-        use crate::explain::OpenRefused;
-        if let Some(missing) = error.downcast_ref::<crate::store::NoSuchMatch>() {
-            return AppError::NotFound(format!("There is no match #{}.", missing.0));
-        }
-        if let Some(refused) = error.downcast_ref::<crate::store::UndoRefused>() {
-            return AppError::Conflict(format!("{}.", capitalised(&refused.to_string())));
-        }
-        if let Some(held) = error.downcast_ref::<crate::store::MatchExists>() {
-            return AppError::Conflict(format!(
+        let Some(refused) = crate::refusal::refusal(&error) else {
+            return AppError::Internal(error);
+        };
+        let text = match refused.reason::<crate::store::MatchExists>() {
+            Some(held) => format!(
                 "This listing already has match #{} for that product; decide it there.",
                 held.0 .0
-            ));
-        }
-        match error.downcast_ref::<OpenRefused>() {
-            Some(refused @ OpenRefused::NoSuchListing(_)) => {
-                AppError::NotFound(format!("{}.", capitalised(&refused.to_string())))
-            }
-            Some(refused) => {
-                AppError::BadRequest(format!("{}.", capitalised(&refused.to_string())))
-            }
-            None => AppError::Internal(error),
+            ),
+            None => format!("{}.", capitalised(&refused.to_string())),
+        };
+        match refused.kind {
+            RefusalKind::NotFound => AppError::NotFound(text),
+            RefusalKind::Conflict => AppError::Conflict(text),
+            RefusalKind::Invalid => AppError::BadRequest(text),
         }
     }
 }
@@ -943,11 +938,9 @@ async fn network_act(
                     )));
                 }
                 let out = config.workspace.join("takedowns");
-                Ok(
-                    crate::takedown::draft(&config, &store, &ids, &template, &out, &actor)
-                        .map(|notices| (ids.len(), notices))
-                        .map_err(|e| format!("{e:#}")),
-                )
+                let notices =
+                    crate::takedown::draft(&config, &store, &ids, &template, &out, &actor)?;
+                Ok(Ok((ids.len(), notices)))
             })
             .await?
             .map_err(AppError::BadRequest)?;
@@ -1275,15 +1268,12 @@ async fn draft_notice(state: &Shared, session: &Session, id: i64, form: &Form) -
     let store = state.store.clone();
     let config = state.config.clone();
     let actor = session.user.name.clone();
-    let notice = blocking(move || {
+    let mut notices = blocking(move || {
         let out = config.workspace.join("takedowns");
-        match crate::takedown::draft(&config, &store, &[MatchId(id)], &template, &out, &actor) {
-            Ok(mut notices) => Ok(Ok(notices.remove(0))),
-            Err(e) => Ok(Err(format!("{e:#}"))),
-        }
+        crate::takedown::draft(&config, &store, &[MatchId(id)], &template, &out, &actor)
     })
-    .await?
-    .map_err(AppError::BadRequest)?;
+    .await?;
+    let notice = notices.remove(0);
     let name = notice
         .path
         .file_name()
@@ -1309,20 +1299,14 @@ async fn draft_notice(state: &Shared, session: &Session, id: i64, form: &Form) -
 async fn set_takedown(state: &Shared, session: &Session, id: i64, form: &Form) -> Result<Response> {
     let takedown = form
         .get("state")
-        .and_then(crate::store::TakedownState::parse)
+        .and_then(|word| word.parse::<crate::store::TakedownState>().ok())
         .filter(|s| *s != crate::store::TakedownState::Drafted)
         .ok_or_else(|| {
             AppError::BadRequest("A takedown is submitted, removed or rejected.".into())
         })?;
     let store = state.store.clone();
     let actor = session.user.name.clone();
-    blocking(move || {
-        Ok(store
-            .set_takedown(MatchId(id), takedown, &actor, "")
-            .map_err(|e| format!("{e:#}")))
-    })
-    .await?
-    .map_err(AppError::BadRequest)?;
+    blocking(move || store.set_takedown(MatchId(id), takedown, &actor, "")).await?;
     Ok(Redirect::to(&form.back()).into_response())
 }
 

@@ -183,7 +183,7 @@ pub fn queue(view: &QueueView) -> Markup {
         form.filters method="get" action="/" {
             input #search type="search" name="q" value=(view.search) placeholder="Search all listings  ( / )";
             select name="status" {
-                @for status in StatusFilter::ALL {
+                @for &status in StatusFilter::ALL {
                     option value=(status.as_str()) selected[filter.status == status] { (status.as_str()) }
                 }
             }
@@ -206,7 +206,7 @@ pub fn queue(view: &QueueView) -> Markup {
             input name="max" type="number" step="0.01" min="0" max="1" value=[filter.max_score] placeholder="max score";
             label.inline { "first seen from " input name="since" type="date" value=[filter.seen_since.as_deref()]; }
             select name="sort" aria-label="order" {
-                @for sort in QueueSort::ALL {
+                @for &sort in QueueSort::ALL {
                     option value=(sort.as_str()) selected[filter.sort == sort] { (sort.label()) }
                 }
             }

@@ -1,5 +1,5 @@
-//! Judging stored listings and keeping the review queue: the I/O around
-//! the pure judge in [`crate::matching`].
+//! The judging pass: stored listings judged and their verdicts recorded in
+//! the review queue — the I/O around the pure judge in [`crate::matching`].
 //!
 //! [`judge_workspace`] runs after every crawl and every `knockoff index`:
 //! it brings the derived indexes up to date, then judges every listing
@@ -20,12 +20,10 @@ use crate::index::{self, PRINT_VERSION};
 use crate::matching::contacts::{contacts_in, photo_contact, Contact, ContactContext};
 use crate::matching::features::FEATURE_SIDE;
 use crate::matching::image::{listing_prints, Print, WORK_SIDE};
-use crate::matching::policy::Listed;
 use crate::matching::relisting::{Relisted, Removed, RemovedListings};
-use crate::matching::score::{
-    phrases, Judge, JudgedProduct, ListingFacts, MatchSettings, PhotoMatches, Verdict,
-};
+use crate::matching::score::{phrases, Judge, JudgedProduct, ListingFacts, MatchSettings};
 use crate::matching::text::{normalised_text, ProductTerms};
+use crate::matching::verdict::{Listed, PhotoMatches, Verdict};
 use crate::networks::SellerLists;
 use crate::photo;
 use crate::store::{
@@ -157,92 +155,144 @@ pub(crate) fn material_key(listing: &ListingToJudge) -> String {
     hex::encode(Sha256::digest(text.to_string()))
 }
 
-/// Prints of the photo with digest `sha256`, from the cache or computed
-/// from its stored bytes (and cached). A photo that cannot be decoded has
-/// no prints.
-fn photo_prints(
-    store: &Store,
-    sha256: &str,
+/// Photos a pass has met, the most before [`Photos`] forgets them all:
+/// bounds its memory whatever the store's size.
+const PHOTOS_REMEMBERED: usize = 4096;
+
+/// The listing photos' prints and reference matches as judging reads them:
+/// from the store's cache, else computed from the stored bytes and cached.
+/// What it read it also keeps by digest for the rest of the pass, since at
+/// scale listings show few distinct photos (relistings, the same stock
+/// photo on many listings) and the cache's JSON would be read again for
+/// each.
+pub(crate) struct Photos<'s> {
+    store: &'s Store,
     max_pixels: u64,
-    printed: &mut usize,
-) -> Result<Vec<Print>> {
-    if let Some(json) = store.photo_prints(sha256, PRINT_VERSION)? {
-        if let Ok(prints) = serde_json::from_str(&json) {
-            return Ok(prints);
+    /// Photos printed (not found in the cache) so far.
+    pub(crate) printed: usize,
+    prints: HashMap<String, Vec<Print>>,
+    matches: HashMap<String, PhotoMatches>,
+}
+
+impl<'s> Photos<'s> {
+    pub(crate) fn new(config: &Config, store: &'s Store) -> Photos<'s> {
+        Photos {
+            store,
+            max_pixels: config.settings.crawl.max_image_pixels,
+            printed: 0,
+            prints: HashMap::new(),
+            matches: HashMap::new(),
         }
     }
-    let prints = match store.blob(sha256)? {
-        Some(bytes) => match photo::decode_small(&bytes, max_pixels, WORK_SIDE) {
-            Ok((_, small)) => listing_prints(&small),
-            Err(e) => {
-                tracing::debug!(sha256, "photo not printed: {e}");
-                Vec::new()
+
+    /// Prints of the photo with digest `sha256`. A photo that cannot be
+    /// decoded has none.
+    fn prints(&mut self, sha256: &str) -> Result<Vec<Print>> {
+        if let Some(prints) = self.prints.get(sha256) {
+            return Ok(prints.clone());
+        }
+        let cached = self
+            .store
+            .photo_prints(sha256, PRINT_VERSION)?
+            .and_then(|json| serde_json::from_str(&json).ok());
+        let prints = match cached {
+            Some(prints) => prints,
+            None => {
+                let prints = match self.store.blob(sha256)? {
+                    Some(bytes) => match photo::decode_small(&bytes, self.max_pixels, WORK_SIDE) {
+                        Ok((_, small)) => listing_prints(&small),
+                        Err(e) => {
+                            tracing::debug!(sha256, "photo not printed: {e}");
+                            Vec::new()
+                        }
+                    },
+                    None => Vec::new(),
+                };
+                self.printed += 1;
+                self.store.put_photo_prints(
+                    sha256,
+                    PRINT_VERSION,
+                    &serde_json::to_string(&prints)?,
+                )?;
+                prints
             }
-        },
-        None => Vec::new(),
-    };
-    *printed += 1;
-    store.put_photo_prints(sha256, PRINT_VERSION, &serde_json::to_string(&prints)?)?;
-    Ok(prints)
-}
-
-/// Photo `sha256` at the local-feature verifier's size, decoded from the
-/// store; `None` when it is missing or does not decode.
-fn feature_pixels(store: &Store, sha256: &str, max_pixels: u64) -> Option<image::RgbImage> {
-    let bytes = store.blob(sha256).ok()??;
-    photo::decode_longest(&bytes, max_pixels, FEATURE_SIDE)
-        .ok()
-        .map(|(_, small)| small)
-}
-
-/// What each of a listing's photos matched among the reference photos
-/// ([`Judge::match_photo`]): from the store's cache when computed under
-/// `matches_key` (the reference index's key), else computed — decoding
-/// the photo again only when the verifier is needed — and cached, so a
-/// photo shown by many listings, a re-judge, and a listing's item page
-/// after its search card cost a lookup.
-fn photo_matches(
-    store: &Store,
-    judge: &Judge,
-    matches_key: &str,
-    listing: &ListingToJudge,
-    photos: &[Vec<Print>],
-    max_pixels: u64,
-) -> Result<Vec<PhotoMatches>> {
-    let mut out = Vec::with_capacity(photos.len());
-    for (digest, prints) in listing.photo_digests.iter().zip(photos) {
-        let Some(sha) = digest else {
-            out.push(PhotoMatches::new());
-            continue;
         };
-        if let Some(json) = store.photo_matches(sha, matches_key)? {
-            if let Ok(matches) = serde_json::from_str(&json) {
-                out.push(matches);
+        remember(&mut self.prints, sha256, prints.clone());
+        Ok(prints)
+    }
+
+    /// The prints of each of a listing's photos, in page order.
+    fn of(&mut self, listing: &ListingToJudge) -> Result<Vec<Vec<Print>>> {
+        let mut photos = Vec::with_capacity(listing.photo_digests.len());
+        for digest in &listing.photo_digests {
+            photos.push(match digest {
+                Some(sha) => self.prints(sha)?,
+                None => Vec::new(),
+            });
+        }
+        Ok(photos)
+    }
+
+    /// What each of a listing's photos (`photos`, their prints) matched
+    /// among the reference photos ([`Judge::match_photo`]), cached under
+    /// `matches_key` (the reference index's key). Computing them decodes
+    /// the photo again only when the verifier is needed.
+    fn matches(
+        &mut self,
+        judge: &Judge,
+        matches_key: &str,
+        listing: &ListingToJudge,
+        photos: &[Vec<Print>],
+    ) -> Result<Vec<PhotoMatches>> {
+        let mut out = Vec::with_capacity(photos.len());
+        for (digest, prints) in listing.photo_digests.iter().zip(photos) {
+            let Some(sha) = digest else {
+                out.push(PhotoMatches::new());
+                continue;
+            };
+            if let Some(matches) = self.matches.get(sha) {
+                out.push(matches.clone());
                 continue;
             }
+            let cached = self
+                .store
+                .photo_matches(sha, matches_key)?
+                .and_then(|json| serde_json::from_str(&json).ok());
+            let matches = match cached {
+                Some(matches) => matches,
+                None => {
+                    let matches = judge.match_photo(prints, || self.feature_pixels(sha));
+                    self.store.put_photo_matches(
+                        sha,
+                        matches_key,
+                        &serde_json::to_string(&matches)?,
+                    )?;
+                    matches
+                }
+            };
+            remember(&mut self.matches, sha, matches.clone());
+            out.push(matches);
         }
-        let matches = judge.match_photo(prints, || feature_pixels(store, sha, max_pixels));
-        store.put_photo_matches(sha, matches_key, &serde_json::to_string(&matches)?)?;
-        out.push(matches);
+        Ok(out)
     }
-    Ok(out)
+
+    /// Photo `sha256` at the local-feature verifier's size, decoded from
+    /// the store; `None` when it is missing or does not decode.
+    fn feature_pixels(&self, sha256: &str) -> Option<image::RgbImage> {
+        let bytes = self.store.blob(sha256).ok()??;
+        photo::decode_longest(&bytes, self.max_pixels, FEATURE_SIDE)
+            .ok()
+            .map(|(_, small)| small)
+    }
 }
 
-/// The prints of each of a listing's photos, in page order.
-fn photos_of(
-    store: &Store,
-    listing: &ListingToJudge,
-    max_pixels: u64,
-    printed: &mut usize,
-) -> Result<Vec<Vec<Print>>> {
-    let mut photos = Vec::with_capacity(listing.photo_digests.len());
-    for digest in &listing.photo_digests {
-        photos.push(match digest {
-            Some(sha) => photo_prints(store, sha, max_pixels, printed)?,
-            None => Vec::new(),
-        });
+/// Keeps `value` under `sha256`, forgetting everything kept first when
+/// [`PHOTOS_REMEMBERED`] are.
+fn remember<T>(kept: &mut HashMap<String, T>, sha256: &str, value: T) {
+    if kept.len() >= PHOTOS_REMEMBERED {
+        kept.clear();
     }
-    Ok(photos)
+    kept.insert(sha256.to_string(), value);
 }
 
 /// What enforcement has established that the judge weighs: the brand's
@@ -254,8 +304,7 @@ pub(crate) struct Enforcement {
 }
 
 impl Enforcement {
-    pub(crate) fn load(config: &Config, store: &Store, printed: &mut usize) -> Result<Enforcement> {
-        let max_pixels = config.settings.crawl.max_image_pixels;
+    pub(crate) fn load(config: &Config, store: &Store, photos: &mut Photos) -> Result<Enforcement> {
         let mut removed = Vec::new();
         for (listing, product, removed_at) in store.removed_listings()? {
             let Some(listing) = store.judge_inputs(vec![listing])?.pop() else {
@@ -269,7 +318,7 @@ impl Enforcement {
                     removed_at,
                 },
                 title: listing.listing.listing.title.clone().unwrap_or_default(),
-                photos: photos_of(store, &listing, max_pixels, printed)?,
+                photos: photos.of(&listing)?,
             });
         }
         Ok(Enforcement {
@@ -300,25 +349,23 @@ impl Enforcement {
 }
 
 /// What the judge knows of a stored listing: its fields, its photos'
-/// prints and reference matches (from the cache, else computed and
-/// cached; `printed` counts the photos printed), and what enforcement
-/// established about it. `matches_key` is the reference index's key.
+/// prints and reference matches (read through `photos`), and what
+/// enforcement established about it. `matches_key` is the reference
+/// index's key.
 pub(crate) fn facts_of(
-    store: &Store,
+    photos: &mut Photos,
     judge: &Judge,
     matches_key: &str,
     listing: &ListingToJudge,
     known: &Enforcement,
-    max_pixels: u64,
-    printed: &mut usize,
 ) -> Result<ListingFacts> {
     let l = &listing.listing.listing;
-    let photos = photos_of(store, listing, max_pixels, printed)?;
-    let photo_matches = photo_matches(store, judge, matches_key, listing, &photos, max_pixels)?;
+    let prints = photos.of(listing)?;
+    let photo_matches = photos.matches(judge, matches_key, listing, &prints)?;
     let relisted = known.removed.relisting_of(
         listing.listing.id.0,
         l.title.as_deref().unwrap_or(""),
-        &photos,
+        &prints,
     );
     Ok(ListingFacts {
         title: l.title.clone().unwrap_or_default(),
@@ -326,7 +373,7 @@ pub(crate) fn facts_of(
         seller: l.seller.clone(),
         price: l.price,
         currency: l.currency.clone(),
-        photos,
+        photos: prints,
         photo_matches,
         seller_confirmed: listing.seller_confirmed,
         listed: known.listed(listing),
@@ -367,7 +414,7 @@ pub(crate) fn card_candidates(
             let Some(target) = config.target(&listing.listing.target) else {
                 continue;
             };
-            let (facts, verdicts) = pass.judge(store, &listing, &mut unused.photos_printed)?;
+            let (facts, verdicts) = pass.judge(&listing)?;
             if pass
                 .judge
                 .card_worth_page(&facts, &verdicts, target.stages.prefilter)
@@ -380,7 +427,7 @@ pub(crate) fn card_candidates(
                     page: None,
                 });
             } else if let Some(key) = pass.stale_key(&listing) {
-                pass.record(store, &listing, &key, &facts, verdicts)?;
+                pass.record(&listing, &key, &facts, verdicts)?;
             }
         }
         Ok(())
@@ -389,10 +436,12 @@ pub(crate) fn card_candidates(
 }
 
 /// What one judging pass holds for every listing it judges: the judge
-/// (with the reference index), the text index and what enforcement
-/// established.
-struct Pass<'c> {
-    config: &'c Config,
+/// (with the reference index), the text index, what enforcement
+/// established and the photos it has read.
+struct Pass<'a> {
+    config: &'a Config,
+    store: &'a Store,
+    photos: Photos<'a>,
     judge: Judge,
     /// The reference index's key, under which photo matches are cached.
     matches_key: String,
@@ -404,10 +453,10 @@ struct Pass<'c> {
     text_candidates: Option<HashMap<i64, Vec<usize>>>,
 }
 
-impl<'c> Pass<'c> {
+impl<'a> Pass<'a> {
     /// Brings the indexes up to date and loads what the judge needs;
     /// `report` learns what that took.
-    fn open(config: &'c Config, store: &Store, report: &mut JudgeReport) -> Result<Pass<'c>> {
+    fn open(config: &'a Config, store: &'a Store, report: &mut JudgeReport) -> Result<Pass<'a>> {
         let references = index::references(config)?;
         let (text, text_indexed) = index::text_index(config, store)?;
         report.reference_images = references.images;
@@ -416,9 +465,12 @@ impl<'c> Pass<'c> {
         let settings_key = settings_key(config, &references.key);
         let matches_key = references.key.clone();
         let judge = judge_for(config, references.index);
-        let known = Enforcement::load(config, store, &mut report.photos_printed)?;
+        let mut photos = Photos::new(config, store);
+        let known = Enforcement::load(config, store, &mut photos)?;
         Ok(Pass {
             config,
+            store,
+            photos,
             judge,
             matches_key,
             settings_key,
@@ -435,22 +487,14 @@ impl<'c> Pass<'c> {
         (listing.judged_key.as_deref() != Some(key.as_str())).then_some(key)
     }
 
-    /// The listing's facts and the judge's verdicts on them; `printed`
-    /// counts the photos printed.
-    fn judge(
-        &mut self,
-        store: &Store,
-        listing: &ListingToJudge,
-        printed: &mut usize,
-    ) -> Result<(ListingFacts, Vec<Verdict>)> {
+    /// The listing's facts and the judge's verdicts on them.
+    fn judge(&mut self, listing: &ListingToJudge) -> Result<(ListingFacts, Vec<Verdict>)> {
         let facts = facts_of(
-            store,
+            &mut self.photos,
             &self.judge,
             &self.matches_key,
             listing,
             &self.known,
-            self.config.settings.crawl.max_image_pixels,
-            printed,
         )?;
         let text_candidates = match &mut self.text_candidates {
             Some(candidates) => candidates,
@@ -468,7 +512,6 @@ impl<'c> Pass<'c> {
     /// returns how the queue changed.
     fn record(
         &self,
-        store: &Store,
         listing: &ListingToJudge,
         key: &str,
         facts: &ListingFacts,
@@ -483,10 +526,15 @@ impl<'c> Pass<'c> {
                 signals: v.signals,
             })
             .collect();
-        let changes =
-            store.record_verdicts(listing.listing.id, key, &material_key(listing), &verdicts)?;
+        let changes = self.store.record_verdicts(
+            listing.listing.id,
+            key,
+            &material_key(listing),
+            &verdicts,
+        )?;
         let target = self.config.target(&listing.listing.target);
-        store.record_contacts(listing.listing.id, &shown(target, facts, &self.judge))?;
+        self.store
+            .record_contacts(listing.listing.id, &shown(target, facts, &self.judge))?;
         Ok(changes)
     }
 }
@@ -529,12 +577,13 @@ pub fn judge_workspace(config: &Config, store: &Store) -> Result<JudgeReport> {
             let Some(key) = pass.stale_key(&listing) else {
                 continue;
             };
-            let (facts, verdicts) = pass.judge(store, &listing, &mut report.photos_printed)?;
-            report.changes += pass.record(store, &listing, &key, &facts, verdicts)?;
+            let (facts, verdicts) = pass.judge(&listing)?;
+            report.changes += pass.record(&listing, &key, &facts, verdicts)?;
             report.judged += 1;
         }
         Ok(())
     })?;
+    report.photos_printed = pass.photos.printed;
     // Every pass, judged or not: a seller's profile page read by the crawl
     // links sellers whose listings did not change.
     let grouping = crate::networks::refresh(store, config.settings.network_boilerplate)?;
