@@ -406,203 +406,33 @@ pub fn is_broken_pipe(error: &anyhow::Error) -> bool {
 
 /// Runs the command; errors are printed by `main`.
 pub fn run(cli: Cli) -> Result<ExitCode> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("starting the async runtime")?;
     let workspace = cli.workspace.as_path();
     let by = cli.by.as_deref();
     match cli.command {
         Command::Check => check(workspace),
-        Command::Crawl { recheck: true, .. } => {
-            let config = config::load(workspace)?;
-            let store = Arc::new(open_store(&config)?);
-            let report = runtime.block_on(crawl::recheck(&config, store))?;
-            outln!(
-                "rechecked {} listing(s) with a submitted takedown: {} removed, {} still up, {} could not be checked",
-                report.checked,
-                report.removed,
-                report.still_up,
-                report.errors.len()
-            );
-            for error in &report.errors {
-                outln!("  {error}");
-            }
-            Ok(ExitCode::SUCCESS)
-        }
+        Command::Crawl { recheck: true, .. } => recheck(workspace),
         Command::Crawl {
             targets, max_pages, ..
-        } => {
-            let config = config::load(workspace)?;
-            let store = Arc::new(open_store(&config)?);
-            let options = CrawlOptions {
-                targets,
-                max_pages,
-                ..CrawlOptions::default()
-            };
-            let progress = Progress::new(std::io::stderr().is_terminal());
-            let summary =
-                runtime.block_on(crawl::crawl(&config, store.clone(), &options, progress))?;
-            out!("{}", crawl::render_summary(&summary));
-            let report = judge::judge_workspace(&config, &store)?;
-            out!("{}", report.render());
-            Ok(ExitCode::SUCCESS)
-        }
-        Command::Networks { format } => {
-            let config = config::load(workspace)?;
-            let store = open_store(&config)?;
-            let networks = crate::networks::report(&store, config.settings.network_boilerplate)?;
-            match format {
-                TableOrJson::Json => outln!("{}", serde_json::to_string_pretty(&networks)?),
-                TableOrJson::Table => out!("{}", render_networks(&networks)),
-            }
-            Ok(ExitCode::SUCCESS)
-        }
+        } => crawl(workspace, targets, max_pages),
+        Command::Networks { format } => networks(workspace, format),
         Command::Seller {
             target,
             name,
             format,
-        } => {
-            let config = config::load(workspace)?;
-            known_target(&config, workspace, &target)?;
-            let store = open_store(&config)?;
-            let profile = crate::networks::profile(
-                &store,
-                &target,
-                &name,
-                config.settings.network_boilerplate,
-            )?
-            .ok_or_else(|| {
-                Refused::invalid(format!(
-                    "no listing of seller `{name}` on target `{target}` in the store \
-                     (`knockoff listings --target {target}` shows its sellers)"
-                ))
-            })?;
-            match format {
-                TableOrJson::Json => outln!("{}", serde_json::to_string_pretty(&profile)?),
-                TableOrJson::Table => out!("{}", render_seller(&profile)),
-            }
-            Ok(ExitCode::SUCCESS)
-        }
-        Command::Listings { target, format } => {
-            let config = config::load(workspace)?;
-            if let Some(name) = &target {
-                known_target(&config, workspace, name)?;
-            }
-            let store = open_store(&config)?;
-            let listings = store.listings(target.as_deref())?;
-            let mut out = std::io::stdout().lock();
-            write_listings(&mut out, &listings, format)?;
-            Ok(ExitCode::SUCCESS)
-        }
+        } => seller(workspace, target, name, format),
+        Command::Listings { target, format } => listings(workspace, target, format),
         Command::Extract { file, url, target } => {
             extract_file(workspace, &file, url, target.as_deref())
         }
-        Command::Target { action } => match action {
-            TargetAction::List => {
-                for preset in &crate::presets::PRESETS {
-                    let table = crate::presets::table(preset);
-                    let base = table.get("base_url").and_then(|v| v.as_str()).unwrap_or("");
-                    let domains: Vec<String> =
-                        preset.labels.iter().map(|l| format!("{l}.*")).collect();
-                    outln!("{:<13} {:<34} e.g. {base}", preset.name, domains.join(", "));
-                }
-                Ok(ExitCode::SUCCESS)
-            }
-            TargetAction::Add { url, query } => {
-                add_target(workspace, &url, query.as_deref(), &runtime)
-            }
-        },
+        Command::Target { action } => target(workspace, action),
         Command::Explain {
             id,
             listing,
             format,
-        } => {
-            let config = config::load(workspace)?;
-            let store = open_store(&config)?;
-            let subject = match (listing, id) {
-                (Some(listing), _) => crate::explain::Subject::Listing(ListingId(listing)),
-                (None, Some(id)) => crate::explain::Subject::parse(&id),
-                (None, None) => {
-                    return Err(Refused::invalid("explain needs a match id or --listing N").into())
-                }
-            };
-            let explanation = crate::explain::explain(&config, &store, &subject)?;
-            match format {
-                ExplainFormat::Text => out!("{}", crate::explain::render(&explanation)),
-                ExplainFormat::Json => {
-                    outln!("{}", serde_json::to_string_pretty(&explanation)?)
-                }
-            }
-            Ok(ExitCode::SUCCESS)
-        }
-        Command::Tune { write, force } => {
-            let config = config::load(workspace)?;
-            let store = open_store(&config)?;
-            let examples = crate::tune::examples(&store.decisions()?);
-            let report = crate::tune::tune(
-                &examples,
-                config.settings.weights,
-                config.settings.policy.threshold,
-            )?;
-            out!("{}", crate::tune::render(&report));
-            let path = workspace.join("knockoff.toml");
-            if write && (report.improves() || force) {
-                crate::tune::write_weights(&path, &report.fitted)?;
-                outln!(
-                    "written to {}; `knockoff index` re-judges with them",
-                    path.display()
-                );
-            } else if write {
-                return Err(Refused::invalid(format!(
-                    "not written to {}: the fitted weights do no better on the held-out folds \
-                     than chance (F1 {:.3} against {:.3} in use; {} decisions judged right by the \
-                     fit alone, {} by the weights in use alone); `tune --write --force` writes \
-                     them anyway",
-                    path.display(),
-                    report.after.f1(),
-                    report.before.f1(),
-                    report.fit_alone_right,
-                    report.in_use_alone_right
-                ))
-                .into());
-            } else if report.improves() {
-                outln!("not written: run `knockoff tune --write` to use the fitted weights");
-            } else {
-                outln!("not written: the fitted weights do no better than the ones in use");
-            }
-            Ok(ExitCode::SUCCESS)
-        }
-        Command::Index => {
-            let config = config::load(workspace)?;
-            let store = open_store(&config)?;
-            let report = judge::judge_workspace(&config, &store)?;
-            outln!(
-                "references: {} photos, {} printed now, {} from index/",
-                report.reference_images,
-                report.references_printed,
-                report.reference_images - report.references_printed
-            );
-            out!("{}", report.render());
-            Ok(ExitCode::SUCCESS)
-        }
-        Command::Queue { action } => {
-            let config = config::load(workspace)?;
-            let store = open_store(&config)?;
-            match action {
-                QueueAction::List { status, format } => {
-                    let entries = store.queue(status)?;
-                    write_queue(&mut std::io::stdout().lock(), &entries, format)?;
-                }
-                QueueAction::Confirm { ids, note } => {
-                    decide(&store, &ids, Decision::Confirm, note.as_deref(), by)?;
-                }
-                QueueAction::Dismiss { ids, note } => {
-                    decide(&store, &ids, Decision::Dismiss, note.as_deref(), by)?;
-                }
-            }
-            Ok(ExitCode::SUCCESS)
-        }
+        } => explain(workspace, id, listing, format),
+        Command::Tune { write, force } => tune(workspace, write, force),
+        Command::Index => index(workspace),
+        Command::Queue { action } => queue(workspace, action, by),
         #[cfg(feature = "demo")]
         Command::Eval {
             set,
@@ -611,60 +441,8 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             cards,
             photos,
             save_listings,
-        } => {
-            match set {
-                EvalSet::Demo => {
-                    let report = crate::eval::evaluate(seed, listings, cards)?;
-                    out!("{}", crate::eval::render(&report));
-                }
-                EvalSet::Independent => {
-                    let report = crate::eval::evaluate_independent(seed, listings, cards)?;
-                    out!("{}", crate::eval::render(&report));
-                }
-                EvalSet::Networks => {
-                    let config = config::load(workspace).ok();
-                    let boilerplate = config.map_or(10, |c| c.settings.network_boilerplate);
-                    let report = crate::eval::networks::evaluate_networks(
-                        seed,
-                        (listings / 10).max(2),
-                        boilerplate,
-                    )?;
-                    out!("{}", crate::eval::networks::render_networks(&report));
-                }
-                EvalSet::RealPhotos => {
-                    let dir = photos.ok_or_else(|| {
-                        Refused::invalid(
-                            "--set real-photos needs --photos DIR (or KNOCKOFF_REAL_PHOTOS): \
-                             a folder of real product photographs",
-                        )
-                    })?;
-                    let report = crate::eval::photos::evaluate_photos(
-                        &dir,
-                        usize::MAX,
-                        save_listings.as_deref(),
-                    )?;
-                    out!("{}", crate::eval::photos::render_photos(&report));
-                }
-            }
-            Ok(ExitCode::SUCCESS)
-        }
-        Command::Serve { bind } => {
-            let config = config::load(workspace)?;
-            let store = Arc::new(open_store(&config)?);
-            if store.user_count()? == 0 {
-                return Err(Refused::invalid(format!(
-                    "{} has no users yet, so nobody could sign in; add one first: \
-                     knockoff --workspace {} user add NAME --role admin \
-                     (the password is read from stdin or KNOCKOFF_PASSWORD)",
-                    config.db_path().display(),
-                    workspace.display()
-                ))
-                .into());
-            }
-            let bind = bind.unwrap_or(config.settings.server_bind);
-            runtime.block_on(crate::serve::run(config, store, bind))?;
-            Ok(ExitCode::SUCCESS)
-        }
+        } => eval(workspace, set, seed, listings, cards, photos, save_listings),
+        Command::Serve { bind } => serve(workspace, bind),
         Command::Evidence { action } => evidence(workspace, action, by),
         Command::Takedown { action } => takedown(workspace, action, by),
         Command::Report {
@@ -673,55 +451,341 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             until,
             target,
             product,
-        } => {
-            let config = config::load(workspace)?;
-            if let Some(name) = &target {
-                known_target(&config, workspace, name)?;
-            }
-            if let Some(id) = &product {
-                if !config.catalog.products.iter().any(|p| &p.id == id) {
-                    return Err(Refused::invalid(format!(
-                        "no product `{id}` in {}",
-                        workspace.join("reference-images/products.toml").display()
-                    ))
-                    .into());
-                }
-            }
-            if let (Some(from), Some(to)) = (since, until) {
-                if from > to {
-                    return Err(Refused::invalid(format!(
-                        "--since {from} is after --until {to}: the period would be empty"
-                    ))
-                    .into());
-                }
-            }
-            let store = open_store(&config)?;
-            let report = store.report(&crate::store::ReportQuery {
-                since,
-                until,
-                target,
-                product,
-            })?;
-            match format {
-                Format::Table => out!("{}", crate::report::render_table(&report)),
-                Format::Json => outln!("{}", serde_json::to_string_pretty(&report)?),
-                Format::Csv => out!("{}", crate::report::render_csv(&report)?),
-            }
-            Ok(ExitCode::SUCCESS)
-        }
+        } => report(workspace, format, since, until, target, product),
         Command::User { action } => {
             let config = config::load(workspace)?;
             let store = open_store(&config)?;
             user(&store, action, by)
         }
         #[cfg(feature = "demo")]
-        Command::Demo => {
-            let progress = Progress::new(std::io::stderr().is_terminal());
-            let report = runtime.block_on(demo::run(workspace, progress))?;
-            out!("{}", demo::render_report(&report, workspace));
+        Command::Demo => demo(workspace),
+    }
+}
+
+/// The async runtime of the commands that crawl or serve.
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")
+}
+
+/// `knockoff crawl --recheck`.
+fn recheck(workspace: &Path) -> Result<ExitCode> {
+    let runtime = runtime()?;
+    let config = config::load(workspace)?;
+    let store = Arc::new(open_store(&config)?);
+    let report = runtime.block_on(crawl::recheck(&config, store))?;
+    outln!(
+        "rechecked {} listing(s) with a submitted takedown: {} removed, {} still up, {} could not be checked",
+        report.checked,
+        report.removed,
+        report.still_up,
+        report.errors.len()
+    );
+    for error in &report.errors {
+        outln!("  {error}");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `knockoff crawl`: the crawl, then the judging pass.
+fn crawl(workspace: &Path, targets: Vec<String>, max_pages: Option<u32>) -> Result<ExitCode> {
+    let runtime = runtime()?;
+    let config = config::load(workspace)?;
+    let store = Arc::new(open_store(&config)?);
+    let options = CrawlOptions {
+        targets,
+        max_pages,
+        ..CrawlOptions::default()
+    };
+    let progress = Progress::new(std::io::stderr().is_terminal());
+    let summary = runtime.block_on(crawl::crawl(&config, store.clone(), &options, progress))?;
+    out!("{}", crawl::render_summary(&summary));
+    let report = judge::judge_workspace(&config, &store)?;
+    out!("{}", report.render());
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `knockoff networks`.
+fn networks(workspace: &Path, format: TableOrJson) -> Result<ExitCode> {
+    let config = config::load(workspace)?;
+    let store = open_store(&config)?;
+    let networks = crate::networks::report(&store, config.settings.network_boilerplate)?;
+    match format {
+        TableOrJson::Json => outln!("{}", serde_json::to_string_pretty(&networks)?),
+        TableOrJson::Table => out!("{}", render_networks(&networks)),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `knockoff seller`.
+fn seller(workspace: &Path, target: String, name: String, format: TableOrJson) -> Result<ExitCode> {
+    let config = config::load(workspace)?;
+    known_target(&config, workspace, &target)?;
+    let store = open_store(&config)?;
+    let profile =
+        crate::networks::profile(&store, &target, &name, config.settings.network_boilerplate)?
+            .ok_or_else(|| {
+                Refused::invalid(format!(
+                    "no listing of seller `{name}` on target `{target}` in the store \
+             (`knockoff listings --target {target}` shows its sellers)"
+                ))
+            })?;
+    match format {
+        TableOrJson::Json => outln!("{}", serde_json::to_string_pretty(&profile)?),
+        TableOrJson::Table => out!("{}", render_seller(&profile)),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `knockoff listings`.
+fn listings(workspace: &Path, target: Option<String>, format: Format) -> Result<ExitCode> {
+    let config = config::load(workspace)?;
+    if let Some(name) = &target {
+        known_target(&config, workspace, name)?;
+    }
+    let store = open_store(&config)?;
+    let listings = store.listings(target.as_deref())?;
+    let mut out = std::io::stdout().lock();
+    write_listings(&mut out, &listings, format)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `knockoff target ...`.
+fn target(workspace: &Path, action: TargetAction) -> Result<ExitCode> {
+    let runtime = runtime()?;
+    match action {
+        TargetAction::List => {
+            for preset in &crate::presets::PRESETS {
+                let table = crate::presets::table(preset);
+                let base = table.get("base_url").and_then(|v| v.as_str()).unwrap_or("");
+                let domains: Vec<String> = preset.labels.iter().map(|l| format!("{l}.*")).collect();
+                outln!("{:<13} {:<34} e.g. {base}", preset.name, domains.join(", "));
+            }
             Ok(ExitCode::SUCCESS)
         }
+        TargetAction::Add { url, query } => add_target(workspace, &url, query.as_deref(), &runtime),
     }
+}
+
+/// `knockoff explain`.
+fn explain(
+    workspace: &Path,
+    id: Option<String>,
+    listing: Option<i64>,
+    format: ExplainFormat,
+) -> Result<ExitCode> {
+    let config = config::load(workspace)?;
+    let store = open_store(&config)?;
+    let subject = match (listing, id) {
+        (Some(listing), _) => crate::explain::Subject::Listing(ListingId(listing)),
+        (None, Some(id)) => crate::explain::Subject::parse(&id),
+        (None, None) => {
+            return Err(Refused::invalid("explain needs a match id or --listing N").into())
+        }
+    };
+    let explanation = crate::explain::explain(&config, &store, &subject)?;
+    match format {
+        ExplainFormat::Text => out!("{}", crate::explain::render(&explanation)),
+        ExplainFormat::Json => {
+            outln!("{}", serde_json::to_string_pretty(&explanation)?)
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `knockoff tune`.
+fn tune(workspace: &Path, write: bool, force: bool) -> Result<ExitCode> {
+    let config = config::load(workspace)?;
+    let store = open_store(&config)?;
+    let examples = crate::tune::examples(&store.decisions()?);
+    let report = crate::tune::tune(
+        &examples,
+        config.settings.weights,
+        config.settings.policy.threshold,
+    )?;
+    out!("{}", crate::tune::render(&report));
+    let path = workspace.join("knockoff.toml");
+    if write && (report.improves() || force) {
+        crate::tune::write_weights(&path, &report.fitted)?;
+        outln!(
+            "written to {}; `knockoff index` re-judges with them",
+            path.display()
+        );
+    } else if write {
+        return Err(Refused::invalid(format!(
+            "not written to {}: the fitted weights do no better on the held-out folds \
+             than chance (F1 {:.3} against {:.3} in use; {} decisions judged right by the \
+             fit alone, {} by the weights in use alone); `tune --write --force` writes \
+             them anyway",
+            path.display(),
+            report.after.f1(),
+            report.before.f1(),
+            report.fit_alone_right,
+            report.in_use_alone_right
+        ))
+        .into());
+    } else if report.improves() {
+        outln!("not written: run `knockoff tune --write` to use the fitted weights");
+    } else {
+        outln!("not written: the fitted weights do no better than the ones in use");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `knockoff index`: the judging pass alone.
+fn index(workspace: &Path) -> Result<ExitCode> {
+    let config = config::load(workspace)?;
+    let store = open_store(&config)?;
+    let report = judge::judge_workspace(&config, &store)?;
+    outln!(
+        "references: {} photos, {} printed now, {} from index/",
+        report.reference_images,
+        report.references_printed,
+        report.reference_images - report.references_printed
+    );
+    out!("{}", report.render());
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `knockoff queue ...`.
+fn queue(workspace: &Path, action: QueueAction, by: Option<&str>) -> Result<ExitCode> {
+    let config = config::load(workspace)?;
+    let store = open_store(&config)?;
+    match action {
+        QueueAction::List { status, format } => {
+            let entries = store.queue(status)?;
+            write_queue(&mut std::io::stdout().lock(), &entries, format)?;
+        }
+        QueueAction::Confirm { ids, note } => {
+            decide(&store, &ids, Decision::Confirm, note.as_deref(), by)?;
+        }
+        QueueAction::Dismiss { ids, note } => {
+            decide(&store, &ids, Decision::Dismiss, note.as_deref(), by)?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(feature = "demo")]
+/// `knockoff eval`.
+fn eval(
+    workspace: &Path,
+    set: EvalSet,
+    seed: u64,
+    listings: usize,
+    cards: Option<f64>,
+    photos: Option<PathBuf>,
+    save_listings: Option<PathBuf>,
+) -> Result<ExitCode> {
+    match set {
+        EvalSet::Demo => {
+            let report = crate::eval::evaluate(seed, listings, cards)?;
+            out!("{}", crate::eval::render(&report));
+        }
+        EvalSet::Independent => {
+            let report = crate::eval::evaluate_independent(seed, listings, cards)?;
+            out!("{}", crate::eval::render(&report));
+        }
+        EvalSet::Networks => {
+            let config = config::load(workspace).ok();
+            let boilerplate = config.map_or(10, |c| c.settings.network_boilerplate);
+            let report = crate::eval::networks::evaluate_networks(
+                seed,
+                (listings / 10).max(2),
+                boilerplate,
+            )?;
+            out!("{}", crate::eval::networks::render_networks(&report));
+        }
+        EvalSet::RealPhotos => {
+            let dir = photos.ok_or_else(|| {
+                Refused::invalid(
+                    "--set real-photos needs --photos DIR (or KNOCKOFF_REAL_PHOTOS): \
+                     a folder of real product photographs",
+                )
+            })?;
+            let report =
+                crate::eval::photos::evaluate_photos(&dir, usize::MAX, save_listings.as_deref())?;
+            out!("{}", crate::eval::photos::render_photos(&report));
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `knockoff serve`.
+fn serve(workspace: &Path, bind: Option<std::net::SocketAddr>) -> Result<ExitCode> {
+    let runtime = runtime()?;
+    let config = config::load(workspace)?;
+    let store = Arc::new(open_store(&config)?);
+    if store.user_count()? == 0 {
+        return Err(Refused::invalid(format!(
+            "{} has no users yet, so nobody could sign in; add one first: \
+             knockoff --workspace {} user add NAME --role admin \
+             (the password is read from stdin or KNOCKOFF_PASSWORD)",
+            config.db_path().display(),
+            workspace.display()
+        ))
+        .into());
+    }
+    let bind = bind.unwrap_or(config.settings.server_bind);
+    runtime.block_on(crate::serve::run(config, store, bind))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `knockoff report`.
+fn report(
+    workspace: &Path,
+    format: Format,
+    since: Option<chrono::NaiveDate>,
+    until: Option<chrono::NaiveDate>,
+    target: Option<String>,
+    product: Option<String>,
+) -> Result<ExitCode> {
+    let config = config::load(workspace)?;
+    if let Some(name) = &target {
+        known_target(&config, workspace, name)?;
+    }
+    if let Some(id) = &product {
+        if !config.catalog.products.iter().any(|p| &p.id == id) {
+            return Err(Refused::invalid(format!(
+                "no product `{id}` in {}",
+                workspace.join("reference-images/products.toml").display()
+            ))
+            .into());
+        }
+    }
+    if let (Some(from), Some(to)) = (since, until) {
+        if from > to {
+            return Err(Refused::invalid(format!(
+                "--since {from} is after --until {to}: the period would be empty"
+            ))
+            .into());
+        }
+    }
+    let store = open_store(&config)?;
+    let report = store.report(&crate::store::ReportQuery {
+        since,
+        until,
+        target,
+        product,
+    })?;
+    match format {
+        Format::Table => out!("{}", crate::report::render_table(&report)),
+        Format::Json => outln!("{}", serde_json::to_string_pretty(&report)?),
+        Format::Csv => out!("{}", crate::report::render_csv(&report)?),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(feature = "demo")]
+/// `knockoff demo`.
+fn demo(workspace: &Path) -> Result<ExitCode> {
+    let runtime = runtime()?;
+    let progress = Progress::new(std::io::stderr().is_terminal());
+    let report = runtime.block_on(demo::run(workspace, progress))?;
+    out!("{}", demo::render_report(&report, workspace));
+    Ok(ExitCode::SUCCESS)
 }
 
 fn evidence(workspace: &Path, action: EvidenceAction, by: Option<&str>) -> Result<ExitCode> {
@@ -975,17 +1039,7 @@ fn user(store: &Store, action: UserAction, by: Option<&str>) -> Result<ExitCode>
     let actor = cli_actor(by)?;
     match action {
         UserAction::Add { name, role } => {
-            let valid_name = !name.is_empty()
-                && name.len() <= 64
-                && name
-                    .chars()
-                    .all(|c| c.is_alphanumeric() || "._-@".contains(c));
-            if !valid_name {
-                return Err(Refused::invalid(format!(
-                    "`{name}` is not a user name: use 1–64 letters, digits, '.', '_', '-' or '@'"
-                ))
-                .into());
-            }
+            crate::web::auth::check_new_user_name(&name)?;
             let hash = crate::web::auth::hash_password(&read_password(&name)?)?;
             store.add_user(&name, role, &hash, &actor)?;
             outln!("added {name} ({})", role.as_str());
@@ -1056,12 +1110,7 @@ fn read_password(name: &str) -> Result<String> {
             line.trim_end_matches(['\r', '\n']).to_string()
         }
     };
-    if password.chars().count() < 10 {
-        return Err(Refused::invalid(format!(
-            "the password for `{name}` is too short: use at least 10 characters"
-        ))
-        .into());
-    }
+    crate::web::auth::check_password(name, &password)?;
     Ok(password)
 }
 

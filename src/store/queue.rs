@@ -109,6 +109,17 @@ impl Refusal for NoSuchMatch {
     }
 }
 
+/// A listing's match as `record_verdicts` finds it before the new
+/// verdicts: what the state machine needs.
+struct Held {
+    id: i64,
+    product_id: String,
+    status: MatchStatus,
+    /// The material key when a person (or the matcher) last decided it.
+    decided_key: Option<String>,
+    escalated: bool,
+}
+
 /// Which matches a decision may change.
 enum Guard {
     Any,
@@ -376,13 +387,19 @@ impl Store {
         let tx = conn.transaction()?;
         let mut changes = QueueChanges::default();
         let at = now();
-        let existing: Vec<(i64, String, MatchStatus, Option<String>, bool)> = {
+        let existing: Vec<Held> = {
             let mut stmt = tx.prepare_cached(
                 "SELECT id, product_id, status, decided_key, escalated_at IS NOT NULL
                  FROM matches WHERE listing_id = ?1",
             )?;
             let rows = stmt.query_map([listing.0], |r| {
-                Ok((r.get(0)?, r.get(1)?, word(r, 2)?, r.get(3)?, r.get(4)?))
+                Ok(Held {
+                    id: r.get(0)?,
+                    product_id: r.get(1)?,
+                    status: word(r, 2)?,
+                    decided_key: r.get(3)?,
+                    escalated: r.get(4)?,
+                })
             })?;
             rows.collect::<rusqlite::Result<_>>()?
         };
@@ -390,7 +407,7 @@ impl Store {
             let above = verdict.queued;
             let signals =
                 serde_json::to_string(&verdict.signals).context("writing a verdict's signals")?;
-            let current = existing.iter().find(|e| e.1 == verdict.product_id);
+            let current = existing.iter().find(|e| e.product_id == verdict.product_id);
             match current {
                 None if above => {
                     exec(&tx,
@@ -411,12 +428,13 @@ impl Store {
                     changes.queued_high += (verdict.score >= HIGH_SCORE) as u32;
                 }
                 None => {}
-                Some((id, _, status, decided_key, escalated)) => {
+                Some(held) => {
+                    let (id, status) = (&held.id, &held.status);
                     let step = transition(
-                        *status,
-                        *escalated,
+                        held.status,
+                        held.escalated,
                         above,
-                        decided_key.as_deref() != Some(material_key),
+                        held.decided_key.as_deref() != Some(material_key),
                     );
                     let reopen = step == Transition::Reopen;
                     let withdraw = step == Transition::Withdraw;
@@ -465,8 +483,15 @@ impl Store {
             }
         }
         // Pending matches of products no longer judged for this listing.
-        for (id, product, status, _, escalated) in &existing {
-            let judged = verdicts.iter().any(|v| &v.product_id == product);
+        for Held {
+            id,
+            product_id,
+            status,
+            escalated,
+            ..
+        } in &existing
+        {
+            let judged = verdicts.iter().any(|v| &v.product_id == product_id);
             let step = transition(*status, *escalated, false, false);
             if !judged && step == Transition::Withdraw {
                 exec(&tx,

@@ -11,6 +11,8 @@ use argon2::Argon2;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
+use crate::refusal::Refused;
+
 /// The session cookie's name.
 pub(crate) const COOKIE: &str = "knockoff_session";
 
@@ -84,6 +86,36 @@ pub(crate) fn clear_cookie(secure: bool) -> String {
 /// Longest user name `user add` accepts; a sign-in form's name is cut to
 /// this before it is looked up or logged.
 pub(crate) const MAX_NAME_BYTES: usize = 64;
+
+/// Shortest password an account may have, in characters.
+const MIN_PASSWORD_CHARS: usize = 10;
+
+/// Refuses a name `user add` should not create: empty, longer than
+/// [`MAX_NAME_BYTES`], or with anything but letters, digits, '.', '_', '-'
+/// and '@'.
+pub(crate) fn check_new_user_name(name: &str) -> Result<(), Refused> {
+    let valid = !name.is_empty()
+        && name.len() <= MAX_NAME_BYTES
+        && name
+            .chars()
+            .all(|c| c.is_alphanumeric() || "._-@".contains(c));
+    match valid {
+        true => Ok(()),
+        false => Err(Refused::invalid(format!(
+            "`{name}` is not a user name: use 1–{MAX_NAME_BYTES} letters, digits, '.', '_', '-' or '@'"
+        ))),
+    }
+}
+
+/// Refuses a password too short for account `name`.
+pub(crate) fn check_password(name: &str, password: &str) -> Result<(), Refused> {
+    match password.chars().count() >= MIN_PASSWORD_CHARS {
+        true => Ok(()),
+        false => Err(Refused::invalid(format!(
+            "the password for `{name}` is too short: use at least {MIN_PASSWORD_CHARS} characters"
+        ))),
+    }
+}
 
 /// A user name from a sign-in form as it may be looked up and logged: no
 /// control characters, at most [`MAX_NAME_BYTES`].
@@ -243,6 +275,24 @@ impl LoginLimiter {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn new_names_and_passwords_follow_the_rules_sign_in_reads_by() {
+        assert!(check_new_user_name("ana.lopez@brand").is_ok());
+        for bad in ["", "ana lopez", "ana\u{7}", &"a".repeat(MAX_NAME_BYTES + 1)] {
+            let refused = check_new_user_name(bad).unwrap_err();
+            assert!(
+                refused.to_string().contains("is not a user name"),
+                "{bad:?}"
+            );
+        }
+        // What `user add` accepts, sign-in looks up unchanged.
+        let longest = "a".repeat(MAX_NAME_BYTES);
+        assert!(check_new_user_name(&longest).is_ok());
+        assert_eq!(login_name(&longest), longest);
+        assert!(check_password("ana", "123456789").is_err());
+        assert!(check_password("ana", "1234567890").is_ok());
+    }
 
     #[test]
     fn passwords_hash_with_argon2id_and_verify() {
