@@ -25,6 +25,7 @@ use sha2::{Digest, Sha256};
 use crate::extract::Listing;
 use crate::words::closed_set;
 
+mod accounts;
 mod evidence;
 mod queue;
 mod report;
@@ -32,6 +33,7 @@ mod review;
 mod sellers;
 mod takedown;
 
+pub use accounts::{Account, LastAdmin, NoSuchUser, Role, Session, SessionPolicy, User, UserId};
 pub use evidence::Capture;
 pub use queue::{
     AuditRow, ListingToJudge, MatchId, NoSuchMatch, QueueChanges, QueueEntry, StoredVerdict,
@@ -42,8 +44,8 @@ pub use report::{
     TopSeller, WeekFigures, PRICE_BUCKETS,
 };
 pub use review::{
-    Account, LastAdmin, MatchExists, NetworkSummary, NoSuchUser, QueueFilter, QueuePage,
-    ReviewEntry, Role, RunRow, Session, SessionPolicy, TargetRun, UndoRefused, User, UserId,
+    MatchExists, NetworkSummary, QueueFilter, QueuePage, ReviewEntry, RunRow, TargetRun,
+    UndoRefused,
 };
 pub use sellers::{SellerFigures, SellerMatch, Shown};
 pub use takedown::TakedownState;
