@@ -1,0 +1,901 @@
+//! Runs and the crawl frontier: starting or resuming a run, the items
+//! to fetch, and finishing each item in one transaction together with
+//! what it produced (listings, cards, images, the next items, every HTTP
+//! exchange and the exact bytes), or its failure.
+
+use super::*;
+
+/// A run as recorded.
+#[derive(Debug, Clone)]
+pub struct Run {
+    pub id: RunId,
+    pub targets: Vec<String>,
+    pub max_pages: Option<u32>,
+    pub started_at: DateTime<Utc>,
+}
+
+closed_set! {
+    /// What a frontier item asks for.
+    pub enum ItemKind("frontier item kind") {
+        Search = "search",
+        Listing = "listing",
+        Image = "image",
+        /// A seller's profile page, read for the contacts its bio gives away.
+        Seller = "seller",
+    }
+}
+
+/// A unit of crawl work to add to the frontier.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewItem {
+    pub target: String,
+    pub kind: ItemKind,
+    pub url: String,
+    pub query: Option<String>,
+    pub page: Option<u32>,
+}
+
+/// A unit of crawl work, as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FrontierItem {
+    pub id: ItemId,
+    pub target: String,
+    pub kind: ItemKind,
+    pub url: String,
+    pub query: Option<String>,
+    pub page: Option<u32>,
+}
+
+/// One HTTP exchange as it happened.
+#[derive(Debug, Clone, Default)]
+pub struct Exchange {
+    pub url: String,
+    pub method: String,
+    pub status: Option<u16>,
+    pub request_headers: Vec<(String, String)>,
+    pub response_headers: Option<Vec<(String, String)>>,
+    pub remote_addr: Option<String>,
+    pub started_at: DateTime<Utc>,
+    pub elapsed_ms: u64,
+    /// The body exactly as received, when it was kept.
+    pub body: Option<Vec<u8>>,
+    pub error: Option<String>,
+}
+
+closed_set! {
+    /// Why a crawl item failed, or what a page's note says: counted by kind
+    /// in run summaries, stored as its word.
+    pub enum FailureKind("crawl failure kind") {
+        RobotsDenied = "robots_denied",
+        RobotsUnavailable = "robots_unavailable",
+        /// The address guard refused the host (a private, loopback or
+        /// confined address).
+        BlockedAddress = "blocked_address",
+        /// The host asked for a pause longer than the run waits: tried again
+        /// next run.
+        Deferred = "deferred",
+        Http5xx = "http_5xx",
+        Http4xx = "http_4xx",
+        GaveUp = "gave_up",
+        RetryAfterTooLong = "retry_after_too_long",
+        TooLarge = "too_large",
+        RedirectLoop = "redirect_loop",
+        TooManyRedirects = "too_many_redirects",
+        BadRedirect = "bad_redirect",
+        Timeout = "timeout",
+        Connection = "connection",
+        BadUrl = "bad_url",
+        Render = "render",
+        /// An API's answer is not what it documents.
+        BadResponse = "bad_response",
+        /// Processing the item panicked; the run went on.
+        Panic = "panic",
+        /// A reference photo named by an image search is not in the workspace.
+        BadReference = "bad_reference",
+        BadImage = "bad_image",
+        /// A search page showed more cards than are read.
+        TooManyCards = "too_many_cards",
+        /// A search page's selectors found no card while the automatic
+        /// reading found some (a note).
+        SelectorsMissed = "selectors_found_no_cards",
+        /// A listing page yielded no title and no price.
+        NoFields = "no_fields",
+        /// Listings beyond the target's `max_listings` for the run.
+        ListingCap = "listing_cap",
+        /// A listing page whose URL another target's listing holds.
+        OtherTarget = "other_target",
+    }
+}
+
+/// A recorded failure: its kind (for the summary) and a sentence.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CrawlError {
+    pub kind: FailureKind,
+    pub message: String,
+}
+
+/// What a search page yielded, for [`Store::complete_search`].
+pub(crate) struct SearchFound<'a> {
+    pub cards: &'a [CardListing],
+    pub links: &'a [NewItem],
+    pub next_page: Option<&'a NewItem>,
+    /// The target's `max_listings` per run.
+    pub max_listings: usize,
+    /// Problems of the page to record with it.
+    pub notes: &'a [CrawlError],
+}
+
+/// What a stored image is.
+#[derive(Debug, Clone, Default)]
+pub struct ImageInfo {
+    pub format: Option<String>,
+    pub width: Option<u32>,
+    pub height: Option<u32>,
+}
+
+/// How a listing compares with what was stored before.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ListingChange {
+    New,
+    Changed,
+    Unchanged,
+}
+
+/// A listing as a search results card shows it (two-stage crawls).
+#[derive(Debug, Clone)]
+pub(crate) struct CardListing {
+    /// The listing page's canonical URL.
+    pub url: String,
+    /// The card's fields; its images are the card's thumbnail.
+    pub listing: Listing,
+    /// Fetch the item page whenever the card is new or changed, whatever
+    /// the judge makes of the card (`[crawl] item_pages = "all"`).
+    pub always_fetch_item: bool,
+}
+
+/// A finished run in numbers, computed from the store so it stays right
+/// across an interrupted and resumed run.
+#[derive(Debug, Clone, Default, Serialize, serde::Deserialize, PartialEq)]
+pub struct RunSummary {
+    pub run_id: i64,
+    pub requests: u64,
+    pub pages: u64,
+    pub listings_new: u64,
+    pub listings_changed: u64,
+    pub listings_unchanged: u64,
+    pub images: u64,
+    pub throttled: u64,
+    pub errors: BTreeMap<FailureKind, u64>,
+    pub seconds: f64,
+}
+
+impl Store {
+    /// The newest run that never finished, if any: the one to resume.
+    pub fn unfinished_run(&self) -> Result<Option<Run>> {
+        let conn = self.conn();
+        one(
+            &conn,
+            "SELECT id, targets, max_pages, started_at FROM runs
+             WHERE status = 'running' ORDER BY id DESC LIMIT 1",
+            [],
+            |row| {
+                let targets: String = row.get(1)?;
+                let started: String = row.get(3)?;
+                Ok(Run {
+                    id: RunId(row.get(0)?),
+                    targets: serde_json::from_str(&targets).unwrap_or_default(),
+                    max_pages: row.get(2)?,
+                    started_at: DateTime::parse_from_rfc3339(&started)
+                        .map(|t| t.with_timezone(&Utc))
+                        .unwrap_or_else(|_| Utc::now()),
+                })
+            },
+        )
+        .optional()
+        .context("looking for an unfinished run")
+    }
+
+    /// Marks a run finished and keeps its summary.
+    pub fn finish_run(&self, run: RunId, summary: &RunSummary) -> Result<()> {
+        exec(
+            &self.conn(),
+            "UPDATE runs SET status = 'finished', finished_at = ?2, summary = ?3 WHERE id = ?1",
+            params![run.0, now(), serde_json::to_string(summary)?],
+        )?;
+        Ok(())
+    }
+
+    /// Adds items to a run's frontier; ones already there are left alone.
+    /// Returns how many were new.
+    pub fn add_items(&self, run: RunId, items: &[NewItem]) -> Result<usize> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let added = insert_items(&tx, run, items)?;
+        tx.commit()?;
+        Ok(added.len())
+    }
+
+    /// The run's unfinished items, oldest first.
+    pub fn pending_items(&self, run: RunId) -> Result<Vec<FrontierItem>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(
+            "SELECT id, target, kind, url, query, page FROM frontier
+             WHERE run_id = ?1 AND state = 'pending' ORDER BY id",
+        )?;
+        let rows = stmt.query_map([run.0], |row| {
+            Ok(FrontierItem {
+                id: ItemId(row.get(0)?),
+                target: row.get(1)?,
+                kind: word(row, 2)?,
+                url: row.get(3)?,
+                query: row.get(4)?,
+                page: row.get(5)?,
+            })
+        })?;
+        rows.collect::<rusqlite::Result<_>>()
+            .context("reading the frontier")
+    }
+
+    /// Finishes a search page in one transaction: records its exchanges
+    /// and `notes`, stores its cards as listings (stage `card`, the search
+    /// page as their capture), adds the pages it linked to and the items
+    /// its cards need, and — only when a link or card was new to this run
+    /// — the next page. Returns the items added and the next page item.
+    ///
+    /// Per card: a new one is stored and its thumbnail fetched; an
+    /// unchanged one (same fields as last time) costs nothing more, so a
+    /// re-crawl skips its item page; a changed one is stored again while it
+    /// is only a card, and its item page is fetched when the listing was
+    /// already read from it (stage `item`). A card or link naming a listing
+    /// another target holds is left alone: a listing belongs to the target
+    /// that first stored it, and no other target's page changes it. Past
+    /// the target's `max_listings` for the run, the rest are recorded as
+    /// one `listing_cap` error and not kept.
+    pub(crate) fn complete_search(
+        &self,
+        run: RunId,
+        item: &FrontierItem,
+        exchanges: &[Exchange],
+        found: &SearchFound,
+    ) -> Result<(Vec<FrontierItem>, Option<FrontierItem>)> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let fetch_id = insert_exchanges(&tx, run, exchanges)?.last().copied();
+        for note in found.notes {
+            insert_error(&tx, run, &item.target, &item.url, note)?;
+        }
+        let held_elsewhere = |url: &str| -> Result<bool> {
+            let mut stmt =
+                tx.prepare_cached("SELECT 1 FROM listings WHERE url = ?1 AND target != ?2")?;
+            Ok(stmt.exists(params![url, item.target])?)
+        };
+        let mut budget =
+            found
+                .max_listings
+                .saturating_sub(listings_of_run(&tx, run, &item.target)?);
+        let mut over = 0usize;
+        let mut links = Vec::new();
+        for link in found.links {
+            if held_elsewhere(&link.url)? {
+                continue;
+            }
+            let in_run = tx
+                .prepare_cached(
+                    "SELECT 1 FROM frontier WHERE run_id = ?1 AND kind = 'listing' AND url = ?2",
+                )?
+                .exists(params![run.0, link.url])?;
+            if !in_run {
+                if budget == 0 {
+                    over += 1;
+                    continue;
+                }
+                budget -= 1;
+            }
+            links.push(link.clone());
+        }
+        let mut added = insert_items(&tx, run, &links)?;
+        let mut fresh = !added.is_empty();
+        for card in found.cards {
+            if held_elsewhere(&card.url)? {
+                continue;
+            }
+            let seen_in_run = tx
+                .prepare_cached("SELECT 1 FROM listings WHERE url = ?1 AND last_run = ?2")?
+                .exists(params![card.url, run.0])?;
+            if !seen_in_run {
+                if budget == 0 {
+                    over += 1;
+                    continue;
+                }
+                budget -= 1;
+            }
+            let (new_to_run, wanted) = upsert_card(&tx, run, &item.target, fetch_id, card)?;
+            fresh |= new_to_run;
+            added.extend(insert_items(&tx, run, &wanted)?);
+        }
+        if over > 0 {
+            let note = CrawlError {
+                kind: FailureKind::ListingCap,
+                message: format!(
+                    "target `{}` reached its max_listings ({}) for this run; {over} more listings \
+                     on this page wait for the next run",
+                    item.target, found.max_listings
+                ),
+            };
+            insert_error(&tx, run, &item.target, &item.url, &note)?;
+        }
+        let next = match found.next_page {
+            Some(next) if fresh => insert_items(&tx, run, std::slice::from_ref(next))?.pop(),
+            _ => None,
+        };
+        set_state(&tx, item.id, "done")?;
+        tx.commit()?;
+        Ok((added, next))
+    }
+
+    /// Finishes a listing page: records its exchanges, upserts the listing
+    /// (noticing whether it changed) and queues its images; returns the
+    /// change and the image items added.
+    pub fn complete_listing(
+        &self,
+        run: RunId,
+        item: &FrontierItem,
+        exchanges: &[Exchange],
+        listing: &Listing,
+        images: &[NewItem],
+    ) -> Result<(ListingChange, Vec<FrontierItem>)> {
+        let (url, target) = (item.url.as_str(), item.target.as_str());
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let fetch_ids = insert_exchanges(&tx, run, exchanges)?;
+        let fetch_id = fetch_ids.last().copied();
+        let hash = content_hash(listing);
+        let seen = now();
+        let previous: Option<(String, String)> = one(
+            &tx,
+            "SELECT content_hash, target FROM listings WHERE url = ?1",
+            [url],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )
+        .optional()?;
+        // A listing belongs to the target that first stored it: another
+        // target's page never rewrites it (nor its matches or evidence).
+        if let Some((_, holder)) = previous.as_ref().filter(|(_, t)| t != target) {
+            let error = CrawlError {
+                kind: FailureKind::OtherTarget,
+                message: format!(
+                    "{url} is a listing of target `{holder}`; target `{target}` leaves it alone"
+                ),
+            };
+            fail_in(&tx, run, item, exchanges, &error)?;
+            tx.commit()?;
+            return Ok((ListingChange::Unchanged, Vec::new()));
+        }
+        let previous = previous.map(|(hash, _)| hash);
+        let images_json = serde_json::to_string(&listing.images)?;
+        // Read from its own page now, whatever a card said before.
+        exec(
+            &tx,
+            "UPDATE listings SET stage = 'item' WHERE url = ?1",
+            [url],
+        )?;
+        let change = match previous {
+            None => {
+                exec(&tx,
+                    "INSERT INTO listings (url, target, title, price, currency, seller, description,
+                        images, content_hash, first_seen, last_seen, last_changed,
+                        first_run, last_run, changed_run, fetch_id, seller_url)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10, ?10, ?11, ?11, ?11, ?12, ?13)",
+                    params![
+                        url,
+                        target,
+                        listing.title,
+                        listing.price,
+                        listing.currency,
+                        listing.seller,
+                        listing.description,
+                        images_json,
+                        hash,
+                        seen,
+                        run.0,
+                        fetch_id,
+                        listing.seller_url
+                    ],
+                )?;
+                ListingChange::New
+            }
+            Some(old) if old == hash => {
+                exec(&tx,
+                    "UPDATE listings SET last_seen = ?2, last_run = ?3, fetch_id = ?4 WHERE url = ?1",
+                    params![url, seen, run.0, fetch_id],
+                )?;
+                ListingChange::Unchanged
+            }
+            Some(_) => {
+                exec(
+                    &tx,
+                    "UPDATE listings SET title = ?3, price = ?4, currency = ?5,
+                        seller = ?6, description = ?7, images = ?8, content_hash = ?9,
+                        last_seen = ?10, last_changed = ?10, last_run = ?11, changed_run = ?11,
+                        fetch_id = ?12, seller_url = ?13
+                     WHERE url = ?1",
+                    params![
+                        url,
+                        target,
+                        listing.title,
+                        listing.price,
+                        listing.currency,
+                        listing.seller,
+                        listing.description,
+                        images_json,
+                        hash,
+                        seen,
+                        run.0,
+                        fetch_id,
+                        listing.seller_url
+                    ],
+                )?;
+                ListingChange::Changed
+            }
+        };
+        let added = insert_items(&tx, run, images)?;
+        set_state(&tx, item.id, "done")?;
+        tx.commit()?;
+        Ok((change, added))
+    }
+
+    /// Finishes an image: records its exchanges and what the image is, or
+    /// why it was refused (recorded as a run error too).
+    pub fn complete_image(
+        &self,
+        run: RunId,
+        item: &FrontierItem,
+        exchanges: &[Exchange],
+        info: &ImageInfo,
+        error: Option<&CrawlError>,
+    ) -> Result<()> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let fetch_ids = insert_exchanges(&tx, run, exchanges)?;
+        let body = exchanges.iter().rev().find_map(|e| e.body.as_ref());
+        let sha = body.map(|b| hex::encode(Sha256::digest(b)));
+        exec(&tx,
+            "INSERT INTO images (url, sha256, bytes, format, width, height, fetch_id, run_id, fetched_at, error)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+             ON CONFLICT (url) DO UPDATE SET sha256 = excluded.sha256, bytes = excluded.bytes,
+                format = excluded.format, width = excluded.width, height = excluded.height,
+                fetch_id = excluded.fetch_id, run_id = excluded.run_id,
+                fetched_at = excluded.fetched_at, error = excluded.error",
+            params![
+                item.url,
+                sha,
+                body.map(|b| b.len() as i64),
+                info.format,
+                info.width,
+                info.height,
+                fetch_ids.last(),
+                run.0,
+                now(),
+                error.map(|e| e.message.as_str())
+            ],
+        )?;
+        match error {
+            Some(error) => {
+                insert_error(&tx, run, &item.target, &item.url, error)?;
+                set_state(&tx, item.id, "failed")?;
+            }
+            None => set_state(&tx, item.id, "done")?,
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Gives up on an item: records its exchanges and the error.
+    pub(crate) fn fail_item(
+        &self,
+        run: RunId,
+        item: &FrontierItem,
+        exchanges: &[Exchange],
+        error: &CrawlError,
+    ) -> Result<()> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        fail_in(&tx, run, item, exchanges, error)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Puts an item off to the next run (its host asked for a pause over
+    /// `max_wait`): records its exchanges and why, and keeps a copy that
+    /// [`Store::start_run`] gives the next run.
+    pub(crate) fn defer_item(
+        &self,
+        run: RunId,
+        item: &FrontierItem,
+        exchanges: &[Exchange],
+        error: &CrawlError,
+    ) -> Result<()> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        fail_in(&tx, run, item, exchanges, error)?;
+        exec(
+            &tx,
+            "INSERT INTO deferred_items (run_id, target, kind, url, query, page)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![
+                run.0,
+                item.target,
+                item.kind.as_str(),
+                item.url,
+                item.query,
+                item.page
+            ],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Starts a run seeded with `seeds` and every item earlier runs deferred
+    /// for its targets, in one transaction: a crash leaves either no run or
+    /// a seeded one, and a deferred item is handed over exactly once.
+    pub fn start_run(
+        &self,
+        targets: &[String],
+        max_pages: Option<u32>,
+        seeds: &[NewItem],
+    ) -> Result<Run> {
+        let started_at = Utc::now();
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        exec(&tx,
+            "INSERT INTO runs (started_at, status, targets, max_pages) VALUES (?1, 'running', ?2, ?3)",
+            params![
+                timestamp(started_at),
+                serde_json::to_string(targets)?,
+                max_pages
+            ],
+        )?;
+        let run = Run {
+            id: RunId(tx.last_insert_rowid()),
+            targets: targets.to_vec(),
+            max_pages,
+            started_at,
+        };
+        let mut items: Vec<NewItem> = seeds.to_vec();
+        {
+            let mut stmt = tx.prepare(
+                "DELETE FROM deferred_items WHERE target IN (SELECT value FROM json_each(?1))
+                 RETURNING target, kind, url, query, page",
+            )?;
+            let rows = stmt.query_map([serde_json::to_string(targets)?], |row| {
+                Ok(NewItem {
+                    target: row.get(0)?,
+                    kind: word(row, 1)?,
+                    url: row.get(2)?,
+                    query: row.get(3)?,
+                    page: row.get(4)?,
+                })
+            })?;
+            for row in rows {
+                items.push(row?);
+            }
+        }
+        insert_items(&tx, run.id, &items)?;
+        tx.commit()?;
+        Ok(run)
+    }
+
+    /// Records exchanges that belong to no frontier item (robots.txt fetches).
+    #[cfg(test)]
+    pub(crate) fn record_exchanges(&self, run: RunId, exchanges: &[Exchange]) -> Result<()> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        insert_exchanges(&tx, run, exchanges)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// The run in numbers, from what the store holds.
+    pub(crate) fn run_summary(&self, run: &Run) -> Result<RunSummary> {
+        let conn = self.conn();
+        let count = |sql: &str| -> Result<u64> {
+            Ok(one(&conn, sql, [run.id.0], |row| row.get::<_, i64>(0))? as u64)
+        };
+        let mut errors = BTreeMap::new();
+        {
+            let mut stmt = conn.prepare(
+                "SELECT kind, COUNT(*) FROM crawl_errors WHERE run_id = ?1 GROUP BY kind",
+            )?;
+            let rows = stmt.query_map([run.id.0], |row| {
+                Ok((word::<FailureKind>(row, 0)?, row.get::<_, i64>(1)?))
+            })?;
+            for row in rows {
+                let (kind, n) = row?;
+                errors.insert(kind, n as u64);
+            }
+        }
+        Ok(RunSummary {
+            run_id: run.id.0,
+            // A rendered DOM is kept as an exchange but was never a request.
+            requests: count(
+                "SELECT COUNT(*) FROM fetches WHERE run_id = ?1 AND method != 'RENDER'",
+            )?,
+            pages: count(
+                "SELECT COUNT(*) FROM frontier WHERE run_id = ?1 AND kind != 'image' AND state = 'done'",
+            )?,
+            listings_new: count("SELECT COUNT(*) FROM listings WHERE first_run = ?1")?,
+            listings_changed: count(
+                "SELECT COUNT(*) FROM listings WHERE changed_run = ?1 AND first_run != ?1",
+            )?,
+            listings_unchanged: count(
+                "SELECT COUNT(*) FROM listings WHERE last_run = ?1 AND changed_run != ?1",
+            )?,
+            images: count(
+                "SELECT COUNT(*) FROM frontier WHERE run_id = ?1 AND kind = 'image' AND state = 'done'",
+            )?,
+            throttled: count(
+                "SELECT COUNT(*) FROM fetches WHERE run_id = ?1 AND status IN (429, 503)",
+            )?,
+            errors,
+            seconds: (Utc::now() - run.started_at).num_milliseconds() as f64 / 1000.0,
+        })
+    }
+
+    /// The errors of a run: (kind, url, message), oldest first.
+    pub fn run_errors(&self, run: RunId) -> Result<Vec<(FailureKind, String, String)>> {
+        let conn = self.conn();
+        let mut stmt = conn
+            .prepare("SELECT kind, url, message FROM crawl_errors WHERE run_id = ?1 ORDER BY id")?;
+        let rows = stmt.query_map([run.0], |row| Ok((word(row, 0)?, row.get(1)?, row.get(2)?)))?;
+        rows.collect::<rusqlite::Result<_>>()
+            .context("reading run errors")
+    }
+}
+
+pub(super) fn headers_json(headers: &[(String, String)]) -> String {
+    serde_json::to_string(headers).expect("string pairs always serialise")
+}
+
+/// Stores one search card (see [`Store::complete_search`]); returns
+/// whether its listing is new to this run and the items it needs.
+pub(super) fn upsert_card(
+    tx: &Transaction,
+    run: RunId,
+    target: &str,
+    fetch_id: Option<i64>,
+    card: &CardListing,
+) -> Result<(bool, Vec<NewItem>)> {
+    let hash = content_hash(&card.listing);
+    let seen = now();
+    let previous: Option<(i64, Stage, Option<String>)> = one(
+        tx,
+        "SELECT last_run, stage, card_hash FROM listings WHERE url = ?1",
+        [&card.url],
+        |r| Ok((r.get(0)?, word(r, 1)?, r.get(2)?)),
+    )
+    .optional()?;
+    let l = &card.listing;
+    let images_json = serde_json::to_string(&l.images)?;
+    let item_page = || NewItem {
+        target: target.to_string(),
+        kind: ItemKind::Listing,
+        url: card.url.clone(),
+        query: None,
+        page: None,
+    };
+    let mut wanted = Vec::new();
+    let new_to_run = previous.as_ref().is_none_or(|p| p.0 != run.0);
+    let stored_as_card = match &previous {
+        None => {
+            exec(tx,
+                "INSERT INTO listings (url, target, title, price, currency, seller, description,
+                    images, content_hash, first_seen, last_seen, last_changed,
+                    first_run, last_run, changed_run, fetch_id, stage, card_hash)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, NULL, ?7, ?8, ?9, ?9, ?9, ?10, ?10, ?10, ?11, 'card', ?8)",
+                params![card.url, target, l.title, l.price, l.currency, l.seller, images_json, hash, seen, run.0, fetch_id],
+            )?;
+            true
+        }
+        Some((_, _, old)) if old.as_deref() == Some(hash.as_str()) => {
+            exec(
+                tx,
+                "UPDATE listings SET last_seen = ?2, last_run = ?3 WHERE url = ?1",
+                params![card.url, seen, run.0],
+            )?;
+            return Ok((new_to_run, wanted));
+        }
+        Some((_, Stage::Card, _)) => {
+            exec(tx,
+                "UPDATE listings SET target = ?2, title = ?3, price = ?4, currency = ?5, seller = ?6,
+                    images = ?7, content_hash = ?8, card_hash = ?8, last_seen = ?9, last_changed = ?9,
+                    last_run = ?10, changed_run = ?10, fetch_id = ?11
+                 WHERE url = ?1",
+                params![card.url, target, l.title, l.price, l.currency, l.seller, images_json, hash, seen, run.0, fetch_id],
+            )?;
+            true
+        }
+        Some(_) => {
+            // Read from its page before, and the card changed: read the
+            // page again (the listing keeps the page's fields till then).
+            exec(
+                tx,
+                "UPDATE listings SET card_hash = ?2, last_seen = ?3, last_run = ?4 WHERE url = ?1",
+                params![card.url, hash, seen, run.0],
+            )?;
+            wanted.push(item_page());
+            false
+        }
+    };
+    if stored_as_card {
+        let mut have =
+            tx.prepare_cached("SELECT 1 FROM images WHERE url = ?1 AND error IS NULL")?;
+        for url in &l.images {
+            if !have.exists([url])? {
+                wanted.push(NewItem {
+                    target: target.to_string(),
+                    kind: ItemKind::Image,
+                    url: url.clone(),
+                    query: None,
+                    page: None,
+                });
+            }
+        }
+        if card.always_fetch_item {
+            wanted.push(item_page());
+        }
+    }
+    Ok((new_to_run, wanted))
+}
+
+/// How many listings `target`'s search pages have added in `run`: its
+/// listing pages in the frontier and its cards, each URL once.
+pub(super) fn listings_of_run(tx: &Transaction, run: RunId, target: &str) -> Result<usize> {
+    let n: i64 = one(
+        tx,
+        "SELECT COUNT(*) FROM (
+            SELECT url FROM frontier WHERE run_id = ?1 AND target = ?2 AND kind = 'listing'
+            UNION
+            SELECT url FROM listings WHERE last_run = ?1 AND target = ?2 AND stage = 'card')",
+        params![run.0, target],
+        |row| row.get(0),
+    )?;
+    Ok(n as usize)
+}
+
+/// Inserts items not yet in the run's frontier; returns those it inserted.
+pub(super) fn insert_items(
+    tx: &Transaction,
+    run: RunId,
+    items: &[NewItem],
+) -> Result<Vec<FrontierItem>> {
+    let mut stmt = tx.prepare_cached(
+        "INSERT OR IGNORE INTO frontier (run_id, target, kind, url, query, page)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?;
+    let mut added = Vec::new();
+    for item in items {
+        let inserted = stmt.execute(params![
+            run.0,
+            item.target,
+            item.kind.as_str(),
+            item.url,
+            item.query,
+            item.page
+        ])?;
+        if inserted == 1 {
+            added.push(FrontierItem {
+                id: ItemId(tx.last_insert_rowid()),
+                target: item.target.clone(),
+                kind: item.kind,
+                url: item.url.clone(),
+                query: item.query.clone(),
+                page: item.page,
+            });
+        }
+    }
+    Ok(added)
+}
+
+/// Gives up on `item` inside `tx`: its exchanges, the error, state failed.
+pub(super) fn fail_in(
+    tx: &Transaction,
+    run: RunId,
+    item: &FrontierItem,
+    exchanges: &[Exchange],
+    error: &CrawlError,
+) -> Result<()> {
+    insert_exchanges(tx, run, exchanges)?;
+    insert_error(tx, run, &item.target, &item.url, error)?;
+    set_state(tx, item.id, "failed")
+}
+
+pub(super) fn set_state(tx: &Transaction, item: ItemId, state: &str) -> Result<()> {
+    exec(
+        tx,
+        "UPDATE frontier SET state = ?2 WHERE id = ?1",
+        params![item.0, state],
+    )?;
+    Ok(())
+}
+
+pub(super) fn insert_error(
+    tx: &Transaction,
+    run: RunId,
+    target: &str,
+    url: &str,
+    error: &CrawlError,
+) -> Result<()> {
+    exec(tx,
+        "INSERT INTO crawl_errors (run_id, target, url, kind, message, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![run.0, target, url, error.kind.as_str(), error.message, now()],
+    )?;
+    Ok(())
+}
+
+pub(super) fn insert_exchanges(
+    tx: &Transaction,
+    run: RunId,
+    exchanges: &[Exchange],
+) -> Result<Vec<i64>> {
+    let mut ids = Vec::with_capacity(exchanges.len());
+    for exchange in exchanges {
+        let sha = match &exchange.body {
+            Some(body) => Some(insert_blob(tx, body)?),
+            None => None,
+        };
+        tx.prepare_cached(
+            "INSERT INTO fetches (run_id, url, method, status, request_headers, response_headers,
+                remote_addr, started_at, elapsed_ms, body_sha256, body_bytes, error)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+        )?
+        .execute(params![
+            run.0,
+            exchange.url,
+            exchange.method,
+            exchange.status,
+            headers_json(&exchange.request_headers),
+            exchange.response_headers.as_deref().map(headers_json),
+            exchange.remote_addr,
+            timestamp(exchange.started_at),
+            exchange.elapsed_ms as i64,
+            sha,
+            exchange.body.as_ref().map(|b| b.len() as i64),
+            exchange.error
+        ])?;
+        ids.push(tx.last_insert_rowid());
+    }
+    Ok(ids)
+}
+
+/// Stores `bytes` under their SHA-256 (once) and returns the hex digest.
+pub(crate) fn insert_blob(tx: &Transaction, bytes: &[u8]) -> Result<String> {
+    let sha = hex::encode(Sha256::digest(bytes));
+    let exists: bool = tx
+        .prepare_cached("SELECT 1 FROM blobs WHERE sha256 = ?1")?
+        .exists([&sha])?;
+    if !exists {
+        let mut encoder =
+            flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::fast());
+        encoder.write_all(bytes)?;
+        let deflated = encoder.finish()?;
+        // Images are already compressed; keep them as they are when deflate
+        // cannot shrink them by a tenth.
+        let (compression, data) = if deflated.len() < bytes.len() * 9 / 10 {
+            ("deflate", &deflated[..])
+        } else {
+            ("none", bytes)
+        };
+        tx.prepare_cached(
+            "INSERT INTO blobs (sha256, bytes, compression, data) VALUES (?1, ?2, ?3, ?4)",
+        )?
+        .execute(params![sha, bytes.len() as i64, compression, data])?;
+    }
+    Ok(sha)
+}
+
+/// Hash of the fields that make a listing what it is; a change means the
+/// seller changed the listing.
+pub(super) fn content_hash(listing: &Listing) -> String {
+    let json = serde_json::to_vec(listing).expect("a listing always serialises");
+    hex::encode(Sha256::digest(json))
+}
