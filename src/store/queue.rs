@@ -8,7 +8,7 @@ use serde::Serialize;
 use super::{exec, now, one, word, ListingId, Store, StoredListing};
 use crate::matching::verdict::Signals;
 use crate::refusal::{Refusal, RefusalKind};
-use crate::status::{transition, Decision, MatchStatus, StatusFilter, Transition};
+use crate::status::{transition, Decision, MatchStatus, Transition};
 
 /// A queue entry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -524,27 +524,6 @@ impl Store {
         Ok(n as usize)
     }
 
-    /// The queue entries `filter` lists, highest score first: the command
-    /// line's lists, where pending means everything waiting for a decision
-    /// (the escalated included).
-    pub fn queue(&self, filter: StatusFilter) -> Result<Vec<QueueEntry>> {
-        let conn = self.conn();
-        let mut stmt = conn.prepare(&format!(
-            "SELECT {QUEUE_COLUMNS} FROM matches m JOIN listings l ON l.id = m.listing_id
-             WHERE (?1 IS NULL OR m.status = ?1) AND (NOT ?2 OR m.escalated_at IS NOT NULL)
-             ORDER BY m.score DESC, m.id DESC"
-        ))?;
-        let rows = stmt.query_map(
-            params![
-                filter.status().map(MatchStatus::as_str),
-                filter == StatusFilter::Escalated
-            ],
-            queue_entry,
-        )?;
-        rows.collect::<rusqlite::Result<_>>()
-            .context("reading the queue")
-    }
-
     /// Confirms or dismisses match `id` for `actor`, with an audit row,
     /// whatever its status (a reviewer on the command line may change a
     /// decision). Errors with [`NoSuchMatch`] when there is no such match.
@@ -615,6 +594,7 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::status::StatusFilter;
 
     fn store_with_listing() -> (Store, ListingId) {
         let store = Store::open_in_memory().unwrap();
@@ -642,6 +622,35 @@ mod tests {
 
     fn status(store: &Store) -> MatchStatus {
         store.queue(StatusFilter::All).unwrap()[0].status
+    }
+
+    #[test]
+    fn the_command_line_and_the_review_ui_read_one_queue() {
+        let (store, listing) = store_with_listing();
+        store
+            .record_verdicts(listing, "k1", "m1", &[verdict(0.9)])
+            .unwrap();
+        let id = MatchId(store.queue(StatusFilter::All).unwrap()[0].id);
+        store.escalate(id, "ana", Some("brand counsel")).unwrap();
+        let listed =
+            |filter| -> Vec<i64> { store.queue(filter).unwrap().iter().map(|e| e.id).collect() };
+        let paged = |status| -> Vec<i64> {
+            let filter = crate::store::QueueFilter {
+                status,
+                limit: 50,
+                ..Default::default()
+            };
+            let page = store.queue_page(&filter).unwrap();
+            page.entries.iter().map(|e| e.entry.id).collect()
+        };
+        // Escalated: in both escalated lists; the command line's pending is
+        // everything waiting, the review UI's pending is the reviewers' own.
+        assert_eq!(listed(StatusFilter::Escalated), [id.0]);
+        assert_eq!(paged(StatusFilter::Escalated), [id.0]);
+        assert_eq!(listed(StatusFilter::Pending), [id.0]);
+        assert!(paged(StatusFilter::Pending).is_empty());
+        assert!(listed(StatusFilter::Confirmed).is_empty());
+        assert_eq!(paged(StatusFilter::All), listed(StatusFilter::All));
     }
 
     #[test]

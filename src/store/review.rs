@@ -170,6 +170,73 @@ fn review_entry(r: &rusqlite::Row) -> rusqlite::Result<ReviewEntry> {
     })
 }
 
+/// Where a status list puts escalated matches (pending, waiting for a
+/// senior reviewer).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Escalated {
+    /// In the pending list too: the command line's pending is everything
+    /// waiting for a decision.
+    Included,
+    /// Only in the escalated list: the review UI's pending list is the
+    /// reviewers' own.
+    Apart,
+}
+
+/// The one reading of a queue filter: its WHERE clause over `matches m`
+/// and `listings l`, and the clause's values in order.
+fn queue_where(
+    filter: &QueueFilter,
+    escalated: Escalated,
+) -> Result<(String, Vec<rusqlite::types::Value>)> {
+    use rusqlite::types::Value;
+    let mut clauses: Vec<&str> = Vec::new();
+    let mut values: Vec<Value> = Vec::new();
+    if let Some(status) = filter.status.status() {
+        clauses.push("m.status = ?");
+        values.push(Value::Text(status.as_str().into()));
+    }
+    match (filter.status, escalated) {
+        (StatusFilter::Escalated, _) => clauses.push("m.escalated_at IS NOT NULL"),
+        (StatusFilter::Pending, Escalated::Apart) => clauses.push("m.escalated_at IS NULL"),
+        _ => {}
+    }
+    let mut text = |clause: &'static str, value: &Option<String>| {
+        if let Some(v) = value.as_ref().filter(|v| !v.is_empty()) {
+            clauses.push(clause);
+            values.push(Value::Text(v.clone()));
+        }
+    };
+    text("m.product_id = ?", &filter.product);
+    text("l.target = ?", &filter.target);
+    text("l.seller = ?", &filter.seller);
+    text("l.first_seen >= ?", &filter.seen_since);
+    if let Some(min) = filter.min_score {
+        clauses.push("m.score >= ?");
+        values.push(Value::Real(min));
+    }
+    if let Some(max) = filter.max_score {
+        clauses.push("m.score <= ?");
+        values.push(Value::Real(max));
+    }
+    if let Some(ids) = &filter.listing_ids {
+        clauses.push("l.id IN (SELECT value FROM json_each(?))");
+        values.push(Value::Text(serde_json::to_string(ids)?));
+    }
+    if let Some(network) = filter.network {
+        clauses.push(
+            "EXISTS (SELECT 1 FROM sellers s
+                     WHERE s.network = ? AND s.target = l.target AND s.name = l.seller)",
+        );
+        values.push(Value::Integer(network));
+    }
+    let where_sql = if clauses.is_empty() {
+        String::new()
+    } else {
+        format!("WHERE {}", clauses.join(" AND "))
+    };
+    Ok((where_sql, values))
+}
+
 /// Fills in the figures of the networks `entries` name (read as ids only).
 fn network_figures(conn: &rusqlite::Connection, entries: &mut [ReviewEntry]) -> Result<()> {
     let mut accounts = conn.prepare_cached(
@@ -371,54 +438,29 @@ impl Store {
         Ok(())
     }
 
+    /// The queue entries of a status list, highest score first: the
+    /// command line's lists, where pending means everything waiting for a
+    /// decision (the escalated included). Read as [`Store::queue_page`]
+    /// reads a page, through [`queue_where`].
+    pub fn queue(&self, status: StatusFilter) -> Result<Vec<QueueEntry>> {
+        let filter = QueueFilter {
+            status,
+            ..QueueFilter::default()
+        };
+        let (where_sql, values) = queue_where(&filter, Escalated::Included)?;
+        let conn = self.reader();
+        let mut stmt = conn.prepare(&format!(
+            "SELECT {QUEUE_COLUMNS} FROM matches m JOIN listings l ON l.id = m.listing_id
+             {where_sql} ORDER BY m.score DESC, m.id DESC"
+        ))?;
+        let rows = stmt.query_map(params_from_iter(values.iter()), queue_entry)?;
+        rows.collect::<rusqlite::Result<_>>()
+            .context("reading the queue")
+    }
+
     /// One page of the queue under `filter`, highest score first.
     pub(crate) fn queue_page(&self, filter: &QueueFilter) -> Result<QueuePage> {
-        let mut clauses: Vec<&str> = Vec::new();
-        let mut values: Vec<rusqlite::types::Value> = Vec::new();
-        use rusqlite::types::Value;
-        if let Some(status) = filter.status.status() {
-            clauses.push("m.status = ?");
-            values.push(Value::Text(status.as_str().into()));
-        }
-        match filter.status {
-            StatusFilter::Escalated => clauses.push("m.escalated_at IS NOT NULL"),
-            StatusFilter::Pending => clauses.push("m.escalated_at IS NULL"),
-            _ => {}
-        }
-        let mut text = |clause: &'static str, value: &Option<String>| {
-            if let Some(v) = value.as_ref().filter(|v| !v.is_empty()) {
-                clauses.push(clause);
-                values.push(Value::Text(v.clone()));
-            }
-        };
-        text("m.product_id = ?", &filter.product);
-        text("l.target = ?", &filter.target);
-        text("l.seller = ?", &filter.seller);
-        text("l.first_seen >= ?", &filter.seen_since);
-        if let Some(min) = filter.min_score {
-            clauses.push("m.score >= ?");
-            values.push(Value::Real(min));
-        }
-        if let Some(max) = filter.max_score {
-            clauses.push("m.score <= ?");
-            values.push(Value::Real(max));
-        }
-        if let Some(ids) = &filter.listing_ids {
-            clauses.push("l.id IN (SELECT value FROM json_each(?))");
-            values.push(Value::Text(serde_json::to_string(ids)?));
-        }
-        if let Some(network) = filter.network {
-            clauses.push(
-                "EXISTS (SELECT 1 FROM sellers s
-                         WHERE s.network = ? AND s.target = l.target AND s.name = l.seller)",
-            );
-            values.push(Value::Integer(network));
-        }
-        let where_sql = if clauses.is_empty() {
-            String::new()
-        } else {
-            format!("WHERE {}", clauses.join(" AND "))
-        };
+        let (where_sql, values) = queue_where(filter, Escalated::Apart)?;
         let order = match filter.sort {
             QueueSort::Score => "m.score DESC, m.id DESC",
             QueueSort::FirstSeen => "l.first_seen DESC, m.id DESC",
@@ -442,8 +484,8 @@ impl Store {
             |r| r.get(0),
         )?;
         let mut page_values = values.clone();
-        page_values.push(Value::Integer(filter.limit as i64));
-        page_values.push(Value::Integer(filter.offset as i64));
+        page_values.push(rusqlite::types::Value::Integer(filter.limit as i64));
+        page_values.push(rusqlite::types::Value::Integer(filter.offset as i64));
         let ids: Vec<i64> = conn
             .prepare_cached(&format!(
                 "SELECT m.id FROM {from} {where_sql} ORDER BY {order} LIMIT ? OFFSET ?"
