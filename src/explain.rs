@@ -122,7 +122,7 @@ pub fn explain(config: &Config, store: &Store, subject: &Subject) -> Result<Expl
     let mut photos = Photos::new(config, store);
     let known = Enforcement::load(config, store, &mut photos)?;
     let facts = facts_of(&mut photos, &judge, &matches_key, &listing, &known)?;
-    let stored = store.listing_matches(listing.listing.id)?;
+    let stored = store.listing_matches(listing.stored.id)?;
     let mut products: Vec<ProductExplanation> = judge
         .judge(&facts, None)
         .into_iter()
@@ -149,7 +149,7 @@ pub fn explain(config: &Config, store: &Store, subject: &Subject) -> Result<Expl
         })
         .collect();
     products.sort_by(|a, b| b.queued.cmp(&a.queued).then(b.score.total_cmp(&a.score)));
-    let l = listing.listing;
+    let l = listing.stored;
     Ok(Explanation {
         match_id,
         listing_id: l.id.0,

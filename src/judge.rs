@@ -139,7 +139,7 @@ fn judge_key(settings_key: &str, listing: &ListingToJudge, known: &Enforcement) 
 /// What makes a listing materially different to a reviewer: its words,
 /// seller and photos, and its price to within 10%.
 pub(crate) fn material_key(listing: &ListingToJudge) -> String {
-    let l = &listing.listing.listing;
+    let l = &listing.stored.listing;
     let price_band = l
         .price
         .filter(|p| *p > 0.0)
@@ -312,12 +312,12 @@ impl Enforcement {
             };
             removed.push(Removed {
                 relisted: Relisted {
-                    listing: listing.listing.id.0,
-                    url: listing.listing.url.clone(),
+                    listing: listing.stored.id.0,
+                    url: listing.stored.url.clone(),
                     product,
                     removed_at,
                 },
-                title: listing.listing.listing.title.clone().unwrap_or_default(),
+                title: listing.stored.listing.title.clone().unwrap_or_default(),
                 photos: photos.of(&listing)?,
             });
         }
@@ -330,8 +330,8 @@ impl Enforcement {
     /// Whether the listing's seller, or its network, is on a seller list.
     fn listed(&self, listing: &ListingToJudge) -> Option<Listed> {
         self.lists.of(
-            &listing.listing.target,
-            listing.listing.listing.seller.as_deref(),
+            &listing.stored.target,
+            listing.stored.listing.seller.as_deref(),
             listing.network,
         )
     }
@@ -339,9 +339,9 @@ impl Enforcement {
     /// The removed listings whose titles this one repeats (its photos not
     /// looked at): a change here is worth judging the listing again.
     fn relisting_suspects(&self, listing: &ListingToJudge) -> Vec<i64> {
-        let title = listing.listing.listing.title.as_deref().unwrap_or("");
+        let title = listing.stored.listing.title.as_deref().unwrap_or("");
         self.removed
-            .suspects(listing.listing.id.0, title)
+            .suspects(listing.stored.id.0, title)
             .iter()
             .map(|r| r.listing)
             .collect()
@@ -359,11 +359,11 @@ pub(crate) fn facts_of(
     listing: &ListingToJudge,
     known: &Enforcement,
 ) -> Result<ListingFacts> {
-    let l = &listing.listing.listing;
+    let l = &listing.stored.listing;
     let prints = photos.of(listing)?;
     let photo_matches = photos.matches(judge, matches_key, listing, &prints)?;
     let relisted = known.removed.relisting_of(
-        listing.listing.id.0,
+        listing.stored.id.0,
         l.title.as_deref().unwrap_or(""),
         &prints,
     );
@@ -411,7 +411,7 @@ pub(crate) fn card_candidates(
     let mut picked = Vec::new();
     store.for_each_listing_page(ListingSelection::CardsOf { run, targets }, |cards| {
         for listing in store.judge_inputs(cards)? {
-            let Some(target) = config.target(&listing.listing.target) else {
+            let Some(target) = config.target(&listing.stored.target) else {
                 continue;
             };
             let (facts, verdicts) = pass.judge(&listing)?;
@@ -420,9 +420,9 @@ pub(crate) fn card_candidates(
                 .card_worth_page(&facts, &verdicts, target.stages.prefilter)
             {
                 picked.push(NewItem {
-                    target: listing.listing.target,
+                    target: listing.stored.target,
                     kind: ItemKind::Listing,
-                    url: listing.listing.url,
+                    url: listing.stored.url,
                     query: None,
                     page: None,
                 });
@@ -501,7 +501,7 @@ impl<'a> Pass<'a> {
             unset => unset.insert(text_candidates(&self.judge, &self.text)?),
         };
         let candidates = text_candidates
-            .get(&listing.listing.id.0)
+            .get(&listing.stored.id.0)
             .map(Vec::as_slice)
             .unwrap_or(&[]);
         let verdicts = self.judge.judge(&facts, Some(candidates));
@@ -527,14 +527,14 @@ impl<'a> Pass<'a> {
             })
             .collect();
         let changes = self.store.record_verdicts(
-            listing.listing.id,
+            listing.stored.id,
             key,
             &material_key(listing),
             &verdicts,
         )?;
-        let target = self.config.target(&listing.listing.target);
+        let target = self.config.target(&listing.stored.target);
         self.store
-            .record_contacts(listing.listing.id, &shown(target, facts, &self.judge))?;
+            .record_contacts(listing.stored.id, &shown(target, facts, &self.judge))?;
         Ok(changes)
     }
 }

@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::{params, OptionalExtension};
 use serde::Serialize;
 
-use super::queue::audit;
+use super::matches::audit;
 use super::{exec, now, one, timestamp, word, Store};
 use crate::refusal::{Refusal, RefusalKind, Refused};
 use crate::words::closed_set;

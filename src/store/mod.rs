@@ -12,7 +12,7 @@
 //!
 //! A file per part of the schema: `frontier` (runs, the frontier,
 //! exchanges, blobs, crawl errors), `listings` (reading what was stored),
-//! `queue` (matches, decisions, the audit log, the photo cache), `review`
+//! `matches` (matches, decisions, the audit log, the photo cache), `review`
 //! (escalation, notes, the review UI's pages), `accounts`, `takedown`,
 //! `sellers`, `report`, `evidence`. This file opens the store and holds
 //! the helpers every part uses.
@@ -36,7 +36,7 @@ mod accounts;
 mod evidence;
 mod frontier;
 mod listings;
-mod queue;
+mod matches;
 mod report;
 mod review;
 mod sellers;
@@ -46,7 +46,7 @@ pub use accounts::{Account, LastAdmin, NoSuchUser, Role, Session, SessionPolicy,
 pub use evidence::Capture;
 pub use frontier::*;
 pub use listings::*;
-pub use queue::{
+pub use matches::{
     AuditRow, ListingToJudge, MatchId, NoSuchMatch, QueueChanges, QueueEntry, StoredVerdict,
     HIGH_SCORE, MATCHER,
 };

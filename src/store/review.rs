@@ -6,7 +6,7 @@ use anyhow::{Context, Result};
 use rusqlite::{params, params_from_iter, OptionalExtension};
 use serde::Serialize;
 
-use super::queue::{
+use super::matches::{
     audit, audit_row, match_exists, queue_entry, MatchId, QueueEntry, QUEUE_COLUMNS,
 };
 use super::{exec, now, one, ListingId, RunSummary, Store};

@@ -4,7 +4,7 @@
 use anyhow::{Context, Result};
 use rusqlite::{params, OptionalExtension};
 
-use super::queue::{audit, MatchId};
+use super::matches::{audit, MatchId};
 use super::{exec, now, one, optional_word, word, Store, StoredListing};
 use crate::refusal::{Refusal, Refused};
 use crate::status::MatchStatus;
@@ -40,7 +40,7 @@ impl Store {
         )
         .optional()?;
         match status {
-            None => return Err(super::queue::NoSuchMatch(id.0).refused().into()),
+            None => return Err(super::matches::NoSuchMatch(id.0).refused().into()),
             Some(MatchStatus::Confirmed) => {}
             Some(other) => {
                 return Err(Refused::conflict(format!(

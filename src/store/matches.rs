@@ -17,7 +17,8 @@ pub struct MatchId(pub i64);
 /// A listing with what judging it needs.
 #[derive(Debug, Clone)]
 pub struct ListingToJudge {
-    pub listing: StoredListing,
+    /// The listing as stored.
+    pub stored: StoredListing,
     pub content_hash: String,
     /// Digest of each photo's last capture, in page order; `None` where it failed.
     pub photo_digests: Vec<Option<String>>,
@@ -307,7 +308,7 @@ impl Store {
                 None => None,
             };
             out.push(ListingToJudge {
-                listing,
+                stored: listing,
                 content_hash,
                 photo_digests,
                 seller_confirmed: seller_confirmed as u32,
