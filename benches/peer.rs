@@ -20,7 +20,8 @@
 //! over few distinct photos. KNOCKOFF_BENCH_BASELINE names another knockoff
 //! binary (say, main's, built before a change) measured beside this one,
 //! each run alternating with this build's: a change's cost before and after
-//! in one run, on one machine's load.
+//! in one run, on one machine's load. KNOCKOFF_BENCH_PEER=off leaves the
+//! peer out (for a before/after run of knockoff alone).
 
 mod support;
 
@@ -84,9 +85,13 @@ fn main() {
             }
         }
 
-        match peer_ready() {
+        let peer = match std::env::var("KNOCKOFF_BENCH_PEER").as_deref() {
+            Ok("off") => Err("KNOCKOFF_BENCH_PEER=off".to_string()),
+            _ => peer_ready(),
+        };
+        match peer {
             Err(why) => println!(
-                "\n!!! SKIPPED the Scrapy + imagehash peer: {why}.\n!!! pip install scrapy imagehash chompjs, then run this again.\n"
+                "\n!!! SKIPPED the Scrapy + imagehash peer: {why}.\n"
             ),
             Ok(()) => {
                 let dir = tempfile::tempdir().unwrap();
@@ -158,10 +163,12 @@ fn peer_ready() -> Result<(), String> {
         .map_err(|e| format!("python3 did not start ({e})"))?;
     match probe.status.success() {
         true => Ok(()),
-        false => Err(String::from_utf8_lossy(&probe.stderr)
-            .lines()
-            .last()
-            .unwrap_or("")
-            .to_string()),
+        false => Err(format!(
+            "{}\n!!! pip install scrapy imagehash chompjs, then run this again",
+            String::from_utf8_lossy(&probe.stderr)
+                .lines()
+                .last()
+                .unwrap_or("")
+        )),
     }
 }

@@ -14,7 +14,7 @@ use serde::Serialize;
 
 use crate::config::Config;
 use crate::index;
-use crate::judge::{facts_of, judge_for, material_key, Enforcement, Photos};
+use crate::judge::{facts_of, judge_for, material_key, Enforcement, Look, Photos};
 use crate::matching::signals::is_authorized;
 use crate::matching::verdict::Signals;
 use crate::refusal::{Refusal, RefusalKind};
@@ -121,7 +121,14 @@ pub fn explain(config: &Config, store: &Store, subject: &Subject) -> Result<Expl
     let judge = judge_for(config, references.index);
     let mut photos = Photos::new(config, store);
     let known = Enforcement::load(config, store, &mut photos)?;
-    let facts = facts_of(&mut photos, &judge, &matches_key, &listing, &known)?;
+    let facts = facts_of(
+        &mut photos,
+        &judge,
+        &matches_key,
+        &listing,
+        &known,
+        Look::Closely,
+    )?;
     let stored = store.listing_matches(listing.stored.id)?;
     let mut products: Vec<ProductExplanation> = judge
         .judge(&facts, None)

@@ -236,13 +236,16 @@ impl<'s> Photos<'s> {
     /// What each of a listing's photos (`photos`, their prints) matched
     /// among the reference photos ([`Judge::match_photo`]), cached under
     /// `matches_key` (the reference index's key). Computing them decodes
-    /// the photo again only when the verifier is needed.
+    /// the photo again only when the verifier is needed. A
+    /// [`Look::Hashes`] look at a photo not matched before is the hashes'
+    /// alone, neither cached nor kept.
     fn matches(
         &mut self,
         judge: &Judge,
         matches_key: &str,
         listing: &ListingToJudge,
         photos: &[Vec<Print>],
+        look: Look,
     ) -> Result<Vec<PhotoMatches>> {
         let mut out = Vec::with_capacity(photos.len());
         for (digest, prints) in listing.photo_digests.iter().zip(photos) {
@@ -260,6 +263,10 @@ impl<'s> Photos<'s> {
                 .and_then(|json| serde_json::from_str(&json).ok());
             let matches = match cached {
                 Some(matches) => matches,
+                None if look == Look::Hashes => {
+                    out.push(judge.match_photo(prints, || None));
+                    continue;
+                }
                 None => {
                     let matches = judge.match_photo(prints, || self.feature_pixels(sha));
                     self.store.put_photo_matches(
@@ -284,6 +291,17 @@ impl<'s> Photos<'s> {
             .ok()
             .map(|(_, small)| small)
     }
+}
+
+/// How closely judging looks at photos not matched before.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Look {
+    /// Their hash prints only: enough to pick a search card whose words or
+    /// hashes already call for its item page, which is judged closely.
+    Hashes,
+    /// The prints, then the local-feature verifier where they did not
+    /// settle a photo.
+    Closely,
 }
 
 /// Keeps `value` under `sha256`, forgetting everything kept first when
@@ -349,19 +367,20 @@ impl Enforcement {
 }
 
 /// What the judge knows of a stored listing: its fields, its photos'
-/// prints and reference matches (read through `photos`), and what
-/// enforcement established about it. `matches_key` is the reference
-/// index's key.
+/// prints and reference matches (read through `photos`, looked at as
+/// `look` says), and what enforcement established about it. `matches_key`
+/// is the reference index's key.
 pub(crate) fn facts_of(
     photos: &mut Photos,
     judge: &Judge,
     matches_key: &str,
     listing: &ListingToJudge,
     known: &Enforcement,
+    look: Look,
 ) -> Result<ListingFacts> {
     let l = &listing.stored.listing;
     let prints = photos.of(listing)?;
-    let photo_matches = photos.matches(judge, matches_key, listing, &prints)?;
+    let photo_matches = photos.matches(judge, matches_key, listing, &prints, look)?;
     let relisted = known.removed.relisting_of(
         listing.stored.id.0,
         l.title.as_deref().unwrap_or(""),
@@ -414,11 +433,17 @@ pub(crate) fn card_candidates(
             let Some(target) = config.target(&listing.stored.target) else {
                 continue;
             };
-            let (facts, verdicts) = pass.judge(&listing)?;
-            if pass
-                .judge
-                .card_worth_page(&facts, &verdicts, target.stages.prefilter)
-            {
+            let prefilter = target.stages.prefilter;
+            // The hashes first: a card they or its words pick is judged
+            // closely from its item page, so its thumbnail's closer look
+            // would be work done twice.
+            let (mut facts, mut verdicts) = pass.judge(&listing, Look::Hashes)?;
+            let mut worth = pass.judge.card_worth_page(&facts, &verdicts, prefilter);
+            if !worth {
+                (facts, verdicts) = pass.judge(&listing, Look::Closely)?;
+                worth = pass.judge.card_worth_page(&facts, &verdicts, prefilter);
+            }
+            if worth {
                 picked.push(NewItem {
                     target: listing.stored.target,
                     kind: ItemKind::Listing,
@@ -487,14 +512,20 @@ impl<'a> Pass<'a> {
         (listing.judged_key.as_deref() != Some(key.as_str())).then_some(key)
     }
 
-    /// The listing's facts and the judge's verdicts on them.
-    fn judge(&mut self, listing: &ListingToJudge) -> Result<(ListingFacts, Vec<Verdict>)> {
+    /// The listing's facts, its photos looked at as `look` says, and the
+    /// judge's verdicts on them.
+    fn judge(
+        &mut self,
+        listing: &ListingToJudge,
+        look: Look,
+    ) -> Result<(ListingFacts, Vec<Verdict>)> {
         let facts = facts_of(
             &mut self.photos,
             &self.judge,
             &self.matches_key,
             listing,
             &self.known,
+            look,
         )?;
         let text_candidates = match &mut self.text_candidates {
             Some(candidates) => candidates,
@@ -577,7 +608,7 @@ pub fn judge_workspace(config: &Config, store: &Store) -> Result<JudgeReport> {
             let Some(key) = pass.stale_key(&listing) else {
                 continue;
             };
-            let (facts, verdicts) = pass.judge(&listing)?;
+            let (facts, verdicts) = pass.judge(&listing, Look::Closely)?;
             report.changes += pass.record(&listing, &key, &facts, verdicts)?;
             report.judged += 1;
         }

@@ -25,7 +25,7 @@ use serde::{Deserialize, Serialize};
 use crate::config::Brand;
 use crate::matching::contacts::{photo_groups, ContactKind};
 use crate::matching::verdict::{Listed, SellerList};
-use crate::store::{ListingId, SellerFigures, Shown, Store};
+use crate::store::{ListingId, SellerFigures, Shown, ShownOn, Store};
 
 /// A seller account: its marketplace (target) and name there.
 pub type Seller = (String, String);
@@ -183,7 +183,7 @@ fn union(parent: &mut [usize], a: usize, b: usize) {
 /// Groups the store's sellers and records each one's network: what every
 /// judging pass ends with.
 pub fn refresh(store: &Store, boilerplate: usize) -> Result<Grouping> {
-    let grouping = group(&store.shown_by_sellers()?, boilerplate);
+    let grouping = group(&store.shown_by_sellers(ShownOn::First)?, boilerplate);
     let mut groups: HashMap<Seller, usize> = HashMap::new();
     for (n, network) in grouping.networks.iter().enumerate() {
         for member in &network.members {
@@ -217,7 +217,7 @@ pub struct LinkReport {
 /// with each member's figures and every link with the listings that show
 /// it. Largest first.
 pub fn report(store: &Store, boilerplate: usize) -> Result<Vec<NetworkReport>> {
-    let grouping = group(&store.shown_by_sellers()?, boilerplate);
+    let grouping = group(&store.shown_by_sellers(ShownOn::Every)?, boilerplate);
     let numbers: HashMap<Seller, i64> = store
         .network_members()?
         .into_iter()

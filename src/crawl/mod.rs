@@ -145,7 +145,11 @@ pub async fn crawl(
     // (on a resumed run, those already fetched are not fetched again).
     loop {
         drive(&ctx, &progress, process).await?;
-        let picked = blocking(&ctx, promote_cards).await?;
+        // On this thread, not the blocking pool: the judging pass after the
+        // crawl runs on the caller's thread too, so both passes allocate
+        // from one malloc arena and the second reuses what the first freed
+        // (on a pool thread, each pass kept its own arena's peak).
+        let picked = on_this_thread(|| promote_cards(&ctx))?;
         if picked == 0 {
             break;
         }
@@ -659,6 +663,16 @@ async fn process_ebay(
         }
     })
     .await
+}
+
+/// Runs `work` on the calling thread, telling a multi-threaded runtime to
+/// move its other tasks elsewhere meanwhile (a current-thread runtime, as
+/// in tests, just waits).
+fn on_this_thread<T>(work: impl FnOnce() -> T) -> T {
+    match tokio::runtime::Handle::current().runtime_flavor() {
+        tokio::runtime::RuntimeFlavor::CurrentThread => work(),
+        _ => tokio::task::block_in_place(work),
+    }
 }
 
 /// Runs store and parsing work on the blocking pool.

@@ -228,8 +228,14 @@ pub fn text_index(config: &Config, store: &Store) -> Result<(TextIndex, usize)> 
     Ok((index, indexed))
 }
 
+/// Listings indexed between commits: each commit writes out the writer's
+/// memory, so indexing a store of any size holds at most this many.
+const COMMIT_EVERY: usize = 4096;
+
 /// Indexes the listings changed after `since` (all, without it) a page at a
-/// time, in one commit; returns how many and the latest change among them.
+/// time, committing every [`COMMIT_EVERY`]; returns how many and the latest
+/// change among them. Stopped half-way, the state file still names the
+/// last full pass, so the next pass indexes the rest again.
 fn reindex(
     index: &TextIndex,
     store: &Store,
@@ -249,6 +255,9 @@ fn reindex(
             })
             .collect();
         writer.add(&docs)?;
+        if indexed / COMMIT_EVERY != (indexed + page.len()) / COMMIT_EVERY {
+            writer.commit()?;
+        }
         indexed += page.len();
         let latest = page.iter().map(|l| &l.last_changed).max();
         if let Some(latest) = latest.filter(|t| last_changed.as_ref() < Some(*t)) {

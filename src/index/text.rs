@@ -17,8 +17,10 @@ use tantivy::{doc, Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocumen
 
 use crate::matching::text::{allowed_edits, normalised_text, ProductTerms};
 
-/// Memory for the index writer: tantivy's minimum is 15 MB per thread.
-const WRITER_MEMORY: usize = 50_000_000;
+/// Memory for the index writer, tantivy's minimum for one thread: past it
+/// the writer flushes a segment, so indexing a store of any size holds no
+/// more than this (a larger budget only grew the peak with the store).
+const WRITER_MEMORY: usize = 15_000_000;
 
 /// A listing as indexed.
 #[derive(Debug, Clone)]
@@ -63,7 +65,7 @@ impl TextWriter<'_> {
     }
 
     /// Makes what was added searchable.
-    pub(crate) fn commit(mut self) -> Result<()> {
+    pub(crate) fn commit(&mut self) -> Result<()> {
         self.writer.commit().context("committing the text index")?;
         self.index.reader.reload()?;
         Ok(())
@@ -144,7 +146,7 @@ impl TextIndex {
     }
 
     /// A writer that adds or replaces documents a batch at a time and makes
-    /// them searchable in one commit; with `clear`, everything else is
+    /// them searchable when committed; with `clear`, everything else is
     /// dropped first.
     pub(crate) fn writer(&self, clear: bool) -> Result<TextWriter<'_>> {
         let writer: IndexWriter = self

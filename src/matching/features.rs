@@ -366,9 +366,26 @@ fn corners(grey: &GrayImage, keep: usize) -> Vec<(i32, i32)> {
         return Vec::new();
     }
     let mut scores = vec![0u32; (w * h) as usize];
+    let raw = grey.as_raw();
+    let row = |y: i32| &raw[(y * w) as usize..((y + 1) * w) as usize];
+    let threshold = FAST_THRESHOLD as u8;
     for y in MARGIN..h - MARGIN {
-        for x in MARGIN..w - MARGIN {
-            scores[(y * w + x) as usize] = fast_score(grey, x, y);
+        let (up, middle, down) = (row(y - 3), row(y), row(y + 3));
+        for x in MARGIN as usize..(w - MARGIN) as usize {
+            // fast_score's compass test first, on row slices: most pixels
+            // end here, and a full test of each was most of describing.
+            let centre = middle[x];
+            let (bright, dark) = (
+                centre.saturating_add(threshold),
+                centre.saturating_sub(threshold),
+            );
+            let compass = [up[x], middle[x + 3], down[x], middle[x - 3]];
+            let brighter = compass.iter().filter(|&&v| v > bright).count();
+            let darker = compass.iter().filter(|&&v| v < dark).count();
+            if brighter < 2 && darker < 2 {
+                continue;
+            }
+            scores[y as usize * w as usize + x] = fast_score(grey, x as i32, y);
         }
     }
     let mut found: Vec<(u32, i32, i32)> = Vec::new();
@@ -1022,6 +1039,51 @@ fn mean_around(img: &RgbImage, x: f32, y: f32, reach: f32) -> [f32; 3] {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn corners_are_the_full_fast_test_of_every_pixel() {
+        // The compass pre-test on row slices must only skip pixels the full
+        // test scores 0: the corners equal the local maxima of scoring
+        // every pixel (ties to the first in scan order).
+        let mut rng = SplitMix(7);
+        let grey = GrayImage::from_fn(120, 90, |x, y| {
+            let block = ((x / 9 + y / 7) % 3) as u8 * 90;
+            image::Luma([block.saturating_add((rng.next() % 24) as u8)])
+        });
+        let (w, h) = (grey.width() as i32, grey.height() as i32);
+        let inside =
+            |x: i32, y: i32| x >= MARGIN && y >= MARGIN && x < w - MARGIN && y < h - MARGIN;
+        let score = |x: i32, y: i32| {
+            if inside(x, y) {
+                fast_score(&grey, x, y)
+            } else {
+                0
+            }
+        };
+        let mut want = Vec::new();
+        for y in MARGIN..h - MARGIN {
+            for x in MARGIN..w - MARGIN {
+                let s = score(x, y);
+                let strongest = (-1..=1).all(|dy: i32| {
+                    (-1..=1).all(|dx: i32| {
+                        let other = score(x + dx, y + dy);
+                        other < s || (other == s && (dy, dx) >= (0, 0))
+                    })
+                });
+                if s > 0 && strongest {
+                    want.push((x, y));
+                }
+            }
+        }
+        assert!(
+            want.len() > 20,
+            "the pattern has corners to find: {}",
+            want.len()
+        );
+        let mut found = corners(&grey, usize::MAX);
+        found.sort_by_key(|&(x, y)| (y, x));
+        assert_eq!(found, want);
+    }
 
     #[test]
     fn resizing_keeps_the_picture_and_the_channels() {

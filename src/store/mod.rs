@@ -58,7 +58,7 @@ pub use review::{
     MatchExists, NetworkSummary, QueueFilter, QueuePage, ReviewEntry, RunRow, TargetRun,
     UndoRefused,
 };
-pub use sellers::{SellerFigures, SellerMatch, Shown};
+pub use sellers::{SellerFigures, SellerMatch, Shown, ShownOn};
 pub use takedown::TakedownState;
 
 fn migrations() -> Migrations<'static> {
@@ -364,6 +364,57 @@ mod tests {
             },
             always_fetch_item: false,
         }
+    }
+
+    #[test]
+    fn sellers_are_grouped_alike_from_their_first_listings_or_every_one() {
+        use crate::matching::contacts::{Contact, ContactKind};
+        let store = Store::open_in_memory().unwrap();
+        let run = store.start_run(&["t".into()], None, &[]).unwrap();
+        // Three accounts; a and b share a phone on many relistings, c shows
+        // an email of its own twice.
+        let cards: Vec<CardListing> = (0..12)
+            .map(|i| {
+                let mut card = card_of(&format!("http://x/item/{i}"), "Cloudrunner", 30.0);
+                card.listing.seller = Some(["a", "b", "c"][i % 3].into());
+                card
+            })
+            .collect();
+        search_with(&store, &run, &cards);
+        for listing in store.listings(None).unwrap() {
+            let (kind, value) = match listing.listing.seller.as_deref() {
+                Some("c") => (ContactKind::Email, "c@mail.example"),
+                _ => (ContactKind::Phone, "+4915123456789"),
+            };
+            let contact = Contact {
+                kind,
+                value: value.into(),
+            };
+            store.record_contacts(listing.id, &[contact]).unwrap();
+        }
+        let every = store.shown_by_sellers(ShownOn::Every).unwrap();
+        let first = store.shown_by_sellers(ShownOn::First).unwrap();
+        assert_eq!(every.len(), 12);
+        assert_eq!(first.len(), 3, "{first:#?}");
+        for row in &first {
+            let earliest = every
+                .iter()
+                .filter(|e| {
+                    (&e.target, &e.seller, &e.value) == (&row.target, &row.seller, &row.value)
+                })
+                .map(|e| e.listing.0)
+                .min();
+            assert_eq!(Some(row.listing.0), earliest);
+        }
+        let members = |rows: &[Shown]| -> Vec<_> {
+            crate::networks::group(rows, 10)
+                .networks
+                .into_iter()
+                .map(|n| n.members)
+                .collect()
+        };
+        assert_eq!(members(&first), members(&every));
+        assert_eq!(members(&first).len(), 1);
     }
 
     #[test]

@@ -26,6 +26,15 @@ pub struct Shown {
     pub listing: ListingId,
 }
 
+/// Which listings [`Store::shown_by_sellers`] reads a value on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ShownOn {
+    /// Every listing showing it: the links as reported.
+    Every,
+    /// A seller's first listing showing it: enough to group sellers.
+    First,
+}
+
 /// A seller account and its figures.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SellerFigures {
@@ -93,20 +102,37 @@ impl Store {
     /// material of links — what its listings show, and what the profile
     /// page they name shows (with the first listing naming it as the
     /// place it is shown). Listings without a seller name belong to no
-    /// account and are left out.
-    pub fn shown_by_sellers(&self) -> Result<Vec<Shown>> {
-        let conn = self.reader();
-        let mut stmt = conn.prepare_cached(
-            "SELECT c.kind, c.value, l.target, l.seller, l.id
-             FROM contacts c JOIN listings l ON l.id = c.listing_id
-             WHERE l.seller IS NOT NULL AND l.seller != ''
+    /// account and are left out. `listings` says whether each listing
+    /// showing a value is a row, or only a seller's first.
+    pub fn shown_by_sellers(&self, listings: ShownOn) -> Result<Vec<Shown>> {
+        // A read of the whole store: through the write connection, whose
+        // bounded page cache it passes through, not a reader's memory map,
+        // every page of which would stay in the process's resident memory.
+        let conn = self.conn();
+        // Grouping needs one row per seller and value; the rows of every
+        // listing grow with the store, relistings and all.
+        let own_listings = match listings {
+            ShownOn::Every => {
+                "SELECT c.kind, c.value, l.target, l.seller, l.id
+                 FROM contacts c JOIN listings l ON l.id = c.listing_id
+                 WHERE l.seller IS NOT NULL AND l.seller != ''"
+            }
+            ShownOn::First => {
+                "SELECT c.kind, c.value, l.target, l.seller, MIN(l.id)
+                 FROM contacts c JOIN listings l ON l.id = c.listing_id
+                 WHERE l.seller IS NOT NULL AND l.seller != ''
+                 GROUP BY c.kind, c.value, l.target, l.seller"
+            }
+        };
+        let mut stmt = conn.prepare_cached(&format!(
+            "{own_listings}
              UNION ALL
              SELECT pc.kind, pc.value, l.target, l.seller, MIN(l.id)
              FROM seller_page_contacts pc JOIN listings l ON l.seller_url = pc.url
              WHERE l.seller IS NOT NULL AND l.seller != ''
              GROUP BY pc.kind, pc.value, l.target, l.seller
-             ORDER BY 1, 2, 3, 4, 5",
-        )?;
+             ORDER BY 1, 2, 3, 4, 5"
+        ))?;
         let rows = stmt.query_map([], |r| {
             Ok((
                 word::<ContactKind>(r, 0)?,
