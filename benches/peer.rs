@@ -21,7 +21,8 @@
 //! binary (say, main's, built before a change) measured beside this one,
 //! each run alternating with this build's: a change's cost before and after
 //! in one run, on one machine's load. KNOCKOFF_BENCH_PEER=off leaves the
-//! peer out (for a before/after run of knockoff alone).
+//! peer out (for a before/after run of knockoff alone);
+//! KNOCKOFF_BENCH_LOG sets the crawls' RUST_LOG (default knockoff=error).
 
 mod support;
 

@@ -112,7 +112,10 @@ pub async fn knockoff_crawl(
             .arg(&workspace)
             .arg("crawl")
             .args(args)
-            .env("RUST_LOG", rust_log)
+            .env(
+                "RUST_LOG",
+                std::env::var("KNOCKOFF_BENCH_LOG").unwrap_or(rust_log.to_string()),
+            )
             .stdout(std::process::Stdio::null());
         measure(command)
     })
