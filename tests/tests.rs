@@ -24,6 +24,7 @@ mod queue;
 mod real_photos;
 mod render;
 mod render_hostile;
+mod store_postgres;
 mod takedown;
 mod tidy;
 mod tune;

@@ -179,8 +179,6 @@ fn names(code: &str, segments: &[&str]) -> bool {
     })
 }
 
-/// The SQLite crate only under `src/store/`. Fails when, say,
-/// `src/judge.rs` gains a `use rusqlite::params`.
 /// The rules read tokens: a grouped import is seen, a comment or a string
 /// that only mentions a name is not.
 #[test]
@@ -200,13 +198,18 @@ fn rules_read_paths_not_text() {
     assert!(!names(code, &["tokio"]));
 }
 
+/// The database clients (SQLite's and PostgreSQL's) only under
+/// `src/store/`. Fails when, say, `src/judge.rs` gains a `use
+/// rusqlite::params`.
 #[test]
-fn sqlite_only_in_the_store() {
-    let outside = offenders("rusqlite", |rel| rel.starts_with("store/"));
-    assert!(
-        outside.is_empty(),
-        "rusqlite used outside src/store/: {outside:?}"
-    );
+fn database_clients_only_in_the_store() {
+    for client in ["rusqlite", "postgres"] {
+        let outside = offenders(client, |rel| rel.starts_with("store/"));
+        assert!(
+            outside.is_empty(),
+            "{client} used outside src/store/: {outside:?}"
+        );
+    }
 }
 
 /// The HTTP client only where politeness is enforced, and in the

@@ -352,6 +352,58 @@ pub fn have_warcio() -> bool {
     have_external("Python's warcio", present, "pip install warcio")
 }
 
+/// A PostgreSQL server for the store's tests: `KNOCKOFF_TEST_POSTGRES`
+/// (postgres://user@127.0.0.1:port/database, a user who may create
+/// databases), which `.ci/run` sets after starting Debian's server on
+/// loopback.
+pub fn postgres_server() -> Option<String> {
+    let url = std::env::var("KNOCKOFF_TEST_POSTGRES").ok();
+    have_external(
+        "A PostgreSQL server",
+        url.is_some(),
+        "start one and set KNOCKOFF_TEST_POSTGRES=postgres://postgres@127.0.0.1:PORT/postgres",
+    )
+    .then(|| url.expect("present"))
+}
+
+/// A new, empty database on the test server, dropped when this is.
+pub struct TestDatabase {
+    server: String,
+    pub name: String,
+    pub url: String,
+}
+
+impl TestDatabase {
+    pub fn create(server: &str) -> TestDatabase {
+        let name = format!("knockoff_test_{}", uuid::Uuid::new_v4().simple());
+        let mut admin = postgres::Client::connect(server, postgres::NoTls).unwrap();
+        admin
+            .batch_execute(&format!("CREATE DATABASE {name}"))
+            .unwrap();
+        let base = server.rsplit_once('/').expect("a URL with a database").0;
+        TestDatabase {
+            server: server.to_string(),
+            url: format!("{base}/{name}"),
+            name,
+        }
+    }
+
+    pub fn client(&self) -> postgres::Client {
+        postgres::Client::connect(&self.url, postgres::NoTls).unwrap()
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        if let Ok(mut admin) = postgres::Client::connect(&self.server, postgres::NoTls) {
+            let _ = admin.batch_execute(&format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                self.name
+            ));
+        }
+    }
+}
+
 /// How a child knockoff ended, and what it cost.
 pub struct Measured {
     pub code: i32,

@@ -37,6 +37,7 @@ mod evidence;
 mod frontier;
 mod listings;
 mod matches;
+mod postgres;
 mod report;
 mod review;
 mod sellers;
@@ -50,6 +51,7 @@ pub use matches::{
     AuditRow, ListingToJudge, MatchId, NoSuchMatch, QueueChanges, QueueEntry, StoredVerdict,
     HIGH_SCORE, MATCHER,
 };
+pub use postgres::{Copied, PostgresUrl};
 pub use report::{
     Backlog, MarketplaceFigures, PriceSpread, Report, ReportQuery, ReviewerWeek, TopNetwork,
     TopSeller, WeekFigures, PRICE_BUCKETS,
@@ -61,20 +63,24 @@ pub use review::{
 pub use sellers::{SellerFigures, SellerMatch, Shown, ShownOn};
 pub use takedown::TakedownState;
 
+/// The schema's migrations, oldest first: SQLite's dialect, which
+/// [`postgres::postgres_ddl`] translates for PostgreSQL.
+const MIGRATIONS: &[&str] = &[
+    include_str!("migrations/001_crawl.sql"),
+    include_str!("migrations/002_matching.sql"),
+    include_str!("migrations/003_review.sql"),
+    include_str!("migrations/004_takedown.sql"),
+    include_str!("migrations/005_screenshots.sql"),
+    include_str!("migrations/006_deferred.sql"),
+    include_str!("migrations/007_cards.sql"),
+    include_str!("migrations/008_networks.sql"),
+    include_str!("migrations/009_seller_pages.sql"),
+    include_str!("migrations/010_report.sql"),
+    include_str!("migrations/011_photo_matches.sql"),
+];
+
 fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![
-        M::up(include_str!("migrations/001_crawl.sql")),
-        M::up(include_str!("migrations/002_matching.sql")),
-        M::up(include_str!("migrations/003_review.sql")),
-        M::up(include_str!("migrations/004_takedown.sql")),
-        M::up(include_str!("migrations/005_screenshots.sql")),
-        M::up(include_str!("migrations/006_deferred.sql")),
-        M::up(include_str!("migrations/007_cards.sql")),
-        M::up(include_str!("migrations/008_networks.sql")),
-        M::up(include_str!("migrations/009_seller_pages.sql")),
-        M::up(include_str!("migrations/010_report.sql")),
-        M::up(include_str!("migrations/011_photo_matches.sql")),
-    ])
+    Migrations::new(MIGRATIONS.iter().map(|sql| M::up(sql)).collect())
 }
 
 /// A crawl run.

@@ -1,0 +1,247 @@
+//! The store on PostgreSQL, against a real server (Debian's, started on
+//! loopback by `.ci/run`; skipped loudly without one): the same schema as
+//! SQLite's, and `knockoff store copy` moving a crawled, judged and
+//! reviewed store there whole.
+
+use std::collections::BTreeMap;
+
+use knockoff::demo::catalog::Catalog;
+use knockoff::store::Store;
+
+use crate::util::{self, TestDatabase};
+
+/// Every table's columns, in order.
+type Schema = BTreeMap<String, Vec<String>>;
+
+fn sqlite_schema(store: &Store) -> Schema {
+    let mut schema = Schema::new();
+    let tables = store
+        .query_strings(
+            "SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%'",
+        )
+        .unwrap();
+    for table in tables {
+        let columns = store
+            .query_strings(&format!(
+                "SELECT name FROM pragma_table_info('{table}') ORDER BY cid"
+            ))
+            .unwrap();
+        schema.insert(table, columns);
+    }
+    schema
+}
+
+fn postgres_schema(client: &mut postgres::Client) -> Schema {
+    let mut schema = Schema::new();
+    for row in client
+        .query(
+            "SELECT table_name::text, column_name::text FROM information_schema.columns \
+             WHERE table_schema = 'public' AND table_name <> 'knockoff_schema' \
+             ORDER BY table_name, ordinal_position",
+            &[],
+        )
+        .unwrap()
+    {
+        schema.entry(row.get(0)).or_default().push(row.get(1));
+    }
+    schema
+}
+
+#[tokio::test]
+async fn a_store_copied_to_postgresql_holds_every_row_and_byte() {
+    let Some(server) = util::postgres_server() else {
+        return;
+    };
+    let (dir, _, store) = util::judged_copy("evidence 47", || Catalog::generate(47, 16)).await;
+    // The PostgreSQL client blocks: off the test's runtime.
+    tokio::task::spawn_blocking(move || copy_checked(&server, dir.path(), &store))
+        .await
+        .unwrap();
+}
+
+fn copy_checked(server: &str, dir: &std::path::Path, store: &Store) {
+    // A decision, so the audit log and the matches' review columns hold
+    // something to copy.
+    let pending = store
+        .query_strings("SELECT id FROM matches ORDER BY id LIMIT 1")
+        .unwrap();
+    let (code, _, err) =
+        util::knockoff_outcome(dir, &["--by", "rita", "queue", "confirm", &pending[0]]);
+    assert_eq!(code, 0, "{err}");
+    let database = TestDatabase::create(server);
+    let password = "never-written-anywhere-7f3a";
+    let copied = util::knockoff_with_env(
+        dir,
+        &["store", "copy", "--to", &database.url],
+        &[("PGPASSWORD", password)],
+    );
+    let stdout = String::from_utf8_lossy(&copied.stdout);
+    assert!(
+        copied.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&copied.stderr)
+    );
+    assert!(stdout.contains("the counts agree"), "{stdout}");
+
+    let mut client = database.client();
+    // The same tables and columns, made by the same migrations.
+    assert_eq!(postgres_schema(&mut client), sqlite_schema(store));
+    // Every row of every table, value for value; blobs byte for byte.
+    for (table, columns) in sqlite_schema(store) {
+        // Qualified: PostgreSQL would sort by an output column of the
+        // same name (text) first.
+        let order = if columns.contains(&"id".to_string()) {
+            format!("{table}.id")
+        } else {
+            columns
+                .iter()
+                .map(|c| format!("{table}.{c}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        for column in &columns {
+            let mut here = store
+                .query_strings(&format!("SELECT {column} FROM {table} ORDER BY {order}"))
+                .unwrap();
+            let mut there: Vec<String> = client
+                .query(
+                    &format!(
+                        "SELECT CASE WHEN {column} IS NULL THEN '' \
+                         WHEN pg_typeof({column}) = 'bytea'::regtype THEN encode({column}::text::bytea, 'hex') \
+                         ELSE {column}::text END AS value FROM {table} ORDER BY {order}"
+                    ),
+                    &[],
+                )
+                .unwrap()
+                .iter()
+                .map(|row| row.get(0))
+                .collect();
+            if !order.ends_with(".id") {
+                // Keyed by text: the two engines' collations may differ.
+                here.sort();
+                there.sort();
+            }
+            assert_eq!(there.len(), here.len(), "{table}.{column}");
+            for (a, b) in here.iter().zip(&there) {
+                // Reals print alike in both, up to the last digit.
+                let same = a == b
+                    || a.parse::<f64>()
+                        .ok()
+                        .zip(b.parse::<f64>().ok())
+                        .is_some_and(|(x, y)| x == y);
+                assert!(same, "{table}.{column}: {a} here, {b} there");
+            }
+        }
+    }
+    // The audit log stays append-only there too.
+    let refused = client.execute("DELETE FROM audit_log", &[]).unwrap_err();
+    assert!(
+        refused.to_string().contains("append-only")
+            || format!("{refused:?}").contains("append-only")
+    );
+    // New rows continue after the copied ids.
+    let next: i64 = client
+        .query_one(
+            "INSERT INTO runs (started_at, status, targets) \
+             VALUES ('2026-12-07T00:00:00Z', 'finished', '[]') RETURNING id",
+            &[],
+        )
+        .map(|row| row.get(0))
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    let most = store.query_strings("SELECT MAX(id) FROM runs").unwrap();
+    assert_eq!(next, most[0].parse::<i64>().unwrap() + 1);
+    client
+        .execute("DELETE FROM runs WHERE id = $1", &[&next])
+        .unwrap();
+
+    // A second copy into the same database is refused, and changes nothing.
+    let (code, _, err) = util::knockoff_outcome(dir, &["store", "copy", "--to", &database.url]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("is not empty") && err.contains(&database.name),
+        "{err}"
+    );
+    // The password was never written to the workspace.
+    for (path, bytes) in util::files_under(dir) {
+        let text = String::from_utf8_lossy(&bytes);
+        assert!(
+            !text.contains(password),
+            "{} holds the password",
+            path.display()
+        );
+    }
+}
+
+#[test]
+fn a_password_in_the_url_is_refused_and_never_echoed() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, out, err) = util::knockoff_outcome(
+        dir.path(),
+        &[
+            "store",
+            "copy",
+            "--to",
+            "postgres://alice:s3cret-pw@127.0.0.1:1/brand",
+        ],
+    );
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("PGPASSWORD"), "{err}");
+    assert!(
+        !err.contains("s3cret-pw") && !out.contains("s3cret-pw"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn an_unreachable_server_is_named() {
+    let (workspace, _, _) = util::judged_copy("evidence 47", || Catalog::generate(47, 16)).await;
+    let (code, _, err) = util::knockoff_outcome(
+        workspace.path(),
+        &[
+            "store",
+            "copy",
+            "--to",
+            "postgres://alice@127.0.0.1:1/brand",
+        ],
+    );
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("postgres://alice@127.0.0.1:1/brand"), "{err}");
+    assert!(err.contains("onnection refused"), "{err}");
+}
+
+#[tokio::test]
+async fn a_schema_from_a_newer_knockoff_is_refused_by_name() {
+    let Some(server) = util::postgres_server() else {
+        return;
+    };
+    let (workspace, _, _) = util::judged_copy("evidence 47", || Catalog::generate(47, 16)).await;
+    tokio::task::spawn_blocking(move || {
+        let database = TestDatabase::create(&server);
+        database
+            .client()
+            .batch_execute(
+                "CREATE TABLE knockoff_schema (version BIGINT NOT NULL); \
+                 INSERT INTO knockoff_schema VALUES (999)",
+            )
+            .unwrap();
+        let (code, _, err) =
+            util::knockoff_outcome(workspace.path(), &["store", "copy", "--to", &database.url]);
+        assert_eq!(code, 2, "{err}");
+        assert!(
+            err.contains(&database.url) && err.contains("schema version 999"),
+            "{err}"
+        );
+        // Nothing was made there.
+        let tables: i64 = database
+            .client()
+            .query_one(
+                "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = 'public'",
+                &[],
+            )
+            .unwrap()
+            .get(0);
+        assert_eq!(tables, 1);
+    })
+    .await
+    .unwrap();
+}
