@@ -5,13 +5,13 @@
 
 use std::time::Duration;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use chrono::{DateTime, Utc};
-use rusqlite::{params, OptionalExtension};
 use serde::Serialize;
 
+use super::db::{args, Db};
 use super::matches::audit;
-use super::{exec, now, one, timestamp, word, Store};
+use super::{now, timestamp, Store};
 use crate::refusal::{Refusal, RefusalKind, Refused};
 use crate::words::closed_set;
 
@@ -109,23 +109,20 @@ impl Refusal for LastAdmin {
 }
 
 /// The id and role of account `name`.
-fn user_row(tx: &rusqlite::Transaction, name: &str) -> Result<(i64, Role)> {
-    let row: Option<(i64, Role)> = one(
-        tx,
+fn user_row(db: &Db, name: &str) -> Result<(i64, Role)> {
+    let row = db.optional(
         "SELECT id, role FROM users WHERE name = ?1",
-        [name],
-        |r| Ok((r.get(0)?, word(r, 1)?)),
-    )
-    .optional()?;
+        args![name],
+        |r| Ok((r.get(0)?, r.word(1)?)),
+    )?;
     Ok(row.ok_or_else(|| NoSuchUser(name.to_string()).refused())?)
 }
 
 /// Refuses to take the admin role from `name` when no other account has it.
-fn refuse_last_admin(tx: &rusqlite::Transaction, name: &str, change: &str) -> Result<()> {
-    let admins: i64 = one(
-        tx,
+fn refuse_last_admin(db: &Db, name: &str, change: &str) -> Result<()> {
+    let admins: i64 = db.one(
         "SELECT COUNT(*) FROM users WHERE role = 'admin'",
-        [],
+        args![],
         |r| r.get(0),
     )?;
     if admins <= 1 {
@@ -148,162 +145,152 @@ impl Store {
         password_hash: &str,
         actor: &str,
     ) -> Result<UserId> {
-        let mut conn = self.conn();
-        let tx = conn.transaction()?;
-        let exists: Option<i64> = one(&tx, "SELECT id FROM users WHERE name = ?1", [name], |r| {
-            r.get(0)
+        self.write(|db| {
+            let exists: Option<i64> =
+                db.optional("SELECT id FROM users WHERE name = ?1", args![name], |r| {
+                    r.get(0)
+                })?;
+            if exists.is_some() {
+                return Err(
+                    Refused::conflict(format!("there is already a user named `{name}`")).into(),
+                );
+            }
+            let at = now();
+            let id = db.one(
+                "INSERT INTO users (name, role, password_hash, created_at, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?4) RETURNING id",
+                args![name, role.as_str(), password_hash, at],
+                |r| r.get(0),
+            )?;
+            audit(
+                db,
+                actor,
+                "user added",
+                None,
+                &format!("{name} ({})", role.as_str()),
+            )?;
+            Ok(UserId(id))
         })
-        .optional()?;
-        if exists.is_some() {
-            return Err(
-                Refused::conflict(format!("there is already a user named `{name}`")).into(),
-            );
-        }
-        let at = now();
-        exec(
-            &tx,
-            "INSERT INTO users (name, role, password_hash, created_at, updated_at)
-             VALUES (?1, ?2, ?3, ?4, ?4)",
-            params![name, role.as_str(), password_hash, at],
-        )?;
-        let id = UserId(tx.last_insert_rowid());
-        audit(
-            &tx,
-            actor,
-            "user added",
-            None,
-            &format!("{name} ({})", role.as_str()),
-        )?;
-        tx.commit()?;
-        Ok(id)
     }
 
     /// Every account, by name, with its live sessions and last sign-in.
     pub fn users(&self) -> Result<Vec<Account>> {
         let now_t = now();
-        let conn = self.reader();
-        let mut stmt = conn.prepare(
-            "SELECT u.name, u.role, u.created_at, u.updated_at,
-                (SELECT COUNT(*) FROM sessions s WHERE s.user_id = u.id AND s.expires_at > ?1),
-                (SELECT MAX(a.at) FROM audit_log a WHERE a.actor = u.name AND a.action = 'signed in')
-             FROM users u ORDER BY u.name",
-        )?;
-        let rows = stmt.query_map([now_t], |r| {
-            Ok(Account {
-                name: r.get(0)?,
-                role: word(r, 1)?,
-                created_at: r.get(2)?,
-                updated_at: r.get(3)?,
-                sessions: r.get::<_, i64>(4)? as u64,
-                last_sign_in: r.get(5)?,
-            })
-        })?;
-        rows.collect::<rusqlite::Result<_>>()
-            .context("reading users")
+        self.read(|db| {
+            db.all(
+                "SELECT u.name, u.role, u.created_at, u.updated_at,
+                    (SELECT COUNT(*) FROM sessions s WHERE s.user_id = u.id AND s.expires_at > ?1),
+                    (SELECT MAX(a.at) FROM audit_log a WHERE a.actor = u.name AND a.action = 'signed in')
+                 FROM users u ORDER BY u.name",
+                args![now_t],
+                |r| {
+                    Ok(Account {
+                        name: r.get(0)?,
+                        role: r.word(1)?,
+                        created_at: r.get(2)?,
+                        updated_at: r.get(3)?,
+                        sessions: r.get::<i64>(4)? as u64,
+                        last_sign_in: r.get(5)?,
+                    })
+                },
+            )
+        })
     }
 
     /// Removes account `name` and ends its sessions at once, audited as
     /// `actor`. The last admin is not removed: nobody could manage the
     /// accounts from the review UI after.
     pub fn remove_user(&self, name: &str, actor: &str) -> Result<()> {
-        let mut conn = self.conn();
-        let tx = conn.transaction()?;
-        let (id, role) = user_row(&tx, name)?;
-        if role == Role::Admin {
-            refuse_last_admin(&tx, name, "removed")?;
-        }
-        let ended = exec(&tx, "DELETE FROM sessions WHERE user_id = ?1", [id])?;
-        exec(&tx, "DELETE FROM users WHERE id = ?1", [id])?;
-        audit(
-            &tx,
-            actor,
-            "user removed",
-            None,
-            &format!("{name} ({}); {ended} session(s) ended", role.as_str()),
-        )?;
-        tx.commit()?;
-        Ok(())
+        self.write(|db| {
+            let (id, role) = user_row(db, name)?;
+            if role == Role::Admin {
+                refuse_last_admin(db, name, "removed")?;
+            }
+            let ended = db.exec("DELETE FROM sessions WHERE user_id = ?1", args![id])?;
+            db.exec("DELETE FROM users WHERE id = ?1", args![id])?;
+            audit(
+                db,
+                actor,
+                "user removed",
+                None,
+                &format!("{name} ({}); {ended} session(s) ended", role.as_str()),
+            )
+        })
     }
 
     /// Sets account `name`'s password hash and ends its sessions (whoever
     /// knew the old password is signed out), audited as `actor`.
     pub fn set_password(&self, name: &str, password_hash: &str, actor: &str) -> Result<()> {
-        let mut conn = self.conn();
-        let tx = conn.transaction()?;
-        let (id, _) = user_row(&tx, name)?;
-        exec(
-            &tx,
-            "UPDATE users SET password_hash = ?2, updated_at = ?3 WHERE id = ?1",
-            params![id, password_hash, now()],
-        )?;
-        let ended = exec(&tx, "DELETE FROM sessions WHERE user_id = ?1", [id])?;
-        audit(
-            &tx,
-            actor,
-            "password changed",
-            None,
-            &format!("{name}; {ended} session(s) ended"),
-        )?;
-        tx.commit()?;
-        Ok(())
+        self.write(|db| {
+            let (id, _) = user_row(db, name)?;
+            db.exec(
+                "UPDATE users SET password_hash = ?2, updated_at = ?3 WHERE id = ?1",
+                args![id, password_hash, now()],
+            )?;
+            let ended = db.exec("DELETE FROM sessions WHERE user_id = ?1", args![id])?;
+            audit(
+                db,
+                actor,
+                "password changed",
+                None,
+                &format!("{name}; {ended} session(s) ended"),
+            )
+        })
     }
 
     /// Gives account `name` the role `role`, audited as `actor`. Its
     /// sessions end at once, so a demoted account holds no page it may no
     /// longer use; the last admin keeps the role.
     pub fn set_role(&self, name: &str, role: Role, actor: &str) -> Result<()> {
-        let mut conn = self.conn();
-        let tx = conn.transaction()?;
-        let (id, was) = user_row(&tx, name)?;
-        if was == Role::Admin && role != Role::Admin {
-            refuse_last_admin(&tx, name, &format!("made a {}", role.as_str()))?;
-        }
-        exec(
-            &tx,
-            "UPDATE users SET role = ?2, updated_at = ?3 WHERE id = ?1",
-            params![id, role.as_str(), now()],
-        )?;
-        let ended = exec(&tx, "DELETE FROM sessions WHERE user_id = ?1", [id])?;
-        audit(
-            &tx,
-            actor,
-            "role changed",
-            None,
-            &format!(
-                "{name}: {} → {}; {ended} session(s) ended",
-                was.as_str(),
-                role.as_str()
-            ),
-        )?;
-        tx.commit()?;
-        Ok(())
+        self.write(|db| {
+            let (id, was) = user_row(db, name)?;
+            if was == Role::Admin && role != Role::Admin {
+                refuse_last_admin(db, name, &format!("made a {}", role.as_str()))?;
+            }
+            db.exec(
+                "UPDATE users SET role = ?2, updated_at = ?3 WHERE id = ?1",
+                args![id, role.as_str(), now()],
+            )?;
+            let ended = db.exec("DELETE FROM sessions WHERE user_id = ?1", args![id])?;
+            audit(
+                db,
+                actor,
+                "role changed",
+                None,
+                &format!(
+                    "{name}: {} → {}; {ended} session(s) ended",
+                    was.as_str(),
+                    role.as_str()
+                ),
+            )
+        })
     }
 
     /// How many accounts exist.
     pub(crate) fn user_count(&self) -> Result<u64> {
-        let n: i64 = one(&self.conn(), "SELECT COUNT(*) FROM users", [], |r| r.get(0))?;
+        let n: i64 =
+            self.write(|db| db.one("SELECT COUNT(*) FROM users", args![], |r| r.get(0)))?;
         Ok(n as u64)
     }
 
     /// A user and their password hash, by name.
     pub fn user_credentials(&self, name: &str) -> Result<Option<(User, String)>> {
-        one(
-            &self.conn(),
-            "SELECT id, name, role, password_hash FROM users WHERE name = ?1",
-            [name],
-            |r| {
-                Ok((
-                    User {
-                        id: UserId(r.get(0)?),
-                        name: r.get(1)?,
-                        role: word(r, 2)?,
-                    },
-                    r.get(3)?,
-                ))
-            },
-        )
-        .optional()
-        .context("reading users")
+        self.write(|db| {
+            db.optional(
+                "SELECT id, name, role, password_hash FROM users WHERE name = ?1",
+                args![name],
+                |r| {
+                    Ok((
+                        User {
+                            id: UserId(r.get(0)?),
+                            name: r.get(1)?,
+                            role: r.word(2)?,
+                        },
+                        r.get(3)?,
+                    ))
+                },
+            )
+        })
     }
 
     /// Starts a session for `user` under the digest of its cookie token.
@@ -316,51 +303,47 @@ impl Store {
     ) -> Result<()> {
         let now_t = Utc::now();
         let expires = now_t + chrono::Duration::from_std(policy.lifetime)?;
-        let mut conn = self.conn();
-        let tx = conn.transaction()?;
-        // Sessions past their end are of no use to anyone.
-        exec(
-            &tx,
-            "DELETE FROM sessions WHERE expires_at < ?1",
-            [timestamp(now_t)],
-        )?;
-        exec(
-            &tx,
-            "INSERT INTO sessions (token_sha256, user_id, csrf, created_at, last_seen, expires_at)
-             VALUES (?1, ?2, ?3, ?4, ?4, ?5)",
-            params![
-                token_sha256,
-                user.id.0,
-                csrf,
-                timestamp(now_t),
-                timestamp(expires)
-            ],
-        )?;
-        audit(&tx, &user.name, "signed in", None, "")?;
-        tx.commit()?;
-        Ok(())
+        self.write(|db| {
+            // Sessions past their end are of no use to anyone.
+            db.exec(
+                "DELETE FROM sessions WHERE expires_at < ?1",
+                args![timestamp(now_t)],
+            )?;
+            db.exec(
+                "INSERT INTO sessions (token_sha256, user_id, csrf, created_at, last_seen, expires_at)
+                 VALUES (?1, ?2, ?3, ?4, ?4, ?5)",
+                args![
+                    token_sha256,
+                    user.id.0,
+                    csrf,
+                    timestamp(now_t),
+                    timestamp(expires)
+                ],
+            )?;
+            audit(db, &user.name, "signed in", None, "")
+        })
     }
 
     /// The live session under this token digest, touched; `None` when there
     /// is none or it has expired (an expired one is removed).
     pub fn session(&self, token_sha256: &str, policy: SessionPolicy) -> Result<Option<Session>> {
-        let row: Option<(i64, String, Role, String, String, String)> = one(
-            &self.reader(),
-            "SELECT u.id, u.name, u.role, s.csrf, s.last_seen, s.expires_at
-                 FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_sha256 = ?1",
-            [token_sha256],
-            |r| {
-                Ok((
-                    r.get(0)?,
-                    r.get(1)?,
-                    word(r, 2)?,
-                    r.get(3)?,
-                    r.get(4)?,
-                    r.get(5)?,
-                ))
-            },
-        )
-        .optional()?;
+        let row: Option<(i64, String, Role, String, String, String)> = self.read(|db| {
+            db.optional(
+                "SELECT u.id, u.name, u.role, s.csrf, s.last_seen, s.expires_at
+                     FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_sha256 = ?1",
+                args![token_sha256],
+                |r| {
+                    Ok((
+                        r.get(0)?,
+                        r.get(1)?,
+                        r.word(2)?,
+                        r.get(3)?,
+                        r.get(4)?,
+                        r.get(5)?,
+                    ))
+                },
+            )
+        })?;
         let Some((id, name, role, csrf, last_seen, expires_at)) = row else {
             return Ok(None);
         };
@@ -369,22 +352,24 @@ impl Store {
         let last_seen = parse(&last_seen)?;
         let idle = chrono::Duration::from_std(policy.idle)?;
         if now_t >= last_seen + idle || now_t >= parse(&expires_at)? {
-            exec(
-                &self.conn(),
-                "DELETE FROM sessions WHERE token_sha256 = ?1",
-                [token_sha256],
-            )?;
+            self.write(|db| {
+                db.exec(
+                    "DELETE FROM sessions WHERE token_sha256 = ?1",
+                    args![token_sha256],
+                )
+            })?;
             return Ok(None);
         }
         // Recording every request would make every page view a write; a
         // tenth of the idle limit (at most a minute) is precise enough.
         let touch_every = (idle / 10).min(chrono::Duration::minutes(1));
         if now_t - last_seen >= touch_every {
-            exec(
-                &self.conn(),
-                "UPDATE sessions SET last_seen = ?2 WHERE token_sha256 = ?1",
-                params![token_sha256, timestamp(now_t)],
-            )?;
+            self.write(|db| {
+                db.exec(
+                    "UPDATE sessions SET last_seen = ?2 WHERE token_sha256 = ?1",
+                    args![token_sha256, timestamp(now_t)],
+                )
+            })?;
         }
         Ok(Some(Session {
             user: User {
@@ -398,15 +383,12 @@ impl Store {
 
     /// Ends a session (sign-out), audited.
     pub(crate) fn end_session(&self, token_sha256: &str, user: &str) -> Result<()> {
-        let mut conn = self.conn();
-        let tx = conn.transaction()?;
-        exec(
-            &tx,
-            "DELETE FROM sessions WHERE token_sha256 = ?1",
-            [token_sha256],
-        )?;
-        audit(&tx, user, "signed out", None, "")?;
-        tx.commit()?;
-        Ok(())
+        self.write(|db| {
+            db.exec(
+                "DELETE FROM sessions WHERE token_sha256 = ?1",
+                args![token_sha256],
+            )?;
+            audit(db, user, "signed out", None, "")
+        })
     }
 }

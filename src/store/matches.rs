@@ -5,6 +5,7 @@ use anyhow::{Context, Result};
 use rusqlite::{params, OptionalExtension, Transaction};
 use serde::Serialize;
 
+use super::db::{args, Db};
 use super::{exec, now, one, word, ListingId, Store, StoredListing};
 use crate::matching::verdict::Signals;
 use crate::refusal::{Refusal, RefusalKind};
@@ -197,16 +198,16 @@ pub const HIGH_SCORE: f64 = 0.9;
 pub const MATCHER: &str = "matcher";
 
 pub(super) fn audit(
-    tx: &Transaction,
+    db: &Db,
     actor: &str,
     action: &str,
     match_id: Option<i64>,
     detail: &str,
 ) -> Result<()> {
-    tx.prepare_cached(
+    db.exec(
         "INSERT INTO audit_log (at, actor, action, match_id, detail) VALUES (?1, ?2, ?3, ?4, ?5)",
-    )?
-    .execute(params![now(), actor, action, match_id, detail])?;
+        args![now(), actor, action, match_id, detail],
+    )?;
     Ok(())
 }
 
@@ -419,7 +420,7 @@ impl Store {
                     )?;
                     let id = tx.last_insert_rowid();
                     audit(
-                        &tx,
+                        &Db::Sqlite(&tx),
                         MATCHER,
                         "queued",
                         Some(id),
@@ -453,7 +454,7 @@ impl Store {
                     )?;
                     if reopen {
                         audit(
-                            &tx,
+                            &Db::Sqlite(&tx),
                             MATCHER,
                             "reopened",
                             Some(*id),
@@ -470,7 +471,7 @@ impl Store {
                             params![id, at, MATCHER, format!("withdrawn: no queue rule fires now (score {:.3})", verdict.score)],
                         )?;
                         audit(
-                            &tx,
+                            &Db::Sqlite(&tx),
                             MATCHER,
                             "withdrawn",
                             Some(*id),
@@ -501,7 +502,13 @@ impl Store {
                      WHERE id = ?1",
                     params![id, at, MATCHER, step.status_after(*status).as_str()],
                 )?;
-                audit(&tx, MATCHER, "withdrawn", Some(*id), "no longer matches")?;
+                audit(
+                    &Db::Sqlite(&tx),
+                    MATCHER,
+                    "withdrawn",
+                    Some(*id),
+                    "no longer matches",
+                )?;
                 changes.withdrawn += 1;
             }
         }
@@ -571,7 +578,13 @@ impl Store {
             params![id.0, status, now(), actor, note, only_pending],
         )?;
         if changed == 1 {
-            audit(&tx, actor, status, Some(id.0), note.unwrap_or(""))?;
+            audit(
+                &Db::Sqlite(&tx),
+                actor,
+                status,
+                Some(id.0),
+                note.unwrap_or(""),
+            )?;
         } else {
             match_exists(&tx, id)?;
         }

@@ -33,6 +33,7 @@ use crate::extract::Listing;
 use crate::words::closed_set;
 
 mod accounts;
+pub(crate) mod db;
 mod evidence;
 mod frontier;
 mod listings;
@@ -238,6 +239,20 @@ impl Store {
         self.readers[turn % self.readers.len()]
             .lock()
             .unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Runs `work` in one write transaction (IMMEDIATE: see [`Store::open`]).
+    fn write<T>(&self, work: impl FnOnce(&db::Db) -> Result<T>) -> Result<T> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let out = work(&db::Db::Sqlite(&tx))?;
+        tx.commit()?;
+        Ok(out)
+    }
+
+    /// Runs `work` on a read connection ([`Store::reader`]).
+    fn read<T>(&self, work: impl FnOnce(&db::Db) -> Result<T>) -> Result<T> {
+        work(&db::Db::Sqlite(&self.reader()))
     }
 
     fn conn(&self) -> MutexGuard<'_, Connection> {

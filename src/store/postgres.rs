@@ -14,9 +14,12 @@
 
 use std::path::PathBuf;
 
+use std::cell::RefCell;
+
 use anyhow::{Context, Result};
-use postgres::types::{IsNull, ToSql, Type};
 use postgres::{Client, NoTls};
+
+use super::db::{args, Bind, Db, Value};
 
 use crate::refusal::Refused;
 
@@ -210,38 +213,6 @@ pub(crate) fn migrate(client: &mut Client, url: &PostgresUrl) -> Result<()> {
     Ok(())
 }
 
-/// One SQLite value on its way to PostgreSQL, converted to the column's
-/// type there (SQLite's columns are loosely typed, PostgreSQL's are not).
-#[derive(Debug)]
-struct Value(rusqlite::types::Value);
-
-impl ToSql for Value {
-    fn to_sql(
-        &self,
-        ty: &Type,
-        out: &mut bytes::BytesMut,
-    ) -> Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
-        use rusqlite::types::Value as V;
-        match &self.0 {
-            V::Null => Ok(IsNull::Yes),
-            V::Integer(i) if *ty == Type::INT8 => i.to_sql(ty, out),
-            V::Integer(i) if *ty == Type::FLOAT8 => (*i as f64).to_sql(ty, out),
-            V::Integer(i) if *ty == Type::TEXT => i.to_string().to_sql(ty, out),
-            V::Real(f) if *ty == Type::FLOAT8 => f.to_sql(ty, out),
-            V::Real(f) if *ty == Type::TEXT => f.to_string().to_sql(ty, out),
-            V::Text(s) if *ty == Type::TEXT => s.to_sql(ty, out),
-            V::Blob(b) if *ty == Type::BYTEA => b.to_sql(ty, out),
-            value => Err(format!("a SQLite {value:?} has no place in a {ty} column").into()),
-        }
-    }
-
-    fn accepts(_: &Type) -> bool {
-        true
-    }
-
-    postgres::types::to_sql_checked!();
-}
-
 /// What `knockoff store copy` copied: rows per table, in copy order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Copied {
@@ -264,11 +235,14 @@ impl super::Store {
         migrate(&mut client, url)?;
         let conn = self.conn();
         let tables = tables_in_copy_order(&conn)?;
-        let mut tx = client.transaction()?;
+        let source = Db::Sqlite(&conn);
+        let target = Db::Postgres(RefCell::new(client.transaction()?));
+        let count = |table: &str| -> Result<u64> {
+            let sql = format!("SELECT COUNT(*) FROM {table}");
+            Ok(target.one(&sql, args![], |r| r.get::<i64>(0))? as u64)
+        };
         for table in &tables {
-            let rows: i64 = tx
-                .query_one(&format!("SELECT COUNT(*) FROM {table}"), &[])?
-                .get(0);
+            let rows = count(table)?;
             if rows > 0 {
                 return Err(Refused::conflict(format!(
                     "the PostgreSQL store {url} is not empty ({rows} rows in {table}): \
@@ -281,90 +255,83 @@ impl super::Store {
         for table in &tables {
             let columns = columns_of(&conn, table)?;
             let list = columns.join(", ");
-            let mut read = conn
-                .prepare(&format!("SELECT {list} FROM {table} ORDER BY rowid"))
-                .or_else(|_| conn.prepare(&format!("SELECT {list} FROM {table}")))?;
-            let mut rows = read.query([])?;
-            let mut batch: Vec<Value> = Vec::new();
-            let (mut batch_bytes, mut count) = (0usize, 0u64);
-            let flush = |tx: &mut postgres::Transaction, batch: &mut Vec<Value>| -> Result<()> {
-                if batch.is_empty() {
-                    return Ok(());
-                }
+            let insert = |batch: &[Value]| -> Result<()> {
                 let n = columns.len();
                 let tuples: Vec<String> = (0..batch.len() / n)
                     .map(|row| {
                         let marks: Vec<String> =
-                            (1..=n).map(|c| format!("${}", row * n + c)).collect();
+                            (1..=n).map(|c| format!("?{}", row * n + c)).collect();
                         format!("({})", marks.join(", "))
                     })
                     .collect();
-                let params: Vec<&(dyn ToSql + Sync)> =
-                    batch.iter().map(|v| v as &(dyn ToSql + Sync)).collect();
-                tx.execute(
-                    &format!("INSERT INTO {table} ({list}) VALUES {}", tuples.join(", ")),
-                    &params,
-                )
-                .with_context(|| format!("copying table {table} to {url}"))?;
-                batch.clear();
+                let values: Vec<&dyn Bind> = batch.iter().map(|v| v as &dyn Bind).collect();
+                target
+                    .exec(
+                        &format!("INSERT INTO {table} ({list}) VALUES {}", tuples.join(", ")),
+                        &values,
+                    )
+                    .with_context(|| format!("copying table {table} to {url}"))?;
                 Ok(())
             };
-            while let Some(row) = rows.next()? {
+            let mut batch: Vec<Value> = Vec::new();
+            let (mut batch_bytes, mut rows) = (0usize, 0u64);
+            source.each(&format!("SELECT {list} FROM {table}"), args![], |row| {
                 for c in 0..columns.len() {
-                    let value: rusqlite::types::Value = row.get(c)?;
+                    let value: Value = row.get(c)?;
                     batch_bytes += match &value {
-                        rusqlite::types::Value::Blob(b) => b.len(),
-                        rusqlite::types::Value::Text(t) => t.len(),
+                        Value::Blob(b) => b.len(),
+                        Value::Text(t) => t.len(),
                         _ => 8,
                     };
-                    batch.push(Value(value));
+                    batch.push(value);
                 }
-                count += 1;
+                rows += 1;
                 if batch.len() >= ROWS_PER_INSERT * columns.len() || batch_bytes >= BYTES_PER_INSERT
                 {
-                    flush(&mut tx, &mut batch)?;
+                    insert(&batch)?;
+                    batch.clear();
                     batch_bytes = 0;
                 }
+                Ok(())
+            })?;
+            if !batch.is_empty() {
+                insert(&batch)?;
             }
-            flush(&mut tx, &mut batch)?;
-            if columns.iter().any(|c| c == "id") && identity(&mut tx, table)? {
+            let identity: i64 = target.one(
+                "SELECT COUNT(*) FROM information_schema.columns \
+                 WHERE table_schema = current_schema() AND table_name = ?1 \
+                 AND column_name = 'id' AND is_identity = 'YES'",
+                args![table],
+                |r| r.get(0),
+            )?;
+            if identity > 0 {
                 // Rows keep their ids; new ones continue after them.
-                tx.execute(
+                target.one(
                     &format!(
                         "SELECT setval(pg_get_serial_sequence('{table}', 'id'), \
                          COALESCE((SELECT MAX(id) FROM {table}), 0) + 1, false)"
                     ),
-                    &[],
+                    args![],
+                    |_| Ok(()),
                 )?;
             }
-            copied.push((table.clone(), count));
+            copied.push((table.clone(), rows));
         }
-        for (table, count) in &copied {
-            let there: i64 = tx
-                .query_one(&format!("SELECT COUNT(*) FROM {table}"), &[])?
-                .get(0);
+        for (table, rows) in &copied {
+            let there = count(table)?;
             anyhow::ensure!(
-                there as u64 == *count,
-                "copying to {url}: table {table} has {there} rows there, {count} here; nothing was kept"
+                there == *rows,
+                "copying to {url}: table {table} has {there} rows there, {rows} here; nothing was kept"
             );
         }
-        tx.commit()
+        let Db::Postgres(tx) = target else {
+            unreachable!("made above")
+        };
+        tx.into_inner()
+            .commit()
             .with_context(|| format!("committing the copy to {url}"))?;
         Ok(Copied { tables: copied })
     }
-}
-
-/// Whether `table`'s `id` is an identity column (its rows' own key).
-fn identity(tx: &mut postgres::Transaction, table: &str) -> Result<bool> {
-    Ok(tx
-        .query_one(
-            "SELECT COUNT(*) FROM information_schema.columns \
-             WHERE table_schema = current_schema() AND table_name = $1 \
-             AND column_name = 'id' AND is_identity = 'YES'",
-            &[&table],
-        )?
-        .get::<_, i64>(0)
-        > 0)
 }
 
 /// The store's tables, each after every table it refers to.

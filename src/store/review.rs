@@ -6,6 +6,7 @@ use anyhow::{Context, Result};
 use rusqlite::{params, params_from_iter, OptionalExtension};
 use serde::Serialize;
 
+use super::db::Db;
 use super::matches::{
     audit, audit_row, match_exists, queue_entry, MatchId, QueueEntry, QUEUE_COLUMNS,
 };
@@ -272,7 +273,7 @@ impl Store {
     pub(crate) fn record_event(&self, actor: &str, action: &str, detail: &str) -> Result<()> {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
-        audit(&tx, actor, action, None, detail)?;
+        audit(&Db::Sqlite(&tx), actor, action, None, detail)?;
         tx.commit()?;
         Ok(())
     }
@@ -287,7 +288,7 @@ impl Store {
     ) -> Result<()> {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
-        audit(&tx, actor, action, Some(id.0), detail)?;
+        audit(&Db::Sqlite(&tx), actor, action, Some(id.0), detail)?;
         tx.commit()?;
         Ok(())
     }
@@ -304,7 +305,13 @@ impl Store {
             params![id.0, at, actor],
         )?;
         if changed == 1 {
-            audit(&tx, actor, "escalated", Some(id.0), note.unwrap_or(""))?;
+            audit(
+                &Db::Sqlite(&tx),
+                actor,
+                "escalated",
+                Some(id.0),
+                note.unwrap_or(""),
+            )?;
         } else {
             match_exists(&tx, id)?;
         }
@@ -358,7 +365,13 @@ impl Store {
             ],
         )?;
         let id = MatchId(tx.last_insert_rowid());
-        audit(&tx, actor, "opened by hand", Some(id.0), reason)?;
+        audit(
+            &Db::Sqlite(&tx),
+            actor,
+            "opened by hand",
+            Some(id.0),
+            reason,
+        )?;
         tx.commit()?;
         Ok(id)
     }
@@ -401,7 +414,7 @@ impl Store {
             params![id.0, now()],
         )?;
         audit(
-            &tx,
+            &Db::Sqlite(&tx),
             actor,
             "undone",
             Some(id.0),
@@ -433,7 +446,7 @@ impl Store {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
         match_exists(&tx, id)?;
-        audit(&tx, actor, "note", Some(id.0), note)?;
+        audit(&Db::Sqlite(&tx), actor, "note", Some(id.0), note)?;
         tx.commit()?;
         Ok(())
     }

@@ -4,6 +4,7 @@
 use anyhow::{Context, Result};
 use rusqlite::{params, OptionalExtension};
 
+use super::db::Db;
 use super::matches::{audit, MatchId};
 use super::{exec, now, one, optional_word, word, Store, StoredListing};
 use crate::refusal::{Refusal, Refused};
@@ -59,7 +60,7 @@ impl Store {
             params![id.0, state.as_str(), at],
         )?;
         audit(
-            &tx,
+            &Db::Sqlite(&tx),
             actor,
             &format!("takedown {}", state.as_str()),
             Some(id.0),
