@@ -392,3 +392,82 @@ impl Store {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::db::tests::on_both_stores;
+
+    #[test]
+    fn accounts_and_sessions_behave_alike_on_both_engines() {
+        on_both_stores(|store| {
+            let ada = store
+                .add_user("ada", Role::Admin, "hash-a", "setup")
+                .unwrap();
+            let bob = store
+                .add_user("bob", Role::Reviewer, "hash-b", "ada")
+                .unwrap();
+            assert_ne!(ada, bob);
+            let again = store.add_user("bob", Role::Viewer, "x", "ada").unwrap_err();
+            assert!(
+                again.to_string().contains("already a user named `bob`"),
+                "{again}"
+            );
+            assert_eq!(store.user_count().unwrap(), 2);
+            // The only admin keeps the role and the account.
+            let last = store.set_role("ada", Role::Viewer, "ada").unwrap_err();
+            assert!(last.to_string().contains("only admin"), "{last}");
+            assert!(store.remove_user("ada", "ada").is_err());
+            assert!(store
+                .remove_user("nobody", "ada")
+                .unwrap_err()
+                .to_string()
+                .contains("no user named"));
+
+            let (user, hash) = store.user_credentials("bob").unwrap().unwrap();
+            assert_eq!(
+                (user.id, user.role, hash.as_str()),
+                (bob, Role::Reviewer, "hash-b")
+            );
+            assert_eq!(store.user_credentials("carol").unwrap(), None);
+
+            let policy = SessionPolicy::default();
+            store
+                .create_session(&user, "token-1", "csrf-1", policy)
+                .unwrap();
+            let session = store.session("token-1", policy).unwrap().unwrap();
+            assert_eq!(
+                (session.user, session.csrf.as_str()),
+                (user.clone(), "csrf-1")
+            );
+            let accounts = store.users().unwrap();
+            let names: Vec<(&str, u64, bool)> = accounts
+                .iter()
+                .map(|a| (a.name.as_str(), a.sessions, a.last_sign_in.is_some()))
+                .collect();
+            assert_eq!(names, [("ada", 0, false), ("bob", 1, true)]);
+
+            // A new password signs everyone out.
+            store.set_password("bob", "hash-b2", "ada").unwrap();
+            assert_eq!(store.session("token-1", policy).unwrap(), None);
+            store
+                .create_session(&user, "token-2", "csrf-2", policy)
+                .unwrap();
+            store.end_session("token-2", "bob").unwrap();
+            assert_eq!(store.session("token-2", policy).unwrap(), None);
+            // An idle session ends.
+            store
+                .create_session(&user, "token-3", "csrf-3", policy)
+                .unwrap();
+            let idle = SessionPolicy {
+                idle: Duration::ZERO,
+                ..policy
+            };
+            assert_eq!(store.session("token-3", idle).unwrap(), None);
+
+            store.set_role("bob", Role::Admin, "ada").unwrap();
+            store.remove_user("ada", "bob").unwrap();
+            assert_eq!(store.user_count().unwrap(), 1);
+        });
+    }
+}

@@ -446,6 +446,20 @@ pub(crate) mod tests {
         url
     }
 
+    /// Runs `work` with the URL of a new database on the test server,
+    /// dropped after.
+    fn with_database(server: &str, work: impl FnOnce(&str)) {
+        let mut admin = postgres::Client::connect(server, postgres::NoTls).unwrap();
+        let name = format!("knockoff_unit_{}", uuid::Uuid::new_v4().simple());
+        admin
+            .batch_execute(&format!("CREATE DATABASE {name}"))
+            .unwrap();
+        work(&format!("{}/{name}", server.rsplit_once('/').unwrap().0));
+        admin
+            .batch_execute(&format!("DROP DATABASE {name} WITH (FORCE)"))
+            .unwrap();
+    }
+
     /// Runs `check` on a fresh SQLite database and, when a server is at
     /// hand, on a fresh PostgreSQL one, each holding `schema` (SQLite's
     /// dialect, translated as migrations are).
@@ -456,23 +470,26 @@ pub(crate) mod tests {
         let Some(server) = postgres_server() else {
             return;
         };
-        let mut admin = postgres::Client::connect(&server, postgres::NoTls).unwrap();
-        let name = format!("knockoff_unit_{}", uuid::Uuid::new_v4().simple());
-        admin
-            .batch_execute(&format!("CREATE DATABASE {name}"))
-            .unwrap();
-        let url = format!("{}/{name}", server.rsplit_once('/').unwrap().0);
-        {
-            let mut client = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+        with_database(&server, |url| {
+            let mut client = postgres::Client::connect(url, postgres::NoTls).unwrap();
             client
                 .batch_execute(&super::super::postgres::postgres_ddl(schema))
                 .unwrap();
             let tx = client.transaction().unwrap();
             check(&Db::Postgres(RefCell::new(tx)));
-        }
-        admin
-            .batch_execute(&format!("DROP DATABASE {name} WITH (FORCE)"))
-            .unwrap();
+        });
+    }
+
+    /// Runs `check` on a fresh in-memory store and, when a server is at
+    /// hand, on a fresh PostgreSQL store.
+    pub(crate) fn on_both_stores(check: impl Fn(&crate::store::Store)) {
+        check(&crate::store::Store::open_in_memory().unwrap());
+        let Some(server) = postgres_server() else {
+            return;
+        };
+        with_database(&server, |url| {
+            check(&crate::store::Store::open_postgres(url).unwrap());
+        });
     }
 
     #[test]

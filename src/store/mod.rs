@@ -104,6 +104,27 @@ pub struct Store {
     conn: Mutex<Connection>,
     readers: Vec<Mutex<Connection>>,
     next_reader: std::sync::atomic::AtomicUsize,
+    /// In the store's own tests, a PostgreSQL store: the parts already on
+    /// [`db`] run there ([`Store::write`], [`Store::read`]); the others
+    /// meet `conn`, an empty SQLite database, and fail.
+    #[cfg(test)]
+    postgres: Option<Mutex<::postgres::Client>>,
+}
+
+/// Runs `work` in one transaction on `client`.
+#[cfg(test)]
+fn on_postgres<T>(
+    client: &Mutex<::postgres::Client>,
+    work: impl FnOnce(&db::Db) -> Result<T>,
+) -> Result<T> {
+    let mut client = client.lock().unwrap_or_else(|e| e.into_inner());
+    let db = db::Db::Postgres(std::cell::RefCell::new(client.transaction()?));
+    let out = work(&db)?;
+    let db::Db::Postgres(tx) = db else {
+        unreachable!("made above")
+    };
+    tx.into_inner().commit()?;
+    Ok(out)
 }
 
 /// Read-only connections of a store file.
@@ -219,6 +240,23 @@ impl Store {
             conn: Mutex::new(conn),
             readers: Vec::new(),
             next_reader: Default::default(),
+            #[cfg(test)]
+            postgres: None,
+        })
+    }
+
+    /// A store on the PostgreSQL database `url` (which must be empty or a
+    /// knockoff store), for the store's tests of the parts on [`db`].
+    #[cfg(test)]
+    pub(crate) fn open_postgres(url: &str) -> Result<Store> {
+        let url: PostgresUrl = url.parse()?;
+        let mut client = url.connect()?;
+        postgres::migrate(&mut client, &url)?;
+        Ok(Store {
+            conn: Mutex::new(Connection::open_in_memory()?),
+            readers: Vec::new(),
+            next_reader: Default::default(),
+            postgres: Some(Mutex::new(client)),
         })
     }
 
@@ -243,6 +281,10 @@ impl Store {
 
     /// Runs `work` in one write transaction (IMMEDIATE: see [`Store::open`]).
     fn write<T>(&self, work: impl FnOnce(&db::Db) -> Result<T>) -> Result<T> {
+        #[cfg(test)]
+        if let Some(client) = &self.postgres {
+            return on_postgres(client, work);
+        }
         let mut conn = self.conn();
         let tx = conn.transaction()?;
         let out = work(&db::Db::Sqlite(&tx))?;
@@ -252,6 +294,10 @@ impl Store {
 
     /// Runs `work` on a read connection ([`Store::reader`]).
     fn read<T>(&self, work: impl FnOnce(&db::Db) -> Result<T>) -> Result<T> {
+        #[cfg(test)]
+        if let Some(client) = &self.postgres {
+            return on_postgres(client, work);
+        }
         work(&db::Db::Sqlite(&self.reader()))
     }
 
