@@ -268,14 +268,13 @@ impl Store {
 
     /// How many accounts exist.
     pub(crate) fn user_count(&self) -> Result<u64> {
-        let n: i64 =
-            self.write(|db| db.one("SELECT COUNT(*) FROM users", args![], |r| r.get(0)))?;
+        let n: i64 = self.scan(|db| db.one("SELECT COUNT(*) FROM users", args![], |r| r.get(0)))?;
         Ok(n as u64)
     }
 
     /// A user and their password hash, by name.
     pub fn user_credentials(&self, name: &str) -> Result<Option<(User, String)>> {
-        self.write(|db| {
+        self.scan(|db| {
             db.optional(
                 "SELECT id, name, role, password_hash FROM users WHERE name = ?1",
                 args![name],

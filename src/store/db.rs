@@ -2,7 +2,9 @@
 //! each of the store's statements is written once.
 //!
 //! Statements are written in the dialect both engines share, with `?1`,
-//! `?2`… parameters (rewritten to `$1`, `$2`… for PostgreSQL). Values are
+//! `?2`… parameters (rewritten to `$1`, `$2`… for PostgreSQL). Where
+//! nothing else gives a parameter its type (`?1 IS NULL`), it is cast
+//! (`CAST(?1 AS TEXT) IS NULL`): PostgreSQL must know it. Values are
 //! SQLite's five kinds ([`Arg`] in, [`Column`] out); on PostgreSQL they
 //! are converted to and from the column's own type, as SQLite's loose
 //! typing would, so a statement reads the same on both.
@@ -48,7 +50,7 @@ macro_rules! bind_integer {
         }
     )*};
 }
-bind_integer!(i64, i32, u32, usize, u64, bool);
+bind_integer!(i64, i32, u16, u32, usize, u64, bool);
 
 impl Bind for f64 {
     fn arg(&self) -> Arg<'_> {
@@ -216,6 +218,13 @@ impl Column for i64 {
             Value::Integer(i) => Ok(i),
             other => Err(format!("expected an integer, found {other:?}")),
         }
+    }
+}
+
+impl Column for u32 {
+    fn from_value(value: Value) -> Result<u32, String> {
+        let n = i64::from_value(value)?;
+        u32::try_from(n).map_err(|_| format!("{n} is out of range"))
     }
 }
 
@@ -407,6 +416,11 @@ impl Db<'_> {
         } else {
             first.swap_remove(0)
         })
+    }
+
+    /// Whether a query finds a row.
+    pub(crate) fn exists(&self, sql: &str, args: &[&dyn Bind]) -> Result<bool> {
+        Ok(self.optional(sql, args, |_| Ok(()))?.is_some())
     }
 
     /// The first row of a query, which must have one.

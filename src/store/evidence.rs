@@ -4,6 +4,7 @@
 use anyhow::{Context, Result};
 use rusqlite::OptionalExtension;
 
+use super::db::Db;
 use super::{exec, insert_blob, now, one, Store};
 
 /// One HTTP exchange as captured, with the body's exact bytes.
@@ -106,7 +107,7 @@ impl Store {
         let Some(listing) = listing else {
             anyhow::bail!("no listing is stored at {url}");
         };
-        let sha = insert_blob(&tx, png)?;
+        let sha = insert_blob(&Db::Sqlite(&tx), png)?;
         exec(&tx,
             "INSERT INTO screenshots (listing_id, sha256, taken_at) VALUES (?1, ?2, ?3)
              ON CONFLICT (listing_id) DO UPDATE SET sha256 = excluded.sha256, taken_at = excluded.taken_at",

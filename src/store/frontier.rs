@@ -3,6 +3,7 @@
 //! what it produced (listings, cards, images, the next items, every HTTP
 //! exchange and the exact bytes), or its failure.
 
+use super::db::{args, Db};
 use super::*;
 
 /// A run as recorded.
@@ -172,68 +173,66 @@ pub struct RunSummary {
 impl Store {
     /// The newest run that never finished, if any: the one to resume.
     pub fn unfinished_run(&self) -> Result<Option<Run>> {
-        let conn = self.conn();
-        one(
-            &conn,
-            "SELECT id, targets, max_pages, started_at FROM runs
-             WHERE status = 'running' ORDER BY id DESC LIMIT 1",
-            [],
-            |row| {
-                let targets: String = row.get(1)?;
-                let started: String = row.get(3)?;
-                Ok(Run {
-                    id: RunId(row.get(0)?),
-                    targets: serde_json::from_str(&targets).unwrap_or_default(),
-                    max_pages: row.get(2)?,
-                    started_at: DateTime::parse_from_rfc3339(&started)
-                        .map(|t| t.with_timezone(&Utc))
-                        .unwrap_or_else(|_| Utc::now()),
-                })
-            },
-        )
-        .optional()
+        self.scan(|db| {
+            db.optional(
+                "SELECT id, targets, max_pages, started_at FROM runs
+                 WHERE status = 'running' ORDER BY id DESC LIMIT 1",
+                args![],
+                |row| {
+                    let targets: String = row.get(1)?;
+                    let started: String = row.get(3)?;
+                    Ok(Run {
+                        id: RunId(row.get(0)?),
+                        targets: serde_json::from_str(&targets).unwrap_or_default(),
+                        max_pages: row.get(2)?,
+                        started_at: DateTime::parse_from_rfc3339(&started)
+                            .map(|t| t.with_timezone(&Utc))
+                            .unwrap_or_else(|_| Utc::now()),
+                    })
+                },
+            )
+        })
         .context("looking for an unfinished run")
     }
 
     /// Marks a run finished and keeps its summary.
     pub fn finish_run(&self, run: RunId, summary: &RunSummary) -> Result<()> {
-        exec(
-            &self.conn(),
-            "UPDATE runs SET status = 'finished', finished_at = ?2, summary = ?3 WHERE id = ?1",
-            params![run.0, now(), serde_json::to_string(summary)?],
-        )?;
+        let summary = serde_json::to_string(summary)?;
+        self.write(|db| {
+            db.exec(
+                "UPDATE runs SET status = 'finished', finished_at = ?2, summary = ?3 WHERE id = ?1",
+                args![run.0, now(), summary],
+            )
+        })?;
         Ok(())
     }
 
     /// Adds items to a run's frontier; ones already there are left alone.
     /// Returns how many were new.
     pub fn add_items(&self, run: RunId, items: &[NewItem]) -> Result<usize> {
-        let mut conn = self.conn();
-        let tx = conn.transaction()?;
-        let added = insert_items(&tx, run, items)?;
-        tx.commit()?;
-        Ok(added.len())
+        Ok(self.write(|db| insert_items(db, run, items))?.len())
     }
 
     /// The run's unfinished items, oldest first.
     pub fn pending_items(&self, run: RunId) -> Result<Vec<FrontierItem>> {
-        let conn = self.conn();
-        let mut stmt = conn.prepare(
-            "SELECT id, target, kind, url, query, page FROM frontier
-             WHERE run_id = ?1 AND state = 'pending' ORDER BY id",
-        )?;
-        let rows = stmt.query_map([run.0], |row| {
-            Ok(FrontierItem {
-                id: ItemId(row.get(0)?),
-                target: row.get(1)?,
-                kind: word(row, 2)?,
-                url: row.get(3)?,
-                query: row.get(4)?,
-                page: row.get(5)?,
-            })
-        })?;
-        rows.collect::<rusqlite::Result<_>>()
-            .context("reading the frontier")
+        self.scan(|db| {
+            db.all(
+                "SELECT id, target, kind, url, query, page FROM frontier
+                 WHERE run_id = ?1 AND state = 'pending' ORDER BY id",
+                args![run.0],
+                |row| {
+                    Ok(FrontierItem {
+                        id: ItemId(row.get(0)?),
+                        target: row.get(1)?,
+                        kind: row.word(2)?,
+                        url: row.get(3)?,
+                        query: row.get(4)?,
+                        page: row.get(5)?,
+                    })
+                },
+            )
+        })
+        .context("reading the frontier")
     }
 
     /// Finishes a search page in one transaction: records its exchanges
@@ -258,79 +257,83 @@ impl Store {
         exchanges: &[Exchange],
         found: &SearchFound,
     ) -> Result<(Vec<FrontierItem>, Option<FrontierItem>)> {
-        let mut conn = self.conn();
-        let tx = conn.transaction()?;
-        let fetch_id = insert_exchanges(&tx, run, exchanges)?.last().copied();
-        for note in found.notes {
-            insert_error(&tx, run, &item.target, &item.url, note)?;
-        }
-        let held_elsewhere = |url: &str| -> Result<bool> {
-            let mut stmt =
-                tx.prepare_cached("SELECT 1 FROM listings WHERE url = ?1 AND target != ?2")?;
-            Ok(stmt.exists(params![url, item.target])?)
-        };
-        let mut budget =
-            found
-                .max_listings
-                .saturating_sub(listings_of_run(&tx, run, &item.target)?);
-        let mut over = 0usize;
-        let mut links = Vec::new();
-        for link in found.links {
-            if held_elsewhere(&link.url)? {
-                continue;
+        self.write(|db| {
+            let fetch_id = insert_exchanges(db, run, exchanges)?.last().copied();
+            for note in found.notes {
+                insert_error(db, run, &item.target, &item.url, note)?;
             }
-            let in_run = tx
-                .prepare_cached(
-                    "SELECT 1 FROM frontier WHERE run_id = ?1 AND kind = 'listing' AND url = ?2",
-                )?
-                .exists(params![run.0, link.url])?;
-            if !in_run {
-                if budget == 0 {
-                    over += 1;
-                    continue;
-                }
-                budget -= 1;
-            }
-            links.push(link.clone());
-        }
-        let mut added = insert_items(&tx, run, &links)?;
-        let mut fresh = !added.is_empty();
-        for card in found.cards {
-            if held_elsewhere(&card.url)? {
-                continue;
-            }
-            let seen_in_run = tx
-                .prepare_cached("SELECT 1 FROM listings WHERE url = ?1 AND last_run = ?2")?
-                .exists(params![card.url, run.0])?;
-            if !seen_in_run {
-                if budget == 0 {
-                    over += 1;
-                    continue;
-                }
-                budget -= 1;
-            }
-            let (new_to_run, wanted) = upsert_card(&tx, run, &item.target, fetch_id, card)?;
-            fresh |= new_to_run;
-            added.extend(insert_items(&tx, run, &wanted)?);
-        }
-        if over > 0 {
-            let note = CrawlError {
-                kind: FailureKind::ListingCap,
-                message: format!(
-                    "target `{}` reached its max_listings ({}) for this run; {over} more listings \
-                     on this page wait for the next run",
-                    item.target, found.max_listings
-                ),
+            let held_elsewhere = |url: &str| -> Result<bool> {
+                db.exists(
+                    "SELECT 1 FROM listings WHERE url = ?1 AND target != ?2",
+                    args![url, item.target],
+                )
             };
-            insert_error(&tx, run, &item.target, &item.url, &note)?;
-        }
-        let next = match found.next_page {
-            Some(next) if fresh => insert_items(&tx, run, std::slice::from_ref(next))?.pop(),
-            _ => None,
-        };
-        set_state(&tx, item.id, "done")?;
-        tx.commit()?;
-        Ok((added, next))
+            let mut budget =
+                found
+                    .max_listings
+                    .saturating_sub(listings_of_run(db, run, &item.target)?);
+            let mut over = 0usize;
+            // Whether a listing fits the run's budget (one the run holds
+            // already does), counting it in or over.
+            let mut fits = |in_run: bool| {
+                if in_run {
+                    true
+                } else if budget == 0 {
+                    over += 1;
+                    false
+                } else {
+                    budget -= 1;
+                    true
+                }
+            };
+            let mut links = Vec::new();
+            for link in found.links {
+                if held_elsewhere(&link.url)? {
+                    continue;
+                }
+                let in_run = db.exists(
+                    "SELECT 1 FROM frontier WHERE run_id = ?1 AND kind = 'listing' AND url = ?2",
+                    args![run.0, link.url],
+                )?;
+                if fits(in_run) {
+                    links.push(link.clone());
+                }
+            }
+            let mut added = insert_items(db, run, &links)?;
+            let mut fresh = !added.is_empty();
+            for card in found.cards {
+                if held_elsewhere(&card.url)? {
+                    continue;
+                }
+                let seen_in_run = db.exists(
+                    "SELECT 1 FROM listings WHERE url = ?1 AND last_run = ?2",
+                    args![card.url, run.0],
+                )?;
+                if !fits(seen_in_run) {
+                    continue;
+                }
+                let (new_to_run, wanted) = upsert_card(db, run, &item.target, fetch_id, card)?;
+                fresh |= new_to_run;
+                added.extend(insert_items(db, run, &wanted)?);
+            }
+            if over > 0 {
+                let note = CrawlError {
+                    kind: FailureKind::ListingCap,
+                    message: format!(
+                        "target `{}` reached its max_listings ({}) for this run; {over} more \
+                         listings on this page wait for the next run",
+                        item.target, found.max_listings
+                    ),
+                };
+                insert_error(db, run, &item.target, &item.url, &note)?;
+            }
+            let next = match found.next_page {
+                Some(next) if fresh => insert_items(db, run, std::slice::from_ref(next))?.pop(),
+                _ => None,
+            };
+            set_state(db, item.id, "done")?;
+            Ok((added, next))
+        })
     }
 
     /// Finishes a listing page: records its exchanges, upserts the listing
@@ -345,103 +348,85 @@ impl Store {
         images: &[NewItem],
     ) -> Result<(ListingChange, Vec<FrontierItem>)> {
         let (url, target) = (item.url.as_str(), item.target.as_str());
-        let mut conn = self.conn();
-        let tx = conn.transaction()?;
-        let fetch_ids = insert_exchanges(&tx, run, exchanges)?;
-        let fetch_id = fetch_ids.last().copied();
         let hash = content_hash(listing);
-        let seen = now();
-        let previous: Option<(String, String)> = one(
-            &tx,
-            "SELECT content_hash, target FROM listings WHERE url = ?1",
-            [url],
-            |row| Ok((row.get(0)?, row.get(1)?)),
-        )
-        .optional()?;
-        // A listing belongs to the target that first stored it: another
-        // target's page never rewrites it (nor its matches or evidence).
-        if let Some((_, holder)) = previous.as_ref().filter(|(_, t)| t != target) {
-            let error = CrawlError {
-                kind: FailureKind::OtherTarget,
-                message: format!(
-                    "{url} is a listing of target `{holder}`; target `{target}` leaves it alone"
-                ),
-            };
-            fail_in(&tx, run, item, exchanges, &error)?;
-            tx.commit()?;
-            return Ok((ListingChange::Unchanged, Vec::new()));
-        }
-        let previous = previous.map(|(hash, _)| hash);
         let images_json = serde_json::to_string(&listing.images)?;
-        // Read from its own page now, whatever a card said before.
-        exec(
-            &tx,
-            "UPDATE listings SET stage = 'item' WHERE url = ?1",
-            [url],
-        )?;
-        let change = match previous {
-            None => {
-                exec(&tx,
-                    "INSERT INTO listings (url, target, title, price, currency, seller, description,
-                        images, content_hash, first_seen, last_seen, last_changed,
-                        first_run, last_run, changed_run, fetch_id, seller_url)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10, ?10, ?11, ?11, ?11, ?12, ?13)",
-                    params![
-                        url,
-                        target,
-                        listing.title,
-                        listing.price,
-                        listing.currency,
-                        listing.seller,
-                        listing.description,
-                        images_json,
-                        hash,
-                        seen,
-                        run.0,
-                        fetch_id,
-                        listing.seller_url
-                    ],
-                )?;
-                ListingChange::New
+        self.write(|db| {
+            let fetch_ids = insert_exchanges(db, run, exchanges)?;
+            let fetch_id = fetch_ids.last().copied();
+            let seen = now();
+            let previous: Option<(String, String)> = db.optional(
+                "SELECT content_hash, target FROM listings WHERE url = ?1",
+                args![url],
+                |row| Ok((row.get(0)?, row.get(1)?)),
+            )?;
+            // A listing belongs to the target that first stored it: another
+            // target's page never rewrites it (nor its matches or evidence).
+            if let Some((_, holder)) = previous.as_ref().filter(|(_, t)| t != target) {
+                let error = CrawlError {
+                    kind: FailureKind::OtherTarget,
+                    message: format!(
+                        "{url} is a listing of target `{holder}`; target `{target}` leaves it alone"
+                    ),
+                };
+                fail_in(db, run, item, exchanges, &error)?;
+                return Ok((ListingChange::Unchanged, Vec::new()));
             }
-            Some(old) if old == hash => {
-                exec(&tx,
-                    "UPDATE listings SET last_seen = ?2, last_run = ?3, fetch_id = ?4 WHERE url = ?1",
-                    params![url, seen, run.0, fetch_id],
-                )?;
-                ListingChange::Unchanged
-            }
-            Some(_) => {
-                exec(
-                    &tx,
-                    "UPDATE listings SET title = ?3, price = ?4, currency = ?5,
-                        seller = ?6, description = ?7, images = ?8, content_hash = ?9,
-                        last_seen = ?10, last_changed = ?10, last_run = ?11, changed_run = ?11,
-                        fetch_id = ?12, seller_url = ?13
-                     WHERE url = ?1",
-                    params![
-                        url,
-                        target,
-                        listing.title,
-                        listing.price,
-                        listing.currency,
-                        listing.seller,
-                        listing.description,
-                        images_json,
-                        hash,
-                        seen,
-                        run.0,
-                        fetch_id,
-                        listing.seller_url
-                    ],
-                )?;
-                ListingChange::Changed
-            }
-        };
-        let added = insert_items(&tx, run, images)?;
-        set_state(&tx, item.id, "done")?;
-        tx.commit()?;
-        Ok((change, added))
+            let previous = previous.map(|(hash, _)| hash);
+            // Read from its own page now, whatever a card said before.
+            db.exec(
+                "UPDATE listings SET stage = 'item' WHERE url = ?1",
+                args![url],
+            )?;
+            let fields = args![
+                url,
+                target,
+                listing.title,
+                listing.price,
+                listing.currency,
+                listing.seller,
+                listing.description,
+                images_json,
+                hash,
+                seen,
+                run.0,
+                fetch_id,
+                listing.seller_url
+            ];
+            let change = match previous {
+                None => {
+                    db.exec(
+                        "INSERT INTO listings (url, target, title, price, currency, seller, description,
+                            images, content_hash, first_seen, last_seen, last_changed,
+                            first_run, last_run, changed_run, fetch_id, seller_url)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10, ?10, ?11, ?11, ?11, ?12, ?13)",
+                        fields,
+                    )?;
+                    ListingChange::New
+                }
+                Some(old) if old == hash => {
+                    db.exec(
+                        "UPDATE listings SET last_seen = ?2, last_run = ?3, fetch_id = ?4 WHERE url = ?1",
+                        args![url, seen, run.0, fetch_id],
+                    )?;
+                    ListingChange::Unchanged
+                }
+                Some(_) => {
+                    // ?2 (the target) is unchanged: the listing is this target's.
+                    db.exec(
+                        "UPDATE listings SET title = ?3, price = ?4, currency = ?5,
+                            seller = ?6, description = ?7, images = ?8, content_hash = ?9,
+                            last_seen = ?10, last_changed = ?10, last_run = ?11, changed_run = ?11,
+                            fetch_id = ?12, seller_url = ?13
+                         WHERE url = ?1 AND target = ?2",
+                        fields,
+                    )?;
+                    ListingChange::Changed
+                }
+            };
+            let added = insert_items(db, run, images)?;
+            set_state(db, item.id, "done")?;
+            Ok((change, added))
+        })
     }
 
     /// Finishes an image: records its exchanges and what the image is, or
@@ -454,40 +439,38 @@ impl Store {
         info: &ImageInfo,
         error: Option<&CrawlError>,
     ) -> Result<()> {
-        let mut conn = self.conn();
-        let tx = conn.transaction()?;
-        let fetch_ids = insert_exchanges(&tx, run, exchanges)?;
         let body = exchanges.iter().rev().find_map(|e| e.body.as_ref());
         let sha = body.map(|b| hex::encode(Sha256::digest(b)));
-        exec(&tx,
-            "INSERT INTO images (url, sha256, bytes, format, width, height, fetch_id, run_id, fetched_at, error)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
-             ON CONFLICT (url) DO UPDATE SET sha256 = excluded.sha256, bytes = excluded.bytes,
-                format = excluded.format, width = excluded.width, height = excluded.height,
-                fetch_id = excluded.fetch_id, run_id = excluded.run_id,
-                fetched_at = excluded.fetched_at, error = excluded.error",
-            params![
-                item.url,
-                sha,
-                body.map(|b| b.len() as i64),
-                info.format,
-                info.width,
-                info.height,
-                fetch_ids.last(),
-                run.0,
-                now(),
-                error.map(|e| e.message.as_str())
-            ],
-        )?;
-        match error {
-            Some(error) => {
-                insert_error(&tx, run, &item.target, &item.url, error)?;
-                set_state(&tx, item.id, "failed")?;
+        self.write(|db| {
+            let fetch_ids = insert_exchanges(db, run, exchanges)?;
+            db.exec(
+                "INSERT INTO images (url, sha256, bytes, format, width, height, fetch_id, run_id, fetched_at, error)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+                 ON CONFLICT (url) DO UPDATE SET sha256 = excluded.sha256, bytes = excluded.bytes,
+                    format = excluded.format, width = excluded.width, height = excluded.height,
+                    fetch_id = excluded.fetch_id, run_id = excluded.run_id,
+                    fetched_at = excluded.fetched_at, error = excluded.error",
+                args![
+                    item.url,
+                    sha,
+                    body.map(|b| b.len()),
+                    info.format,
+                    info.width,
+                    info.height,
+                    fetch_ids.last(),
+                    run.0,
+                    now(),
+                    error.map(|e| e.message.as_str())
+                ],
+            )?;
+            match error {
+                Some(error) => {
+                    insert_error(db, run, &item.target, &item.url, error)?;
+                    set_state(db, item.id, "failed")
+                }
+                None => set_state(db, item.id, "done"),
             }
-            None => set_state(&tx, item.id, "done")?,
-        }
-        tx.commit()?;
-        Ok(())
+        })
     }
 
     /// Gives up on an item: records its exchanges and the error.
@@ -498,11 +481,7 @@ impl Store {
         exchanges: &[Exchange],
         error: &CrawlError,
     ) -> Result<()> {
-        let mut conn = self.conn();
-        let tx = conn.transaction()?;
-        fail_in(&tx, run, item, exchanges, error)?;
-        tx.commit()?;
-        Ok(())
+        self.write(|db| fail_in(db, run, item, exchanges, error))
     }
 
     /// Puts an item off to the next run (its host asked for a pause over
@@ -515,24 +494,22 @@ impl Store {
         exchanges: &[Exchange],
         error: &CrawlError,
     ) -> Result<()> {
-        let mut conn = self.conn();
-        let tx = conn.transaction()?;
-        fail_in(&tx, run, item, exchanges, error)?;
-        exec(
-            &tx,
-            "INSERT INTO deferred_items (run_id, target, kind, url, query, page)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            params![
-                run.0,
-                item.target,
-                item.kind.as_str(),
-                item.url,
-                item.query,
-                item.page
-            ],
-        )?;
-        tx.commit()?;
-        Ok(())
+        self.write(|db| {
+            fail_in(db, run, item, exchanges, error)?;
+            db.exec(
+                "INSERT INTO deferred_items (run_id, target, kind, url, query, page)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                args![
+                    run.0,
+                    item.target,
+                    item.kind.as_str(),
+                    item.url,
+                    item.query,
+                    item.page
+                ],
+            )?;
+            Ok(())
+        })
     }
 
     /// Starts a run seeded with `seeds` and every item earlier runs deferred
@@ -545,110 +522,101 @@ impl Store {
         seeds: &[NewItem],
     ) -> Result<Run> {
         let started_at = Utc::now();
-        let mut conn = self.conn();
-        let tx = conn.transaction()?;
-        exec(&tx,
-            "INSERT INTO runs (started_at, status, targets, max_pages) VALUES (?1, 'running', ?2, ?3)",
-            params![
-                timestamp(started_at),
-                serde_json::to_string(targets)?,
-                max_pages
-            ],
-        )?;
-        let run = Run {
-            id: RunId(tx.last_insert_rowid()),
-            targets: targets.to_vec(),
-            max_pages,
-            started_at,
-        };
-        let mut items: Vec<NewItem> = seeds.to_vec();
-        {
-            let mut stmt = tx.prepare(
-                "DELETE FROM deferred_items WHERE target IN (SELECT value FROM json_each(?1))
-                 RETURNING target, kind, url, query, page",
+        let targets_json = serde_json::to_string(targets)?;
+        self.write(|db| {
+            let id = db.one(
+                "INSERT INTO runs (started_at, status, targets, max_pages)
+                 VALUES (?1, 'running', ?2, ?3) RETURNING id",
+                args![timestamp(started_at), targets_json, max_pages],
+                |row| row.get(0),
             )?;
-            let rows = stmt.query_map([serde_json::to_string(targets)?], |row| {
-                Ok(NewItem {
-                    target: row.get(0)?,
-                    kind: word(row, 1)?,
-                    url: row.get(2)?,
-                    query: row.get(3)?,
-                    page: row.get(4)?,
-                })
-            })?;
-            for row in rows {
-                items.push(row?);
+            let run = Run {
+                id: RunId(id),
+                targets: targets.to_vec(),
+                max_pages,
+                started_at,
+            };
+            let mut items: Vec<NewItem> = seeds.to_vec();
+            for target in targets {
+                items.extend(db.all(
+                    "DELETE FROM deferred_items WHERE target = ?1
+                     RETURNING target, kind, url, query, page",
+                    args![target],
+                    |row| {
+                        Ok(NewItem {
+                            target: row.get(0)?,
+                            kind: row.word(1)?,
+                            url: row.get(2)?,
+                            query: row.get(3)?,
+                            page: row.get(4)?,
+                        })
+                    },
+                )?);
             }
-        }
-        insert_items(&tx, run.id, &items)?;
-        tx.commit()?;
-        Ok(run)
+            insert_items(db, run.id, &items)?;
+            Ok(run)
+        })
     }
 
     /// Records exchanges that belong to no frontier item (robots.txt fetches).
     #[cfg(test)]
     pub(crate) fn record_exchanges(&self, run: RunId, exchanges: &[Exchange]) -> Result<()> {
-        let mut conn = self.conn();
-        let tx = conn.transaction()?;
-        insert_exchanges(&tx, run, exchanges)?;
-        tx.commit()?;
+        self.write(|db| insert_exchanges(db, run, exchanges))?;
         Ok(())
     }
 
     /// The run in numbers, from what the store holds.
     pub(crate) fn run_summary(&self, run: &Run) -> Result<RunSummary> {
-        let conn = self.conn();
-        let count = |sql: &str| -> Result<u64> {
-            Ok(one(&conn, sql, [run.id.0], |row| row.get::<_, i64>(0))? as u64)
-        };
-        let mut errors = BTreeMap::new();
-        {
-            let mut stmt = conn.prepare(
-                "SELECT kind, COUNT(*) FROM crawl_errors WHERE run_id = ?1 GROUP BY kind",
-            )?;
-            let rows = stmt.query_map([run.id.0], |row| {
-                Ok((word::<FailureKind>(row, 0)?, row.get::<_, i64>(1)?))
-            })?;
-            for row in rows {
-                let (kind, n) = row?;
-                errors.insert(kind, n as u64);
-            }
-        }
-        Ok(RunSummary {
-            run_id: run.id.0,
-            // A rendered DOM is kept as an exchange but was never a request.
-            requests: count(
-                "SELECT COUNT(*) FROM fetches WHERE run_id = ?1 AND method != 'RENDER'",
-            )?,
-            pages: count(
-                "SELECT COUNT(*) FROM frontier WHERE run_id = ?1 AND kind != 'image' AND state = 'done'",
-            )?,
-            listings_new: count("SELECT COUNT(*) FROM listings WHERE first_run = ?1")?,
-            listings_changed: count(
-                "SELECT COUNT(*) FROM listings WHERE changed_run = ?1 AND first_run != ?1",
-            )?,
-            listings_unchanged: count(
-                "SELECT COUNT(*) FROM listings WHERE last_run = ?1 AND changed_run != ?1",
-            )?,
-            images: count(
-                "SELECT COUNT(*) FROM frontier WHERE run_id = ?1 AND kind = 'image' AND state = 'done'",
-            )?,
-            throttled: count(
-                "SELECT COUNT(*) FROM fetches WHERE run_id = ?1 AND status IN (429, 503)",
-            )?,
-            errors,
-            seconds: (Utc::now() - run.started_at).num_milliseconds() as f64 / 1000.0,
+        self.scan(|db| {
+            let count = |sql: &str| -> Result<u64> {
+                Ok(db.one(sql, args![run.id.0], |row| row.get::<i64>(0))? as u64)
+            };
+            let errors = db
+                .all(
+                    "SELECT kind, COUNT(*) FROM crawl_errors WHERE run_id = ?1 GROUP BY kind",
+                    args![run.id.0],
+                    |row| Ok((row.word::<FailureKind>(0)?, row.get::<i64>(1)? as u64)),
+                )?
+                .into_iter()
+                .collect();
+            Ok(RunSummary {
+                run_id: run.id.0,
+                // A rendered DOM is kept as an exchange but was never a request.
+                requests: count(
+                    "SELECT COUNT(*) FROM fetches WHERE run_id = ?1 AND method != 'RENDER'",
+                )?,
+                pages: count(
+                    "SELECT COUNT(*) FROM frontier WHERE run_id = ?1 AND kind != 'image' AND state = 'done'",
+                )?,
+                listings_new: count("SELECT COUNT(*) FROM listings WHERE first_run = ?1")?,
+                listings_changed: count(
+                    "SELECT COUNT(*) FROM listings WHERE changed_run = ?1 AND first_run != ?1",
+                )?,
+                listings_unchanged: count(
+                    "SELECT COUNT(*) FROM listings WHERE last_run = ?1 AND changed_run != ?1",
+                )?,
+                images: count(
+                    "SELECT COUNT(*) FROM frontier WHERE run_id = ?1 AND kind = 'image' AND state = 'done'",
+                )?,
+                throttled: count(
+                    "SELECT COUNT(*) FROM fetches WHERE run_id = ?1 AND status IN (429, 503)",
+                )?,
+                errors,
+                seconds: (Utc::now() - run.started_at).num_milliseconds() as f64 / 1000.0,
+            })
         })
     }
 
     /// The errors of a run: (kind, url, message), oldest first.
     pub fn run_errors(&self, run: RunId) -> Result<Vec<(FailureKind, String, String)>> {
-        let conn = self.conn();
-        let mut stmt = conn
-            .prepare("SELECT kind, url, message FROM crawl_errors WHERE run_id = ?1 ORDER BY id")?;
-        let rows = stmt.query_map([run.0], |row| Ok((word(row, 0)?, row.get(1)?, row.get(2)?)))?;
-        rows.collect::<rusqlite::Result<_>>()
-            .context("reading run errors")
+        self.scan(|db| {
+            db.all(
+                "SELECT kind, url, message FROM crawl_errors WHERE run_id = ?1 ORDER BY id",
+                args![run.0],
+                |row| Ok((row.word(0)?, row.get(1)?, row.get(2)?)),
+            )
+        })
+        .context("reading run errors")
     }
 }
 
@@ -659,7 +627,7 @@ pub(super) fn headers_json(headers: &[(String, String)]) -> String {
 /// Stores one search card (see [`Store::complete_search`]); returns
 /// whether its listing is new to this run and the items it needs.
 pub(super) fn upsert_card(
-    tx: &Transaction,
+    db: &Db,
     run: RunId,
     target: &str,
     fetch_id: Option<i64>,
@@ -667,13 +635,11 @@ pub(super) fn upsert_card(
 ) -> Result<(bool, Vec<NewItem>)> {
     let hash = content_hash(&card.listing);
     let seen = now();
-    let previous: Option<(i64, Stage, Option<String>)> = one(
-        tx,
+    let previous: Option<(i64, Stage, Option<String>)> = db.optional(
         "SELECT last_run, stage, card_hash FROM listings WHERE url = ?1",
-        [&card.url],
-        |r| Ok((r.get(0)?, word(r, 1)?, r.get(2)?)),
-    )
-    .optional()?;
+        args![card.url],
+        |r| Ok((r.get(0)?, r.word(1)?, r.get(2)?)),
+    )?;
     let l = &card.listing;
     let images_json = serde_json::to_string(&l.images)?;
     let item_page = || NewItem {
@@ -685,52 +651,65 @@ pub(super) fn upsert_card(
     };
     let mut wanted = Vec::new();
     let new_to_run = previous.as_ref().is_none_or(|p| p.0 != run.0);
+    let fields = args![
+        card.url,
+        target,
+        l.title,
+        l.price,
+        l.currency,
+        l.seller,
+        images_json,
+        hash,
+        seen,
+        run.0,
+        fetch_id
+    ];
     let stored_as_card = match &previous {
         None => {
-            exec(tx,
+            db.exec(
                 "INSERT INTO listings (url, target, title, price, currency, seller, description,
                     images, content_hash, first_seen, last_seen, last_changed,
                     first_run, last_run, changed_run, fetch_id, stage, card_hash)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, NULL, ?7, ?8, ?9, ?9, ?9, ?10, ?10, ?10, ?11, 'card', ?8)",
-                params![card.url, target, l.title, l.price, l.currency, l.seller, images_json, hash, seen, run.0, fetch_id],
+                fields,
             )?;
             true
         }
         Some((_, _, old)) if old.as_deref() == Some(hash.as_str()) => {
-            exec(
-                tx,
+            db.exec(
                 "UPDATE listings SET last_seen = ?2, last_run = ?3 WHERE url = ?1",
-                params![card.url, seen, run.0],
+                args![card.url, seen, run.0],
             )?;
             return Ok((new_to_run, wanted));
         }
         Some((_, Stage::Card, _)) => {
-            exec(tx,
+            db.exec(
                 "UPDATE listings SET target = ?2, title = ?3, price = ?4, currency = ?5, seller = ?6,
                     images = ?7, content_hash = ?8, card_hash = ?8, last_seen = ?9, last_changed = ?9,
                     last_run = ?10, changed_run = ?10, fetch_id = ?11
                  WHERE url = ?1",
-                params![card.url, target, l.title, l.price, l.currency, l.seller, images_json, hash, seen, run.0, fetch_id],
+                fields,
             )?;
             true
         }
         Some(_) => {
             // Read from its page before, and the card changed: read the
             // page again (the listing keeps the page's fields till then).
-            exec(
-                tx,
+            db.exec(
                 "UPDATE listings SET card_hash = ?2, last_seen = ?3, last_run = ?4 WHERE url = ?1",
-                params![card.url, hash, seen, run.0],
+                args![card.url, hash, seen, run.0],
             )?;
             wanted.push(item_page());
             false
         }
     };
     if stored_as_card {
-        let mut have =
-            tx.prepare_cached("SELECT 1 FROM images WHERE url = ?1 AND error IS NULL")?;
         for url in &l.images {
-            if !have.exists([url])? {
+            let have = db.exists(
+                "SELECT 1 FROM images WHERE url = ?1 AND error IS NULL",
+                args![url],
+            )?;
+            if !have {
                 wanted.push(NewItem {
                     target: target.to_string(),
                     kind: ItemKind::Image,
@@ -749,42 +728,39 @@ pub(super) fn upsert_card(
 
 /// How many listings `target`'s search pages have added in `run`: its
 /// listing pages in the frontier and its cards, each URL once.
-pub(super) fn listings_of_run(tx: &Transaction, run: RunId, target: &str) -> Result<usize> {
-    let n: i64 = one(
-        tx,
+pub(super) fn listings_of_run(db: &Db, run: RunId, target: &str) -> Result<usize> {
+    let n: i64 = db.one(
         "SELECT COUNT(*) FROM (
             SELECT url FROM frontier WHERE run_id = ?1 AND target = ?2 AND kind = 'listing'
             UNION
-            SELECT url FROM listings WHERE last_run = ?1 AND target = ?2 AND stage = 'card')",
-        params![run.0, target],
+            SELECT url FROM listings WHERE last_run = ?1 AND target = ?2 AND stage = 'card') AS added",
+        args![run.0, target],
         |row| row.get(0),
     )?;
     Ok(n as usize)
 }
 
 /// Inserts items not yet in the run's frontier; returns those it inserted.
-pub(super) fn insert_items(
-    tx: &Transaction,
-    run: RunId,
-    items: &[NewItem],
-) -> Result<Vec<FrontierItem>> {
-    let mut stmt = tx.prepare_cached(
-        "INSERT OR IGNORE INTO frontier (run_id, target, kind, url, query, page)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-    )?;
+pub(super) fn insert_items(db: &Db, run: RunId, items: &[NewItem]) -> Result<Vec<FrontierItem>> {
     let mut added = Vec::new();
     for item in items {
-        let inserted = stmt.execute(params![
-            run.0,
-            item.target,
-            item.kind.as_str(),
-            item.url,
-            item.query,
-            item.page
-        ])?;
-        if inserted == 1 {
+        let inserted: Option<i64> = db.optional(
+            "INSERT INTO frontier (run_id, target, kind, url, query, page)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+             ON CONFLICT DO NOTHING RETURNING id",
+            args![
+                run.0,
+                item.target,
+                item.kind.as_str(),
+                item.url,
+                item.query,
+                item.page
+            ],
+            |row| row.get(0),
+        )?;
+        if let Some(id) = inserted {
             added.push(FrontierItem {
-                id: ItemId(tx.last_insert_rowid()),
+                id: ItemId(id),
                 target: item.target.clone(),
                 kind: item.kind,
                 url: item.url.clone(),
@@ -796,84 +772,77 @@ pub(super) fn insert_items(
     Ok(added)
 }
 
-/// Gives up on `item` inside `tx`: its exchanges, the error, state failed.
+/// Gives up on `item` inside a transaction: its exchanges, the error,
+/// state failed.
 pub(super) fn fail_in(
-    tx: &Transaction,
+    db: &Db,
     run: RunId,
     item: &FrontierItem,
     exchanges: &[Exchange],
     error: &CrawlError,
 ) -> Result<()> {
-    insert_exchanges(tx, run, exchanges)?;
-    insert_error(tx, run, &item.target, &item.url, error)?;
-    set_state(tx, item.id, "failed")
+    insert_exchanges(db, run, exchanges)?;
+    insert_error(db, run, &item.target, &item.url, error)?;
+    set_state(db, item.id, "failed")
 }
 
-pub(super) fn set_state(tx: &Transaction, item: ItemId, state: &str) -> Result<()> {
-    exec(
-        tx,
+pub(super) fn set_state(db: &Db, item: ItemId, state: &str) -> Result<()> {
+    db.exec(
         "UPDATE frontier SET state = ?2 WHERE id = ?1",
-        params![item.0, state],
+        args![item.0, state],
     )?;
     Ok(())
 }
 
 pub(super) fn insert_error(
-    tx: &Transaction,
+    db: &Db,
     run: RunId,
     target: &str,
     url: &str,
     error: &CrawlError,
 ) -> Result<()> {
-    exec(tx,
+    db.exec(
         "INSERT INTO crawl_errors (run_id, target, url, kind, message, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        params![run.0, target, url, error.kind.as_str(), error.message, now()],
+        args![run.0, target, url, error.kind.as_str(), error.message, now()],
     )?;
     Ok(())
 }
 
-pub(super) fn insert_exchanges(
-    tx: &Transaction,
-    run: RunId,
-    exchanges: &[Exchange],
-) -> Result<Vec<i64>> {
+pub(super) fn insert_exchanges(db: &Db, run: RunId, exchanges: &[Exchange]) -> Result<Vec<i64>> {
     let mut ids = Vec::with_capacity(exchanges.len());
     for exchange in exchanges {
         let sha = match &exchange.body {
-            Some(body) => Some(insert_blob(tx, body)?),
+            Some(body) => Some(insert_blob(db, body)?),
             None => None,
         };
-        tx.prepare_cached(
+        ids.push(db.one(
             "INSERT INTO fetches (run_id, url, method, status, request_headers, response_headers,
                 remote_addr, started_at, elapsed_ms, body_sha256, body_bytes, error)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-        )?
-        .execute(params![
-            run.0,
-            exchange.url,
-            exchange.method,
-            exchange.status,
-            headers_json(&exchange.request_headers),
-            exchange.response_headers.as_deref().map(headers_json),
-            exchange.remote_addr,
-            timestamp(exchange.started_at),
-            exchange.elapsed_ms as i64,
-            sha,
-            exchange.body.as_ref().map(|b| b.len() as i64),
-            exchange.error
-        ])?;
-        ids.push(tx.last_insert_rowid());
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) RETURNING id",
+            args![
+                run.0,
+                exchange.url,
+                exchange.method,
+                exchange.status,
+                headers_json(&exchange.request_headers),
+                exchange.response_headers.as_deref().map(headers_json),
+                exchange.remote_addr,
+                timestamp(exchange.started_at),
+                exchange.elapsed_ms,
+                sha,
+                exchange.body.as_ref().map(|b| b.len()),
+                exchange.error
+            ],
+            |row| row.get(0),
+        )?);
     }
     Ok(ids)
 }
 
 /// Stores `bytes` under their SHA-256 (once) and returns the hex digest.
-pub(crate) fn insert_blob(tx: &Transaction, bytes: &[u8]) -> Result<String> {
+pub(crate) fn insert_blob(db: &Db, bytes: &[u8]) -> Result<String> {
     let sha = hex::encode(Sha256::digest(bytes));
-    let exists: bool = tx
-        .prepare_cached("SELECT 1 FROM blobs WHERE sha256 = ?1")?
-        .exists([&sha])?;
-    if !exists {
+    if !db.exists("SELECT 1 FROM blobs WHERE sha256 = ?1", args![sha])? {
         let mut encoder =
             flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::fast());
         encoder.write_all(bytes)?;
@@ -885,10 +854,10 @@ pub(crate) fn insert_blob(tx: &Transaction, bytes: &[u8]) -> Result<String> {
         } else {
             ("none", bytes)
         };
-        tx.prepare_cached(
+        db.exec(
             "INSERT INTO blobs (sha256, bytes, compression, data) VALUES (?1, ?2, ?3, ?4)",
-        )?
-        .execute(params![sha, bytes.len() as i64, compression, data])?;
+            args![sha, bytes.len(), compression, data],
+        )?;
     }
     Ok(sha)
 }
@@ -898,4 +867,186 @@ pub(crate) fn insert_blob(tx: &Transaction, bytes: &[u8]) -> Result<String> {
 pub(super) fn content_hash(listing: &Listing) -> String {
     let json = serde_json::to_vec(listing).expect("a listing always serialises");
     hex::encode(Sha256::digest(json))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::db::tests::on_both_stores;
+
+    fn item(kind: ItemKind, url: &str) -> NewItem {
+        NewItem {
+            target: "shop".into(),
+            kind,
+            url: url.into(),
+            query: None,
+            page: None,
+        }
+    }
+
+    fn exchange(url: &str, status: u16, body: &[u8]) -> Exchange {
+        Exchange {
+            url: url.into(),
+            method: "GET".into(),
+            status: Some(status),
+            request_headers: vec![("user-agent".into(), "knockoff".into())],
+            response_headers: Some(vec![("content-type".into(), "text/html".into())]),
+            started_at: Utc::now(),
+            elapsed_ms: 12,
+            body: Some(body.to_vec()),
+            ..Exchange::default()
+        }
+    }
+
+    #[test]
+    fn a_run_goes_alike_on_both_engines() {
+        on_both_stores(|store| {
+            let targets = ["shop".to_string()];
+            let run = store
+                .start_run(
+                    &targets,
+                    Some(3),
+                    &[item(ItemKind::Search, "http://shop/s?q=x")],
+                )
+                .unwrap();
+            assert_eq!(store.unfinished_run().unwrap().unwrap().max_pages, Some(3));
+            // An item already in the run is not added twice.
+            assert_eq!(
+                store
+                    .add_items(run.id, &[item(ItemKind::Search, "http://shop/s?q=x")])
+                    .unwrap(),
+                0
+            );
+            let search = store.pending_items(run.id).unwrap().pop().unwrap();
+            let card = CardListing {
+                url: "http://shop/item/1".into(),
+                listing: Listing {
+                    title: Some("Orvane bag".into()),
+                    price: Some(19.5),
+                    images: vec!["http://cdn/1.jpg".into()],
+                    ..Listing::default()
+                },
+                always_fetch_item: true,
+            };
+            let found = SearchFound {
+                cards: std::slice::from_ref(&card),
+                links: &[item(ItemKind::Listing, "http://shop/item/2")],
+                next_page: Some(&item(ItemKind::Search, "http://shop/s?q=x&p=2")),
+                max_listings: 10,
+                notes: &[],
+            };
+            let page = exchange(&search.url, 200, b"<html>cards</html>");
+            let (added, next) = store
+                .complete_search(run.id, &search, &[page], &found)
+                .unwrap();
+            let kinds: Vec<(ItemKind, &str)> =
+                added.iter().map(|i| (i.kind, i.url.as_str())).collect();
+            assert_eq!(
+                kinds,
+                [
+                    (ItemKind::Listing, "http://shop/item/2"),
+                    (ItemKind::Image, "http://cdn/1.jpg"),
+                    (ItemKind::Listing, "http://shop/item/1"),
+                ]
+            );
+            assert_eq!(next.unwrap().url, "http://shop/s?q=x&p=2");
+
+            // The item page: its fields change the card's, then stay, then change.
+            let listing_item = added
+                .iter()
+                .find(|i| i.url == "http://shop/item/1")
+                .unwrap();
+            let mut listing = card.listing.clone();
+            listing.description = Some("genuine".into());
+            let body = exchange(&listing_item.url, 200, b"<html>item</html>");
+            let (change, images) = store
+                .complete_listing(
+                    run.id,
+                    listing_item,
+                    std::slice::from_ref(&body),
+                    &listing,
+                    &[item(ItemKind::Image, "http://cdn/1.jpg")],
+                )
+                .unwrap();
+            assert_eq!((change, images.len()), (ListingChange::Changed, 0));
+            let again = store
+                .complete_listing(run.id, listing_item, &[], &listing, &[])
+                .unwrap();
+            assert_eq!(again.0, ListingChange::Unchanged);
+            listing.price = Some(18.0);
+            let changed = store
+                .complete_listing(run.id, listing_item, &[], &listing, &[])
+                .unwrap();
+            assert_eq!(changed.0, ListingChange::Changed);
+
+            // An image, a failure and a deferral.
+            let image = added.iter().find(|i| i.kind == ItemKind::Image).unwrap();
+            let jpeg = exchange(&image.url, 200, &[0xff, 0xd8, 0xff, 0xe0, 1, 2, 3]);
+            let info = ImageInfo {
+                format: Some("jpeg".into()),
+                width: Some(8),
+                height: Some(8),
+            };
+            store
+                .complete_image(run.id, image, &[jpeg], &info, None)
+                .unwrap();
+            let other = added
+                .iter()
+                .find(|i| i.url == "http://shop/item/2")
+                .unwrap();
+            let gone = CrawlError {
+                kind: FailureKind::Http4xx,
+                message: "404".into(),
+            };
+            store
+                .fail_item(run.id, other, &[exchange(&other.url, 404, b"")], &gone)
+                .unwrap();
+            let paused = CrawlError {
+                kind: FailureKind::Deferred,
+                message: "Retry-After 1 h".into(),
+            };
+            let next_page = store.pending_items(run.id).unwrap().pop().unwrap();
+            assert_eq!(next_page.url, "http://shop/s?q=x&p=2");
+            store
+                .defer_item(
+                    run.id,
+                    &next_page,
+                    &[exchange(&next_page.url, 429, b"")],
+                    &paused,
+                )
+                .unwrap();
+            assert_eq!(store.pending_items(run.id).unwrap(), []);
+
+            let summary = store.run_summary(&run).unwrap();
+            assert_eq!(
+                (
+                    summary.requests,
+                    summary.pages,
+                    summary.listings_new,
+                    summary.images,
+                    summary.throttled
+                ),
+                (5, 2, 1, 1, 1)
+            );
+            assert_eq!(summary.errors.get(&FailureKind::Http4xx), Some(&1));
+            let errors = store.run_errors(run.id).unwrap();
+            assert_eq!(errors.len(), 2);
+            assert_eq!(errors[0].0, FailureKind::Http4xx);
+            store.finish_run(run.id, &summary).unwrap();
+            assert!(store.unfinished_run().unwrap().is_none());
+
+            // The next run is handed the deferred page, once.
+            let second = store.start_run(&targets, None, &[]).unwrap();
+            assert!(second.id.0 > run.id.0);
+            let handed: Vec<String> = store
+                .pending_items(second.id)
+                .unwrap()
+                .into_iter()
+                .map(|i| i.url)
+                .collect();
+            assert_eq!(handed, ["http://shop/s?q=x&p=2"]);
+            let third = store.start_run(&targets, None, &[]).unwrap();
+            assert_eq!(store.pending_items(third.id).unwrap(), []);
+        });
+    }
 }

@@ -24,7 +24,7 @@ use std::sync::{Mutex, MutexGuard};
 
 use anyhow::{Context, Result};
 use chrono::{DateTime, SecondsFormat, Utc};
-use rusqlite::{params, Connection, OptionalExtension, Transaction};
+use rusqlite::Connection;
 use rusqlite_migration::{Migrations, M};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -290,6 +290,18 @@ impl Store {
         let out = work(&db::Db::Sqlite(&tx))?;
         tx.commit()?;
         Ok(out)
+    }
+
+    /// Runs `work` on the write connection, outside a transaction: reads
+    /// that pass over much of the store (a reader's memory map would keep
+    /// every page they touch resident) or must see this connection's last
+    /// write.
+    fn scan<T>(&self, work: impl FnOnce(&db::Db) -> Result<T>) -> Result<T> {
+        #[cfg(test)]
+        if let Some(client) = &self.postgres {
+            return on_postgres(client, work);
+        }
+        work(&db::Db::Sqlite(&self.conn()))
     }
 
     /// Runs `work` on a read connection ([`Store::reader`]).

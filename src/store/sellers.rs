@@ -10,6 +10,7 @@ use anyhow::Result;
 use rusqlite::params;
 use serde::{Deserialize, Serialize};
 
+use super::db::Db;
 use super::{
     exec, insert_exchanges, now, one, set_state, word, Exchange, FrontierItem, ListingId, RunId,
     Store,
@@ -217,7 +218,7 @@ impl Store {
     ) -> Result<()> {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
-        let fetch_ids = insert_exchanges(&tx, run, exchanges)?;
+        let fetch_ids = insert_exchanges(&Db::Sqlite(&tx), run, exchanges)?;
         exec(
             &tx,
             "INSERT INTO seller_pages (url, target, fetched_at, fetch_id) VALUES (?1, ?2, ?3, ?4)
@@ -238,7 +239,7 @@ impl Store {
                 insert.execute(params![item.url, contact.kind.as_str(), contact.value])?;
             }
         }
-        set_state(&tx, item.id, "done")?;
+        set_state(&Db::Sqlite(&tx), item.id, "done")?;
         tx.commit()?;
         Ok(())
     }
