@@ -65,7 +65,7 @@ pub use sellers::{SellerFigures, SellerMatch, Shown, ShownOn};
 pub use takedown::TakedownState;
 
 /// The schema's migrations, oldest first: SQLite's dialect, which
-/// [`postgres::postgres_ddl`] translates for PostgreSQL.
+/// [`db::postgres_ddl`] translates for PostgreSQL.
 const MIGRATIONS: &[&str] = &[
     include_str!("migrations/001_crawl.sql"),
     include_str!("migrations/002_matching.sql"),
@@ -172,17 +172,6 @@ where
     text.parse().map_err(|e| {
         rusqlite::Error::FromSqlConversionFailure(column, rusqlite::types::Type::Text, Box::new(e))
     })
-}
-
-/// As [`word`], for a column that may be NULL.
-pub(crate) fn optional_word<T>(r: &rusqlite::Row, column: usize) -> rusqlite::Result<Option<T>>
-where
-    T: std::str::FromStr<Err = crate::words::UnknownWord>,
-{
-    match r.get_ref(column)? {
-        rusqlite::types::ValueRef::Null => Ok(None),
-        _ => word(r, column).map(Some),
-    }
 }
 
 /// Statements a connection keeps compiled: more than the store's distinct
