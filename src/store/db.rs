@@ -378,6 +378,18 @@ pub(crate) fn postgres_ddl(sqlite: &str) -> String {
 }
 
 impl Db<'_> {
+    /// The integers of the JSON array bound to parameter `param`, as a
+    /// subquery (`l.id IN (…)`): one parameter however many there are,
+    /// so the statement is compiled once.
+    pub(crate) fn json_integers(&self, param: usize) -> String {
+        match self {
+            Db::Sqlite(_) => format!("SELECT value FROM json_each(?{param})"),
+            Db::Postgres(_) => format!(
+                "SELECT CAST(value AS BIGINT) FROM json_array_elements_text(CAST(CAST(?{param} AS TEXT) AS JSON))"
+            ),
+        }
+    }
+
     /// Runs a statement; the number of rows it changed.
     pub(crate) fn exec(&self, sql: &str, args: &[&dyn Bind]) -> Result<u64> {
         match self {

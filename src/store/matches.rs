@@ -1,12 +1,11 @@
-//! The review queue in SQLite: matches, decisions, the audit log, what
+//! The review queue: matches, decisions, the audit log, what
 //! each listing was last judged on, and cached photo prints.
 
 use anyhow::{Context, Result};
-use rusqlite::{params, OptionalExtension, Transaction};
 use serde::Serialize;
 
-use super::db::{args, Db};
-use super::{exec, now, one, word, ListingId, Store, StoredListing};
+use super::db::{args, Db, Row};
+use super::{now, ListingId, Store, StoredListing};
 use crate::matching::verdict::Signals;
 use crate::refusal::{Refusal, RefusalKind};
 use crate::status::{transition, Decision, MatchStatus, Transition};
@@ -134,12 +133,12 @@ pub(super) const QUEUE_COLUMNS: &str = "m.id, m.status, m.score, m.product_id, l
     m.decided_at, m.decided_by, m.note, l.stage";
 
 /// A queue entry from a row that starts with [`QUEUE_COLUMNS`].
-pub(super) fn queue_entry(r: &rusqlite::Row) -> rusqlite::Result<QueueEntry> {
+pub(super) fn queue_entry(r: &Row) -> Result<QueueEntry> {
     let id: i64 = r.get(0)?;
     let signals: String = r.get(12)?;
     Ok(QueueEntry {
-        id: r.get(0)?,
-        status: word(r, 1)?,
+        id,
+        status: r.word(1)?,
         score: r.get(2)?,
         product_id: r.get(3)?,
         target: r.get(4)?,
@@ -155,7 +154,7 @@ pub(super) fn queue_entry(r: &rusqlite::Row) -> rusqlite::Result<QueueEntry> {
         decided_at: r.get(14)?,
         decided_by: r.get(15)?,
         note: r.get(16)?,
-        stage: word(r, 17)?,
+        stage: r.word(17)?,
     })
 }
 
@@ -169,7 +168,7 @@ fn read_signals(match_id: i64, json: &str) -> Option<Signals> {
 }
 
 /// An audit row from `at, actor, action, match_id, detail`.
-pub(super) fn audit_row(r: &rusqlite::Row) -> rusqlite::Result<AuditRow> {
+pub(super) fn audit_row(r: &Row) -> Result<AuditRow> {
     Ok(AuditRow {
         at: r.get(0)?,
         actor: r.get(1)?,
@@ -180,14 +179,11 @@ pub(super) fn audit_row(r: &rusqlite::Row) -> rusqlite::Result<AuditRow> {
 }
 
 /// Errors with [`NoSuchMatch`] when there is no match `id`.
-pub(super) fn match_exists(tx: &Transaction, id: MatchId) -> Result<()> {
-    let found: Option<i64> = one(tx, "SELECT id FROM matches WHERE id = ?1", [id.0], |r| {
-        r.get(0)
-    })
-    .optional()?;
-    match found {
-        Some(_) => Ok(()),
-        None => Err(NoSuchMatch(id.0).refused().into()),
+pub(super) fn match_exists(db: &Db, id: MatchId) -> Result<()> {
+    if db.exists("SELECT id FROM matches WHERE id = ?1", args![id.0])? {
+        Ok(())
+    } else {
+        Err(NoSuchMatch(id.0).refused().into())
     }
 }
 
@@ -224,151 +220,158 @@ impl Store {
     /// (confirmed, score, signals), oldest decision first; a match whose
     /// signals no longer read is left out (and logged).
     pub fn decisions(&self) -> Result<Vec<(bool, f64, Signals)>> {
-        let conn = self.conn();
-        let mut stmt = conn.prepare(
-            "SELECT status = 'confirmed', score, signals, id FROM matches
-             WHERE status IN ('confirmed', 'dismissed') AND decided_by IS NOT NULL
-               AND decided_by != ?1
-             ORDER BY decided_at, id",
-        )?;
-        let rows = stmt.query_map([MATCHER], |r| {
-            let (confirmed, score, json, id): (bool, f64, String, i64) =
-                (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?);
-            Ok(read_signals(id, &json).map(|s| (confirmed, score, s)))
-        })?;
-        let rows: Vec<Option<_>> = rows
-            .collect::<rusqlite::Result<_>>()
+        let rows = self
+            .scan(|db| {
+                db.all(
+                    "SELECT status = 'confirmed', score, signals, id FROM matches
+                     WHERE status IN ('confirmed', 'dismissed') AND decided_by IS NOT NULL
+                       AND decided_by != ?1
+                     ORDER BY decided_at, id",
+                    args![MATCHER],
+                    |r| {
+                        let (confirmed, score, json, id): (bool, f64, String, i64) =
+                            (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?);
+                        Ok(read_signals(id, &json).map(|s| (confirmed, score, s)))
+                    },
+                )
+            })
             .context("reading the reviewers' decisions")?;
         Ok(rows.into_iter().flatten().collect())
     }
 
     /// The stored matches of a listing: (product id, match id, status).
     pub fn listing_matches(&self, listing: ListingId) -> Result<Vec<(String, i64, MatchStatus)>> {
-        let conn = self.conn();
-        let mut stmt = conn.prepare_cached(
-            "SELECT product_id, id, status FROM matches WHERE listing_id = ?1 ORDER BY id",
-        )?;
-        let rows = stmt.query_map([listing.0], |r| Ok((r.get(0)?, r.get(1)?, word(r, 2)?)))?;
-        rows.collect::<rusqlite::Result<_>>()
-            .context("reading a listing's matches")
+        self.scan(|db| {
+            db.all(
+                "SELECT product_id, id, status FROM matches WHERE listing_id = ?1 ORDER BY id",
+                args![listing.0],
+                |r| Ok((r.get(0)?, r.get(1)?, r.word(2)?)),
+            )
+        })
+        .context("reading a listing's matches")
     }
 
     /// `listings` as the judge sees them.
     pub(crate) fn judge_inputs(&self, listings: Vec<StoredListing>) -> Result<Vec<ListingToJudge>> {
-        let conn = self.conn();
-        let mut hash_stmt =
-            conn.prepare_cached("SELECT content_hash FROM listings WHERE id = ?1")?;
-        let mut image_stmt =
-            conn.prepare_cached("SELECT sha256 FROM images WHERE url = ?1 AND error IS NULL")?;
-        let mut judged_stmt =
-            conn.prepare_cached("SELECT judge_key FROM judged WHERE listing_id = ?1")?;
-        // The seller's record is its network's: every account the last
-        // judging pass linked to it, itself included.
-        let mut seller_stmt = conn.prepare_cached(
-            "WITH accounts(target, name) AS (
-                 SELECT ?1, ?2
-                 UNION
-                 SELECT other.target, other.name FROM sellers me
-                 JOIN sellers other ON other.network = me.network
-                 WHERE me.target = ?1 AND me.name = ?2
-             )
-             SELECT COUNT(*) FROM accounts a
-             JOIN listings l ON l.seller = a.name AND l.target = a.target
-             JOIN matches m ON m.listing_id = l.id
-             WHERE m.status = 'confirmed' AND l.id != ?3",
-        )?;
-        let mut network_stmt =
-            conn.prepare_cached("SELECT network FROM sellers WHERE target = ?1 AND name = ?2")?;
-        let mut out = Vec::with_capacity(listings.len());
-        for listing in listings {
-            let id = listing.id.0;
-            let content_hash: String = hash_stmt.query_row([id], |r| r.get(0))?;
-            let photo_digests = listing
-                .listing
-                .images
-                .iter()
-                .map(|url| {
-                    image_stmt
-                        .query_row([url], |r| r.get::<_, Option<String>>(0))
-                        .optional()
+        self.scan(|db| {
+            let mut out = Vec::with_capacity(listings.len());
+            for listing in listings {
+                let id = listing.id.0;
+                let content_hash: String = db.one(
+                    "SELECT content_hash FROM listings WHERE id = ?1",
+                    args![id],
+                    |r| r.get(0),
+                )?;
+                let photo_digests = listing
+                    .listing
+                    .images
+                    .iter()
+                    .map(|url| {
+                        db.optional(
+                            "SELECT sha256 FROM images WHERE url = ?1 AND error IS NULL",
+                            args![url],
+                            |r| r.get::<Option<String>>(0),
+                        )
                         .map(Option::flatten)
-                })
-                .collect::<rusqlite::Result<Vec<_>>>()?;
-            let judged_key = judged_stmt.query_row([id], |r| r.get(0)).optional()?;
-            let seller_confirmed: i64 = match &listing.listing.seller {
-                Some(seller) => {
-                    seller_stmt.query_row(params![listing.target, seller, id], |r| r.get(0))?
-                }
-                None => 0,
-            };
-            let network = match &listing.listing.seller {
-                Some(seller) => network_stmt
-                    .query_row(params![listing.target, seller], |r| r.get(0))
-                    .optional()?
-                    .flatten(),
-                None => None,
-            };
-            out.push(ListingToJudge {
-                stored: listing,
-                content_hash,
-                photo_digests,
-                seller_confirmed: seller_confirmed as u32,
-                network,
-                judged_key,
-            });
-        }
-        Ok(out)
+                    })
+                    .collect::<Result<Vec<_>>>()?;
+                let judged_key = db.optional(
+                    "SELECT judge_key FROM judged WHERE listing_id = ?1",
+                    args![id],
+                    |r| r.get(0),
+                )?;
+                let (seller_confirmed, network) = match &listing.listing.seller {
+                    // The seller's record is its network's: every account
+                    // the last judging pass linked to it, itself included.
+                    Some(seller) => (
+                        db.one(
+                            "WITH accounts(target, name) AS (
+                                 SELECT CAST(?1 AS TEXT), CAST(?2 AS TEXT)
+                                 UNION
+                                 SELECT other.target, other.name FROM sellers me
+                                 JOIN sellers other ON other.network = me.network
+                                 WHERE me.target = ?1 AND me.name = ?2
+                             )
+                             SELECT COUNT(*) FROM accounts a
+                             JOIN listings l ON l.seller = a.name AND l.target = a.target
+                             JOIN matches m ON m.listing_id = l.id
+                             WHERE m.status = 'confirmed' AND l.id != ?3",
+                            args![listing.target, seller, id],
+                            |r| r.get::<u32>(0),
+                        )?,
+                        db.optional(
+                            "SELECT network FROM sellers WHERE target = ?1 AND name = ?2",
+                            args![listing.target, seller],
+                            |r| r.get::<Option<i64>>(0),
+                        )?
+                        .flatten(),
+                    ),
+                    None => (0, None),
+                };
+                out.push(ListingToJudge {
+                    stored: listing,
+                    content_hash,
+                    photo_digests,
+                    seller_confirmed,
+                    network,
+                    judged_key,
+                });
+            }
+            Ok(out)
+        })
     }
 
     /// Number of stored listings.
     pub(crate) fn listing_count(&self) -> Result<u64> {
-        let n: i64 = one(&self.conn(), "SELECT COUNT(*) FROM listings", [], |r| {
-            r.get(0)
-        })?;
+        let n: i64 =
+            self.scan(|db| db.one("SELECT COUNT(*) FROM listings", args![], |r| r.get(0)))?;
         Ok(n as u64)
     }
 
     /// Cached prints of a photo, when computed by print `version`.
     pub(crate) fn photo_prints(&self, sha256: &str, version: u32) -> Result<Option<String>> {
-        Ok(one(
-            &self.conn(),
-            "SELECT prints FROM photo_prints WHERE sha256 = ?1 AND version = ?2",
-            params![sha256, version],
-            |r| r.get(0),
-        )
-        .optional()?)
+        self.scan(|db| {
+            db.optional(
+                "SELECT prints FROM photo_prints WHERE sha256 = ?1 AND version = ?2",
+                args![sha256, version],
+                |r| r.get(0),
+            )
+        })
     }
 
     /// Caches a photo's prints.
     pub(crate) fn put_photo_prints(&self, sha256: &str, version: u32, prints: &str) -> Result<()> {
-        exec(&self.conn(),
-            "INSERT INTO photo_prints (sha256, version, prints) VALUES (?1, ?2, ?3)
-             ON CONFLICT (sha256) DO UPDATE SET version = excluded.version, prints = excluded.prints,
-                 matches_key = NULL, matches = NULL",
-            params![sha256, version, prints],
-        )?;
+        self.scan(|db| {
+            db.exec(
+                "INSERT INTO photo_prints (sha256, version, prints) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (sha256) DO UPDATE SET version = excluded.version, prints = excluded.prints,
+                     matches_key = NULL, matches = NULL",
+                args![sha256, version, prints],
+            )
+        })?;
         Ok(())
     }
 
     /// A photo's cached reference matches, when computed under `key`.
     pub(crate) fn photo_matches(&self, sha256: &str, key: &str) -> Result<Option<String>> {
-        Ok(one(
-            &self.conn(),
-            "SELECT matches FROM photo_prints WHERE sha256 = ?1 AND matches_key = ?2",
-            params![sha256, key],
-            |r| r.get(0),
-        )
-        .optional()?
-        .flatten())
+        let found = self.scan(|db| {
+            db.optional(
+                "SELECT matches FROM photo_prints WHERE sha256 = ?1 AND matches_key = ?2",
+                args![sha256, key],
+                |r| r.get::<Option<String>>(0),
+            )
+        })?;
+        Ok(found.flatten())
     }
 
     /// Caches a photo's reference matches (its prints are cached first).
     pub(crate) fn put_photo_matches(&self, sha256: &str, key: &str, matches: &str) -> Result<()> {
-        exec(
-            &self.conn(),
-            "UPDATE photo_prints SET matches_key = ?2, matches = ?3 WHERE sha256 = ?1",
-            params![sha256, key, matches],
-        )?;
+        self.scan(|db| {
+            db.exec(
+                "UPDATE photo_prints SET matches_key = ?2, matches = ?3 WHERE sha256 = ?1",
+                args![sha256, key, matches],
+            )
+        })?;
         Ok(())
     }
 
@@ -385,150 +388,18 @@ impl Store {
         material_key: &str,
         verdicts: &[StoredVerdict],
     ) -> Result<QueueChanges> {
-        let mut conn = self.conn();
-        let tx = conn.transaction()?;
-        let mut changes = QueueChanges::default();
-        let at = now();
-        let existing: Vec<Held> = {
-            let mut stmt = tx.prepare_cached(
-                "SELECT id, product_id, status, decided_key, escalated_at IS NOT NULL
-                 FROM matches WHERE listing_id = ?1",
-            )?;
-            let rows = stmt.query_map([listing.0], |r| {
-                Ok(Held {
-                    id: r.get(0)?,
-                    product_id: r.get(1)?,
-                    status: word(r, 2)?,
-                    decided_key: r.get(3)?,
-                    escalated: r.get(4)?,
-                })
-            })?;
-            rows.collect::<rusqlite::Result<_>>()?
-        };
-        for verdict in verdicts {
-            let above = verdict.queued;
-            let signals =
-                serde_json::to_string(&verdict.signals).context("writing a verdict's signals")?;
-            let current = existing.iter().find(|e| e.product_id == verdict.product_id);
-            match current {
-                None if above => {
-                    exec(&tx,
-                        "INSERT INTO matches (listing_id, product_id, status, score, signals, material_key,
-                            first_queued, updated_at)
-                         VALUES (?1, ?2, 'pending', ?3, ?4, ?5, ?6, ?6)",
-                        params![listing.0, verdict.product_id, verdict.score, signals, material_key, at],
-                    )?;
-                    let id = tx.last_insert_rowid();
-                    audit(
-                        &Db::Sqlite(&tx),
-                        MATCHER,
-                        "queued",
-                        Some(id),
-                        &format!("score {:.3}", verdict.score),
-                    )?;
-                    changes.queued += 1;
-                    changes.queued_high += (verdict.score >= HIGH_SCORE) as u32;
-                }
-                None => {}
-                Some(held) => {
-                    let (id, status) = (&held.id, &held.status);
-                    let step = transition(
-                        held.status,
-                        held.escalated,
-                        above,
-                        held.decided_key.as_deref() != Some(material_key),
-                    );
-                    let reopen = step == Transition::Reopen;
-                    let withdraw = step == Transition::Withdraw;
-                    exec(&tx,
-                        "UPDATE matches SET status = ?2, score = ?3, signals = ?4, material_key = ?5,
-                            updated_at = ?6 WHERE id = ?1",
-                        params![
-                            id,
-                            step.status_after(*status).as_str(),
-                            verdict.score,
-                            signals,
-                            material_key,
-                            at
-                        ],
-                    )?;
-                    if reopen {
-                        audit(
-                            &Db::Sqlite(&tx),
-                            MATCHER,
-                            "reopened",
-                            Some(*id),
-                            &format!(
-                                "listing changed since it was dismissed; score {:.3}",
-                                verdict.score
-                            ),
-                        )?;
-                        changes.reopened += 1;
-                    } else if withdraw {
-                        exec(&tx,
-                            "UPDATE matches SET decided_at = ?2, decided_by = ?3, decided_key = material_key,
-                                note = ?4 WHERE id = ?1",
-                            params![id, at, MATCHER, format!("withdrawn: no queue rule fires now (score {:.3})", verdict.score)],
-                        )?;
-                        audit(
-                            &Db::Sqlite(&tx),
-                            MATCHER,
-                            "withdrawn",
-                            Some(*id),
-                            &format!("no queue rule fires now (score {:.3})", verdict.score),
-                        )?;
-                        changes.withdrawn += 1;
-                    } else {
-                        changes.updated += 1;
-                    }
-                }
-            }
-        }
-        // Pending matches of products no longer judged for this listing.
-        for Held {
-            id,
-            product_id,
-            status,
-            escalated,
-            ..
-        } in &existing
-        {
-            let judged = verdicts.iter().any(|v| &v.product_id == product_id);
-            let step = transition(*status, *escalated, false, false);
-            if !judged && step == Transition::Withdraw {
-                exec(&tx,
-                    "UPDATE matches SET status = ?4, decided_at = ?2, decided_by = ?3,
-                        decided_key = material_key, note = 'withdrawn: no longer matches', updated_at = ?2
-                     WHERE id = ?1",
-                    params![id, at, MATCHER, step.status_after(*status).as_str()],
-                )?;
-                audit(
-                    &Db::Sqlite(&tx),
-                    MATCHER,
-                    "withdrawn",
-                    Some(*id),
-                    "no longer matches",
-                )?;
-                changes.withdrawn += 1;
-            }
-        }
-        exec(&tx,
-            "INSERT INTO judged (listing_id, judge_key, judged_at) VALUES (?1, ?2, ?3)
-             ON CONFLICT (listing_id) DO UPDATE SET judge_key = excluded.judge_key, judged_at = excluded.judged_at",
-            params![listing.0, judge_key, at],
-        )?;
-        tx.commit()?;
-        Ok(changes)
+        self.write(|db| record_verdicts(db, listing, judge_key, material_key, verdicts))
     }
 
     /// Number of pending matches.
     pub fn pending_count(&self) -> Result<usize> {
-        let n: i64 = one(
-            &self.conn(),
-            "SELECT COUNT(*) FROM matches WHERE status = 'pending'",
-            [],
-            |r| r.get(0),
-        )?;
+        let n: i64 = self.scan(|db| {
+            db.one(
+                "SELECT COUNT(*) FROM matches WHERE status = 'pending'",
+                args![],
+                |r| r.get(0),
+            )
+        })?;
         Ok(n as usize)
     }
 
@@ -566,63 +437,182 @@ impl Store {
         note: Option<&str>,
         guard: Guard,
     ) -> Result<bool> {
-        let mut conn = self.conn();
-        let tx = conn.transaction()?;
-        let status = decision.status().as_str();
-        let only_pending = matches!(guard, Guard::Pending);
-        let changed = exec(
-            &tx,
-            "UPDATE matches SET status = ?2, decided_at = ?3, decided_by = ?4, note = ?5,
-                decided_key = material_key, updated_at = ?3
-             WHERE id = ?1 AND (NOT ?6 OR status = 'pending')",
-            params![id.0, status, now(), actor, note, only_pending],
-        )?;
-        if changed == 1 {
-            audit(
-                &Db::Sqlite(&tx),
-                actor,
-                status,
-                Some(id.0),
-                note.unwrap_or(""),
+        self.write(|db| {
+            let status = decision.status().as_str();
+            let only_pending = matches!(guard, Guard::Pending);
+            let changed = db.exec(
+                "UPDATE matches SET status = ?2, decided_at = ?3, decided_by = ?4, note = ?5,
+                    decided_key = material_key, updated_at = ?3
+                 WHERE id = ?1 AND (NOT ?6 OR status = 'pending')",
+                args![id.0, status, now(), actor, note, only_pending],
             )?;
-        } else {
-            match_exists(&tx, id)?;
-        }
-        tx.commit()?;
-        Ok(changed == 1)
+            if changed == 1 {
+                audit(db, actor, status, Some(id.0), note.unwrap_or(""))?;
+            } else {
+                match_exists(db, id)?;
+            }
+            Ok(changed == 1)
+        })
     }
 
     /// The audit log of match `id` (every match when `None`), oldest first.
     pub fn audit_log(&self, id: Option<MatchId>) -> Result<Vec<AuditRow>> {
-        let conn = self.conn();
-        let mut stmt = conn.prepare(
-            "SELECT at, actor, action, match_id, detail FROM audit_log
-             WHERE ?1 IS NULL OR match_id = ?1 ORDER BY id",
-        )?;
-        let rows = stmt.query_map([id.map(|i| i.0)], audit_row)?;
-        rows.collect::<rusqlite::Result<_>>()
-            .context("reading the audit log")
+        self.scan(|db| {
+            db.all(
+                "SELECT at, actor, action, match_id, detail FROM audit_log
+                 WHERE CAST(?1 AS BIGINT) IS NULL OR match_id = ?1 ORDER BY id",
+                args![id.map(|i| i.0)],
+                audit_row,
+            )
+        })
+        .context("reading the audit log")
     }
+}
+
+/// [`Store::record_verdicts`] inside its transaction.
+fn record_verdicts(
+    db: &Db,
+    listing: ListingId,
+    judge_key: &str,
+    material_key: &str,
+    verdicts: &[StoredVerdict],
+) -> Result<QueueChanges> {
+    let mut changes = QueueChanges::default();
+    let at = now();
+    let existing: Vec<Held> = db.all(
+        "SELECT id, product_id, status, decided_key, escalated_at IS NOT NULL
+         FROM matches WHERE listing_id = ?1",
+        args![listing.0],
+        |r| {
+            Ok(Held {
+                id: r.get(0)?,
+                product_id: r.get(1)?,
+                status: r.word(2)?,
+                decided_key: r.get(3)?,
+                escalated: r.get(4)?,
+            })
+        },
+    )?;
+    for verdict in verdicts {
+        let above = verdict.queued;
+        let signals =
+            serde_json::to_string(&verdict.signals).context("writing a verdict's signals")?;
+        let current = existing.iter().find(|e| e.product_id == verdict.product_id);
+        match current {
+            None if above => {
+                let id: i64 = db.one(
+                    "INSERT INTO matches (listing_id, product_id, status, score, signals, material_key,
+                        first_queued, updated_at)
+                     VALUES (?1, ?2, 'pending', ?3, ?4, ?5, ?6, ?6) RETURNING id",
+                    args![listing.0, verdict.product_id, verdict.score, signals, material_key, at],
+                    |r| r.get(0),
+                )?;
+                audit(
+                    db,
+                    MATCHER,
+                    "queued",
+                    Some(id),
+                    &format!("score {:.3}", verdict.score),
+                )?;
+                changes.queued += 1;
+                changes.queued_high += (verdict.score >= HIGH_SCORE) as u32;
+            }
+            None => {}
+            Some(held) => {
+                let (id, status) = (held.id, held.status);
+                let step = transition(
+                    held.status,
+                    held.escalated,
+                    above,
+                    held.decided_key.as_deref() != Some(material_key),
+                );
+                db.exec(
+                    "UPDATE matches SET status = ?2, score = ?3, signals = ?4, material_key = ?5,
+                        updated_at = ?6 WHERE id = ?1",
+                    args![
+                        id,
+                        step.status_after(status).as_str(),
+                        verdict.score,
+                        signals,
+                        material_key,
+                        at
+                    ],
+                )?;
+                match step {
+                    Transition::Reopen => {
+                        audit(
+                            db,
+                            MATCHER,
+                            "reopened",
+                            Some(id),
+                            &format!(
+                                "listing changed since it was dismissed; score {:.3}",
+                                verdict.score
+                            ),
+                        )?;
+                        changes.reopened += 1;
+                    }
+                    Transition::Withdraw => {
+                        let why = format!("no queue rule fires now (score {:.3})", verdict.score);
+                        db.exec(
+                            "UPDATE matches SET decided_at = ?2, decided_by = ?3,
+                                decided_key = material_key, note = ?4 WHERE id = ?1",
+                            args![id, at, MATCHER, format!("withdrawn: {why}")],
+                        )?;
+                        audit(db, MATCHER, "withdrawn", Some(id), &why)?;
+                        changes.withdrawn += 1;
+                    }
+                    Transition::Stay => changes.updated += 1,
+                }
+            }
+        }
+    }
+    // Pending matches of products no longer judged for this listing.
+    for held in &existing {
+        let judged = verdicts.iter().any(|v| v.product_id == held.product_id);
+        let step = transition(held.status, held.escalated, false, false);
+        if !judged && step == Transition::Withdraw {
+            db.exec(
+                "UPDATE matches SET status = ?4, decided_at = ?2, decided_by = ?3,
+                    decided_key = material_key, note = 'withdrawn: no longer matches', updated_at = ?2
+                 WHERE id = ?1",
+                args![held.id, at, MATCHER, step.status_after(held.status).as_str()],
+            )?;
+            audit(db, MATCHER, "withdrawn", Some(held.id), "no longer matches")?;
+            changes.withdrawn += 1;
+        }
+    }
+    db.exec(
+        "INSERT INTO judged (listing_id, judge_key, judged_at) VALUES (?1, ?2, ?3)
+         ON CONFLICT (listing_id) DO UPDATE SET judge_key = excluded.judge_key, judged_at = excluded.judged_at",
+        args![listing.0, judge_key, at],
+    )?;
+    Ok(changes)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::status::StatusFilter;
+    use crate::store::db::tests::on_both_stores;
 
-    fn store_with_listing() -> (Store, ListingId) {
-        let store = Store::open_in_memory().unwrap();
-        let run = store.start_run(&["t".into()], None, &[]).unwrap();
-        store
-            .conn()
-            .execute(
-                "INSERT INTO listings (url, target, images, content_hash, first_seen, last_seen,
-                    last_changed, first_run, last_run, changed_run)
-                 VALUES ('http://m/1', 't', '[]', 'h', 'x', 'x', 'x', ?1, ?1, ?1)",
-                [run.id.0],
-            )
-            .unwrap();
-        (store, ListingId(1))
+    /// Runs `check` on both engines' stores, each with one listing.
+    fn with_listing(check: impl Fn(&Store, ListingId)) {
+        on_both_stores(|store| {
+            let run = store.start_run(&["t".into()], None, &[]).unwrap();
+            let listing = store
+                .write(|db| {
+                    db.one(
+                        "INSERT INTO listings (url, target, images, content_hash, first_seen, last_seen,
+                            last_changed, first_run, last_run, changed_run)
+                         VALUES ('http://m/1', 't', '[]', 'h', 'x', 'x', 'x', ?1, ?1, ?1) RETURNING id",
+                        args![run.id.0],
+                        |r| r.get(0),
+                    )
+                })
+                .unwrap();
+            check(store, ListingId(listing));
+        });
     }
 
     fn verdict(score: f64) -> StoredVerdict {
@@ -640,86 +630,90 @@ mod tests {
 
     #[test]
     fn the_command_line_and_the_review_ui_read_one_queue() {
-        let (store, listing) = store_with_listing();
-        store
-            .record_verdicts(listing, "k1", "m1", &[verdict(0.9)])
-            .unwrap();
-        let id = MatchId(store.queue(StatusFilter::All).unwrap()[0].id);
-        store.escalate(id, "ana", Some("brand counsel")).unwrap();
-        let listed =
-            |filter| -> Vec<i64> { store.queue(filter).unwrap().iter().map(|e| e.id).collect() };
-        let paged = |status| -> Vec<i64> {
-            let filter = crate::store::QueueFilter {
-                status,
-                limit: 50,
-                ..Default::default()
+        with_listing(|store, listing| {
+            store
+                .record_verdicts(listing, "k1", "m1", &[verdict(0.9)])
+                .unwrap();
+            let id = MatchId(store.queue(StatusFilter::All).unwrap()[0].id);
+            store.escalate(id, "ana", Some("brand counsel")).unwrap();
+            let listed = |filter| -> Vec<i64> {
+                store.queue(filter).unwrap().iter().map(|e| e.id).collect()
             };
-            let page = store.queue_page(&filter).unwrap();
-            page.entries.iter().map(|e| e.entry.id).collect()
-        };
-        // Escalated: in both escalated lists; the command line's pending is
-        // everything waiting, the review UI's pending is the reviewers' own.
-        assert_eq!(listed(StatusFilter::Escalated), [id.0]);
-        assert_eq!(paged(StatusFilter::Escalated), [id.0]);
-        assert_eq!(listed(StatusFilter::Pending), [id.0]);
-        assert!(paged(StatusFilter::Pending).is_empty());
-        assert!(listed(StatusFilter::Confirmed).is_empty());
-        assert_eq!(paged(StatusFilter::All), listed(StatusFilter::All));
+            let paged = |status| -> Vec<i64> {
+                let filter = crate::store::QueueFilter {
+                    status,
+                    limit: 50,
+                    ..Default::default()
+                };
+                let page = store.queue_page(&filter).unwrap();
+                page.entries.iter().map(|e| e.entry.id).collect()
+            };
+            // Escalated: in both escalated lists; the command line's pending is
+            // everything waiting, the review UI's pending is the reviewers' own.
+            assert_eq!(listed(StatusFilter::Escalated), [id.0]);
+            assert_eq!(paged(StatusFilter::Escalated), [id.0]);
+            assert_eq!(listed(StatusFilter::Pending), [id.0]);
+            assert!(paged(StatusFilter::Pending).is_empty());
+            assert!(listed(StatusFilter::Confirmed).is_empty());
+            assert_eq!(paged(StatusFilter::All), listed(StatusFilter::All));
+        });
     }
 
     #[test]
     fn a_dismissed_match_reopens_only_when_the_listing_changes_materially() {
-        let (store, listing) = store_with_listing();
-        let queued = store
-            .record_verdicts(listing, "k1", "price-band-3", &[verdict(0.9)])
-            .unwrap();
-        assert_eq!((queued.queued, queued.queued_high), (1, 1));
-        let id = MatchId(store.queue(StatusFilter::All).unwrap()[0].id);
-        store
-            .decide(id, Decision::Dismiss, "cli:ana", Some("genuine"))
-            .unwrap();
-        // Re-judged, same material facts (a re-crawl): stays dismissed.
-        let again = store
-            .record_verdicts(listing, "k2", "price-band-3", &[verdict(0.95)])
-            .unwrap();
-        assert_eq!((again.reopened, again.queued), (0, 0));
-        assert_eq!(status(&store), MatchStatus::Dismissed);
-        // The price moved to another band: back in the queue, once.
-        let changed = store
-            .record_verdicts(listing, "k3", "price-band-1", &[verdict(0.95)])
-            .unwrap();
-        assert_eq!(changed.reopened, 1);
-        assert_eq!(status(&store), MatchStatus::Pending);
-        assert_eq!(store.queue(StatusFilter::All).unwrap().len(), 1);
-        let actions: Vec<String> = store
-            .audit_log(Some(id))
-            .unwrap()
-            .into_iter()
-            .map(|row| row.action)
-            .collect();
-        assert_eq!(actions, ["queued", "dismissed", "reopened"]);
-        // Falling below the threshold withdraws it, by the matcher.
-        let below = store
-            .record_verdicts(listing, "k4", "price-band-1", &[verdict(0.2)])
-            .unwrap();
-        assert_eq!(below.withdrawn, 1);
-        assert_eq!(status(&store), MatchStatus::Dismissed);
+        with_listing(|store, listing| {
+            let queued = store
+                .record_verdicts(listing, "k1", "price-band-3", &[verdict(0.9)])
+                .unwrap();
+            assert_eq!((queued.queued, queued.queued_high), (1, 1));
+            let id = MatchId(store.queue(StatusFilter::All).unwrap()[0].id);
+            store
+                .decide(id, Decision::Dismiss, "cli:ana", Some("genuine"))
+                .unwrap();
+            // Re-judged, same material facts (a re-crawl): stays dismissed.
+            let again = store
+                .record_verdicts(listing, "k2", "price-band-3", &[verdict(0.95)])
+                .unwrap();
+            assert_eq!((again.reopened, again.queued), (0, 0));
+            assert_eq!(status(store), MatchStatus::Dismissed);
+            // The price moved to another band: back in the queue, once.
+            let changed = store
+                .record_verdicts(listing, "k3", "price-band-1", &[verdict(0.95)])
+                .unwrap();
+            assert_eq!(changed.reopened, 1);
+            assert_eq!(status(store), MatchStatus::Pending);
+            assert_eq!(store.queue(StatusFilter::All).unwrap().len(), 1);
+            let actions: Vec<String> = store
+                .audit_log(Some(id))
+                .unwrap()
+                .into_iter()
+                .map(|row| row.action)
+                .collect();
+            assert_eq!(actions, ["queued", "dismissed", "reopened"]);
+            // Falling below the threshold withdraws it, by the matcher.
+            let below = store
+                .record_verdicts(listing, "k4", "price-band-1", &[verdict(0.2)])
+                .unwrap();
+            assert_eq!(below.withdrawn, 1);
+            assert_eq!(status(store), MatchStatus::Dismissed);
+        });
     }
 
     #[test]
     fn an_escalated_match_stays_pending_when_its_score_falls() {
-        let (store, listing) = store_with_listing();
-        store
-            .record_verdicts(listing, "k1", "m1", &[verdict(0.9)])
-            .unwrap();
-        let id = MatchId(store.queue(StatusFilter::All).unwrap()[0].id);
-        assert!(store.escalate(id, "rita", Some("ask legal")).unwrap());
-        let below = store
-            .record_verdicts(listing, "k2", "m1", &[verdict(0.2)])
-            .unwrap();
-        assert_eq!(below.withdrawn, 0);
-        let gone = store.record_verdicts(listing, "k3", "m1", &[]).unwrap();
-        assert_eq!(gone.withdrawn, 0);
-        assert_eq!(status(&store), MatchStatus::Pending);
+        with_listing(|store, listing| {
+            store
+                .record_verdicts(listing, "k1", "m1", &[verdict(0.9)])
+                .unwrap();
+            let id = MatchId(store.queue(StatusFilter::All).unwrap()[0].id);
+            assert!(store.escalate(id, "rita", Some("ask legal")).unwrap());
+            let below = store
+                .record_verdicts(listing, "k2", "m1", &[verdict(0.2)])
+                .unwrap();
+            assert_eq!(below.withdrawn, 0);
+            let gone = store.record_verdicts(listing, "k3", "m1", &[]).unwrap();
+            assert_eq!(gone.withdrawn, 0);
+            assert_eq!(status(store), MatchStatus::Pending);
+        });
     }
 }

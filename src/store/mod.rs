@@ -139,41 +139,6 @@ fn timestamp(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
-/// Runs one statement through the connection's statement cache, so it is
-/// compiled once per connection rather than on every call (compiling was a
-/// tenth of a crawl's CPU at scale). SQL built at run time goes through
-/// `prepare` instead: it would only churn the cache.
-pub(crate) fn exec(
-    conn: &Connection,
-    sql: &str,
-    params: impl rusqlite::Params,
-) -> rusqlite::Result<usize> {
-    conn.prepare_cached(sql)?.execute(params)
-}
-
-/// The first row of a query, through the statement cache as [`exec`].
-pub(crate) fn one<T>(
-    conn: &Connection,
-    sql: &str,
-    params: impl rusqlite::Params,
-    row: impl FnOnce(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
-) -> rusqlite::Result<T> {
-    conn.prepare_cached(sql)?.query_row(params, row)
-}
-
-/// The word in column `column` read as a member of its closed set
-/// ([`crate::words`]): a word the store does not know is an error naming
-/// the set and the choices, never a default.
-pub(crate) fn word<T>(r: &rusqlite::Row, column: usize) -> rusqlite::Result<T>
-where
-    T: std::str::FromStr<Err = crate::words::UnknownWord>,
-{
-    let text: String = r.get(column)?;
-    text.parse().map_err(|e| {
-        rusqlite::Error::FromSqlConversionFailure(column, rusqlite::types::Type::Text, Box::new(e))
-    })
-}
-
 /// Statements a connection keeps compiled: more than the store's distinct
 /// statements, so none is compiled twice.
 const STATEMENT_CACHE: usize = 256;

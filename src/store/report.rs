@@ -13,10 +13,10 @@ use std::collections::{BTreeMap, HashMap};
 
 use anyhow::{Context, Result};
 use chrono::{Datelike, NaiveDate, Utc};
-use rusqlite::{params, OptionalExtension};
 use serde::Serialize;
 
-use super::{one, Store};
+use super::db::{args, Bind, Db};
+use super::Store;
 
 /// Which part of the store a report covers. Days are UTC and inclusive.
 #[derive(Debug, Clone, Default)]
@@ -230,43 +230,52 @@ impl Store {
     pub fn report(&self, query: &ReportQuery) -> Result<Report> {
         let target = query.target.as_deref().filter(|t| !t.is_empty());
         let product = query.product.as_deref().filter(|p| !p.is_empty());
-        let mut weeks = Weeks::new(query);
-        let conn = self.reader();
-        let mut marketplaces: BTreeMap<String, MarketplaceFigures> = BTreeMap::new();
-        let mut series: BTreeMap<(NaiveDate, String), WeekFigures> = BTreeMap::new();
+        self.read(|db| report(db, query, target, product))
+    }
+}
 
-        // Listings per marketplace per day (the index covers it), in weeks here.
-        let mut listings = conn.prepare_cached(
+/// [`Store::report`] on one read.
+fn report(
+    db: &Db,
+    query: &ReportQuery,
+    target: Option<&str>,
+    product: Option<&str>,
+) -> Result<Report> {
+    let mut weeks = Weeks::new(query);
+    let mut marketplaces: BTreeMap<String, MarketplaceFigures> = BTreeMap::new();
+    let mut series: BTreeMap<(NaiveDate, String), WeekFigures> = BTreeMap::new();
+
+    // Listings per marketplace per day (the index covers it), in weeks here.
+    db.each(
             "SELECT target, substr(first_seen, 1, 10), COUNT(*) FROM listings
-             WHERE (?1 IS NULL OR target = ?1)
-               AND (?2 IS NULL OR EXISTS
+             WHERE (CAST(?1 AS TEXT) IS NULL OR target = ?1)
+               AND (CAST(?2 AS TEXT) IS NULL OR EXISTS
                     (SELECT 1 FROM matches m WHERE m.listing_id = listings.id AND m.product_id = ?2))
              GROUP BY 1, 2",
+            args![target, product],
+            |r| {
+                let (target, day, n): (String, String, i64) = (r.get(0)?, r.get(1)?, r.get(2)?);
+                if let Some(monday) = weeks.of(Some(&day)) {
+                    entry(&mut marketplaces, &target).listings += n as u64;
+                    week_entry(&mut series, monday, &target).listings += n as u64;
+                }
+                Ok(())
+            },
         )?;
-        let rows = listings.query_map(params![target, product], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, i64>(2)?,
-            ))
-        })?;
-        for row in rows {
-            let (target, day, n) = row?;
-            if let Some(monday) = weeks.of(Some(&day)) {
-                entry(&mut marketplaces, &target).listings += n as u64;
-                week_entry(&mut series, monday, &target).listings += n as u64;
-            }
-        }
 
-        let mut scan = conn.prepare_cached(
-            "SELECT l.target, l.seller, m.product_id, m.status, m.escalated_at IS NOT NULL,
-                    COALESCE(m.decided_by = 'matcher', 0), m.takedown, m.first_queued,
+    let mut removal_days: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+    let mut sellers: HashMap<(String, String), (u64, u64)> = HashMap::new();
+    let mut products: HashMap<String, u64> = HashMap::new();
+    db.each(
+        "SELECT l.target, l.seller, m.product_id, m.status, m.escalated_at IS NOT NULL,
+                    COALESCE(m.decided_by, '') = 'matcher', m.takedown, m.first_queued,
                     m.decided_at, m.submitted_at, m.takedown_at
              FROM matches m JOIN listings l ON l.id = m.listing_id
-             WHERE (?1 IS NULL OR l.target = ?1) AND (?2 IS NULL OR m.product_id = ?2)",
-        )?;
-        let rows = scan.query_map(params![target, product], |r| {
-            Ok(MatchRow {
+             WHERE (CAST(?1 AS TEXT) IS NULL OR l.target = ?1)
+               AND (CAST(?2 AS TEXT) IS NULL OR m.product_id = ?2)",
+        args![target, product],
+        |r| {
+            let m = MatchRow {
                 target: r.get(0)?,
                 seller: r.get(1)?,
                 product: r.get(2)?,
@@ -278,13 +287,7 @@ impl Store {
                 decided_at: r.get(8)?,
                 submitted_at: r.get(9)?,
                 takedown_at: r.get(10)?,
-            })
-        })?;
-        let mut removal_days: BTreeMap<String, Vec<f64>> = BTreeMap::new();
-        let mut sellers: HashMap<(String, String), (u64, u64)> = HashMap::new();
-        let mut products: HashMap<String, u64> = HashMap::new();
-        for row in rows {
-            let m = row?;
+            };
             // Each event in the week it happened.
             let events = [
                 (m.first_queued.as_str().into(), 0),
@@ -325,7 +328,7 @@ impl Store {
             }
             // The cohort: matches first queued in the period, as they stand.
             if !weeks.in_period(&m.first_queued) {
-                continue;
+                return Ok(());
             }
             let confirmed = m.status == "confirmed";
             *products.entry(m.product.clone()).or_default() += 1;
@@ -375,80 +378,82 @@ impl Store {
                 }
                 _ => {}
             }
-        }
+            Ok(())
+        },
+    )?;
 
-        let mut totals = MarketplaceFigures {
-            target: "all".into(),
-            ..Default::default()
-        };
-        for f in marketplaces.values() {
-            totals.listings += f.listings;
-            totals.matches += f.matches;
-            totals.pending += f.pending;
-            totals.escalated += f.escalated;
-            totals.confirmed += f.confirmed;
-            totals.dismissed += f.dismissed;
-            totals.withdrawn += f.withdrawn;
-            totals.submitted += f.submitted;
-            totals.removed += f.removed;
-            totals.rejected += f.rejected;
-            totals.undecided += f.undecided;
-        }
-        let every_removal = removal_days.values().flatten().copied().collect();
-        for f in marketplaces.values_mut().chain([&mut totals]) {
-            let decided = f.removed + f.rejected;
-            f.acceptance_rate = (decided > 0).then(|| f.removed as f64 / decided as f64);
-        }
-        for f in marketplaces.values_mut() {
-            f.median_days_to_removal = removal_days.remove(&f.target).and_then(median);
-        }
-        totals.median_days_to_removal = median(every_removal);
-
-        let mut top: Vec<((String, String), (u64, u64))> = sellers.into_iter().collect();
-        top.sort_by(|a, b| (b.1 .0, b.1 .1, &a.0).cmp(&(a.1 .0, a.1 .1, &b.0)));
-        top.truncate(TOP);
-        let mut network_of =
-            conn.prepare_cached("SELECT network FROM sellers WHERE target = ?1 AND name = ?2")?;
-        let top_sellers = top
-            .into_iter()
-            .map(|((target, seller), (matches, confirmed))| {
-                let network = network_of
-                    .query_row(params![target, seller], |r| r.get(0))
-                    .optional()?
-                    .flatten();
-                Ok(TopSeller {
-                    target,
-                    seller,
-                    matches,
-                    confirmed,
-                    network,
-                })
-            })
-            .collect::<Result<Vec<_>>>()?;
-        let (since, until) = bounds(query);
-        let args = params![since, until, target, product];
-        let most_matched = products
-            .into_iter()
-            .max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(&a.0)))
-            .map(|(p, _)| p);
-        Ok(Report {
-            since: query.since,
-            until: query.until,
-            target: target.map(str::to_string),
-            product: product.map(str::to_string),
-            marketplaces: marketplaces.into_values().collect(),
-            totals,
-            weeks: series.into_values().collect(),
-            backlog: self::backlog(&conn, target, product)?,
-            reviewers: self::reviewers(&conn, args, &mut weeks)?,
-            top_sellers,
-            top_networks: self::top_networks(&conn, args)?,
-            prices: match product.map(str::to_string).or(most_matched) {
-                Some(p) => Some(self::prices(&conn, args, p)?),
-                None => None,
-            },
-        })
+    let mut totals = MarketplaceFigures {
+        target: "all".into(),
+        ..Default::default()
+    };
+    for f in marketplaces.values() {
+        totals.listings += f.listings;
+        totals.matches += f.matches;
+        totals.pending += f.pending;
+        totals.escalated += f.escalated;
+        totals.confirmed += f.confirmed;
+        totals.dismissed += f.dismissed;
+        totals.withdrawn += f.withdrawn;
+        totals.submitted += f.submitted;
+        totals.removed += f.removed;
+        totals.rejected += f.rejected;
+        totals.undecided += f.undecided;
     }
+    let every_removal = removal_days.values().flatten().copied().collect();
+    for f in marketplaces.values_mut().chain([&mut totals]) {
+        let decided = f.removed + f.rejected;
+        f.acceptance_rate = (decided > 0).then(|| f.removed as f64 / decided as f64);
+    }
+    for f in marketplaces.values_mut() {
+        f.median_days_to_removal = removal_days.remove(&f.target).and_then(median);
+    }
+    totals.median_days_to_removal = median(every_removal);
+
+    let mut top: Vec<((String, String), (u64, u64))> = sellers.into_iter().collect();
+    top.sort_by(|a, b| (b.1 .0, b.1 .1, &a.0).cmp(&(a.1 .0, a.1 .1, &b.0)));
+    top.truncate(TOP);
+    let top_sellers = top
+        .into_iter()
+        .map(|((target, seller), (matches, confirmed))| {
+            let network = db
+                .optional(
+                    "SELECT network FROM sellers WHERE target = ?1 AND name = ?2",
+                    args![target, seller],
+                    |r| r.get::<Option<i64>>(0),
+                )?
+                .flatten();
+            Ok(TopSeller {
+                target,
+                seller,
+                matches,
+                confirmed,
+                network,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let (since, until) = bounds(query);
+    let period = args![since, until, target, product];
+    let most_matched = products
+        .into_iter()
+        .max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(&a.0)))
+        .map(|(p, _)| p);
+    Ok(Report {
+        since: query.since,
+        until: query.until,
+        target: target.map(str::to_string),
+        product: product.map(str::to_string),
+        marketplaces: marketplaces.into_values().collect(),
+        totals,
+        weeks: series.into_values().collect(),
+        backlog: backlog(db, target, product)?,
+        reviewers: reviewers(db, period, &mut weeks)?,
+        top_sellers,
+        top_networks: top_networks(db, period)?,
+        prices: match product.map(str::to_string).or(most_matched) {
+            Some(p) => Some(prices(db, period, p)?),
+            None => None,
+        },
+    })
 }
 
 fn entry<'a>(
@@ -476,123 +481,118 @@ fn week_entry<'a>(
 }
 
 /// Parameters of the remaining queries: ?1 since, ?2 until, ?3 target, ?4 product.
-type Args<'a> = &'a [&'a dyn rusqlite::ToSql];
+type Period<'a> = &'a [&'a dyn Bind];
 
 /// Each person's decisions per week, from the audit log (its index on
 /// the action reads the decisions alone).
-fn reviewers(
-    conn: &rusqlite::Connection,
-    args: Args,
-    weeks: &mut Weeks,
-) -> Result<Vec<ReviewerWeek>> {
-    let mut stmt = conn.prepare_cached(
+fn reviewers(db: &Db, period: Period, weeks: &mut Weeks) -> Result<Vec<ReviewerWeek>> {
+    let mut people: BTreeMap<(NaiveDate, String), ReviewerWeek> = BTreeMap::new();
+    db.each(
         "SELECT a.actor, substr(a.at, 1, 10), a.action, COUNT(*) FROM audit_log a
          WHERE a.action IN ('confirmed', 'dismissed', 'escalated', 'undone')
            AND a.actor != 'matcher' AND a.at >= ?1 AND a.at < ?2
-           AND (?3 IS NULL AND ?4 IS NULL OR EXISTS
+           AND (CAST(?3 AS TEXT) IS NULL AND CAST(?4 AS TEXT) IS NULL OR EXISTS
                 (SELECT 1 FROM matches m JOIN listings l ON l.id = m.listing_id
-                 WHERE m.id = a.match_id AND (?3 IS NULL OR l.target = ?3)
-                   AND (?4 IS NULL OR m.product_id = ?4)))
+                 WHERE m.id = a.match_id AND (CAST(?3 AS TEXT) IS NULL OR l.target = ?3)
+                   AND (CAST(?4 AS TEXT) IS NULL OR m.product_id = ?4)))
          GROUP BY 1, 2, 3",
+        period,
+        |r| {
+            let (reviewer, day, action, n): (String, String, String, i64) =
+                (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?);
+            let Some(monday) = weeks.of(Some(&day)) else {
+                return Ok(());
+            };
+            let w = people
+                .entry((monday, reviewer.clone()))
+                .or_insert_with(|| ReviewerWeek {
+                    reviewer,
+                    week: monday,
+                    ..Default::default()
+                });
+            *match action.as_str() {
+                "confirmed" => &mut w.confirmed,
+                "dismissed" => &mut w.dismissed,
+                "escalated" => &mut w.escalated,
+                _ => &mut w.undone,
+            } += n as u64;
+            Ok(())
+        },
     )?;
-    let mut people: BTreeMap<(NaiveDate, String), ReviewerWeek> = BTreeMap::new();
-    let rows = stmt.query_map(args, |r| {
-        Ok((
-            r.get::<_, String>(0)?,
-            r.get::<_, String>(1)?,
-            r.get::<_, String>(2)?,
-            r.get::<_, i64>(3)? as u64,
-        ))
-    })?;
-    for row in rows {
-        let (reviewer, day, action, n) = row?;
-        let Some(monday) = weeks.of(Some(&day)) else {
-            continue;
-        };
-        let w = people
-            .entry((monday, reviewer.clone()))
-            .or_insert_with(|| ReviewerWeek {
-                reviewer,
-                week: monday,
-                ..Default::default()
-            });
-        *match action.as_str() {
-            "confirmed" => &mut w.confirmed,
-            "dismissed" => &mut w.dismissed,
-            "escalated" => &mut w.escalated,
-            _ => &mut w.undone,
-        } += n;
-    }
     Ok(people.into_values().collect())
 }
 
-/// The pending matches now (whatever the period), by age.
-fn backlog(
-    conn: &rusqlite::Connection,
-    target: Option<&str>,
-    product: Option<&str>,
-) -> Result<Backlog> {
-    let now = Utc::now().to_rfc3339();
-    one(
-        conn,
-        "SELECT COUNT(*), COALESCE(SUM(m.escalated_at IS NOT NULL), 0),
-            COALESCE(SUM(age < 1), 0), COALESCE(SUM(age >= 1 AND age < 7), 0),
-            COALESCE(SUM(age >= 7 AND age < 30), 0), COALESCE(SUM(age >= 30), 0), MAX(age)
-         FROM (SELECT m.escalated_at, julianday(?1) - julianday(m.first_queued) AS age
-               FROM matches m JOIN listings l ON l.id = m.listing_id
-               WHERE m.status = 'pending' AND (?2 IS NULL OR l.target = ?2)
-                 AND (?3 IS NULL OR m.product_id = ?3)) m",
-        params![now, target, product],
-        |r| {
-            let n = |i: usize| r.get::<_, i64>(i).map(|v| v as u64);
-            Ok(Backlog {
-                pending: n(0)?,
-                escalated: n(1)?,
-                by_age: [n(2)?, n(3)?, n(4)?, n(5)?],
-                oldest_days: r
-                    .get::<_, Option<f64>>(6)?
-                    .map(|d| (d.max(0.0) * 10.0).round() / 10.0),
-            })
-        },
-    )
-    .context("reading the backlog")
+/// The pending matches now (whatever the period), by age: stored
+/// timestamps order as text, so each age bound is a timestamp to compare
+/// with, the same on either engine.
+fn backlog(db: &Db, target: Option<&str>, product: Option<&str>) -> Result<Backlog> {
+    let now = Utc::now();
+    let days_ago = |days: i64| super::timestamp(now - chrono::Duration::days(days));
+    let (pending, escalated, by_age, oldest): (i64, i64, [i64; 4], Option<String>) = db
+        .one(
+            "SELECT COUNT(*),
+                COALESCE(SUM(CASE WHEN m.escalated_at IS NOT NULL THEN 1 ELSE 0 END), 0),
+                COALESCE(SUM(CASE WHEN m.first_queued > ?1 THEN 1 ELSE 0 END), 0),
+                COALESCE(SUM(CASE WHEN m.first_queued <= ?1 AND m.first_queued > ?2 THEN 1 ELSE 0 END), 0),
+                COALESCE(SUM(CASE WHEN m.first_queued <= ?2 AND m.first_queued > ?3 THEN 1 ELSE 0 END), 0),
+                COALESCE(SUM(CASE WHEN m.first_queued <= ?3 THEN 1 ELSE 0 END), 0),
+                MIN(m.first_queued)
+             FROM matches m JOIN listings l ON l.id = m.listing_id
+             WHERE m.status = 'pending' AND (CAST(?4 AS TEXT) IS NULL OR l.target = ?4)
+               AND (CAST(?5 AS TEXT) IS NULL OR m.product_id = ?5)",
+            args![days_ago(1), days_ago(7), days_ago(30), target, product],
+            |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    [r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?],
+                    r.get(6)?,
+                ))
+            },
+        )
+        .context("reading the backlog")?;
+    let oldest_days = oldest
+        .and_then(|at| chrono::DateTime::parse_from_rfc3339(&at).ok())
+        .map(|at| (now - at.with_timezone(&Utc)).num_milliseconds() as f64 / 86_400_000.0)
+        .map(|d| (d.max(0.0) * 10.0).round() / 10.0);
+    Ok(Backlog {
+        pending: pending as u64,
+        escalated: escalated as u64,
+        by_age: by_age.map(|n| n as u64),
+        oldest_days,
+    })
 }
 
-fn top_networks(conn: &rusqlite::Connection, args: Args) -> Result<Vec<TopNetwork>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT s.network, COUNT(DISTINCT s.target || char(0) || s.name), COUNT(DISTINCT s.target),
-            COUNT(*), SUM(m.status = 'confirmed')
+fn top_networks(db: &Db, period: Period) -> Result<Vec<TopNetwork>> {
+    let mut with_limit = period.to_vec();
+    with_limit.push(&TOP);
+    db.all(
+        "SELECT s.network, COUNT(DISTINCT s.id), COUNT(DISTINCT s.target),
+            COUNT(*), SUM(CASE WHEN m.status = 'confirmed' THEN 1 ELSE 0 END)
          FROM sellers s JOIN listings l ON l.target = s.target AND l.seller = s.name
          JOIN matches m ON m.listing_id = l.id
          WHERE s.network IS NOT NULL AND m.first_queued >= ?1 AND m.first_queued < ?2
-           AND (?3 IS NULL OR l.target = ?3) AND (?4 IS NULL OR m.product_id = ?4)
+           AND (CAST(?3 AS TEXT) IS NULL OR l.target = ?3)
+           AND (CAST(?4 AS TEXT) IS NULL OR m.product_id = ?4)
          GROUP BY s.network ORDER BY 4 DESC, 5 DESC, 1 LIMIT ?5",
-    )?;
-    let rows = stmt.query_map(
-        params![args[0], args[1], args[2], args[3], TOP as i64],
+        &with_limit,
         |r| {
             Ok(TopNetwork {
                 network: r.get(0)?,
-                accounts: r.get::<_, i64>(1)? as u64,
-                marketplaces: r.get::<_, i64>(2)? as u64,
-                matches: r.get::<_, i64>(3)? as u64,
-                confirmed: r.get::<_, i64>(4)? as u64,
+                accounts: r.get::<i64>(1)? as u64,
+                marketplaces: r.get::<i64>(2)? as u64,
+                matches: r.get::<i64>(3)? as u64,
+                confirmed: r.get::<i64>(4)? as u64,
             })
         },
-    )?;
-    rows.collect::<rusqlite::Result<_>>()
-        .context("reading the top networks")
+    )
+    .context("reading the top networks")
 }
 
-/// The price spread of `product`'s listings matched in the period.
-fn prices(conn: &rusqlite::Connection, args: Args, product: String) -> Result<PriceSpread> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT json_extract(m.signals, '$.price.ratio'), m.status = 'confirmed'
-         FROM matches m JOIN listings l ON l.id = m.listing_id
-         WHERE m.product_id = ?4 AND m.first_queued >= ?1 AND m.first_queued < ?2
-           AND (?3 IS NULL OR l.target = ?3)
-           AND json_extract(m.signals, '$.price.ratio') IS NOT NULL",
-    )?;
+/// The price spread of `product`'s listings matched in the period (the
+/// price ratio read from each match's signals here: the engines' JSON
+/// functions differ).
+fn prices(db: &Db, period: Period, product: String) -> Result<PriceSpread> {
     let mut spread = PriceSpread {
         product: product.clone(),
         buckets: vec![0; PRICE_BUCKETS],
@@ -600,19 +600,30 @@ fn prices(conn: &rusqlite::Connection, args: Args, product: String) -> Result<Pr
         median_ratio: None,
     };
     let mut ratios = Vec::new();
-    let rows = stmt.query_map(params![args[0], args[1], args[2], product], |r| {
-        Ok((r.get::<_, f64>(0)?, r.get::<_, bool>(1)?))
-    })?;
-    for row in rows {
-        let (ratio, confirmed) = row?;
-        if !ratio.is_finite() || ratio < 0.0 {
-            continue;
-        }
-        let bucket = ((ratio * 10.0) as usize).min(PRICE_BUCKETS - 1);
-        spread.buckets[bucket] += 1;
-        spread.confirmed[bucket] += confirmed as u64;
-        ratios.push(ratio);
-    }
+    db.each(
+        "SELECT m.signals, m.status = 'confirmed'
+         FROM matches m JOIN listings l ON l.id = m.listing_id
+         WHERE m.product_id = ?4 AND m.first_queued >= ?1 AND m.first_queued < ?2
+           AND (CAST(?3 AS TEXT) IS NULL OR l.target = ?3)",
+        &[period[0], period[1], period[2], &product],
+        |r| {
+            let (signals, confirmed): (String, bool) = (r.get(0)?, r.get(1)?);
+            let ratio = serde_json::from_str::<serde_json::Value>(&signals)
+                .ok()
+                .and_then(|s| {
+                    s.pointer("/price/ratio")
+                        .and_then(serde_json::Value::as_f64)
+                });
+            let Some(ratio) = ratio.filter(|r| r.is_finite() && *r >= 0.0) else {
+                return Ok(());
+            };
+            let bucket = ((ratio * 10.0) as usize).min(PRICE_BUCKETS - 1);
+            spread.buckets[bucket] += 1;
+            spread.confirmed[bucket] += confirmed as u64;
+            ratios.push(ratio);
+            Ok(())
+        },
+    )?;
     spread.median_ratio = median(ratios.iter().map(|r| r * 100.0).collect()).map(|p| p / 100.0);
     Ok(spread)
 }
