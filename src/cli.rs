@@ -765,7 +765,7 @@ fn serve(workspace: &Path, bind: Option<std::net::SocketAddr>) -> Result<ExitCod
             "{} has no users yet, so nobody could sign in; add one first: \
              knockoff --workspace {} user add NAME --role admin \
              (the password is read from stdin or KNOCKOFF_PASSWORD)",
-            config.db_path().display(),
+            config.store_location(),
             workspace.display()
         ))
         .into());
@@ -1168,8 +1168,13 @@ fn known_target(config: &Config, workspace: &Path, name: &str) -> Result<()> {
     Ok(())
 }
 
+/// The store the workspace's configuration names: its PostgreSQL database
+/// (`[store] url`, or `KNOCKOFF_STORE_URL`), else its SQLite file.
 fn open_store(config: &Config) -> Result<Store> {
-    Store::open(&config.db_path())
+    match &config.settings.store_url {
+        Some(url) => Store::open_postgres(url),
+        None => Store::open(&config.db_path()),
+    }
 }
 
 /// The person acting on the command line, as the audit log names them:
@@ -1335,6 +1340,9 @@ fn check(workspace: &Path) -> Result<ExitCode> {
         config.catalog.products.len(),
         config.catalog.brand.name
     );
+    if let Some(url) = &config.settings.store_url {
+        outln!("ok: {}", url.check()?);
+    }
     Ok(ExitCode::SUCCESS)
 }
 

@@ -245,3 +245,111 @@ async fn a_schema_from_a_newer_knockoff_is_refused_by_name() {
     .await
     .unwrap();
 }
+
+/// The queue of a workspace as `queue list --format json` prints it:
+/// (listing URL, product, status, score to 3 places).
+fn queue_of(
+    dir: &std::path::Path,
+    env: &[(&str, &str)],
+    sites: &Sites,
+) -> Vec<(String, String, String, String)> {
+    let output = util::knockoff_with_env(dir, &["queue", "list", "--format", "json"], env);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let entries: Vec<serde_json::Value> = serde_json::from_slice(&output.stdout).unwrap();
+    let mut queue: Vec<_> = entries
+        .iter()
+        .map(|e| {
+            (
+                sites.named(e["listing_url"].as_str().unwrap()),
+                e["product_id"].as_str().unwrap().to_string(),
+                e["status"].as_str().unwrap().to_string(),
+                format!("{:.3}", e["score"].as_f64().unwrap()),
+            )
+        })
+        .collect();
+    queue.sort();
+    queue
+}
+
+/// A marketplace's origins, to compare two marketplaces' pages by path.
+struct Sites(Vec<(String, &'static str)>);
+
+impl Sites {
+    fn of(market: &knockoff::demo::Marketplace) -> Sites {
+        let origin = |url: &url::Url| url.as_str().trim_end_matches('/').to_string();
+        Sites(vec![
+            (origin(&market.shopfront), "shopfront:"),
+            (origin(&market.bazaar), "bazaar:"),
+            (origin(&market.cdn), "cdn:"),
+        ])
+    }
+
+    fn named(&self, text: &str) -> String {
+        self.0
+            .iter()
+            .fold(text.to_string(), |text, (origin, name)| {
+                text.replace(origin, name)
+            })
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crawl_on_postgresql_stores_and_queues_what_one_on_sqlite_does() {
+    let Some(server) = util::postgres_server() else {
+        return;
+    };
+    let catalog = || Catalog::generate(48, 14);
+    let on_sqlite = util::DemoFixture::start(catalog(), false, util::FAST).await;
+    let on_postgres = util::DemoFixture::start(catalog(), false, util::FAST).await;
+    let (sqlite_dir, postgres_dir) = (
+        on_sqlite.path().to_path_buf(),
+        on_postgres.path().to_path_buf(),
+    );
+    let (sqlite_sites, postgres_sites) =
+        (Sites::of(&on_sqlite.market), Sites::of(&on_postgres.market));
+    tokio::task::spawn_blocking(move || {
+        let database = TestDatabase::create(&server);
+        let env = [("KNOCKOFF_STORE_URL", database.url.as_str())];
+        let check = util::knockoff_with_env(&postgres_dir, &["check"], &env);
+        let said = String::from_utf8_lossy(&check.stdout);
+        assert!(said.contains("reachable, empty"), "{said}");
+        for (dir, env) in [(&sqlite_dir, &[][..]), (&postgres_dir, &env[..])] {
+            let crawled = util::knockoff_with_env(dir, &["crawl"], env);
+            assert!(
+                crawled.status.success(),
+                "{}",
+                String::from_utf8_lossy(&crawled.stderr)
+            );
+        }
+        // Nothing of the store went to the workspace: no SQLite file.
+        assert!(!postgres_dir.join("knockoff.db").exists());
+        let check = util::knockoff_with_env(&postgres_dir, &["check"], &env);
+        let said = String::from_utf8_lossy(&check.stdout);
+        assert!(said.contains("reachable, schema version"), "{said}");
+        let queue = queue_of(&postgres_dir, &env, &postgres_sites);
+        assert!(queue.len() >= 5, "{queue:?}");
+        assert_eq!(queue, queue_of(&sqlite_dir, &[], &sqlite_sites));
+        // Every listing, field for field.
+        let sqlite = Store::open(&sqlite_dir.join("knockoff.db")).unwrap();
+        let postgres = Store::open_postgres(&database.url.parse().unwrap()).unwrap();
+        let listings = |store: &Store, sites: &Sites| {
+            let mut all: Vec<String> = store
+                .listings(None)
+                .unwrap()
+                .into_iter()
+                .map(|l| sites.named(&format!("{} {:?}", l.url, l.listing)))
+                .collect();
+            all.sort();
+            all
+        };
+        let stored = listings(&postgres, &postgres_sites);
+        assert!(stored.len() >= 14, "{stored:?}");
+        assert_eq!(stored, listings(&sqlite, &sqlite_sites));
+    })
+    .await
+    .unwrap();
+}

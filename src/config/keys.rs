@@ -409,6 +409,26 @@ pub(crate) const TRUSTED_PROXIES: Key = key(
     "Reverse proxies whose X-Forwarded-For names the client, for sign-in limits and the audit log.",
 );
 
+pub(crate) const STORE_URL: Key = key(
+    "store",
+    "url",
+    Kind::Other {
+        what: "postgres://user@host:port/database",
+        default: "none: the workspace's SQLite file, knockoff.db",
+    },
+    "A PostgreSQL store that several crawls and review UIs share; `KNOCKOFF_STORE_URL` overrides it. Never a password: `PGPASSWORD` or `~/.pgpass`.",
+);
+pub(crate) const LEASE_SECS: Key = key(
+    "store",
+    "lease_secs",
+    Kind::Seconds {
+        min: 5.0,
+        max: 86_400.0,
+        default: 120.0,
+    },
+    "How long a crawl's claim on a frontier item lasts on a PostgreSQL store without word from it; a crawl killed mid-item loses it after this.",
+);
+
 pub(crate) const TARGET_EBAY_LIMIT: Key = target(
     "ebay",
     "limit",
@@ -665,6 +685,8 @@ pub(crate) const SETTINGS: &[Key] = &[
     WEBHOOK_URL,
     BIND,
     TRUSTED_PROXIES,
+    STORE_URL,
+    LEASE_SECS,
 ];
 
 /// The tables of `keys`, in order of first appearance.

@@ -191,6 +191,21 @@ pub(super) fn load_settings(workspace: &Path, problems: &RefCell<Vec<Problem>>) 
         })
         .collect();
     server.finish();
+
+    let mut store = root.table(keys::STORE_URL.table);
+    let store_url = match std::env::var(STORE_URL_VARIABLE) {
+        Ok(url) if !url.is_empty() => url
+            .parse::<crate::store::PostgresUrl>()
+            .map_err(|e| store.problem(keys::STORE_URL.name, format!("{STORE_URL_VARIABLE}: {e}")))
+            .ok(),
+        _ => store.string(keys::STORE_URL.name).and_then(|url| {
+            url.parse::<crate::store::PostgresUrl>()
+                .map_err(|e| store.problem(keys::STORE_URL.name, e.to_string()))
+                .ok()
+        }),
+    };
+    let lease = Duration::from_secs_f64(store.setting(&keys::LEASE_SECS));
+    store.finish();
     root.finish();
 
     Settings {
@@ -210,8 +225,13 @@ pub(super) fn load_settings(workspace: &Path, problems: &RefCell<Vec<Problem>>) 
         evidence_chromium,
         server_bind,
         trusted_proxies,
+        store_url,
+        lease,
     }
 }
+
+/// The environment variable that names a PostgreSQL store over `[store] url`.
+pub const STORE_URL_VARIABLE: &str = "KNOCKOFF_STORE_URL";
 
 fn load_targets(
     workspace: &Path,

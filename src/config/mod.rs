@@ -66,6 +66,11 @@ pub struct Settings {
     pub evidence_screenshot: bool,
     /// `[evidence] chromium`: the browser that renders them.
     pub evidence_chromium: PathBuf,
+    /// `[store] url` (or `KNOCKOFF_STORE_URL`): a PostgreSQL store instead
+    /// of the workspace's SQLite file.
+    pub store_url: Option<crate::store::PostgresUrl>,
+    /// `[store] lease_secs`: how long a claim on a frontier item lasts.
+    pub lease: Duration,
 }
 
 /// `[crawl]` in `knockoff.toml`: politeness defaults and the hostile-input limits.
@@ -597,6 +602,15 @@ impl Config {
     /// Path of the SQLite store.
     pub fn db_path(&self) -> PathBuf {
         self.workspace.join("knockoff.db")
+    }
+
+    /// Where the store is, as messages name it: its PostgreSQL URL, else
+    /// the SQLite file's path.
+    pub fn store_location(&self) -> String {
+        match &self.settings.store_url {
+            Some(url) => url.to_string(),
+            None => self.db_path().display().to_string(),
+        }
     }
 
     /// Folder of the reference images.

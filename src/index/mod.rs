@@ -204,7 +204,7 @@ struct TextState {
 pub fn text_index(config: &Config, store: &Store) -> Result<(TextIndex, usize)> {
     let folder = dir(config);
     let state_path = folder.join("text.json");
-    let db = config.db_path().display().to_string();
+    let db = config.store_location();
     let state: TextState = std::fs::read(&state_path)
         .ok()
         .and_then(|bytes| serde_json::from_slice(&bytes).ok())

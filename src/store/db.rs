@@ -14,16 +14,80 @@
 //! [`Db::Sqlite`] to call one that has.
 
 use std::cell::RefCell;
+use std::collections::HashMap;
 
 use anyhow::{anyhow, Context, Result};
 use postgres::types::{FromSql, IsNull, ToSql, Type};
+use postgres::Statement;
 
 /// A connection (or a transaction on one) to run statements on.
 pub(crate) enum Db<'c> {
     Sqlite(&'c rusqlite::Connection),
     /// Inside a transaction: PostgreSQL's statements run in one (a write's,
-    /// or a read's, which sees one snapshot).
-    Postgres(RefCell<postgres::Transaction<'c>>),
+    /// or a read's, which sees one snapshot), each prepared once per
+    /// connection.
+    Postgres {
+        tx: RefCell<postgres::Transaction<'c>>,
+        statements: RefCell<&'c mut Statements>,
+    },
+}
+
+/// The statements a PostgreSQL connection has prepared, by their SQL.
+pub(crate) type Statements = HashMap<String, Statement>;
+
+/// Statements a PostgreSQL connection keeps prepared; past it, the cache
+/// starts again (SQL built at run time, such as a copy's batches, would
+/// otherwise grow it without end).
+const PREPARED_STATEMENTS: usize = 512;
+
+/// A PostgreSQL connection and the statements prepared on it.
+pub(crate) struct PgConnection {
+    pub(crate) client: postgres::Client,
+    statements: Statements,
+}
+
+/// What a PostgreSQL transaction may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Access {
+    ReadWrite,
+    /// Reads of one snapshot.
+    ReadOnly,
+}
+
+impl PgConnection {
+    pub(crate) fn new(client: postgres::Client) -> PgConnection {
+        PgConnection {
+            client,
+            statements: Statements::new(),
+        }
+    }
+
+    /// Runs `work` in one transaction, committed when it returns `Ok`.
+    pub(crate) fn transaction<T>(
+        &mut self,
+        access: Access,
+        work: impl FnOnce(&Db) -> Result<T>,
+    ) -> Result<T> {
+        let PgConnection { client, statements } = self;
+        let tx = match access {
+            Access::ReadWrite => client.transaction()?,
+            Access::ReadOnly => client
+                .build_transaction()
+                .read_only(true)
+                .isolation_level(postgres::IsolationLevel::RepeatableRead)
+                .start()?,
+        };
+        let db = Db::Postgres {
+            tx: RefCell::new(tx),
+            statements: RefCell::new(statements),
+        };
+        let out = work(&db)?;
+        let Db::Postgres { tx, .. } = db else {
+            unreachable!("made above")
+        };
+        tx.into_inner().commit()?;
+        Ok(out)
+    }
 }
 
 /// A value bound to a statement parameter, borrowed.
@@ -384,7 +448,7 @@ impl Db<'_> {
     pub(crate) fn json_integers(&self, param: usize) -> String {
         match self {
             Db::Sqlite(_) => format!("SELECT value FROM json_each(?{param})"),
-            Db::Postgres(_) => format!(
+            Db::Postgres { .. } => format!(
                 "SELECT CAST(value AS BIGINT) FROM json_array_elements_text(CAST(CAST(?{param} AS TEXT) AS JSON))"
             ),
         }
@@ -399,13 +463,12 @@ impl Db<'_> {
                     .execute(rusqlite::params_from_iter(args.iter().map(|a| a.arg())))?;
                 Ok(n as u64)
             }
-            Db::Postgres(tx) => {
+            Db::Postgres { tx, .. } => {
                 let bound: Vec<Arg> = args.iter().map(|a| a.arg()).collect();
                 let params: Vec<&(dyn ToSql + Sync)> =
                     bound.iter().map(|a| a as &(dyn ToSql + Sync)).collect();
-                let mut tx = tx.borrow_mut();
-                let statement = tx.prepare(&numbered_for_postgres(sql))?;
-                Ok(tx.execute(&statement, &params)?)
+                let statement = self.prepared(sql)?;
+                Ok(tx.borrow_mut().execute(&statement, &params)?)
             }
         }
     }
@@ -428,16 +491,13 @@ impl Db<'_> {
                 }
                 Ok(())
             }
-            Db::Postgres(tx) => {
+            Db::Postgres { tx, .. } => {
                 let bound: Vec<Arg> = args.iter().map(|a| a.arg()).collect();
                 let params: Vec<&(dyn ToSql + Sync)> =
                     bound.iter().map(|a| a as &(dyn ToSql + Sync)).collect();
                 // Read whole, so `read` may run statements of its own.
-                let rows = {
-                    let mut tx = tx.borrow_mut();
-                    let statement = tx.prepare(&numbered_for_postgres(sql))?;
-                    tx.query(&statement, &params)?
-                };
+                let statement = self.prepared(sql)?;
+                let rows = tx.borrow_mut().query(&statement, &params)?;
                 for row in &rows {
                     read(&Row::Postgres(row))?;
                 }
@@ -483,6 +543,23 @@ impl Db<'_> {
     /// Whether a query finds a row.
     pub(crate) fn exists(&self, sql: &str, args: &[&dyn Bind]) -> Result<bool> {
         Ok(self.optional(sql, args, |_| Ok(()))?.is_some())
+    }
+
+    /// `sql` prepared on this PostgreSQL connection, once.
+    fn prepared(&self, sql: &str) -> Result<Statement> {
+        let Db::Postgres { tx, statements } = self else {
+            unreachable!("only PostgreSQL prepares statements here")
+        };
+        let mut statements = statements.borrow_mut();
+        if let Some(statement) = statements.get(sql) {
+            return Ok(statement.clone());
+        }
+        let statement = tx.borrow_mut().prepare(&numbered_for_postgres(sql))?;
+        if statements.len() >= PREPARED_STATEMENTS {
+            statements.clear();
+        }
+        statements.insert(sql.to_string(), statement.clone());
+        Ok(statement)
     }
 
     /// The first row of a query, which must have one.
@@ -549,8 +626,12 @@ pub(crate) mod tests {
         with_database(&server, |url| {
             let mut client = postgres::Client::connect(url, postgres::NoTls).unwrap();
             client.batch_execute(&postgres_ddl(schema)).unwrap();
-            let tx = client.transaction().unwrap();
-            check(&Db::Postgres(RefCell::new(tx)));
+            PgConnection::new(client)
+                .transaction(Access::ReadWrite, |db| {
+                    check(db);
+                    Ok(())
+                })
+                .unwrap();
         });
     }
 
@@ -562,7 +643,7 @@ pub(crate) mod tests {
             return;
         };
         with_database(&server, |url| {
-            check(&crate::store::Store::open_postgres(url).unwrap());
+            check(&crate::store::Store::open_postgres(&url.parse().unwrap()).unwrap());
         });
     }
 

@@ -96,39 +96,38 @@ pub struct ListingId(pub i64);
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ItemId(pub i64);
 
-/// The store. Cheap to share behind an `Arc`: one connection for writes,
-/// serialised, and (for a file) a few read-only connections, so the review
-/// UI's many readers do not queue behind each other (WAL lets them read
-/// while a write goes on).
+/// The store, on one of two engines. Cheap to share behind an `Arc`.
 pub struct Store {
-    conn: Mutex<Connection>,
-    readers: Vec<Mutex<Connection>>,
-    next_reader: std::sync::atomic::AtomicUsize,
-    /// In the store's own tests, a PostgreSQL store: the parts already on
-    /// [`db`] run there ([`Store::write`], [`Store::read`]); the others
-    /// meet `conn`, an empty SQLite database, and fail.
-    #[cfg(test)]
-    postgres: Option<Mutex<::postgres::Client>>,
+    engine: Engine,
 }
 
-/// Runs `work` in one transaction on `client`.
-#[cfg(test)]
-fn on_postgres<T>(
-    client: &Mutex<::postgres::Client>,
-    work: impl FnOnce(&db::Db) -> Result<T>,
-) -> Result<T> {
-    let mut client = client.lock().unwrap_or_else(|e| e.into_inner());
-    let db = db::Db::Postgres(std::cell::RefCell::new(client.transaction()?));
-    let out = work(&db)?;
-    let db::Db::Postgres(tx) = db else {
-        unreachable!("made above")
-    };
-    tx.into_inner().commit()?;
-    Ok(out)
+enum Engine {
+    /// A SQLite file: one connection for writes, serialised, and (for a
+    /// file) a few read-only connections, so the review UI's many readers
+    /// do not queue behind each other (WAL lets them read while a write
+    /// goes on).
+    Sqlite {
+        conn: Mutex<Connection>,
+        readers: Vec<Mutex<Connection>>,
+        next_reader: std::sync::atomic::AtomicUsize,
+    },
+    /// A PostgreSQL database that several processes and machines share.
+    Postgres(postgres::Pool),
 }
 
 /// Read-only connections of a store file.
 const READERS: usize = 4;
+
+/// Connections one process keeps to a PostgreSQL store: its crawl's
+/// writer and judging workers and the review UI's readers.
+const POSTGRES_CONNECTIONS: usize = 8;
+
+/// A connection's lock. A panic while holding it leaves SQLite itself
+/// consistent (the transaction rolls back), so the poison flag carries no
+/// meaning.
+fn locked(conn: &Mutex<Connection>) -> MutexGuard<'_, Connection> {
+    conn.lock().unwrap_or_else(|e| e.into_inner())
+}
 
 /// Current time as stored: RFC 3339, UTC, milliseconds.
 pub fn now() -> String {
@@ -153,8 +152,7 @@ impl Store {
             .with_context(|| format!("opening the store {}", path.display()))?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
-        let mut store =
-            Store::init(conn).with_context(|| format!("migrating the store {}", path.display()))?;
+        let mut readers = Vec::new();
         for _ in 0..READERS {
             let reader = Connection::open_with_flags(
                 path,
@@ -168,18 +166,26 @@ impl Store {
             // of a busy review UI's time was the kernel copying pages.
             reader.pragma_update(None, "mmap_size", 256i64 << 20)?;
             reader.pragma_update(None, "cache_size", -16_000i64)?;
-            store.readers.push(Mutex::new(reader));
+            readers.push(Mutex::new(reader));
         }
-        Ok(store)
+        Store::init(conn, readers)
+            .with_context(|| format!("migrating the store {}", path.display()))
+    }
+
+    /// Opens (migrating if needed) the PostgreSQL store `url`.
+    pub fn open_postgres(url: &PostgresUrl) -> Result<Store> {
+        Ok(Store {
+            engine: Engine::Postgres(postgres::Pool::open(url.clone(), POSTGRES_CONNECTIONS)?),
+        })
     }
 
     /// An in-memory store, for unit tests.
     #[cfg(test)]
     pub(crate) fn open_in_memory() -> Result<Store> {
-        Store::init(Connection::open_in_memory()?)
+        Store::init(Connection::open_in_memory()?, Vec::new())
     }
 
-    fn init(mut conn: Connection) -> Result<Store> {
+    fn init(mut conn: Connection, readers: Vec<Mutex<Connection>>) -> Result<Store> {
         // Writers from two processes (a crawl and the review UI) take turns:
         // every transaction takes the write lock when it begins, so none
         // has to upgrade a read lock (which SQLite refuses at once, busy
@@ -191,93 +197,90 @@ impl Store {
         conn.pragma_update(None, "foreign_keys", "ON")?;
         migrations().to_latest(&mut conn)?;
         Ok(Store {
-            conn: Mutex::new(conn),
-            readers: Vec::new(),
-            next_reader: Default::default(),
-            #[cfg(test)]
-            postgres: None,
-        })
-    }
-
-    /// A store on the PostgreSQL database `url` (which must be empty or a
-    /// knockoff store), for the store's tests of the parts on [`db`].
-    #[cfg(test)]
-    pub(crate) fn open_postgres(url: &str) -> Result<Store> {
-        let url: PostgresUrl = url.parse()?;
-        let mut client = url.connect()?;
-        postgres::migrate(&mut client, &url)?;
-        Ok(Store {
-            conn: Mutex::new(Connection::open_in_memory()?),
-            readers: Vec::new(),
-            next_reader: Default::default(),
-            postgres: Some(Mutex::new(client)),
+            engine: Engine::Sqlite {
+                conn: Mutex::new(conn),
+                readers,
+                next_reader: Default::default(),
+            },
         })
     }
 
     /// A connection for reads only: a free reader if there is one, else the
     /// next in turn; the write connection for an in-memory store.
-    fn reader(&self) -> MutexGuard<'_, Connection> {
-        if self.readers.is_empty() {
-            return self.conn();
+    fn reader<'s>(
+        conn: &'s Mutex<Connection>,
+        readers: &'s [Mutex<Connection>],
+        next_reader: &std::sync::atomic::AtomicUsize,
+    ) -> MutexGuard<'s, Connection> {
+        if readers.is_empty() {
+            return locked(conn);
         }
-        for reader in &self.readers {
+        for reader in readers {
             if let Ok(guard) = reader.try_lock() {
                 return guard;
             }
         }
-        let turn = self
-            .next_reader
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        self.readers[turn % self.readers.len()]
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
+        let turn = next_reader.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        locked(&readers[turn % readers.len()])
     }
 
-    /// Runs `work` in one write transaction (IMMEDIATE: see [`Store::open`]).
+    /// Runs `work` in one write transaction (IMMEDIATE on SQLite: see
+    /// [`Store::init`]).
     fn write<T>(&self, work: impl FnOnce(&db::Db) -> Result<T>) -> Result<T> {
-        #[cfg(test)]
-        if let Some(client) = &self.postgres {
-            return on_postgres(client, work);
+        match &self.engine {
+            Engine::Sqlite { conn, .. } => {
+                let mut conn = locked(conn);
+                let tx = conn.transaction()?;
+                let out = work(&db::Db::Sqlite(&tx))?;
+                tx.commit()?;
+                Ok(out)
+            }
+            Engine::Postgres(pool) => pool.transaction(db::Access::ReadWrite, work),
         }
-        let mut conn = self.conn();
-        let tx = conn.transaction()?;
-        let out = work(&db::Db::Sqlite(&tx))?;
-        tx.commit()?;
-        Ok(out)
     }
 
-    /// Runs `work` on the write connection, outside a transaction: reads
-    /// that pass over much of the store (a reader's memory map would keep
-    /// every page they touch resident) or must see this connection's last
-    /// write.
+    /// Runs `work` on SQLite's write connection, outside a transaction:
+    /// reads that pass over much of the store (a reader's memory map would
+    /// keep every page they touch resident) or must see this connection's
+    /// last write. On PostgreSQL, a transaction of its own.
     fn scan<T>(&self, work: impl FnOnce(&db::Db) -> Result<T>) -> Result<T> {
-        #[cfg(test)]
-        if let Some(client) = &self.postgres {
-            return on_postgres(client, work);
+        match &self.engine {
+            Engine::Sqlite { conn, .. } => work(&db::Db::Sqlite(&locked(conn))),
+            Engine::Postgres(pool) => pool.transaction(db::Access::ReadWrite, work),
         }
-        work(&db::Db::Sqlite(&self.conn()))
     }
 
-    /// Runs `work` on a read connection ([`Store::reader`]).
+    /// Runs `work` on a read connection ([`Store::reader`]); on PostgreSQL,
+    /// in a read-only transaction that sees one snapshot.
     fn read<T>(&self, work: impl FnOnce(&db::Db) -> Result<T>) -> Result<T> {
-        #[cfg(test)]
-        if let Some(client) = &self.postgres {
-            return on_postgres(client, work);
+        match &self.engine {
+            Engine::Sqlite {
+                conn,
+                readers,
+                next_reader,
+            } => work(&db::Db::Sqlite(&Store::reader(conn, readers, next_reader))),
+            Engine::Postgres(pool) => pool.transaction(db::Access::ReadOnly, work),
         }
-        work(&db::Db::Sqlite(&self.reader()))
     }
 
-    fn conn(&self) -> MutexGuard<'_, Connection> {
-        // A panic while holding the lock leaves SQLite itself consistent
-        // (the transaction rolls back), so the poison flag carries no meaning.
-        self.conn.lock().unwrap_or_else(|e| e.into_inner())
+    /// SQLite's write connection, for what only SQLite does (copying a
+    /// store out of it); on PostgreSQL, an error saying so.
+    fn sqlite(&self, what: &str) -> Result<MutexGuard<'_, Connection>> {
+        match &self.engine {
+            Engine::Sqlite { conn, .. } => Ok(locked(conn)),
+            Engine::Postgres(pool) => Err(crate::refusal::Refused::invalid(format!(
+                "{what} needs a SQLite store; this workspace's store is {}",
+                pool.url()
+            ))
+            .into()),
+        }
     }
 
     /// Runs a read-only query and returns the first column of every row as
     /// text; for tests that check what was written. A statement that would
     /// write is refused.
     pub fn query_strings(&self, sql: &str) -> Result<Vec<String>> {
-        let conn = self.conn();
+        let conn = self.sqlite("a test query")?;
         let mut stmt = conn.prepare(sql)?;
         anyhow::ensure!(stmt.readonly(), "not a read-only query: {sql}");
         let rows = stmt.query_map([], |row| {

@@ -15,12 +15,10 @@
 
 use std::path::PathBuf;
 
-use std::cell::RefCell;
-
 use anyhow::{Context, Result};
 use postgres::{Client, NoTls};
 
-use super::db::{args, Bind, Db, Value};
+use super::db::{args, Access, Bind, Db, PgConnection, Value};
 
 use crate::refusal::Refused;
 
@@ -144,23 +142,23 @@ const VERSION_TABLE: &str = "knockoff_schema";
 /// each migration in its own transaction. A schema from a newer knockoff
 /// is refused by name.
 pub(crate) fn migrate(client: &mut Client, url: &PostgresUrl) -> Result<()> {
+    // One process migrates at a time: crawls started together on a new
+    // store would otherwise race to create the same tables.
+    client.execute("SELECT pg_advisory_lock($1)", &[&MIGRATION_LOCK])?;
+    let migrated = apply_migrations(client, url);
+    client.execute("SELECT pg_advisory_unlock($1)", &[&MIGRATION_LOCK])?;
+    migrated
+}
+
+/// The advisory lock key held while migrating ("knockoff" in ASCII).
+const MIGRATION_LOCK: i64 = 0x6b6e_6f63_6b6f_6666;
+
+fn apply_migrations(client: &mut Client, url: &PostgresUrl) -> Result<()> {
     client.batch_execute(&format!(
         "CREATE TABLE IF NOT EXISTS {VERSION_TABLE} (version BIGINT NOT NULL)"
     ))?;
-    let applied: i64 = client
-        .query_opt(&format!("SELECT version FROM {VERSION_TABLE}"), &[])?
-        .map(|row| row.get(0))
-        .unwrap_or(0);
-    let all = super::MIGRATIONS;
-    if applied > all.len() as i64 {
-        return Err(Refused::conflict(format!(
-            "the PostgreSQL store {url} has schema version {applied}, newer than this \
-             knockoff's {}: upgrade knockoff",
-            all.len()
-        ))
-        .into());
-    }
-    for (version, sql) in all.iter().enumerate().skip(applied as usize) {
+    let applied = schema_version(client, url)?.unwrap_or(0);
+    for (version, sql) in super::MIGRATIONS.iter().enumerate().skip(applied as usize) {
         let mut tx = client.transaction()?;
         tx.batch_execute(&super::db::postgres_ddl(sql))
             .with_context(|| format!("migration {} on {url}", version + 1))?;
@@ -172,6 +170,158 @@ pub(crate) fn migrate(client: &mut Client, url: &PostgresUrl) -> Result<()> {
         tx.commit()?;
     }
     Ok(())
+}
+
+/// The store's schema version (`None` before knockoff made one there);
+/// a version newer than this knockoff's is refused by name.
+fn schema_version(client: &mut Client, url: &PostgresUrl) -> Result<Option<i64>> {
+    let exists: bool = client
+        .query_one("SELECT to_regclass($1) IS NOT NULL", &[&VERSION_TABLE])?
+        .get(0);
+    if !exists {
+        return Ok(None);
+    }
+    let applied: i64 = client
+        .query_opt(&format!("SELECT version FROM {VERSION_TABLE}"), &[])?
+        .map(|row| row.get(0))
+        .unwrap_or(0);
+    let known = super::MIGRATIONS.len();
+    if applied > known as i64 {
+        return Err(Refused::conflict(format!(
+            "the PostgreSQL store {url} has schema version {applied}, newer than this \
+             knockoff's {known}: upgrade knockoff"
+        ))
+        .into());
+    }
+    Ok(Some(applied))
+}
+
+impl PostgresUrl {
+    /// What `knockoff check` says of the store, without changing it: that
+    /// it answers, and its schema's version against this knockoff's.
+    pub fn check(&self) -> Result<String> {
+        let mut client = self.connect()?;
+        let known = super::MIGRATIONS.len();
+        Ok(match schema_version(&mut client, self)? {
+            None => format!("store {self}: reachable, empty (the first crawl makes the schema)"),
+            Some(v) if v as usize == known => format!("store {self}: reachable, schema version {v}"),
+            Some(v) => format!(
+                "store {self}: reachable, schema version {v} (the next crawl or serve brings it to {known})"
+            ),
+        })
+    }
+}
+
+/// Connections to one PostgreSQL store, opened as they are needed up to
+/// a limit and kept for reuse with the statements prepared on them. A
+/// connection the server closed (a restart, a network cut) is dropped,
+/// not reused, so the next call connects again.
+///
+/// Written here rather than taken from r2d2: what is pooled is a client
+/// together with its prepared statements ([`PgConnection`]), and the
+/// pool needs no reaper thread — a few dozen lines over a mutex and a
+/// condition variable.
+pub(crate) struct Pool {
+    url: PostgresUrl,
+    max: usize,
+    state: std::sync::Mutex<PoolState>,
+    returned: std::sync::Condvar,
+}
+
+struct PoolState {
+    idle: Vec<PgConnection>,
+    /// Connections open, idle or in use.
+    open: usize,
+}
+
+/// How long a call waits for a connection when all are in use.
+const POOL_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
+
+impl Pool {
+    /// A pool of at most `max` connections to `url`; one is opened (and
+    /// the schema migrated on it) at once, so an unreachable server or a
+    /// store from a newer knockoff is reported when the store is opened.
+    pub(crate) fn open(url: PostgresUrl, max: usize) -> Result<Pool> {
+        let mut client = url.connect()?;
+        migrate(&mut client, &url)?;
+        Ok(Pool {
+            url,
+            max: max.max(1),
+            state: std::sync::Mutex::new(PoolState {
+                idle: vec![PgConnection::new(client)],
+                open: 1,
+            }),
+            returned: std::sync::Condvar::new(),
+        })
+    }
+
+    pub(crate) fn url(&self) -> &PostgresUrl {
+        &self.url
+    }
+
+    /// Runs `work` in one transaction on a pooled connection.
+    pub(crate) fn transaction<T>(
+        &self,
+        access: Access,
+        work: impl FnOnce(&Db) -> Result<T>,
+    ) -> Result<T> {
+        let mut conn = self.take()?;
+        let out = conn.transaction(access, work);
+        self.give_back(conn);
+        out
+    }
+
+    fn take(&self) -> Result<PgConnection> {
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        loop {
+            if let Some(conn) = state.idle.pop() {
+                return Ok(conn);
+            }
+            if state.open < self.max {
+                state.open += 1;
+                drop(state);
+                return match self.url.connect() {
+                    Ok(client) => Ok(PgConnection::new(client)),
+                    Err(e) => {
+                        self.forget_one();
+                        Err(e)
+                    }
+                };
+            }
+            let (next, waited) = self
+                .returned
+                .wait_timeout(state, POOL_WAIT)
+                .unwrap_or_else(|e| e.into_inner());
+            state = next;
+            if waited.timed_out() && state.idle.is_empty() && state.open >= self.max {
+                anyhow::bail!(
+                    "all {} connections to the PostgreSQL store {} stayed busy for {} s",
+                    self.max,
+                    self.url,
+                    POOL_WAIT.as_secs()
+                );
+            }
+        }
+    }
+
+    fn give_back(&self, conn: PgConnection) {
+        if conn.client.is_closed() {
+            self.forget_one();
+            return;
+        }
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        state.idle.push(conn);
+        drop(state);
+        self.returned.notify_one();
+    }
+
+    /// A connection closed or never opened: room for another.
+    fn forget_one(&self) {
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        state.open -= 1;
+        drop(state);
+        self.returned.notify_one();
+    }
 }
 
 /// What `knockoff store copy` copied: rows per table, in copy order.
@@ -194,10 +344,10 @@ impl super::Store {
     pub fn copy_to_postgres(&self, url: &PostgresUrl) -> Result<Copied> {
         let mut client = url.connect()?;
         migrate(&mut client, url)?;
-        let conn = self.conn();
+        let conn = self.sqlite("copying a store to PostgreSQL")?;
         let tables = tables_in_copy_order(&conn)?;
         let source = Db::Sqlite(&conn);
-        let target = Db::Postgres(RefCell::new(client.transaction()?));
+        PgConnection::new(client).transaction(Access::ReadWrite, |target| {
         let count = |table: &str| -> Result<u64> {
             let sql = format!("SELECT COUNT(*) FROM {table}");
             Ok(target.one(&sql, args![], |r| r.get::<i64>(0))? as u64)
@@ -285,13 +435,9 @@ impl super::Store {
                 "copying to {url}: table {table} has {there} rows there, {rows} here; nothing was kept"
             );
         }
-        let Db::Postgres(tx) = target else {
-            unreachable!("made above")
-        };
-        tx.into_inner()
-            .commit()
-            .with_context(|| format!("committing the copy to {url}"))?;
         Ok(Copied { tables: copied })
+        })
+        .with_context(|| format!("copying the store to {url}"))
     }
 }
 

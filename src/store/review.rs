@@ -766,7 +766,9 @@ mod tests {
             store
                 .record_contacts(a, &[phone.clone(), phone.clone()])
                 .unwrap();
-            store.record_contacts(c, std::slice::from_ref(&phone)).unwrap();
+            store
+                .record_contacts(c, std::slice::from_ref(&phone))
+                .unwrap();
             assert_eq!(store.contacts_of(a).unwrap(), std::slice::from_ref(&phone));
             let shown = store.shown_by_sellers(ShownOn::First).unwrap();
             assert_eq!(
