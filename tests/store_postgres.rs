@@ -353,3 +353,159 @@ async fn a_crawl_on_postgresql_stores_and_queues_what_one_on_sqlite_does() {
     .await
     .unwrap();
 }
+
+/// Starts `knockoff crawl` in `dir` on the store `url`, quietly.
+fn spawn_crawl(dir: &std::path::Path, url: &str) -> std::process::Child {
+    std::process::Command::new(env!("CARGO_BIN_EXE_knockoff"))
+        .arg("--workspace")
+        .arg(dir)
+        .arg("crawl")
+        .env("KNOCKOFF_STORE_URL", url)
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_crawls_share_one_run_and_one_killed_loses_and_repeats_nothing() {
+    let Some(server) = util::postgres_server() else {
+        return;
+    };
+    let catalog = || Catalog::generate(49, 36);
+    let rates = util::Rates {
+        shopfront: 4.0,
+        bazaar: 4.0,
+        default: 12.0,
+    };
+    let fixture = util::DemoFixture::start(catalog(), false, rates).await;
+    // Short leases, so the killed crawl's items come back within the test.
+    util::edit_toml(&fixture.path().join("knockoff.toml"), |doc| {
+        util::set(doc, "store.lease_secs", 5i64);
+    });
+    // Three machines: a workspace each (the same files), one store.
+    let files = util::files_under(fixture.path());
+    let workspaces: Vec<tempfile::TempDir> = (0..3).map(|_| util::restore(&files)).collect();
+    let one_box = util::DemoFixture::start(catalog(), false, util::FAST).await;
+    let (one_box_dir, one_box_sites) = (one_box.path().to_path_buf(), Sites::of(&one_box.market));
+    let sites = Sites::of(&fixture.market);
+    let dirs: Vec<std::path::PathBuf> = workspaces.iter().map(|w| w.path().to_path_buf()).collect();
+    let database = tokio::task::spawn_blocking(move || TestDatabase::create(&server))
+        .await
+        .unwrap();
+    let url = database.url.clone();
+    let mut crawls: Vec<std::process::Child> = dirs.iter().map(|d| spawn_crawl(d, &url)).collect();
+    // Kill -9 the first once a dozen listings are stored, and start
+    // another in its place.
+    let listings_stored = {
+        let url = url.clone();
+        move || -> u64 {
+            let Ok(mut client) = postgres::Client::connect(&url, postgres::NoTls) else {
+                return 0;
+            };
+            client
+                .query_one("SELECT COUNT(*) FROM listings", &[])
+                .map(|row| row.get::<_, i64>(0) as u64)
+                .unwrap_or(0)
+        }
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    loop {
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        let count = listings_stored.clone();
+        if tokio::task::spawn_blocking(count).await.unwrap() >= 12 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the crawls stored nothing in time"
+        );
+    }
+    crawls[0].kill().unwrap();
+    crawls[0].wait().unwrap();
+    let at_kill = tokio::task::spawn_blocking(listings_stored.clone())
+        .await
+        .unwrap();
+    crawls.push(spawn_crawl(&dirs[0], &url));
+    let outcomes = tokio::task::spawn_blocking(move || {
+        crawls
+            .into_iter()
+            .skip(1)
+            .map(|child| child.wait_with_output().unwrap())
+            .collect::<Vec<_>>()
+    })
+    .await
+    .unwrap();
+    for output in &outcomes {
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    // No host ever got more than its rate in any second, across all crawls.
+    fixture.assert_polite();
+    // Each page fetched once, but for the few the killed crawl had in
+    // hand (taken over when their leases lapsed).
+    let mut fetches: BTreeMap<String, u32> = BTreeMap::new();
+    for request in fixture.market.log.requests() {
+        *fetches
+            .entry(format!("{:?}{}", request.host, request.path))
+            .or_default() += 1;
+    }
+    let again: Vec<_> = fetches.iter().filter(|(_, n)| **n > 1).collect();
+    eprintln!(
+        "killed at {at_kill} listings; {} pages, {} fetched again: {again:?}",
+        fetches.len(),
+        again.len()
+    );
+    assert!(again.len() <= 16, "{again:?}");
+    let (dir, url2) = (dirs[1].clone(), url.clone());
+    tokio::task::spawn_blocking(move || {
+        // Dropped here, off the runtime: its client blocks.
+        let _database = database;
+        let crawled = util::knockoff(&one_box_dir, &["crawl"]);
+        assert!(
+            crawled.status.success(),
+            "{}",
+            String::from_utf8_lossy(&crawled.stderr)
+        );
+        let store = Store::open_postgres(&url2.parse().unwrap()).unwrap();
+        let one = Store::open(&one_box_dir.join("knockoff.db")).unwrap();
+        // One run, drained, whoever drained it.
+        let runs = store.runs(5).unwrap();
+        assert_eq!(runs.len(), 1);
+        assert!(
+            !runs[0].running && runs[0].to_do == 0,
+            "{:?}",
+            runs[0].summary
+        );
+        // Every listing once, field for field as a one-box crawl reads it.
+        let listings = |store: &Store, sites: &Sites| {
+            let mut all: Vec<String> = store
+                .listings(None)
+                .unwrap()
+                .into_iter()
+                .map(|l| sites.named(&format!("{} {:?}", l.url, l.listing)))
+                .collect();
+            all.sort();
+            all
+        };
+        let shared = listings(&store, &sites);
+        assert!(shared.len() >= 36, "{}", shared.len());
+        assert!(
+            at_kill < shared.len() as u64,
+            "killed after the crawl ended"
+        );
+        assert_eq!(shared, listings(&one, &one_box_sites));
+        // The same queue as the one-box run.
+        let env = [("KNOCKOFF_STORE_URL", url2.as_str())];
+        assert_eq!(
+            queue_of(&dir, &env, &sites),
+            queue_of(&one_box_dir, &[], &one_box_sites)
+        );
+    })
+    .await
+    .unwrap();
+}

@@ -341,6 +341,9 @@ pub(crate) struct Fetcher {
     /// When set, the only origins this fetcher reaches ([`Fetcher::confine_to`]).
     confined: Option<HashSet<Origin>>,
     gates: Mutex<HashMap<String, Arc<HostGate>>>,
+    /// A store other crawls share, whose gates hold each host's rate
+    /// across them all ([`Fetcher::share_gates`]).
+    shared_gates: Option<Arc<crate::store::Store>>,
     robots: Mutex<HashMap<String, Arc<OnceCell<Arc<Robots>>>>>,
     /// Hosts that asked for a pause over `max_wait`, with the seconds asked:
     /// their remaining items wait for the next run.
@@ -420,6 +423,7 @@ impl Fetcher {
             private_hosts,
             confined: None,
             gates: Mutex::new(HashMap::new()),
+            shared_gates: None,
             robots: Mutex::new(HashMap::new()),
             deferred: Mutex::new(HashMap::new()),
         })
@@ -434,8 +438,20 @@ impl Fetcher {
         let mut gates = self.gates.lock().unwrap_or_else(|e| e.into_inner());
         gates
             .entry(host.to_string())
-            .or_insert_with(|| Arc::new(HostGate::new(self.rate_for(host))))
+            .or_insert_with(|| {
+                let rate = self.rate_for(host);
+                Arc::new(match &self.shared_gates {
+                    Some(store) => HostGate::shared(rate, store.clone(), host),
+                    None => HostGate::new(rate),
+                })
+            })
             .clone()
+    }
+
+    /// Holds every host's rate, pauses and Crawl-delay across all the
+    /// crawls sharing `store`, not only this one's requests.
+    pub(crate) fn share_gates(&mut self, store: Arc<crate::store::Store>) {
+        self.shared_gates = Some(store);
     }
 
     /// Refuses every origin but `origins`, whatever a target or a page

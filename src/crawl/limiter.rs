@@ -10,13 +10,14 @@
 //! went out, and records it, under one lock: easy to check by reading.
 
 use std::collections::VecDeque;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::sync::{Semaphore, SemaphorePermit};
 use tokio::time::Instant;
 
 use crate::config::Rate;
+use crate::store::{SendRule, Store};
 
 /// The longest wait anything from outside can ask for (a `Retry-After`, a
 /// Crawl-delay, a spacing from a tiny rate): past it a `Duration` or an
@@ -38,10 +39,17 @@ pub fn clamped_secs(secs: f64) -> Duration {
 const MARGIN: Duration = Duration::from_millis(20);
 
 /// Gate for one host (host:port).
-#[derive(Debug)]
 pub(crate) struct HostGate {
     permits: Semaphore,
     schedule: Mutex<Schedule>,
+    /// On a store other crawls share: the host's sends and pauses kept
+    /// there, so its rate holds across all of them.
+    shared: Option<Shared>,
+}
+
+struct Shared {
+    store: Arc<Store>,
+    host: String,
 }
 
 #[derive(Debug)]
@@ -58,6 +66,18 @@ struct Schedule {
 }
 
 impl HostGate {
+    /// A gate enforcing `rate` for this process, and through `store` (one
+    /// other crawls share) for all of them.
+    pub fn shared(rate: &Rate, store: Arc<Store>, host: &str) -> HostGate {
+        HostGate {
+            shared: Some(Shared {
+                store,
+                host: host.to_string(),
+            }),
+            ..HostGate::new(rate)
+        }
+    }
+
     /// A gate enforcing `rate`.
     pub fn new(rate: &Rate) -> HostGate {
         let per_second = (rate.requests_per_second.floor() as usize).max(1);
@@ -70,6 +90,7 @@ impl HostGate {
                 sent: VecDeque::new(),
                 paused_until: None,
             }),
+            shared: None,
         }
     }
 
@@ -96,6 +117,15 @@ impl HostGate {
         if schedule.paused_until.is_none_or(|current| current < until) {
             schedule.paused_until = Some(until);
         }
+        drop(schedule);
+        if let Some(shared) = &self.shared {
+            let (store, host) = (shared.store.clone(), shared.host.clone());
+            tokio::task::spawn_blocking(move || {
+                if let Err(e) = store.pause_host(&host, wait) {
+                    tracing::warn!("{e:#}; other crawls sharing the store may not pause");
+                }
+            });
+        }
     }
 
     /// The spacing currently enforced.
@@ -114,9 +144,47 @@ impl HostGate {
             .expect("the gate's semaphore is never closed");
         loop {
             match self.try_send(Instant::now()) {
-                Ok(()) => return permit,
+                Ok(()) => break,
                 Err(at) => tokio::time::sleep_until(at).await,
             }
+        }
+        if let Some(shared) = &self.shared {
+            self.take_shared_turn(shared).await;
+        }
+        permit
+    }
+
+    /// Waits for the host's turn among every crawl sharing the store. A
+    /// store that cannot be reached is warned about and this process's own
+    /// gate alone holds (the crawl stops at its next write anyway).
+    async fn take_shared_turn(&self, shared: &Shared) {
+        loop {
+            let rule = self.send_rule();
+            let (store, host) = (shared.store.clone(), shared.host.clone());
+            match tokio::task::spawn_blocking(move || store.take_send_slot(&host, &rule)).await {
+                Ok(Ok(None)) => return,
+                Ok(Ok(Some(wait))) => tokio::time::sleep(wait.min(LONGEST_WAIT)).await,
+                Ok(Err(e)) => {
+                    tracing::warn!("{e:#}; this crawl's own rate limit alone holds");
+                    return;
+                }
+                Err(e) => {
+                    tracing::warn!("taking a turn to send to {}: {e}", shared.host);
+                    return;
+                }
+            }
+        }
+    }
+
+    /// The rules of this gate in milliseconds, for the store's shared gate.
+    fn send_rule(&self) -> SendRule {
+        let s = self.schedule();
+        SendRule {
+            interval_ms: i64::try_from(s.interval.as_millis()).unwrap_or(i64::MAX),
+            burst: s.burst,
+            per_second: s.per_second,
+            window_ms: i64::try_from((Duration::from_secs(1) + MARGIN).as_millis())
+                .expect("a second and a margin"),
         }
     }
 

@@ -97,31 +97,36 @@ pub async fn crawl(
     // never starts.
     let mut clients = ebay_clients(config, &options.targets)?;
     check_browser(config, &options.targets)?;
-    let _lock = lock(config)?;
-    let store_for_lookup = store.clone();
-    let unfinished =
-        tokio::task::spawn_blocking(move || store_for_lookup.unfinished_run()).await??;
-    let run = match unfinished {
-        Some(run) => {
-            tracing::info!(run = run.id.0, started = %run.started_at, "resuming the interrupted run");
-            run
-        }
-        None => {
-            let names: Vec<String> = if options.targets.is_empty() {
-                config.targets.iter().map(|t| t.name.clone()).collect()
-            } else {
-                options.targets.clone()
-            };
-            let seeds = seed_items(config, &names, options.max_pages);
-            let max_pages = options.max_pages;
-            let store = store.clone();
-            tokio::task::spawn_blocking(move || store.start_run(&names, max_pages, &seeds))
-                .await??
-        }
+    // On a store several crawls share, they work one run together, each
+    // host's rate held across them through the store; on a file, one
+    // crawl at a time.
+    let _lock = if store.is_shared() {
+        None
+    } else {
+        Some(lock(config)?)
     };
+    store.set_lease(config.settings.lease);
+    let names: Vec<String> = if options.targets.is_empty() {
+        config.targets.iter().map(|t| t.name.clone()).collect()
+    } else {
+        options.targets.clone()
+    };
+    let seeds = seed_items(config, &names, options.max_pages);
+    let max_pages = options.max_pages;
+    let store_for_run = store.clone();
+    let (run, joined) = tokio::task::spawn_blocking(move || {
+        store_for_run.join_or_start_run(&names, max_pages, &seeds)
+    })
+    .await??;
+    if joined == crate::store::Joined::Unfinished {
+        tracing::info!(run = run.id.0, started = %run.started_at, "joining the unfinished run");
+    }
     let mut fetcher = Fetcher::new(config).await?;
     if !options.confined_to.is_empty() {
         fetcher.confine_to(&options.confined_to);
+    }
+    if store.is_shared() {
+        fetcher.share_gates(store.clone());
     }
     let fetcher = Arc::new(fetcher);
     clients.extend(ebay_clients(config, &run.targets)?);
@@ -370,9 +375,6 @@ where
     Work: Fn(Arc<Shared>, FrontierItem) -> Done,
     Done: std::future::Future<Output = Result<Vec<FrontierItem>>> + Send + 'static,
 {
-    let store = ctx.store.clone();
-    let run_id = ctx.run.id;
-    let pending = tokio::task::spawn_blocking(move || store.pending_items(run_id)).await??;
     let mut queues: HashMap<String, VecDeque<FrontierItem>> = HashMap::new();
     let mut in_flight: HashMap<String, usize> = HashMap::new();
     let enqueue = |queues: &mut HashMap<String, VecDeque<FrontierItem>>, item: FrontierItem| {
@@ -382,13 +384,32 @@ where
         progress.discovered(&item.target);
         queues.entry(host).or_default().push_back(item);
     };
-    for item in pending {
-        enqueue(&mut queues, item);
-    }
     let mut tasks: JoinSet<Result<Vec<FrontierItem>>> = JoinSet::new();
     // What each task works on, so a panic can be pinned on its item.
     let mut working: HashMap<tokio::task::Id, (String, FrontierItem)> = HashMap::new();
+    // Items come leased ([`Store::claim_items`]): a few of each target's
+    // at a time, more as they run out, so crawls sharing the run share its
+    // work; the leases are renewed while this crawl holds them.
+    let mut renewed = tokio::time::Instant::now();
+    let renew_every = ctx.config.settings.lease / 3;
+    let mut claimed_at: Option<tokio::time::Instant> = None;
     loop {
+        let queued: usize = queues.values().map(VecDeque::len).sum();
+        let stale = claimed_at.is_none_or(|at| at.elapsed() >= CLAIM_EVERY);
+        if queued == 0 || stale {
+            claimed_at = Some(tokio::time::Instant::now());
+            let claimed = blocking(ctx, |ctx| {
+                ctx.store.claim_items(ctx.run.id, CLAIM_PER_TARGET)
+            })
+            .await?;
+            for item in claimed {
+                enqueue(&mut queues, item);
+            }
+        }
+        if renewed.elapsed() >= renew_every {
+            renewed = tokio::time::Instant::now();
+            blocking(ctx, |ctx| ctx.store.renew_leases(ctx.run.id)).await?;
+        }
         for (host, queue) in queues.iter_mut() {
             let limit = ctx.fetcher.concurrency(host);
             let busy = in_flight.entry(host.clone()).or_default();
@@ -401,8 +422,25 @@ where
                 working.insert(handle.id(), (host.clone(), item));
             }
         }
-        let Some(joined) = tasks.join_next_with_id().await else {
-            break;
+        if tasks.is_empty() {
+            let queued: usize = queues.values().map(VecDeque::len).sum();
+            if queued > 0 {
+                continue;
+            }
+            // Nothing here to do: done when no crawl has anything left,
+            // else wait for the others' items (or their leases to lapse).
+            if blocking(ctx, |ctx| ctx.store.unfinished_items(ctx.run.id)).await? == 0 {
+                break;
+            }
+            tokio::time::sleep(CLAIM_EVERY).await;
+            claimed_at = None;
+            continue;
+        }
+        let joined = match tokio::time::timeout(CLAIM_EVERY, tasks.join_next_with_id()).await {
+            Ok(Some(joined)) => joined,
+            Ok(None) => continue,
+            // Still working: time to claim more and renew the leases.
+            Err(_) => continue,
         };
         let (id, result) = match joined {
             Ok((id, result)) => (id, result),
@@ -437,6 +475,13 @@ where
     }
     Ok(())
 }
+
+/// Items of one target and kind a crawl leases at a time.
+const CLAIM_PER_TARGET: usize = 16;
+
+/// How often a crawl looks for more items to lease while it works (and
+/// how long it waits when other crawls hold the rest).
+const CLAIM_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// Adds to the frontier the item pages of this run's cards that the judge
 /// scores at or above their target's `prefilter` (or queues); returns how

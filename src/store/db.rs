@@ -545,6 +545,33 @@ impl Db<'_> {
         Ok(self.optional(sql, args, |_| Ok(()))?.is_some())
     }
 
+    /// Makes every other transaction that calls this with the same `key`
+    /// wait until this one ends. SQLite needs nothing: its transactions
+    /// take the write lock when they begin; PostgreSQL takes an advisory
+    /// lock held to the end of the transaction.
+    pub(crate) fn serialize_on(&self, key: &str) -> Result<()> {
+        if let Db::Postgres { .. } = self {
+            let digest = <sha2::Sha256 as sha2::Digest>::digest(key.as_bytes());
+            let id = i64::from_be_bytes(digest[..8].try_into().expect("8 bytes"));
+            self.one("SELECT pg_advisory_xact_lock(?1)", args![id], |_| Ok(()))?;
+        }
+        Ok(())
+    }
+
+    /// The time now in milliseconds since the epoch: the database
+    /// server's clock on PostgreSQL (one clock for every machine sharing
+    /// it), this machine's on SQLite.
+    pub(crate) fn clock_ms(&self) -> Result<i64> {
+        match self {
+            Db::Sqlite(_) => Ok(chrono::Utc::now().timestamp_millis()),
+            Db::Postgres { .. } => self.one(
+                "SELECT CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000 AS BIGINT)",
+                args![],
+                |r| r.get(0),
+            ),
+        }
+    }
+
     /// `sql` prepared on this PostgreSQL connection, once.
     fn prepared(&self, sql: &str) -> Result<Statement> {
         let Db::Postgres { tx, statements } = self else {

@@ -173,26 +173,173 @@ pub struct RunSummary {
 impl Store {
     /// The newest run that never finished, if any: the one to resume.
     pub fn unfinished_run(&self) -> Result<Option<Run>> {
-        self.scan(|db| {
-            db.optional(
-                "SELECT id, targets, max_pages, started_at FROM runs
-                 WHERE status = 'running' ORDER BY id DESC LIMIT 1",
-                args![],
-                |row| {
-                    let targets: String = row.get(1)?;
-                    let started: String = row.get(3)?;
-                    Ok(Run {
-                        id: RunId(row.get(0)?),
-                        targets: serde_json::from_str(&targets).unwrap_or_default(),
-                        max_pages: row.get(2)?,
-                        started_at: DateTime::parse_from_rfc3339(&started)
-                            .map(|t| t.with_timezone(&Utc))
-                            .unwrap_or_else(|_| Utc::now()),
-                    })
-                },
+        self.scan(unfinished_run)
+            .context("looking for an unfinished run")
+    }
+
+    /// The unfinished run to join (resume, or work with the crawls already
+    /// on it), else a new one as [`Store::start_run`] starts it: one
+    /// decision however many crawls start at once.
+    pub fn join_or_start_run(
+        &self,
+        targets: &[String],
+        max_pages: Option<u32>,
+        seeds: &[NewItem],
+    ) -> Result<(Run, Joined)> {
+        self.write(|db| {
+            db.serialize_on("knockoff run")?;
+            match unfinished_run(db)? {
+                Some(run) => Ok((run, Joined::Unfinished)),
+                None => Ok((start_run(db, targets, max_pages, seeds)?, Joined::Started)),
+            }
+        })
+    }
+
+    /// How long a lease on a frontier item lasts before another crawl may
+    /// take the item over (`[store] lease_secs`).
+    pub fn set_lease(&self, lease: std::time::Duration) {
+        let ms = i64::try_from(lease.as_millis()).unwrap_or(i64::MAX);
+        self.worker
+            .lease_ms
+            .store(ms, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// A lease for this crawl from now.
+    fn lease(&self) -> Lease {
+        let ms = self
+            .worker
+            .lease_ms
+            .load(std::sync::atomic::Ordering::Relaxed);
+        Lease {
+            owner: self.worker.id.clone(),
+            until: Utc::now().timestamp_millis().saturating_add(ms),
+        }
+    }
+
+    /// Leases to this crawl up to `per_group` of the run's unfinished
+    /// items of each target and kind (so one slow host's items never fill
+    /// a crawl's hands) that no crawl holds a live lease on; returns them,
+    /// oldest first. Two crawls never lease one item: the lease conditions
+    /// are checked again on each row as it is updated (under PostgreSQL's
+    /// row lock, or SQLite's write lock).
+    pub fn claim_items(&self, run: RunId, per_group: usize) -> Result<Vec<FrontierItem>> {
+        let lease = self.lease();
+        let now = Utc::now().timestamp_millis();
+        let mut items = self
+            .write(|db| {
+                db.all(
+                    "UPDATE frontier SET lease_owner = ?2, lease_until = ?3
+                     WHERE state = 'pending' AND (lease_until IS NULL OR lease_until < ?4)
+                       AND id IN (
+                         SELECT id FROM (
+                             SELECT id, ROW_NUMBER() OVER (PARTITION BY target, kind ORDER BY id) AS n
+                             FROM frontier
+                             WHERE run_id = ?1 AND state = 'pending'
+                               AND (lease_until IS NULL OR lease_until < ?4)
+                         ) ranked WHERE n <= ?5)
+                     RETURNING id, target, kind, url, query, page",
+                    args![run.0, lease.owner, lease.until, now, per_group],
+                    frontier_item,
+                )
+            })
+            .context("leasing frontier items")?;
+        items.sort_by_key(|item| item.id);
+        Ok(items)
+    }
+
+    /// Extends this crawl's leases on the run's unfinished items: a crawl
+    /// that still works keeps them however long a host makes it wait.
+    pub fn renew_leases(&self, run: RunId) -> Result<u64> {
+        let lease = self.lease();
+        self.write(|db| {
+            db.exec(
+                "UPDATE frontier SET lease_until = ?3
+                 WHERE run_id = ?1 AND lease_owner = ?2 AND state = 'pending'",
+                args![run.0, lease.owner, lease.until],
             )
         })
-        .context("looking for an unfinished run")
+        .context("renewing frontier leases")
+    }
+
+    /// Gives back this crawl's leases on the run's unfinished items, so
+    /// other crawls take them at once (a crawl stopping early).
+    pub fn release_leases(&self, run: RunId) -> Result<()> {
+        self.write(|db| {
+            db.exec(
+                "UPDATE frontier SET lease_owner = NULL, lease_until = NULL
+                 WHERE run_id = ?1 AND lease_owner = ?2 AND state = 'pending'",
+                args![run.0, self.worker.id],
+            )
+        })?;
+        Ok(())
+    }
+
+    /// How many of the run's items are not finished (by any crawl).
+    pub fn unfinished_items(&self, run: RunId) -> Result<u64> {
+        let n: i64 = self.scan(|db| {
+            db.one(
+                "SELECT COUNT(*) FROM frontier WHERE run_id = ?1 AND state = 'pending'",
+                args![run.0],
+                |r| r.get(0),
+            )
+        })?;
+        Ok(n as u64)
+    }
+
+    /// Records a send to `host` now if `rule` allows one, across every
+    /// crawl sharing the store (on the database's clock); otherwise how
+    /// long to wait before asking again.
+    pub fn take_send_slot(
+        &self,
+        host: &str,
+        rule: &SendRule,
+    ) -> Result<Option<std::time::Duration>> {
+        self.write(|db| {
+            db.serialize_on(&format!("host {host}"))?;
+            let now = db.clock_ms()?;
+            let row: Option<(String, Option<i64>)> = db.optional(
+                "SELECT sent, paused_until FROM host_gates WHERE host = ?1",
+                args![host],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )?;
+            let (sent, paused) = row.unwrap_or_else(|| ("[]".into(), None));
+            let mut sent: std::collections::VecDeque<i64> =
+                serde_json::from_str(&sent).unwrap_or_default();
+            let at = rule.earliest(&sent, paused, now);
+            if at > now {
+                return Ok(Some(std::time::Duration::from_millis((at - now) as u64)));
+            }
+            sent.push_back(now);
+            while sent.len() > rule.kept() {
+                sent.pop_front();
+            }
+            db.exec(
+                "INSERT INTO host_gates (host, sent, paused_until) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (host) DO UPDATE SET sent = excluded.sent",
+                args![host, serde_json::to_string(&sent)?, paused],
+            )?;
+            Ok(None)
+        })
+        .with_context(|| format!("taking a turn to send to {host}"))
+    }
+
+    /// Holds every crawl sharing the store off `host` for `wait` (a
+    /// `Retry-After`), on the database's clock.
+    pub fn pause_host(&self, host: &str, wait: std::time::Duration) -> Result<()> {
+        let wait = i64::try_from(wait.as_millis()).unwrap_or(i64::MAX);
+        self.write(|db| {
+            db.serialize_on(&format!("host {host}"))?;
+            let until = db.clock_ms()?.saturating_add(wait);
+            db.exec(
+                "INSERT INTO host_gates (host, sent, paused_until) VALUES (?1, '[]', ?2)
+                 ON CONFLICT (host) DO UPDATE SET paused_until =
+                     CASE WHEN host_gates.paused_until > excluded.paused_until
+                          THEN host_gates.paused_until ELSE excluded.paused_until END",
+                args![host, until],
+            )
+        })
+        .with_context(|| format!("pausing {host} for every crawl"))?;
+        Ok(())
     }
 
     /// Marks a run finished and keeps its summary.
@@ -210,7 +357,7 @@ impl Store {
     /// Adds items to a run's frontier; ones already there are left alone.
     /// Returns how many were new.
     pub fn add_items(&self, run: RunId, items: &[NewItem]) -> Result<usize> {
-        Ok(self.write(|db| insert_items(db, run, items))?.len())
+        Ok(self.write(|db| insert_items(db, run, items, None))?.len())
     }
 
     /// The run's unfinished items, oldest first.
@@ -220,16 +367,7 @@ impl Store {
                 "SELECT id, target, kind, url, query, page FROM frontier
                  WHERE run_id = ?1 AND state = 'pending' ORDER BY id",
                 args![run.0],
-                |row| {
-                    Ok(FrontierItem {
-                        id: ItemId(row.get(0)?),
-                        target: row.get(1)?,
-                        kind: row.word(2)?,
-                        url: row.get(3)?,
-                        query: row.get(4)?,
-                        page: row.get(5)?,
-                    })
-                },
+                frontier_item,
             )
         })
         .context("reading the frontier")
@@ -299,7 +437,8 @@ impl Store {
                     links.push(link.clone());
                 }
             }
-            let mut added = insert_items(db, run, &links)?;
+            let lease = self.lease();
+            let mut added = insert_items(db, run, &links, Some(&lease))?;
             let mut fresh = !added.is_empty();
             for card in found.cards {
                 if held_elsewhere(&card.url)? {
@@ -314,7 +453,7 @@ impl Store {
                 }
                 let (new_to_run, wanted) = upsert_card(db, run, &item.target, fetch_id, card)?;
                 fresh |= new_to_run;
-                added.extend(insert_items(db, run, &wanted)?);
+                added.extend(insert_items(db, run, &wanted, Some(&lease))?);
             }
             if over > 0 {
                 let note = CrawlError {
@@ -328,7 +467,9 @@ impl Store {
                 insert_error(db, run, &item.target, &item.url, &note)?;
             }
             let next = match found.next_page {
-                Some(next) if fresh => insert_items(db, run, std::slice::from_ref(next))?.pop(),
+                Some(next) if fresh => {
+                    insert_items(db, run, std::slice::from_ref(next), Some(&lease))?.pop()
+                }
                 _ => None,
             };
             set_state(db, item.id, "done")?;
@@ -423,7 +564,7 @@ impl Store {
                     ListingChange::Changed
                 }
             };
-            let added = insert_items(db, run, images)?;
+            let added = insert_items(db, run, images, Some(&self.lease()))?;
             set_state(db, item.id, "done")?;
             Ok((change, added))
         })
@@ -521,41 +662,7 @@ impl Store {
         max_pages: Option<u32>,
         seeds: &[NewItem],
     ) -> Result<Run> {
-        let started_at = Utc::now();
-        let targets_json = serde_json::to_string(targets)?;
-        self.write(|db| {
-            let id = db.one(
-                "INSERT INTO runs (started_at, status, targets, max_pages)
-                 VALUES (?1, 'running', ?2, ?3) RETURNING id",
-                args![timestamp(started_at), targets_json, max_pages],
-                |row| row.get(0),
-            )?;
-            let run = Run {
-                id: RunId(id),
-                targets: targets.to_vec(),
-                max_pages,
-                started_at,
-            };
-            let mut items: Vec<NewItem> = seeds.to_vec();
-            for target in targets {
-                items.extend(db.all(
-                    "DELETE FROM deferred_items WHERE target = ?1
-                     RETURNING target, kind, url, query, page",
-                    args![target],
-                    |row| {
-                        Ok(NewItem {
-                            target: row.get(0)?,
-                            kind: row.word(1)?,
-                            url: row.get(2)?,
-                            query: row.get(3)?,
-                            page: row.get(4)?,
-                        })
-                    },
-                )?);
-            }
-            insert_items(db, run.id, &items)?;
-            Ok(run)
-        })
+        self.write(|db| start_run(db, targets, max_pages, seeds))
     }
 
     /// Records exchanges that belong to no frontier item (robots.txt fetches).
@@ -740,13 +847,151 @@ pub(super) fn listings_of_run(db: &Db, run: RunId, target: &str) -> Result<usize
     Ok(n as usize)
 }
 
-/// Inserts items not yet in the run's frontier; returns those it inserted.
-pub(super) fn insert_items(db: &Db, run: RunId, items: &[NewItem]) -> Result<Vec<FrontierItem>> {
+/// How a crawl came to its run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Joined {
+    Started,
+    /// An unfinished run: interrupted, or being worked by other crawls.
+    Unfinished,
+}
+
+/// A crawl's claim on frontier items: who, and until when (ms since the epoch).
+pub(super) struct Lease {
+    owner: String,
+    until: i64,
+}
+
+/// The rules a host's sends keep, in milliseconds: the same as
+/// `crawl::limiter`'s per-process gate, applied to the sends of every
+/// crawl sharing the store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SendRule {
+    /// Spacing between sends after a burst.
+    pub interval_ms: i64,
+    pub burst: usize,
+    /// Most sends in any window of `window_ms`.
+    pub per_second: usize,
+    /// One second and the margin the server's clock may need.
+    pub window_ms: i64,
+}
+
+impl SendRule {
+    /// The earliest time (ms) a send may go, given the latest sends
+    /// (`sent`, oldest first) and a pause.
+    pub fn earliest(
+        &self,
+        sent: &std::collections::VecDeque<i64>,
+        paused: Option<i64>,
+        now: i64,
+    ) -> i64 {
+        let mut at = now.max(paused.unwrap_or(i64::MIN));
+        let n = sent.len();
+        if self.burst > 0 && n >= self.burst {
+            at = at.max(
+                sent[n - self.burst]
+                    .saturating_add(self.interval_ms.saturating_mul(self.burst as i64)),
+            );
+        }
+        if self.per_second > 0 && n >= self.per_second {
+            at = at.max(sent[n - self.per_second].saturating_add(self.window_ms));
+        }
+        at
+    }
+
+    /// How many of the latest sends the rules look at.
+    pub fn kept(&self) -> usize {
+        self.burst.max(self.per_second).max(1)
+    }
+}
+
+fn unfinished_run(db: &Db) -> Result<Option<Run>> {
+    db.optional(
+        "SELECT id, targets, max_pages, started_at FROM runs
+         WHERE status = 'running' ORDER BY id DESC LIMIT 1",
+        args![],
+        |row| {
+            let targets: String = row.get(1)?;
+            let started: String = row.get(3)?;
+            Ok(Run {
+                id: RunId(row.get(0)?),
+                targets: serde_json::from_str(&targets).unwrap_or_default(),
+                max_pages: row.get(2)?,
+                started_at: DateTime::parse_from_rfc3339(&started)
+                    .map(|t| t.with_timezone(&Utc))
+                    .unwrap_or_else(|_| Utc::now()),
+            })
+        },
+    )
+}
+
+/// A frontier item from `id, target, kind, url, query, page`.
+fn frontier_item(row: &super::db::Row) -> Result<FrontierItem> {
+    Ok(FrontierItem {
+        id: ItemId(row.get(0)?),
+        target: row.get(1)?,
+        kind: row.word(2)?,
+        url: row.get(3)?,
+        query: row.get(4)?,
+        page: row.get(5)?,
+    })
+}
+
+fn start_run(
+    db: &Db,
+    targets: &[String],
+    max_pages: Option<u32>,
+    seeds: &[NewItem],
+) -> Result<Run> {
+    let started_at = Utc::now();
+    let targets_json = serde_json::to_string(targets)?;
+    let id = db.one(
+        "INSERT INTO runs (started_at, status, targets, max_pages)
+         VALUES (?1, 'running', ?2, ?3) RETURNING id",
+        args![timestamp(started_at), targets_json, max_pages],
+        |row| row.get(0),
+    )?;
+    let run = Run {
+        id: RunId(id),
+        targets: targets.to_vec(),
+        max_pages,
+        started_at,
+    };
+    let mut items: Vec<NewItem> = seeds.to_vec();
+    for target in targets {
+        items.extend(db.all(
+            "DELETE FROM deferred_items WHERE target = ?1
+             RETURNING target, kind, url, query, page",
+            args![target],
+            |row| {
+                Ok(NewItem {
+                    target: row.get(0)?,
+                    kind: row.word(1)?,
+                    url: row.get(2)?,
+                    query: row.get(3)?,
+                    page: row.get(4)?,
+                })
+            },
+        )?);
+    }
+    insert_items(db, run.id, &items, None)?;
+    Ok(run)
+}
+
+/// Inserts items not yet in the run's frontier, leased to `lease` when
+/// given (the crawl that found them works on them); returns those it
+/// inserted.
+pub(super) fn insert_items(
+    db: &Db,
+    run: RunId,
+    items: &[NewItem],
+    lease: Option<&Lease>,
+) -> Result<Vec<FrontierItem>> {
     let mut added = Vec::new();
+    let (owner, until) = (lease.map(|l| &l.owner), lease.map(|l| l.until));
     for item in items {
         let inserted: Option<i64> = db.optional(
-            "INSERT INTO frontier (run_id, target, kind, url, query, page)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+            "INSERT INTO frontier (run_id, target, kind, url, query, page, lease_owner, lease_until)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
              ON CONFLICT DO NOTHING RETURNING id",
             args![
                 run.0,
@@ -754,7 +999,9 @@ pub(super) fn insert_items(db: &Db, run: RunId, items: &[NewItem]) -> Result<Vec
                 item.kind.as_str(),
                 item.url,
                 item.query,
-                item.page
+                item.page,
+                owner,
+                until
             ],
             |row| row.get(0),
         )?;

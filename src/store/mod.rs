@@ -78,6 +78,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/009_seller_pages.sql"),
     include_str!("migrations/010_report.sql"),
     include_str!("migrations/011_photo_matches.sql"),
+    include_str!("migrations/012_shared_frontier.sql"),
 ];
 
 fn migrations() -> Migrations<'static> {
@@ -99,7 +100,36 @@ pub struct ItemId(pub i64);
 /// The store, on one of two engines. Cheap to share behind an `Arc`.
 pub struct Store {
     engine: Engine,
+    worker: Worker,
 }
+
+/// This process as one of the crawls that may work a run together: its
+/// name on the frontier items it leases, and how long a lease lasts.
+struct Worker {
+    id: String,
+    lease_ms: std::sync::atomic::AtomicI64,
+}
+
+impl Worker {
+    fn new() -> Worker {
+        let host = std::fs::read_to_string("/etc/hostname")
+            .ok()
+            .map(|h| h.trim().to_string())
+            .filter(|h| !h.is_empty())
+            .unwrap_or_else(|| "host".into());
+        Worker {
+            id: format!(
+                "{host}:{}:{}",
+                std::process::id(),
+                &uuid::Uuid::new_v4().simple().to_string()[..8]
+            ),
+            lease_ms: std::sync::atomic::AtomicI64::new(DEFAULT_LEASE_MS),
+        }
+    }
+}
+
+/// How long a lease lasts unless the crawl says otherwise (`[store] lease_secs`).
+const DEFAULT_LEASE_MS: i64 = 120_000;
 
 enum Engine {
     /// A SQLite file: one connection for writes, serialised, and (for a
@@ -176,6 +206,7 @@ impl Store {
     pub fn open_postgres(url: &PostgresUrl) -> Result<Store> {
         Ok(Store {
             engine: Engine::Postgres(postgres::Pool::open(url.clone(), POSTGRES_CONNECTIONS)?),
+            worker: Worker::new(),
         })
     }
 
@@ -202,6 +233,7 @@ impl Store {
                 readers,
                 next_reader: Default::default(),
             },
+            worker: Worker::new(),
         })
     }
 
@@ -261,6 +293,13 @@ impl Store {
             } => work(&db::Db::Sqlite(&Store::reader(conn, readers, next_reader))),
             Engine::Postgres(pool) => pool.transaction(db::Access::ReadOnly, work),
         }
+    }
+
+    /// Whether other processes, on other machines too, may share this
+    /// store at once (PostgreSQL): their crawls then hold each host's rate
+    /// together through the store.
+    pub fn is_shared(&self) -> bool {
+        matches!(self.engine, Engine::Postgres(_))
     }
 
     /// SQLite's write connection, for what only SQLite does (copying a
