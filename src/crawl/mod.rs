@@ -389,19 +389,33 @@ where
     let mut working: HashMap<tokio::task::Id, (String, FrontierItem)> = HashMap::new();
     // Items come leased ([`Store::claim_items`]): a few of each target's
     // at a time, more as they run out, so crawls sharing the run share its
-    // work; the leases are renewed while this crawl holds them.
+    // work — the items a page adds too, which go to whichever crawl claims
+    // them first; the leases are renewed while this crawl holds them.
     let mut renewed = tokio::time::Instant::now();
     let renew_every = ctx.config.settings.lease / 3;
     let mut claimed_at: Option<tokio::time::Instant> = None;
+    // Whether pages added items since the last claim, and whether it found none.
+    let mut added = false;
+    let mut claimed_none = false;
     loop {
         let queued: usize = queues.values().map(VecDeque::len).sum();
-        let stale = claimed_at.is_none_or(|at| at.elapsed() >= CLAIM_EVERY);
-        if queued == 0 || stale {
+        let since = claimed_at.map(|at| at.elapsed());
+        let due = match since {
+            None => true,
+            Some(since) => {
+                since >= CLAIM_EVERY
+                    || (queued == 0 && since >= CLAIM_SOON)
+                    || (added && since >= CLAIM_SOON)
+            }
+        };
+        if due {
+            added = false;
             claimed_at = Some(tokio::time::Instant::now());
             let claimed = blocking(ctx, |ctx| {
                 ctx.store.claim_items(ctx.run.id, CLAIM_PER_TARGET)
             })
             .await?;
+            claimed_none = claimed.is_empty();
             for item in claimed {
                 enqueue(&mut queues, item);
             }
@@ -427,8 +441,13 @@ where
             if queued > 0 {
                 continue;
             }
-            // Nothing here to do: done when no crawl has anything left,
-            // else wait for the others' items (or their leases to lapse).
+            // Nothing in hand: claim again at once while claims still find
+            // items; then done when no crawl has anything left, else wait
+            // for the others' items (or their leases to lapse).
+            if added || !claimed_none {
+                claimed_at = None;
+                continue;
+            }
             if blocking(ctx, |ctx| ctx.store.unfinished_items(ctx.run.id)).await? == 0 {
                 break;
             }
@@ -451,8 +470,8 @@ where
         };
         *in_flight.entry(host).or_default() -= 1;
         progress.finished(&item.target);
-        let added = match result {
-            Ok(added) => added,
+        let new_items = match result {
+            Ok(new_items) => new_items,
             // One hostile page must not end the run: the panic is that
             // item's failure, recorded like any other.
             Err(error) if error.is::<ItemPanicked>() => {
@@ -469,9 +488,7 @@ where
             }
             Err(error) => return Err(error),
         };
-        for item in added {
-            enqueue(&mut queues, item);
-        }
+        added |= !new_items.is_empty();
     }
     Ok(())
 }
@@ -482,6 +499,9 @@ const CLAIM_PER_TARGET: usize = 16;
 /// How often a crawl looks for more items to lease while it works (and
 /// how long it waits when other crawls hold the rest).
 const CLAIM_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// How soon a crawl looks again once its pages added items or it ran dry.
+const CLAIM_SOON: std::time::Duration = std::time::Duration::from_millis(100);
 
 /// Adds to the frontier the item pages of this run's cards that the judge
 /// scores at or above their target's `prefilter` (or queues); returns how

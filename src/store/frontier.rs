@@ -357,7 +357,7 @@ impl Store {
     /// Adds items to a run's frontier; ones already there are left alone.
     /// Returns how many were new.
     pub fn add_items(&self, run: RunId, items: &[NewItem]) -> Result<usize> {
-        Ok(self.write(|db| insert_items(db, run, items, None))?.len())
+        Ok(self.write(|db| insert_items(db, run, items))?.len())
     }
 
     /// The run's unfinished items, oldest first.
@@ -437,8 +437,7 @@ impl Store {
                     links.push(link.clone());
                 }
             }
-            let lease = self.lease();
-            let mut added = insert_items(db, run, &links, Some(&lease))?;
+            let mut added = insert_items(db, run, &links)?;
             let mut fresh = !added.is_empty();
             for card in found.cards {
                 if held_elsewhere(&card.url)? {
@@ -453,7 +452,7 @@ impl Store {
                 }
                 let (new_to_run, wanted) = upsert_card(db, run, &item.target, fetch_id, card)?;
                 fresh |= new_to_run;
-                added.extend(insert_items(db, run, &wanted, Some(&lease))?);
+                added.extend(insert_items(db, run, &wanted)?);
             }
             if over > 0 {
                 let note = CrawlError {
@@ -467,9 +466,7 @@ impl Store {
                 insert_error(db, run, &item.target, &item.url, &note)?;
             }
             let next = match found.next_page {
-                Some(next) if fresh => {
-                    insert_items(db, run, std::slice::from_ref(next), Some(&lease))?.pop()
-                }
+                Some(next) if fresh => insert_items(db, run, std::slice::from_ref(next))?.pop(),
                 _ => None,
             };
             set_state(db, item.id, "done")?;
@@ -564,7 +561,7 @@ impl Store {
                     ListingChange::Changed
                 }
             };
-            let added = insert_items(db, run, images, Some(&self.lease()))?;
+            let added = insert_items(db, run, images)?;
             set_state(db, item.id, "done")?;
             Ok((change, added))
         })
@@ -973,25 +970,18 @@ fn start_run(
             },
         )?);
     }
-    insert_items(db, run.id, &items, None)?;
+    insert_items(db, run.id, &items)?;
     Ok(run)
 }
 
-/// Inserts items not yet in the run's frontier, leased to `lease` when
-/// given (the crawl that found them works on them); returns those it
-/// inserted.
-pub(super) fn insert_items(
-    db: &Db,
-    run: RunId,
-    items: &[NewItem],
-    lease: Option<&Lease>,
-) -> Result<Vec<FrontierItem>> {
+/// Inserts items not yet in the run's frontier, leased to no crawl (any
+/// crawl working the run may take them); returns those it inserted.
+pub(super) fn insert_items(db: &Db, run: RunId, items: &[NewItem]) -> Result<Vec<FrontierItem>> {
     let mut added = Vec::new();
-    let (owner, until) = (lease.map(|l| &l.owner), lease.map(|l| l.until));
     for item in items {
         let inserted: Option<i64> = db.optional(
-            "INSERT INTO frontier (run_id, target, kind, url, query, page, lease_owner, lease_until)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+            "INSERT INTO frontier (run_id, target, kind, url, query, page)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)
              ON CONFLICT DO NOTHING RETURNING id",
             args![
                 run.0,
@@ -999,9 +989,7 @@ pub(super) fn insert_items(
                 item.kind.as_str(),
                 item.url,
                 item.query,
-                item.page,
-                owner,
-                until
+                item.page
             ],
             |row| row.get(0),
         )?;
