@@ -463,7 +463,6 @@ async fn three_crawls_share_one_run_and_one_killed_loses_and_repeats_nothing() {
     assert!(again.len() <= 16, "{again:?}");
     let (dir, url2) = (dirs[1].clone(), url.clone());
     tokio::task::spawn_blocking(move || {
-        // Dropped here, off the runtime: its client blocks.
         let _database = database;
         let crawled = util::knockoff(&one_box_dir, &["crawl"]);
         assert!(

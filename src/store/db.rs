@@ -674,6 +674,24 @@ pub(crate) mod tests {
         });
     }
 
+    /// Runs `check` with two stores on one database — two crawls sharing
+    /// it: a SQLite file, and when a server is at hand a PostgreSQL
+    /// database.
+    pub(crate) fn on_both_shared(check: impl Fn(&crate::store::Store, &crate::store::Store)) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("knockoff.db");
+        let first = crate::store::Store::open(&path).unwrap();
+        check(&first, &crate::store::Store::open(&path).unwrap());
+        let Some(server) = postgres_server() else {
+            return;
+        };
+        with_database(&server, |url| {
+            let url: crate::store::PostgresUrl = url.parse().unwrap();
+            let first = crate::store::Store::open_postgres(&url).unwrap();
+            check(&first, &crate::store::Store::open_postgres(&url).unwrap());
+        });
+    }
+
     #[test]
     fn migrations_read_in_postgresql_dialect() {
         let sql = "CREATE TABLE t (\n    id  INTEGER PRIMARY KEY,\n    n INTEGER, price REAL,\n    data BLOB NOT NULL\n);\n\

@@ -1107,6 +1107,76 @@ pub(super) fn content_hash(listing: &Listing) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn crawls_sharing_a_store_lease_items_apart_and_take_over_lapsed_ones() {
+        crate::store::db::tests::on_both_shared(|first, second| {
+            let item = |n: u32| NewItem {
+                target: "shop".into(),
+                kind: ItemKind::Listing,
+                url: format!("http://shop/{n}"),
+                query: None,
+                page: None,
+            };
+            let seeds: Vec<NewItem> = (0..5).map(item).collect();
+            let (run, joined) = first
+                .join_or_start_run(&["shop".into()], None, &seeds)
+                .unwrap();
+            assert_eq!(joined, Joined::Started);
+            let (same, joined) = second
+                .join_or_start_run(&["shop".into()], None, &[])
+                .unwrap();
+            assert_eq!((same.id, joined), (run.id, Joined::Unfinished));
+            let lease = std::time::Duration::from_millis(1_000);
+            first.set_lease(lease);
+            second.set_lease(lease);
+            // Three each at most; never one item twice.
+            let mine = first.claim_items(run.id, 3).unwrap();
+            let theirs = second.claim_items(run.id, 3).unwrap();
+            assert_eq!((mine.len(), theirs.len()), (3, 2));
+            assert!(mine.iter().all(|m| theirs.iter().all(|t| t.id != m.id)));
+            assert!(second.claim_items(run.id, 3).unwrap().is_empty());
+            // Renewed leases hold past their first term; lapsed ones go over.
+            std::thread::sleep(lease / 2);
+            assert_eq!(first.renew_leases(run.id).unwrap(), 3);
+            assert_eq!(second.renew_leases(run.id).unwrap(), 2);
+            std::thread::sleep(lease * 3 / 4);
+            assert!(second.claim_items(run.id, 3).unwrap().is_empty());
+            // The first crawl stops renewing (killed): its items go over.
+            assert_eq!(second.renew_leases(run.id).unwrap(), 2);
+            std::thread::sleep(lease * 3 / 4);
+            let taken = second.claim_items(run.id, 5).unwrap();
+            assert_eq!(taken, mine, "the first crawl's lapsed items");
+            second.release_leases(run.id).unwrap();
+            assert_eq!(first.claim_items(run.id, 5).unwrap().len(), 5);
+            assert_eq!(first.unfinished_items(run.id).unwrap(), 5);
+        });
+    }
+
+    #[test]
+    fn crawls_sharing_a_store_hold_one_rate_and_one_pause_per_host() {
+        crate::store::db::tests::on_both_shared(|first, second| {
+            let rule = SendRule {
+                interval_ms: 0,
+                burst: 2,
+                per_second: 2,
+                window_ms: 1_020,
+            };
+            assert_eq!(first.take_send_slot("shop:80", &rule).unwrap(), None);
+            assert_eq!(second.take_send_slot("shop:80", &rule).unwrap(), None);
+            // A third send in the same second waits, whoever asks.
+            let wait = first.take_send_slot("shop:80", &rule).unwrap().unwrap();
+            assert!(wait > std::time::Duration::from_millis(900), "{wait:?}");
+            assert!(second.take_send_slot("shop:80", &rule).unwrap().is_some());
+            // Another host is not held by it; a pause holds every crawl.
+            assert_eq!(second.take_send_slot("cdn:80", &rule).unwrap(), None);
+            first
+                .pause_host("cdn:80", std::time::Duration::from_secs(30))
+                .unwrap();
+            let paused = second.take_send_slot("cdn:80", &rule).unwrap().unwrap();
+            assert!(paused > std::time::Duration::from_secs(29), "{paused:?}");
+        });
+    }
     use crate::store::db::tests::on_both_stores;
 
     fn item(kind: ItemKind, url: &str) -> NewItem {
