@@ -4,7 +4,8 @@
 //!
 //! `cargo bench --bench review` (KNOCKOFF_BENCH_SECONDS sets the load
 //! test's length, default 30; KNOCKOFF_BENCH_REVIEWERS its width, default
-//! 50).
+//! 50; KNOCKOFF_BENCH_STORE_URL=postgres://… runs it on that empty
+//! PostgreSQL database instead of a SQLite file).
 //!
 //! 1. Queue page server time (the page reports it) at the first, middle and
 //!    last page: p50 and p95 of 50 requests each.
@@ -176,7 +177,10 @@ fn main() {
     let dir = tempfile::tempdir().unwrap();
     demo::write_workspace(dir.path(), &Catalog::generate(1, 0)).unwrap();
     let config = config::load(dir.path()).unwrap();
-    let store = Arc::new(Store::open(&config.db_path()).unwrap());
+    let store = Arc::new(match std::env::var("KNOCKOFF_BENCH_STORE_URL") {
+        Ok(url) => Store::open_postgres(&url.parse().unwrap()).unwrap(),
+        Err(_) => Store::open(&config.db_path()).unwrap(),
+    });
     let products: Vec<String> = config
         .catalog
         .products

@@ -608,6 +608,10 @@ pub fn judge_workspace(config: &Config, store: &Store) -> Result<JudgeReport> {
             let Some(key) = pass.stale_key(&listing) else {
                 continue;
             };
+            // Crawls sharing a store judge its listings between them.
+            if store.is_shared() && !store.take_judging(listing.stored.id, &key)? {
+                continue;
+            }
             let (facts, verdicts) = pass.judge(&listing, Look::Closely)?;
             report.changes += pass.record(&listing, &key, &facts, verdicts)?;
             report.judged += 1;

@@ -21,6 +21,9 @@ pub async fn run(config: Config, store: Arc<Store>, bind: SocketAddr) -> Result<
             .map(|(index, _)| index)
             .map_err(|e| tracing::warn!("full-text search is off: {e:#}"))
             .ok();
+    if text.is_some() && store.is_shared() {
+        tokio::spawn(keep_text_index_in_step(config.clone(), store.clone()));
+    }
     let state = Arc::new(AppState::new(config.clone(), store.clone(), text));
     let listener = tokio::net::TcpListener::bind(bind)
         .await
@@ -47,6 +50,26 @@ pub async fn run(config: Config, store: Arc<Store>, bind: SocketAddr) -> Result<
             "no [schedule] crawl in knockoff.toml: crawls come from cron or by hand".into();
     }
     web::serve(state, listener).await
+}
+
+/// How often the review UI of a shared store brings its search index up
+/// to date with listings other machines' crawls stored.
+const TEXT_SYNC: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Brings `index/text` up to date with the store every [`TEXT_SYNC`],
+/// forever: on a store other machines write, nothing else here would (the
+/// search's reader picks each commit up by itself).
+async fn keep_text_index_in_step(config: Config, store: Arc<Store>) {
+    loop {
+        tokio::time::sleep(TEXT_SYNC).await;
+        let (config, store) = (config.clone(), store.clone());
+        match tokio::task::spawn_blocking(move || crate::index::text_index(&config, &store)).await {
+            Ok(Ok((_, 0))) => {}
+            Ok(Ok((_, indexed))) => tracing::info!(indexed, "search index brought up to date"),
+            Ok(Err(e)) => tracing::warn!("bringing the search index up to date: {e:#}"),
+            Err(e) => tracing::warn!("bringing the search index up to date: {e}"),
+        }
+    }
 }
 
 /// Runs the scheduled crawls, one at a time, forever.

@@ -387,10 +387,14 @@ where
     let mut tasks: JoinSet<Result<Vec<FrontierItem>>> = JoinSet::new();
     // What each task works on, so a panic can be pinned on its item.
     let mut working: HashMap<tokio::task::Id, (String, FrontierItem)> = HashMap::new();
-    // Items come leased ([`Store::claim_items`]): a few of each target's
-    // at a time, more as they run out, so crawls sharing the run share its
-    // work — the items a page adds too, which go to whichever crawl claims
-    // them first; the leases are renewed while this crawl holds them.
+    // Items come leased ([`Store::claim_items`]). On a store other crawls
+    // share: a few of each target's at a time, more as they run out, so
+    // the crawls share the run's work — the items a page adds too, which
+    // go to whichever crawl claims them first — and the leases are renewed
+    // while this crawl holds them. Alone on a file: all there are, once,
+    // and what pages add goes straight into this crawl's queues.
+    let shared = ctx.store.is_shared();
+    let per_target = shared.then_some(CLAIM_PER_TARGET);
     let mut renewed = tokio::time::Instant::now();
     let renew_every = ctx.config.settings.lease / 3;
     let mut claimed_at: Option<tokio::time::Instant> = None;
@@ -402,6 +406,7 @@ where
         let since = claimed_at.map(|at| at.elapsed());
         let due = match since {
             None => true,
+            Some(_) if !shared => false,
             Some(since) => {
                 since >= CLAIM_EVERY
                     || (queued == 0 && since >= CLAIM_SOON)
@@ -411,8 +416,8 @@ where
         if due {
             added = false;
             claimed_at = Some(tokio::time::Instant::now());
-            let claimed = blocking(ctx, |ctx| {
-                ctx.store.claim_items(ctx.run.id, CLAIM_PER_TARGET)
+            let claimed = blocking(ctx, move |ctx| {
+                ctx.store.claim_items(ctx.run.id, per_target)
             })
             .await?;
             claimed_none = claimed.is_empty();
@@ -420,7 +425,7 @@ where
                 enqueue(&mut queues, item);
             }
         }
-        if renewed.elapsed() >= renew_every {
+        if shared && renewed.elapsed() >= renew_every {
             renewed = tokio::time::Instant::now();
             blocking(ctx, |ctx| ctx.store.renew_leases(ctx.run.id)).await?;
         }
@@ -440,6 +445,9 @@ where
             let queued: usize = queues.values().map(VecDeque::len).sum();
             if queued > 0 {
                 continue;
+            }
+            if !shared {
+                break;
             }
             // Nothing in hand: claim again at once while claims still find
             // items; then done when no crawl has anything left, else wait
@@ -488,12 +496,19 @@ where
             }
             Err(error) => return Err(error),
         };
-        added |= !new_items.is_empty();
+        if shared {
+            added |= !new_items.is_empty();
+        } else {
+            for item in new_items {
+                enqueue(&mut queues, item);
+            }
+        }
     }
     Ok(())
 }
 
-/// Items of one target and kind a crawl leases at a time.
+/// Items of one target and kind a crawl leases at a time on a store other
+/// crawls share.
 const CLAIM_PER_TARGET: usize = 16;
 
 /// How often a crawl looks for more items to lease while it works (and

@@ -205,7 +205,7 @@ impl Store {
     }
 
     /// A lease for this crawl from now.
-    fn lease(&self) -> Lease {
+    pub(super) fn lease(&self) -> Lease {
         let ms = self
             .worker
             .lease_ms
@@ -216,31 +216,53 @@ impl Store {
         }
     }
 
-    /// Leases to this crawl up to `per_group` of the run's unfinished
-    /// items of each target and kind (so one slow host's items never fill
-    /// a crawl's hands) that no crawl holds a live lease on; returns them,
-    /// oldest first. Two crawls never lease one item: the lease conditions
-    /// are checked again on each row as it is updated (under PostgreSQL's
-    /// row lock, or SQLite's write lock).
-    pub fn claim_items(&self, run: RunId, per_group: usize) -> Result<Vec<FrontierItem>> {
+    /// Leases to this crawl the run's unfinished items: with `per_group`,
+    /// up to that many of each target and kind that no crawl holds a live
+    /// lease on (so crawls sharing the run share it, and one slow host's
+    /// items never fill a crawl's hands); without, every one, leased or
+    /// not (the run's only crawl: a SQLite store's lock says so, and a
+    /// crawl resuming after a kill takes its own old leases back). Returns
+    /// them, oldest first. Two crawls never lease one item: the lease
+    /// conditions are checked again on each row as it is updated (under
+    /// PostgreSQL's row lock, or SQLite's write lock).
+    pub fn claim_items(&self, run: RunId, per_group: Option<usize>) -> Result<Vec<FrontierItem>> {
         let lease = self.lease();
-        let now = Utc::now().timestamp_millis();
+        let now = match per_group {
+            Some(_) => Utc::now().timestamp_millis(),
+            None => i64::MAX,
+        };
+        let claimable = "FROM frontier WHERE run_id = ?1 AND state = 'pending'
+                         AND (lease_until IS NULL OR lease_until < ?4)";
+        let chosen = match per_group {
+            None => format!("SELECT id {claimable}"),
+            Some(_) => format!(
+                "SELECT id FROM (
+                     SELECT id, ROW_NUMBER() OVER (PARTITION BY target, kind ORDER BY id) AS n
+                     {claimable}
+                 ) ranked WHERE n <= ?5"
+            ),
+        };
         let mut items = self
             .write(|db| {
-                db.all(
+                let sql = format!(
                     "UPDATE frontier SET lease_owner = ?2, lease_until = ?3
-                     WHERE state = 'pending' AND (lease_until IS NULL OR lease_until < ?4)
-                       AND id IN (
-                         SELECT id FROM (
-                             SELECT id, ROW_NUMBER() OVER (PARTITION BY target, kind ORDER BY id) AS n
-                             FROM frontier
-                             WHERE run_id = ?1 AND state = 'pending'
-                               AND (lease_until IS NULL OR lease_until < ?4)
-                         ) ranked WHERE n <= ?5)
-                     RETURNING id, target, kind, url, query, page",
-                    args![run.0, lease.owner, lease.until, now, per_group],
-                    frontier_item,
-                )
+                     WHERE run_id = ?1 AND state = 'pending'
+                       AND (lease_until IS NULL OR lease_until < ?4)
+                       AND id IN ({chosen})
+                     RETURNING id, target, kind, url, query, page"
+                );
+                match per_group {
+                    None => db.all(
+                        &sql,
+                        args![run.0, lease.owner, lease.until, now],
+                        frontier_item,
+                    ),
+                    Some(n) => db.all(
+                        &sql,
+                        args![run.0, lease.owner, lease.until, now, n],
+                        frontier_item,
+                    ),
+                }
             })
             .context("leasing frontier items")?;
         items.sort_by_key(|item| item.id);
@@ -854,8 +876,8 @@ pub enum Joined {
 
 /// A crawl's claim on frontier items: who, and until when (ms since the epoch).
 pub(super) struct Lease {
-    owner: String,
-    until: i64,
+    pub(super) owner: String,
+    pub(super) until: i64,
 }
 
 /// The rules a host's sends keep, in milliseconds: the same as
@@ -1131,24 +1153,26 @@ mod tests {
             first.set_lease(lease);
             second.set_lease(lease);
             // Three each at most; never one item twice.
-            let mine = first.claim_items(run.id, 3).unwrap();
-            let theirs = second.claim_items(run.id, 3).unwrap();
+            let mine = first.claim_items(run.id, Some(3)).unwrap();
+            let theirs = second.claim_items(run.id, Some(3)).unwrap();
             assert_eq!((mine.len(), theirs.len()), (3, 2));
             assert!(mine.iter().all(|m| theirs.iter().all(|t| t.id != m.id)));
-            assert!(second.claim_items(run.id, 3).unwrap().is_empty());
+            assert!(second.claim_items(run.id, Some(3)).unwrap().is_empty());
             // Renewed leases hold past their first term; lapsed ones go over.
             std::thread::sleep(lease / 2);
             assert_eq!(first.renew_leases(run.id).unwrap(), 3);
             assert_eq!(second.renew_leases(run.id).unwrap(), 2);
             std::thread::sleep(lease * 3 / 4);
-            assert!(second.claim_items(run.id, 3).unwrap().is_empty());
+            assert!(second.claim_items(run.id, Some(3)).unwrap().is_empty());
             // The first crawl stops renewing (killed): its items go over.
             assert_eq!(second.renew_leases(run.id).unwrap(), 2);
             std::thread::sleep(lease * 3 / 4);
-            let taken = second.claim_items(run.id, 5).unwrap();
+            let taken = second.claim_items(run.id, Some(5)).unwrap();
             assert_eq!(taken, mine, "the first crawl's lapsed items");
             second.release_leases(run.id).unwrap();
-            assert_eq!(first.claim_items(run.id, 5).unwrap().len(), 5);
+            assert_eq!(first.claim_items(run.id, Some(5)).unwrap().len(), 5);
+            // The run's only crawl (a SQLite store's) takes every item back.
+            assert_eq!(second.claim_items(run.id, None).unwrap().len(), 5);
             assert_eq!(first.unfinished_items(run.id).unwrap(), 5);
         });
     }

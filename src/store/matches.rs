@@ -375,6 +375,33 @@ impl Store {
         Ok(())
     }
 
+    /// Whether this crawl is the one to judge `listing` under `key` now,
+    /// on a store other crawls share: not when it was judged under `key`
+    /// already, nor while another crawl's lease on it lasts; otherwise it
+    /// is leased to this crawl.
+    pub(crate) fn take_judging(&self, listing: ListingId, key: &str) -> Result<bool> {
+        let lease = self.lease();
+        let now = chrono::Utc::now().timestamp_millis();
+        self.write(|db| {
+            let judged = db.exists(
+                "SELECT 1 FROM judged WHERE listing_id = ?1 AND judge_key = ?2",
+                args![listing.0, key],
+            )?;
+            if judged {
+                return Ok(false);
+            }
+            db.exists(
+                "INSERT INTO judging (listing_id, lease_owner, lease_until) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (listing_id) DO UPDATE SET lease_owner = excluded.lease_owner,
+                     lease_until = excluded.lease_until
+                 WHERE judging.lease_until < ?4 OR judging.lease_owner = excluded.lease_owner
+                 RETURNING listing_id",
+                args![listing.0, lease.owner, lease.until, now],
+            )
+        })
+        .context("leasing a listing to judge")
+    }
+
     /// Records a listing's verdicts in one transaction: new matches that a
     /// queue rule queued (`StoredVerdict::queued`) are queued; existing ones
     /// get the new score and signals; a pending match no rule queues any
@@ -615,6 +642,46 @@ mod tests {
                 })
                 .unwrap();
             check(store, ListingId(listing));
+        });
+    }
+
+    #[test]
+    fn crawls_sharing_a_store_judge_each_listing_once() {
+        crate::store::db::tests::on_both_shared(|first, second| {
+            let run = first.start_run(&["t".into()], None, &[]).unwrap();
+            let insert = |url: &str| -> ListingId {
+                ListingId(
+                    first
+                        .write(|db| {
+                            db.one(
+                                "INSERT INTO listings (url, target, images, content_hash, first_seen,
+                                    last_seen, last_changed, first_run, last_run, changed_run)
+                                 VALUES (?1, 't', '[]', 'h', 'x', 'x', 'x', ?2, ?2, ?2) RETURNING id",
+                                args![url, run.id.0],
+                                |r| r.get(0),
+                            )
+                        })
+                        .unwrap(),
+                )
+            };
+            let (one, two) = (insert("http://m/1"), insert("http://m/2"));
+            let lease = std::time::Duration::from_millis(500);
+            first.set_lease(lease);
+            second.set_lease(lease);
+            assert!(first.take_judging(one, "k1").unwrap());
+            assert!(
+                !second.take_judging(one, "k1").unwrap(),
+                "leased to the first"
+            );
+            assert!(second.take_judging(two, "k1").unwrap());
+            // Judged under the key: nobody judges it again, lease or not.
+            first.record_verdicts(one, "k1", "m", &[]).unwrap();
+            std::thread::sleep(lease * 2);
+            assert!(!second.take_judging(one, "k1").unwrap());
+            // A new key (settings changed) and a lapsed lease: judged again.
+            assert!(second.take_judging(one, "k2").unwrap());
+            // The second crawl's lease on `two` lapsed unjudged: taken over.
+            assert!(first.take_judging(two, "k1").unwrap());
         });
     }
 

@@ -12,3 +12,11 @@ CREATE TABLE host_gates (
     sent          TEXT NOT NULL,        -- JSON array of ms since the epoch, oldest first
     paused_until  INTEGER               -- ms since the epoch
 );
+
+-- Listings being judged on a store several crawls share: each stale
+-- listing is judged by the one crawl that leased it.
+CREATE TABLE judging (
+    listing_id   INTEGER PRIMARY KEY REFERENCES listings(id),
+    lease_owner  TEXT NOT NULL,
+    lease_until  INTEGER NOT NULL     -- ms since the epoch
+) WITHOUT ROWID;
