@@ -234,6 +234,17 @@ struct PoolState {
     open: usize,
 }
 
+impl Drop for Pool {
+    /// Closes the idle connections on a thread of their own: closing one
+    /// blocks on the client's runtime, which panics on an async runtime's
+    /// thread (where the review UI's last handle on the store goes).
+    fn drop(&mut self) {
+        let state = self.state.get_mut().unwrap_or_else(|e| e.into_inner());
+        let idle = std::mem::take(&mut state.idle);
+        let _ = std::thread::spawn(move || drop(idle)).join();
+    }
+}
+
 /// How long a call waits for a connection when all are in use.
 const POOL_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
 
