@@ -1172,7 +1172,7 @@ fn known_target(config: &Config, workspace: &Path, name: &str) -> Result<()> {
 /// (`[store] url`, or `KNOCKOFF_STORE_URL`), else its SQLite file.
 fn open_store(config: &Config) -> Result<Store> {
     match &config.settings.store_url {
-        Some(url) => Store::open_postgres(url),
+        Some(url) => Store::open_postgres(&url.parse()?),
         None => Store::open(&config.db_path()),
     }
 }
@@ -1341,7 +1341,7 @@ fn check(workspace: &Path) -> Result<ExitCode> {
         config.catalog.brand.name
     );
     if let Some(url) = &config.settings.store_url {
-        outln!("ok: {}", url.check()?);
+        outln!("ok: {}", url.parse::<crate::store::PostgresUrl>()?.check()?);
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -194,14 +194,13 @@ pub(super) fn load_settings(workspace: &Path, problems: &RefCell<Vec<Problem>>) 
 
     let mut store = root.table(keys::STORE_URL.table);
     let store_url = match std::env::var(STORE_URL_VARIABLE) {
-        Ok(url) if !url.is_empty() => url
-            .parse::<crate::store::PostgresUrl>()
-            .map_err(|e| store.problem(keys::STORE_URL.name, format!("{STORE_URL_VARIABLE}: {e}")))
-            .ok(),
+        Ok(url) if !url.is_empty() => store_url_problem(&url)
+            .map(|e| store.problem(keys::STORE_URL.name, format!("{STORE_URL_VARIABLE}: {e}")))
+            .map_or(Some(url), |_| None),
         _ => store.string(keys::STORE_URL.name).and_then(|url| {
-            url.parse::<crate::store::PostgresUrl>()
-                .map_err(|e| store.problem(keys::STORE_URL.name, e.to_string()))
-                .ok()
+            store_url_problem(&url)
+                .map(|e| store.problem(keys::STORE_URL.name, e))
+                .map_or(Some(url), |_| None)
         }),
     };
     let lease = Duration::from_secs_f64(store.setting(&keys::LEASE_SECS));
@@ -227,6 +226,31 @@ pub(super) fn load_settings(workspace: &Path, problems: &RefCell<Vec<Problem>>) 
         trusted_proxies,
         store_url,
         lease,
+    }
+}
+
+/// What is wrong with a store URL at a glance, never echoing a password
+/// it holds; the store reads it in full when it opens
+/// (`store::PostgresUrl`, which config must not depend on: the store
+/// reads listings, whose extraction reads config).
+fn store_url_problem(raw: &str) -> Option<String> {
+    match Url::parse(raw) {
+        Ok(url) if !matches!(url.scheme(), "postgres" | "postgresql") => Some(format!(
+            "`{raw}` is not a PostgreSQL URL (postgres://user@host:port/database)"
+        )),
+        Ok(url) if url.password().is_some() => Some(
+            "a PostgreSQL URL must not hold a password (it would be kept in shell history, \
+             files and logs): set PGPASSWORD or put it in ~/.pgpass"
+                .into(),
+        ),
+        Ok(url) if url.username().is_empty() => Some(format!(
+            "the PostgreSQL URL `{raw}` names no user (postgres://user@host:port/database)"
+        )),
+        Ok(_) => None,
+        Err(_) if raw.contains('@') => {
+            Some("the store URL does not read as a URL (not shown: it may hold a password)".into())
+        }
+        Err(e) => Some(format!("`{raw}` is not a URL ({e})")),
     }
 }
 

@@ -68,7 +68,7 @@ pub struct Settings {
     pub evidence_chromium: PathBuf,
     /// `[store] url` (or `KNOCKOFF_STORE_URL`): a PostgreSQL store instead
     /// of the workspace's SQLite file.
-    pub store_url: Option<crate::store::PostgresUrl>,
+    pub store_url: Option<String>,
     /// `[store] lease_secs`: how long a claim on a frontier item lasts.
     pub lease: Duration,
 }
@@ -608,7 +608,7 @@ impl Config {
     /// the SQLite file's path.
     pub fn store_location(&self) -> String {
         match &self.settings.store_url {
-            Some(url) => url.to_string(),
+            Some(url) => url.clone(),
             None => self.db_path().display().to_string(),
         }
     }
@@ -777,6 +777,27 @@ mod tests {
         let problems = RefCell::new(Vec::new());
         let settings = load_settings(dir.path(), &problems);
         (settings, problems.into_inner())
+    }
+
+    #[test]
+    fn a_store_url_with_a_password_is_refused_without_echoing_it() {
+        let (settings, problems) = settings_of(
+            "[store]\nurl = \"postgres://ana:s3cret@db.example:5432/brand\"\nlease_secs = 30\n",
+        );
+        assert_eq!(settings.store_url, None);
+        assert_eq!(settings.lease, Duration::from_secs(30));
+        let said = format!("{problems:?}");
+        assert!(said.contains("must not hold a password"), "{said}");
+        assert!(!said.contains("s3cret"), "{said}");
+        let (_, problems) = settings_of("[store]\nurl = \"mysql://ana@db/brand\"\n");
+        assert!(format!("{problems:?}").contains("not a PostgreSQL URL"));
+        let (settings, problems) =
+            settings_of("[store]\nurl = \"postgres://ana@db.example:5432/brand\"\n");
+        assert!(problems.is_empty(), "{problems:?}");
+        assert_eq!(
+            settings.store_url.as_deref(),
+            Some("postgres://ana@db.example:5432/brand")
+        );
     }
 
     /// The names a problem's "unknown key; expected one of …" lists, sorted.

@@ -155,7 +155,11 @@ pub async fn crawl(
         // from one malloc arena and the second reuses what the first freed
         // (on a pool thread, each pass kept its own arena's peak).
         let picked = on_this_thread(|| promote_cards(&ctx))?;
-        if picked == 0 {
+        // Done when nothing was picked and, with other crawls at work,
+        // none of them picked anything either (their item pages wait).
+        if picked == 0
+            && (!store.is_shared() || on_this_thread(|| ctx.store.unfinished_items(run.id))? == 0)
+        {
             break;
         }
         tracing::info!(

@@ -377,8 +377,10 @@ impl Store {
 
     /// Whether this crawl is the one to judge `listing` under `key` now,
     /// on a store other crawls share: not when it was judged under `key`
-    /// already, nor while another crawl's lease on it lasts; otherwise it
-    /// is leased to this crawl.
+    /// already, nor while another crawl's lease to judge it under `key`
+    /// lasts; otherwise it is leased to this crawl (a listing that changed
+    /// since another crawl leased it has a new key, and goes to whoever
+    /// judges the change).
     pub(crate) fn take_judging(&self, listing: ListingId, key: &str) -> Result<bool> {
         let lease = self.lease();
         let now = chrono::Utc::now().timestamp_millis();
@@ -391,12 +393,14 @@ impl Store {
                 return Ok(false);
             }
             db.exists(
-                "INSERT INTO judging (listing_id, lease_owner, lease_until) VALUES (?1, ?2, ?3)
-                 ON CONFLICT (listing_id) DO UPDATE SET lease_owner = excluded.lease_owner,
-                     lease_until = excluded.lease_until
-                 WHERE judging.lease_until < ?4 OR judging.lease_owner = excluded.lease_owner
+                "INSERT INTO judging (listing_id, judge_key, lease_owner, lease_until)
+                 VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (listing_id) DO UPDATE SET judge_key = excluded.judge_key,
+                     lease_owner = excluded.lease_owner, lease_until = excluded.lease_until
+                 WHERE judging.lease_until < ?5 OR judging.lease_owner = excluded.lease_owner
+                    OR judging.judge_key != excluded.judge_key
                  RETURNING listing_id",
-                args![listing.0, lease.owner, lease.until, now],
+                args![listing.0, key, lease.owner, lease.until, now],
             )
         })
         .context("leasing a listing to judge")
@@ -678,8 +682,13 @@ mod tests {
             first.record_verdicts(one, "k1", "m", &[]).unwrap();
             std::thread::sleep(lease * 2);
             assert!(!second.take_judging(one, "k1").unwrap());
-            // A new key (settings changed) and a lapsed lease: judged again.
+            // A new key (the listing or the settings changed): judged again.
             assert!(second.take_judging(one, "k2").unwrap());
+            assert!(
+                !first.take_judging(one, "k2").unwrap(),
+                "leased to the second"
+            );
+            assert!(first.take_judging(one, "k3").unwrap(), "changed again");
             // The second crawl's lease on `two` lapsed unjudged: taken over.
             assert!(first.take_judging(two, "k1").unwrap());
         });

@@ -14,9 +14,11 @@ CREATE TABLE host_gates (
 );
 
 -- Listings being judged on a store several crawls share: each stale
--- listing is judged by the one crawl that leased it.
+-- listing is judged by the one crawl that leased it (a listing that
+-- changed since, under a new key, may be leased again at once).
 CREATE TABLE judging (
     listing_id   INTEGER PRIMARY KEY REFERENCES listings(id),
+    judge_key    TEXT NOT NULL,       -- what it is being judged on
     lease_owner  TEXT NOT NULL,
     lease_until  INTEGER NOT NULL     -- ms since the epoch
 ) WITHOUT ROWID;
