@@ -5,10 +5,13 @@
 //! `cargo bench --bench review` (KNOCKOFF_BENCH_SECONDS sets the load
 //! test's length, default 30; KNOCKOFF_BENCH_REVIEWERS its width, default
 //! 50; KNOCKOFF_BENCH_STORE_URL=postgres://… runs it on that empty
-//! PostgreSQL database instead of a SQLite file).
+//! PostgreSQL database instead of a SQLite file; with it,
+//! KNOCKOFF_BENCH_SCALE=100 copies the 10,000 listings a hundred times on
+//! the server, each copy's matches decided at random (60% left pending),
+//! before the load test: a 1,000,000-listing store).
 //!
 //! 1. Queue page server time (the page reports it) at the first, middle and
-//!    last page: p50 and p95 of 50 requests each.
+//!    last page it lists: p50 and p95 of 50 requests each.
 //! 2. Load: every reviewer signs in, then loops — open a random queue page,
 //!    decide one match on it (confirm or dismiss, half the time one another
 //!    reviewer may be deciding too), open a match page — for the duration.
@@ -137,9 +140,55 @@ fn csrf(page: &str) -> String {
     page[at..at + 64].to_string()
 }
 
-/// Prints the queue page's server time at the first, middle and last page.
+/// Grows a PostgreSQL store filled by [`fill`] to `scale` times its
+/// listings, on the server (a million listings through the store's API
+/// would take an hour of commits): each copy under a URL of its own,
+/// its seller one of 50 namesakes, its matches decided at random (60%
+/// pending) with new scores.
+fn grow(url: &str, scale: usize) {
+    let mut db = postgres::Client::connect(url, postgres::NoTls).unwrap();
+    let started = Instant::now();
+    db.batch_execute(&format!(
+        "INSERT INTO listings (url, target, title, price, currency, seller, description, images,
+           content_hash, first_seen, last_seen, last_changed, first_run, last_run, changed_run, stage)
+         SELECT url || '?copy=' || g, target, title, price, currency, seller || '-' || (g % 50),
+           description, images, content_hash, first_seen, last_seen, last_changed, first_run,
+           last_run, changed_run, stage
+         FROM listings, generate_series(1, {}) g;
+         INSERT INTO matches (listing_id, product_id, status, score, signals, material_key,
+           first_queued, updated_at, decided_at, decided_by)
+         SELECT copy.id, m.product_id, s.status, 0.5 + random() * 0.5, m.signals, m.material_key,
+           m.first_queued, m.updated_at,
+           CASE WHEN s.status = 'pending' THEN NULL ELSE m.updated_at END,
+           CASE WHEN s.status = 'pending' THEN NULL ELSE 'r' || (copy.id % 50) END
+         FROM listings copy
+         JOIN listings original ON original.url = split_part(copy.url, '?copy=', 1)
+         JOIN matches m ON m.listing_id = original.id
+         CROSS JOIN LATERAL (SELECT CASE WHEN random() < 0.6 THEN 'pending'
+             WHEN random() < 0.5 THEN 'confirmed' ELSE 'dismissed' END AS status
+           WHERE copy.id > 0) s
+         WHERE copy.url LIKE '%?copy=%';",
+        scale - 1
+    ))
+    .unwrap();
+    // As autovacuum leaves a table that is mostly read.
+    db.batch_execute("VACUUM ANALYZE").unwrap();
+    let listings: i64 = db
+        .query_one("SELECT COUNT(*) FROM listings", &[])
+        .unwrap()
+        .get(0);
+    println!(
+        "grew the store to {listings} listings in {:.0} s",
+        started.elapsed().as_secs_f64()
+    );
+}
+
+/// Prints the queue page's server time at the first, middle and last page
+/// it lists.
 async fn page_times(base: &str, cookie: &str, pending: usize) {
-    let pages = pending.div_ceil(web::PAGE_SIZE);
+    let pages = pending
+        .min(knockoff::store::QUEUE_DEPTH)
+        .div_ceil(web::PAGE_SIZE);
     println!("queue page, server time, {pending} pending, 50 requests each:");
     for page in [1, pages / 2, pages] {
         let mut times = Vec::new();
@@ -177,9 +226,18 @@ fn main() {
     let dir = tempfile::tempdir().unwrap();
     demo::write_workspace(dir.path(), &Catalog::generate(1, 0)).unwrap();
     let config = config::load(dir.path()).unwrap();
-    let store = Arc::new(match std::env::var("KNOCKOFF_BENCH_STORE_URL") {
-        Ok(url) => Store::open_postgres(&url.parse().unwrap()).unwrap(),
-        Err(_) => Store::open(&config.db_path()).unwrap(),
+    let store_url = std::env::var("KNOCKOFF_BENCH_STORE_URL").ok();
+    let scale: usize = std::env::var("KNOCKOFF_BENCH_SCALE")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1);
+    assert!(
+        scale == 1 || store_url.is_some(),
+        "KNOCKOFF_BENCH_SCALE needs KNOCKOFF_BENCH_STORE_URL"
+    );
+    let store = Arc::new(match &store_url {
+        Some(url) => Store::open_postgres(&url.parse().unwrap()).unwrap(),
+        None => Store::open(&config.db_path()).unwrap(),
     });
     let products: Vec<String> = config
         .catalog
@@ -228,6 +286,17 @@ fn main() {
             .await
             .unwrap();
         page_times(&base, &cookie, 2 * LOAD_LISTINGS).await;
+        if scale > 1 {
+            let url = store_url.clone().unwrap();
+            tokio::task::spawn_blocking(move || grow(&url, scale))
+                .await
+                .unwrap();
+            let counted = store.clone();
+            let pending = tokio::task::spawn_blocking(move || counted.pending_count().unwrap())
+                .await
+                .unwrap();
+            page_times(&base, &cookie, pending).await;
+        }
 
         // 2. Load. Everyone signs in first: argon2 is meant to be slow,
         // and the bar is about browsing and deciding.
@@ -246,6 +315,7 @@ fn main() {
                 let mut latencies = Vec::new();
                 let mut errors = Vec::new();
                 let mut accepted: Vec<i64> = Vec::new();
+                let mut refused = 0usize;
                 let timed = |started: Instant, latencies: &mut Vec<f64>| {
                     latencies.push(started.elapsed().as_secs_f64() * 1000.0)
                 };
@@ -294,6 +364,8 @@ fn main() {
                         .await;
                     match response {
                         Ok(r) if r.status() == 303 => accepted.push(id),
+                        // Another reviewer decided it first: refused, as it should be.
+                        Ok(r) if r.status() == 409 => refused += 1,
                         Ok(r) => errors.push(format!("{action}: {}", r.status())),
                         Err(e) => errors.push(format!("{action}: {e}")),
                     }
@@ -313,14 +385,16 @@ fn main() {
                         Err(e) => errors.push(format!("match page: {e}")),
                     }
                 }
-                (name, latencies, errors, accepted)
+                (name, latencies, errors, accepted, refused)
             }));
         }
         let mut latencies = Vec::new();
         let mut errors = Vec::new();
         let mut accepted: HashMap<i64, Vec<String>> = HashMap::new();
+        let mut refused = 0;
         for task in tasks {
-            let (name, l, e, a) = task.await.unwrap();
+            let (name, l, e, a, r) = task.await.unwrap();
+            refused += r;
             latencies.extend(l);
             errors.extend(e);
             for id in a {
@@ -330,9 +404,10 @@ fn main() {
         latencies.sort_by(f64::total_cmp);
         println!(
             "load: {reviewers} reviewers for {seconds} s: {} requests ({:.0}/s), {} errors, \
+             {refused} decisions refused (another reviewer's came first), \
              p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
-            latencies.len() + errors.len(),
-            (latencies.len() + errors.len()) as f64 / seconds as f64,
+            latencies.len() + errors.len() + refused,
+            (latencies.len() + errors.len() + refused) as f64 / seconds as f64,
             errors.len(),
             percentile(&latencies, 0.5),
             percentile(&latencies, 0.99),
@@ -342,34 +417,43 @@ fn main() {
             println!("  error: {error}");
         }
 
-        // Every accepted decision is stored, once.
-        let mut decisions: HashMap<i64, usize> = HashMap::new();
-        for row in store.audit_log(None).unwrap() {
-            if matches!(row.action.as_str(), "confirmed" | "dismissed") {
-                *decisions.entry(row.match_id.unwrap()).or_default() += 1;
-            }
-        }
-        let doubled = decisions.values().filter(|&&n| n > 1).count();
-        let lost = accepted
-            .keys()
-            .filter(|&&id| {
-                store
-                    .review_entry(MatchId(id))
-                    .unwrap()
-                    .unwrap()
-                    .entry
-                    .status
-                    == MatchStatus::Pending
-            })
-            .count();
-        let raced = accepted.values().filter(|who| who.len() > 1).count();
-        println!(
-            "decisions: {} matches decided, {} decided by two reviewers at once (one wins), \
-             {lost} lost, {doubled} doubled",
-            decisions.len(),
-            raced
-        );
-        assert_eq!((lost, doubled), (0, 0));
+        // Every accepted decision is stored, once (read off the runtime:
+        // the store's PostgreSQL client blocks).
+        let store = store.clone();
+        tokio::task::spawn_blocking(move || check_decisions(&store, &accepted))
+            .await
+            .unwrap();
         assert!(errors.is_empty(), "{errors:?}");
     });
+}
+
+/// Every accepted decision is stored, once; prints how many raced.
+fn check_decisions(store: &Store, accepted: &HashMap<i64, Vec<String>>) {
+    let mut decisions: HashMap<i64, usize> = HashMap::new();
+    for row in store.audit_log(None).unwrap() {
+        if matches!(row.action.as_str(), "confirmed" | "dismissed") {
+            *decisions.entry(row.match_id.unwrap()).or_default() += 1;
+        }
+    }
+    let doubled = decisions.values().filter(|&&n| n > 1).count();
+    let lost = accepted
+        .keys()
+        .filter(|&&id| {
+            store
+                .review_entry(MatchId(id))
+                .unwrap()
+                .unwrap()
+                .entry
+                .status
+                == MatchStatus::Pending
+        })
+        .count();
+    let raced = accepted.values().filter(|who| who.len() > 1).count();
+    println!(
+        "decisions: {} matches decided, {} decided by two reviewers at once (one wins), \
+         {lost} lost, {doubled} doubled",
+        decisions.len(),
+        raced
+    );
+    assert_eq!((lost, doubled), (0, 0));
 }

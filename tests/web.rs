@@ -565,6 +565,9 @@ async fn search_filters_and_the_seller_product_and_runs_pages() {
     );
     let (status, _) = ui.get("/?min=2", &rita).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "a score above 1");
+    let (status, deep) = ui.get("/?page=401", &rita).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "past the listed depth");
+    assert!(deep.contains("`page` goes up to 400"), "{deep}");
     let (status, seller) = ui
         .get(
             "/seller?name=%3Cimg%20src%3Dx%20onerror%3Dalert(2)%3E",

@@ -454,6 +454,17 @@ impl Db<'_> {
         }
     }
 
+    /// What ends a `SELECT` whose rows the transaction goes on to claim:
+    /// on PostgreSQL, rows another transaction is claiming are skipped,
+    /// not waited for (and rows changed since the snapshot are checked
+    /// again); SQLite's write transactions run one at a time already.
+    pub(crate) fn skip_locked(&self) -> &'static str {
+        match self {
+            Db::Sqlite(_) => "",
+            Db::Postgres { .. } => " FOR UPDATE SKIP LOCKED",
+        }
+    }
+
     /// Runs a statement; the number of rows it changed.
     pub(crate) fn exec(&self, sql: &str, args: &[&dyn Bind]) -> Result<u64> {
         match self {

@@ -222,46 +222,55 @@ impl Store {
     /// items never fill a crawl's hands); without, every one, leased or
     /// not (the run's only crawl: a SQLite store's lock says so, and a
     /// crawl resuming after a kill takes its own old leases back). Returns
-    /// them, oldest first. Two crawls never lease one item: the lease
-    /// conditions are checked again on each row as it is updated (under
-    /// PostgreSQL's row lock, or SQLite's write lock).
+    /// them, oldest first. Two crawls never lease one item, and one never
+    /// waits for another's claim: the rows are chosen under their row
+    /// locks, skipping those another crawl is claiming (PostgreSQL's
+    /// `SKIP LOCKED`; SQLite's writes take turns).
     pub fn claim_items(&self, run: RunId, per_group: Option<usize>) -> Result<Vec<FrontierItem>> {
         let lease = self.lease();
-        let now = match per_group {
-            Some(_) => Utc::now().timestamp_millis(),
-            None => i64::MAX,
-        };
-        let claimable = "FROM frontier WHERE run_id = ?1 AND state = 'pending'
-                         AND (lease_until IS NULL OR lease_until < ?4)";
-        let chosen = match per_group {
-            None => format!("SELECT id {claimable}"),
-            Some(_) => format!(
-                "SELECT id FROM (
-                     SELECT id, ROW_NUMBER() OVER (PARTITION BY target, kind ORDER BY id) AS n
-                     {claimable}
-                 ) ranked WHERE n <= ?5"
-            ),
-        };
+        let returning = "RETURNING id, target, kind, url, query, page";
         let mut items = self
-            .write(|db| {
-                let sql = format!(
-                    "UPDATE frontier SET lease_owner = ?2, lease_until = ?3
-                     WHERE run_id = ?1 AND state = 'pending'
-                       AND (lease_until IS NULL OR lease_until < ?4)
-                       AND id IN ({chosen})
-                     RETURNING id, target, kind, url, query, page"
-                );
-                match per_group {
-                    None => db.all(
-                        &sql,
-                        args![run.0, lease.owner, lease.until, now],
-                        frontier_item,
+            .write(|db| match per_group {
+                None => db.all(
+                    &format!(
+                        "UPDATE frontier SET lease_owner = ?2, lease_until = ?3
+                         WHERE run_id = ?1 AND state = 'pending' {returning}"
                     ),
-                    Some(n) => db.all(
-                        &sql,
-                        args![run.0, lease.owner, lease.until, now, n],
+                    args![run.0, lease.owner, lease.until],
+                    frontier_item,
+                ),
+                Some(n) => {
+                    let now = Utc::now().timestamp_millis();
+                    let groups: Vec<(String, String)> = db.all(
+                        "SELECT DISTINCT target, kind FROM frontier
+                         WHERE run_id = ?1 AND state = 'pending'
+                           AND (lease_until IS NULL OR lease_until < ?2)",
+                        args![run.0, now],
+                        |r| Ok((r.get(0)?, r.get(1)?)),
+                    )?;
+                    let mut ids: Vec<i64> = Vec::new();
+                    for (target, kind) in groups {
+                        ids.extend(db.all(
+                            &format!(
+                                "SELECT id FROM frontier
+                                 WHERE run_id = ?1 AND state = 'pending' AND target = ?2 AND kind = ?3
+                                   AND (lease_until IS NULL OR lease_until < ?4)
+                                 ORDER BY id LIMIT ?5{}",
+                                db.skip_locked()
+                            ),
+                            args![run.0, target, kind, now, n],
+                            |r| r.get::<i64>(0),
+                        )?);
+                    }
+                    db.all(
+                        &format!(
+                            "UPDATE frontier SET lease_owner = ?2, lease_until = ?3
+                             WHERE id IN ({}) {returning}",
+                            db.json_integers(1)
+                        ),
+                        args![serde_json::to_string(&ids)?, lease.owner, lease.until],
                         frontier_item,
-                    ),
+                    )
                 }
             })
             .context("leasing frontier items")?;

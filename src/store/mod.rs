@@ -59,7 +59,7 @@ pub use report::{
 };
 pub use review::{
     MatchExists, NetworkSummary, QueueFilter, QueuePage, ReviewEntry, RunRow, TargetRun,
-    UndoRefused,
+    UndoRefused, QUEUE_DEPTH,
 };
 pub use sellers::{SellerFigures, SellerMatch, Shown, ShownOn};
 pub use takedown::TakedownState;
@@ -79,6 +79,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/010_report.sql"),
     include_str!("migrations/011_photo_matches.sql"),
     include_str!("migrations/012_shared_frontier.sql"),
+    include_str!("migrations/013_at_scale.sql"),
 ];
 
 fn migrations() -> Migrations<'static> {

@@ -105,11 +105,20 @@ impl Refusal for MatchExists {
     }
 }
 
+/// How far the queue is counted and paged. A count walks every entry it
+/// counts, and a page walks every entry before it: past this many, a
+/// million-entry queue would cost a second a page. Reviewers work from the
+/// top (each decision moves it) and reach the rest by filters and orders.
+pub const QUEUE_DEPTH: usize = 10_000;
+
 /// A page of the queue and how many entries the filter matches in all.
 #[derive(Debug, Clone)]
 pub struct QueuePage {
     pub entries: Vec<ReviewEntry>,
+    /// Entries the filter matches, counted up to [`QUEUE_DEPTH`].
     pub total: usize,
+    /// More match than [`QUEUE_DEPTH`]: `total` is a floor.
+    pub more: bool,
 }
 
 /// One target's part of a run.
@@ -472,11 +481,16 @@ impl Store {
             } else {
                 "matches m"
             };
-            let total: i64 = db.one(
-                &format!("SELECT COUNT(*) FROM {from} {where_sql}"),
+            // Counted up to one past the depth: enough to say "more".
+            let counted: i64 = db.one(
+                &format!(
+                    "SELECT COUNT(*) FROM (SELECT 1 FROM {from} {where_sql} LIMIT {}) AS capped",
+                    QUEUE_DEPTH + 1
+                ),
                 &bound(&values),
                 |r| r.get(0),
             )?;
+            let counted = counted as usize;
             values.push(Value::Integer(filter.limit as i64));
             values.push(Value::Integer(filter.offset as i64));
             let (limit, offset) = (values.len() - 1, values.len());
@@ -504,7 +518,8 @@ impl Store {
             network_figures(db, &mut entries)?;
             Ok(QueuePage {
                 entries,
-                total: total as usize,
+                total: counted.min(QUEUE_DEPTH),
+                more: counted > QUEUE_DEPTH,
             })
         })
     }
@@ -1002,6 +1017,66 @@ mod tests {
                 .map(|r| r.confirmed + r.dismissed + r.undone)
                 .sum();
             assert_eq!(rita, 3);
+        });
+    }
+
+    #[test]
+    fn a_queue_deeper_than_it_lists_says_so_and_pages_its_top_in_order() {
+        on_both_stores(|store| {
+            let run = store.start_run(&["shop".into()], None, &[]).unwrap();
+            let past = QUEUE_DEPTH as i64 + 5;
+            // One transaction: ten thousand listings through the API would
+            // take a minute of commits on PostgreSQL.
+            store
+                .write(|db| {
+                    db.exec(
+                        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?1)
+                         INSERT INTO listings (url, target, title, seller, images, content_hash,
+                            first_seen, last_seen, last_changed, first_run, last_run, changed_run)
+                         SELECT 'http://shop/' || i, 'shop', 'Orvane', 'seller-' || (i % 7), '[]', 'h',
+                            '2026-11-01T10:00:00.000Z', '2026-11-01T10:00:00.000Z',
+                            '2026-11-01T10:00:00.000Z', ?2, ?2, ?2
+                         FROM n",
+                        args![past, run.id.0],
+                    )?;
+                    db.exec(
+                        "INSERT INTO matches (listing_id, product_id, status, score, signals,
+                            material_key, first_queued, updated_at)
+                         SELECT id, CASE WHEN id % 1000 = 0 THEN 'ORV-RARE' ELSE 'ORV-1' END,
+                            'pending', (id % 997) / 997.0, '{}', 'k', first_seen, first_seen
+                         FROM listings",
+                        args![],
+                    )?;
+                    Ok(())
+                })
+                .unwrap();
+            let pending = QueueFilter {
+                status: StatusFilter::Pending,
+                limit: 25,
+                ..QueueFilter::default()
+            };
+            let top = store.queue_page(&pending).unwrap();
+            assert_eq!((top.total, top.more), (QUEUE_DEPTH, true));
+            let deepest = store
+                .queue_page(&QueueFilter {
+                    offset: QUEUE_DEPTH - 25,
+                    ..pending.clone()
+                })
+                .unwrap();
+            let scores = |page: &QueuePage| -> Vec<f64> {
+                page.entries.iter().map(|e| e.entry.score).collect()
+            };
+            assert_eq!(deepest.entries.len(), 25);
+            assert!(scores(&top).windows(2).all(|w| w[0] >= w[1]));
+            assert!(scores(&top).last() >= scores(&deepest).first());
+            // A narrower filter is counted exactly.
+            let rare = store
+                .queue_page(&QueueFilter {
+                    product: Some("ORV-RARE".into()),
+                    ..pending
+                })
+                .unwrap();
+            assert_eq!((rare.total, rare.more, rare.entries.len()), (10, false, 10));
         });
     }
 }

@@ -48,7 +48,7 @@ use crate::index::TextIndex;
 use crate::photo;
 use crate::refusal::RefusalKind;
 use crate::status::{Action, Decision, MatchStatus, QueueSort, StatusFilter};
-use crate::store::{MatchId, QueueFilter, ReviewEntry, Session, SessionPolicy, Store};
+use crate::store::{MatchId, QueueFilter, ReviewEntry, Session, SessionPolicy, Store, QUEUE_DEPTH};
 use account::*;
 use activity::*;
 use auth::{LoginLimiter, LoginLimits};

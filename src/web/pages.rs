@@ -160,6 +160,8 @@ pub(crate) struct QueueView<'a> {
     pub search: &'a str,
     pub entries: &'a [ReviewEntry],
     pub total: usize,
+    /// More match than `total` (the store counts only so far).
+    pub more: bool,
     pub page: usize,
     /// Heading over the list ("Queue", "Seller kingstar", ...).
     pub heading: String,
@@ -215,8 +217,11 @@ pub fn queue(view: &QueueView) -> Markup {
             a.reset href="/" { "Reset" }
         }
         div.listhead {
-            h1 { (view.heading) " " span.count { (view.total) } }
-            span.muted { "page " (view.page) " of " (pages) " · " (format!("{:.1}", view.server_ms)) " ms" }
+            h1 { (view.heading) " " span.count { (view.total) @if view.more { "+" } } }
+            span.muted {
+                "page " (view.page) " of " (pages) @if view.more { "+ (narrow the filters to see past them)" }
+                " · " (format!("{:.1}", view.server_ms)) " ms"
+            }
             @if view.grid {
                 a href=(filter_query(filter, view.search, view.page, false)) { "Cards" }
             } @else {

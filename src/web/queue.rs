@@ -54,7 +54,14 @@ pub(super) async fn list(
     extra: Option<Markup>,
 ) -> Result<Markup> {
     let started = Instant::now();
-    let page = query.page.unwrap_or(1).clamp(1, 1_000_000);
+    let page = query.page.unwrap_or(1).max(1);
+    let deepest = QUEUE_DEPTH / PAGE_SIZE;
+    if page > deepest {
+        return Err(AppError::BadRequest(format!(
+            "`page` goes up to {deepest}: the queue lists the first {QUEUE_DEPTH} matches of a filter. \
+             Narrow the filters or change the order to reach others."
+        )));
+    }
     let status = status_filter(&query)?;
     if let Some(since) = query.since.as_deref().filter(|s| !s.is_empty()) {
         if chrono::NaiveDate::parse_from_str(since, "%Y-%m-%d").is_err() {
@@ -151,6 +158,7 @@ pub(super) async fn list(
         search: &search,
         entries: &result.entries,
         total: result.total,
+        more: result.more,
         page,
         heading,
         back,

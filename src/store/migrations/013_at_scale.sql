@@ -1,0 +1,18 @@
+-- The review queue at a million matches, and a frontier several crawls
+-- lease from.
+
+-- A queue page walks the status index in the queue's own order (score,
+-- then id) and reads the escalation from it too, never the table; a reviewer's newest decision
+-- (the undo bar on every page) is one probe; the escalated list and the
+-- takedowns (the listings removed, which every judging and match page
+-- reads) have indexes of their own.
+DROP INDEX matches_status;
+CREATE INDEX matches_status ON matches(status, score, id, escalated_at);
+CREATE INDEX matches_decided_by ON matches(decided_by, decided_at);
+CREATE INDEX matches_escalated ON matches(escalated_at) WHERE escalated_at IS NOT NULL;
+CREATE INDEX matches_takedown ON matches(takedown, takedown_at) WHERE takedown IS NOT NULL;
+
+-- A crawl leases the oldest unleased items of each target and kind: one
+-- index walk per group, however long the run's frontier.
+DROP INDEX frontier_pending;
+CREATE INDEX frontier_pending ON frontier(run_id, state, target, kind, id);
