@@ -639,7 +639,7 @@ pub(crate) mod tests {
 
     /// Runs `work` with the URL of a new database on the test server,
     /// dropped after.
-    fn with_database(server: &str, work: impl FnOnce(&str)) {
+    pub(crate) fn with_database(server: &str, work: impl FnOnce(&str)) {
         let mut admin = postgres::Client::connect(server, postgres::NoTls).unwrap();
         let name = format!("knockoff_unit_{}", uuid::Uuid::new_v4().simple());
         admin

@@ -232,6 +232,12 @@ struct PoolState {
     idle: Vec<PgConnection>,
     /// Connections open, idle or in use.
     open: usize,
+    /// Callers waiting for a connection, by ticket, first come first
+    /// served: without a queue a caller that just gave one back takes it
+    /// again before a woken waiter runs, and under load a waiter starves
+    /// for seconds.
+    waiting: std::collections::VecDeque<u64>,
+    next_ticket: u64,
 }
 
 impl Drop for Pool {
@@ -261,6 +267,8 @@ impl Pool {
             state: std::sync::Mutex::new(PoolState {
                 idle: vec![PgConnection::new(client)],
                 open: 1,
+                waiting: Default::default(),
+                next_ticket: 0,
             }),
             returned: std::sync::Condvar::new(),
         })
@@ -284,11 +292,19 @@ impl Pool {
 
     fn take(&self) -> Result<PgConnection> {
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let ticket = state.next_ticket;
+        state.next_ticket += 1;
+        state.waiting.push_back(ticket);
+        let deadline = std::time::Instant::now() + POOL_WAIT;
         loop {
-            if let Some(conn) = state.idle.pop() {
-                return Ok(conn);
-            }
-            if state.open < self.max {
+            let first = state.waiting.front() == Some(&ticket);
+            if first && (!state.idle.is_empty() || state.open < self.max) {
+                state.waiting.pop_front();
+                // The next in line may be served too.
+                self.returned.notify_all();
+                if let Some(conn) = state.idle.pop() {
+                    return Ok(conn);
+                }
                 state.open += 1;
                 drop(state);
                 return match self.url.connect() {
@@ -299,12 +315,10 @@ impl Pool {
                     }
                 };
             }
-            let (next, waited) = self
-                .returned
-                .wait_timeout(state, POOL_WAIT)
-                .unwrap_or_else(|e| e.into_inner());
-            state = next;
-            if waited.timed_out() && state.idle.is_empty() && state.open >= self.max {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            if left.is_zero() {
+                state.waiting.retain(|&t| t != ticket);
+                self.returned.notify_all();
                 anyhow::bail!(
                     "all {} connections to the PostgreSQL store {} stayed busy for {} s",
                     self.max,
@@ -312,6 +326,11 @@ impl Pool {
                     POOL_WAIT.as_secs()
                 );
             }
+            state = self
+                .returned
+                .wait_timeout(state, left)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
         }
     }
 
@@ -323,7 +342,7 @@ impl Pool {
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
         state.idle.push(conn);
         drop(state);
-        self.returned.notify_one();
+        self.returned.notify_all();
     }
 
     /// A connection closed or never opened: room for another.
@@ -331,7 +350,7 @@ impl Pool {
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
         state.open -= 1;
         drop(state);
-        self.returned.notify_one();
+        self.returned.notify_all();
     }
 }
 
@@ -490,6 +509,36 @@ fn columns_of(conn: &rusqlite::Connection, table: &str) -> Result<Vec<String>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::db::args;
+    use crate::store::db::tests::{postgres_server, with_database};
+
+    #[test]
+    fn callers_share_a_small_pool_in_turn_and_each_is_served() {
+        let Some(server) = postgres_server() else {
+            return;
+        };
+        with_database(&server, |url| {
+            let pool = Pool::open(url.parse().unwrap(), 2).unwrap();
+            let served = std::sync::atomic::AtomicUsize::new(0);
+            std::thread::scope(|s| {
+                for _ in 0..8 {
+                    s.spawn(|| {
+                        for _ in 0..20 {
+                            let n: i64 = pool
+                                .transaction(Access::ReadOnly, |db| {
+                                    db.one("SELECT 1", args![], |r| r.get(0))
+                                })
+                                .unwrap();
+                            served.fetch_add(n as usize, std::sync::atomic::Ordering::Relaxed);
+                        }
+                    });
+                }
+            });
+            assert_eq!(served.into_inner(), 160);
+            let state = pool.state.lock().unwrap();
+            assert!(state.open <= 2 && state.waiting.is_empty());
+        });
+    }
 
     #[test]
     fn a_url_with_a_password_is_refused_without_echoing_it() {

@@ -11,6 +11,12 @@ CREATE INDEX matches_status ON matches(status, score, id, escalated_at);
 CREATE INDEX matches_decided_by ON matches(decided_by, decided_at);
 CREATE INDEX matches_escalated ON matches(escalated_at) WHERE escalated_at IS NOT NULL;
 CREATE INDEX matches_takedown ON matches(takedown, takedown_at) WHERE takedown IS NOT NULL;
+-- Each card's count of its seller's confirmed matches reads two indexes,
+-- not a table row per listing of the seller.
+DROP INDEX matches_listing;
+CREATE INDEX matches_listing ON matches(listing_id, status);
+DROP INDEX listings_seller;
+CREATE INDEX listings_seller ON listings(seller, target, id);
 
 -- A crawl leases the oldest unleased items of each target and kind: one
 -- index walk per group, however long the run's frontier.
