@@ -11,6 +11,10 @@ CREATE INDEX matches_status ON matches(status, score, id, escalated_at);
 CREATE INDEX matches_decided_by ON matches(decided_by, decided_at);
 CREATE INDEX matches_escalated ON matches(escalated_at) WHERE escalated_at IS NOT NULL;
 CREATE INDEX matches_takedown ON matches(takedown, takedown_at) WHERE takedown IS NOT NULL;
+-- Every status at once (by score), and any list newest first seen, walk
+-- an index in their order too.
+CREATE INDEX matches_score ON matches(score, id);
+CREATE INDEX listings_first_seen ON listings(first_seen, id);
 -- Each card's count of its seller's confirmed matches reads two indexes,
 -- not a table row per listing of the seller.
 DROP INDEX matches_listing;
