@@ -3,13 +3,15 @@
 //! workspace's products and reference photos, a store filled with that
 //! many listings (each with a photo whose prints are cached, as after a
 //! crawl), and `explain` — the library call behind the command, reference
-//! index load included — timed for 200 random listings, by id and by URL.
+//! index load included — timed for 200 random listings, by id and by URL;
+//! then by id with the judge kept between calls, as the review UI's match
+//! page keeps it.
 
 use std::time::Instant;
 
 use knockoff::config;
 use knockoff::demo::catalog::{Catalog, DEMO_SEED};
-use knockoff::explain::Subject;
+use knockoff::explain::{JudgeCache, Subject};
 use knockoff::extract::Listing;
 use knockoff::store::{ItemKind, NewItem, Store};
 use rand::{Rng, SeedableRng};
@@ -59,7 +61,12 @@ fn main() {
     knockoff::index::references(&config).unwrap();
 
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
-    for (label, by_url) in [("by id", false), ("by URL", true)] {
+    let kept = JudgeCache::default();
+    for (label, by_url, keep) in [
+        ("by id", false, false),
+        ("by URL", true, false),
+        ("by id, judge kept", false, true),
+    ] {
         let mut times: Vec<f64> = (0..200)
             .map(|_| {
                 let i = rng.random_range(0..n);
@@ -69,7 +76,10 @@ fn main() {
                     Subject::Listing(knockoff::store::ListingId(i as i64 + 1))
                 };
                 let started = Instant::now();
-                let explanation = knockoff::explain::explain(&config, &store, &subject).unwrap();
+                let fresh = JudgeCache::default();
+                let judges = if keep { &kept } else { &fresh };
+                let explanation =
+                    knockoff::explain::explain(&config, &store, judges, &subject).unwrap();
                 assert!(!explanation.products.is_empty());
                 started.elapsed().as_secs_f64() * 1000.0
             })

@@ -14,8 +14,11 @@
 //!    last page it lists: p50 and p95 of 50 requests each.
 //! 2. Load: every reviewer signs in, then loops — open a random queue page,
 //!    decide one match on it (confirm or dismiss, half the time one another
-//!    reviewer may be deciding too), open a match page — for the duration.
-//!    Reports requests, errors, p50/p99 latency, and checks SQLite: every
+//!    reviewer may be deciding too), open a match page — for the duration,
+//!    twice: with no pause between requests (what the machine can serve),
+//!    then pausing KNOCKOFF_BENCH_THINK_MS (default 1,000, ± half) after
+//!    each (a team deciding briskly). Reports requests, errors, p50/p99
+//!    latency per kind of request and overall, and checks the store: every
 //!    accepted decision is stored, no match has two decisions.
 
 use std::collections::HashMap;
@@ -219,6 +222,12 @@ fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(30);
+    let think = Duration::from_millis(
+        std::env::var("KNOCKOFF_BENCH_THINK_MS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(1000),
+    );
     let reviewers: usize = std::env::var("KNOCKOFF_BENCH_REVIEWERS")
         .ok()
         .and_then(|v| v.parse().ok())
@@ -304,117 +313,14 @@ fn main() {
         for n in 0..reviewers {
             cookies.push(sign_in(&base, &format!("r{n}")).await);
         }
-        let deadline = Instant::now() + Duration::from_secs(seconds);
-        let mut tasks = Vec::new();
-        for (n, cookie) in cookies.into_iter().enumerate() {
-            let base = base.clone();
-            tasks.push(tokio::spawn(async move {
-                let name = format!("r{n}");
-                let http = client();
-                let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(n as u64);
-                let mut latencies = Vec::new();
-                let mut errors = Vec::new();
-                let mut accepted: Vec<i64> = Vec::new();
-                let mut refused = 0usize;
-                let timed = |started: Instant, latencies: &mut Vec<f64>| {
-                    latencies.push(started.elapsed().as_secs_f64() * 1000.0)
-                };
-                while Instant::now() < deadline {
-                    let page = rng.random_range(1..=40);
-                    let t = Instant::now();
-                    let response = http
-                        .get(format!("{base}/?page={page}"))
-                        .header("cookie", &cookie)
-                        .send()
-                        .await;
-                    let body = match response {
-                        Ok(r) if r.status() == 200 => r.text().await.unwrap_or_default(),
-                        Ok(r) => {
-                            errors.push(format!("queue page: {}", r.status()));
-                            continue;
-                        }
-                        Err(e) => {
-                            errors.push(format!("queue page: {e}"));
-                            continue;
-                        }
-                    };
-                    timed(t, &mut latencies);
-                    let ids = ids_on(&body);
-                    if ids.is_empty() {
-                        continue;
-                    }
-                    // Half the time the top of the page, where others look too.
-                    let id = if rng.random_bool(0.5) {
-                        ids[0]
-                    } else {
-                        ids[rng.random_range(0..ids.len())]
-                    };
-                    let action = if rng.random_bool(0.5) {
-                        "confirm"
-                    } else {
-                        "dismiss"
-                    };
-                    let t = Instant::now();
-                    let token = csrf(&body);
-                    let response = http
-                        .post(format!("{base}/match/{id}/{action}"))
-                        .header("cookie", &cookie)
-                        .form(&[("csrf", token.as_str()), ("back", "/")])
-                        .send()
-                        .await;
-                    match response {
-                        Ok(r) if r.status() == 303 => accepted.push(id),
-                        // Another reviewer decided it first: refused, as it should be.
-                        Ok(r) if r.status() == 409 => refused += 1,
-                        Ok(r) => errors.push(format!("{action}: {}", r.status())),
-                        Err(e) => errors.push(format!("{action}: {e}")),
-                    }
-                    timed(t, &mut latencies);
-                    let t = Instant::now();
-                    match http
-                        .get(format!("{base}/match/{id}"))
-                        .header("cookie", &cookie)
-                        .send()
-                        .await
-                    {
-                        Ok(r) if r.status() == 200 => {
-                            let _ = r.bytes().await;
-                            timed(t, &mut latencies);
-                        }
-                        Ok(r) => errors.push(format!("match page: {}", r.status())),
-                        Err(e) => errors.push(format!("match page: {e}")),
-                    }
-                }
-                (name, latencies, errors, accepted, refused)
-            }));
-        }
-        let mut latencies = Vec::new();
-        let mut errors = Vec::new();
         let mut accepted: HashMap<i64, Vec<String>> = HashMap::new();
-        let mut refused = 0;
-        for task in tasks {
-            let (name, l, e, a, r) = task.await.unwrap();
-            refused += r;
-            latencies.extend(l);
-            errors.extend(e);
-            for id in a {
-                accepted.entry(id).or_default().push(name.clone());
+        let mut errors = Vec::new();
+        for think in [Duration::ZERO, think] {
+            let (a, e) = load(&base, &cookies, seconds, think).await;
+            for (id, who) in a {
+                accepted.entry(id).or_default().extend(who);
             }
-        }
-        latencies.sort_by(f64::total_cmp);
-        println!(
-            "load: {reviewers} reviewers for {seconds} s: {} requests ({:.0}/s), {} errors, \
-             {refused} decisions refused (another reviewer's came first), \
-             p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
-            latencies.len() + errors.len() + refused,
-            (latencies.len() + errors.len() + refused) as f64 / seconds as f64,
-            errors.len(),
-            percentile(&latencies, 0.5),
-            percentile(&latencies, 0.99),
-            latencies.last().copied().unwrap_or(f64::NAN)
-        );
-        for error in errors.iter().take(5) {
-            println!("  error: {error}");
+            errors.extend(e);
         }
 
         // Every accepted decision is stored, once (read off the runtime:
@@ -425,6 +331,155 @@ fn main() {
             .unwrap();
         assert!(errors.is_empty(), "{errors:?}");
     });
+}
+
+/// Every reviewer in a loop for `seconds` — open a random queue page,
+/// decide one match on it, open a match page — pausing `think` (± half)
+/// after each request; prints latencies per kind of request and overall.
+/// Returns who had each decision accepted, and the errors.
+async fn load(
+    base: &str,
+    cookies: &[String],
+    seconds: u64,
+    think: Duration,
+) -> (HashMap<i64, Vec<String>>, Vec<String>) {
+    let reviewers = cookies.len();
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    let mut tasks = Vec::new();
+    for (n, cookie) in cookies.iter().cloned().enumerate() {
+        let base = base.to_string();
+        tasks.push(tokio::spawn(async move {
+            let name = format!("r{n}");
+            let http = client();
+            let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(n as u64);
+            let mut latencies = Vec::new();
+            let mut errors = Vec::new();
+            let mut accepted: Vec<i64> = Vec::new();
+            let mut refused = 0usize;
+            let timed = |started: Instant, latencies: &mut Vec<(&str, f64)>, what| {
+                latencies.push((what, started.elapsed().as_secs_f64() * 1000.0))
+            };
+            let pause = |rng: &mut rand_chacha::ChaCha8Rng| {
+                tokio::time::sleep(think.mul_f64(rng.random_range(0.5..1.5)))
+            };
+            while Instant::now() < deadline {
+                let page = rng.random_range(1..=40);
+                let t = Instant::now();
+                let response = http
+                    .get(format!("{base}/?page={page}"))
+                    .header("cookie", &cookie)
+                    .send()
+                    .await;
+                let body = match response {
+                    Ok(r) if r.status() == 200 => r.text().await.unwrap_or_default(),
+                    Ok(r) => {
+                        errors.push(format!("queue page: {}", r.status()));
+                        continue;
+                    }
+                    Err(e) => {
+                        errors.push(format!("queue page: {e}"));
+                        continue;
+                    }
+                };
+                timed(t, &mut latencies, "queue page");
+                pause(&mut rng).await;
+                let ids = ids_on(&body);
+                if ids.is_empty() {
+                    continue;
+                }
+                // Half the time the top of the page, where others look too.
+                let id = if rng.random_bool(0.5) {
+                    ids[0]
+                } else {
+                    ids[rng.random_range(0..ids.len())]
+                };
+                let action = if rng.random_bool(0.5) {
+                    "confirm"
+                } else {
+                    "dismiss"
+                };
+                let t = Instant::now();
+                let token = csrf(&body);
+                let response = http
+                    .post(format!("{base}/match/{id}/{action}"))
+                    .header("cookie", &cookie)
+                    .form(&[("csrf", token.as_str()), ("back", "/")])
+                    .send()
+                    .await;
+                match response {
+                    Ok(r) if r.status() == 303 => accepted.push(id),
+                    // Another reviewer decided it first: refused, as it should be.
+                    Ok(r) if r.status() == 409 => refused += 1,
+                    Ok(r) => errors.push(format!("{action}: {}", r.status())),
+                    Err(e) => errors.push(format!("{action}: {e}")),
+                }
+                timed(t, &mut latencies, "decision");
+                pause(&mut rng).await;
+                let t = Instant::now();
+                match http
+                    .get(format!("{base}/match/{id}"))
+                    .header("cookie", &cookie)
+                    .send()
+                    .await
+                {
+                    Ok(r) if r.status() == 200 => {
+                        let _ = r.bytes().await;
+                        timed(t, &mut latencies, "match page");
+                    }
+                    Ok(r) => errors.push(format!("match page: {}", r.status())),
+                    Err(e) => errors.push(format!("match page: {e}")),
+                }
+                pause(&mut rng).await;
+            }
+            (name, latencies, errors, accepted, refused)
+        }));
+    }
+    let mut latencies = Vec::new();
+    let mut errors = Vec::new();
+    let mut accepted: HashMap<i64, Vec<String>> = HashMap::new();
+    let mut refused = 0;
+    for task in tasks {
+        let (name, l, e, a, r) = task.await.unwrap();
+        refused += r;
+        latencies.extend(l);
+        errors.extend(e);
+        for id in a {
+            accepted.entry(id).or_default().push(name.clone());
+        }
+    }
+    for what in ["queue page", "decision", "match page"] {
+        let mut these: Vec<f64> = latencies
+            .iter()
+            .filter(|(w, _)| *w == what)
+            .map(|(_, ms)| *ms)
+            .collect();
+        these.sort_by(f64::total_cmp);
+        println!(
+            "  {what}: {} requests, p50 {:.1} ms, p99 {:.1} ms",
+            these.len(),
+            percentile(&these, 0.5),
+            percentile(&these, 0.99)
+        );
+    }
+    let mut latencies: Vec<f64> = latencies.into_iter().map(|(_, ms)| ms).collect();
+    latencies.sort_by(f64::total_cmp);
+    println!(
+            "load: {reviewers} reviewers for {seconds} s, {} ms between requests: {} requests ({:.0}/s), {} errors, \
+             {refused} decisions refused (another reviewer's came first), \
+             p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+            think.as_millis(),
+            latencies.len() + errors.len() + refused,
+            (latencies.len() + errors.len() + refused) as f64 / seconds as f64,
+            errors.len(),
+            percentile(&latencies, 0.5),
+            percentile(&latencies, 0.99),
+            latencies.last().copied().unwrap_or(f64::NAN)
+        );
+    for error in errors.iter().take(5) {
+        println!("  error: {error}");
+    }
+
+    (accepted, errors)
 }
 
 /// Every accepted decision is stored, once; prints how many raced.

@@ -627,7 +627,7 @@ fn explain(
             return Err(Refused::invalid("explain needs a match id or --listing N").into())
         }
     };
-    let explanation = crate::explain::explain(&config, &store, &subject)?;
+    let explanation = crate::explain::explain(&config, &store, &Default::default(), &subject)?;
     match format {
         ExplainFormat::Text => out!("{}", crate::explain::render(&explanation)),
         ExplainFormat::Json => {

@@ -8,6 +8,7 @@
 //! holds for it — for listings that were never queued too.
 
 use std::fmt::Write as _;
+use std::sync::{Arc, Mutex};
 
 use anyhow::{Context, Result};
 use serde::Serialize;
@@ -15,6 +16,7 @@ use serde::Serialize;
 use crate::config::Config;
 use crate::index;
 use crate::judge::{facts_of, judge_for, material_key, Enforcement, Look, Photos};
+use crate::matching::score::Judge;
 use crate::matching::signals::is_authorized;
 use crate::matching::verdict::Signals;
 use crate::refusal::{Refusal, RefusalKind};
@@ -97,8 +99,50 @@ impl Refusal for NotFound {
     }
 }
 
-/// Explains `subject`: a match's listing, or a listing.
-pub fn explain(config: &Config, store: &Store, subject: &Subject) -> Result<Explanation> {
+/// The judge explanations use, kept while the reference photos on disk
+/// stay as they were (each file's path, size and modification time):
+/// reading the reference index (every reference photo's prints and
+/// features) and building its lookups cost most of a match page when done
+/// for each one. Made once by whichever caller comes first; the others
+/// wait for it.
+#[derive(Default)]
+pub struct JudgeCache {
+    kept: Mutex<Option<(index::ReferenceStamp, Arc<KeptJudge>)>>,
+}
+
+struct KeptJudge {
+    judge: Judge,
+    /// The reference index's key, under which photo matches are cached.
+    matches_key: String,
+}
+
+impl JudgeCache {
+    fn get(&self, config: &Config) -> Result<Arc<KeptJudge>> {
+        let stamp = index::reference_stamp(config);
+        let mut kept = self.kept.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((kept_stamp, judge)) = &*kept {
+            if *kept_stamp == stamp {
+                return Ok(judge.clone());
+            }
+        }
+        let references = index::references(config).context("loading the reference index")?;
+        let judge = Arc::new(KeptJudge {
+            matches_key: references.key.clone(),
+            judge: judge_for(config, references.index),
+        });
+        *kept = Some((stamp, judge.clone()));
+        Ok(judge)
+    }
+}
+
+/// Explains `subject`: a match's listing, or a listing, judged by the
+/// judge `judges` keeps.
+pub fn explain(
+    config: &Config,
+    store: &Store,
+    judges: &JudgeCache,
+    subject: &Subject,
+) -> Result<Explanation> {
     let (match_id, key) = match subject {
         Subject::Match(id) => {
             let entry = store
@@ -116,15 +160,14 @@ pub fn explain(config: &Config, store: &Store, subject: &Subject) -> Result<Expl
         }
         .refused()
     })?;
-    let references = index::references(config).context("loading the reference index")?;
-    let matches_key = references.key.clone();
-    let judge = judge_for(config, references.index);
+    let kept = judges.get(config)?;
+    let judge = &kept.judge;
     let mut photos = Photos::new(config, store);
     let known = Enforcement::load(config, store, &mut photos)?;
     let facts = facts_of(
         &mut photos,
-        &judge,
-        &matches_key,
+        judge,
+        &kept.matches_key,
         &listing,
         &known,
         Look::Closely,
@@ -203,6 +246,7 @@ impl Refusal for OpenRefused {
 pub fn open_by_hand(
     config: &Config,
     store: &Store,
+    judges: &JudgeCache,
     listing: ListingId,
     product_id: &str,
     actor: &str,
@@ -220,7 +264,7 @@ pub fn open_by_hand(
     let to_judge = store
         .listing_to_judge(&listing.0.to_string())?
         .ok_or_else(|| OpenRefused::NoSuchListing(listing.0).refused())?;
-    let explanation = explain(config, store, &Subject::Listing(listing))?;
+    let explanation = explain(config, store, judges, &Subject::Listing(listing))?;
     let (score, signals) = explanation
         .products
         .into_iter()
@@ -305,4 +349,31 @@ pub fn render(explanation: &Explanation) -> String {
         let _ = writeln!(out, "no protected product to consider");
     }
     out
+}
+
+#[cfg(all(test, feature = "demo"))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_kept_judge_is_made_again_when_a_reference_photo_changes() {
+        let dir = tempfile::tempdir().unwrap();
+        let catalog = crate::demo::catalog::Catalog::generate(1, 0);
+        crate::demo::write_workspace(dir.path(), &catalog).unwrap();
+        let config = crate::config::load(dir.path()).unwrap();
+        let judges = JudgeCache::default();
+        let first = judges.get(&config).unwrap();
+        let again = judges.get(&config).unwrap();
+        assert!(Arc::ptr_eq(&first, &again), "kept while nothing changed");
+
+        let photo = |p: usize| {
+            config
+                .reference_dir()
+                .join(&config.catalog.products[p].images[0])
+        };
+        std::fs::copy(photo(1), photo(0)).unwrap();
+        let changed = judges.get(&config).unwrap();
+        assert!(!Arc::ptr_eq(&first, &changed), "made again");
+        assert_ne!(first.matches_key, changed.matches_key);
+    }
 }

@@ -90,6 +90,29 @@ pub fn print_reference(bytes: &[u8], max_pixels: u64) -> Result<ReferenceWork, p
     ))
 }
 
+/// What the reference photos on disk are, without reading them: each
+/// product's photo paths with their sizes and modification times (`None`
+/// where a file cannot be looked at: [`references`] names it). Equal
+/// stamps mean [`references`] would load the same index.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReferenceStamp(Vec<(PathBuf, Option<(u64, std::time::SystemTime)>)>);
+
+/// The reference photos' [`ReferenceStamp`] now.
+pub fn reference_stamp(config: &Config) -> ReferenceStamp {
+    let files = config.catalog.products.iter().flat_map(|p| &p.images);
+    ReferenceStamp(
+        files
+            .map(|rel| {
+                let file = config.reference_dir().join(rel);
+                let seen = std::fs::metadata(&file)
+                    .and_then(|m| Ok((m.len(), m.modified()?)))
+                    .ok();
+                (file, seen)
+            })
+            .collect(),
+    )
+}
+
 /// Loads `index/references.json`, printing only the reference photos that
 /// are new or changed, and writes it back when anything changed.
 pub fn references(config: &Config) -> Result<References> {

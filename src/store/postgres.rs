@@ -225,19 +225,34 @@ pub(crate) struct Pool {
     url: PostgresUrl,
     max: usize,
     state: std::sync::Mutex<PoolState>,
-    returned: std::sync::Condvar,
 }
 
 struct PoolState {
     idle: Vec<PgConnection>,
-    /// Connections open, idle or in use.
+    /// Connections open, idle or in use, or being opened.
     open: usize,
-    /// Callers waiting for a connection, by ticket, first come first
-    /// served: without a queue a caller that just gave one back takes it
-    /// again before a woken waiter runs, and under load a waiter starves
-    /// for seconds.
-    waiting: std::collections::VecDeque<u64>,
-    next_ticket: u64,
+    /// Callers waiting for a connection, first come first served: a
+    /// connection given back goes to the first of them, not to whoever
+    /// asks next (under load a caller that just gave one back would take
+    /// it again and a waiter starve for seconds), and only that one is
+    /// woken (waking every waiter on each return cost more CPU than the
+    /// statements did with fifty of them).
+    waiting: std::collections::VecDeque<std::sync::Arc<Waiter>>,
+}
+
+/// One caller waiting for a connection.
+#[derive(Default)]
+struct Waiter {
+    handed: std::sync::Mutex<Option<Handed>>,
+    ready: std::sync::Condvar,
+}
+
+/// What a waiter is handed.
+enum Handed {
+    /// A connection another caller gave back.
+    Connection(PgConnection),
+    /// Room to open one (a connection was closed): counted as open.
+    Room,
 }
 
 impl Drop for Pool {
@@ -268,9 +283,7 @@ impl Pool {
                 idle: vec![PgConnection::new(client)],
                 open: 1,
                 waiting: Default::default(),
-                next_ticket: 0,
             }),
-            returned: std::sync::Condvar::new(),
         })
     }
 
@@ -290,48 +303,88 @@ impl Pool {
         out
     }
 
+    fn lock(&self) -> std::sync::MutexGuard<'_, PoolState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     fn take(&self) -> Result<PgConnection> {
-        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        let ticket = state.next_ticket;
-        state.next_ticket += 1;
-        state.waiting.push_back(ticket);
-        let deadline = std::time::Instant::now() + POOL_WAIT;
-        loop {
-            let first = state.waiting.front() == Some(&ticket);
-            if first && (!state.idle.is_empty() || state.open < self.max) {
-                state.waiting.pop_front();
-                // The next in line may be served too.
-                self.returned.notify_all();
-                if let Some(conn) = state.idle.pop() {
-                    return Ok(conn);
-                }
-                state.open += 1;
+        let mut state = self.lock();
+        let handed = if !state.waiting.is_empty() {
+            None
+        } else if let Some(conn) = state.idle.pop() {
+            Some(Handed::Connection(conn))
+        } else if state.open < self.max {
+            state.open += 1;
+            Some(Handed::Room)
+        } else {
+            None
+        };
+        let handed = match handed {
+            Some(handed) => handed,
+            None => {
+                let waiter = std::sync::Arc::new(Waiter::default());
+                state.waiting.push_back(waiter.clone());
                 drop(state);
-                return match self.url.connect() {
-                    Ok(client) => Ok(PgConnection::new(client)),
-                    Err(e) => {
-                        self.forget_one();
-                        Err(e)
-                    }
-                };
+                self.wait(&waiter)?
+            }
+        };
+        match handed {
+            Handed::Connection(conn) => Ok(conn),
+            Handed::Room => self.url.connect().map(PgConnection::new).inspect_err(|_| {
+                self.forget_one();
+            }),
+        }
+    }
+
+    /// Waits until `waiter` is handed a connection or room for one, for
+    /// at most [`POOL_WAIT`].
+    fn wait(&self, waiter: &std::sync::Arc<Waiter>) -> Result<Handed> {
+        let deadline = std::time::Instant::now() + POOL_WAIT;
+        let mut handed = waiter.handed.lock().unwrap_or_else(|e| e.into_inner());
+        loop {
+            if let Some(handed) = handed.take() {
+                return Ok(handed);
             }
             let left = deadline.saturating_duration_since(std::time::Instant::now());
             if left.is_zero() {
-                state.waiting.retain(|&t| t != ticket);
-                self.returned.notify_all();
-                anyhow::bail!(
-                    "all {} connections to the PostgreSQL store {} stayed busy for {} s",
-                    self.max,
-                    self.url,
-                    POOL_WAIT.as_secs()
-                );
+                break;
             }
-            state = self
-                .returned
-                .wait_timeout(state, left)
+            handed = waiter
+                .ready
+                .wait_timeout(handed, left)
                 .unwrap_or_else(|e| e.into_inner())
                 .0;
         }
+        drop(handed);
+        // Handing happens under the pool's lock: with it held, either this
+        // waiter is still queued (leave) or it was handed something.
+        let mut state = self.lock();
+        state.waiting.retain(|w| !std::sync::Arc::ptr_eq(w, waiter));
+        drop(state);
+        if let Some(handed) = waiter
+            .handed
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
+        {
+            return Ok(handed);
+        }
+        anyhow::bail!(
+            "all {} connections to the PostgreSQL store {} stayed busy for {} s",
+            self.max,
+            self.url,
+            POOL_WAIT.as_secs()
+        )
+    }
+
+    /// Hands `handed` to the first waiter, if any; gives it back otherwise.
+    fn hand_on(state: &mut PoolState, handed: Handed) -> Option<Handed> {
+        let Some(waiter) = state.waiting.pop_front() else {
+            return Some(handed);
+        };
+        *waiter.handed.lock().unwrap_or_else(|e| e.into_inner()) = Some(handed);
+        waiter.ready.notify_one();
+        None
     }
 
     fn give_back(&self, conn: PgConnection) {
@@ -339,18 +392,19 @@ impl Pool {
             self.forget_one();
             return;
         }
-        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        state.idle.push(conn);
-        drop(state);
-        self.returned.notify_all();
+        let mut state = self.lock();
+        if let Some(Handed::Connection(conn)) = Pool::hand_on(&mut state, Handed::Connection(conn))
+        {
+            state.idle.push(conn);
+        }
     }
 
     /// A connection closed or never opened: room for another.
     fn forget_one(&self) {
-        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        state.open -= 1;
-        drop(state);
-        self.returned.notify_all();
+        let mut state = self.lock();
+        if Pool::hand_on(&mut state, Handed::Room).is_some() {
+            state.open -= 1;
+        }
     }
 }
 

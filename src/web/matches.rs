@@ -9,6 +9,7 @@ pub(super) async fn match_page(
 ) -> Result<Markup> {
     let store = state.store.clone();
     let config = state.config.clone();
+    let judges = state.judges.clone();
     let (entry, history, explanation, contacts) = blocking(move || {
         let entry = store.review_entry(MatchId(id))?;
         let contacts = match &entry {
@@ -21,6 +22,7 @@ pub(super) async fn match_page(
             crate::explain::explain(
                 &config,
                 &store,
+                &judges,
                 &crate::explain::Subject::Match(MatchId(id)),
             )
             .map_err(|error| tracing::warn!("explaining match #{id}: {error:#}"))
@@ -90,12 +92,17 @@ pub(super) async fn open_match(
         .chars()
         .take(2000)
         .collect();
-    let (config, store) = (state.config.clone(), state.store.clone());
+    let (config, store, judges) = (
+        state.config.clone(),
+        state.store.clone(),
+        state.judges.clone(),
+    );
     let actor = session.user.name.clone();
     let opened = blocking(move || {
         crate::explain::open_by_hand(
             &config,
             &store,
+            &judges,
             crate::store::ListingId(id),
             &product,
             &actor,

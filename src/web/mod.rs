@@ -71,6 +71,8 @@ pub struct AppState {
     pub limiter: LoginLimiter,
     /// What the scheduler is doing, for the runs page.
     pub crawl_state: Arc<std::sync::Mutex<String>>,
+    /// The judge match pages explain listings with, kept between requests.
+    pub judges: Arc<crate::explain::JudgeCache>,
 }
 
 impl AppState {
@@ -83,6 +85,7 @@ impl AppState {
             sessions: SessionPolicy::default(),
             limiter: LoginLimiter::new(LoginLimits::default()),
             crawl_state: Arc::default(),
+            judges: Arc::default(),
         }
     }
 }
