@@ -112,6 +112,10 @@ fn main() {
     let workspaces: Vec<PathBuf> = dirs.iter().map(|d| d.path().to_path_buf()).collect();
     for workspace in &workspaces {
         support::lifted_workspace(workspace, &catalog, &market, 1000.0, 8, 1000);
+        let settings = workspace.join("knockoff.toml");
+        let mut text = std::fs::read_to_string(&settings).unwrap();
+        text.push_str(&format!("\n[store]\nurl = \"{url}\"\n"));
+        std::fs::write(settings, text).unwrap();
     }
     let crawl = runtime.block_on(support::knockoff_crawl(
         support::this_knockoff(),
@@ -124,6 +128,7 @@ fn main() {
     // as they would be before its first shared pass.
     knockoff(&workspaces[1], &url, "index");
     let (_, listings) = judged(&url);
+    assert!(listings > 0, "the crawl stored listings in {url}");
     println!(
         "judging bench: {listings} listings crawled in {:.1} s; every judgement and photo print dropped before each pass",
         crawl.wall_s

@@ -362,6 +362,8 @@ async fn load(
             let pause = |rng: &mut rand_chacha::ChaCha8Rng| {
                 tokio::time::sleep(think.mul_f64(rng.random_range(0.5..1.5)))
             };
+            // Reviewers do not start in step: each begins within one pause.
+            tokio::time::sleep(think.mul_f64(rng.random_range(0.0..1.0))).await;
             while Instant::now() < deadline {
                 let page = rng.random_range(1..=40);
                 let t = Instant::now();

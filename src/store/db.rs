@@ -68,6 +68,18 @@ impl PgConnection {
         access: Access,
         work: impl FnOnce(&Db) -> Result<T>,
     ) -> Result<T> {
+        self.transaction_once_begun(access, &mut Some(work))
+    }
+
+    /// Runs `work` (taken out of its `Option` only once the transaction
+    /// has begun) in one transaction, committed when it returns `Ok`. An
+    /// error with `work` still there means the transaction never began:
+    /// nothing reached the server.
+    pub(crate) fn transaction_once_begun<T>(
+        &mut self,
+        access: Access,
+        work: &mut Option<impl FnOnce(&Db) -> Result<T>>,
+    ) -> Result<T> {
         let PgConnection { client, statements } = self;
         let tx = match access {
             Access::ReadWrite => client.transaction()?,
@@ -76,6 +88,9 @@ impl PgConnection {
                 .read_only(true)
                 .isolation_level(postgres::IsolationLevel::RepeatableRead)
                 .start()?,
+        };
+        let Some(work) = work.take() else {
+            anyhow::bail!("a transaction's work was run already")
         };
         let db = Db::Postgres {
             tx: RefCell::new(tx),
@@ -463,6 +478,30 @@ impl Db<'_> {
             Db::Sqlite(_) => "",
             Db::Postgres { .. } => " FOR UPDATE SKIP LOCKED",
         }
+    }
+
+    /// Holds, until this transaction ends, a lock on each of `keys` (say,
+    /// listing URLs) that other transactions on the store wait for: what
+    /// reading a row and then inserting it needs when two crawls may store
+    /// the same one at once (a unique key would refuse the second insert).
+    /// Taken in sorted order, so two transactions locking overlapping sets
+    /// cannot wait on each other in a circle; take them before anything
+    /// else the transaction writes. SQLite's write transactions run one at
+    /// a time: nothing to do.
+    pub(crate) fn lock_keys(&self, keys: &[&str]) -> Result<()> {
+        if matches!(self, Db::Sqlite(_)) || keys.is_empty() {
+            return Ok(());
+        }
+        let mut keys = keys.to_vec();
+        keys.sort_unstable();
+        keys.dedup();
+        // One round trip: the keys as lines (a URL holds no line break).
+        self.each(
+            "SELECT pg_advisory_xact_lock(hashtextextended(k, 0))::text
+             FROM unnest(string_to_array(?1, chr(10))) AS t(k)",
+            args![keys.join("\n")],
+            |_| Ok(()),
+        )
     }
 
     /// Runs a statement; the number of rows it changed.

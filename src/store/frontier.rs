@@ -427,6 +427,8 @@ impl Store {
         found: &SearchFound,
     ) -> Result<(Vec<FrontierItem>, Option<FrontierItem>)> {
         self.write(|db| {
+            let cards: Vec<&str> = found.cards.iter().map(|c| c.url.as_str()).collect();
+            db.lock_keys(&cards)?;
             let fetch_id = insert_exchanges(db, run, exchanges)?.last().copied();
             for note in found.notes {
                 insert_error(db, run, &item.target, &item.url, note)?;
@@ -520,6 +522,7 @@ impl Store {
         let hash = content_hash(listing);
         let images_json = serde_json::to_string(&listing.images)?;
         self.write(|db| {
+            db.lock_keys(&[url])?;
             let fetch_ids = insert_exchanges(db, run, exchanges)?;
             let fetch_id = fetch_ids.last().copied();
             let seen = now();
@@ -1075,12 +1078,27 @@ pub(super) fn insert_error(
 }
 
 pub(super) fn insert_exchanges(db: &Db, run: RunId, exchanges: &[Exchange]) -> Result<Vec<i64>> {
+    // The bodies first, in digest order: two transactions storing the same
+    // two bodies then wait for each other in one order, never in a circle.
+    let shas: Vec<Option<String>> = exchanges
+        .iter()
+        .map(|e| {
+            e.body
+                .as_deref()
+                .map(|body| hex::encode(Sha256::digest(body)))
+        })
+        .collect();
+    let mut bodies: Vec<(&String, &[u8])> = shas
+        .iter()
+        .zip(exchanges)
+        .filter_map(|(sha, e)| Some((sha.as_ref()?, e.body.as_deref()?)))
+        .collect();
+    bodies.sort_unstable_by(|a, b| a.0.cmp(b.0));
+    for (sha, body) in bodies {
+        insert_blob_as(db, sha, body)?;
+    }
     let mut ids = Vec::with_capacity(exchanges.len());
-    for exchange in exchanges {
-        let sha = match &exchange.body {
-            Some(body) => Some(insert_blob(db, body)?),
-            None => None,
-        };
+    for (exchange, sha) in exchanges.iter().zip(shas) {
         ids.push(db.one(
             "INSERT INTO fetches (run_id, url, method, status, request_headers, response_headers,
                 remote_addr, started_at, elapsed_ms, body_sha256, body_bytes, error)
@@ -1108,6 +1126,12 @@ pub(super) fn insert_exchanges(db: &Db, run: RunId, exchanges: &[Exchange]) -> R
 /// Stores `bytes` under their SHA-256 (once) and returns the hex digest.
 pub(crate) fn insert_blob(db: &Db, bytes: &[u8]) -> Result<String> {
     let sha = hex::encode(Sha256::digest(bytes));
+    insert_blob_as(db, &sha, bytes)?;
+    Ok(sha)
+}
+
+/// Stores `bytes` under `sha`, their SHA-256 in hex, unless stored already.
+fn insert_blob_as(db: &Db, sha: &str, bytes: &[u8]) -> Result<()> {
     if !db.exists("SELECT 1 FROM blobs WHERE sha256 = ?1", args![sha])? {
         let mut encoder =
             flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::fast());
@@ -1121,11 +1145,13 @@ pub(crate) fn insert_blob(db: &Db, bytes: &[u8]) -> Result<String> {
             ("none", bytes)
         };
         db.exec(
-            "INSERT INTO blobs (sha256, bytes, compression, data) VALUES (?1, ?2, ?3, ?4)",
+            // Another crawl may be storing the same bytes this moment.
+            "INSERT INTO blobs (sha256, bytes, compression, data) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (sha256) DO NOTHING",
             args![sha, bytes.len(), compression, data],
         )?;
     }
-    Ok(sha)
+    Ok(())
 }
 
 /// Hash of the fields that make a listing what it is; a change means the
@@ -1183,6 +1209,67 @@ mod tests {
             // The run's only crawl (a SQLite store's) takes every item back.
             assert_eq!(second.claim_items(run.id, None).unwrap().len(), 5);
             assert_eq!(first.unfinished_items(run.id).unwrap(), 5);
+        });
+    }
+
+    #[test]
+    fn crawls_storing_the_same_cards_and_bodies_at_once_store_each_once() {
+        crate::store::db::tests::on_both_shared(|first, second| {
+            let pages: Vec<NewItem> = (0..16)
+                .map(|n| NewItem {
+                    target: "shop".into(),
+                    kind: ItemKind::Search,
+                    url: format!("http://shop/s?q=x&p={n}"),
+                    query: None,
+                    page: None,
+                })
+                .collect();
+            let (run, _) = first
+                .join_or_start_run(&["shop".into()], None, &pages)
+                .unwrap();
+            second
+                .join_or_start_run(&["shop".into()], None, &[])
+                .unwrap();
+            // Every page shows the same listings (in its own order) and
+            // the same bytes: two crawls store them in the same moments.
+            let cards: Vec<CardListing> = (0..30)
+                .map(|n| CardListing {
+                    url: format!("http://shop/item/{n}"),
+                    listing: Listing {
+                        title: Some(format!("Orvane bag {n}")),
+                        ..Listing::default()
+                    },
+                    always_fetch_item: false,
+                })
+                .collect();
+            std::thread::scope(|s| {
+                for (k, store) in [first, second].into_iter().enumerate() {
+                    let cards = &cards;
+                    s.spawn(move || loop {
+                        let Some(page) = store.claim_items(run.id, Some(1)).unwrap().pop() else {
+                            break;
+                        };
+                        let mut shown = cards.clone();
+                        shown.rotate_left(page.id.0 as usize % cards.len());
+                        if k == 1 {
+                            shown.reverse();
+                        }
+                        let found = SearchFound {
+                            cards: &shown,
+                            links: &[],
+                            next_page: None,
+                            max_listings: 100,
+                            notes: &[],
+                        };
+                        let body = exchange(&page.url, 200, b"<html>the same page</html>");
+                        store
+                            .complete_search(run.id, &page, &[body], &found)
+                            .unwrap_or_else(|e| panic!("{}: {e:#}", page.url));
+                    });
+                }
+            });
+            assert_eq!(first.listings(None).unwrap().len(), cards.len());
+            assert_eq!(first.unfinished_items(run.id).unwrap(), 0);
         });
     }
 

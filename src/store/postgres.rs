@@ -291,16 +291,39 @@ impl Pool {
         &self.url
     }
 
-    /// Runs `work` in one transaction on a pooled connection.
+    /// Runs `work` in one transaction on a pooled connection. A pooled
+    /// connection the server closed while it sat idle (a restart, a
+    /// failover, an idle timeout) fails as its transaction begins, before
+    /// anything reached the server: it is dropped, the loss logged, and
+    /// the transaction begun on another (a new one once the idle ones are
+    /// spent). A connection lost after that fails the call: whether its
+    /// commit landed is unknown, so it is not run again here (a crawl's
+    /// leased item comes back when its lease lapses).
     pub(crate) fn transaction<T>(
         &self,
         access: Access,
         work: impl FnOnce(&Db) -> Result<T>,
     ) -> Result<T> {
-        let mut conn = self.take()?;
-        let out = conn.transaction(access, work);
-        self.give_back(conn);
-        out
+        let mut work = Some(work);
+        let mut lost = 0;
+        loop {
+            let mut conn = self.take()?;
+            match conn.transaction_once_begun(access, &mut work) {
+                Err(error) if work.is_some() && lost <= self.max => {
+                    lost += 1;
+                    tracing::warn!(
+                        "a connection to the PostgreSQL store {} was lost ({error:#}); beginning again on another",
+                        self.url
+                    );
+                    drop(conn);
+                    self.forget_one();
+                }
+                out => {
+                    self.give_back(conn);
+                    return out;
+                }
+            }
+        }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, PoolState> {
@@ -591,6 +614,52 @@ mod tests {
             assert_eq!(served.into_inner(), 160);
             let state = pool.state.lock().unwrap();
             assert!(state.open <= 2 && state.waiting.is_empty());
+        });
+    }
+
+    #[test]
+    fn connections_the_server_closed_are_replaced_before_a_transaction_begins() {
+        let Some(server) = postgres_server() else {
+            return;
+        };
+        with_database(&server, |url| {
+            let pool = Pool::open(url.parse().unwrap(), 3).unwrap();
+            let one = |pool: &Pool| {
+                pool.transaction(Access::ReadWrite, |db| {
+                    db.one("SELECT 1", args![], |r| r.get::<i64>(0))
+                })
+            };
+            // Three connections open and idle in the pool.
+            let barrier = std::sync::Barrier::new(3);
+            std::thread::scope(|s| {
+                for _ in 0..3 {
+                    s.spawn(|| {
+                        pool.transaction(Access::ReadOnly, |_| {
+                            barrier.wait();
+                            Ok(())
+                        })
+                        .unwrap()
+                    });
+                }
+            });
+            assert_eq!(pool.lock().idle.len(), 3);
+            // The server ends them, as a restart or failover would.
+            let mut admin = postgres::Client::connect(url, postgres::NoTls).unwrap();
+            let ended: i64 = admin
+                .query_one(
+                    "SELECT COUNT(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+                     WHERE datname = current_database() AND pid <> pg_backend_pid()) t",
+                    &[],
+                )
+                .unwrap()
+                .get(0);
+            assert_eq!(ended, 3);
+            assert_eq!(one(&pool).unwrap(), 1, "begun again on a new connection");
+            let state = pool.lock();
+            assert!(
+                state.open <= 3 && state.idle.len() == 1,
+                "the lost ones are forgotten"
+            );
         });
     }
 
