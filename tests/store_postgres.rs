@@ -330,6 +330,18 @@ async fn a_crawl_on_postgresql_stores_and_queues_what_one_on_sqlite_does() {
         let check = util::knockoff_with_env(&postgres_dir, &["check"], &env);
         let said = String::from_utf8_lossy(&check.stdout);
         assert!(said.contains("reachable, schema version"), "{said}");
+        // The variable overrides a URL in knockoff.toml, which is still read.
+        let settings = postgres_dir.join("knockoff.toml");
+        let mut text = std::fs::read_to_string(&settings).unwrap();
+        text.push_str("\n[store]\nurl = \"postgres://nobody@127.0.0.1:1/elsewhere\"\n");
+        std::fs::write(&settings, text).unwrap();
+        let check = util::knockoff_with_env(&postgres_dir, &["check"], &env);
+        let said = String::from_utf8_lossy(&check.stdout);
+        assert!(
+            check.status.success() && said.contains(&database.url),
+            "{said}{}",
+            String::from_utf8_lossy(&check.stderr)
+        );
         let queue = queue_of(&postgres_dir, &env, &postgres_sites);
         assert!(queue.len() >= 5, "{queue:?}");
         assert_eq!(queue, queue_of(&sqlite_dir, &[], &sqlite_sites));

@@ -193,15 +193,18 @@ pub(super) fn load_settings(workspace: &Path, problems: &RefCell<Vec<Problem>>) 
     server.finish();
 
     let mut store = root.table(keys::STORE_URL.table);
+    // The file's URL is read (and checked) even when the variable
+    // overrides it: an unread key would be reported as unknown.
+    let in_file = store.string(keys::STORE_URL.name).and_then(|url| {
+        store_url_problem(&url)
+            .map(|e| store.problem(keys::STORE_URL.name, e))
+            .map_or(Some(url), |_| None)
+    });
     let store_url = match std::env::var(STORE_URL_VARIABLE) {
         Ok(url) if !url.is_empty() => store_url_problem(&url)
             .map(|e| store.problem(keys::STORE_URL.name, format!("{STORE_URL_VARIABLE}: {e}")))
             .map_or(Some(url), |_| None),
-        _ => store.string(keys::STORE_URL.name).and_then(|url| {
-            store_url_problem(&url)
-                .map(|e| store.problem(keys::STORE_URL.name, e))
-                .map_or(Some(url), |_| None)
-        }),
+        _ => in_file,
     };
     let lease = Duration::from_secs_f64(store.setting(&keys::LEASE_SECS));
     store.finish();
