@@ -480,30 +480,6 @@ impl Db<'_> {
         }
     }
 
-    /// Holds, until this transaction ends, a lock on each of `keys` (say,
-    /// listing URLs) that other transactions on the store wait for: what
-    /// reading a row and then inserting it needs when two crawls may store
-    /// the same one at once (a unique key would refuse the second insert).
-    /// Taken in sorted order, so two transactions locking overlapping sets
-    /// cannot wait on each other in a circle; take them before anything
-    /// else the transaction writes. SQLite's write transactions run one at
-    /// a time: nothing to do.
-    pub(crate) fn lock_keys(&self, keys: &[&str]) -> Result<()> {
-        if matches!(self, Db::Sqlite(_)) || keys.is_empty() {
-            return Ok(());
-        }
-        let mut keys = keys.to_vec();
-        keys.sort_unstable();
-        keys.dedup();
-        // One round trip: the keys as lines (a URL holds no line break).
-        self.each(
-            "SELECT pg_advisory_xact_lock(hashtextextended(k, 0))::text
-             FROM unnest(string_to_array(?1, chr(10))) AS t(k)",
-            args![keys.join("\n")],
-            |_| Ok(()),
-        )
-    }
-
     /// Runs a statement; the number of rows it changed.
     pub(crate) fn exec(&self, sql: &str, args: &[&dyn Bind]) -> Result<u64> {
         match self {
@@ -595,17 +571,35 @@ impl Db<'_> {
         Ok(self.optional(sql, args, |_| Ok(()))?.is_some())
     }
 
-    /// Makes every other transaction that calls this with the same `key`
-    /// wait until this one ends. SQLite needs nothing: its transactions
-    /// take the write lock when they begin; PostgreSQL takes an advisory
-    /// lock held to the end of the transaction.
-    pub(crate) fn serialize_on(&self, key: &str) -> Result<()> {
-        if let Db::Postgres { .. } = self {
-            let digest = <sha2::Sha256 as sha2::Digest>::digest(key.as_bytes());
-            let id = i64::from_be_bytes(digest[..8].try_into().expect("8 bytes"));
-            self.one("SELECT pg_advisory_xact_lock(?1)", args![id], |_| Ok(()))?;
+    /// Makes every other transaction that calls this with one of the same
+    /// `keys` wait until this one ends: what reading a thing and then
+    /// writing it needs when other processes may write it at once.
+    /// SQLite needs nothing: its transactions take the write lock when
+    /// they begin; PostgreSQL takes an advisory lock per key, held to the
+    /// end of the transaction, all of them in one order (by lock id), so
+    /// two transactions locking overlapping sets never wait on each other
+    /// in a circle. Call it before the transaction writes anything else.
+    pub(crate) fn serialize_on(&self, keys: &[&str]) -> Result<()> {
+        if matches!(self, Db::Sqlite(_)) || keys.is_empty() {
+            return Ok(());
         }
-        Ok(())
+        let mut ids: Vec<i64> = keys
+            .iter()
+            .map(|key| {
+                let digest = <sha2::Sha256 as sha2::Digest>::digest(key.as_bytes());
+                i64::from_be_bytes(digest[..8].try_into().expect("8 bytes"))
+            })
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let ids: Vec<String> = ids.iter().map(i64::to_string).collect();
+        // One round trip; the locks are taken in the array's order.
+        self.each(
+            "SELECT CAST(pg_advisory_xact_lock(k) AS TEXT)
+             FROM unnest(CAST(string_to_array(?1, ',') AS BIGINT[])) AS t(k)",
+            args![ids.join(",")],
+            |_| Ok(()),
+        )
     }
 
     /// The time now in milliseconds since the epoch: the database

@@ -187,7 +187,7 @@ impl Store {
         seeds: &[NewItem],
     ) -> Result<(Run, Joined)> {
         self.write(|db| {
-            db.serialize_on("knockoff run")?;
+            db.serialize_on(&["knockoff run"])?;
             match unfinished_run(db)? {
                 Some(run) => Ok((run, Joined::Unfinished)),
                 None => Ok((start_run(db, targets, max_pages, seeds)?, Joined::Started)),
@@ -326,7 +326,7 @@ impl Store {
         rule: &SendRule,
     ) -> Result<Option<std::time::Duration>> {
         self.write(|db| {
-            db.serialize_on(&format!("host {host}"))?;
+            db.serialize_on(&[&format!("host {host}")])?;
             let now = db.clock_ms()?;
             let row: Option<(String, Option<i64>)> = db.optional(
                 "SELECT sent, paused_until FROM host_gates WHERE host = ?1",
@@ -359,7 +359,7 @@ impl Store {
     pub fn pause_host(&self, host: &str, wait: std::time::Duration) -> Result<()> {
         let wait = i64::try_from(wait.as_millis()).unwrap_or(i64::MAX);
         self.write(|db| {
-            db.serialize_on(&format!("host {host}"))?;
+            db.serialize_on(&[&format!("host {host}")])?;
             let until = db.clock_ms()?.saturating_add(wait);
             db.exec(
                 "INSERT INTO host_gates (host, sent, paused_until) VALUES (?1, '[]', ?2)
@@ -427,8 +427,13 @@ impl Store {
         found: &SearchFound,
     ) -> Result<(Vec<FrontierItem>, Option<FrontierItem>)> {
         self.write(|db| {
-            let cards: Vec<&str> = found.cards.iter().map(|c| c.url.as_str()).collect();
-            db.lock_keys(&cards)?;
+            // Another crawl's page may show the same listings this moment.
+            let cards: Vec<String> = found
+                .cards
+                .iter()
+                .map(|c| format!("listing at {}", c.url))
+                .collect();
+            db.serialize_on(&cards.iter().map(String::as_str).collect::<Vec<_>>())?;
             let fetch_id = insert_exchanges(db, run, exchanges)?.last().copied();
             for note in found.notes {
                 insert_error(db, run, &item.target, &item.url, note)?;
@@ -522,7 +527,7 @@ impl Store {
         let hash = content_hash(listing);
         let images_json = serde_json::to_string(&listing.images)?;
         self.write(|db| {
-            db.lock_keys(&[url])?;
+            db.serialize_on(&[&format!("listing at {url}")])?;
             let fetch_ids = insert_exchanges(db, run, exchanges)?;
             let fetch_id = fetch_ids.last().copied();
             let seen = now();

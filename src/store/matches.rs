@@ -510,7 +510,7 @@ fn record_verdicts(
 ) -> Result<QueueChanges> {
     // Crawls sharing a store may judge one listing at once: one at a
     // time, each seeing the other's matches.
-    db.serialize_on(&format!("listing {}", listing.0))?;
+    db.serialize_on(&[&format!("listing {}", listing.0)])?;
     let mut changes = QueueChanges::default();
     let at = now();
     let existing: Vec<Held> = db.all(

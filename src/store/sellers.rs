@@ -223,7 +223,7 @@ impl Store {
     /// transaction.
     pub fn record_networks(&self, groups: &HashMap<(String, String), usize>) -> Result<()> {
         self.write(|db| {
-            db.serialize_on("knockoff networks")?;
+            db.serialize_on(&["knockoff networks"])?;
             db.exec(
                 "INSERT INTO sellers (target, name)
                  SELECT DISTINCT target, seller FROM listings WHERE seller IS NOT NULL AND seller != ''
