@@ -27,7 +27,8 @@ use crate::matching::verdict::{Listed, PhotoMatches, Verdict};
 use crate::networks::SellerLists;
 use crate::photo;
 use crate::store::{
-    ItemKind, ListingSelection, ListingToJudge, NewItem, QueueChanges, RunId, Store, StoredVerdict,
+    ItemKind, JudgingLease, ListingSelection, ListingToJudge, NewItem, QueueChanges, RunId, Store,
+    StoredVerdict,
 };
 
 /// What a judging pass did.
@@ -539,6 +540,31 @@ impl<'a> Pass<'a> {
         Ok((facts, verdicts))
     }
 
+    /// Judges `listing` and records the verdicts when its judge key is
+    /// stale — on a store crawls share, when this crawl is the one to
+    /// judge it ([`Store::take_judging`]). `false` when another crawl's
+    /// lease to judge it lasts.
+    fn judge_unless_taken(
+        &mut self,
+        listing: &ListingToJudge,
+        report: &mut JudgeReport,
+    ) -> Result<bool> {
+        let Some(key) = self.stale_key(listing) else {
+            return Ok(true);
+        };
+        if self.store.is_shared() {
+            match self.store.take_judging(listing.stored.id, &key)? {
+                JudgingLease::Taken => {}
+                JudgingLease::Judged => return Ok(true),
+                JudgingLease::HeldElsewhere => return Ok(false),
+            }
+        }
+        let (facts, verdicts) = self.judge(listing, Look::Closely)?;
+        report.changes += self.record(listing, &key, &facts, verdicts)?;
+        report.judged += 1;
+        Ok(true)
+    }
+
     /// Records the verdicts under `key` and the contacts the listing shows;
     /// returns how the queue changed.
     fn record(
@@ -597,27 +623,46 @@ fn shown(target: Option<&Target>, facts: &ListingFacts, judge: &Judge) -> Vec<Co
     found
 }
 
+/// How long past another crawl's judging lease term a pass waits for what
+/// it holds: leases are stamped by each machine's own clock.
+const LEASE_CLOCK_MARGIN: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// Brings the indexes up to date and judges every listing whose judge key
 /// changed. Blocking: call it from the blocking pool in async code.
 pub fn judge_workspace(config: &Config, store: &Store) -> Result<JudgeReport> {
     let mut report = JudgeReport::default();
     let mut pass = Pass::open(config, store, &mut report)?;
+    let mut held_elsewhere = Vec::new();
     store.for_each_listing_page(ListingSelection::All, |page| {
         report.listings += page.len();
         for listing in store.judge_inputs(page)? {
-            let Some(key) = pass.stale_key(&listing) else {
-                continue;
-            };
-            // Crawls sharing a store judge its listings between them.
-            if store.is_shared() && !store.take_judging(listing.stored.id, &key)? {
-                continue;
+            if !pass.judge_unless_taken(&listing, &mut report)? {
+                held_elsewhere.push(listing.stored.id);
             }
-            let (facts, verdicts) = pass.judge(&listing, Look::Closely)?;
-            report.changes += pass.record(&listing, &key, &facts, verdicts)?;
-            report.judged += 1;
         }
         Ok(())
     })?;
+    // Another crawl judges what it holds, unless it died holding it:
+    // those are judged here once their leases lapse.
+    let deadline = std::time::Instant::now() + store.lease_term() + LEASE_CLOCK_MARGIN;
+    while !held_elsewhere.is_empty() {
+        if std::time::Instant::now() >= deadline {
+            tracing::warn!(
+                "{} listing(s) still leased to another crawl to judge after its lease term; the next pass judges them if it did not",
+                held_elsewhere.len()
+            );
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(500));
+        let still =
+            store.listings_by_ids(&held_elsewhere.iter().map(|id| id.0).collect::<Vec<_>>())?;
+        held_elsewhere.clear();
+        for listing in store.judge_inputs(still)? {
+            if !pass.judge_unless_taken(&listing, &mut report)? {
+                held_elsewhere.push(listing.stored.id);
+            }
+        }
+    }
     report.photos_printed = pass.photos.printed;
     // Every pass, judged or not: a seller's profile page read by the crawl
     // links sellers whose listings did not change.

@@ -520,3 +520,71 @@ async fn three_crawls_share_one_run_and_one_killed_loses_and_repeats_nothing() {
     .await
     .unwrap();
 }
+
+/// A judge killed holding leases to judge listings: another judging pass
+/// waits for those leases to lapse and judges the listings, instead of
+/// leaving them to the next pass.
+#[tokio::test]
+async fn listings_a_dead_judge_held_are_judged_once_its_leases_lapse() {
+    let Some(server) = util::postgres_server() else {
+        return;
+    };
+    let (workspace, _, _) = util::judged_copy("evidence 47", || Catalog::generate(47, 16)).await;
+    util::edit_toml(&workspace.path().join("knockoff.toml"), |doc| {
+        util::set(doc, "store.lease_secs", 5i64);
+    });
+    tokio::task::spawn_blocking(move || {
+        let database = TestDatabase::create(&server);
+        let env = [("KNOCKOFF_STORE_URL", database.url.as_str())];
+        let index = || {
+            let out = util::knockoff_with_env(workspace.path(), &["index"], &env);
+            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        };
+        let copied =
+            util::knockoff_outcome(workspace.path(), &["store", "copy", "--to", &database.url]);
+        assert_eq!(copied.0, 0, "{}", copied.2);
+        index();
+        // Three listings stale again, each leased for 3 s more to a judge
+        // on another machine that died (under the key a pass would use).
+        let mut db = database.client();
+        let dead: Vec<(i64, String)> = db
+            .query(
+                "DELETE FROM judged WHERE listing_id IN
+                   (SELECT listing_id FROM judged ORDER BY listing_id LIMIT 3)
+                 RETURNING listing_id, judge_key",
+                &[],
+            )
+            .unwrap()
+            .iter()
+            .map(|r| (r.get(0), r.get(1)))
+            .collect();
+        assert_eq!(dead.len(), 3);
+        for (listing, key) in &dead {
+            db.execute(
+                "INSERT INTO judging (listing_id, judge_key, lease_owner, lease_until)
+                 VALUES ($1, $2, 'dead-host:1', CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000 AS BIGINT) + 3000)
+                 ON CONFLICT (listing_id) DO UPDATE SET judge_key = excluded.judge_key,
+                   lease_owner = excluded.lease_owner, lease_until = excluded.lease_until",
+                &[listing, key],
+            )
+            .unwrap();
+        }
+        let started = std::time::Instant::now();
+        index();
+        let judged: i64 = db
+            .query_one(
+                "SELECT COUNT(*) FROM judged WHERE listing_id = ANY($1)",
+                &[&dead.iter().map(|(l, _)| *l).collect::<Vec<i64>>()],
+            )
+            .unwrap()
+            .get(0);
+        assert_eq!(judged, 3, "judged once the dead judge's leases lapsed");
+        assert!(
+            started.elapsed() >= std::time::Duration::from_millis(2500),
+            "waited for the leases: {:?}",
+            started.elapsed()
+        );
+    })
+    .await
+    .unwrap();
+}

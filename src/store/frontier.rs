@@ -204,6 +204,15 @@ impl Store {
             .store(ms, std::sync::atomic::Ordering::Relaxed);
     }
 
+    /// How long this crawl's leases last.
+    pub(crate) fn lease_term(&self) -> std::time::Duration {
+        let ms = self
+            .worker
+            .lease_ms
+            .load(std::sync::atomic::Ordering::Relaxed);
+        std::time::Duration::from_millis(u64::try_from(ms).unwrap_or(0))
+    }
+
     /// A lease for this crawl from now.
     pub(super) fn lease(&self) -> Lease {
         let ms = self
@@ -1250,26 +1259,25 @@ mod tests {
             std::thread::scope(|s| {
                 for (k, store) in [first, second].into_iter().enumerate() {
                     let cards = &cards;
-                    s.spawn(move || loop {
-                        let Some(page) = store.claim_items(run.id, Some(1)).unwrap().pop() else {
-                            break;
-                        };
-                        let mut shown = cards.clone();
-                        shown.rotate_left(page.id.0 as usize % cards.len());
-                        if k == 1 {
-                            shown.reverse();
+                    s.spawn(move || {
+                        while let Some(page) = store.claim_items(run.id, Some(1)).unwrap().pop() {
+                            let mut shown = cards.clone();
+                            shown.rotate_left(page.id.0 as usize % cards.len());
+                            if k == 1 {
+                                shown.reverse();
+                            }
+                            let found = SearchFound {
+                                cards: &shown,
+                                links: &[],
+                                next_page: None,
+                                max_listings: 100,
+                                notes: &[],
+                            };
+                            let body = exchange(&page.url, 200, b"<html>the same page</html>");
+                            store
+                                .complete_search(run.id, &page, &[body], &found)
+                                .unwrap_or_else(|e| panic!("{}: {e:#}", page.url));
                         }
-                        let found = SearchFound {
-                            cards: &shown,
-                            links: &[],
-                            next_page: None,
-                            max_listings: 100,
-                            notes: &[],
-                        };
-                        let body = exchange(&page.url, 200, b"<html>the same page</html>");
-                        store
-                            .complete_search(run.id, &page, &[body], &found)
-                            .unwrap_or_else(|e| panic!("{}: {e:#}", page.url));
                     });
                 }
             });

@@ -207,6 +207,17 @@ pub(super) fn audit(
     Ok(())
 }
 
+/// What [`Store::take_judging`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum JudgingLease {
+    /// This crawl judges the listing now.
+    Taken,
+    /// It was judged under this key already.
+    Judged,
+    /// Another crawl's lease to judge it lasts.
+    HeldElsewhere,
+}
+
 impl Store {
     /// One listing, by id or by its canonical URL, as the judge sees it.
     pub(crate) fn listing_to_judge(&self, id_or_url: &str) -> Result<Option<ListingToJudge>> {
@@ -381,7 +392,7 @@ impl Store {
     /// lasts; otherwise it is leased to this crawl (a listing that changed
     /// since another crawl leased it has a new key, and goes to whoever
     /// judges the change).
-    pub(crate) fn take_judging(&self, listing: ListingId, key: &str) -> Result<bool> {
+    pub(crate) fn take_judging(&self, listing: ListingId, key: &str) -> Result<JudgingLease> {
         let lease = self.lease();
         let now = chrono::Utc::now().timestamp_millis();
         self.write(|db| {
@@ -390,9 +401,9 @@ impl Store {
                 args![listing.0, key],
             )?;
             if judged {
-                return Ok(false);
+                return Ok(JudgingLease::Judged);
             }
-            db.exists(
+            let taken = db.exists(
                 "INSERT INTO judging (listing_id, judge_key, lease_owner, lease_until)
                  VALUES (?1, ?2, ?3, ?4)
                  ON CONFLICT (listing_id) DO UPDATE SET judge_key = excluded.judge_key,
@@ -401,7 +412,11 @@ impl Store {
                     OR judging.judge_key != excluded.judge_key
                  RETURNING listing_id",
                 args![listing.0, key, lease.owner, lease.until, now],
-            )
+            )?;
+            Ok(match taken {
+                true => JudgingLease::Taken,
+                false => JudgingLease::HeldElsewhere,
+            })
         })
         .context("leasing a listing to judge")
     }
@@ -672,25 +687,32 @@ mod tests {
             let lease = std::time::Duration::from_millis(500);
             first.set_lease(lease);
             second.set_lease(lease);
-            assert!(first.take_judging(one, "k1").unwrap());
-            assert!(
-                !second.take_judging(one, "k1").unwrap(),
+            use JudgingLease::{HeldElsewhere, Judged, Taken};
+            assert_eq!(first.take_judging(one, "k1").unwrap(), Taken);
+            assert_eq!(
+                second.take_judging(one, "k1").unwrap(),
+                HeldElsewhere,
                 "leased to the first"
             );
-            assert!(second.take_judging(two, "k1").unwrap());
+            assert_eq!(second.take_judging(two, "k1").unwrap(), Taken);
             // Judged under the key: nobody judges it again, lease or not.
             first.record_verdicts(one, "k1", "m", &[]).unwrap();
             std::thread::sleep(lease * 2);
-            assert!(!second.take_judging(one, "k1").unwrap());
+            assert_eq!(second.take_judging(one, "k1").unwrap(), Judged);
             // A new key (the listing or the settings changed): judged again.
-            assert!(second.take_judging(one, "k2").unwrap());
-            assert!(
-                !first.take_judging(one, "k2").unwrap(),
+            assert_eq!(second.take_judging(one, "k2").unwrap(), Taken);
+            assert_eq!(
+                first.take_judging(one, "k2").unwrap(),
+                HeldElsewhere,
                 "leased to the second"
             );
-            assert!(first.take_judging(one, "k3").unwrap(), "changed again");
+            assert_eq!(
+                first.take_judging(one, "k3").unwrap(),
+                Taken,
+                "changed again"
+            );
             // The second crawl's lease on `two` lapsed unjudged: taken over.
-            assert!(first.take_judging(two, "k1").unwrap());
+            assert_eq!(first.take_judging(two, "k1").unwrap(), Taken);
         });
     }
 
