@@ -135,10 +135,12 @@ pub struct ImageInfo {
 }
 
 /// How a listing compares with what was stored before.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum ListingChange {
     New,
     Changed,
+    /// Also what finishing an item already finished reports.
+    #[default]
     Unchanged,
 }
 
@@ -435,7 +437,7 @@ impl Store {
         exchanges: &[Exchange],
         found: &SearchFound,
     ) -> Result<(Vec<FrontierItem>, Option<FrontierItem>)> {
-        self.write(|db| {
+        self.finish_item(item.id, |db| {
             // Another crawl's page may show the same listings this moment.
             let cards: Vec<String> = found
                 .cards
@@ -535,7 +537,7 @@ impl Store {
         let (url, target) = (item.url.as_str(), item.target.as_str());
         let hash = content_hash(listing);
         let images_json = serde_json::to_string(&listing.images)?;
-        self.write(|db| {
+        self.finish_item(item.id, |db| {
             db.serialize_on(&[&format!("listing at {url}")])?;
             let fetch_ids = insert_exchanges(db, run, exchanges)?;
             let fetch_id = fetch_ids.last().copied();
@@ -627,7 +629,7 @@ impl Store {
     ) -> Result<()> {
         let body = exchanges.iter().rev().find_map(|e| e.body.as_ref());
         let sha = body.map(|b| hex::encode(Sha256::digest(b)));
-        self.write(|db| {
+        self.finish_item(item.id, |db| {
             let fetch_ids = insert_exchanges(db, run, exchanges)?;
             db.exec(
                 "INSERT INTO images (url, sha256, bytes, format, width, height, fetch_id, run_id, fetched_at, error)
@@ -667,7 +669,7 @@ impl Store {
         exchanges: &[Exchange],
         error: &CrawlError,
     ) -> Result<()> {
-        self.write(|db| fail_in(db, run, item, exchanges, error))
+        self.finish_item(item.id, |db| fail_in(db, run, item, exchanges, error))
     }
 
     /// Puts an item off to the next run (its host asked for a pause over
@@ -680,7 +682,7 @@ impl Store {
         exchanges: &[Exchange],
         error: &CrawlError,
     ) -> Result<()> {
-        self.write(|db| {
+        self.finish_item(item.id, |db| {
             fail_in(db, run, item, exchanges, error)?;
             db.exec(
                 "INSERT INTO deferred_items (run_id, target, kind, url, query, page)
@@ -1407,11 +1409,28 @@ mod tests {
                 )
                 .unwrap();
             assert_eq!((change, images.len()), (ListingChange::Changed, 0));
+            // Finished once: finishing it again (a crawl whose lease
+            // lapsed, a transaction run again) stores nothing.
+            let mut other = listing.clone();
+            other.price = Some(1.0);
+            let twice = store
+                .complete_listing(run.id, listing_item, &[], &other, &[])
+                .unwrap();
+            assert_eq!(twice, (ListingChange::Unchanged, vec![]));
+            let stored = store
+                .listing_by_id_or_url(&listing_item.url)
+                .unwrap()
+                .unwrap();
+            assert_eq!(stored.listing.price, listing.price);
+            // Read again (pending once more): unchanged, then changed.
+            let read_again = || store.write(|db| set_state(db, listing_item.id, "pending"));
+            read_again().unwrap();
             let again = store
                 .complete_listing(run.id, listing_item, &[], &listing, &[])
                 .unwrap();
             assert_eq!(again.0, ListingChange::Unchanged);
             listing.price = Some(18.0);
+            read_again().unwrap();
             let changed = store
                 .complete_listing(run.id, listing_item, &[], &listing, &[])
                 .unwrap();

@@ -273,6 +273,34 @@ impl Store {
         }
     }
 
+    /// Finishes frontier item `item` in one write transaction with what
+    /// `work` stores — once. An item finished already is left as it is
+    /// (`T::default()`): another crawl took it over when this one's lease
+    /// lapsed, or this transaction's own commit landed before the
+    /// connection to a PostgreSQL store was lost. So on PostgreSQL a
+    /// transaction cut off by a lost connection is run again.
+    fn finish_item<T: Default>(
+        &self,
+        item: ItemId,
+        work: impl Fn(&db::Db) -> Result<T>,
+    ) -> Result<T> {
+        let once = |db: &db::Db| {
+            db.serialize_on(&[&format!("frontier item {}", item.0)])?;
+            let pending = db.exists(
+                "SELECT 1 FROM frontier WHERE id = ?1 AND state = 'pending'",
+                db::args![item.0],
+            )?;
+            match pending {
+                true => work(db),
+                false => Ok(T::default()),
+            }
+        };
+        match &self.engine {
+            Engine::Sqlite { .. } => self.write(once),
+            Engine::Postgres(pool) => pool.transaction_again_if_lost(db::Access::ReadWrite, once),
+        }
+    }
+
     /// Runs `work` on SQLite's write connection, outside a transaction:
     /// reads that pass over much of the store (a reader's memory map would
     /// keep every page they touch resident) or must see this connection's

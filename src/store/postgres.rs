@@ -267,6 +267,22 @@ impl Drop for Pool {
     }
 }
 
+/// Times [`Pool::transaction_again_if_lost`] runs a transaction again.
+const LOST_TRIES: u32 = 3;
+
+/// Whether `error` says the connection to the server was lost (closed,
+/// cut, or ended by the server's shutdown), not that a statement failed.
+fn connection_lost(error: &anyhow::Error) -> bool {
+    error
+        .chain()
+        .filter_map(|e| e.downcast_ref::<postgres::Error>())
+        .any(|e| {
+            e.is_closed()
+                || e.code().is_some_and(|c| c.code().starts_with("57P"))
+                || std::error::Error::source(e).is_some_and(|s| s.is::<std::io::Error>())
+        })
+}
+
 /// How long a call waits for a connection when all are in use.
 const POOL_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
 
@@ -323,6 +339,31 @@ impl Pool {
                     self.give_back(conn);
                     return out;
                 }
+            }
+        }
+    }
+
+    /// [`Pool::transaction`], run again when the connection was lost in
+    /// its middle (a restart, a failover, a network cut): for work that
+    /// cannot be stored twice, however often it runs — whether the first
+    /// commit landed is unknown.
+    pub(crate) fn transaction_again_if_lost<T>(
+        &self,
+        access: Access,
+        work: impl Fn(&Db) -> Result<T>,
+    ) -> Result<T> {
+        let mut tries = 0;
+        loop {
+            match self.transaction(access, &work) {
+                Err(error) if tries < LOST_TRIES && connection_lost(&error) => {
+                    tries += 1;
+                    tracing::warn!(
+                        "the connection to the PostgreSQL store {} was lost in a transaction ({error:#}); running it again",
+                        self.url
+                    );
+                    std::thread::sleep(std::time::Duration::from_millis(250) * tries);
+                }
+                out => return out,
             }
         }
     }
@@ -661,6 +702,46 @@ mod tests {
                 state.open <= 3 && state.idle.len() == 1,
                 "the lost ones are forgotten"
             );
+        });
+    }
+
+    #[test]
+    fn a_transaction_cut_off_by_a_lost_connection_runs_again_when_asked() {
+        let Some(server) = postgres_server() else {
+            return;
+        };
+        with_database(&server, |url| {
+            let pool = Pool::open(url.parse().unwrap(), 2).unwrap();
+            let mut admin = postgres::Client::connect(url, postgres::NoTls).unwrap();
+            let admin = std::sync::Mutex::new(&mut admin);
+            let runs = std::cell::Cell::new(0);
+            // The first run's connection is ended by the server between
+            // its statements.
+            let work = |db: &Db| {
+                runs.set(runs.get() + 1);
+                let pid: i64 = db.one("SELECT CAST(pg_backend_pid() AS BIGINT)", args![], |r| {
+                    r.get(0)
+                })?;
+                if runs.get() == 1 {
+                    let pid = i32::try_from(pid).unwrap();
+                    admin
+                        .lock()
+                        .unwrap()
+                        .execute("SELECT pg_terminate_backend($1)", &[&pid])
+                        .unwrap();
+                }
+                db.one("SELECT 7", args![], |r| r.get::<i64>(0))
+            };
+            assert_eq!(
+                pool.transaction_again_if_lost(Access::ReadWrite, work)
+                    .unwrap(),
+                7
+            );
+            assert_eq!(runs.get(), 2);
+            runs.set(0);
+            let once = pool.transaction(Access::ReadWrite, work).unwrap_err();
+            assert!(connection_lost(&once), "{once:#}");
+            assert_eq!(runs.get(), 1, "run once when not asked");
         });
     }
 

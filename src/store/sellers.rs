@@ -192,7 +192,7 @@ impl Store {
         exchanges: &[Exchange],
         contacts: &[Contact],
     ) -> Result<()> {
-        self.write(|db| {
+        self.finish_item(item.id, |db| {
             let fetch_ids = insert_exchanges(db, run, exchanges)?;
             db.exec(
                 "INSERT INTO seller_pages (url, target, fetched_at, fetch_id) VALUES (?1, ?2, ?3, ?4)
