@@ -435,6 +435,18 @@ pub(crate) fn card_candidates(
                 continue;
             };
             let prefilter = target.stages.prefilter;
+            // Crawls sharing a store judge the run's cards between them: a
+            // card another crawl holds is judged there (its item page, if
+            // worth one, goes to the shared frontier); one judged under
+            // its key already was not worth its page.
+            if store.is_shared() {
+                let Some(key) = pass.stale_key(&listing) else {
+                    continue;
+                };
+                if store.take_judging(listing.stored.id, &key)? != JudgingLease::Taken {
+                    continue;
+                }
+            }
             // The hashes first: a card they or its words pick is judged
             // closely from its item page, so its thumbnail's closer look
             // would be work done twice.
