@@ -27,7 +27,7 @@ use crate::matching::verdict::{Listed, PhotoMatches, Verdict};
 use crate::networks::SellerLists;
 use crate::photo;
 use crate::store::{
-    ItemKind, JudgingLease, ListingSelection, ListingToJudge, NewItem, QueueChanges, RunId, Store,
+    ItemKind, ListingId, ListingSelection, ListingToJudge, NewItem, QueueChanges, RunId, Store,
     StoredVerdict,
 };
 
@@ -443,7 +443,7 @@ pub(crate) fn card_candidates(
                 let Some(key) = pass.stale_key(&listing) else {
                     continue;
                 };
-                if store.take_judging(listing.stored.id, &key)? != JudgingLease::Taken {
+                if store.take_judging(&[(listing.stored.id, &key)])?.is_empty() {
                     continue;
                 }
             }
@@ -552,29 +552,48 @@ impl<'a> Pass<'a> {
         Ok((facts, verdicts))
     }
 
-    /// Judges `listing` and records the verdicts when its judge key is
-    /// stale — on a store crawls share, when this crawl is the one to
-    /// judge it ([`Store::take_judging`]). `false` when another crawl's
-    /// lease to judge it lasts.
-    fn judge_unless_taken(
+    /// Judges the listings whose judge keys are stale and records their
+    /// verdicts — on a store crawls share, those this crawl leases now
+    /// ([`Store::take_judging`], one call for them all); returns the ones
+    /// it could not lease (another crawl judges them, or judged them).
+    fn judge_stale(
         &mut self,
-        listing: &ListingToJudge,
+        listings: Vec<ListingToJudge>,
         report: &mut JudgeReport,
-    ) -> Result<bool> {
-        let Some(key) = self.stale_key(listing) else {
-            return Ok(true);
-        };
-        if self.store.is_shared() {
-            match self.store.take_judging(listing.stored.id, &key)? {
-                JudgingLease::Taken => {}
-                JudgingLease::Judged => return Ok(true),
-                JudgingLease::HeldElsewhere => return Ok(false),
+    ) -> Result<Vec<ListingId>> {
+        let stale: Vec<(ListingToJudge, String)> = listings
+            .into_iter()
+            .filter_map(|listing| {
+                let key = self.stale_key(&listing)?;
+                Some((listing, key))
+            })
+            .collect();
+        let mut not_taken = Vec::new();
+        for chunk in stale.chunks(JUDGED_PER_LEASE) {
+            let leased = match self.store.is_shared() {
+                true => {
+                    let wanted: Vec<(ListingId, &str)> = chunk
+                        .iter()
+                        .map(|(listing, key)| (listing.stored.id, key.as_str()))
+                        .collect();
+                    Some(self.store.take_judging(&wanted)?)
+                }
+                false => None,
+            };
+            for (listing, key) in chunk {
+                if leased
+                    .as_ref()
+                    .is_some_and(|l| !l.contains(&listing.stored.id))
+                {
+                    not_taken.push(listing.stored.id);
+                    continue;
+                }
+                let (facts, verdicts) = self.judge(listing, Look::Closely)?;
+                report.changes += self.record(listing, key, &facts, verdicts)?;
+                report.judged += 1;
             }
         }
-        let (facts, verdicts) = self.judge(listing, Look::Closely)?;
-        report.changes += self.record(listing, &key, &facts, verdicts)?;
-        report.judged += 1;
-        Ok(true)
+        Ok(not_taken)
     }
 
     /// Records the verdicts under `key` and the contacts the listing shows;
@@ -635,6 +654,10 @@ fn shown(target: Option<&Target>, facts: &ListingFacts, judge: &Judge) -> Vec<Co
     found
 }
 
+/// Listings a judging pass leases at a time on a shared store: one round
+/// trip for them all, and judged well inside the shortest lease.
+const JUDGED_PER_LEASE: usize = 32;
+
 /// How long past another crawl's judging lease term a pass waits for what
 /// it holds: leases are stamped by each machine's own clock.
 const LEASE_CLOCK_MARGIN: std::time::Duration = std::time::Duration::from_secs(5);
@@ -647,11 +670,8 @@ pub fn judge_workspace(config: &Config, store: &Store) -> Result<JudgeReport> {
     let mut held_elsewhere = Vec::new();
     store.for_each_listing_page(ListingSelection::All, |page| {
         report.listings += page.len();
-        for listing in store.judge_inputs(page)? {
-            if !pass.judge_unless_taken(&listing, &mut report)? {
-                held_elsewhere.push(listing.stored.id);
-            }
-        }
+        let listings = store.judge_inputs(page)?;
+        held_elsewhere.extend(pass.judge_stale(listings, &mut report)?);
         Ok(())
     })?;
     // Another crawl judges what it holds, unless it died holding it:
@@ -668,12 +688,7 @@ pub fn judge_workspace(config: &Config, store: &Store) -> Result<JudgeReport> {
         std::thread::sleep(std::time::Duration::from_millis(500));
         let still =
             store.listings_by_ids(&held_elsewhere.iter().map(|id| id.0).collect::<Vec<_>>())?;
-        held_elsewhere.clear();
-        for listing in store.judge_inputs(still)? {
-            if !pass.judge_unless_taken(&listing, &mut report)? {
-                held_elsewhere.push(listing.stored.id);
-            }
-        }
+        held_elsewhere = pass.judge_stale(store.judge_inputs(still)?, &mut report)?;
     }
     report.photos_printed = pass.photos.printed;
     // Every pass, judged or not: a seller's profile page read by the crawl

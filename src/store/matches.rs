@@ -4,7 +4,7 @@
 use anyhow::{Context, Result};
 use serde::Serialize;
 
-use super::db::{args, Db, Row};
+use super::db::{args, Bind, Db, Row};
 use super::{now, ListingId, Store, StoredListing};
 use crate::matching::verdict::Signals;
 use crate::refusal::{Refusal, RefusalKind};
@@ -193,6 +193,10 @@ pub const HIGH_SCORE: f64 = 0.9;
 /// The actor of automatic queue changes in the audit log.
 pub const MATCHER: &str = "matcher";
 
+/// Listings [`Store::take_judging`] leases in one statement (two
+/// parameters each; PostgreSQL takes at most 65,535).
+const TAKEN_AT_ONCE: usize = 500;
+
 pub(super) fn audit(
     db: &Db,
     actor: &str,
@@ -205,17 +209,6 @@ pub(super) fn audit(
         args![now(), actor, action, match_id, detail],
     )?;
     Ok(())
-}
-
-/// What [`Store::take_judging`] found.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum JudgingLease {
-    /// This crawl judges the listing now.
-    Taken,
-    /// It was judged under this key already.
-    Judged,
-    /// Another crawl's lease to judge it lasts.
-    HeldElsewhere,
 }
 
 impl Store {
@@ -386,39 +379,51 @@ impl Store {
         Ok(())
     }
 
-    /// Whether this crawl is the one to judge `listing` under `key` now,
-    /// on a store other crawls share: not when it was judged under `key`
-    /// already, nor while another crawl's lease to judge it under `key`
-    /// lasts; otherwise it is leased to this crawl (a listing that changed
-    /// since another crawl leased it has a new key, and goes to whoever
-    /// judges the change).
-    pub(crate) fn take_judging(&self, listing: ListingId, key: &str) -> Result<JudgingLease> {
+    /// Which of `wanted` (listings, each with the judge key it would be
+    /// judged under) this crawl is the one to judge now, on a store other
+    /// crawls share: not one judged under its key already, nor one
+    /// another crawl's lease to judge under that key holds; the others
+    /// are leased to this crawl, in one statement per few hundred (a
+    /// listing that changed since another crawl leased it has a new key,
+    /// and goes to whoever judges the change).
+    pub(crate) fn take_judging(&self, wanted: &[(ListingId, &str)]) -> Result<Vec<ListingId>> {
         let lease = self.lease();
         let now = chrono::Utc::now().timestamp_millis();
-        self.write(|db| {
-            let judged = db.exists(
-                "SELECT 1 FROM judged WHERE listing_id = ?1 AND judge_key = ?2",
-                args![listing.0, key],
-            )?;
-            if judged {
-                return Ok(JudgingLease::Judged);
-            }
-            let taken = db.exists(
-                "INSERT INTO judging (listing_id, judge_key, lease_owner, lease_until)
-                 VALUES (?1, ?2, ?3, ?4)
+        let mut taken = Vec::new();
+        for chunk in wanted.chunks(TAKEN_AT_ONCE) {
+            let values: Vec<String> = (0..chunk.len())
+                .map(|i| {
+                    format!(
+                        "(CAST(?{} AS BIGINT), CAST(?{} AS TEXT))",
+                        4 + 2 * i,
+                        5 + 2 * i
+                    )
+                })
+                .collect();
+            let sql = format!(
+                "WITH wanted (listing_id, judge_key) AS (VALUES {})
+                 INSERT INTO judging (listing_id, judge_key, lease_owner, lease_until)
+                 SELECT w.listing_id, w.judge_key, ?1, ?2 FROM wanted w
+                 WHERE NOT EXISTS (SELECT 1 FROM judged j
+                     WHERE j.listing_id = w.listing_id AND j.judge_key = w.judge_key)
                  ON CONFLICT (listing_id) DO UPDATE SET judge_key = excluded.judge_key,
                      lease_owner = excluded.lease_owner, lease_until = excluded.lease_until
-                 WHERE judging.lease_until < ?5 OR judging.lease_owner = excluded.lease_owner
+                 WHERE judging.lease_until < ?3 OR judging.lease_owner = excluded.lease_owner
                     OR judging.judge_key != excluded.judge_key
                  RETURNING listing_id",
-                args![listing.0, key, lease.owner, lease.until, now],
-            )?;
-            Ok(match taken {
-                true => JudgingLease::Taken,
-                false => JudgingLease::HeldElsewhere,
-            })
-        })
-        .context("leasing a listing to judge")
+                values.join(", ")
+            );
+            let mut args: Vec<&dyn Bind> = vec![&lease.owner, &lease.until, &now];
+            for (listing, key) in chunk {
+                args.push(&listing.0);
+                args.push(key);
+            }
+            let leased = self
+                .write(|db| db.all(&sql, &args, |r| Ok(ListingId(r.get(0)?))))
+                .context("leasing listings to judge")?;
+            taken.extend(leased);
+        }
+        Ok(taken)
     }
 
     /// Records a listing's verdicts in one transaction: new matches that a
@@ -687,32 +692,26 @@ mod tests {
             let lease = std::time::Duration::from_millis(500);
             first.set_lease(lease);
             second.set_lease(lease);
-            use JudgingLease::{HeldElsewhere, Judged, Taken};
-            assert_eq!(first.take_judging(one, "k1").unwrap(), Taken);
-            assert_eq!(
-                second.take_judging(one, "k1").unwrap(),
-                HeldElsewhere,
-                "leased to the first"
-            );
-            assert_eq!(second.take_judging(two, "k1").unwrap(), Taken);
+            let takes = |store: &Store, listing: ListingId, key: &str| {
+                store.take_judging(&[(listing, key)]).unwrap() == [listing]
+            };
+            assert!(takes(first, one, "k1"));
+            assert!(!takes(second, one, "k1"), "leased to the first");
+            assert!(takes(second, two, "k1"));
             // Judged under the key: nobody judges it again, lease or not.
             first.record_verdicts(one, "k1", "m", &[]).unwrap();
             std::thread::sleep(lease * 2);
-            assert_eq!(second.take_judging(one, "k1").unwrap(), Judged);
+            assert!(!takes(second, one, "k1"));
             // A new key (the listing or the settings changed): judged again.
-            assert_eq!(second.take_judging(one, "k2").unwrap(), Taken);
-            assert_eq!(
-                first.take_judging(one, "k2").unwrap(),
-                HeldElsewhere,
-                "leased to the second"
-            );
-            assert_eq!(
-                first.take_judging(one, "k3").unwrap(),
-                Taken,
-                "changed again"
-            );
+            assert!(takes(second, one, "k2"));
+            assert!(!takes(first, one, "k2"), "leased to the second");
+            assert!(takes(first, one, "k3"), "changed again");
             // The second crawl's lease on `two` lapsed unjudged: taken over.
-            assert_eq!(first.take_judging(two, "k1").unwrap(), Taken);
+            assert!(takes(first, two, "k1"));
+            // Many at once: only those free to take.
+            let three = insert("http://m/3");
+            let many = [(one, "k3"), (two, "k1"), (three, "k1")];
+            assert_eq!(second.take_judging(&many).unwrap(), [three]);
         });
     }
 

@@ -48,7 +48,6 @@ pub use accounts::{Account, LastAdmin, NoSuchUser, Role, Session, SessionPolicy,
 pub use evidence::Capture;
 pub use frontier::*;
 pub use listings::*;
-pub(crate) use matches::JudgingLease;
 pub use matches::{
     AuditRow, ListingToJudge, MatchId, NoSuchMatch, QueueChanges, QueueEntry, StoredVerdict,
     HIGH_SCORE, MATCHER,
