@@ -614,16 +614,14 @@ impl<'a> Pass<'a> {
                 signals: v.signals,
             })
             .collect();
-        let changes = self.store.record_verdicts(
+        let target = self.config.target(&listing.stored.target);
+        self.store.record_judgement(
             listing.stored.id,
             key,
             &material_key(listing),
             &verdicts,
-        )?;
-        let target = self.config.target(&listing.stored.target);
-        self.store
-            .record_contacts(listing.stored.id, &shown(target, facts, &self.judge))?;
-        Ok(changes)
+            &shown(target, facts, &self.judge),
+        )
     }
 }
 

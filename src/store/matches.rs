@@ -442,6 +442,23 @@ impl Store {
         self.write(|db| record_verdicts(db, listing, judge_key, material_key, verdicts))
     }
 
+    /// [`Store::record_verdicts`] and [`Store::record_contacts`] for one
+    /// judged listing, in one transaction.
+    pub(crate) fn record_judgement(
+        &self,
+        listing: ListingId,
+        judge_key: &str,
+        material_key: &str,
+        verdicts: &[StoredVerdict],
+        contacts: &[crate::matching::contacts::Contact],
+    ) -> Result<QueueChanges> {
+        self.write(|db| {
+            let changes = record_verdicts(db, listing, judge_key, material_key, verdicts)?;
+            super::sellers::replace_contacts(db, listing, contacts)?;
+            Ok(changes)
+        })
+    }
+
     /// Number of pending matches.
     pub fn pending_count(&self) -> Result<usize> {
         let n: i64 = self.scan(|db| {

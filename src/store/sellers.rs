@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use anyhow::Result;
 use serde::{Deserialize, Serialize};
 
-use super::db::args;
+use super::db::{args, Db};
 use super::{insert_exchanges, now, set_state, Exchange, FrontierItem, ListingId, RunId, Store};
 use crate::matching::contacts::{Contact, ContactKind};
 
@@ -59,20 +59,7 @@ pub struct SellerMatch {
 impl Store {
     /// Replaces what `listing` shows (its contacts and own-photo prints).
     pub fn record_contacts(&self, listing: ListingId, contacts: &[Contact]) -> Result<()> {
-        self.write(|db| {
-            db.exec(
-                "DELETE FROM contacts WHERE listing_id = ?1",
-                args![listing.0],
-            )?;
-            for contact in contacts {
-                db.exec(
-                    "INSERT INTO contacts (listing_id, kind, value) VALUES (?1, ?2, ?3)
-                     ON CONFLICT DO NOTHING",
-                    args![listing.0, contact.kind.as_str(), contact.value],
-                )?;
-            }
-            Ok(())
-        })
+        self.write(|db| replace_contacts(db, listing, contacts))
     }
 
     /// What one listing shows.
@@ -334,4 +321,20 @@ impl Store {
             .map(|f| ((f.target.clone(), f.seller.clone()), f))
             .collect())
     }
+}
+
+/// Replaces what `listing` shows, in the caller's transaction.
+pub(super) fn replace_contacts(db: &Db, listing: ListingId, contacts: &[Contact]) -> Result<()> {
+    db.exec(
+        "DELETE FROM contacts WHERE listing_id = ?1",
+        args![listing.0],
+    )?;
+    for contact in contacts {
+        db.exec(
+            "INSERT INTO contacts (listing_id, kind, value) VALUES (?1, ?2, ?3)
+             ON CONFLICT DO NOTHING",
+            args![listing.0, contact.kind.as_str(), contact.value],
+        )?;
+    }
+    Ok(())
 }
