@@ -46,6 +46,9 @@ fn photo_to_prints(c: &mut Criterion) {
     // The verifier's input, for a photo the hashes did not settle: decode
     // again at its size and describe (placement not included).
     let jpeg = draw::jpeg(&grainy, 85);
+    group.bench_function("800x800 with grain: decode at 256 px", |b| {
+        b.iter(|| photo::decode_longest(&jpeg, 40_000_000, FEATURE_SIDE).unwrap())
+    });
     group.bench_function("800x800 with grain: local features", |b| {
         b.iter(|| {
             let (_, pixels) = photo::decode_longest(&jpeg, 40_000_000, FEATURE_SIDE).unwrap();

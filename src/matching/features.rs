@@ -30,8 +30,6 @@
 //!
 //! Pure: pixels in, features and placements out.
 
-use std::collections::HashMap;
-
 use image::imageops::{self, FilterType};
 use image::{GrayImage, RgbImage};
 use serde::{Deserialize, Serialize};
@@ -440,13 +438,22 @@ fn smoothed(grey: &GrayImage) -> GrayImage {
     // 2^16 / n (a multiply, where a divide per pixel cost as much as the
     // rest of the filter).
     let per = |n: usize| (65536 / n.max(1)) as u32;
-    // Row sums of up to 5 pixels, each a mean × 5 (so at most 1275).
+    // Row sums of up to 5 pixels, each a mean × 5 (so at most 1275), by a
+    // running sum: the window gains a pixel on the right and loses one on
+    // the left at each step.
+    let per_across: [u32; 6] = std::array::from_fn(|n| 5 * per(n));
     let mut across = vec![0u16; w * h];
     for (row, out) in src.chunks_exact(w).zip(across.chunks_exact_mut(w)) {
+        let mut sum: u32 = row[..w.min(3)].iter().map(|&v| v as u32).sum();
         for (x, value) in out.iter_mut().enumerate() {
             let (lo, hi) = (x.saturating_sub(2), (x + 2).min(w - 1));
-            let sum: u32 = row[lo..=hi].iter().map(|&v| v as u32).sum();
-            *value = ((sum * 5 * per(hi - lo + 1)) >> 16) as u16;
+            *value = ((sum * per_across[hi - lo + 1]) >> 16) as u16;
+            if x + 3 < w {
+                sum += row[x + 3] as u32;
+            }
+            if x >= 2 {
+                sum -= row[x - 2] as u32;
+            }
         }
     }
     let mut out = vec![0u8; w * h];
@@ -539,7 +546,41 @@ pub struct FeatureIndex {
     descriptors: Vec<[u64; 4]>,
     /// Per table, the descriptor bits its key is made of.
     bits: Vec<Vec<u8>>,
-    tables: Vec<HashMap<u32, Vec<u32>>>,
+    tables: Vec<LshTable>,
+}
+
+/// One LSH table, CSR style: the descriptors whose key is `k` are
+/// `ids[offsets[k]..offsets[k + 1]]`, in id order. A lookup is two array
+/// reads and a bucket is contiguous; a hash map's hashing and pointer
+/// chasing were most of placing a photo.
+#[derive(Debug, Clone, Default)]
+struct LshTable {
+    offsets: Vec<u32>,
+    ids: Vec<u32>,
+}
+
+impl LshTable {
+    fn new(keys: &[u32], key_bits: usize) -> LshTable {
+        let mut offsets = vec![0u32; (1 << key_bits) + 1];
+        for &key in keys {
+            offsets[key as usize + 1] += 1;
+        }
+        for k in 1..offsets.len() {
+            offsets[k] += offsets[k - 1];
+        }
+        let mut next = offsets.clone();
+        let mut ids = vec![0u32; keys.len()];
+        for (id, &key) in keys.iter().enumerate() {
+            ids[next[key as usize] as usize] = id as u32;
+            next[key as usize] += 1;
+        }
+        LshTable { offsets, ids }
+    }
+
+    fn bucket(&self, key: u32) -> &[u32] {
+        let k = key as usize;
+        &self.ids[self.offsets[k] as usize..self.offsets[k + 1] as usize]
+    }
 }
 
 fn lsh_key(descriptor: &[u64; 4], bits: &[u8]) -> u32 {
@@ -586,12 +627,13 @@ impl FeatureIndex {
                 all.swap(i, j);
             }
             let bits = all[..key_bits].to_vec();
-            let mut table: HashMap<u32, Vec<u32>> = HashMap::new();
-            for (id, d) in index.descriptors.iter().enumerate() {
-                table.entry(lsh_key(d, &bits)).or_default().push(id as u32);
-            }
+            let keys: Vec<u32> = index
+                .descriptors
+                .iter()
+                .map(|d| lsh_key(d, &bits))
+                .collect();
             index.bits.push(bits);
-            index.tables.push(table);
+            index.tables.push(LshTable::new(&keys, key_bits));
         }
         index
     }
@@ -617,10 +659,7 @@ impl FeatureIndex {
         let mut met: Vec<u32> = Vec::new();
         for (q, d) in query.descriptors.iter().enumerate() {
             for (bits, table) in self.bits.iter().zip(&self.tables) {
-                let Some(bucket) = table.get(&lsh_key(d, bits)) else {
-                    continue;
-                };
-                for &id in bucket {
+                for &id in table.bucket(lsh_key(d, bits)) {
                     if std::mem::replace(&mut seen[id as usize], q as u32) == q as u32 {
                         continue;
                     }
@@ -1083,6 +1122,49 @@ mod tests {
         let mut found = corners(&grey, usize::MAX);
         found.sort_by_key(|&(x, y)| (y, x));
         assert_eq!(found, want);
+    }
+
+    #[test]
+    fn smoothing_is_the_box_mean_of_every_pixel() {
+        // The running row sums must give what summing each pixel's box
+        // does, at the edges too (where the box holds fewer pixels).
+        let mut rng = SplitMix(11);
+        for (w, h) in [(1, 1), (2, 7), (4, 4), (37, 23)] {
+            let grey = GrayImage::from_fn(w, h, |_, _| image::Luma([rng.below(256) as u8]));
+            let at = |x: usize, y: usize| grey.as_raw()[y * w as usize + x] as u32;
+            let window = |i: usize, n: usize| i.saturating_sub(2)..=(i + 2).min(n - 1);
+            let smooth = smoothed(&grey);
+            for y in 0..h as usize {
+                for x in 0..w as usize {
+                    // Each row's mean × 5 truncated, then the column's mean.
+                    let rows: Vec<u32> = window(y, h as usize)
+                        .map(|yy| {
+                            let xs = window(x, w as usize);
+                            let n = xs.clone().count() as u32;
+                            let sum: u32 = xs.map(|xx| at(xx, yy)).sum();
+                            (sum * 5 * (65536 / n)) >> 16
+                        })
+                        .collect();
+                    let n = 5 * rows.len() as u32;
+                    let want = ((rows.iter().sum::<u32>() * (65536 / n)) >> 16).min(255);
+                    assert_eq!(
+                        smooth.get_pixel(x as u32, y as u32).0[0] as u32,
+                        want,
+                        "({x}, {y}) of {w}×{h}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn an_lsh_bucket_holds_the_ids_of_its_key_in_order() {
+        let keys = [3, 0, 3, 7, 0, 3];
+        let table = LshTable::new(&keys, 3);
+        assert_eq!(table.bucket(3), &[0, 2, 5]);
+        assert_eq!(table.bucket(0), &[1, 4]);
+        assert_eq!(table.bucket(7), &[3]);
+        assert!(table.bucket(1).is_empty() && table.bucket(6).is_empty());
     }
 
     #[test]
