@@ -29,7 +29,7 @@ use knockoff::config;
 use knockoff::demo::{self, catalog::Catalog};
 use knockoff::extract::Listing;
 use knockoff::matching::verdict::Signals;
-use knockoff::status::MatchStatus;
+use knockoff::status::{MatchStatus, QueueSort};
 use knockoff::store::{ItemKind, MatchId, NewItem, Role, Store, StoredVerdict};
 use knockoff::web::{self, auth, AppState};
 use rand::{Rng, SeedableRng};
@@ -187,33 +187,36 @@ fn grow(url: &str, scale: usize) {
 }
 
 /// Prints the queue page's server time at the first, middle and last page
-/// it lists.
+/// it lists, in each order a reviewer can choose.
 async fn page_times(base: &str, cookie: &str, pending: usize) {
     let pages = pending
         .min(knockoff::store::QUEUE_DEPTH)
         .div_ceil(web::PAGE_SIZE);
-    println!("queue page, server time, {pending} pending, 50 requests each:");
-    for page in [1, pages / 2, pages] {
-        let mut times = Vec::new();
-        for _ in 0..50 {
-            let body = client()
-                .get(format!("{base}/?page={page}"))
-                .header("cookie", cookie)
-                .send()
-                .await
-                .unwrap()
-                .text()
-                .await
-                .unwrap();
-            assert_eq!(ids_on(&body).len(), web::PAGE_SIZE, "page {page} is full");
-            times.push(server_ms(&body));
+    println!("queue page, server time, {pending} pending, 20 requests each:");
+    for &sort in QueueSort::ALL {
+        for page in [1, pages / 2, pages] {
+            let mut times = Vec::new();
+            for _ in 0..20 {
+                let body = client()
+                    .get(format!("{base}/?sort={}&page={page}", sort.as_str()))
+                    .header("cookie", cookie)
+                    .send()
+                    .await
+                    .unwrap()
+                    .text()
+                    .await
+                    .unwrap();
+                assert_eq!(ids_on(&body).len(), web::PAGE_SIZE, "page {page} is full");
+                times.push(server_ms(&body));
+            }
+            times.sort_by(f64::total_cmp);
+            println!(
+                "  {:>10}, page {page:>4} of {pages}: p50 {:.2} ms  p95 {:.2} ms",
+                sort.as_str(),
+                percentile(&times, 0.5),
+                percentile(&times, 0.95)
+            );
         }
-        times.sort_by(f64::total_cmp);
-        println!(
-            "  page {page:>4} of {pages}: p50 {:.2} ms  p95 {:.2} ms",
-            percentile(&times, 0.5),
-            percentile(&times, 0.95)
-        );
     }
 }
 

@@ -80,6 +80,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/011_photo_matches.sql"),
     include_str!("migrations/012_shared_frontier.sql"),
     include_str!("migrations/013_at_scale.sql"),
+    include_str!("migrations/014_queue_orders.sql"),
 ];
 
 fn migrations() -> Migrations<'static> {

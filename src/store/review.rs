@@ -468,7 +468,9 @@ impl Store {
         let order = match filter.sort {
             QueueSort::Score => "m.score DESC, m.id DESC",
             QueueSort::FirstSeen => "l.first_seen DESC, m.id DESC",
-            QueueSort::Price => "l.price IS NULL, l.price, m.id",
+            // Equal prices by listing, so the order is the listings_price
+            // index's own and a page reads only the listings it shows.
+            QueueSort::Price => "l.price IS NULL, l.price, l.id, m.id",
             QueueSort::Seller => "l.seller IS NULL, LOWER(l.seller), m.score DESC, m.id DESC",
         };
         self.read(|db| {
