@@ -313,15 +313,17 @@ impl Store {
     }
 
     /// Runs `work` on a read connection ([`Store::reader`]); on PostgreSQL,
-    /// in a read-only transaction that sees one snapshot.
-    fn read<T>(&self, work: impl FnOnce(&db::Db) -> Result<T>) -> Result<T> {
+    /// in a read-only transaction that sees one snapshot, run again when
+    /// the connection is lost in its middle (a read stores nothing, so
+    /// running it twice is always safe).
+    fn read<T>(&self, work: impl Fn(&db::Db) -> Result<T>) -> Result<T> {
         match &self.engine {
             Engine::Sqlite {
                 conn,
                 readers,
                 next_reader,
             } => work(&db::Db::Sqlite(&Store::reader(conn, readers, next_reader))),
-            Engine::Postgres(pool) => pool.transaction(db::Access::ReadOnly, work),
+            Engine::Postgres(pool) => pool.transaction_again_if_lost(db::Access::ReadOnly, work),
         }
     }
 
@@ -374,6 +376,42 @@ mod tests {
     #[test]
     fn migrations_are_valid() {
         migrations().validate().unwrap();
+    }
+
+    #[test]
+    fn a_read_whose_connection_the_server_ends_is_read_again() {
+        // A restart or failover in the middle of a review page's reads:
+        // the page is read again on a new connection, not failed.
+        let Some(server) = db::tests::postgres_server() else {
+            return;
+        };
+        db::tests::with_database(&server, |url| {
+            let store = Store::open_postgres(&url.parse().unwrap()).unwrap();
+            let mut admin = ::postgres::Client::connect(url, ::postgres::NoTls).unwrap();
+            let admin = Mutex::new(&mut admin);
+            let runs = std::cell::Cell::new(0);
+            let read = store.read(|db| {
+                runs.set(runs.get() + 1);
+                let pid: i64 = db.one(
+                    "SELECT CAST(pg_backend_pid() AS BIGINT)",
+                    db::args![],
+                    |r| r.get(0),
+                )?;
+                if runs.get() == 1 {
+                    let pid = i32::try_from(pid).unwrap();
+                    admin
+                        .lock()
+                        .unwrap()
+                        .execute("SELECT pg_terminate_backend($1)", &[&pid])
+                        .unwrap();
+                }
+                db.one("SELECT COUNT(*) FROM matches", db::args![], |r| {
+                    r.get::<i64>(0)
+                })
+            });
+            assert_eq!(read.unwrap(), 0);
+            assert_eq!(runs.get(), 2, "read again once");
+        });
     }
 
     #[test]
