@@ -443,7 +443,10 @@ impl Store {
     }
 
     /// [`Store::record_verdicts`] and [`Store::record_contacts`] for one
-    /// judged listing, in one transaction.
+    /// judged listing, in one transaction. Recording the same judgement
+    /// again changes nothing (the matches stay as they are, the contacts
+    /// are replaced by themselves), so on PostgreSQL a transaction cut off
+    /// by a lost connection is run again.
     pub(crate) fn record_judgement(
         &self,
         listing: ListingId,
@@ -452,7 +455,7 @@ impl Store {
         verdicts: &[StoredVerdict],
         contacts: &[crate::matching::contacts::Contact],
     ) -> Result<QueueChanges> {
-        self.write(|db| {
+        self.write_again_if_lost(|db| {
             let changes = record_verdicts(db, listing, judge_key, material_key, verdicts)?;
             super::sellers::replace_contacts(db, listing, contacts)?;
             Ok(changes)
@@ -743,6 +746,53 @@ mod tests {
 
     fn status(store: &Store) -> MatchStatus {
         store.queue(StatusFilter::All).unwrap()[0].status
+    }
+
+    #[test]
+    fn recording_a_judgement_again_changes_nothing() {
+        // What makes running it again safe after a lost connection, when
+        // whether the first commit landed is unknown: queued, withdrawn
+        // and reopened alike, no second match, audit row or contact.
+        with_listing(|store, listing| {
+            let contacts = [crate::matching::contacts::Contact {
+                kind: crate::matching::contacts::ContactKind::Email,
+                value: "deals@example.com".into(),
+            }];
+            let state = || {
+                store
+                    .read(|db| {
+                        let rows = |sql: &str| {
+                            db.all(sql, args![], |r| {
+                                (0..4).map(|i| r.get::<String>(i)).collect::<Result<Vec<_>>>()
+                            })
+                        };
+                        Ok((
+                            rows("SELECT CAST(id AS TEXT), status, CAST(score AS TEXT),
+                                      COALESCE(decided_key, '-') FROM matches ORDER BY id")?,
+                            rows("SELECT action, CAST(match_id AS TEXT), COALESCE(detail, '-'), actor
+                                  FROM audit_log ORDER BY id")?,
+                            rows("SELECT kind, value, CAST(listing_id AS TEXT), '-' FROM contacts")?,
+                        ))
+                    })
+                    .unwrap()
+            };
+            for (material, score) in [("m1", 0.9), ("m1", 0.1), ("m2", 0.9)] {
+                let judge = || {
+                    store
+                        .record_judgement(listing, "k", material, &[verdict(score)], &contacts)
+                        .unwrap()
+                };
+                judge();
+                let once = state();
+                judge();
+                assert_eq!(state(), once, "{material} at {score}");
+            }
+            let (matches, audit, stored) = state();
+            assert_eq!(matches.len(), 1);
+            let actions: Vec<&str> = audit.iter().map(|row| row[0].as_str()).collect();
+            assert_eq!(actions, ["queued", "withdrawn", "reopened"]);
+            assert_eq!(stored.len(), 1);
+        });
     }
 
     #[test]

@@ -295,9 +295,16 @@ impl Store {
                 false => Ok(T::default()),
             }
         };
+        self.write_again_if_lost(once)
+    }
+
+    /// [`Store::write`] for work that leaves the store the same however
+    /// often it runs: on PostgreSQL, run again when the connection is lost
+    /// in its middle (whether the first commit landed is unknown).
+    fn write_again_if_lost<T>(&self, work: impl Fn(&db::Db) -> Result<T>) -> Result<T> {
         match &self.engine {
-            Engine::Sqlite { .. } => self.write(once),
-            Engine::Postgres(pool) => pool.transaction_again_if_lost(db::Access::ReadWrite, once),
+            Engine::Sqlite { .. } => self.write(work),
+            Engine::Postgres(pool) => pool.transaction_again_if_lost(db::Access::ReadWrite, work),
         }
     }
 
