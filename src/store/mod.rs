@@ -399,18 +399,8 @@ mod tests {
             let runs = std::cell::Cell::new(0);
             let read = store.read(|db| {
                 runs.set(runs.get() + 1);
-                let pid: i64 = db.one(
-                    "SELECT CAST(pg_backend_pid() AS BIGINT)",
-                    db::args![],
-                    |r| r.get(0),
-                )?;
                 if runs.get() == 1 {
-                    let pid = i32::try_from(pid).unwrap();
-                    admin
-                        .lock()
-                        .unwrap()
-                        .execute("SELECT pg_terminate_backend($1)", &[&pid])
-                        .unwrap();
+                    postgres::tests::end_connection(db, &admin)?;
                 }
                 db.one("SELECT COUNT(*) FROM matches", db::args![], |r| {
                     r.get::<i64>(0)

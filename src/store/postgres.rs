@@ -626,7 +626,7 @@ fn columns_of(conn: &rusqlite::Connection, table: &str) -> Result<Vec<String>> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::store::db::args;
     use crate::store::db::tests::{postgres_server, with_database};
@@ -705,6 +705,20 @@ mod tests {
         });
     }
 
+    /// Ends `db`'s connection from `admin`'s, as a server restart or a
+    /// failover would, between two of its statements.
+    pub(crate) fn end_connection(db: &Db, admin: &std::sync::Mutex<&mut Client>) -> Result<()> {
+        let pid: i64 = db.one("SELECT CAST(pg_backend_pid() AS BIGINT)", args![], |r| {
+            r.get(0)
+        })?;
+        let pid = i32::try_from(pid).expect("a backend's pid");
+        admin
+            .lock()
+            .unwrap()
+            .execute("SELECT pg_terminate_backend($1)", &[&pid])?;
+        Ok(())
+    }
+
     #[test]
     fn a_transaction_cut_off_by_a_lost_connection_runs_again_when_asked() {
         let Some(server) = postgres_server() else {
@@ -719,16 +733,8 @@ mod tests {
             // its statements.
             let work = |db: &Db| {
                 runs.set(runs.get() + 1);
-                let pid: i64 = db.one("SELECT CAST(pg_backend_pid() AS BIGINT)", args![], |r| {
-                    r.get(0)
-                })?;
                 if runs.get() == 1 {
-                    let pid = i32::try_from(pid).unwrap();
-                    admin
-                        .lock()
-                        .unwrap()
-                        .execute("SELECT pg_terminate_backend($1)", &[&pid])
-                        .unwrap();
+                    end_connection(db, &admin)?;
                 }
                 db.one("SELECT 7", args![], |r| r.get::<i64>(0))
             };
