@@ -49,6 +49,9 @@ fn photo_to_prints(c: &mut Criterion) {
     group.bench_function("800x800 with grain: decode at 256 px", |b| {
         b.iter(|| photo::decode_longest(&jpeg, 40_000_000, FEATURE_SIDE).unwrap())
     });
+    group.bench_function("800x800 with grain: decode once at both sizes", |b| {
+        b.iter(|| photo::decode_both(&jpeg, 40_000_000, WORK_SIDE, FEATURE_SIDE).unwrap())
+    });
     group.bench_function("800x800 with grain: local features", |b| {
         b.iter(|| {
             let (_, pixels) = photo::decode_longest(&jpeg, 40_000_000, FEATURE_SIDE).unwrap();

@@ -19,7 +19,7 @@ use crate::config::{Config, Target};
 use crate::index::{self, PRINT_VERSION};
 use crate::matching::contacts::{contacts_in, photo_contact, Contact, ContactContext};
 use crate::matching::features::FEATURE_SIDE;
-use crate::matching::image::{listing_prints, Print, WORK_SIDE};
+use crate::matching::image::{read_listing_photo, Print};
 use crate::matching::relisting::{Relisted, Removed, RemovedListings};
 use crate::matching::score::{phrases, Judge, JudgedProduct, ListingFacts, MatchSettings};
 use crate::matching::text::{normalised_text, ProductTerms};
@@ -173,6 +173,9 @@ pub(crate) struct Photos<'s> {
     pub(crate) printed: usize,
     prints: HashMap<String, Vec<Print>>,
     matches: HashMap<String, PhotoMatches>,
+    /// The photos printed for the listing being judged, at the verifier's
+    /// size: decoded once for both, and dropped once it is judged.
+    pixels: HashMap<String, image::RgbImage>,
 }
 
 impl<'s> Photos<'s> {
@@ -183,12 +186,14 @@ impl<'s> Photos<'s> {
             printed: 0,
             prints: HashMap::new(),
             matches: HashMap::new(),
+            pixels: HashMap::new(),
         }
     }
 
     /// Prints of the photo with digest `sha256`. A photo that cannot be
-    /// decoded has none.
-    fn prints(&mut self, sha256: &str) -> Result<Vec<Print>> {
+    /// decoded has none. With `closely`, a photo decoded now keeps its
+    /// pixels for the verifier ([`Photos::matches`]).
+    fn prints(&mut self, sha256: &str, closely: bool) -> Result<Vec<Print>> {
         if let Some(prints) = self.prints.get(sha256) {
             return Ok(prints.clone());
         }
@@ -200,8 +205,13 @@ impl<'s> Photos<'s> {
             Some(prints) => prints,
             None => {
                 let prints = match self.store.blob(sha256)? {
-                    Some(bytes) => match photo::decode_small(&bytes, self.max_pixels, WORK_SIDE) {
-                        Ok((_, small)) => listing_prints(&small),
+                    Some(bytes) => match read_listing_photo(&bytes, self.max_pixels, closely) {
+                        Ok(photo) => {
+                            if let Some(pixels) = photo.pixels {
+                                self.pixels.insert(sha256.to_string(), pixels);
+                            }
+                            photo.prints
+                        }
                         Err(e) => {
                             tracing::debug!(sha256, "photo not printed: {e}");
                             Vec::new()
@@ -222,12 +232,15 @@ impl<'s> Photos<'s> {
         Ok(prints)
     }
 
-    /// The prints of each of a listing's photos, in page order.
-    fn of(&mut self, listing: &ListingToJudge) -> Result<Vec<Vec<Print>>> {
+    /// The prints of each of a listing's photos, in page order; `look`
+    /// says whether [`Photos::matches`] comes next for them.
+    fn of(&mut self, listing: &ListingToJudge, look: Option<Look>) -> Result<Vec<Vec<Print>>> {
+        self.pixels.clear();
+        let closely = look == Some(Look::Closely);
         let mut photos = Vec::with_capacity(listing.photo_digests.len());
         for digest in &listing.photo_digests {
             photos.push(match digest {
-                Some(sha) => self.prints(sha)?,
+                Some(sha) => self.prints(sha, closely)?,
                 None => Vec::new(),
             });
         }
@@ -236,8 +249,9 @@ impl<'s> Photos<'s> {
 
     /// What each of a listing's photos (`photos`, their prints) matched
     /// among the reference photos ([`Judge::match_photo`]), cached under
-    /// `matches_key` (the reference index's key). Computing them decodes
-    /// the photo again only when the verifier is needed. A
+    /// `matches_key` (the reference index's key). The verifier, where it
+    /// is needed, reads the pixels [`Photos::of`] kept, else decodes the
+    /// photo (its prints were cached). A
     /// [`Look::Hashes`] look at a photo not matched before is the hashes'
     /// alone, neither cached nor kept.
     fn matches(
@@ -269,7 +283,9 @@ impl<'s> Photos<'s> {
                     continue;
                 }
                 None => {
-                    let matches = judge.match_photo(prints, || self.feature_pixels(sha));
+                    let kept = self.pixels.remove(sha);
+                    let matches =
+                        judge.match_photo(prints, || kept.or_else(|| self.feature_pixels(sha)));
                     self.store.put_photo_matches(
                         sha,
                         matches_key,
@@ -281,6 +297,7 @@ impl<'s> Photos<'s> {
             remember(&mut self.matches, sha, matches.clone());
             out.push(matches);
         }
+        self.pixels.clear();
         Ok(out)
     }
 
@@ -337,7 +354,7 @@ impl Enforcement {
                     removed_at,
                 },
                 title: listing.stored.listing.title.clone().unwrap_or_default(),
-                photos: photos.of(&listing)?,
+                photos: photos.of(&listing, None)?,
             });
         }
         Ok(Enforcement {
@@ -380,7 +397,7 @@ pub(crate) fn facts_of(
     look: Look,
 ) -> Result<ListingFacts> {
     let l = &listing.stored.listing;
-    let prints = photos.of(listing)?;
+    let prints = photos.of(listing, Some(look))?;
     let photo_matches = photos.matches(judge, matches_key, listing, &prints, look)?;
     let relisted = known.removed.relisting_of(
         listing.stored.id.0,

@@ -227,7 +227,7 @@ pub fn decode_small(
     let small = if (nw, nh) == (w, h) {
         rgb
     } else {
-        image::imageops::thumbnail(&rgb, nw, nh)
+        resized(&rgb, nw, nh)
     };
     Ok((info, small))
 }
@@ -253,10 +253,65 @@ pub fn decode_longest(
     }
     let scale = longest as f32 / w.max(h) as f32;
     let size = |n: u32| ((n as f32 * scale).round() as u32).max(1);
-    Ok((
-        info,
-        crate::matching::features::resized(&small, size(w), size(h)),
-    ))
+    Ok((info, resized(&small, size(w), size(h))))
+}
+
+/// The photo decoded once at both of matching's sizes: about `side` on its
+/// shortest side (as [`decode_small`]) and at most `longest` on its
+/// longest (as [`decode_longest`]). The small one is reduced from the
+/// large one; only a shape so long that the large one's shortest side is
+/// under `side` (and the photo's is not) is decoded a second time.
+pub fn decode_both(
+    bytes: &[u8],
+    max_pixels: u64,
+    side: u16,
+    longest: u32,
+) -> Result<(RgbImage, RgbImage), PhotoError> {
+    let (info, large) = decode_longest(bytes, max_pixels, longest)?;
+    let (w, h) = large.dimensions();
+    let shortest = w.min(h);
+    let small = if shortest > side as u32 {
+        let scale = side as f32 / shortest as f32;
+        let size = |n: u32| ((n as f32 * scale).round() as u32).max(1);
+        resized(&large, size(w), size(h))
+    } else if shortest == side as u32 || shortest == info.width.min(info.height) {
+        large.clone()
+    } else {
+        decode_small(bytes, max_pixels, side)?.1
+    };
+    Ok((small, large))
+}
+
+/// An 8-bit grey or RGB image resized to `width`×`height` with a triangle
+/// filter stretched over the reduction (what image's `resize` does with
+/// `Triangle`), by fast_image_resize's SIMD kernels — a few times faster.
+pub fn resized<P>(
+    image: &image::ImageBuffer<P, Vec<u8>>,
+    width: u32,
+    height: u32,
+) -> image::ImageBuffer<P, Vec<u8>>
+where
+    P: image::Pixel<Subpixel = u8> + 'static,
+{
+    use fast_image_resize::{images, PixelType, ResizeAlg, ResizeOptions, Resizer};
+    let (w, h) = image.dimensions();
+    let kind = match P::CHANNEL_COUNT {
+        1 => PixelType::U8,
+        3 => PixelType::U8x3,
+        _ => PixelType::U8x4,
+    };
+    let source = images::ImageRef::new(w, h, image.as_raw(), kind);
+    let mut out = images::Image::new(width.max(1), height.max(1), kind);
+    let options = ResizeOptions::new().resize_alg(ResizeAlg::Convolution(
+        fast_image_resize::FilterType::Bilinear,
+    ));
+    match source.map(|source| Resizer::new().resize(&source, &mut out, &options)) {
+        Ok(Ok(())) => image::ImageBuffer::from_raw(out.width(), out.height(), out.into_vec())
+            .expect("the resizer's buffer fits its size"),
+        // Only an empty image or a channel count other than 1, 3 or 4
+        // gets here; image's resize takes them.
+        _ => image::imageops::resize(image, width, height, image::imageops::FilterType::Triangle),
+    }
 }
 
 /// A scaled JPEG decode; `None` for pixel formats it does not handle (16-bit
@@ -364,6 +419,33 @@ mod tests {
         assert_eq!(small_png.dimensions(), (150, 100));
         let garbage = crate::demo::site::corrupt_jpeg();
         assert!(decode_small(&garbage, 1_000_000, 96).is_err());
+    }
+
+    #[test]
+    #[cfg(feature = "demo")]
+    fn one_decode_gives_both_sizes_and_a_long_shape_is_decoded_again() {
+        let photo = |w: u32, h: u32| {
+            let img = image::RgbImage::from_fn(w, h, |x, _| image::Rgb([(x % 256) as u8, 90, 30]));
+            crate::demo::draw::jpeg(&img, 85)
+        };
+        let (small, large) = decode_both(&photo(1280, 960), 10_000_000, 96, 256).unwrap();
+        assert_eq!(
+            (small.dimensions(), large.dimensions()),
+            ((128, 96), (256, 192))
+        );
+        // 256×40 at the verifier's size: its prints need 96 on the short
+        // side, so it is decoded again (at 1/2 scale).
+        let (small, large) = decode_both(&photo(1600, 250), 10_000_000, 96, 256).unwrap();
+        assert_eq!(
+            (small.dimensions(), large.dimensions()),
+            ((800, 125), (256, 40))
+        );
+        // A photo smaller than both sizes is used as it is.
+        let (small, large) = decode_both(&photo(120, 60), 10_000_000, 96, 256).unwrap();
+        assert_eq!(
+            (small.dimensions(), large.dimensions()),
+            ((120, 60), (120, 60))
+        );
     }
 
     /// A PNG of `side`×`side` RGBA at 16 bits whose pixel data is cut

@@ -23,8 +23,7 @@ use crate::demo::draw::Transform;
 use crate::demo::write_workspace;
 use crate::index::{self, TextDoc, TextIndex};
 use crate::judge::judge_for;
-use crate::matching::features::FEATURE_SIDE;
-use crate::matching::image::{listing_prints, Print, WORK_SIDE};
+use crate::matching::image::{read_listing_photo, Print};
 use crate::matching::score::ListingFacts;
 use crate::photo;
 
@@ -222,27 +221,17 @@ fn judge_set(
     };
     let mut attributed = 0;
     for listing in listings {
-        let photos: Vec<Vec<Print>> = listing
+        let (photos, photo_matches): (Vec<Vec<Print>>, _) = listing
             .photos
             .iter()
-            .map(|bytes| {
-                photo::decode_small(bytes, 40_000_000, WORK_SIDE)
-                    .map(|(_, small)| listing_prints(&small))
-                    .unwrap_or_default()
+            .map(|bytes| match read_listing_photo(bytes, 40_000_000, true) {
+                Ok(photo) => {
+                    let matches = judge.match_photo(&photo.prints, || photo.pixels);
+                    (photo.prints, matches)
+                }
+                Err(_) => Default::default(),
             })
-            .collect();
-        let photo_matches = listing
-            .photos
-            .iter()
-            .zip(&photos)
-            .map(|(bytes, prints)| {
-                judge.match_photo(prints, || {
-                    photo::decode_longest(bytes, 40_000_000, FEATURE_SIDE)
-                        .ok()
-                        .map(|(_, small)| small)
-                })
-            })
-            .collect();
+            .unzip();
         let facts = ListingFacts {
             title: listing.title.clone(),
             description: listing.description.clone(),

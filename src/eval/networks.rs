@@ -22,7 +22,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use crate::matching::contacts::{contacts_in, photo_contact, Contact, ContactContext};
-use crate::matching::image::{listing_prints, WORK_SIDE};
+use crate::matching::image::read_listing_photo;
 use crate::networks::group;
 use crate::store::{ListingId, Shown};
 
@@ -452,8 +452,8 @@ pub fn evaluate_networks(
             listing_id += 1;
             let mut contacts = contacts_in(&[title, &account.name, description], &context);
             if let Some(bytes) = photo {
-                let (_, small) = crate::photo::decode_small(bytes, u64::MAX, WORK_SIDE)?;
-                contacts.extend(photo_contact(&listing_prints(&small)));
+                let photo = read_listing_photo(bytes, u64::MAX, false)?;
+                contacts.extend(photo_contact(&photo.prints));
             }
             for contact in contacts {
                 shown.push(Shown {
@@ -555,8 +555,8 @@ mod tests {
 
     /// The print a photo links by, as the judging pass reads it.
     fn photo_value(bytes: &[u8]) -> String {
-        let (_, small) = crate::photo::decode_small(bytes, u64::MAX, WORK_SIDE).unwrap();
-        photo_contact(&listing_prints(&small)).unwrap().value
+        let photo = read_listing_photo(bytes, u64::MAX, false).unwrap();
+        photo_contact(&photo.prints).unwrap().value
     }
 
     #[test]

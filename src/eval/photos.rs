@@ -19,8 +19,7 @@ use image::{imageops, Rgb, RgbImage};
 
 use crate::demo::draw::{self, Transform};
 use crate::index::print_reference;
-use crate::matching::features::FEATURE_SIDE;
-use crate::matching::image::{listing_prints, WORK_SIDE};
+use crate::matching::image::read_listing_photo;
 use crate::matching::references::{ReferenceIndex, ReferencePhoto, ReferencePrint};
 use crate::matching::score::{Judge, MatchSettings};
 use crate::photo;
@@ -288,15 +287,11 @@ fn tricks(k: usize, photo: &RgbImage, others: [&RgbImage; 3]) -> Vec<(String, Ve
 /// The best strength with which `listing` (bytes) matches each reference,
 /// as the judge matches a listing photo (hashes, then the verifier).
 fn matches(judge: &Judge, listing: &[u8]) -> BTreeMap<u32, f64> {
-    let Ok((_, small)) = photo::decode_small(listing, 100_000_000, WORK_SIDE) else {
+    let Ok(photo) = read_listing_photo(listing, 100_000_000, true) else {
         return BTreeMap::new();
     };
     judge
-        .match_photo(&listing_prints(&small), || {
-            photo::decode_longest(listing, 100_000_000, FEATURE_SIDE)
-                .ok()
-                .map(|(_, pixels)| pixels)
-        })
+        .match_photo(&photo.prints, || photo.pixels)
         .into_iter()
         .map(|(product, signal)| (product as u32, signal.strength))
         .collect()

@@ -27,7 +27,7 @@ pub use text::{TextDoc, TextIndex};
 
 /// Version of the photo prints; bump when `matching::image` changes what a
 /// print is, so cached prints are recomputed.
-pub(crate) const PRINT_VERSION: u32 = 6;
+pub(crate) const PRINT_VERSION: u32 = 7;
 
 /// Shortest side reference photos are reduced to before printing.
 const REFERENCE_SIDE: u32 = 192;
