@@ -304,17 +304,17 @@ fn fast_score(grey: &GrayImage, x: i32, y: i32) -> u32 {
     let mut best = 0;
     for side in [1i16, -1] {
         let beyond = |v: i16| if side > 0 { v > bright } else { v < dark };
-        let mut run = 0;
-        let mut longest = 0;
-        for i in 0..32 {
-            if beyond(ring[i % 16]) {
-                run += 1;
-                longest = longest.max(run);
-            } else {
-                run = 0;
-            }
+        // Bit i: ring pixel i is beyond. Nine in a row around the circle
+        // is a run of nine ones in the mask laid twice end to end.
+        let mask = ring
+            .iter()
+            .enumerate()
+            .fold(0u32, |mask, (i, &v)| mask | (beyond(v) as u32) << i);
+        let mut run = mask | mask << 16;
+        for shift in 1..9 {
+            run &= (mask | mask << 16) >> shift;
         }
-        if longest >= 9 {
+        if run != 0 {
             let excess: u32 = ring
                 .iter()
                 .filter(|&&v| beyond(v))
@@ -380,19 +380,29 @@ fn corners(grey: &GrayImage, keep: usize) -> Vec<(i32, i32)> {
     found.into_iter().map(|(_, x, y)| (x, y)).collect()
 }
 
+/// Half-width of the orientation disc in each of its rows, top to bottom.
+static DISC_REACH: std::sync::LazyLock<Vec<i32>> = std::sync::LazyLock::new(|| {
+    (-ORIENTATION_RADIUS..=ORIENTATION_RADIUS)
+        .map(|dy| ((ORIENTATION_RADIUS * ORIENTATION_RADIUS - dy * dy) as f32).sqrt() as i32)
+        .collect()
+});
+
 /// Orientation bin of the patch around `(x, y)` by its intensity centroid.
 fn orientation(grey: &GrayImage, x: i32, y: i32) -> u8 {
     let w = grey.width() as i32;
     let raw = grey.as_raw();
-    let (mut m10, mut m01) = (0i64, 0i64);
-    for dy in -ORIENTATION_RADIUS..=ORIENTATION_RADIUS {
-        let reach = ((ORIENTATION_RADIUS * ORIENTATION_RADIUS - dy * dy) as f32).sqrt() as i32;
-        let row = ((y + dy) * w) as usize;
-        for dx in -reach..=reach {
-            let v = raw[row + (x + dx) as usize] as i64;
-            m10 += dx as i64 * v;
-            m01 += dy as i64 * v;
+    // Exact in i32: |m10|, |m01| ≤ 255 · Σ|d| over the disc, under 2 M.
+    let (mut m10, mut m01) = (0i32, 0i32);
+    for (dy, &reach) in (-ORIENTATION_RADIUS..).zip(&*DISC_REACH) {
+        let start = ((y + dy) * w + x - reach) as usize;
+        let row = &raw[start..=start + 2 * reach as usize];
+        let (mut sum, mut moment) = (0i32, 0i32);
+        for (dx, &v) in (-reach..).zip(row) {
+            sum += v as i32;
+            moment += dx * v as i32;
         }
+        m10 += moment;
+        m01 += dy * sum;
     }
     let angle = (m01 as f32).atan2(m10 as f32);
     let bin = (angle / std::f32::consts::TAU * ANGLE_BINS as f32).round() as i32;
