@@ -19,13 +19,14 @@ use crate::config::{Config, Target};
 use crate::index::{self, PRINT_VERSION};
 use crate::matching::contacts::{contacts_in, photo_contact, Contact, ContactContext};
 use crate::matching::features::FEATURE_SIDE;
-use crate::matching::image::{read_listing_photo, Print};
+use crate::matching::image::Print;
 use crate::matching::relisting::{Relisted, Removed, RemovedListings};
 use crate::matching::score::{phrases, Judge, JudgedProduct, ListingFacts, MatchSettings};
 use crate::matching::text::{normalised_text, ProductTerms};
 use crate::matching::verdict::{Listed, PhotoMatches, Verdict};
 use crate::networks::SellerLists;
 use crate::photo;
+use crate::photo::read_listing_photo;
 use crate::store::{
     ItemKind, ListingId, ListingSelection, ListingToJudge, NewItem, QueueChanges, RunId, Store,
     StoredVerdict,
@@ -174,7 +175,8 @@ pub(crate) struct Photos<'s> {
     prints: HashMap<String, Vec<Print>>,
     matches: HashMap<String, PhotoMatches>,
     /// The photos printed for the listing being judged, at the verifier's
-    /// size: decoded once for both, and dropped once it is judged.
+    /// size: decoded once for both, and dropped once they are matched
+    /// closely or another listing is judged.
     pixels: HashMap<String, image::RgbImage>,
 }
 
@@ -191,9 +193,9 @@ impl<'s> Photos<'s> {
     }
 
     /// Prints of the photo with digest `sha256`. A photo that cannot be
-    /// decoded has none. With `closely`, a photo decoded now keeps its
+    /// decoded has none. With `keep_pixels`, a photo decoded now keeps its
     /// pixels for the verifier ([`Photos::matches`]).
-    fn prints(&mut self, sha256: &str, closely: bool) -> Result<Vec<Print>> {
+    fn prints(&mut self, sha256: &str, keep_pixels: bool) -> Result<Vec<Print>> {
         if let Some(prints) = self.prints.get(sha256) {
             return Ok(prints.clone());
         }
@@ -205,7 +207,7 @@ impl<'s> Photos<'s> {
             Some(prints) => prints,
             None => {
                 let prints = match self.store.blob(sha256)? {
-                    Some(bytes) => match read_listing_photo(&bytes, self.max_pixels, closely) {
+                    Some(bytes) => match read_listing_photo(&bytes, self.max_pixels, keep_pixels) {
                         Ok(photo) => {
                             if let Some(pixels) = photo.pixels {
                                 self.pixels.insert(sha256.to_string(), pixels);
@@ -233,14 +235,21 @@ impl<'s> Photos<'s> {
     }
 
     /// The prints of each of a listing's photos, in page order; `look`
-    /// says whether [`Photos::matches`] comes next for them.
+    /// says whether [`Photos::matches`] comes next for them (and so
+    /// whether to keep their pixels).
     fn of(&mut self, listing: &ListingToJudge, look: Option<Look>) -> Result<Vec<Vec<Print>>> {
-        self.pixels.clear();
-        let closely = look == Some(Look::Closely);
+        // A card its hashes did not pick is looked at again, closely.
+        self.pixels.retain(|sha, _| {
+            listing
+                .photo_digests
+                .iter()
+                .any(|d| d.as_ref() == Some(sha))
+        });
+        let keep_pixels = look.is_some();
         let mut photos = Vec::with_capacity(listing.photo_digests.len());
         for digest in &listing.photo_digests {
             photos.push(match digest {
-                Some(sha) => self.prints(sha, closely)?,
+                Some(sha) => self.prints(sha, keep_pixels)?,
                 None => Vec::new(),
             });
         }
@@ -297,7 +306,9 @@ impl<'s> Photos<'s> {
             remember(&mut self.matches, sha, matches.clone());
             out.push(matches);
         }
-        self.pixels.clear();
+        if look == Look::Closely {
+            self.pixels.clear();
+        }
         Ok(out)
     }
 

@@ -227,7 +227,7 @@ pub fn decode_small(
     let small = if (nw, nh) == (w, h) {
         rgb
     } else {
-        resized(&rgb, nw, nh)
+        crate::matching::features::resized(&rgb, nw, nh)
     };
     Ok((info, small))
 }
@@ -253,7 +253,10 @@ pub fn decode_longest(
     }
     let scale = longest as f32 / w.max(h) as f32;
     let size = |n: u32| ((n as f32 * scale).round() as u32).max(1);
-    Ok((info, resized(&small, size(w), size(h))))
+    Ok((
+        info,
+        crate::matching::features::resized(&small, size(w), size(h)),
+    ))
 }
 
 /// The photo decoded once at both of matching's sizes: about `side` on its
@@ -273,7 +276,7 @@ pub fn decode_both(
     let small = if shortest > side as u32 {
         let scale = side as f32 / shortest as f32;
         let size = |n: u32| ((n as f32 * scale).round() as u32).max(1);
-        resized(&large, size(w), size(h))
+        crate::matching::features::resized(&large, size(w), size(h))
     } else if shortest == side as u32 || shortest == info.width.min(info.height) {
         large.clone()
     } else {
@@ -282,36 +285,34 @@ pub fn decode_both(
     Ok((small, large))
 }
 
-/// An 8-bit grey or RGB image resized to `width`×`height` with a triangle
-/// filter stretched over the reduction (what image's `resize` does with
-/// `Triangle`), by fast_image_resize's SIMD kernels — a few times faster.
-pub fn resized<P>(
-    image: &image::ImageBuffer<P, Vec<u8>>,
-    width: u32,
-    height: u32,
-) -> image::ImageBuffer<P, Vec<u8>>
-where
-    P: image::Pixel<Subpixel = u8> + 'static,
-{
-    use fast_image_resize::{images, PixelType, ResizeAlg, ResizeOptions, Resizer};
-    let (w, h) = image.dimensions();
-    let kind = match P::CHANNEL_COUNT {
-        1 => PixelType::U8,
-        3 => PixelType::U8x3,
-        _ => PixelType::U8x4,
-    };
-    let source = images::ImageRef::new(w, h, image.as_raw(), kind);
-    let mut out = images::Image::new(width.max(1), height.max(1), kind);
-    let options = ResizeOptions::new().resize_alg(ResizeAlg::Convolution(
-        fast_image_resize::FilterType::Bilinear,
-    ));
-    match source.map(|source| Resizer::new().resize(&source, &mut out, &options)) {
-        Ok(Ok(())) => image::ImageBuffer::from_raw(out.width(), out.height(), out.into_vec())
-            .expect("the resizer's buffer fits its size"),
-        // Only an empty image or a channel count other than 1, 3 or 4
-        // gets here; image's resize takes them.
-        _ => image::imageops::resize(image, width, height, image::imageops::FilterType::Triangle),
-    }
+/// What judging reads from a listing photo's bytes.
+pub struct ListingPhoto {
+    pub prints: Vec<crate::matching::image::Print>,
+    /// The photo at the verifier's size ([`crate::matching::features::FEATURE_SIDE`]),
+    /// when asked for: what a photo the prints do not settle is described
+    /// from, so it is not decoded again.
+    pub pixels: Option<RgbImage>,
+}
+
+/// Decodes a listing photo once, at the verifier's size, and prints it
+/// from a copy reduced to [`WORK_SIDE`]; with `closely`, keeps the pixels
+/// too. A photo's prints are the same however closely it is looked at:
+/// they are cached by its digest alone.
+pub fn read_listing_photo(
+    bytes: &[u8],
+    max_pixels: u64,
+    closely: bool,
+) -> Result<ListingPhoto, PhotoError> {
+    let (small, pixels) = decode_both(
+        bytes,
+        max_pixels,
+        crate::matching::image::WORK_SIDE,
+        crate::matching::features::FEATURE_SIDE,
+    )?;
+    Ok(ListingPhoto {
+        prints: crate::matching::image::listing_prints(&small),
+        pixels: closely.then_some(pixels),
+    })
 }
 
 /// A scaled JPEG decode; `None` for pixel formats it does not handle (16-bit

@@ -23,9 +23,10 @@ use crate::demo::draw::Transform;
 use crate::demo::write_workspace;
 use crate::index::{self, TextDoc, TextIndex};
 use crate::judge::judge_for;
-use crate::matching::image::{read_listing_photo, Print};
+use crate::matching::image::Print;
 use crate::matching::score::ListingFacts;
 use crate::photo;
+use crate::photo::read_listing_photo;
 
 /// The seed never tuned on.
 pub(crate) const HELD_OUT_SEED: u64 = 7_777;

@@ -22,8 +22,8 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use crate::matching::contacts::{contacts_in, photo_contact, Contact, ContactContext};
-use crate::matching::image::read_listing_photo;
 use crate::networks::group;
+use crate::photo::read_listing_photo;
 use crate::store::{ListingId, Shown};
 
 /// The two marketplaces: a German and a British one (national phone

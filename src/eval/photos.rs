@@ -19,10 +19,10 @@ use image::{imageops, Rgb, RgbImage};
 
 use crate::demo::draw::{self, Transform};
 use crate::index::print_reference;
-use crate::matching::image::read_listing_photo;
 use crate::matching::references::{ReferenceIndex, ReferencePhoto, ReferencePrint};
 use crate::matching::score::{Judge, MatchSettings};
 use crate::photo;
+use crate::photo::read_listing_photo;
 
 /// Long side of the photos as a marketplace serves them.
 const LISTING_SIDE: u32 = 800;

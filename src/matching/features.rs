@@ -34,8 +34,6 @@ use image::imageops::{self, FilterType};
 use image::{GrayImage, RgbImage};
 use serde::{Deserialize, Serialize};
 
-use crate::photo::resized;
-
 /// Bump when what a [`Features`] holds changes, so stored ones are redone.
 pub const FEATURE_VERSION: u32 = 2;
 /// Longest side, in pixels, a photo is reduced to before description.
@@ -165,6 +163,38 @@ pub fn feature_size(photo: &RgbImage) -> RgbImage {
         ((h as f32 * scale).round() as u32).max(1),
         FilterType::Triangle,
     )
+}
+
+/// An 8-bit grey or RGB image resized to `width`×`height` with a triangle
+/// filter stretched over the reduction (what image's `resize` does with
+/// `Triangle`), by fast_image_resize's SIMD kernels — a few times faster.
+pub fn resized<P>(
+    image: &image::ImageBuffer<P, Vec<u8>>,
+    width: u32,
+    height: u32,
+) -> image::ImageBuffer<P, Vec<u8>>
+where
+    P: image::Pixel<Subpixel = u8> + 'static,
+{
+    use fast_image_resize::{images, PixelType, ResizeAlg, ResizeOptions, Resizer};
+    let (w, h) = image.dimensions();
+    let kind = match P::CHANNEL_COUNT {
+        1 => PixelType::U8,
+        3 => PixelType::U8x3,
+        _ => PixelType::U8x4,
+    };
+    let source = images::ImageRef::new(w, h, image.as_raw(), kind);
+    let mut out = images::Image::new(width.max(1), height.max(1), kind);
+    let options = ResizeOptions::new().resize_alg(ResizeAlg::Convolution(
+        fast_image_resize::FilterType::Bilinear,
+    ));
+    match source.map(|source| Resizer::new().resize(&source, &mut out, &options)) {
+        Ok(Ok(())) => image::ImageBuffer::from_raw(out.width(), out.height(), out.into_vec())
+            .expect("the resizer's buffer fits its size"),
+        // Only an empty image or a channel count other than 1, 3 or 4
+        // gets here; image's resize takes them.
+        _ => image::imageops::resize(image, width, height, image::imageops::FilterType::Triangle),
+    }
 }
 
 /// Features of a listing photo already at [`feature_size`].

@@ -552,37 +552,6 @@ fn print_region(pixels: &Pixels, region: Region, as_is: bool, out: &mut Vec<Prin
     }
 }
 
-/// What judging reads from a listing photo's bytes.
-pub struct ListingPhoto {
-    pub prints: Vec<Print>,
-    /// The photo at the verifier's size ([`super::features::FEATURE_SIDE`]),
-    /// when asked for: what a photo the prints do not settle is described
-    /// from, so it is not decoded again.
-    pub pixels: Option<RgbImage>,
-}
-
-/// Decodes a listing photo once and prints it; with `closely`, keeps its
-/// pixels at the verifier's size too.
-pub fn read_listing_photo(
-    bytes: &[u8],
-    max_pixels: u64,
-    closely: bool,
-) -> Result<ListingPhoto, crate::photo::PhotoError> {
-    if !closely {
-        let (_, small) = crate::photo::decode_small(bytes, max_pixels, WORK_SIDE)?;
-        return Ok(ListingPhoto {
-            prints: listing_prints(&small),
-            pixels: None,
-        });
-    }
-    let (small, pixels) =
-        crate::photo::decode_both(bytes, max_pixels, WORK_SIDE, super::features::FEATURE_SIDE)?;
-    Ok(ListingPhoto {
-        prints: listing_prints(&small),
-        pixels: Some(pixels),
-    })
-}
-
 /// Prints of a listing photo (already reduced to about [`WORK_SIDE`]).
 ///
 /// The parts of a photo (below a banner, above a footer, collage tiles) are
