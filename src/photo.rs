@@ -295,7 +295,7 @@ pub struct ListingPhoto {
 }
 
 /// Decodes a listing photo once, at the verifier's size, and prints it
-/// from a copy reduced to [`WORK_SIDE`]; with `closely`, keeps the pixels
+/// from a copy reduced to [`crate::matching::image::WORK_SIDE`]; with `closely`, keeps the pixels
 /// too. A photo's prints are the same however closely it is looked at:
 /// they are cached by its digest alone.
 pub fn read_listing_photo(
