@@ -34,8 +34,10 @@ use image::imageops::{self, FilterType};
 use image::{GrayImage, RgbImage};
 use serde::{Deserialize, Serialize};
 
-/// Bump when what a [`Features`] holds changes, so stored ones are redone.
-pub const FEATURE_VERSION: u32 = 2;
+/// Bump when what a [`Features`] holds or how features are matched
+/// changes, so stored features and the photo matches kept under the
+/// reference index's key are redone.
+pub const FEATURE_VERSION: u32 = 3;
 /// Longest side, in pixels, a photo is reduced to before description.
 pub const FEATURE_SIDE: u32 = 256;
 /// Pyramid levels of a listing photo (it is matched at scales 1, 0.8, 0.64).
@@ -593,10 +595,59 @@ impl LshTable {
     }
 }
 
+/// Descriptors a table's key bits are chosen on.
+const KEY_SAMPLE: usize = 8192;
+/// Bits drawn for each place in a table's key, the most even kept. More
+/// make each table's buckets more even but the tables more alike.
+const KEY_CANDIDATES: usize = 8;
+
+/// One table's key bits, chosen so its buckets stay even. Descriptors'
+/// tests are correlated (a flat patch answers most of them alike), so a
+/// key of bits drawn at random carries much less than a bit a bit and
+/// puts most descriptors in a few crowded buckets, each a long scan for
+/// every query point that lands there. Each next bit is, of a few drawn at
+/// random from `pool` (random, so the tables differ), the one that leaves
+/// the fewest pairs of `sample` sharing a bucket — the greedy choice of
+/// uncorrelated tests ORB makes for its own pattern (Rublee et al.).
+fn balanced_key(sample: &[[u64; 4]], pool: &[u8], key_bits: usize, rng: &mut SplitMix) -> Vec<u8> {
+    let mut keys = vec![0u32; sample.len()];
+    let mut counts = vec![0u32; 1 << key_bits];
+    // Pairs of the sample that share a bucket once `bit` joins the key.
+    let mut shared_pairs = |keys: &[u32], bit: u8| -> u64 {
+        let key = |(k, d): (&u32, &[u64; 4])| ((k << 1) | test(d, bit)) as usize;
+        for pair in keys.iter().zip(sample) {
+            counts[key(pair)] += 1;
+        }
+        let pairs = keys.iter().zip(sample).map(|p| counts[key(p)] as u64).sum();
+        for pair in keys.iter().zip(sample) {
+            counts[key(pair)] = 0;
+        }
+        pairs
+    };
+    let mut free = pool.to_vec();
+    let mut chosen = Vec::with_capacity(key_bits);
+    while chosen.len() < key_bits && !free.is_empty() {
+        let at = (0..KEY_CANDIDATES)
+            .map(|_| rng.below(free.len()))
+            .min_by_key(|&at| shared_pairs(&keys, free[at]))
+            .expect("KEY_CANDIDATES is not zero");
+        let bit = free.swap_remove(at);
+        for (k, d) in keys.iter_mut().zip(sample) {
+            *k = (*k << 1) | test(d, bit);
+        }
+        chosen.push(bit);
+    }
+    chosen
+}
+
+/// The answer of a descriptor's BRIEF test `bit`.
+fn test(descriptor: &[u64; 4], bit: u8) -> u32 {
+    ((descriptor[bit as usize / 64] >> (bit % 64)) & 1) as u32
+}
+
 fn lsh_key(descriptor: &[u64; 4], bits: &[u8]) -> u32 {
-    bits.iter().fold(0u32, |key, &b| {
-        (key << 1) | ((descriptor[b as usize / 64] >> (b % 64)) & 1) as u32
-    })
+    bits.iter()
+        .fold(0u32, |key, &b| (key << 1) | test(descriptor, b))
 }
 
 impl FeatureIndex {
@@ -623,20 +674,17 @@ impl FeatureIndex {
         let mut ones = [0usize; 256];
         for d in &index.descriptors {
             for (bit, count) in ones.iter_mut().enumerate() {
-                *count += ((d[bit / 64] >> (bit % 64)) & 1) as usize;
+                *count += test(d, bit as u8) as usize;
             }
         }
         let mut fair: Vec<u8> = (0..=255).collect();
         fair.sort_by_key(|&b| ((2 * ones[b as usize]).abs_diff(n), b));
         fair.truncate(128);
         let mut rng = SplitMix(0x6c73_685f_7461_626c);
+        let stride = n.div_ceil(KEY_SAMPLE);
+        let sample: Vec<[u64; 4]> = index.descriptors.iter().step_by(stride).copied().collect();
         for _ in 0..LSH_TABLES {
-            let mut all = fair.clone();
-            for i in 0..key_bits {
-                let j = i + rng.below(all.len() - i);
-                all.swap(i, j);
-            }
-            let bits = all[..key_bits].to_vec();
+            let bits = balanced_key(&sample, &fair, key_bits, &mut rng);
             let keys: Vec<u32> = index
                 .descriptors
                 .iter()
@@ -1175,6 +1223,35 @@ mod tests {
         assert_eq!(table.bucket(0), &[1, 4]);
         assert_eq!(table.bucket(7), &[3]);
         assert!(table.bucket(1).is_empty() && table.bucket(6).is_empty());
+    }
+
+    #[test]
+    fn a_key_draws_few_bits_that_answer_alike() {
+        // Tests 0..64 all answer one coin per descriptor (a flat patch
+        // answers them alike); 64..128 are each their own coin. Half the
+        // pool is the alike group, so a key drawn blindly is mostly copies
+        // of one bit; the balanced key takes one of them at most and
+        // spreads the descriptors near evenly.
+        let mut rng = SplitMix(11);
+        let sample: Vec<[u64; 4]> = (0..4096)
+            .map(|_| {
+                let alike = if rng.next() & 1 == 1 { u64::MAX } else { 0 };
+                [alike, rng.next(), 0, 0]
+            })
+            .collect();
+        let pool: Vec<u8> = (0..128).collect();
+        let key_bits = 10;
+        let bits = balanced_key(&sample, &pool, key_bits, &mut SplitMix(5));
+        assert_eq!(bits.len(), key_bits);
+        assert!(bits.iter().filter(|&&b| b < 64).count() <= 1, "{bits:?}");
+        let mut buckets = vec![0u64; 1 << key_bits];
+        for d in &sample {
+            buckets[lsh_key(d, &bits) as usize] += 1;
+        }
+        // Same-bucket pairs (self included): n + n²/2^k for an even split.
+        let pairs: u64 = buckets.iter().map(|b| b * b).sum();
+        let even = 4096 + 4096 * 4096 / (1 << key_bits);
+        assert!(pairs < even + even / 4, "{pairs} against {even}");
     }
 
     #[test]
