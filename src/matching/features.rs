@@ -618,9 +618,12 @@ fn balanced_key(sample: &[[u64; 4]], pool: &[u8], key_bits: usize, rng: &mut Spl
         for pair in keys.iter().zip(sample) {
             counts[key(pair)] += 1;
         }
-        let pairs = keys.iter().zip(sample).map(|p| counts[key(p)] as u64).sum();
+        // Each bucket's count squared, read (and cleared) at its first
+        // member.
+        let mut pairs = 0;
         for pair in keys.iter().zip(sample) {
-            counts[key(pair)] = 0;
+            let count = std::mem::take(&mut counts[key(pair)]) as u64;
+            pairs += count * count;
         }
         pairs
     };
