@@ -58,6 +58,14 @@ fn photo_to_prints(c: &mut Criterion) {
             describe_listing(&pixels)
         })
     });
+    // What `knockoff index` does for each reference photo of a new
+    // catalogue: decode, hash prints in every variant, local features as
+    // is and mirrored, the dense check's thumbnail.
+    let reference = draw::png(&catalog.reference_photo(0, 0));
+    group.bench_function(
+        "480x480 reference png to prints, features and thumbnail",
+        |b| b.iter(|| print_reference(&reference, 40_000_000).unwrap()),
+    );
     group.finish();
 }
 

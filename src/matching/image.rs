@@ -205,28 +205,25 @@ fn far(a: [u8; 3], b: [u8; 3], tolerance: u8) -> bool {
 struct Pixels<'a> {
     img: &'a RgbImage,
     /// `(width + 1) × (height + 1)` running sums per channel; entry
-    /// `(x, y)` holds the sum over pixels left of `x` and above `y`. Whole
-    /// numbers, exact in an f64 up to 2^53.
-    sums: Vec<[f64; 3]>,
+    /// `(x, y)` holds the sum over pixels left of `x` and above `y`.
+    /// Integers, so building the table is integer adds; exact in the f64
+    /// they are read as up to 2^53.
+    sums: Vec<[u64; 3]>,
 }
 
 impl<'a> Pixels<'a> {
     fn new(img: &'a RgbImage) -> Pixels<'a> {
         let (w, h) = (img.width() as usize, img.height() as usize);
         let stride = w + 1;
-        let mut sums = vec![[0f64; 3]; stride * (h + 1)];
+        let mut sums = vec![[0u64; 3]; stride * (h + 1)];
         for (y, row) in img.as_raw().chunks_exact(w * 3).enumerate() {
-            let mut running = [0f64; 3];
-            for (x, p) in row.chunks_exact(3).enumerate() {
+            let (above, below) = sums[y * stride..].split_at_mut(stride);
+            let mut running = [0u64; 3];
+            for ((p, sum), up) in row.chunks_exact(3).zip(&mut below[1..]).zip(&above[1..]) {
                 for c in 0..3 {
-                    running[c] += p[c] as f64;
+                    running[c] += p[c] as u64;
+                    sum[c] = up[c] + running[c];
                 }
-                let above = sums[y * stride + x + 1];
-                sums[(y + 1) * stride + x + 1] = [
-                    above[0] + running[0],
-                    above[1] + running[1],
-                    above[2] + running[2],
-                ];
             }
         }
         Pixels { img, sums }
@@ -242,7 +239,7 @@ impl<'a> Pixels<'a> {
         let (fx, fy) = ((x - xi as f32) as f64, (y - yi as f32) as f64);
         let x1 = (xi + 1).min(stride - 1);
         let y1 = (yi + 1).min(self.img.height() as usize);
-        let at = |x: usize, y: usize| self.sums[y * stride + x];
+        let at = |x: usize, y: usize| self.sums[y * stride + x].map(|v| v as f64);
         let (a, b, c, d) = (at(xi, yi), at(x1, yi), at(xi, y1), at(x1, y1));
         let lerp = |i: usize| {
             let top = a[i] + (b[i] - a[i]) * fx;
@@ -681,29 +678,43 @@ pub(crate) fn rotate(img: &RgbImage, degrees: f32, background: [u8; 3]) -> RgbIm
     let (max_x, max_y) = ((w - 1) as f32, (h - 1) as f32);
     let src = img.as_raw();
     let stride = w as usize * 3;
-    let mut out = Vec::with_capacity(stride * h as usize);
-    for y in 0..h {
-        let dy = y as f32 + 0.5 - cy;
-        for x in 0..w {
+    // Each column's share of the source point, once: the same products
+    // summed in the same order as the definition, so the same pixels.
+    let columns: Vec<(f32, f32)> = (0..w)
+        .map(|x| {
             let dx = x as f32 + 0.5 - cx;
-            let sx = dx * cos + dy * sin + cx - 0.5;
-            let sy = -dx * sin + dy * cos + cy - 0.5;
+            (dx * cos, -dx * sin)
+        })
+        .collect();
+    let mut out = vec![0u8; stride * h as usize];
+    for (y, row) in out.chunks_exact_mut(stride).enumerate() {
+        let dy = y as f32 + 0.5 - cy;
+        let (dy_sin, dy_cos) = (dy * sin, dy * cos);
+        for (pixel, &(dx_cos, minus_dx_sin)) in row.chunks_exact_mut(3).zip(&columns) {
+            let sx = dx_cos + dy_sin + cx - 0.5;
+            let sy = minus_dx_sin + dy_cos + cy - 0.5;
             if !(0.0..=max_x).contains(&sx) || !(0.0..=max_y).contains(&sy) {
-                out.extend_from_slice(&background);
+                pixel.copy_from_slice(&background);
                 continue;
             }
             // Non-negative here, so truncation is the floor.
             let (x0, y0) = (sx as usize, sy as usize);
             let (x1, y1) = ((x0 + 1).min(w as usize - 1), (y0 + 1).min(h as usize - 1));
             let (fx, fy) = (sx - x0 as f32, sy - y0 as f32);
-            let (a, b) = (y0 * stride + x0 * 3, y0 * stride + x1 * 3);
-            let (c, d) = (y1 * stride + x0 * 3, y1 * stride + x1 * 3);
+            let (a, b) = (
+                &src[y0 * stride + x0 * 3..][..3],
+                &src[y0 * stride + x1 * 3..][..3],
+            );
+            let (c, d) = (
+                &src[y1 * stride + x0 * 3..][..3],
+                &src[y1 * stride + x1 * 3..][..3],
+            );
             for i in 0..3 {
-                let p = |at: usize| src[at + i] as f32;
-                let top = p(a) + (p(b) - p(a)) * fx;
-                let bottom = p(c) + (p(d) - p(c)) * fx;
+                let (a, b, c, d) = (a[i] as f32, b[i] as f32, c[i] as f32, d[i] as f32);
+                let top = a + (b - a) * fx;
+                let bottom = c + (d - c) * fx;
                 // Bilinear weights keep it within 0..=255.
-                out.push((top + (bottom - top) * fy + 0.5) as u8);
+                pixel[i] = (top + (bottom - top) * fy + 0.5) as u8;
             }
         }
     }
