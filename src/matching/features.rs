@@ -37,7 +37,7 @@ use serde::{Deserialize, Serialize};
 /// Bump when what a [`Features`] holds or how features are matched
 /// changes, so stored features and the photo matches kept under the
 /// reference index's key are redone.
-pub const FEATURE_VERSION: u32 = 3;
+pub const FEATURE_VERSION: u32 = 4;
 /// Longest side, in pixels, a photo is reduced to before description.
 pub const FEATURE_SIDE: u32 = 256;
 /// Pyramid levels of a listing photo (it is matched at scales 1, 0.8, 0.64).
@@ -91,9 +91,13 @@ pub const THUMB_SIDE: u32 = 48;
 const MIN_CORRELATION: f32 = 0.55;
 /// …and at most this colour distance (brightness offset removed; 0–255).
 const MAX_COLOUR: f32 = 12.0;
-/// Inliers past which the dense check is looser…
+/// From this many inliers the dense check loosens, step by step…
+const LOOSER_FROM: u32 = 65;
+/// …until at this many it asks only…
 const STRONG_INLIERS: u32 = 80;
-/// …asking only this correlation and colour distance.
+/// …this correlation and colour distance. A ramp, not a step: a copy
+/// placed near the step would be judged by which side of it a small
+/// change to matching puts it.
 const MIN_CORRELATION_STRONG: f32 = 0.5;
 const MAX_COLOUR_STRONG: f32 = 48.0;
 /// The dense check cuts the placed object into this many rows…
@@ -966,14 +970,14 @@ impl Agreement {
     /// Whether a placement with `inliers` shows the reference photo, not
     /// a look-alike. A look-alike shares the outline's corners, a few
     /// dozen; a copy under a banner across it shares hundreds but
-    /// disagrees where the banner is, so past [`STRONG_INLIERS`] the
-    /// pixels need only broadly agree.
+    /// disagrees where the banner is, so from [`LOOSER_FROM`] to
+    /// [`STRONG_INLIERS`] the pixels need agree less and less.
     pub fn is_copy(&self, inliers: u32) -> bool {
-        let (correlation, colour) = if inliers >= STRONG_INLIERS {
-            (MIN_CORRELATION_STRONG, MAX_COLOUR_STRONG)
-        } else {
-            (MIN_CORRELATION, MAX_COLOUR)
-        };
+        let loosened =
+            inliers.saturating_sub(LOOSER_FROM) as f32 / (STRONG_INLIERS - LOOSER_FROM) as f32;
+        let t = loosened.min(1.0);
+        let correlation = MIN_CORRELATION + (MIN_CORRELATION_STRONG - MIN_CORRELATION) * t;
+        let colour = MAX_COLOUR + (MAX_COLOUR_STRONG - MAX_COLOUR) * t;
         self.inside >= 0.4 && self.correlation >= correlation && self.colour <= colour
     }
 }
@@ -1139,6 +1143,30 @@ fn mean_around(img: &RgbImage, x: f32, y: f32, reach: f32) -> [f32; 3] {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_dense_check_loosens_by_a_ramp_not_a_step() {
+        let seen = Agreement {
+            correlation: 0.6,
+            colour: 30.0,
+            inside: 1.0,
+        };
+        let passes: Vec<bool> = (0..120).map(|inliers| seen.is_copy(inliers)).collect();
+        // Once loose enough, more inliers never make it stricter.
+        let first = passes.iter().position(|&p| p).unwrap();
+        assert!(passes[first..].iter().all(|&p| p));
+        // Strict below the ramp, loose past it, and in between neither
+        // step: a colour distance of 30 is allowed about two thirds up.
+        assert!(
+            first > LOOSER_FROM as usize && first < STRONG_INLIERS as usize,
+            "{first}"
+        );
+        let strict = Agreement {
+            colour: 11.0,
+            ..seen
+        };
+        assert!(strict.is_copy(MIN_INLIERS));
+    }
 
     #[test]
     fn corners_are_the_full_fast_test_of_every_pixel() {
