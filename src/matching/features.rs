@@ -525,14 +525,25 @@ fn describe(grey: &GrayImage, levels: usize, budget: usize) -> Features {
         let w = smooth.width() as i32;
         let raw = smooth.as_raw();
         let scale = SCALE_STEP.powi(level as i32);
+        // Each test's two pixels as offsets from the keypoint in this
+        // level's rows: one add a lookup, not a multiply.
+        let offsets: Vec<[[i32; 2]; 256]> = patterns
+            .iter()
+            .map(|tests| {
+                tests.map(|[ax, ay, bx, by]| [ay as i32 * w + ax as i32, by as i32 * w + bx as i32])
+            })
+            .collect();
         for (x, y) in found {
             let angle = orientation(&level_image, x, y);
+            let centre = y * w + x;
             let mut descriptor = [0u64; 4];
-            for (bit, [ax, ay, bx, by]) in patterns[angle as usize].iter().enumerate() {
-                let a = raw[((y + *ay as i32) * w + x + *ax as i32) as usize];
-                let b = raw[((y + *by as i32) * w + x + *bx as i32) as usize];
-                if a < b {
-                    descriptor[bit / 64] |= 1 << (bit % 64);
+            for (word, tests) in descriptor
+                .iter_mut()
+                .zip(offsets[angle as usize].chunks_exact(64))
+            {
+                for (bit, [a, b]) in tests.iter().enumerate() {
+                    let brighter = raw[(centre + a) as usize] < raw[(centre + b) as usize];
+                    *word |= (brighter as u64) << bit;
                 }
             }
             features.points.push(Keypoint {
