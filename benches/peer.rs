@@ -23,6 +23,10 @@
 //! in one run, on one machine's load. KNOCKOFF_BENCH_PEER=off leaves the
 //! peer out (for a before/after run of knockoff alone);
 //! KNOCKOFF_BENCH_LOG sets the crawls' RUST_LOG (default knockoff=error).
+//! KNOCKOFF_BENCH_INDEXED=1 runs `knockoff index` on each workspace
+//! before its measured crawl: the nightly run, whose reference photos
+//! were printed and described when the catalogue last changed (the
+//! default measures a fresh workspace's first crawl, which does that too).
 
 mod support;
 
@@ -74,6 +78,16 @@ fn main() {
                 support::lifted_workspace(dir.path(), &catalog, &market, RATE, CONCURRENCY, MAX_PAGES);
                 if stages == "one-stage" {
                     one_stage(dir.path());
+                }
+                if std::env::var("KNOCKOFF_BENCH_INDEXED").is_ok_and(|v| v == "1") {
+                    let indexed = std::process::Command::new(&binary)
+                        .arg("--workspace")
+                        .arg(dir.path())
+                        .arg("index")
+                        .stdout(std::process::Stdio::null())
+                        .status()
+                        .unwrap();
+                    assert!(indexed.success(), "`knockoff index` of {name} failed");
                 }
                 let cost = support::knockoff_crawl(binary, dir.path().to_path_buf(), &[], "knockoff=error").await;
                 assert!(cost.success, "the {stages} crawl of {name} failed");
