@@ -834,23 +834,46 @@ impl FeatureIndex {
         matches: &[(u32, u32)],
         tolerance: f32,
     ) -> Option<Placement> {
-        let pair = |&(q, r): &(u32, u32)| (query.points[q as usize], self.points[r as usize]);
-        let agrees = |a: [f32; 4], (q, r): (Keypoint, Keypoint), turn: i32, levels: f32| {
+        let pairs: Vec<(Keypoint, Keypoint)> = matches
+            .iter()
+            .map(|&(q, r)| (query.points[q as usize], self.points[r as usize]))
+            .collect();
+        // Per pair, its turn in bins (0..ANGLE_BINS) and its change of
+        // level: every hypothesis tests every pair, so they are worked out
+        // once, and the cheap tests go first.
+        let turns_levels: Vec<(i32, f32)> = pairs
+            .iter()
+            .map(|(q, r)| {
+                (
+                    (q.angle as i32 - r.angle as i32).rem_euclid(ANGLE_BINS as i32),
+                    q.level as f32 - r.level as f32,
+                )
+            })
+            .collect();
+        // Whether pair `i` agrees with the similarity `a` turning by `turn`
+        // bins (0..ANGLE_BINS) and changing level by `levels`.
+        let agrees = |a: [f32; 4], i: usize, turn: i32, levels: f32| {
+            let (pair_turn, pair_levels) = turns_levels[i];
+            let mut angle = pair_turn - turn;
+            if angle < 0 {
+                angle += ANGLE_BINS as i32;
+            }
+            let angle = angle.min(ANGLE_BINS as i32 - angle);
+            if angle > ANGLE_SLACK || (pair_levels - levels).abs() > LEVEL_SLACK {
+                return false;
+            }
+            let (q, r) = pairs[i];
             let (px, py) = (
                 a[0] * r.x - a[1] * r.y + a[2],
                 a[1] * r.x + a[0] * r.y + a[3],
             );
-            let angle = (q.angle as i32 - r.angle as i32 - turn).rem_euclid(ANGLE_BINS as i32);
-            let angle = angle.min(ANGLE_BINS as i32 - angle);
             (px - q.x).powi(2) + (py - q.y).powi(2) <= tolerance * tolerance
-                && angle <= ANGLE_SLACK
-                && ((q.level as f32 - r.level as f32) - levels).abs() <= LEVEL_SLACK
         };
         let mut rng = SplitMix(0x7261_6e73_6163 ^ (set as u64) << 32 ^ matches.len() as u64);
         let mut best: Option<(u32, [f32; 4], i32, f32)> = None;
         for _ in 0..RANSAC_ROUNDS {
             let (i, j) = (rng.below(matches.len()), rng.below(matches.len()));
-            let ((q1, r1), (q2, r2)) = (pair(&matches[i]), pair(&matches[j]));
+            let ((q1, r1), (q2, r2)) = (pairs[i], pairs[j]);
             let (drx, dry) = (r2.x - r1.x, r2.y - r1.y);
             let norm = drx * drx + dry * dry;
             if norm < 64.0 {
@@ -873,15 +896,15 @@ impl FeatureIndex {
                 q1.y - (ai * r1.x + ar * r1.y),
             ];
             let turn = (ai.atan2(ar) / std::f32::consts::TAU * ANGLE_BINS as f32).round() as i32;
+            let turn = turn.rem_euclid(ANGLE_BINS as i32);
             // A corner the reference shows at level l the listing shows at
             // level l + log(scale): smaller, so at a finer level.
             let levels = scale.ln() / SCALE_STEP.ln();
-            if !agrees(a, (q1, r1), turn, levels) || !agrees(a, (q2, r2), turn, levels) {
+            if !agrees(a, i, turn, levels) || !agrees(a, j, turn, levels) {
                 continue;
             }
-            let count = matches
-                .iter()
-                .filter(|m| agrees(a, pair(m), turn, levels))
+            let count = (0..pairs.len())
+                .filter(|&k| agrees(a, k, turn, levels))
                 .count() as u32;
             if best.is_none_or(|b| count > b.0) {
                 best = Some((count, a, turn, levels));
@@ -889,10 +912,9 @@ impl FeatureIndex {
         }
         let (_, a, turn, levels) = best?;
         let a = refit(
-            &matches
-                .iter()
-                .map(pair)
-                .filter(|&p| agrees(a, p, turn, levels))
+            &(0..pairs.len())
+                .filter(|&k| agrees(a, k, turn, levels))
+                .map(|k| pairs[k])
                 .collect::<Vec<_>>(),
         )
         .unwrap_or(a);
@@ -900,9 +922,8 @@ impl FeatureIndex {
         let mut used_q: Vec<u32> = Vec::new();
         let mut used_r: Vec<u32> = Vec::new();
         let mut box_ = [f32::MAX, f32::MAX, f32::MIN, f32::MIN];
-        for m in matches {
-            if agrees(a, pair(m), turn, levels) && !used_q.contains(&m.0) && !used_r.contains(&m.1)
-            {
+        for (k, m) in matches.iter().enumerate() {
+            if agrees(a, k, turn, levels) && !used_q.contains(&m.0) && !used_r.contains(&m.1) {
                 used_q.push(m.0);
                 used_r.push(m.1);
                 let r = self.points[m.1 as usize];
