@@ -84,48 +84,60 @@ impl LocalHit<'_> {
     }
 }
 
-/// One multi-index per hash family over some of the prints; `ids` maps
-/// the tables' positions back to `ReferenceIndex::prints`.
+/// Up to this many prints a lookup compares every print's two hashes in
+/// turn: one pass over them in sequence costs less than the multi-index's
+/// few thousand probes of scattered table entries
+/// (`cargo bench --bench matching -- lookup`), and the index's tables are
+/// not built at all.
+const SCAN_UP_TO: usize = 8_192;
+
+/// The prints' hashes, with a multi-index over each hash family when
+/// there are more than `scan_up_to` ([`SCAN_UP_TO`]).
 #[derive(Debug, Clone, Default)]
 struct FamilyIndex {
-    ids: Vec<u32>,
-    by_phash: MultiIndex,
-    by_dhash: MultiIndex,
+    /// (pHash, dHash) of each print, in `ReferenceIndex::prints` order.
+    hashes: Vec<(u64, u64)>,
+    /// By pHash, then by dHash.
+    indexed: Option<(MultiIndex, MultiIndex)>,
 }
 
 impl FamilyIndex {
-    fn new(prints: &[ReferencePrint], ids: Vec<u32>) -> FamilyIndex {
-        let hashes = |of: fn(&Print) -> u64| -> Vec<u64> {
-            ids.iter()
-                .map(|&id| of(&prints[id as usize].print))
-                .collect()
-        };
-        FamilyIndex {
-            by_phash: MultiIndex::new(&hashes(|p| p.phash)),
-            by_dhash: MultiIndex::new(&hashes(|p| p.dhash)),
-            ids,
-        }
+    fn new(prints: &[ReferencePrint], scan_up_to: usize) -> FamilyIndex {
+        let hashes: Vec<(u64, u64)> = prints
+            .iter()
+            .map(|p| (p.print.phash, p.print.dhash))
+            .collect();
+        let indexed = (hashes.len() > scan_up_to).then(|| {
+            let family = |of: fn(&(u64, u64)) -> u64| hashes.iter().map(of).collect::<Vec<_>>();
+            (
+                MultiIndex::new(&family(|h| h.0)),
+                MultiIndex::new(&family(|h| h.1)),
+            )
+        });
+        FamilyIndex { hashes, indexed }
     }
 
     /// Passes the ids of the prints whose pHash or dHash is within
-    /// `radius` to `found`, each once.
-    fn within(
-        &self,
-        prints: &[ReferencePrint],
-        phash: u64,
-        dhash: u64,
-        radius: u32,
-        found: &mut Vec<u32>,
-    ) {
-        self.by_phash
-            .within(phash, radius, |i| found.push(self.ids[i as usize]));
-        self.by_dhash.within(dhash, radius, |i| {
-            let id = self.ids[i as usize];
+    /// `radius` to `found`, each once, in id order (which names the
+    /// reference of equally strong matches).
+    fn within(&self, phash: u64, dhash: u64, radius: u32, found: &mut Vec<u32>) {
+        let Some((by_phash, by_dhash)) = &self.indexed else {
+            for (id, &(p, d)) in (0u32..).zip(&self.hashes) {
+                // `|`, not `||`: both distances cost less than a branch.
+                if (distance(p, phash) <= radius) | (distance(d, dhash) <= radius) {
+                    found.push(id);
+                }
+            }
+            return;
+        };
+        by_phash.within(phash, radius, |id| found.push(id));
+        by_dhash.within(dhash, radius, |id| {
             // Already found through its pHash.
-            if distance(prints[id as usize].print.phash, phash) > radius {
+            if distance(self.hashes[id as usize].0, phash) > radius {
                 found.push(id);
             }
         });
+        found.sort_unstable();
     }
 }
 
@@ -262,7 +274,7 @@ impl ReferenceIndex {
     /// Indexes `prints` and the `photos`' local features.
     pub fn new(prints: Vec<ReferencePrint>, photos: Vec<ReferencePhoto>) -> ReferenceIndex {
         ReferenceIndex {
-            views: FamilyIndex::new(&prints, (0..prints.len() as u32).collect()),
+            views: FamilyIndex::new(&prints, SCAN_UP_TO),
             prints,
             features: FeatureIndex::new(photos.iter().flat_map(|p| &p.features)),
             photos,
@@ -318,13 +330,8 @@ impl ReferenceIndex {
     pub fn candidates(&self, listing: &Print, radius: u32) -> Vec<u32> {
         let mut found = Vec::new();
         let radius = radius.min(FIND_RADIUS);
-        self.views.within(
-            &self.prints,
-            listing.phash,
-            listing.dhash,
-            radius,
-            &mut found,
-        );
+        self.views
+            .within(listing.phash, listing.dhash, radius, &mut found);
         found
     }
 
@@ -396,13 +403,16 @@ mod tests {
             pairs.push((flip(qp, d), rng.random()));
             pairs.push((rng.random(), flip(qd, d)));
         }
-        let index = ReferenceIndex::new(
-            pairs.iter().map(|&(p, d)| print(p, d)).collect(),
-            Vec::new(),
-        );
+        let prints: Vec<ReferencePrint> = pairs.iter().map(|&(p, d)| print(p, d)).collect();
+        let indexed = FamilyIndex::new(&prints, 0);
+        let scanning = FamilyIndex::new(&prints, usize::MAX);
+        assert!(indexed.indexed.is_some() && scanning.indexed.is_none());
         for radius in [0, 5, 12, 15] {
-            let mut found = index.candidates(&print(qp, qd).print, radius);
-            found.sort();
+            let mut found = Vec::new();
+            indexed.within(qp, qd, radius, &mut found);
+            let mut by_scan = Vec::new();
+            scanning.within(qp, qd, radius, &mut by_scan);
+            assert_eq!(found, by_scan, "radius {radius}");
             let scanned: Vec<u32> = (0..pairs.len() as u32)
                 .filter(|&i| {
                     let (p, d) = pairs[i as usize];
